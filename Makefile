@@ -1,0 +1,52 @@
+# Two commands: `make run` (the platform, locally) and `make test` (everything CI checks).
+# Both create .venv and install what they need on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install lint typecheck check unit integration e2e openapi bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/cmp dev
+
+test: install lint typecheck check
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check shared functions tests bench
+	$(BIN)/ruff format --check shared functions tests bench
+
+typecheck: install
+	$(BIN)/mypy shared/cmp functions
+
+check: install
+	$(BIN)/cmp check
+
+unit: install
+	$(BIN)/pytest -m unit
+
+integration: install
+	$(BIN)/pytest -m integration
+
+e2e: install
+	$(BIN)/pytest -m e2e
+
+openapi: install
+	$(BIN)/cmp openapi -o openapi.json
+
+bench: install
+	$(BIN)/python bench/runner_overhead.py
+	$(BIN)/python bench/search_bench.py
+
+clean:
+	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache

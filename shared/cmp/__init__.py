@@ -1,0 +1,1 @@
+"""CMP: a multi-tenant marketplace for AI products (agents, apps, assistants, automations)."""

@@ -1,0 +1,74 @@
+"""The one place that wires adapters to services, for every entry point (functions, CLI, local runner, tests).
+
+Nothing here connects or calls AWS: pools open, clients are built and domain modules are imported on first
+use, so a function's cold start pays only for what it touches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from cmp.aws.adapters import ObjectStore, Queues, SecretStore, StateMachines
+from cmp.config import Settings
+from cmp.db import Database
+from cmp.provisioning.onboarding import OnboardingService, OnboardingStarter
+from cmp.tenancy.passwords import PasswordHasher
+from cmp.tenancy.service import TenancyService
+from cmp.tenancy.tokens import TokenService
+
+if TYPE_CHECKING:
+    from cmp.catalog.products import ProductService
+    from cmp.catalog.review import ReviewService
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    secrets: SecretStore = field(default_factory=SecretStore)
+    machines: StateMachines = field(default_factory=StateMachines)
+    queues: Queues = field(default_factory=Queues)
+    objects: ObjectStore = field(default_factory=ObjectStore)
+    hasher: PasswordHasher = field(default_factory=PasswordHasher)
+    jwt_secret: Callable[[], str] | None = None
+
+    @cached_property
+    def tokens(self) -> TokenService:
+        secret = self.jwt_secret or (lambda: self.secrets.get(self.settings.jwt_secret_arn))
+        return TokenService(secret, self.settings.jwt_issuer, self.settings.jwt_audience,
+                            self.settings.access_token_ttl_seconds)
+
+    @cached_property
+    def tenancy(self) -> TenancyService:
+        starter = OnboardingStarter(self.machines, lambda: self.settings.onboarding_state_machine_arn)
+        return TenancyService(self.db, self.hasher, self.tokens, starter)
+
+    @cached_property
+    def onboarding(self) -> OnboardingService:
+        return OnboardingService(self.db, self.machines)
+
+    @cached_property
+    def products(self) -> ProductService:
+        from cmp.catalog.products import ProductService  # imported on first use: only catalog functions pay
+
+        return ProductService(self.db, self.objects, self.queues, lambda: self.settings.assets_bucket,
+                              lambda: self.settings.review_queue_url)
+
+    @cached_property
+    def reviews(self) -> ReviewService:
+        from cmp.catalog.review import ReviewService
+
+        return ReviewService(self.db, self.objects, lambda: self.settings.assets_bucket)
+
+
+def bootstrap(settings: Settings | None = None, **overrides: object) -> Services:
+    settings = settings or Settings()
+    secrets = overrides.pop("secrets", None) or SecretStore()
+    db = overrides.pop("db", None) or Database(
+        lambda: settings.database_url or secrets.get(settings.database_secret_arn)  # type: ignore[union-attr]
+    )
+    return Services(settings=settings, db=db, secrets=secrets, **overrides)  # type: ignore[arg-type]
+

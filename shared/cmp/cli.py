@@ -1,0 +1,192 @@
+"""`cmp`: the developer's command line (run the platform, migrate, seed, invoke, OpenAPI, checks)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+ROOT = Path.cwd()
+SIGNUP_FUNCTION = "AuthApiFunction"
+LOCAL_DIR = ROOT / ".local"
+
+
+def _use_running_stack() -> None:
+    from cmp.local.dev import client_environment, running_stack_state
+
+    if not os.environ.get("DATABASE_URL"):
+        os.environ.update(client_environment(running_stack_state(LOCAL_DIR)))
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from cmp.bootstrap import bootstrap
+    from cmp.local.dev import start_stack
+    from cmp.seed import DEMO_ACCOUNTS, seed
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    print("Starting the local stack (PostgreSQL, moto, functions)...", flush=True)
+    stack = start_stack(ROOT, LOCAL_DIR, http_port=args.port)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        # Seeding signs organizations up, so it runs with the sign-up function's configuration.
+        os.environ.update(stack.environment(SIGNUP_FUNCTION))
+        os.environ["MIGRATIONS_DATABASE_URL"] = stack.postgres.owner_url
+        seed(bootstrap())
+        api = stack.runner.base_url
+        seller = DEMO_ACCOUNTS[0]
+        print(f"""
+CMP is running.
+API: {api}
+Swagger UI: {api}/docs   (OpenAPI: {api}/openapi.json)
+AWS (moto): {stack.moto.endpoint}
+Demo accounts (password after the colon):""")
+        for account in DEMO_ACCOUNTS:
+            print(f"  {'/'.join(account.roles[1:]):<14} {account.email} : {account.password}")
+        print(f"""
+Try it:
+  curl -s {api}/v1/marketplace/categories
+  TOKEN=$(curl -s -X POST {api}/v1/auth/login -H 'Content-Type: application/json' \\
+    -d '{{"email": "{seller.email}", "password": "{seller.password}"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+  curl -s {api}/v1/me -H "Authorization: Bearer $TOKEN"
+
+Press Ctrl-C to stop every process this started.""", flush=True)
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nStopping...", flush=True)
+        stack.stop()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from cmp.db.migrate import migrate
+
+    url = os.environ.get("MIGRATIONS_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if not url:
+        _use_running_stack()
+        url = os.environ["MIGRATIONS_DATABASE_URL"]
+    applied = migrate(url)
+    print(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from cmp.bootstrap import bootstrap
+    from cmp.seed import seed
+
+    _use_running_stack()
+    print(json.dumps(seed(_services_with_local_secret(bootstrap)), indent=2))
+    return 0
+
+
+def cmd_admin_create(args: argparse.Namespace) -> int:
+    from cmp.bootstrap import bootstrap
+
+    _use_running_stack()
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
+    user_id = _services_with_local_secret(bootstrap).tenancy.create_platform_admin(args.email, password)
+    print(f"platform admin {args.email} created (user {user_id})")
+    return 0
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    from cmp.local.dev import running_stack_state
+    from cmp.local.functions import FunctionError, FunctionProcess
+    from cmp.local.stack import function_environment
+    from cmp.local.template import Resolver, read_template
+
+    state = running_stack_state(LOCAL_DIR)
+    template = read_template(ROOT / "template.yaml")
+    if args.function not in template.functions:
+        print(f"unknown function {args.function}; one of: {', '.join(template.functions)}", file=sys.stderr)
+        return 2
+    fn = template.functions[args.function]
+    resolver = Resolver(state["physical"], template.parameters, "us-east-1")
+    env = {**os.environ, **function_environment(template, args.function, resolver, state["aws_endpoint"],
+                                                 state["database_url"])}
+    process = FunctionProcess(args.function, fn.code_dir, fn.module, fn.attribute, fn.timeout, env)
+    event = json.loads(Path(args.event).read_text())
+    try:
+        print(json.dumps(process.invoke(event), indent=2, default=str))
+    except FunctionError as e:
+        print(f"{e.error_type}: {e.message}\n{e.trace}", file=sys.stderr)
+        return 1
+    finally:
+        process.stop()
+    return 0
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from cmp.local.functions import load_handler
+    from cmp.local.openapi import merge_openapi
+    from cmp.local.template import read_template
+
+    template = read_template(ROOT / "template.yaml")
+    documents: dict[str, dict[str, Any]] = {}
+    for name in sorted({r.function for r in template.routes}):
+        fn = template.functions[name]
+        module = load_handler(fn.code_dir, fn.module, "", f"cmp_openapi_{name}")
+        documents[name] = module.app.get_openapi_schema().model_dump(mode="json", by_alias=True,
+                                                                     exclude_none=True)
+    text = json.dumps(merge_openapi(template, documents), indent=2)
+    if args.output == "-":
+        print(text)
+    else:
+        Path(args.output).write_text(text + "\n")
+        print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from cmp.devtools.template_check import main as check_main
+
+    return int(check_main([str(ROOT / "template.yaml")]))
+
+
+def _services_with_local_secret(bootstrap: Any) -> Any:
+    """CLI commands run outside a function: point the token service at the stack's signing secret."""
+    from cmp.local.dev import running_stack_state
+
+    state = running_stack_state(LOCAL_DIR)
+    os.environ.setdefault("JWT_SECRET_ARN", state["physical"]["JwtSigningSecret"]["Ref"])
+    return bootstrap()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cmp", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    dev = sub.add_parser("dev", help="run the platform locally (PostgreSQL, moto, every function)")
+    dev.add_argument("--port", type=int, default=int(os.environ.get("CMP_PORT", "8000")))
+    dev.set_defaults(func=cmd_dev)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("seed", help="create the demo data (idempotent)").set_defaults(func=cmd_seed)
+    invoke = sub.add_parser("invoke", help="invoke one function with an event file, against the running stack")
+    invoke.add_argument("function")
+    invoke.add_argument("event")
+    invoke.set_defaults(func=cmd_invoke)
+    openapi = sub.add_parser("openapi", help="write the merged OpenAPI 3.1 document")
+    openapi.add_argument("-o", "--output", default="-")
+    openapi.set_defaults(func=cmd_openapi)
+    sub.add_parser("check", help="transform + lint template.yaml, validate every ASL file").set_defaults(
+        func=cmd_check)
+    admin = sub.add_parser("admin", help="platform administration")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    create = admin_sub.add_parser("create", help="create a platform admin")
+    create.add_argument("email")
+    create.add_argument("--password-stdin", action="store_true")
+    create.set_defaults(func=cmd_admin_create)
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except RuntimeError as e:
+        print(f"cmp: {e}", file=sys.stderr)
+        return 1

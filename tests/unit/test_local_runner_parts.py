@@ -85,3 +85,23 @@ def test_openapi_marks_operations_behind_the_authorizer() -> None:
     assert merged["paths"]["/v1/me"]["get"]["security"] == [{"bearerAuth": []}]
     assert "security" not in merged["paths"]["/v1/auth/login"]["post"]
     assert merged["openapi"] == "3.1.0"
+
+
+def test_run_schedule_fires_on_each_due_time_and_stops() -> None:
+    import threading
+    from datetime import timedelta
+
+    from cmp.local.schedules import run_schedule
+
+    clock = [datetime(2026, 1, 1, tzinfo=UTC)]
+    fired: list[datetime] = []
+
+    class InstantStop(threading.Event):
+        """Advances the fake clock instead of sleeping; stops after three firings."""
+
+        def wait(self, timeout: float | None = None) -> bool:
+            clock[0] += timedelta(seconds=timeout or 0)
+            return len(fired) >= 3
+
+    run_schedule("rate(1 hour)", lambda: fired.append(clock[0]), InstantStop(), now=lambda: clock[0])
+    assert [f.hour for f in fired] == [1, 2, 3]

@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -22,7 +21,7 @@ import boto3
 from cmp.local import events
 from cmp.local.functions import FunctionError, FunctionProcess
 from cmp.local.openapi import SWAGGER_PAGE, merge_openapi
-from cmp.local.schedules import next_fire
+from cmp.local.schedules import run_schedule
 from cmp.local.template import ApiRoute, LocalTemplate, SqsSource
 
 log = logging.getLogger("cmp.local")
@@ -60,8 +59,8 @@ class LocalRunner:
         for source in self.template.sqs_sources:
             self._spawn(lambda s=source: self._poll(s), f"sqs-{source.function}")
         for schedule in self.template.schedules:
-            self._spawn(lambda s=schedule: self._fire_on_schedule(s.function, s.name, s.expression),
-                        f"schedule-{schedule.name}")
+            self._spawn(lambda s=schedule: run_schedule(s.expression, lambda: self.fire(s.function, s.name),
+                                                        self._stopping), f"schedule-{schedule.name}")
 
     def stop(self) -> None:
         self._stopping.set()
@@ -232,12 +231,6 @@ class LocalRunner:
                                               VisibilityTimeout=min(2 ** attempt, 30))
 
     # ------------------------------------------------------------------ schedules
-    def _fire_on_schedule(self, function: str, name: str, expression: str) -> None:
-        due = next_fire(expression, datetime.now(UTC))
-        while not self._stopping.wait(timeout=max(0.0, (due - datetime.now(UTC)).total_seconds())):
-            self.fire(function, name)
-            due = next_fire(expression, due)
-
     def fire(self, function: str, name: str) -> Any:
         try:
             return self.functions[function].invoke(events.schedule_event(name))

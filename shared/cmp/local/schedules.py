@@ -4,6 +4,8 @@ never fires."""
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from croniter import croniter
@@ -31,3 +33,13 @@ def next_fire(expression: str, after: datetime) -> datetime:
         fire: datetime = croniter(five, after.astimezone(UTC)).get_next(datetime)
         return fire
     raise ValueError(f"not a schedule expression: {expression}")
+
+
+def run_schedule(expression: str, fire: Callable[[], object], stop: threading.Event,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    """Call `fire` at every firing time of `expression` until `stop` is set; a slow `fire` never causes a
+    burst of catch-up calls (missed firings are skipped, as EventBridge does outside its window)."""
+    due = next_fire(expression, now())
+    while not stop.wait(timeout=max(0.0, (due - now()).total_seconds())):
+        fire()
+        due = next_fire(expression, max(due, now()))

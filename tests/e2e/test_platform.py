@@ -1,0 +1,100 @@
+"""The foundation over real HTTP through the local runner: auth, the authorizer, onboarding through the
+state machine and the SQS callback worker, schedules, the DLQ, OpenAPI and Swagger UI."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import httpx
+
+from cmp.local.dev import Stack
+
+from .conftest import PASSWORD, eventually, sign_up
+
+
+def test_signup_me_and_onboarding_through_the_state_machine(api: httpx.Client) -> None:
+    account = sign_up(api, "Walking Skeleton Ltd")
+    assert account.me["organization"]["name"] == "Walking Skeleton Ltd"
+    assert set(account.me["roles"]) == {"owner", "seller", "buyer"}
+
+    def onboarded() -> dict[str, object] | None:
+        me = account.get("/v1/me").json()
+        return me if me["onboarding"]["state"] == "completed" else None
+
+    me = eventually(onboarded)
+    assert me["organization"]["runtime_tier"] == "shared"
+    assert [s["step"] for s in me["onboarding"]["steps"]] == ["provision_workspace", "assign_runtime_tier",
+                                                              "complete"]
+
+
+def test_login_returns_a_bearer_token(api: httpx.Client) -> None:
+    account = sign_up(api)
+    email = account.me["user"]["email"]
+    response = api.post("/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 200
+    assert response.json()["token_type"] == "bearer"
+    me = api.get("/v1/me", headers={"Authorization": f"Bearer {response.json()['access_token']}"})
+    assert me.json()["user"]["email"] == email
+
+
+def test_bad_input_gets_a_clear_4xx_never_a_500(api: httpx.Client) -> None:
+    missing = api.post("/v1/auth/signup", json={"email": "x@example.com"})
+    assert missing.status_code == 422
+    assert {e["path"] for e in missing.json()["errors"]} >= {"password", "organization_name"}
+    weak = api.post("/v1/auth/signup", json={"email": "weak@example.com", "password": "short",
+                                             "organization_name": "Org"})
+    assert weak.status_code == 422 and weak.json()["errors"][0]["path"] == "password"
+    garbage = api.post("/v1/auth/signup", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert 400 <= garbage.status_code < 500
+    account = sign_up(api)
+    duplicate = api.post("/v1/auth/signup", json={"email": account.me["user"]["email"], "password": PASSWORD,
+                                                  "organization_name": "Again"})
+    assert duplicate.status_code == 409 and duplicate.json()["errors"][0]["path"] == "email"
+    wrong = api.post("/v1/auth/login", json={"email": account.me["user"]["email"], "password": "Wrong-Pass-99"})
+    assert wrong.status_code == 401
+
+
+def test_the_authorizer_guards_private_routes(api: httpx.Client) -> None:
+    assert api.get("/v1/me").status_code == 401
+    assert api.get("/v1/me", headers={"Authorization": "Bearer not.a.token"}).status_code == 401
+    assert api.get("/v1/me", headers={"Authorization": "Basic abc"}).status_code == 401
+    assert api.get("/v1/nowhere").status_code in (403, 404)
+
+
+def test_public_categories_list_all_four(api: httpx.Client) -> None:
+    response = api.get("/v1/marketplace/categories")
+    assert response.status_code == 200
+    categories = {c["id"]: c for c in response.json()["categories"]}
+    assert set(categories) == {"agent", "app", "assistant", "automation"}
+    assert {s["id"] for s in categories["automation"]["subcategories"]} == {
+        "workflow", "scheduled", "triggered", "hybrid"}
+
+
+def test_openapi_document_and_swagger_ui_are_served(api: httpx.Client) -> None:
+    doc = api.get("/openapi.json").json()
+    assert doc["openapi"].startswith("3.1")
+    assert "/v1/auth/signup" in doc["paths"] and "/v1/me" in doc["paths"]
+    assert doc["paths"]["/v1/me"]["get"]["security"] == [{"bearerAuth": []}]
+    page = api.get("/docs")
+    assert page.status_code == 200 and "swagger-ui" in page.text
+    assert api.get("/docs/swagger-ui-bundle.min.js").status_code == 200
+
+
+def test_the_housekeeping_schedule_runs_its_function(stack: Stack) -> None:
+    schedule = stack.template.schedules[0]
+    result = stack.runner.fire(schedule.function, schedule.name)
+    assert set(result) == {"sessions_purged", "onboardings_resumed"}
+
+
+def test_a_poison_job_lands_in_the_dlq_with_its_reason(stack: Stack) -> None:
+    sqs = boto3.client("sqs", endpoint_url=stack.moto.endpoint, region_name="us-east-1",
+                       aws_access_key_id="local", aws_secret_access_key="local")
+    queue, dlq = stack.resolver.physical["ReviewQueue"]["Ref"], stack.resolver.physical["ReviewDeadLetterQueue"]["Ref"]
+    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"product_id": "no-tenant"}))
+
+    def dead_lettered() -> list[dict[str, object]]:
+        return sqs.receive_message(QueueUrl=dlq, MessageAttributeNames=["All"]).get("Messages", [])
+
+    message = eventually(dead_lettered)[0]
+    assert "ValidationError" in message["MessageAttributes"]["cmp-failure-reason"]["StringValue"]

@@ -27,7 +27,8 @@ lint: install
 	$(BIN)/ruff format --check shared functions tests bench
 
 typecheck: install
-	$(BIN)/mypy shared/cmp functions
+	$(BIN)/mypy
+	for handler in functions/*/app.py; do $(BIN)/mypy "$$handler" || exit 1; done
 
 check: install
 	$(BIN)/cmp check

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path.cwd()
-SIGNUP_FUNCTION = "AuthApiFunction"
 LOCAL_DIR = ROOT / ".local"
 
 
@@ -23,6 +22,7 @@ def _use_running_stack() -> None:
 
     if not os.environ.get("DATABASE_URL"):
         os.environ.update(client_environment(running_stack_state(LOCAL_DIR)))
+    os.environ.setdefault("MIGRATIONS_DATABASE_URL", os.environ["DATABASE_URL"])
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -36,10 +36,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:
-        # Seeding signs organizations up, so it runs with the sign-up function's configuration.
-        os.environ.update(stack.environment(SIGNUP_FUNCTION))
-        os.environ["MIGRATIONS_DATABASE_URL"] = stack.postgres.owner_url
-        seed(bootstrap())
+        os.environ.update(stack.combined_environment())
+        seeded = seed(bootstrap())
         api = stack.runner.base_url
         seller = DEMO_ACCOUNTS[0]
         print(f"""
@@ -47,6 +45,7 @@ CMP is running.
 API: {api}
 Swagger UI: {api}/docs   (OpenAPI: {api}/openapi.json)
 AWS (moto): {stack.moto.endpoint}
+Demo products: {len(seeded["products"])} published in the marketplace
 Demo accounts (password after the colon):""")
         for account in DEMO_ACCOUNTS:
             print(f"  {'/'.join(account.roles[1:]):<14} {account.email} : {account.password}")
@@ -84,7 +83,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
     from cmp.seed import seed
 
     _use_running_stack()
-    print(json.dumps(seed(_services_with_local_secret(bootstrap)), indent=2))
+    print(json.dumps(seed(bootstrap()), indent=2))
     return 0
 
 
@@ -93,7 +92,7 @@ def cmd_admin_create(args: argparse.Namespace) -> int:
 
     _use_running_stack()
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
-    user_id = _services_with_local_secret(bootstrap).tenancy.create_platform_admin(args.email, password)
+    user_id = bootstrap().tenancy.create_platform_admin(args.email, password)
     print(f"platform admin {args.email} created (user {user_id})")
     return 0
 
@@ -150,15 +149,6 @@ def cmd_check(args: argparse.Namespace) -> int:
     from cmp.devtools.template_check import main as check_main
 
     return int(check_main([str(ROOT / "template.yaml")]))
-
-
-def _services_with_local_secret(bootstrap: Any) -> Any:
-    """CLI commands run outside a function: point the token service at the stack's signing secret."""
-    from cmp.local.dev import running_stack_state
-
-    state = running_stack_state(LOCAL_DIR)
-    os.environ.setdefault("JWT_SECRET_ARN", state["physical"]["JwtSigningSecret"]["Ref"])
-    return bootstrap()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,10 +1,23 @@
-"""Demo data for `make run`: idempotent, so a restart finds what it left and adds nothing twice."""
+"""Demo data for `make run`: idempotent, so a restart finds what it left and adds nothing twice.
+
+Demo products go through the same path a seller's do (wizard, presigned logo upload, automated checks,
+admin approval), so the demo marketplace shows exactly what the platform would publish.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import base64
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
 
 from cmp.bootstrap import Services
+from cmp.catalog.review import ReviewJob
+
+# A valid 1×1 PNG, the demo products' logo.
+LOGO_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
 
 
 @dataclass(frozen=True)
@@ -16,21 +29,84 @@ class DemoAccount:
     is_platform_admin: bool = False
 
 
+@dataclass(frozen=True)
+class DemoProduct:
+    slug: str
+    category: str
+    subcategory: str
+    template: str
+    listing: dict[str, Any]
+    capabilities: dict[str, Any] = field(default_factory=dict)
+    plans: list[dict[str, Any]] = field(default_factory=list)
+
+
+SELLER = DemoAccount("seller@demo.cmp.dev", "Demo-Seller-2026!", "Acme AI Labs", ("owner", "seller", "buyer"))
+ADMIN = DemoAccount("admin@demo.cmp.dev", "Demo-Admin-2026!", "CMP Platform", ("owner", "admin"), True)
 DEMO_ACCOUNTS = (
-    DemoAccount("seller@demo.cmp.dev", "Demo-Seller-2026!", "Acme AI Labs", ("owner", "seller", "buyer")),
+    SELLER,
     DemoAccount("buyer@demo.cmp.dev", "Demo-Buyer-2026!", "Globex Retail", ("owner", "buyer")),
-    DemoAccount("admin@demo.cmp.dev", "Demo-Admin-2026!", "CMP Platform", ("owner", "admin"), True),
+    ADMIN,
+)
+
+_DESCRIPTION = ("{name} is a demo product of the CMP marketplace. It shows how a listing reads: what the "
+                "product does, who it is for, and what a buyer can configure after purchase.")
+
+DEMO_PRODUCTS = (
+    DemoProduct("acme-support-agent", "agent", "single", "customer_support", {
+        "name": "Acme Support Agent", "tags": ["support", "customer-service", "rag"],
+        "short_description": "Answers customer questions from your documents, with citations, around the clock."}),
+    DemoProduct("acme-faq-bot", "agent", "single", "faq_bot", {
+        "name": "Acme FAQ Bot", "tags": ["faq", "support"],
+        "short_description": "Answers frequently asked questions from your Q&A file, and only those."}),
+    DemoProduct("acme-blog-writer", "assistant", "writer", "sales_assistant", {
+        "name": "Acme Blog Writer", "tags": ["marketing", "writing"],
+        "short_description": "Drafts blog posts and newsletters in your brand's voice."}),
+    DemoProduct("acme-crm-sync", "automation", "scheduled", "blank", {
+        "name": "Acme CRM Sync", "tags": ["sales", "crm", "sync"],
+        "short_description": "Keeps your CRM and billing system in step, every hour."},
+        plans=[{"name": "Starter", "tier": "starter", "priceMonthly": "49", "priceYearly": "490"},
+               {"name": "Pro", "tier": "pro", "priceMonthly": "149", "priceYearly": "1490"}]),
 )
 
 
-def seed(services: Services) -> dict[str, str]:
-    """Create the demo accounts that do not exist yet; returns e-mail -> tenant id."""
+def seed(services: Services) -> dict[str, Any]:
+    """Create what does not exist yet: the demo accounts, then the seller's published demo products."""
     tenants: dict[str, str] = {}
+    users: dict[str, str] = {}
     for account in DEMO_ACCOUNTS:
         if services.tenancy.find_account(account.email) is None:
             services.tenancy.create_account(account.email, account.password, account.organization,
                                             list(account.roles), is_platform_admin=account.is_platform_admin)
         found = services.tenancy.find_account(account.email)
-        if found and found["tenant_id"]:
-            tenants[account.email] = found["tenant_id"]
-    return tenants
+        assert found is not None and found["tenant_id"] is not None
+        tenants[account.email], users[account.email] = found["tenant_id"], found["user_id"]
+    published = [_publish(services, tenants[SELLER.email], users[ADMIN.email], product)
+                 for product in DEMO_PRODUCTS]
+    return {"tenants": tenants, "products": published}
+
+
+def _publish(services: Services, tenant_id: str, admin_user_id: str, demo: DemoProduct) -> str:
+    existing = {p["slug"]: p for p in services.products.list_products(tenant_id)}
+    if demo.slug in existing:
+        return demo.slug
+    product_id = services.products.create_draft(tenant_id, demo.category, demo.subcategory)["id"]
+    product = services.products.apply_template(tenant_id, product_id, demo.template)
+    services.products.set_capabilities(tenant_id, product_id, {**product["capabilities"], **demo.capabilities})
+    if demo.plans or not product["plans"]:
+        services.products.set_plans(tenant_id, product_id, demo.plans or [
+            {"name": "Starter", "tier": "starter", "priceMonthly": "19", "priceYearly": "190"}])
+    else:
+        services.products.set_plans(tenant_id, product_id, product["plans"])
+    services.products.set_listing(tenant_id, product_id, {
+        **demo.listing, "slug": demo.slug, "full_description": _DESCRIPTION.format(name=demo.listing["name"]),
+        "documentation_url": f"https://docs.example.com/{demo.slug}"})
+    upload = services.products.request_upload(tenant_id, product_id, "logo", "image/png", len(LOGO_PNG))
+    post = upload["upload"]
+    httpx.post(post["url"], data=post["fields"], files={"file": ("logo.png", LOGO_PNG, "image/png")},
+               timeout=30).raise_for_status()
+    services.products.complete_upload(tenant_id, product_id, upload["asset_id"])
+    submitted = services.products.submit(tenant_id, product_id)
+    services.reviews.run_checks(ReviewJob(tenant_id=tenant_id, product_id=product_id,
+                                          review_run_id=submitted["review_run_id"]))
+    services.reviews.approve(admin_user_id, product_id)
+    return demo.slug

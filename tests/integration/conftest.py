@@ -3,6 +3,7 @@ the application connecting as the RLS-bound role, and moto in-process for AWS.""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -139,3 +140,34 @@ class Platform:
 @pytest.fixture
 def platform(postgres: Postgres, aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Platform:
     return Platform(postgres, monkeypatch, tmp_path / "secrets")
+
+
+def api_event(method: str, path: str, body: Any = None, caller: dict[str, str] | None = None,
+              query: dict[str, str] | None = None, raw_body: str | None = None) -> dict[str, Any]:
+    """An API Gateway REST proxy event, with the authorizer context a signed-in caller would carry."""
+    text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
+    return {
+        "resource": path, "path": path, "httpMethod": method,
+        "headers": {"content-type": "application/json"}, "multiValueHeaders": {},
+        "queryStringParameters": query, "multiValueQueryStringParameters": (
+            {k: [v] for k, v in query.items()} if query else None),
+        "pathParameters": None, "stageVariables": None, "isBase64Encoded": False, "body": text,
+        "requestContext": {"resourcePath": path, "httpMethod": method, "path": f"/dev{path}", "stage": "dev",
+                           "requestId": uuid.uuid4().hex, "accountId": "123456789012", "apiId": "local",
+                           "identity": {"sourceIp": "127.0.0.1"},
+                           "authorizer": {**caller, "principalId": caller["user_id"]} if caller else None},
+    }
+
+
+def caller_of(services: Services, organization: str = "Org", account_type: str = "both",
+              admin: bool = False) -> dict[str, str]:
+    """Sign an organization up (or create an admin) and return the authorizer context of its owner."""
+    email = unique_email(organization.lower().replace(" ", "-"))
+    if admin:
+        services.tenancy.create_platform_admin(email, "Correct-Horse-42")
+        token = services.tenancy.login(email, "Correct-Horse-42").access_token
+    else:
+        token = services.tenancy.signup(email, "Correct-Horse-42", organization, account_type).access_token
+    claims = services.tenancy.authenticate(token)
+    return {"tenant_id": claims.tenant_id, "user_id": claims.user_id, "roles": ",".join(claims.roles),
+            "session_id": claims.session_id}

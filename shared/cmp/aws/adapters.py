@@ -15,6 +15,13 @@ class AwsUnavailable(RuntimeError):
     """A transient AWS failure: jobs retry it, APIs answer 503."""
 
 
+class TaskTokenGone(RuntimeError):
+    """The execution no longer waits for this task (timed out, stopped, or the token is not valid)."""
+
+
+_GONE_TASK_CODES = {"TaskDoesNotExist", "InvalidToken", "TaskTimedOut"}
+
+
 class SecretStore:
     def __init__(self, sm: Any = None) -> None:
         self._sm = sm
@@ -54,10 +61,19 @@ class StateMachines:
         return str(out["executionArn"])
 
     def task_succeeded(self, token: str, output: dict[str, Any]) -> None:
-        self._client.send_task_success(taskToken=token, output=json.dumps(output))
+        self._answer(self._client.send_task_success, taskToken=token, output=json.dumps(output))
 
     def task_failed(self, token: str, error: str, cause: str) -> None:
-        self._client.send_task_failure(taskToken=token, error=error[:256], cause=cause[:32768])
+        self._answer(self._client.send_task_failure, taskToken=token, error=error[:256], cause=cause[:32768])
+
+    @staticmethod
+    def _answer(call: Any, **kwargs: Any) -> None:
+        try:
+            call(**kwargs)
+        except ClientError as e:
+            if e.response["Error"]["Code"] in _GONE_TASK_CODES:
+                raise TaskTokenGone(e.response["Error"]["Code"]) from e
+            raise AwsUnavailable("could not answer the state machine") from e
 
 
 class Queues:

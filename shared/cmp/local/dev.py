@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cmp.local.runner import LocalRunner
-from cmp.local.stack import LOCAL_CREDENTIALS, Moto, Postgres, function_environment, provision
+from cmp.local.stack import Moto, Postgres, function_environment, provision
 from cmp.local.template import LocalTemplate, Resolver, read_template
 
 STATE_FILE = "stack.json"
@@ -27,6 +27,14 @@ class Stack:
     def environment(self, function: str) -> dict[str, str]:
         return function_environment(self.template, function, self.resolver, self.moto.endpoint,
                                     self.postgres.app_url)
+
+    def combined_environment(self) -> dict[str, str]:
+        """Every function's configuration at once, for in-process work such as seeding."""
+        combined: dict[str, str] = {}
+        for function in self.template.functions:
+            combined.update(self.environment(function))
+        combined["MIGRATIONS_DATABASE_URL"] = self.postgres.owner_url
+        return combined
 
     def stop(self) -> None:
         self.runner.stop()
@@ -55,10 +63,12 @@ def start_stack(root: Path, local_dir: Path, *, http_port: int = 0, moto_port: i
         moto.stop()
         raise
     stack = Stack(template, postgres, moto, resolver, runner, local_dir)
-    (local_dir / STATE_FILE).write_text(json.dumps({
+    state_file = local_dir / STATE_FILE
+    state_file.write_text(json.dumps({
         "api": runner.base_url, "aws_endpoint": moto.endpoint, "database_url": postgres.app_url,
-        "owner_database_url": postgres.owner_url, "physical": resolver.physical,
+        "physical": resolver.physical, "environment": stack.combined_environment(),
     }, indent=2))
+    state_file.chmod(0o600)
     return stack
 
 
@@ -72,5 +82,5 @@ def running_stack_state(local_dir: Path) -> dict[str, Any]:
 
 def client_environment(state: dict[str, Any]) -> dict[str, str]:
     """Variables for a process that talks to a running local stack (CLI commands, benchmarks)."""
-    return {**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": state["aws_endpoint"], "DATABASE_URL": state["database_url"],
-            "MIGRATIONS_DATABASE_URL": state["owner_database_url"]}
+    environment: dict[str, str] = state["environment"]
+    return environment

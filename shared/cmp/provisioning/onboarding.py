@@ -11,9 +11,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cmp.aws.adapters import StateMachines
+from cmp.aws.adapters import StateMachines, TaskTokenGone
 from cmp.db import Database
 from cmp.errors import NotFound
+from cmp.jobs import PoisonMessage
 
 OnboardingStep = Literal["provision_workspace", "assign_runtime_tier", "complete", "mark_failed"]
 DEFAULT_PROJECT = "Default"
@@ -45,13 +46,19 @@ class OnboardingService:
         self._machines = machines
 
     def run_step(self, message: StepMessage) -> dict[str, Any]:
-        """Run one step and report to Step Functions; a domain failure fails the task, not the message."""
+        """Run one step and report to Step Functions; a domain failure fails the task, not the message.
+
+        A token the execution no longer waits for can never be answered: that message is poison.
+        """
         try:
-            output = self._steps()[message.step](message)
-        except NotFound as e:
-            self._machines.task_failed(message.task_token, "TenantNotFound", e.message)
-            return {"step": message.step, "status": "failed", "reason": e.message}
-        self._machines.task_succeeded(message.task_token, output)
+            try:
+                output = self._steps()[message.step](message)
+            except NotFound as e:
+                self._machines.task_failed(message.task_token, "TenantNotFound", e.message)
+                return {"step": message.step, "status": "failed", "reason": e.message}
+            self._machines.task_succeeded(message.task_token, output)
+        except TaskTokenGone as e:
+            raise PoisonMessage(f"the state machine no longer waits for this step ({e})") from e
         return output
 
     def _steps(self) -> dict[str, Callable[[StepMessage], dict[str, Any]]]:

@@ -1,0 +1,27 @@
+"""Runs the automated review checks of a submitted product (SQS job, DLQ with reasons)."""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from cmp.bootstrap import bootstrap
+from cmp.catalog.review import ReviewJob
+from cmp.jobs import run_sqs_batch
+from cmp.observability import instruments
+
+logger, metrics, tracer = instruments("review-worker")
+services = bootstrap()
+
+
+def review(job: ReviewJob) -> None:
+    logger.append_keys(tenant_id=job.tenant_id, product_id=job.product_id)
+    outcome = services.reviews.run_checks(job)
+    metrics.add_metric(name="ReviewChecks", unit="Count", value=1)
+    logger.info("review checks done", extra={"outcome": outcome})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run_sqs_batch(event, context, model=ReviewJob, handle=review, logger=logger, queues=services.queues)

@@ -1,0 +1,45 @@
+"""Shared pydantic configuration: camelCase on the wire, snake_case in Python, nothing unknown accepted."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic.alias_generators import to_camel
+
+NonEmptyStr = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class WireModel(BaseModel):
+    """Base of every capability model.
+
+    Strict so that a JSON `"yes"` or `1` is not silently read as `true`, and `extra="forbid"` so a
+    misspelt key is reported instead of ignored.
+    """
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        strict=True,
+        allow_inf_nan=False,
+    )
+
+
+INTERVAL_PATTERN = r"^[1-9][0-9]*(s|m|h|d)$"
+TTL_PATTERN = r"^([1-9][0-9]*(m|h|d)|never)$"
+RETENTION_PATTERN = r"^[1-9][0-9]*(h|d)$"
+RETRY_DELAY_PATTERN = r"^([1-9][0-9]*(ms|s|m)|fixed|linear|exponential)$"
+
+Interval = Annotated[str, StringConstraints(pattern=INTERVAL_PATTERN)]
+Ttl = Annotated[str, StringConstraints(pattern=TTL_PATTERN)]
+Retention = Annotated[str, StringConstraints(pattern=RETENTION_PATTERN)]
+RetryDelay = Annotated[str, StringConstraints(pattern=RETRY_DELAY_PATTERN)]
+
+PATTERN_HINTS: dict[str, str] = {
+    INTERVAL_PATTERN: "a duration such as '30s', '5m', '1h' or '1d'",
+    TTL_PATTERN: "a duration such as '30m', '12h' or '7d', or 'never'",
+    RETENTION_PATTERN: "a duration in hours or days such as '24h' or '30d'",
+    RETRY_DELAY_PATTERN: "'fixed', 'linear', 'exponential' or a delay such as '500ms', '2s' or '1m'",
+}
+"""What a person should write when a string does not match its pattern."""

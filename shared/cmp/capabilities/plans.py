@@ -1,0 +1,308 @@
+"""Plans: what a buyer can purchase, checked against what the capability document offers.
+
+Tier defaults follow the spec's plan-based runtime selection: starter and pro run on the shared
+runtime with fixed quotas; enterprise (and custom) run dedicated, unlimited unless the seller says
+otherwise. A limit of null means unlimited, or for `rateLimitRpm`/`concurrency`/`storageMB`
+"up to what the product's capabilities allow".
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from cmp.capabilities.defaults import deep_merge
+from cmp.capabilities.models import ProductCapabilities
+from cmp.capabilities.parsing import canonical_keys, parse_tolerant, show
+from cmp.capabilities.plan_features import FEATURE_REFERENCE, capability_features
+from cmp.capabilities.validation import validate_capabilities
+from cmp.errors import FieldError
+
+PlanTier = Literal["starter", "pro", "enterprise", "custom"]
+RuntimeType = Literal["shared", "dedicated"]
+PAID_TIERS = frozenset({"starter", "pro"})
+PLAN_DEPLOYMENTS: dict[str, tuple[str, ...]] = {
+    "shared": ("shared", "hybrid"),
+    "dedicated": ("dedicated", "hybrid"),
+}
+"""The capability deployments that can serve a plan of each runtime type."""
+
+Count = Annotated[int, Field(strict=True, ge=0)]
+Money = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)]
+CURRENCY_PATTERN = r"^[A-Z]{3}$"
+
+TIER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "starter": {
+        "runtimeType": "shared",
+        "limits": {
+            "messages": 1_000,
+            "tokens": 100_000,
+            "apiCalls": None,
+            "executions": None,
+            "users": 1,
+            "storageMB": None,
+            "rateLimitRpm": 60,
+            "concurrency": 5,
+        },
+    },
+    "pro": {
+        "runtimeType": "shared",
+        "limits": {
+            "messages": 10_000,
+            "tokens": 1_000_000,
+            "apiCalls": None,
+            "executions": None,
+            "users": 5,
+            "storageMB": None,
+            "rateLimitRpm": 300,
+            "concurrency": 20,
+        },
+    },
+    "enterprise": {
+        "runtimeType": "dedicated",
+        "limits": dict.fromkeys(
+            (
+                "messages",
+                "tokens",
+                "apiCalls",
+                "executions",
+                "users",
+                "storageMB",
+                "rateLimitRpm",
+                "concurrency",
+            )
+        ),
+    },
+}
+TIER_DEFAULTS["custom"] = copy.deepcopy(TIER_DEFAULTS["enterprise"])
+"""Spec "Plan-Based Runtime Selection" (users from the seller wizard); custom defaults like enterprise."""
+
+
+def plan_defaults(tier: str) -> dict[str, Any]:
+    """The runtime type and limits a plan of `tier` gets for every field it omits."""
+    if tier not in TIER_DEFAULTS:
+        raise ValueError(f"unknown plan tier {tier!r}: one of {', '.join(TIER_DEFAULTS)}")
+    return copy.deepcopy(TIER_DEFAULTS[tier])
+
+
+class PlanModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class PlanLimits(PlanModel):
+    messages: Count | None = None
+    tokens: Count | None = None
+    api_calls: Count | None = None
+    executions: Count | None = None
+    users: Count | None = None
+    storage_mb: Count | None = Field(default=None, alias="storageMB")
+    rate_limit_rpm: Count | None = None
+    concurrency: Count | None = None
+
+
+class PlanSpec(PlanModel):
+    """One purchasable plan. Omitted runtime type and limits take the tier's defaults."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    tier: PlanTier
+    price_monthly: Money | None = None
+    price_yearly: Money | None = None
+    currency: Annotated[str, StringConstraints(pattern=CURRENCY_PATTERN)] = "USD"
+    limits: PlanLimits = Field(default_factory=PlanLimits)
+    runtime_type: RuntimeType = "shared"
+    features: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    ] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_tier_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        plan = canonical_keys(data, cls)
+        tier = plan.get("tier")
+        if not isinstance(tier, str) or tier not in TIER_DEFAULTS:
+            return plan
+        return deep_merge(plan_defaults(tier), plan)
+
+    @field_validator("currency", mode="before")
+    @classmethod
+    def _upper_currency(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("price_monthly", "price_yearly")
+    @classmethod
+    def _cents(cls, value: Decimal | None) -> Decimal | None:
+        return None if value is None else value.quantize(Decimal("0.01"))
+
+
+def _price_rules(prefix: str, plan: PlanSpec) -> Iterator[FieldError]:
+    if plan.tier in PAID_TIERS and plan.price_monthly is None:
+        yield FieldError(
+            f"{prefix}.priceMonthly", f"a {plan.tier} plan is paid: set a monthly price (0 for a free plan)"
+        )
+    monthly, yearly = plan.price_monthly, plan.price_yearly
+    if monthly is not None and yearly is not None and yearly > 12 * monthly:
+        yield FieldError(
+            f"{prefix}.priceYearly",
+            f"must not exceed 12 x priceMonthly ({12 * monthly}); a yearly price above "
+            "that costs more than paying monthly",
+        )
+
+
+def _runtime_rules(
+    prefix: str, plan: PlanSpec, given: dict[str, Any], capabilities: ProductCapabilities
+) -> Iterator[FieldError]:
+    """The plan's runtime type and rate/concurrency must fit what the product's runtime offers."""
+    runtime = capabilities.runtime
+    given_limits = given.get("limits")
+    explicit = {"runtimeType"} & set(given)
+    if isinstance(given_limits, dict):
+        explicit |= {f"limits.{key}" for key in given_limits}
+
+    def inherited(field: str) -> str:
+        return "" if field in explicit else f" (the {plan.tier} default; set {field} to change it)"
+
+    allowed = PLAN_DEPLOYMENTS[plan.runtime_type]
+    if runtime.deployment not in allowed:
+        choices = " or ".join(f"'{deployment}'" for deployment in allowed)
+        yield FieldError(
+            f"{prefix}.runtimeType",
+            f"a {plan.runtime_type} plan needs runtime.deployment {choices} in the capabilities, "
+            f"which say '{runtime.deployment}'" + inherited("runtimeType"),
+        )
+    ceilings = (
+        (
+            "rateLimitRpm",
+            plan.limits.rate_limit_rpm,
+            runtime.limits.rate_limit,
+            "rateLimit",
+            "requests per minute",
+        ),
+        (
+            "concurrency",
+            plan.limits.concurrency,
+            runtime.limits.concurrency,
+            "concurrency",
+            "concurrent sessions",
+        ),
+    )
+    for key, value, ceiling, source, unit in ceilings:
+        if value is not None and value > ceiling:
+            yield FieldError(
+                f"{prefix}.limits.{key}",
+                f"is {value:,} but the product's runtime allows at most {ceiling:,} {unit} "
+                f"(runtime.limits.{source})" + inherited(f"limits.{key}"),
+            )
+
+
+def _quota_rules(prefix: str, plan: PlanSpec, capabilities: ProductCapabilities) -> Iterator[FieldError]:
+    """Quotas must refer to something the product has, within its own limits."""
+    config = capabilities.configuration
+    storage_ceilings = [block.limits.max_size_mb for block in (config.knowledge, config.rag) if block.enabled]
+    storage = plan.limits.storage_mb
+    if storage is not None and storage_ceilings and storage > max(storage_ceilings):
+        yield FieldError(
+            f"{prefix}.limits.storageMB",
+            f"is {storage:,} MB but the product's knowledge limits allow at most "
+            f"{max(storage_ceilings):,} MB (configuration.knowledge/rag.limits.maxSizeMB)",
+        )
+    runs_workflows = config.workflow.enabled or config.workflow_advanced.enabled
+    if plan.limits.executions is not None and not runs_workflows:
+        yield FieldError(
+            f"{prefix}.limits.executions",
+            "the product runs no workflows (configuration.workflow and workflowAdvanced are disabled); "
+            "leave executions out",
+        )
+
+
+def _feature_rules(prefix: str, plan: PlanSpec, capabilities: ProductCapabilities) -> Iterator[FieldError]:
+    """Features naming a capability must be offered; dotted names that only look like one are typos."""
+    vocabulary = capability_features(capabilities)
+    blocks = {name.split(".", 1)[0] for name in vocabulary}
+    for position, feature in enumerate(plan.features):
+        key = feature.lower()
+        if key in vocabulary:
+            available, needs = vocabulary[key]
+            if not available:
+                yield FieldError(
+                    f"{prefix}.features[{position}]",
+                    f"'{feature}' names a capability the product does not offer: it needs {needs}",
+                )
+        elif FEATURE_REFERENCE.match(feature) and key.split(".", 1)[0] in blocks:
+            yield FieldError(
+                f"{prefix}.features[{position}]",
+                f"unknown capability feature '{feature}'; see docs/capabilities.md for the vocabulary, "
+                "or write plain text (e.g. 'Email support')",
+            )
+
+
+def _plan_rules(
+    index: int, plan: PlanSpec, given: dict[str, Any], capabilities: ProductCapabilities | None
+) -> list[FieldError]:
+    prefix = f"plans[{index}]"
+    errors = list(_price_rules(prefix, plan))
+    if capabilities is not None:
+        errors.extend(_runtime_rules(prefix, plan, given, capabilities))
+        errors.extend(_quota_rules(prefix, plan, capabilities))
+        errors.extend(_feature_rules(prefix, plan, capabilities))
+    return errors
+
+
+def validate_plans(plans: object, capabilities: object) -> tuple[list[dict[str, Any]], list[FieldError]]:
+    """Check every plan against the platform rules and the product's capabilities.
+
+    Returns the normalised plans (camelCase, tier defaults applied, prices as Decimal with two
+    places; only plans free of type errors) and every error found. Use the plans only when the
+    error list is empty.
+    """
+    if not isinstance(plans, list):
+        return [], [FieldError("plans", f"must be a list of plans (got {show(plans)})")]
+    if not plans:
+        return [], [FieldError("plans", "add at least one plan")]
+    errors: list[FieldError] = []
+    checked = validate_capabilities(capabilities)
+    document = None
+    if checked.capabilities is None:
+        errors.append(
+            FieldError(
+                "capabilities",
+                "the capability document is invalid; fix it before plans can be checked against it",
+            )
+        )
+    else:
+        document = ProductCapabilities.model_validate(checked.capabilities)
+
+    normalised: list[dict[str, Any]] = []
+    names: dict[str, int] = {}
+    for index, raw in enumerate(plans):
+        prefix = f"plans[{index}]"
+        if not isinstance(raw, dict):
+            errors.append(FieldError(prefix, f"must be an object (got {show(raw)})"))
+            continue
+        given = canonical_keys(raw, PlanSpec)
+        plan, type_errors = parse_tolerant(PlanSpec, canonical_keys(raw, PlanSpec), prefix)
+        errors.extend(type_errors)
+        if plan is None:
+            continue
+        semantic = _plan_rules(index, plan, given, document)
+        rejected = [error.path for error in type_errors]
+        errors.extend(error for error in semantic if error.path not in rejected)
+        folded = plan.name.casefold()
+        if folded in names:
+            errors.append(
+                FieldError(
+                    f"{prefix}.name",
+                    f"duplicate plan name '{plan.name}' (same as plans[{names[folded]}].name)",
+                )
+            )
+        else:
+            names[folded] = index
+        if not type_errors:
+            normalised.append(plan.model_dump(by_alias=True))
+    return normalised, errors

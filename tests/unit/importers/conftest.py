@@ -27,7 +27,9 @@ def fixture_files() -> list[str]:
     if not root.is_dir():
         return []
     return sorted(
-        path.relative_to(root).as_posix() for path in root.glob("*/*") if path.is_file() and path.suffix != ".md"
+        path.relative_to(root).as_posix()
+        for path in root.glob("*/*")
+        if path.is_file() and path.suffix != ".md"
     )
 
 

@@ -25,7 +25,9 @@ CAPABILITY_SHAPE: dict[str, Any] = {
         "chat": {
             "enabled": BOOL,
             "modes": {"text", "voice", "video"},
-            "features": _FLAGS(["streaming", "fileUpload", "imageInput", "multiTurn", "suggestedReplies"], BOOL),
+            "features": _FLAGS(
+                ["streaming", "fileUpload", "imageInput", "multiTurn", "suggestedReplies"], BOOL
+            ),
         },
         "widget": {
             "enabled": BOOL,
@@ -55,7 +57,9 @@ CAPABILITY_SHAPE: dict[str, Any] = {
         },
         "workflow": {
             "enabled": BOOL,
-            "options": _FLAGS(["triggers", "schedule", "conditions", "actions", "variables", "secrets"], BOOL),
+            "options": _FLAGS(
+                ["triggers", "schedule", "conditions", "actions", "variables", "secrets"], BOOL
+            ),
         },
         "rag": {
             "enabled": BOOL,
@@ -72,7 +76,9 @@ CAPABILITY_SHAPE: dict[str, Any] = {
         "workflowAdvanced": {
             "enabled": BOOL,
             "triggers": _FLAGS(["webhook", "schedule", "event", "manual", "api"], BOOL),
-            "flow": _FLAGS(["conditionals", "loops", "parallelExecution", "subWorkflows", "errorHandling"], BOOL),
+            "flow": _FLAGS(
+                ["conditionals", "loops", "parallelExecution", "subWorkflows", "errorHandling"], BOOL
+            ),
             "actions": _FLAGS(["http", "database", "ai", "messaging", "storage", "transform", "code"], BOOL),
             "data": _FLAGS(["variables", "secrets", "statePersistence"], BOOL),
         },
@@ -113,11 +119,15 @@ def shape_violations(draft: dict[str, Any]) -> list[str]:
             problems.append(f"{path}: expected a boolean")
         elif shape == NUMBER and (isinstance(value, bool) or not isinstance(value, int | float)):
             problems.append(f"{path}: expected a number")
-        elif shape == STRINGS and not (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
+        elif shape == STRINGS and not (
+            isinstance(value, list) and value and all(isinstance(v, str) for v in value)
+        ):
             problems.append(f"{path}: expected a non-empty list of strings")
         elif isinstance(shape, set):
             values = value if isinstance(value, list) else [value]
             if isinstance(value, list) and not value:
                 problems.append(f"{path}: empty list proposed")
-            problems.extend(f"{path}: {item!r} not one of {sorted(shape)}" for item in values if item not in shape)
+            problems.extend(
+                f"{path}: {item!r} not one of {sorted(shape)}" for item in values if item not in shape
+            )
     return problems

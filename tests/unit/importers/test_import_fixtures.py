@@ -55,7 +55,12 @@ EXPECTED: dict[str, Expected] = {
             "runtime.dependencies.models": ["gpt-4.1-mini"],
         },
         not_proposed=("configuration.rag",),
-        roles={"Chat Input": "chat_input", "Chat Output": "chat_output", "OpenAI": "model", "Prompt": "prompt"},
+        roles={
+            "Chat Input": "chat_input",
+            "Chat Output": "chat_output",
+            "OpenAI": "model",
+            "Prompt": "prompt",
+        },
         component_count=4,
     ),
     "langflow/loop-template-arxiv.json": Expected(
@@ -218,7 +223,11 @@ EXPECTED: dict[str, Expected] = {
             "interfaces.api.protocols": ["rest"],
             "runtime.dependencies.services": ["anthropic"],
         },
-        roles={"Incoming Webhook": "webhook_trigger", "Route Switch": "conditional", "Parse Classification": "code"},
+        roles={
+            "Incoming Webhook": "webhook_trigger",
+            "Route Switch": "conditional",
+            "Parse Classification": "code",
+        },
         warning_paths=("nodes[2].type",),
     ),
     "openapi/redocly-museum-api-3.1.yaml": Expected(

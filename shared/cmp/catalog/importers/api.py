@@ -1,0 +1,98 @@
+"""`import_flow`: one entry point that parses safely, recognises the format and hands over to its importer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from cmp.catalog.importers import langflow, mcp, n8n, openapi
+from cmp.catalog.importers.base import file_stem
+from cmp.catalog.importers.result import ImportResult
+from cmp.catalog.importers.safety import Syntax, parse_document
+from cmp.errors import FieldError, ValidationFailed
+
+
+class _ImportDocument(Protocol):
+    def __call__(self, document: object, *, filename: str | None) -> ImportResult: ...
+
+
+@dataclass(frozen=True)
+class _Importer:
+    matches: Callable[[object], bool]
+    import_document: _ImportDocument
+
+
+_IMPORTERS: dict[str, _Importer] = {
+    module.FORMAT: _Importer(matches=module.matches, import_document=module.import_document)
+    for module in (langflow, n8n, openapi, mcp)
+}
+SUPPORTED_FORMATS: tuple[str, ...] = tuple(_IMPORTERS)
+
+_EXPECTED = (
+    "a Langflow flow export (data.nodes, data.edges), an n8n workflow (nodes, connections), "
+    "an OpenAPI 3.x document (openapi, paths) or an MCP server.json / tools list / mcpServers config"
+)
+
+
+def import_flow(
+    content: bytes | str, source_format: str | None = None, filename: str | None = None
+) -> ImportResult:
+    """Imports a studio export; `source_format` None means recognise it from its structure.
+
+    Raises ValidationFailed (unreadable, unrecognised or unusable document), PayloadTooLarge (over
+    MAX_IMPORT_BYTES). Anything merely not understood is reported in `ImportResult.warnings`.
+    """
+    requested = _requested_format(source_format)
+    filename = filename if isinstance(filename, str) else None
+    document = parse_document(content, prefer=_syntax_hint(filename))
+    chosen = requested or detect_format(document, filename)
+    if chosen is None:
+        raise ValidationFailed(
+            "The file's format was not recognised",
+            errors=[FieldError("format", f"could not recognise the document; expected {_EXPECTED}")],
+        )
+    if requested is not None and not _IMPORTERS[requested].matches(document):
+        detected = detect_format(document, filename)
+        if detected is not None:
+            raise ValidationFailed(
+                f"The file is not a {requested} export",
+                errors=[
+                    FieldError("format", f"{requested!r} was chosen but the document looks like {detected!r}")
+                ],
+            )
+    return _IMPORTERS[chosen].import_document(document, filename=filename)
+
+
+def _requested_format(source_format: object) -> str | None:
+    """The chosen format, lower-cased; None or blank asks for detection."""
+    if source_format is None or (isinstance(source_format, str) and not source_format.strip()):
+        return None
+    normalised = source_format.strip().lower() if isinstance(source_format, str) else ""
+    if normalised not in _IMPORTERS:
+        raise ValidationFailed(
+            "Unknown import format",
+            errors=[
+                FieldError(
+                    "format", f"{str(source_format)[:40]!r} is not one of {', '.join(SUPPORTED_FORMATS)}"
+                )
+            ],
+        )
+    return normalised
+
+
+def _syntax_hint(filename: str | None) -> Syntax | None:
+    lowered = (filename or "").lower()
+    return "yaml" if lowered.endswith((".yaml", ".yml")) else None
+
+
+def detect_format(document: Any, filename: str | None = None) -> str | None:
+    """The format whose structure the document has; the file name only breaks ties."""
+    candidates = [name for name, module in _IMPORTERS.items() if module.matches(document)]
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    label = f"{file_stem(filename) or ''} {filename or ''}".lower()
+    for name in candidates:
+        if name in label or (name == mcp.FORMAT and (".server." in label or ".tools." in label)):
+            return name
+    return candidates[0]

@@ -1,0 +1,515 @@
+"""Langflow flow exports (`{name, description, data: {nodes, edges}}`, Langflow 0.6 to 1.x).
+
+The component sits at node `data.type` (`ChatInput`, `AstraDB`, …); the node's own `type` is only the
+canvas shape (`genericNode`, `noteNode`). Components unknown to this table are still classified by
+their `base_classes` and by their name (`…VectorStore`, `…Retriever`, `…Memory`, `…Model`), so a new
+Langflow release mostly imports without warnings.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from cmp.catalog.importers.base import (
+    CapabilityDraft,
+    Findings,
+    as_dict,
+    as_list,
+    check_component_count,
+    child_path,
+    description_text,
+    product_name,
+    quoted,
+    text,
+    type_name,
+    vendor_of,
+)
+from cmp.catalog.importers.result import ImportResult
+
+FORMAT = "langflow"
+
+CHAT_INPUT = "chat_input"
+CHAT_OUTPUT = "chat_output"
+TEXT_IO = "text_io"
+WEBHOOK = "webhook"
+AGENT = "agent"
+CREW = "multi_agent"
+MODEL = "model"
+EMBEDDINGS = "embeddings"
+VECTOR_STORE = "vector_store"
+RETRIEVER = "retriever"
+MEMORY = "memory"
+DOCUMENT_LOADER = "document_loader"
+WEB_LOADER = "web_loader"
+PROMPT = "prompt"
+TRANSFORM = "transform"
+ROUTER = "router"
+LOOP = "loop"
+SUBFLOW = "subflow"
+HTTP = "http"
+MCP_CLIENT = "mcp_client"
+CODE = "code"
+TOOL = "tool"
+NOTE = "note"
+GROUP = "group"
+OPAQUE = "opaque"
+
+_ROLE_BY_TYPE: dict[str, str] = {
+    "chatinput": CHAT_INPUT,
+    "chatoutput": CHAT_OUTPUT,
+    "textinput": TEXT_IO,
+    "textoutput": TEXT_IO,
+    "webhook": WEBHOOK,
+    "agent": AGENT,
+    "toolcallingagent": AGENT,
+    "openaitoolsagent": AGENT,
+    "crewaiagentcomponent": AGENT,
+    "sequentialcrewcomponent": CREW,
+    "hierarchicalcrewcomponent": CREW,
+    "prompt": PROMPT,
+    "prompttemplate": PROMPT,
+    "memory": MEMORY,
+    "storemessage": MEMORY,
+    "file": DOCUMENT_LOADER,
+    "directory": DOCUMENT_LOADER,
+    "url": WEB_LOADER,
+    "conditionalrouter": ROUTER,
+    "dataconditionalrouter": ROUTER,
+    "llmroutercomponent": ROUTER,
+    "loopcomponent": LOOP,
+    "batchruncomponent": MODEL,
+    "apirequest": HTTP,
+    "runflow": SUBFLOW,
+    "subflow": SUBFLOW,
+    "flowtool": SUBFLOW,
+    "mcptools": MCP_CLIENT,
+    "mcpsse": MCP_CLIENT,
+    "mcpstdio": MCP_CLIENT,
+    "customcomponent": CODE,
+    "pythonreplcomponent": CODE,
+    "pythonrepltool": CODE,
+    "pythoncodestructuredtool": CODE,
+    "pythonfunction": CODE,
+    "note": NOTE,
+    "notenode": NOTE,
+    "groupnode": GROUP,
+    "parser": TRANSFORM,
+    "parsedata": TRANSFORM,
+    "parsedataframe": TRANSFORM,
+    "parsejsondata": TRANSFORM,
+    "messagetodata": TRANSFORM,
+    "datatodataframe": TRANSFORM,
+    "splittext": TRANSFORM,
+    "combinetext": TRANSFORM,
+    "filterdata": TRANSFORM,
+    "selectdata": TRANSFORM,
+    "updatedata": TRANSFORM,
+    "createdata": TRANSFORM,
+    "mergedatacomponent": TRANSFORM,
+    "structuredoutput": TRANSFORM,
+    "structuredoutputcomponent": TRANSFORM,
+    "typeconvertercomponent": TRANSFORM,
+    "currentdate": TRANSFORM,
+    "calculatorcomponent": TOOL,
+    "arxivcomponent": TOOL,
+    "wikipediaapi": TOOL,
+    "youtubecommentscomponent": TOOL,
+    "youtubetranscripts": TOOL,
+    "tavilysearchcomponent": TOOL,
+    "duckduckgosearchcomponent": TOOL,
+    "googlesearchapicore": TOOL,
+    "serpapi": TOOL,
+    "searchapi": TOOL,
+}
+
+_ROLE_BY_BASE_CLASS: tuple[tuple[frozenset[str], str], ...] = (
+    (frozenset({"VectorStore"}), VECTOR_STORE),
+    (frozenset({"Retriever", "BaseRetriever"}), RETRIEVER),
+    (frozenset({"Embeddings"}), EMBEDDINGS),
+    (frozenset({"BaseChatMemory", "BaseChatMessageHistory", "BaseMemory"}), MEMORY),
+    (frozenset({"AgentExecutor"}), AGENT),
+    (frozenset({"LanguageModel", "BaseLanguageModel", "BaseChatModel", "BaseLLM"}), MODEL),
+    (frozenset({"Tool", "BaseTool", "StructuredTool"}), TOOL),
+)
+
+_VECTOR_STORE_NAMES = (
+    "vectorstore", "astradb", "chroma", "qdrant", "pinecone", "weaviate", "faiss", "pgvector", "milvus",
+    "mongodbatlas", "elasticsearch", "opensearch", "cassandra", "supabase", "upstash", "vectara",
+    "couchbase", "clickhouse", "lancedb", "redisvector", "hcd",
+)  # fmt: skip
+
+_ROLE_BY_NAME_PART: tuple[tuple[tuple[str, ...], str], ...] = (
+    (_VECTOR_STORE_NAMES, VECTOR_STORE),
+    (("retriever", "retrieval"), RETRIEVER),
+    (("memory", "messagehistory", "chathistory"), MEMORY),
+    (("crew",), CREW),
+    (("agent",), AGENT),
+    (("embedding",), EMBEDDINGS),
+    (("model", "llm", "chain"), MODEL),
+    (("loader", "directory", "pdf", "docling", "unstructured"), DOCUMENT_LOADER),
+    (("url", "crawl", "scrape", "sitemap"), WEB_LOADER),
+    (("router", "conditional", "ifelse"), ROUTER),
+    (("loop", "iterat"), LOOP),
+    (("prompt",), PROMPT),
+    (("split", "parse", "combine", "filter", "convert", "merge", "extract"), TRANSFORM),
+    (("tool", "search", "api"), TOOL),
+)
+
+_WORKFLOW_FEATURE_BY_ROLE: dict[str, str] = {
+    ROUTER: "flow.conditionals",
+    LOOP: "flow.loops",
+    SUBFLOW: "flow.subWorkflows",
+    HTTP: "actions.http",
+    CODE: "actions.code",
+}
+
+_GENERATED_ID = re.compile(r"([A-Za-z][A-Za-z0-9_]*)-[A-Za-z0-9]{5}")
+_AGENT_ROLES = frozenset({AGENT, CREW})
+
+
+def matches(document: object) -> bool:
+    root = as_dict(document)
+    if root is None:
+        return False
+    graph = as_dict(root.get("data"))
+    if graph is not None and ("nodes" in graph or "edges" in graph):
+        return True
+    return "nodes" in root and "edges" in root and "connections" not in root
+
+
+def classify(component_type: str, base_classes: list[str]) -> str:
+    """The component's role in the flow, or OPAQUE when neither its type nor its interface tells."""
+    squashed = re.sub(r"[^a-z0-9]", "", component_type.lower())
+    if squashed in _ROLE_BY_TYPE:
+        return _ROLE_BY_TYPE[squashed]
+    for classes, role in _ROLE_BY_BASE_CLASS:
+        if classes.intersection(base_classes):
+            return role
+    for parts, role in _ROLE_BY_NAME_PART:
+        if any(part in squashed for part in parts):
+            return role
+    return OPAQUE
+
+
+@dataclass
+class _Component:
+    path: str
+    id: str
+    component_type: str
+    name: str
+    role: str
+    template: dict[str, Any]
+    wired_as_tool: bool = False
+
+    def template_value(self, key: str) -> object:
+        entry = as_dict(self.template.get(key))
+        return entry.get("value") if entry is not None else None
+
+
+@dataclass
+class _Graph:
+    components: list[_Component] = field(default_factory=list)
+    ids: dict[str, _Component] = field(default_factory=dict)
+    edges: list[tuple[str, str, str | None]] = field(default_factory=list)
+
+
+def import_document(document: object, *, filename: str | None) -> ImportResult:
+    findings = Findings()
+    root = as_dict(document)
+    if root is None:
+        findings.error("content", f"expected a Langflow export object, got {type_name(document)}")
+        raise findings.fail("Not a Langflow export")
+    graph_value, graph_path = _locate_graph(root, findings)
+    graph = _Graph()
+    _read_graph(graph_value, graph_path, graph, findings)
+    if not graph.components and not findings.has_errors:
+        findings.error(
+            child_path(graph_path, "nodes"), "no components to import (the flow is empty or only notes)"
+        )
+    if findings.has_errors:
+        raise findings.fail("The Langflow export cannot be imported")
+    _mark_agent_tools(graph)
+
+    if root.get("is_component") is True:
+        findings.warn(
+            "is_component", "this export is a single component, not a flow; imported as a one-step flow"
+        )
+    version = text(root.get("last_tested_version")) or text(root.get("version"))
+    if version is None:
+        findings.warn(
+            "last_tested_version", "missing; the Langflow version that exported this flow is unknown"
+        )
+
+    return ImportResult(
+        format=FORMAT,
+        format_version=version or "unknown",
+        name=product_name(
+            root.get("name"), "name", findings, filename=filename, fallback="Imported Langflow flow"
+        ),
+        description=description_text(root.get("description"), "description", findings),
+        flow_definition=root,
+        proposed_capabilities=_propose(graph),
+        components=[
+            {
+                "id": c.id,
+                "type": c.component_type,
+                "name": c.name,
+                "role": TOOL if c.wired_as_tool else c.role,
+            }
+            for c in graph.components
+        ],
+        warnings=findings.warnings(),
+    )
+
+
+def _locate_graph(root: dict[str, Any], findings: Findings) -> tuple[dict[str, Any], str]:
+    data = root.get("data")
+    if isinstance(data, dict):
+        return data, "data"
+    if data is None and "nodes" in root:
+        findings.warn("data", "missing; nodes and edges were read from the top level")
+        return root, ""
+    findings.error("data", f"expected an object holding nodes and edges, got {type_name(data)}")
+    raise findings.fail("The Langflow export has no flow graph")
+
+
+def _read_graph(graph_value: dict[str, Any], graph_path: str, graph: _Graph, findings: Findings) -> None:
+    """Reads a graph and, iteratively, the graphs of any group nodes inside it."""
+    pending: list[tuple[dict[str, Any], str]] = [(graph_value, graph_path)]
+    while pending:
+        current, path = pending.pop(0)
+        nodes_path = child_path(path, "nodes")
+        nodes = current.get("nodes")
+        if not isinstance(nodes, list):
+            findings.error(nodes_path, f"expected an array of nodes, got {type_name(nodes)}")
+            return
+        check_component_count(len(graph.components) + len(nodes), nodes_path, "nodes")
+        for index, node in enumerate(nodes):
+            nested = _read_node(node, child_path(nodes_path, index), graph, findings)
+            if nested is not None:
+                pending.append(nested)
+        _read_edges(current, path, graph, findings)
+
+
+def _read_node(
+    node: object, path: str, graph: _Graph, findings: Findings
+) -> tuple[dict[str, Any], str] | None:
+    """Adds one node to the graph; returns a group node's inner graph for the caller to read next."""
+    node_dict = as_dict(node)
+    if node_dict is None:
+        findings.warn(path, f"expected a node object, got {type_name(node)}; skipped")
+        return None
+    data = as_dict(node_dict.get("data"))
+    if data is None:
+        findings.warn(
+            child_path(path, "data"), f"expected an object, got {type_name(node_dict.get('data'))}; skipped"
+        )
+        return None
+    inner = as_dict(data.get("node")) or {}
+    if node_dict.get("type") == "noteNode" or str(data.get("type", "")).lower() == "note":
+        return None
+
+    node_id = text(node_dict.get("id")) or text(data.get("id"))
+    if node_id is None:
+        node_id = f"node-{len(graph.components)}"
+        findings.warn(child_path(path, "id"), f"missing; referred to as {quoted(node_id)}")
+    elif node_id in graph.ids:
+        findings.warn(child_path(path, "id"), f"duplicate id {quoted(node_id)}; edges to it are ambiguous")
+
+    type_path = child_path(child_path(path, "data"), "type")
+    component_type = text(data.get("type"))
+    if component_type is None:
+        inferred = _GENERATED_ID.fullmatch(node_id)
+        component_type = inferred.group(1) if inferred else "unknown"
+        findings.warn(
+            type_path,
+            f"missing; inferred {quoted(component_type)} from the node id"
+            if inferred
+            else "missing; imported as opaque step",
+        )
+    base_classes = [item for item in as_list(inner.get("base_classes")) or [] if isinstance(item, str)]
+    role = classify(component_type, base_classes)
+    if role == GROUP:
+        flow = as_dict(inner.get("flow"))
+        nested = as_dict(flow.get("data")) if flow is not None else None
+        if nested is not None and isinstance(nested.get("nodes"), list):
+            return nested, child_path(
+                child_path(child_path(child_path(path, "data"), "node"), "flow"), "data"
+            )
+        findings.warn(
+            type_path, "group node without a readable inner flow (data.node.flow.data.nodes); skipped"
+        )
+        return None
+    if role == OPAQUE and component_type != "unknown":
+        findings.warn(type_path, f"unknown component type {quoted(component_type)} imported as opaque step")
+    if role == CODE:
+        findings.warn(
+            type_path,
+            f"{quoted(component_type)} runs custom Python code; "
+            "code actions need a dedicated runtime and review",
+        )
+    if inner.get("edited") is True and role != CODE:
+        findings.warn(
+            child_path(child_path(child_path(path, "data"), "node"), "edited"),
+            "the component's code was edited in Langflow; it is imported as-is and needs review",
+        )
+
+    component = _Component(
+        path=path,
+        id=node_id,
+        component_type=component_type,
+        name=text(inner.get("display_name")) or component_type,
+        role=role,
+        template=as_dict(inner.get("template")) or {},
+    )
+    graph.components.append(component)
+    graph.ids.setdefault(node_id, component)
+    return None
+
+
+def _read_edges(graph_value: dict[str, Any], graph_path: str, graph: _Graph, findings: Findings) -> None:
+    edges_path = child_path(graph_path, "edges")
+    edges = graph_value.get("edges")
+    if edges is None:
+        findings.warn(edges_path, "missing; components are imported without their connections")
+        return
+    if not isinstance(edges, list):
+        findings.warn(edges_path, f"expected an array of edges, got {type_name(edges)}; connections ignored")
+        return
+    for index, edge in enumerate(edges):
+        edge_path = child_path(edges_path, index)
+        edge_dict = as_dict(edge)
+        if edge_dict is None:
+            findings.warn(edge_path, f"expected an edge object, got {type_name(edge)}; skipped")
+            continue
+        ends: list[str] = []
+        for end in ("source", "target"):
+            node_id = text(edge_dict.get(end))
+            if node_id is None:
+                findings.warn(child_path(edge_path, end), "missing; edge skipped")
+            elif node_id not in graph.ids:
+                findings.warn(child_path(edge_path, end), f"no node with id {quoted(node_id)}; edge skipped")
+            else:
+                ends.append(node_id)
+        if len(ends) == 2:
+            graph.edges.append((ends[0], ends[1], _target_field(edge_dict)))
+
+
+def _target_field(edge: dict[str, Any]) -> str | None:
+    """The input an edge feeds; Langflow repeats the handle as an object and as a `œ`-quoted string."""
+    data = as_dict(edge.get("data"))
+    handle = as_dict(data.get("targetHandle")) if data is not None else None
+    if handle is None:
+        encoded = text(edge.get("targetHandle"))
+        if encoded is not None:
+            try:
+                handle = as_dict(json.loads(encoded.replace("œ", '"')))
+            except ValueError:
+                handle = None
+    return text(handle.get("fieldName")) if handle is not None else None
+
+
+def _mark_agent_tools(graph: _Graph) -> None:
+    for source, target, field_name in graph.edges:
+        if field_name == "tools" and graph.ids[target].role in _AGENT_ROLES:
+            graph.ids[source].wired_as_tool = True
+
+
+def _propose(graph: _Graph) -> dict[str, Any]:
+    draft = CapabilityDraft()
+    roles = [c.role for c in graph.components]
+    agents = roles.count(AGENT)
+    has_chat = CHAT_INPUT in roles or CHAT_OUTPUT in roles
+    if CREW in roles or agents > 1:
+        draft.classify("agent", "multi")
+    elif agents == 1 or has_chat:
+        draft.classify("agent", "single")
+    elif WEBHOOK in roles:
+        draft.classify("automation", "triggered")
+    else:
+        draft.classify("automation", "workflow")
+
+    remembers = any(
+        c.role == MEMORY or (c.role == AGENT and ("n_messages" in c.template or "memory" in c.template))
+        for c in graph.components
+    )
+    if has_chat:
+        draft.set("interfaces.chat.enabled", True)
+        draft.add("interfaces.chat.modes", ["text"])
+        draft.set("interfaces.chat.features.multiTurn", remembers)
+    elif remembers:
+        draft.set("interfaces.chat.features.multiTurn", True)
+    if any(c.role == MODEL and c.template_value("stream") is True for c in graph.components):
+        draft.set("interfaces.chat.features.streaming", True)
+    if WEBHOOK in roles or TEXT_IO in roles:
+        draft.set("interfaces.api.enabled", True)
+        draft.add("interfaces.api.protocols", ["rest"])
+    if WEBHOOK in roles:
+        draft.set("configuration.workflowAdvanced.triggers.webhook", True)
+
+    if VECTOR_STORE in roles or RETRIEVER in roles:
+        draft.set("configuration.rag.enabled", True)
+        draft.set("configuration.rag.sources.documents", True)
+        draft.set("configuration.rag.retrieval.method", "vector")
+    for component in graph.components:
+        if component.wired_as_tool:
+            continue
+        if component.role == DOCUMENT_LOADER:
+            draft.set("configuration.rag.sources.documents", True)
+        elif component.role == WEB_LOADER:
+            draft.set("configuration.rag.sources.websites", True)
+
+    for role, feature in _WORKFLOW_FEATURE_BY_ROLE.items():
+        if role in roles:
+            draft.set(f"configuration.workflowAdvanced.{feature}", True)
+    if not has_chat and (MODEL in roles or agents):
+        draft.set("configuration.workflowAdvanced.actions.ai", True)
+    if draft.get("configuration.workflowAdvanced") is not None and not has_chat:
+        draft.set("configuration.workflowAdvanced.enabled", True)
+
+    draft.add("runtime.dependencies.models", _models(graph))
+    draft.add("runtime.dependencies.services", _services(graph))
+    draft.add("runtime.dependencies.mcpServers", _mcp_servers(graph))
+    return draft.to_dict()
+
+
+def _models(graph: _Graph) -> list[str]:
+    found: list[str] = []
+    for component in graph.components:
+        if component.role not in (MODEL, AGENT, EMBEDDINGS):
+            continue
+        for key in ("model_name", "model", "model_id"):
+            value = text(component.template_value(key))
+            if value is not None:
+                found.append(value)
+                break
+    return found
+
+
+def _services(graph: _Graph) -> list[str]:
+    found: list[str] = []
+    for component in graph.components:
+        vendor = vendor_of(component.component_type)
+        if component.role == AGENT:
+            vendor = vendor or vendor_of(str(component.template_value("agent_llm") or ""))
+        if vendor is not None:
+            found.append(vendor)
+    return found
+
+
+def _mcp_servers(graph: _Graph) -> list[str]:
+    found: list[str] = []
+    for component in graph.components:
+        if component.role != MCP_CLIENT:
+            continue
+        server: str | None = None
+        for key in ("mcp_server", "sse_url", "url", "command"):
+            value = component.template_value(key)
+            server = text(value) or (text(value.get("name")) if isinstance(value, dict) else None)
+            if server is not None:
+                break
+        found.append(server or component.name)
+    return found

@@ -1,0 +1,326 @@
+"""Turns uploaded bytes into a plain JSON-compatible document, refusing hostile input before it costs much.
+
+Every limit here protects the Lambda that runs the import and the `jsonb` column that stores the result:
+size is checked before decoding, YAML aliases are measured on the node graph before anything is built
+(a "billion laughs" file is a few hundred bytes that expand to gigabytes), and the final walk is iterative
+so no document can exhaust the interpreter stack.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, Literal
+
+import yaml
+from yaml.constructor import ConstructorError, SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from cmp.catalog.importers.base import child_path, type_name
+from cmp.errors import FieldError, PayloadTooLarge, ValidationFailed
+
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+MAX_NESTING_DEPTH = 64
+MAX_DOCUMENT_VALUES = 1_000_000
+"""Values (objects, arrays and scalars) a document may hold once YAML aliases are expanded."""
+
+MAX_INTEGER_DIGITS = 1_000
+
+Syntax = Literal["json", "yaml"]
+
+_BYTE_ORDER_MARKS: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+_UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
+_CONTENT = "content"
+
+
+def parse_document(content: bytes | str, *, prefer: Syntax | None = None) -> Any:
+    """The document as dicts, lists and JSON scalars; raises a domain error for anything else.
+
+    Text that starts like JSON is read as JSON (the stricter parser, with the clearer errors); with
+    `prefer="yaml"` a failure there falls back to YAML, whose flow style also starts with `{`.
+    Everything else is YAML.
+    """
+    source = _decode(content)
+    if not source.strip():
+        raise _content_error("The file is empty", "empty; expected a JSON or YAML document")
+    if source.lstrip()[:1] in ("{", "["):
+        try:
+            document = _parse_json(source)
+        except ValidationFailed:
+            if prefer != "yaml":
+                raise
+            document = _parse_yaml(source)
+    else:
+        document = _parse_yaml(source)
+    check_document(document)
+    return document
+
+
+def _content_error(message: str, detail: str) -> ValidationFailed:
+    return ValidationFailed(message, errors=[FieldError(_CONTENT, detail)])
+
+
+def _too_large(size_hint: str) -> PayloadTooLarge:
+    limit = f"{MAX_IMPORT_BYTES // (1024 * 1024)} MiB"
+    return PayloadTooLarge(
+        f"Import files are limited to {limit}",
+        errors=[FieldError(_CONTENT, f"{size_hint}; the limit is {limit} ({MAX_IMPORT_BYTES} bytes)")],
+    )
+
+
+def _decode(content: object) -> str:
+    if isinstance(content, str):
+        if len(content) > MAX_IMPORT_BYTES:
+            raise _too_large(f"{len(content)} characters")
+        try:
+            size = len(content.encode("utf-8"))
+        except UnicodeEncodeError as exc:
+            raise _content_error(
+                "The text is not valid Unicode",
+                f"character {exc.start} is an unpaired UTF-16 surrogate; the text cannot be stored",
+            ) from None
+        if size > MAX_IMPORT_BYTES:
+            raise _too_large(f"{size} bytes")
+        return content.removeprefix("\ufeff")
+    if isinstance(content, bytes | bytearray | memoryview):
+        raw = bytes(content)
+        if len(raw) > MAX_IMPORT_BYTES:
+            raise _too_large(f"{len(raw)} bytes")
+        codec = next((name for bom, name in _BYTE_ORDER_MARKS if raw.startswith(bom)), "utf-8-sig")
+        try:
+            return raw.decode(codec)
+        except UnicodeDecodeError as exc:
+            raise _content_error(
+                "The file is not text",
+                f"not {codec.removesuffix('-sig').upper()} text: byte 0x{raw[exc.start]:02x} at offset "
+                f"{exc.start} cannot be decoded; upload the JSON or YAML file exactly as exported",
+            ) from None
+    raise _content_error(
+        "The file content is missing",
+        f"expected the file content as bytes or text, got {type(content).__name__}",
+    )
+
+
+class _NumberRejected(ValueError):
+    """A JSON number Python could read but the `jsonb` column and the JSON spec cannot hold."""
+
+
+def _reject_constant(name: str) -> float:
+    raise _NumberRejected(f"{name} is not a JSON number")
+
+
+def _checked_int(literal: str) -> int:
+    if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _NumberRejected(f"a number has more than {MAX_INTEGER_DIGITS} digits")
+    return int(literal)
+
+
+def _checked_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise _NumberRejected(f"the number {literal[:40]} is out of range")
+    return value
+
+
+def _parse_json(source: str) -> Any:
+    try:
+        return json.loads(
+            source, parse_constant=_reject_constant, parse_int=_checked_int, parse_float=_checked_float
+        )
+    except json.JSONDecodeError as exc:
+        raise _content_error(
+            "The file is not valid JSON",
+            f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+        ) from None
+    except _NumberRejected as exc:
+        raise _content_error("The file is not valid JSON", f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise _nested_too_deep(_CONTENT) from None
+
+
+class _SafeYamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe tags only, string keys only, and YAML-only scalars (timestamps) kept as the text written.
+
+    libyaml (CSafeLoader) also caps nesting at 1000 levels while scanning, so deep input fails early.
+    """
+
+    def construct_mapping(self, node: Node, deep: bool = False) -> dict[str, Any]:
+        if not isinstance(node, MappingNode):
+            raise ConstructorError(
+                None, None, f"expected a mapping, found a {type(node).__name__}", node.start_mark
+            )
+        self.flatten_mapping(node)
+        mapping: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                raise ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    "found a key that is not text",
+                    key_node.start_mark,
+                )
+            mapping[key_node.value] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+
+def _construct_scalar_text(loader: SafeConstructor, node: ScalarNode) -> str:
+    return str(loader.construct_scalar(node))
+
+
+def _construct_bounded_int(loader: SafeConstructor, node: ScalarNode) -> int:
+    literal = str(loader.construct_scalar(node))
+    if len(literal) > MAX_INTEGER_DIGITS:
+        raise ConstructorError(
+            None, None, f"integer longer than {MAX_INTEGER_DIGITS} digits", node.start_mark
+        )
+    return int(loader.construct_yaml_int(node))
+
+
+_SafeYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_scalar_text)
+_SafeYamlLoader.add_constructor("tag:yaml.org,2002:int", _construct_bounded_int)
+
+
+def _parse_yaml(source: str) -> Any:
+    loader = _SafeYamlLoader(source)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            raise _content_error("The file is empty", "no YAML document found")
+        _check_alias_expansion(root)
+        return loader.construct_document(root)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = " ".join(part for part in (exc.context, exc.problem) if part)
+        raise _content_error("The file is not valid YAML", f"not valid YAML: {problem}{where}") from None
+    except yaml.YAMLError as exc:
+        detail = " ".join(str(exc).split())
+        raise _content_error("The file is not valid YAML", f"not valid YAML: {detail}") from None
+    except RecursionError:
+        raise _nested_too_deep(_CONTENT) from None
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise _content_error(
+            "The file is not valid YAML", f"not valid YAML: a value cannot be read ({exc})"
+        ) from None
+    finally:
+        loader.dispose()
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _check_alias_expansion(root: Node) -> None:
+    """Counts the values the node graph expands to, before any object is built.
+
+    An alias is the same node object reached twice, so memoised sizes add up exactly what construction
+    and any later walk would produce. A node reached again while still open is a recursive alias.
+    """
+    expanded: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            size = 1 + sum(expanded[id(child)] for child in _children(node))
+            if size > MAX_DOCUMENT_VALUES:
+                raise _content_error(
+                    "The YAML expands to too many values",
+                    f"aliases expand this document past {MAX_DOCUMENT_VALUES} values "
+                    f"(line {node.start_mark.line + 1}); anchors and aliases must not multiply content",
+                )
+            expanded[key] = size
+            open_nodes.discard(key)
+            continue
+        if key in expanded:
+            continue
+        open_nodes.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in open_nodes:
+                raise _content_error(
+                    "The YAML refers to itself",
+                    f"an alias at line {child.start_mark.line + 1} contains itself; recursive documents "
+                    "cannot be imported",
+                )
+            if id(child) not in expanded:
+                stack.append((child, False))
+
+
+def _nested_too_deep(path: str) -> ValidationFailed:
+    return ValidationFailed(
+        "The document is nested too deeply",
+        errors=[FieldError(path, f"nested deeper than {MAX_NESTING_DEPTH} levels")],
+    )
+
+
+_Trail = tuple["_Trail | None", str | int]
+
+
+def _trail_path(trail: _Trail | None) -> str:
+    keys: list[str | int] = []
+    while trail is not None:
+        trail, key = trail
+        keys.append(key)
+    path = ""
+    for key in reversed(keys):
+        path = child_path(path, key)
+    return path[:300] or _CONTENT
+
+
+def check_document(document: object) -> None:
+    """Rejects what cannot be stored as `jsonb`: deep nesting, huge size, NUL, lone surrogates, NaN."""
+    stack: list[tuple[object, int, _Trail | None]] = [(document, 1, None)]
+    visited = 0
+    while stack:
+        value, depth, trail = stack.pop()
+        visited += 1
+        if visited > MAX_DOCUMENT_VALUES:
+            raise _content_error(
+                "The document holds too many values", f"more than {MAX_DOCUMENT_VALUES} values"
+            )
+        if isinstance(value, dict):
+            if depth > MAX_NESTING_DEPTH:
+                raise _nested_too_deep(_trail_path(trail))
+            for key, child in value.items():
+                if not isinstance(key, str):
+                    raise _unstorable(trail, f"key of type {type(key).__name__} is not text")
+                _check_text(key, trail)
+                stack.append((child, depth + 1, (trail, key)))
+        elif isinstance(value, list):
+            if depth > MAX_NESTING_DEPTH:
+                raise _nested_too_deep(_trail_path(trail))
+            stack.extend((child, depth + 1, (trail, index)) for index, child in enumerate(value))
+        elif isinstance(value, str):
+            _check_text(value, trail)
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise _unstorable(trail, f"{value} is not a JSON number")
+        elif not (value is None or isinstance(value, bool | int)):
+            raise _unstorable(trail, f"a {type_name(value)} value has no JSON equivalent")
+
+
+def _check_text(value: str, trail: _Trail | None) -> None:
+    found = _UNSTORABLE_CHARACTERS.search(value)
+    if found is None:
+        return
+    if found.group() == "\x00":
+        raise _unstorable(trail, "contains a NUL character, which cannot be stored")
+    raise _unstorable(trail, "contains an unpaired UTF-16 surrogate (a broken \\u escape)")
+
+
+def _unstorable(trail: _Trail | None, detail: str) -> ValidationFailed:
+    return ValidationFailed(
+        "The document holds a value that cannot be stored", errors=[FieldError(_trail_path(trail), detail)]
+    )

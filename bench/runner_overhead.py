@@ -53,10 +53,17 @@ def import_times() -> dict[str, float]:
     """Cumulative import time (ms) of each handler module, in a fresh interpreter each."""
     out: dict[str, float] = {}
     for folder in sorted((REPO / "functions").iterdir()):
-        code = (f"import sys; sys.path.insert(0, {str(REPO / 'shared')!r}); sys.path.insert(0, {str(folder)!r});"
-                " import app")
-        result = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True,
-                                env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}, check=True)
+        code = (
+            f"import sys; sys.path.insert(0, {str(REPO / 'shared')!r}); sys.path.insert(0, {str(folder)!r});"
+            " import app"
+        )
+        result = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", code],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
+            check=True,
+        )
         line = next(x for x in result.stderr.splitlines() if re.search(r"\|\s+app$", x))
         out[folder.name] = int(line.split("|")[1]) / 1000
     return out
@@ -66,17 +73,35 @@ def main() -> None:
     stack = start_stack(REPO, REPO / ".local" / "bench")
     try:
         with httpx.Client(base_url=stack.runner.base_url, timeout=30) as api:
-            token = api.post("/v1/auth/signup", json={
-                "email": f"bench-{uuid.uuid4().hex[:8]}@example.com", "password": "Correct-Horse-42",
-                "organization_name": "Bench"}).json()["access_token"]
+            token = api.post(
+                "/v1/auth/signup",
+                json={
+                    "email": f"bench-{uuid.uuid4().hex[:8]}@example.com",
+                    "password": "Correct-Horse-42",
+                    "organization_name": "Bench",
+                },
+            ).json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}
             me_route = next(r for r in stack.template.routes if r.path == "/v1/me")
             authorizer = api.get("/v1/me", headers=headers)  # warms the authorizer cache
             assert authorizer.status_code == 200
-            context = {"tenant_id": authorizer.json()["organization"]["id"],
-                       "user_id": authorizer.json()["user"]["id"], "roles": "owner", "session_id": ""}
-            event = events.rest_event(me_route, "GET", "/v1/me", "", {"authorization": headers["Authorization"]},
-                                      b"", {}, context, "127.0.0.1")
+            context = {
+                "tenant_id": authorizer.json()["organization"]["id"],
+                "user_id": authorizer.json()["user"]["id"],
+                "roles": "owner",
+                "session_id": "",
+            }
+            event = events.rest_event(
+                me_route,
+                "GET",
+                "/v1/me",
+                "",
+                {"authorization": headers["Authorization"]},
+                b"",
+                {},
+                context,
+                "127.0.0.1",
+            )
             fn = stack.template.functions[me_route.function]
             os.environ.update(stack.environment(me_route.function))
             module = load_handler(fn.code_dir, fn.module, "", "bench_auth_api")

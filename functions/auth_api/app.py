@@ -4,10 +4,10 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from cmp.web.schemas import LoginRequest, SignupRequest, TokenResponse
 from cmp.bootstrap import bootstrap
 from cmp.observability import instruments
 from cmp.web.api import caller, make_resolver
+from cmp.web.schemas import LoginRequest, SignupRequest, TokenResponse
 
 logger, metrics, tracer = instruments("auth-api")
 services = bootstrap()

@@ -2,8 +2,11 @@
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayAuthorizerRequestEvent, event_source
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import APIGatewayAuthorizerResponse
+from aws_lambda_powertools.utilities.data_classes import event_source
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerRequestEvent,
+    APIGatewayAuthorizerResponse,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cmp.bootstrap import bootstrap
@@ -31,10 +34,17 @@ def handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> 
     logger.append_keys(tenant_id=claims.tenant_id)
     arn = event.parsed_arn
     policy = APIGatewayAuthorizerResponse(
-        principal_id=claims.user_id, region=arn.region, aws_account_id=arn.aws_account_id,
-        api_id=arn.api_id, stage=arn.stage,
-        context={"tenant_id": claims.tenant_id, "user_id": claims.user_id, "roles": ",".join(claims.roles),
-                 "session_id": claims.session_id},
+        principal_id=claims.user_id,
+        region=arn.region,
+        aws_account_id=arn.aws_account_id,
+        api_id=arn.api_id,
+        stage=arn.stage,
+        context={
+            "tenant_id": claims.tenant_id,
+            "user_id": claims.user_id,
+            "roles": ",".join(claims.roles),
+            "session_id": claims.session_id,
+        },
     )
     policy.allow_all_routes()
     return policy.asdict()

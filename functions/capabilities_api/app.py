@@ -1,11 +1,10 @@
 """The capability document's JSON Schema, and validation of a draft without saving it."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from typing_extensions import Annotated
 
 from cmp.capabilities import capability_json_schema, validate_capabilities
 from cmp.observability import instruments
@@ -21,12 +20,15 @@ def schema() -> dict[str, Any]:
 
 
 @app.post("/v1/capabilities/validate")
-def validate(body: Annotated[Any, Body()]) -> Response[Any]:
+def validate(body: Annotated[Any, Body()] = None) -> Response[Any]:
     result = validate_capabilities(body)
     if result.valid:
-        return Response(200, content_types.APPLICATION_JSON, {"valid": True, "capabilities": result.capabilities})
-    return Response(422, content_types.APPLICATION_JSON,
-                    {"valid": False, "errors": [e.to_dict() for e in result.errors]})
+        return Response(
+            200, content_types.APPLICATION_JSON, {"valid": True, "capabilities": result.capabilities}
+        )
+    return Response(
+        422, content_types.APPLICATION_JSON, {"valid": False, "errors": [e.to_dict() for e in result.errors]}
+    )
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -23,5 +23,6 @@ def run_step(message: StepMessage) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_sqs_batch(event, context, model=StepMessage, handle=run_step, logger=logger,
-                         queues=services.queues)
+    return run_sqs_batch(
+        event, context, model=StepMessage, handle=run_step, logger=logger, queues=services.queues
+    )

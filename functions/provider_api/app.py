@@ -1,11 +1,10 @@
 """The seller's products: the five-step wizard, assets, submission for review, versions."""
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from typing_extensions import Annotated
 
 from cmp.bootstrap import bootstrap
 from cmp.observability import instruments
@@ -78,8 +77,9 @@ def set_listing(product_id: str, body: ListingRequest) -> dict[str, Any]:
 
 @app.post(f"{PRODUCT}/assets")
 def request_upload(product_id: str, body: UploadRequest) -> tuple[dict[str, Any], int]:
-    upload = services.products.request_upload(seller().tenant_id, product_id, body.kind, body.content_type,
-                                              body.size_bytes)
+    upload = services.products.request_upload(
+        seller().tenant_id, product_id, body.kind, body.content_type, body.size_bytes
+    )
     return upload, 201
 
 

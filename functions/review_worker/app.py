@@ -24,4 +24,6 @@ def review(job: ReviewJob) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return run_sqs_batch(event, context, model=ReviewJob, handle=review, logger=logger, queues=services.queues)
+    return run_sqs_batch(
+        event, context, model=ReviewJob, handle=review, logger=logger, queues=services.queues
+    )

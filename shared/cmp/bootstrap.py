@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from cmp.aws.adapters import ObjectStore, Queues, SecretStore, StateMachines
 from cmp.config import Settings
@@ -20,6 +20,7 @@ from cmp.tenancy.service import TenancyService
 from cmp.tenancy.tokens import TokenService
 
 if TYPE_CHECKING:
+    from cmp.catalog.marketplace import MarketplaceService
     from cmp.catalog.products import ProductService
     from cmp.catalog.review import ReviewService
 
@@ -38,8 +39,12 @@ class Services:
     @cached_property
     def tokens(self) -> TokenService:
         secret = self.jwt_secret or (lambda: self.secrets.get(self.settings.jwt_secret_arn))
-        return TokenService(secret, self.settings.jwt_issuer, self.settings.jwt_audience,
-                            self.settings.access_token_ttl_seconds)
+        return TokenService(
+            secret,
+            self.settings.jwt_issuer,
+            self.settings.jwt_audience,
+            self.settings.access_token_ttl_seconds,
+        )
 
     @cached_property
     def tenancy(self) -> TenancyService:
@@ -54,8 +59,21 @@ class Services:
     def products(self) -> ProductService:
         from cmp.catalog.products import ProductService  # imported on first use: only catalog functions pay
 
-        return ProductService(self.db, self.objects, self.queues, lambda: self.settings.assets_bucket,
-                              lambda: self.settings.review_queue_url)
+        return ProductService(
+            self.db,
+            self.objects,
+            self.queues,
+            lambda: self.settings.assets_bucket,
+            lambda: self.settings.review_queue_url,
+        )
+
+    @cached_property
+    def marketplace(self) -> MarketplaceService:
+        from cmp.catalog.marketplace import MarketplaceService
+
+        return MarketplaceService(
+            self.db, lambda key: self.objects.presigned_get(self.settings.assets_bucket, key)
+        )
 
     @cached_property
     def reviews(self) -> ReviewService:
@@ -66,9 +84,8 @@ class Services:
 
 def bootstrap(settings: Settings | None = None, **overrides: object) -> Services:
     settings = settings or Settings()
-    secrets = overrides.pop("secrets", None) or SecretStore()
+    secrets = cast(SecretStore, overrides.pop("secrets", None) or SecretStore())
     db = overrides.pop("db", None) or Database(
-        lambda: settings.database_url or secrets.get(settings.database_secret_arn)  # type: ignore[union-attr]
+        lambda: settings.database_url or secrets.get(settings.database_secret_arn)
     )
     return Services(settings=settings, db=db, secrets=secrets, **overrides)  # type: ignore[arg-type]
-

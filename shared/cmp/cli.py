@@ -49,14 +49,17 @@ Demo products: {len(seeded["products"])} published in the marketplace
 Demo accounts (password after the colon):""")
         for account in DEMO_ACCOUNTS:
             print(f"  {'/'.join(account.roles[1:]):<14} {account.email} : {account.password}")
-        print(f"""
+        print(
+            f"""
 Try it:
   curl -s {api}/v1/marketplace/categories
   TOKEN=$(curl -s -X POST {api}/v1/auth/login -H 'Content-Type: application/json' \\
     -d '{{"email": "{seller.email}", "password": "{seller.password}"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
   curl -s {api}/v1/me -H "Authorization: Bearer $TOKEN"
 
-Press Ctrl-C to stop every process this started.""", flush=True)
+Press Ctrl-C to stop every process this started.""",
+            flush=True,
+        )
         stopped.wait()
     except KeyboardInterrupt:
         pass
@@ -110,8 +113,12 @@ def cmd_invoke(args: argparse.Namespace) -> int:
         return 2
     fn = template.functions[args.function]
     resolver = Resolver(state["physical"], template.parameters, "us-east-1")
-    env = {**os.environ, **function_environment(template, args.function, resolver, state["aws_endpoint"],
-                                                 state["database_url"])}
+    env = {
+        **os.environ,
+        **function_environment(
+            template, args.function, resolver, state["aws_endpoint"], state["database_url"]
+        ),
+    }
     process = FunctionProcess(args.function, fn.code_dir, fn.module, fn.attribute, fn.timeout, env)
     event = json.loads(Path(args.event).read_text())
     try:
@@ -134,8 +141,9 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     for name in sorted({r.function for r in template.routes}):
         fn = template.functions[name]
         module = load_handler(fn.code_dir, fn.module, "", f"cmp_openapi_{name}")
-        documents[name] = module.app.get_openapi_schema().model_dump(mode="json", by_alias=True,
-                                                                     exclude_none=True)
+        documents[name] = module.app.get_openapi_schema().model_dump(
+            mode="json", by_alias=True, exclude_none=True
+        )
     text = json.dumps(merge_openapi(template, documents), indent=2)
     if args.output == "-":
         print(text)
@@ -159,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     dev.set_defaults(func=cmd_dev)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("seed", help="create the demo data (idempotent)").set_defaults(func=cmd_seed)
-    invoke = sub.add_parser("invoke", help="invoke one function with an event file, against the running stack")
+    invoke = sub.add_parser(
+        "invoke", help="invoke one function with an event file, against the running stack"
+    )
     invoke.add_argument("function")
     invoke.add_argument("event")
     invoke.set_defaults(func=cmd_invoke)
@@ -167,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     openapi.add_argument("-o", "--output", default="-")
     openapi.set_defaults(func=cmd_openapi)
     sub.add_parser("check", help="transform + lint template.yaml, validate every ASL file").set_defaults(
-        func=cmd_check)
+        func=cmd_check
+    )
     admin = sub.add_parser("admin", help="platform administration")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
     create = admin_sub.add_parser("create", help="create a platform admin")

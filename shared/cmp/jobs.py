@@ -56,28 +56,41 @@ def run_sqs_batch(
             _dead_letter(queues, dlq, record, str(e), attempt, logger)
         except Exception as e:
             if attempt >= limit and dlq:
-                _dead_letter(queues, dlq, record, f"failed after {attempt} attempts: {_short(e)}", attempt, logger)
+                _dead_letter(
+                    queues, dlq, record, f"failed after {attempt} attempts: {_short(e)}", attempt, logger
+                )
                 return
-            logger.warning("job failed; SQS will retry", extra={"message_id": record.message_id,
-                                                                "attempt": attempt, "error": _short(e)})
+            logger.warning(
+                "job failed; SQS will retry",
+                extra={"message_id": record.message_id, "attempt": attempt, "error": _short(e)},
+            )
             raise
 
     # Report every failure as a batch item failure, even when all fail, so SQS retries exactly those.
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                    context=context)
+    return dict(
+        process_partial_response(
+            event=event, record_handler=record_handler, processor=processor, context=context
+        )
+    )
 
 
-def _dead_letter(queues: Queues, dlq: str, record: SQSRecord, reason: str, attempt: int, logger: Logger) -> None:
+def _dead_letter(
+    queues: Queues, dlq: str, record: SQSRecord, reason: str, attempt: int, logger: Logger
+) -> None:
     logger.error("job dead-lettered", extra={"message_id": record.message_id, "reason": reason})
     if not dlq:
         raise PoisonMessage(reason)
-    queues.send_raw(dlq, record.body, {
-        "cmp-failure-reason": reason[:1000],
-        "cmp-failed-at": datetime.now(UTC).isoformat(),
-        "cmp-source-message-id": record.message_id,
-        "cmp-attempts": str(attempt),
-    })
+    queues.send_raw(
+        dlq,
+        record.body,
+        {
+            "cmp-failure-reason": reason[:1000],
+            "cmp-failed-at": datetime.now(UTC).isoformat(),
+            "cmp-source-message-id": record.message_id,
+            "cmp-attempts": str(attempt),
+        },
+    )
 
 
 def _short(error: BaseException) -> str:

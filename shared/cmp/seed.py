@@ -17,7 +17,8 @@ from cmp.catalog.review import ReviewJob
 
 # A valid 1×1 PNG, the demo products' logo.
 LOGO_PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 
 @dataclass(frozen=True)
@@ -40,32 +41,68 @@ class DemoProduct:
     plans: list[dict[str, Any]] = field(default_factory=list)
 
 
-SELLER = DemoAccount("seller@demo.cmp.dev", "Demo-Seller-2026!", "Acme AI Labs", ("owner", "seller", "buyer"))
-ADMIN = DemoAccount("admin@demo.cmp.dev", "Demo-Admin-2026!", "CMP Platform", ("owner", "admin"), True)
+SELLER = DemoAccount("seller@demo.cmp.dev", "Acme-Sells-2026!", "Acme AI Labs", ("owner", "seller", "buyer"))
+ADMIN = DemoAccount("admin@demo.cmp.dev", "Platform-Ops-2026!", "CMP Platform", ("owner", "admin"), True)
 DEMO_ACCOUNTS = (
     SELLER,
-    DemoAccount("buyer@demo.cmp.dev", "Demo-Buyer-2026!", "Globex Retail", ("owner", "buyer")),
+    DemoAccount("buyer@demo.cmp.dev", "Globex-Buys-2026!", "Globex Retail", ("owner", "buyer")),
     ADMIN,
 )
 
-_DESCRIPTION = ("{name} is a demo product of the CMP marketplace. It shows how a listing reads: what the "
-                "product does, who it is for, and what a buyer can configure after purchase.")
+_DESCRIPTION = (
+    "{name} is a demo product of the CMP marketplace. It shows how a listing reads: what the "
+    "product does, who it is for, and what a buyer can configure after purchase."
+)
 
 DEMO_PRODUCTS = (
-    DemoProduct("acme-support-agent", "agent", "single", "customer_support", {
-        "name": "Acme Support Agent", "tags": ["support", "customer-service", "rag"],
-        "short_description": "Answers customer questions from your documents, with citations, around the clock."}),
-    DemoProduct("acme-faq-bot", "agent", "single", "faq_bot", {
-        "name": "Acme FAQ Bot", "tags": ["faq", "support"],
-        "short_description": "Answers frequently asked questions from your Q&A file, and only those."}),
-    DemoProduct("acme-blog-writer", "assistant", "writer", "sales_assistant", {
-        "name": "Acme Blog Writer", "tags": ["marketing", "writing"],
-        "short_description": "Drafts blog posts and newsletters in your brand's voice."}),
-    DemoProduct("acme-crm-sync", "automation", "scheduled", "blank", {
-        "name": "Acme CRM Sync", "tags": ["sales", "crm", "sync"],
-        "short_description": "Keeps your CRM and billing system in step, every hour."},
-        plans=[{"name": "Starter", "tier": "starter", "priceMonthly": "49", "priceYearly": "490"},
-               {"name": "Pro", "tier": "pro", "priceMonthly": "149", "priceYearly": "1490"}]),
+    DemoProduct(
+        "acme-support-agent",
+        "agent",
+        "single",
+        "customer_support",
+        {
+            "name": "Acme Support Agent",
+            "tags": ["support", "customer-service", "rag"],
+            "short_description": "Answers customer questions from your documents, with citations, around the clock.",
+        },
+    ),
+    DemoProduct(
+        "acme-faq-bot",
+        "agent",
+        "single",
+        "faq_bot",
+        {
+            "name": "Acme FAQ Bot",
+            "tags": ["faq", "support"],
+            "short_description": "Answers frequently asked questions from your Q&A file, and only those.",
+        },
+    ),
+    DemoProduct(
+        "acme-blog-writer",
+        "assistant",
+        "writer",
+        "sales_assistant",
+        {
+            "name": "Acme Blog Writer",
+            "tags": ["marketing", "writing"],
+            "short_description": "Drafts blog posts and newsletters in your brand's voice.",
+        },
+    ),
+    DemoProduct(
+        "acme-crm-sync",
+        "automation",
+        "scheduled",
+        "blank",
+        {
+            "name": "Acme CRM Sync",
+            "tags": ["sales", "crm", "sync"],
+            "short_description": "Keeps your CRM and billing system in step, every hour.",
+        },
+        plans=[
+            {"name": "Starter", "tier": "starter", "priceMonthly": "49", "priceYearly": "490"},
+            {"name": "Pro", "tier": "pro", "priceMonthly": "149", "priceYearly": "1490"},
+        ],
+    ),
 )
 
 
@@ -75,13 +112,19 @@ def seed(services: Services) -> dict[str, Any]:
     users: dict[str, str] = {}
     for account in DEMO_ACCOUNTS:
         if services.tenancy.find_account(account.email) is None:
-            services.tenancy.create_account(account.email, account.password, account.organization,
-                                            list(account.roles), is_platform_admin=account.is_platform_admin)
+            services.tenancy.create_account(
+                account.email,
+                account.password,
+                account.organization,
+                list(account.roles),
+                is_platform_admin=account.is_platform_admin,
+            )
         found = services.tenancy.find_account(account.email)
         assert found is not None and found["tenant_id"] is not None
         tenants[account.email], users[account.email] = found["tenant_id"], found["user_id"]
-    published = [_publish(services, tenants[SELLER.email], users[ADMIN.email], product)
-                 for product in DEMO_PRODUCTS]
+    published = [
+        _publish(services, tenants[SELLER.email], users[ADMIN.email], product) for product in DEMO_PRODUCTS
+    ]
     return {"tenants": tenants, "products": published}
 
 
@@ -91,22 +134,37 @@ def _publish(services: Services, tenant_id: str, admin_user_id: str, demo: DemoP
         return demo.slug
     product_id = services.products.create_draft(tenant_id, demo.category, demo.subcategory)["id"]
     product = services.products.apply_template(tenant_id, product_id, demo.template)
-    services.products.set_capabilities(tenant_id, product_id, {**product["capabilities"], **demo.capabilities})
+    services.products.set_capabilities(
+        tenant_id, product_id, {**product["capabilities"], **demo.capabilities}
+    )
     if demo.plans or not product["plans"]:
-        services.products.set_plans(tenant_id, product_id, demo.plans or [
-            {"name": "Starter", "tier": "starter", "priceMonthly": "19", "priceYearly": "190"}])
+        services.products.set_plans(
+            tenant_id,
+            product_id,
+            demo.plans
+            or [{"name": "Starter", "tier": "starter", "priceMonthly": "19", "priceYearly": "190"}],
+        )
     else:
         services.products.set_plans(tenant_id, product_id, product["plans"])
-    services.products.set_listing(tenant_id, product_id, {
-        **demo.listing, "slug": demo.slug, "full_description": _DESCRIPTION.format(name=demo.listing["name"]),
-        "documentation_url": f"https://docs.example.com/{demo.slug}"})
+    services.products.set_listing(
+        tenant_id,
+        product_id,
+        {
+            **demo.listing,
+            "slug": demo.slug,
+            "full_description": _DESCRIPTION.format(name=demo.listing["name"]),
+            "documentation_url": f"https://docs.example.com/{demo.slug}",
+        },
+    )
     upload = services.products.request_upload(tenant_id, product_id, "logo", "image/png", len(LOGO_PNG))
     post = upload["upload"]
-    httpx.post(post["url"], data=post["fields"], files={"file": ("logo.png", LOGO_PNG, "image/png")},
-               timeout=30).raise_for_status()
+    httpx.post(
+        post["url"], data=post["fields"], files={"file": ("logo.png", LOGO_PNG, "image/png")}, timeout=30
+    ).raise_for_status()
     services.products.complete_upload(tenant_id, product_id, upload["asset_id"])
     submitted = services.products.submit(tenant_id, product_id)
-    services.reviews.run_checks(ReviewJob(tenant_id=tenant_id, product_id=product_id,
-                                          review_run_id=submitted["review_run_id"]))
+    services.reviews.run_checks(
+        ReviewJob(tenant_id=tenant_id, product_id=product_id, review_run_id=submitted["review_run_id"])
+    )
     services.reviews.approve(admin_user_id, product_id)
     return demo.slug

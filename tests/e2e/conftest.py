@@ -3,6 +3,7 @@ function over HTTP), started once per session in .local/e2e."""
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,7 +21,10 @@ PASSWORD = "Correct-Horse-42"
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
-    started = start_stack(REPO, REPO / ".local" / "e2e")
+    """A fresh stack: the e2e data folder is recreated so every run starts from an empty database."""
+    local = REPO / ".local" / "e2e"
+    shutil.rmtree(local, ignore_errors=True)
+    started = start_stack(REPO, local)
     yield started
     started.stop()
 
@@ -56,9 +60,15 @@ class Account:
 
 
 def sign_up(api: httpx.Client, organization: str = "E2E Org", account_type: str = "both") -> Account:
-    response = api.post("/v1/auth/signup", json={
-        "email": f"e2e-{uuid.uuid4().hex[:10]}@example.com", "password": PASSWORD,
-        "organization_name": organization, "account_type": account_type})
+    response = api.post(
+        "/v1/auth/signup",
+        json={
+            "email": f"e2e-{uuid.uuid4().hex[:10]}@example.com",
+            "password": PASSWORD,
+            "organization_name": organization,
+            "account_type": account_type,
+        },
+    )
     assert response.status_code == 201, response.text
     return Account(api, response.json()["access_token"])
 
@@ -83,3 +93,26 @@ def seller(api: httpx.Client) -> Account:
 @pytest.fixture
 def buyer(api: httpx.Client) -> Account:
     return sign_up(api, "Buyer Co", "buyer")
+
+
+@pytest.fixture(scope="session")
+def stack_services(stack: Stack) -> Iterator[Any]:
+    """Services in this process, configured like the stack's functions (for seeding); the environment is
+    restored when the session ends."""
+    from cmp.aws.clients import client
+    from cmp.bootstrap import bootstrap
+
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in stack.combined_environment().items():
+            patch.setenv(key, value)
+        client.cache_clear()
+        yield bootstrap()
+    client.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def seeded(stack_services: Any) -> dict[str, Any]:
+    from cmp.seed import seed
+
+    result: dict[str, Any] = seed(stack_services)
+    return result

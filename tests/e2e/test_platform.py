@@ -24,8 +24,11 @@ def test_signup_me_and_onboarding_through_the_state_machine(api: httpx.Client) -
 
     me = eventually(onboarded)
     assert me["organization"]["runtime_tier"] == "shared"
-    assert [s["step"] for s in me["onboarding"]["steps"]] == ["provision_workspace", "assign_runtime_tier",
-                                                              "complete"]
+    assert [s["step"] for s in me["onboarding"]["steps"]] == [
+        "provision_workspace",
+        "assign_runtime_tier",
+        "complete",
+    ]
 
 
 def test_login_returns_a_bearer_token(api: httpx.Client) -> None:
@@ -42,16 +45,21 @@ def test_bad_input_gets_a_clear_4xx_never_a_500(api: httpx.Client) -> None:
     missing = api.post("/v1/auth/signup", json={"email": "x@example.com"})
     assert missing.status_code == 422
     assert {e["path"] for e in missing.json()["errors"]} >= {"password", "organization_name"}
-    weak = api.post("/v1/auth/signup", json={"email": "weak@example.com", "password": "short",
-                                             "organization_name": "Org"})
+    weak = api.post(
+        "/v1/auth/signup", json={"email": "weak@example.com", "password": "short", "organization_name": "Org"}
+    )
     assert weak.status_code == 422 and weak.json()["errors"][0]["path"] == "password"
     garbage = api.post("/v1/auth/signup", content=b"{not json", headers={"Content-Type": "application/json"})
     assert 400 <= garbage.status_code < 500
     account = sign_up(api)
-    duplicate = api.post("/v1/auth/signup", json={"email": account.me["user"]["email"], "password": PASSWORD,
-                                                  "organization_name": "Again"})
+    duplicate = api.post(
+        "/v1/auth/signup",
+        json={"email": account.me["user"]["email"], "password": PASSWORD, "organization_name": "Again"},
+    )
     assert duplicate.status_code == 409 and duplicate.json()["errors"][0]["path"] == "email"
-    wrong = api.post("/v1/auth/login", json={"email": account.me["user"]["email"], "password": "Wrong-Pass-99"})
+    wrong = api.post(
+        "/v1/auth/login", json={"email": account.me["user"]["email"], "password": "Wrong-Pass-99"}
+    )
     assert wrong.status_code == 401
 
 
@@ -68,7 +76,11 @@ def test_public_categories_list_all_four(api: httpx.Client) -> None:
     categories = {c["id"]: c for c in response.json()["categories"]}
     assert set(categories) == {"agent", "app", "assistant", "automation"}
     assert {s["id"] for s in categories["automation"]["subcategories"]} == {
-        "workflow", "scheduled", "triggered", "hybrid"}
+        "workflow",
+        "scheduled",
+        "triggered",
+        "hybrid",
+    }
 
 
 def test_openapi_document_and_swagger_ui_are_served(api: httpx.Client) -> None:
@@ -88,9 +100,17 @@ def test_the_housekeeping_schedule_runs_its_function(stack: Stack) -> None:
 
 
 def test_a_poison_job_lands_in_the_dlq_with_its_reason(stack: Stack) -> None:
-    sqs = boto3.client("sqs", endpoint_url=stack.moto.endpoint, region_name="us-east-1",
-                       aws_access_key_id="local", aws_secret_access_key="local")
-    queue, dlq = stack.resolver.physical["ReviewQueue"]["Ref"], stack.resolver.physical["ReviewDeadLetterQueue"]["Ref"]
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=stack.moto.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    queue, dlq = (
+        stack.resolver.physical["ReviewQueue"]["Ref"],
+        stack.resolver.physical["ReviewDeadLetterQueue"]["Ref"],
+    )
     sqs.send_message(QueueUrl=queue, MessageBody=json.dumps({"product_id": "no-tenant"}))
 
     def dead_lettered() -> list[dict[str, object]]:

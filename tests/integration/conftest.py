@@ -14,19 +14,25 @@ import psycopg
 import pytest
 from moto import mock_aws
 
+from cmp.aws.clients import client
 from cmp.bootstrap import Services, bootstrap
 from cmp.config import Settings
 from cmp.db import Database
 from cmp.db.migrate import migrate
-from cmp.aws.clients import client
 from cmp.local.events import sqs_event
 from cmp.local.functions import LambdaContext, load_handler
-from cmp.local.stack import MOTO_CONFIG, Postgres, app_role_url, function_environment, provision, with_database
+from cmp.local.stack import (
+    MOTO_CONFIG,
+    Postgres,
+    app_role_url,
+    function_environment,
+    provision,
+    with_database,
+)
 from cmp.local.template import read_template
 from cmp.tenancy.passwords import PasswordHasher
 
-
-TEST_DATABASE = "cmp_test"
+TEST_DATABASE = f"cmp_test_{os.getpid()}"  # per run, so concurrent runs on one server never collide
 REPO = Path(__file__).resolve().parents[2]
 LOCAL_DIR = REPO / ".local"
 
@@ -46,6 +52,8 @@ def postgres() -> Iterator[Postgres]:
     owner = with_database(base, TEST_DATABASE)
     migrate(owner)
     yield Postgres(owner, app_role_url(owner))
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{TEST_DATABASE}" with (force)')
 
 
 @pytest.fixture(scope="session")
@@ -64,8 +72,11 @@ def owner_conn(postgres: Postgres) -> Iterator[psycopg.Connection[Any]]:
 
 @pytest.fixture
 def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     client.cache_clear()
@@ -81,7 +92,9 @@ FAST_HASHER = PasswordHasher(time_cost=1, memory_cost_kib=1024)
 def services(db: Database, aws: None) -> Services:
     """Services wired as in production, against real PostgreSQL and moto; a fast (still Argon2) hasher."""
     settings = Settings(jwt_issuer="https://auth.test", jwt_audience="cmp-test")
-    return bootstrap(settings, db=db, hasher=FAST_HASHER, jwt_secret=lambda: "test-signing-secret-" + "x" * 32)
+    return bootstrap(
+        settings, db=db, hasher=FAST_HASHER, jwt_secret=lambda: "test-signing-secret-" + "x" * 32
+    )
 
 
 def unique_email(prefix: str = "user") -> str:
@@ -108,8 +121,9 @@ class Platform:
             for key, value in env.items():
                 self._monkeypatch.setenv(key, value)
             fn = self.template.functions[logical_id]
-            self._loaded[logical_id] = load_handler(fn.code_dir, fn.module, "",
-                                                    f"test_fn_{logical_id}_{uuid.uuid4().hex[:6]}")
+            self._loaded[logical_id] = load_handler(
+                fn.code_dir, fn.module, "", f"test_fn_{logical_id}_{uuid.uuid4().hex[:6]}"
+            )
         return self._loaded[logical_id]
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
@@ -124,8 +138,13 @@ class Platform:
         url, arn = self.ref(queue), self.ref(queue, "Arn")
         delivered = 0
         for _ in range(max_rounds):
-            messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                                           AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+            messages = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=10,
+                WaitTimeSeconds=0,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
             if not messages:
                 return delivered
             response = self.invoke(function, sqs_event(messages, arn)) or {}
@@ -142,25 +161,45 @@ def platform(postgres: Postgres, aws: None, monkeypatch: pytest.MonkeyPatch, tmp
     return Platform(postgres, monkeypatch, tmp_path / "secrets")
 
 
-def api_event(method: str, path: str, body: Any = None, caller: dict[str, str] | None = None,
-              query: dict[str, str] | None = None, raw_body: str | None = None) -> dict[str, Any]:
+def api_event(
+    method: str,
+    path: str,
+    body: Any = None,
+    caller: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    raw_body: str | None = None,
+) -> dict[str, Any]:
     """An API Gateway REST proxy event, with the authorizer context a signed-in caller would carry."""
     text = raw_body if raw_body is not None else (json.dumps(body) if body is not None else None)
     return {
-        "resource": path, "path": path, "httpMethod": method,
-        "headers": {"content-type": "application/json"}, "multiValueHeaders": {},
-        "queryStringParameters": query, "multiValueQueryStringParameters": (
-            {k: [v] for k, v in query.items()} if query else None),
-        "pathParameters": None, "stageVariables": None, "isBase64Encoded": False, "body": text,
-        "requestContext": {"resourcePath": path, "httpMethod": method, "path": f"/dev{path}", "stage": "dev",
-                           "requestId": uuid.uuid4().hex, "accountId": "123456789012", "apiId": "local",
-                           "identity": {"sourceIp": "127.0.0.1"},
-                           "authorizer": {**caller, "principalId": caller["user_id"]} if caller else None},
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"content-type": "application/json"},
+        "multiValueHeaders": {},
+        "queryStringParameters": query,
+        "multiValueQueryStringParameters": ({k: [v] for k, v in query.items()} if query else None),
+        "pathParameters": None,
+        "stageVariables": None,
+        "isBase64Encoded": False,
+        "body": text,
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/dev{path}",
+            "stage": "dev",
+            "requestId": uuid.uuid4().hex,
+            "accountId": "123456789012",
+            "apiId": "local",
+            "identity": {"sourceIp": "127.0.0.1"},
+            "authorizer": {**caller, "principalId": caller["user_id"]} if caller else None,
+        },
     }
 
 
-def caller_of(services: Services, organization: str = "Org", account_type: str = "both",
-              admin: bool = False) -> dict[str, str]:
+def caller_of(
+    services: Services, organization: str = "Org", account_type: str = "both", admin: bool = False
+) -> dict[str, str]:
     """Sign an organization up (or create an admin) and return the authorizer context of its owner."""
     email = unique_email(organization.lower().replace(" ", "-"))
     if admin:
@@ -169,5 +208,9 @@ def caller_of(services: Services, organization: str = "Org", account_type: str =
     else:
         token = services.tenancy.signup(email, "Correct-Horse-42", organization, account_type).access_token
     claims = services.tenancy.authenticate(token)
-    return {"tenant_id": claims.tenant_id, "user_id": claims.user_id, "roles": ",".join(claims.roles),
-            "session_id": claims.session_id}
+    return {
+        "tenant_id": claims.tenant_id,
+        "user_id": claims.user_id,
+        "roles": ",".join(claims.roles),
+        "session_id": claims.session_id,
+    }

@@ -18,28 +18,44 @@ LOGO = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 FULL_DESCRIPTION = "# Support agent\n\nAnswers questions from your documents with citations, day and night."
 
 
-def call(platform: Platform, function: str, method: str, path: str, who: dict[str, str] | None,
-         body: Any = None, **kwargs: Any) -> tuple[int, Any]:
+def call(
+    platform: Platform,
+    function: str,
+    method: str,
+    path: str,
+    who: dict[str, str] | None,
+    body: Any = None,
+    **kwargs: Any,
+) -> tuple[int, Any]:
     response = platform.invoke(function, api_event(method, path, body, who, **kwargs))
     return response["statusCode"], json.loads(response["body"]) if response["body"] else None
 
 
-def provider(platform: Platform, method: str, path: str, who: dict[str, str] | None, body: Any = None,
-             **kwargs: Any) -> tuple[int, Any]:
+def provider(
+    platform: Platform, method: str, path: str, who: dict[str, str] | None, body: Any = None, **kwargs: Any
+) -> tuple[int, Any]:
     return call(platform, "ProviderApiFunction", method, f"/v1/provider/products{path}", who, body, **kwargs)
 
 
-def admin_api(platform: Platform, method: str, path: str, who: dict[str, str], body: Any = None) -> tuple[int, Any]:
+def admin_api(
+    platform: Platform, method: str, path: str, who: dict[str, str], body: Any = None
+) -> tuple[int, Any]:
     return call(platform, "AdminApiFunction", method, f"/v1/admin{path}", who, body)
 
 
 def upload_logo(platform: Platform, who: dict[str, str], product_id: str) -> None:
-    status, upload = provider(platform, "POST", f"/{product_id}/assets", who,
-                              {"kind": "logo", "content_type": "image/png", "size_bytes": len(LOGO)})
+    status, upload = provider(
+        platform,
+        "POST",
+        f"/{product_id}/assets",
+        who,
+        {"kind": "logo", "content_type": "image/png", "size_bytes": len(LOGO)},
+    )
     assert status == 201, upload
     fields = upload["upload"]["fields"]
-    client("s3").put_object(Bucket=platform.ref("AssetsBucket"), Key=fields["key"], Body=LOGO,
-                            ContentType="image/png")
+    client("s3").put_object(
+        Bucket=platform.ref("AssetsBucket"), Key=fields["key"], Body=LOGO, ContentType="image/png"
+    )
     status, body = provider(platform, "POST", f"/{product_id}/assets/{upload['asset_id']}/complete", who)
     assert status == 200, body
 
@@ -49,17 +65,43 @@ def ready_product(platform: Platform, who: dict[str, str], slug: str, logo: bool
     status, product = provider(platform, "POST", "", who, {"category": "agent", "subcategory": "single"})
     assert status == 201, product
     product_id = product["id"]
-    assert provider(platform, "POST", f"/{product_id}/template", who, {"template": "customer_support"})[0] == 200
-    status, body = provider(platform, "PUT", f"/{product_id}/capabilities", who,
-                            {"interfaces": {"chat": {"enabled": True, "modes": ["text", "voice"]}}})
+    assert (
+        provider(platform, "POST", f"/{product_id}/template", who, {"template": "customer_support"})[0] == 200
+    )
+    status, body = provider(
+        platform,
+        "PUT",
+        f"/{product_id}/capabilities",
+        who,
+        {"interfaces": {"chat": {"enabled": True, "modes": ["text", "voice"]}}},
+    )
     assert status == 200, body
-    status, body = provider(platform, "PUT", f"/{product_id}/plans", who, {"plans": [
-        {"name": "Starter", "tier": "starter", "priceMonthly": "29", "priceYearly": "290"},
-        {"name": "Pro", "tier": "pro", "priceMonthly": "99"}]})
+    status, body = provider(
+        platform,
+        "PUT",
+        f"/{product_id}/plans",
+        who,
+        {
+            "plans": [
+                {"name": "Starter", "tier": "starter", "priceMonthly": "29", "priceYearly": "290"},
+                {"name": "Pro", "tier": "pro", "priceMonthly": "99"},
+            ]
+        },
+    )
     assert status == 200, body
-    status, body = provider(platform, "PUT", f"/{product_id}/listing", who, {
-        "name": f"Support Agent {slug}", "slug": slug, "short_description": "Answers customers 24/7.",
-        "full_description": FULL_DESCRIPTION, "tags": ["support", "rag"]})
+    status, body = provider(
+        platform,
+        "PUT",
+        f"/{product_id}/listing",
+        who,
+        {
+            "name": f"Support Agent {slug}",
+            "slug": slug,
+            "short_description": "Answers customers 24/7.",
+            "full_description": FULL_DESCRIPTION,
+            "tags": ["support", "rag"],
+        },
+    )
     assert status == 200, body
     if logo:
         upload_logo(platform, who, product_id)
@@ -70,25 +112,35 @@ def review(platform: Platform) -> None:
     assert platform.drain("ReviewQueue", "ReviewWorkerFunction") >= 1
 
 
-def test_a_seller_publishes_a_product_through_review(platform: Platform, services: Services,
-                                                     owner_conn: Any) -> None:
+def test_a_seller_publishes_a_product_through_review(
+    platform: Platform, services: Services, owner_conn: Any
+) -> None:
     seller, admin = caller_of(services, "Seller"), caller_of(services, admin=True)
     product_id = ready_product(platform, seller, "publish-flow")
     status, listed = provider(platform, "GET", "", seller)
     assert status == 200 and listed["items"][0]["wizard"] == {
-        "completed": ["category", "source", "capabilities", "plans", "listing"], "next": None}
+        "completed": ["category", "source", "capabilities", "plans", "listing"],
+        "next": None,
+    }
     status, submitted = provider(platform, "POST", f"/{product_id}/submit", seller)
     assert status == 202 and submitted["status"] == "pending_review"
-    assert provider(platform, "PUT", f"/{product_id}/listing", seller, {
-        "name": "Changed", "short_description": "x"})[0] == 409
+    assert (
+        provider(
+            platform, "PUT", f"/{product_id}/listing", seller, {"name": "Changed", "short_description": "x"}
+        )[0]
+        == 409
+    )
     review(platform)
     status, queue = admin_api(platform, "GET", "/reviews", admin)
     entry = next(e for e in queue["items"] if e["product_id"] == product_id)
     assert entry["review_status"] == "checks_passed"
     status, approved = admin_api(platform, "POST", f"/products/{product_id}/approve", admin)
     assert status == 200 and approved["version"] == "1.0.0"
-    listing = owner_conn.execute("select version, name, min_price_monthly, seller_name from marketplace_listings"
-                                 " where product_id = %s", (product_id,)).fetchone()
+    listing = owner_conn.execute(
+        "select version, name, min_price_monthly, seller_name from marketplace_listings"
+        " where product_id = %s",
+        (product_id,),
+    ).fetchone()
     assert listing[0] == "1.0.0" and listing[1] == "Support Agent publish-flow" and str(listing[2]) == "29.00"
     status, product = provider(platform, "GET", f"/{product_id}", seller)
     assert product["status"] == "approved" and product["live_version"] == "1.0.0"
@@ -102,12 +154,22 @@ def test_editing_a_published_product_creates_a_new_version_and_keeps_the_live_on
     provider(platform, "POST", f"/{product_id}/submit", seller)
     review(platform)
     admin_api(platform, "POST", f"/products/{product_id}/approve", admin)
-    status, edited = provider(platform, "PUT", f"/{product_id}/plans", seller, {"plans": [
-        {"name": "Starter", "tier": "starter", "priceMonthly": "39"}]})
+    status, edited = provider(
+        platform,
+        "PUT",
+        f"/{product_id}/plans",
+        seller,
+        {"plans": [{"name": "Starter", "tier": "starter", "priceMonthly": "39"}]},
+    )
     assert status == 200
-    assert edited["status"] == "draft" and edited["live_version"] == "1.0.0" and edited["has_unpublished_changes"]
-    live_price = owner_conn.execute("select min_price_monthly from marketplace_listings where product_id = %s",
-                                    (product_id,)).fetchone()[0]
+    assert (
+        edited["status"] == "draft"
+        and edited["live_version"] == "1.0.0"
+        and edited["has_unpublished_changes"]
+    )
+    live_price = owner_conn.execute(
+        "select min_price_monthly from marketplace_listings where product_id = %s", (product_id,)
+    ).fetchone()[0]
     assert str(live_price) == "29.00"
     provider(platform, "POST", f"/{product_id}/submit", seller)
     review(platform)
@@ -116,8 +178,9 @@ def test_editing_a_published_product_creates_a_new_version_and_keeps_the_live_on
     status, versions = provider(platform, "GET", f"/{product_id}/versions", seller)
     assert [v["version"] for v in versions["items"]] == ["1.1.0", "1.0.0"]
     assert versions["items"][1]["plans"][0]["priceMonthly"] == "29.00"
-    live = owner_conn.execute("select version, min_price_monthly from marketplace_listings where product_id = %s",
-                              (product_id,)).fetchone()
+    live = owner_conn.execute(
+        "select version, min_price_monthly from marketplace_listings where product_id = %s", (product_id,)
+    ).fetchone()
     assert live[0] == "1.1.0" and str(live[1]) == "39.00"
 
 
@@ -127,13 +190,14 @@ def test_automated_checks_reject_with_reasons(platform: Platform, services: Serv
     provider(platform, "POST", f"/{product_id}/submit", seller)
     review(platform)
     status, product = provider(platform, "GET", f"/{product_id}", seller)
-    assert product["status"] == "rejected"
+    assert status == 200 and product["status"] == "rejected"
     assert any("a logo is required" in reason for reason in product["review_reasons"])
     assert product["reviews"][0]["status"] == "checks_failed"
 
 
-def test_admin_decisions_need_the_admin_role_passed_checks_and_reasons(platform: Platform,
-                                                                       services: Services) -> None:
+def test_admin_decisions_need_the_admin_role_passed_checks_and_reasons(
+    platform: Platform, services: Services
+) -> None:
     seller, admin = caller_of(services, "Seller"), caller_of(services, admin=True)
     product_id = ready_product(platform, seller, "decisions")
     provider(platform, "POST", f"/{product_id}/submit", seller)
@@ -142,24 +206,43 @@ def test_admin_decisions_need_the_admin_role_passed_checks_and_reasons(platform:
     assert status == 409 and "queued" in body["message"]
     status, body = admin_api(platform, "POST", f"/products/{product_id}/reject", admin, {"reasons": []})
     assert status == 422 and body["errors"][0]["path"] == "reasons"
-    status, body = admin_api(platform, "POST", f"/products/{product_id}/reject", admin,
-                             {"reasons": ["Screenshots show another product"]})
+    status, body = admin_api(
+        platform,
+        "POST",
+        f"/products/{product_id}/reject",
+        admin,
+        {"reasons": ["Screenshots show another product"]},
+    )
     assert status == 200 and body["status"] == "rejected"
     status, product = provider(platform, "GET", f"/{product_id}", seller)
     assert product["review_reasons"] == ["Screenshots show another product"]
 
 
 PROVIDER_ROUTES = [
-    ("GET", ""), ("DELETE", ""), ("PUT", "/category"), ("POST", "/import"), ("POST", "/template"),
-    ("PUT", "/capabilities"), ("PUT", "/plans"), ("PUT", "/listing"), ("POST", "/assets"),
+    ("GET", ""),
+    ("DELETE", ""),
+    ("PUT", "/category"),
+    ("POST", "/import"),
+    ("POST", "/template"),
+    ("PUT", "/capabilities"),
+    ("PUT", "/plans"),
+    ("PUT", "/listing"),
+    ("POST", "/assets"),
     ("POST", "/assets/00000000-0000-4000-8000-000000000000/complete"),
-    ("DELETE", "/assets/00000000-0000-4000-8000-000000000000"), ("POST", "/submit"), ("POST", "/archive"),
+    ("DELETE", "/assets/00000000-0000-4000-8000-000000000000"),
+    ("POST", "/submit"),
+    ("POST", "/archive"),
     ("GET", "/versions"),
 ]
-BODIES = {"/category": {"category": "agent", "subcategory": "multi"}, "/import": {"content": "{}"},
-          "/template": {"template": "blank"}, "/capabilities": {}, "/plans": {"plans": []},
-          "/listing": {"name": "Stolen", "short_description": "x"},
-          "/assets": {"kind": "logo", "content_type": "image/png", "size_bytes": 10}}
+BODIES = {
+    "/category": {"category": "agent", "subcategory": "multi"},
+    "/import": {"content": "{}"},
+    "/template": {"template": "blank"},
+    "/capabilities": {},
+    "/plans": {"plans": []},
+    "/listing": {"name": "Stolen", "short_description": "x"},
+    "/assets": {"kind": "logo", "content_type": "image/png", "size_bytes": 10},
+}
 
 
 def test_another_tenant_can_neither_see_nor_change_a_product(platform: Platform, services: Services) -> None:
@@ -173,7 +256,9 @@ def test_another_tenant_can_neither_see_nor_change_a_product(platform: Platform,
     assert product["listing"]["name"] == "Support Agent isolated" and product["status"] == "draft"
 
 
-def test_buyers_and_anonymous_callers_cannot_use_the_provider_api(platform: Platform, services: Services) -> None:
+def test_buyers_and_anonymous_callers_cannot_use_the_provider_api(
+    platform: Platform, services: Services
+) -> None:
     buyer = caller_of(services, "Buyer", account_type="buyer")
     assert provider(platform, "GET", "", buyer)[0] == 403
     assert provider(platform, "POST", "", buyer, {"category": "agent", "subcategory": "single"})[0] == 403
@@ -186,20 +271,42 @@ def test_bad_wizard_input_gets_field_errors(platform: Platform, services: Servic
     assert status == 422 and body["errors"][0]["path"] == "category"
     status, body = provider(platform, "POST", "", seller, {"category": "app", "subcategory": "writer"})
     assert status == 422 and body["errors"][0]["path"] == "subcategory"
-    product_id = provider(platform, "POST", "", seller, {"category": "agent", "subcategory": "single"})[1]["id"]
+    product_id = provider(platform, "POST", "", seller, {"category": "agent", "subcategory": "single"})[1][
+        "id"
+    ]
     status, body = provider(platform, "PUT", f"/{product_id}/plans", seller, {"plans": []})
     assert status == 409 and "step 3" in body["message"]
-    status, body = provider(platform, "PUT", f"/{product_id}/capabilities", seller, {
-        "interfaces": {"chat": {"enabled": True, "modes": ["telepathy"]}},
-        "configuration": {"rag": {"retrieval": {"topK": 500}}}, "colour": "blue"})
+    status, body = provider(
+        platform,
+        "PUT",
+        f"/{product_id}/capabilities",
+        seller,
+        {
+            "interfaces": {"chat": {"enabled": True, "modes": ["telepathy"]}},
+            "configuration": {"rag": {"retrieval": {"topK": 500}}},
+            "colour": "blue",
+        },
+    )
     assert status == 422
     paths = {e["path"] for e in body["errors"]}
     assert {"interfaces.chat.modes[0]", "configuration.rag.retrieval.topK", "colour"} <= paths
-    status, body = provider(platform, "PUT", f"/{product_id}/listing", seller, {
-        "name": "ok name", "short_description": "x" * 151, "demo_url": "javascript:alert(1)", "tags": ["Bad Tag"]})
+    status, body = provider(
+        platform,
+        "PUT",
+        f"/{product_id}/listing",
+        seller,
+        {
+            "name": "ok name",
+            "short_description": "x" * 151,
+            "demo_url": "javascript:alert(1)",
+            "tags": ["Bad Tag"],
+        },
+    )
     assert status == 422
     assert {e["path"] for e in body["errors"]} == {"short_description", "demo_url", "tags[0]"}
-    status, body = provider(platform, "POST", f"/{product_id}/template", seller, {"template": "sales_assistant"})
+    status, body = provider(
+        platform, "POST", f"/{product_id}/template", seller, {"template": "sales_assistant"}
+    )
     assert status == 422 and "assistant" in body["errors"][0]["message"]
     status, body = provider(platform, "PUT", f"/{product_id}/capabilities", seller, raw_body="[1, 2")
     assert 400 <= status < 500
@@ -209,39 +316,71 @@ def test_bad_wizard_input_gets_field_errors(platform: Platform, services: Servic
 def test_slugs_are_unique_across_the_marketplace(platform: Platform, services: Services) -> None:
     first, second = caller_of(services, "First"), caller_of(services, "Second")
     ready_product(platform, first, "taken-slug", logo=False)
-    product_id = provider(platform, "POST", "", second, {"category": "agent", "subcategory": "single"})[1]["id"]
-    status, body = provider(platform, "PUT", f"/{product_id}/listing", second, {
-        "name": "Mine", "slug": "taken-slug", "short_description": "Mine too."})
+    product_id = provider(platform, "POST", "", second, {"category": "agent", "subcategory": "single"})[1][
+        "id"
+    ]
+    status, body = provider(
+        platform,
+        "PUT",
+        f"/{product_id}/listing",
+        second,
+        {"name": "Mine", "slug": "taken-slug", "short_description": "Mine too."},
+    )
     assert status == 409 and body["errors"] == [{"path": "slug", "message": "'taken-slug' is already in use"}]
 
 
 def test_asset_uploads_are_checked_before_and_after_upload(platform: Platform, services: Services) -> None:
     seller = caller_of(services, "Seller")
-    product_id = provider(platform, "POST", "", seller, {"category": "agent", "subcategory": "single"})[1]["id"]
-    status, body = provider(platform, "POST", f"/{product_id}/assets", seller,
-                            {"kind": "logo", "content_type": "application/pdf", "size_bytes": 10})
+    product_id = provider(platform, "POST", "", seller, {"category": "agent", "subcategory": "single"})[1][
+        "id"
+    ]
+    status, body = provider(
+        platform,
+        "POST",
+        f"/{product_id}/assets",
+        seller,
+        {"kind": "logo", "content_type": "application/pdf", "size_bytes": 10},
+    )
     assert status == 422 and body["errors"][0]["path"] == "content_type"
-    status, body = provider(platform, "POST", f"/{product_id}/assets", seller,
-                            {"kind": "screenshot", "content_type": "image/png", "size_bytes": 50 * 1024 * 1024})
+    status, body = provider(
+        platform,
+        "POST",
+        f"/{product_id}/assets",
+        seller,
+        {"kind": "screenshot", "content_type": "image/png", "size_bytes": 50 * 1024 * 1024},
+    )
     assert status == 422 and body["errors"][0]["path"] == "size_bytes"
-    status, upload = provider(platform, "POST", f"/{product_id}/assets", seller,
-                              {"kind": "logo", "content_type": "image/png", "size_bytes": 100})
+    status, upload = provider(
+        platform,
+        "POST",
+        f"/{product_id}/assets",
+        seller,
+        {"kind": "logo", "content_type": "image/png", "size_bytes": 100},
+    )
     assert upload["upload"]["fields"]["Content-Type"] == "image/png"
     complete = f"/{product_id}/assets/{upload['asset_id']}/complete"
     assert provider(platform, "POST", complete, seller)[0] == 409
-    client("s3").put_object(Bucket=platform.ref("AssetsBucket"), Key=upload["upload"]["fields"]["key"],
-                            Body=b"%PDF", ContentType="application/pdf")
+    client("s3").put_object(
+        Bucket=platform.ref("AssetsBucket"),
+        Key=upload["upload"]["fields"]["key"],
+        Body=b"%PDF",
+        ContentType="application/pdf",
+    )
     status, body = provider(platform, "POST", complete, seller)
     assert status == 422 and body["errors"][0]["path"] == "content_type"
 
 
-def test_importing_a_real_flow_proposes_capabilities(platform: Platform, services: Services,
-                                                     shared_dir: Path) -> None:
+def test_importing_a_real_flow_proposes_capabilities(
+    platform: Platform, services: Services, shared_dir: Path
+) -> None:
     seller = caller_of(services, "Seller")
-    product_id = provider(platform, "POST", "", seller, {"category": "app", "subcategory": "connector"})[1]["id"]
+    product_id = provider(platform, "POST", "", seller, {"category": "app", "subcategory": "connector"})[1][
+        "id"
+    ]
     petstore = (shared_dir / "fixtures/imports/openapi/swagger-petstore-3.0.yaml").read_text()
-    status, body = provider(platform, "POST", f"/{product_id}/import", seller,
-                            {"content": petstore, "filename": "petstore.yaml"})
+    status, body = provider(
+        platform, "POST", f"/{product_id}/import", seller, {"content": petstore, "filename": "petstore.yaml"}
+    )
     assert status == 200, body
     assert body["import"]["format"] == "openapi" and body["proposed_capabilities_applied"] is True
     assert body["product"]["capabilities"]["interfaces"]["api"]["enabled"] is True
@@ -253,16 +392,30 @@ def test_importing_a_real_flow_proposes_capabilities(platform: Platform, service
         node = node["x"]
     status, body = provider(platform, "POST", f"/{product_id}/import", seller, {"document": deep})
     assert status == 422
-    status, body = provider(platform, "POST", f"/{product_id}/import", seller, {"content": "a" * (6 * 1024 * 1024)})
+    status, body = provider(
+        platform, "POST", f"/{product_id}/import", seller, {"content": "a" * (6 * 1024 * 1024)}
+    )
     assert status == 413
 
 
 def test_capability_validation_endpoint_lists_every_error(platform: Platform) -> None:
-    status, body = call(platform, "CapabilitiesApiFunction", "POST", "/v1/capabilities/validate", None,
-                        {"category": "agent", "subcategory": {"app": "tool"}, "tags": ["nope"]})
+    status, body = call(
+        platform,
+        "CapabilitiesApiFunction",
+        "POST",
+        "/v1/capabilities/validate",
+        None,
+        {"category": "agent", "subcategory": {"app": "tool"}, "tags": ["nope"]},
+    )
     assert status == 422 and body["valid"] is False and len(body["errors"]) >= 2
-    status, body = call(platform, "CapabilitiesApiFunction", "POST", "/v1/capabilities/validate", None,
-                        {"category": "automation", "subcategory": {"automation": "scheduled"}})
+    status, body = call(
+        platform,
+        "CapabilitiesApiFunction",
+        "POST",
+        "/v1/capabilities/validate",
+        None,
+        {"category": "automation", "subcategory": {"automation": "scheduled"}},
+    )
     assert status == 200 and body["capabilities"]["configuration"]["workflowAdvanced"]["enabled"] is True
     status, schema = call(platform, "CapabilitiesApiFunction", "GET", "/v1/capabilities/schema", None)
     assert status == 200 and "properties" in json.dumps(schema)
@@ -271,4 +424,4 @@ def test_capability_validation_endpoint_lists_every_error(platform: Platform) ->
 @pytest.mark.parametrize("bad", [[1, 2], "text", None, 7])
 def test_capability_validation_never_500s_on_junk(platform: Platform, bad: Any) -> None:
     status, body = call(platform, "CapabilitiesApiFunction", "POST", "/v1/capabilities/validate", None, bad)
-    assert status == 422
+    assert status == 422 and body["valid"] is False and body["errors"]

@@ -28,8 +28,13 @@ def test_signup_runs_onboarding_to_completion_through_the_callback_workers(
     platform: Platform, services: Services, monkeypatch: object
 ) -> None:
     auth = platform.function("AuthApiFunction")
-    signup = platform.invoke("AuthApiFunction", _post("/v1/auth/signup", {
-        "email": unique_email(), "password": "Correct-Horse-42", "organization_name": "Onboarded Ltd"}))
+    signup = platform.invoke(
+        "AuthApiFunction",
+        _post(
+            "/v1/auth/signup",
+            {"email": unique_email(), "password": "Correct-Horse-42", "organization_name": "Onboarded Ltd"},
+        ),
+    )
     assert signup["statusCode"] == 201, signup["body"]
     claims = auth.services.tenancy.authenticate(json.loads(signup["body"])["access_token"])
     execution_arn = f"{platform.ref('TenantOnboardingStateMachine')}".replace(":stateMachine:", ":execution:")
@@ -39,13 +44,18 @@ def test_signup_runs_onboarding_to_completion_through_the_callback_workers(
     assert profile["onboarding"]["state"] == "completed"
     assert profile["organization"]["runtime_tier"] == "shared"
     assert [s["step"] for s in profile["onboarding"]["steps"]] == [
-        "provision_workspace", "assign_runtime_tier", "complete"]
+        "provision_workspace",
+        "assign_runtime_tier",
+        "complete",
+    ]
 
 
 def test_a_step_for_an_unknown_tenant_fails_the_execution_not_the_queue(platform: Platform) -> None:
     sfn = client("stepfunctions")
-    started = sfn.start_execution(stateMachineArn=platform.ref("TenantOnboardingStateMachine"),
-                                  input=json.dumps({"tenant_id": "00000000-0000-4000-8000-000000000000"}))
+    started = sfn.start_execution(
+        stateMachineArn=platform.ref("TenantOnboardingStateMachine"),
+        input=json.dumps({"tenant_id": "00000000-0000-4000-8000-000000000000"}),
+    )
     execution = _wait_for_execution(started["executionArn"], platform)
     assert execution["status"] == "FAILED"
     dlq = client("sqs").receive_message(QueueUrl=platform.ref("OnboardingDeadLetterQueue"))
@@ -57,8 +67,11 @@ def test_a_poison_message_goes_to_the_dead_letter_queue_with_its_reason(platform
     sqs.send_message(QueueUrl=platform.ref("OnboardingQueue"), MessageBody='{"step": "explode"}')
     sqs.send_message(QueueUrl=platform.ref("OnboardingQueue"), MessageBody="not json at all")
     assert platform.drain("OnboardingQueue", "OnboardingWorkerFunction") == 2
-    dead = sqs.receive_message(QueueUrl=platform.ref("OnboardingDeadLetterQueue"), MaxNumberOfMessages=10,
-                               MessageAttributeNames=["All"])["Messages"]
+    dead = sqs.receive_message(
+        QueueUrl=platform.ref("OnboardingDeadLetterQueue"),
+        MaxNumberOfMessages=10,
+        MessageAttributeNames=["All"],
+    )["Messages"]
     reasons = sorted(m["MessageAttributes"]["cmp-failure-reason"]["StringValue"] for m in dead)
     assert len(reasons) == 2
     assert reasons[0].startswith("invalid message: JSONDecodeError")
@@ -78,23 +91,34 @@ def test_a_transient_failure_is_retried_then_dead_lettered_on_the_last_attempt(
 
     worker.services.onboarding.run_step = broken
     sqs = client("sqs")
-    body = json.dumps({"step": "complete", "tenant_id": "00000000-0000-4000-8000-000000000001",
-                       "task_token": "token"})
+    body = json.dumps(
+        {"step": "complete", "tenant_id": "00000000-0000-4000-8000-000000000001", "task_token": "token"}
+    )
     sqs.send_message(QueueUrl=platform.ref("OnboardingQueue"), MessageBody=body)
     for _ in range(3):
-        messages = sqs.receive_message(QueueUrl=platform.ref("OnboardingQueue"), AttributeNames=["All"],
-                                       MessageAttributeNames=["All"])["Messages"]
-        response = platform.invoke("OnboardingWorkerFunction",
-                                   _sqs(messages, platform.ref("OnboardingQueue", "Arn")))
-        sqs.change_message_visibility(QueueUrl=platform.ref("OnboardingQueue"),
-                                      ReceiptHandle=messages[0]["ReceiptHandle"], VisibilityTimeout=0)
+        messages = sqs.receive_message(
+            QueueUrl=platform.ref("OnboardingQueue"), AttributeNames=["All"], MessageAttributeNames=["All"]
+        )["Messages"]
+        response = platform.invoke(
+            "OnboardingWorkerFunction", _sqs(messages, platform.ref("OnboardingQueue", "Arn"))
+        )
+        sqs.change_message_visibility(
+            QueueUrl=platform.ref("OnboardingQueue"),
+            ReceiptHandle=messages[0]["ReceiptHandle"],
+            VisibilityTimeout=0,
+        )
         if not response["batchItemFailures"]:
-            sqs.delete_message(QueueUrl=platform.ref("OnboardingQueue"), ReceiptHandle=messages[0]["ReceiptHandle"])
+            sqs.delete_message(
+                QueueUrl=platform.ref("OnboardingQueue"), ReceiptHandle=messages[0]["ReceiptHandle"]
+            )
     assert len(calls) == 3
-    dead = sqs.receive_message(QueueUrl=platform.ref("OnboardingDeadLetterQueue"),
-                               MessageAttributeNames=["All"])["Messages"]
-    assert "failed after 3 attempts: ConnectionError: database is restarting" in \
-        dead[0]["MessageAttributes"]["cmp-failure-reason"]["StringValue"]
+    dead = sqs.receive_message(
+        QueueUrl=platform.ref("OnboardingDeadLetterQueue"), MessageAttributeNames=["All"]
+    )["Messages"]
+    assert (
+        "failed after 3 attempts: ConnectionError: database is restarting"
+        in dead[0]["MessageAttributes"]["cmp-failure-reason"]["StringValue"]
+    )
 
 
 def _sqs(messages: list[dict[str, object]], arn: str) -> dict[str, object]:
@@ -105,10 +129,25 @@ def _sqs(messages: list[dict[str, object]], arn: str) -> dict[str, object]:
 
 def _post(path: str, body: dict[str, object]) -> dict[str, object]:
     return {
-        "resource": path, "path": path, "httpMethod": "POST", "headers": {"content-type": "application/json"},
-        "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
-        "pathParameters": None, "stageVariables": None, "isBase64Encoded": False, "body": json.dumps(body),
-        "requestContext": {"resourcePath": path, "httpMethod": "POST", "path": f"/dev{path}", "stage": "dev",
-                           "requestId": "test", "accountId": "123456789012", "apiId": "local",
-                           "identity": {"sourceIp": "127.0.0.1"}},
+        "resource": path,
+        "path": path,
+        "httpMethod": "POST",
+        "headers": {"content-type": "application/json"},
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "isBase64Encoded": False,
+        "body": json.dumps(body),
+        "requestContext": {
+            "resourcePath": path,
+            "httpMethod": "POST",
+            "path": f"/dev{path}",
+            "stage": "dev",
+            "requestId": "test",
+            "accountId": "123456789012",
+            "apiId": "local",
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
     }

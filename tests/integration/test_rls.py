@@ -18,15 +18,17 @@ def _tenant_tables(owner_conn: psycopg.Connection[Any]) -> list[str]:
     rows = owner_conn.execute(
         "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
         " join pg_attribute a on a.attrelid = c.oid and a.attname = 'tenant_id'"
-        " where n.nspname = 'public' and c.relkind = 'r' order by 1").fetchall()
+        " where n.nspname = 'public' and c.relkind = 'r' order by 1"
+    ).fetchall()
     return [r[0] for r in rows]
 
 
 def _new_tenant(db: Database) -> str:
     tenant_id = str(uuid.uuid4())
     with db.unit_of_work(tenant_id) as uow:
-        uow.execute("insert into tenants (id, name, slug) values (%s, %s, %s)",
-                    (tenant_id, "T", f"t-{tenant_id}"))
+        uow.execute(
+            "insert into tenants (id, name, slug) values (%s, %s, %s)", (tenant_id, "T", f"t-{tenant_id}")
+        )
         uow.execute("insert into projects (tenant_id, name) values (%s, 'Default')", (tenant_id,))
     return tenant_id
 
@@ -37,16 +39,21 @@ def test_every_tenant_owned_table_has_row_level_security(owner_conn: psycopg.Con
     for table in [*tables, "tenants", "users"]:
         enabled, policies = owner_conn.execute(
             "select c.relrowsecurity, (select count(*) from pg_policies p where p.tablename = c.relname)"
-            " from pg_class c where c.relname = %s", (table,)).fetchone()
+            " from pg_class c where c.relname = %s",
+            (table,),
+        ).fetchone()
         assert enabled, f"{table} has no row-level security"
         assert policies > 0, f"{table} has no policy"
 
 
 def test_the_application_role_cannot_bypass_rls(owner_conn: psycopg.Connection[Any]) -> None:
     bypass, superuser = owner_conn.execute(
-        "select rolbypassrls, rolsuper from pg_roles where rolname = 'cmp_app'").fetchone()
+        "select rolbypassrls, rolsuper from pg_roles where rolname = 'cmp_app'"
+    ).fetchone()
     assert (bypass, superuser) == (False, False)
-    owners = owner_conn.execute("select distinct tableowner from pg_tables where schemaname = 'public'").fetchall()
+    owners = owner_conn.execute(
+        "select distinct tableowner from pg_tables where schemaname = 'public'"
+    ).fetchall()
     assert ("cmp_app",) not in owners
 
 
@@ -56,7 +63,7 @@ def test_no_tenant_context_returns_no_rows(db: Database, owner_conn: psycopg.Con
         if table in PUBLIC_READ:
             continue
         with db.unit_of_work() as uow:
-            assert uow.fetch_all(f"select * from {table}") == [], table  # noqa: S608 - names from the catalog
+            assert uow.fetch_all(f"select * from {table}") == [], table
     with db.unit_of_work() as uow:
         assert uow.fetch_all("select * from tenants") == []
 

@@ -24,22 +24,26 @@ def test_every_function_has_a_sample_event(platform: Platform) -> None:
         assert (EVENTS / f"{Path(fn.code_dir).name}.json").exists(), f"events/ has no sample for {logical_id}"
 
 
-@pytest.mark.parametrize(("function", "event", "expected_status"), [
-    ("AuthApiFunction", "auth_api", 401),
-    ("CapabilitiesApiFunction", "capabilities_api", 200),
-    ("ProviderApiFunction", "provider_api", 200),
-    ("AdminApiFunction", "admin_api", 200),
-    ("MarketplaceApiFunction", "marketplace_api", 200),
-])
-def test_api_functions_answer_their_sample_event(platform: Platform, function: str, event: str,
-                                                 expected_status: int) -> None:
+@pytest.mark.parametrize(
+    ("function", "event", "expected_status"),
+    [
+        ("AuthApiFunction", "auth_api", 401),
+        ("CapabilitiesApiFunction", "capabilities_api", 200),
+        ("ProviderApiFunction", "provider_api", 200),
+        ("AdminApiFunction", "admin_api", 200),
+        ("MarketplaceApiFunction", "marketplace_api", 200),
+    ],
+)
+def test_api_functions_answer_their_sample_event(
+    platform: Platform, function: str, event: str, expected_status: int
+) -> None:
     response = platform.invoke(function, _event(event))
     assert response["statusCode"] == expected_status, response["body"]
     json.loads(response["body"])
 
 
 def test_the_authorizer_rejects_the_placeholder_token(platform: Platform) -> None:
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         platform.invoke("AuthorizerFunction", _event("authorizer"))
 
 
@@ -55,6 +59,9 @@ def test_the_review_worker_ignores_a_review_run_that_does_not_exist(platform: Pl
 def test_a_step_whose_token_is_no_longer_awaited_is_dead_lettered(platform: Platform) -> None:
     result = platform.invoke("OnboardingWorkerFunction", _event("onboarding_worker"))
     assert result == {"batchItemFailures": []}
-    dead = client("sqs").receive_message(QueueUrl=platform.ref("OnboardingDeadLetterQueue"),
-                                         MessageAttributeNames=["All"])["Messages"]
-    assert "no longer waits for this step" in dead[0]["MessageAttributes"]["cmp-failure-reason"]["StringValue"]
+    dead = client("sqs").receive_message(
+        QueueUrl=platform.ref("OnboardingDeadLetterQueue"), MessageAttributeNames=["All"]
+    )["Messages"]
+    assert (
+        "no longer waits for this step" in dead[0]["MessageAttributes"]["cmp-failure-reason"]["StringValue"]
+    )

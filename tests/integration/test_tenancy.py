@@ -59,7 +59,9 @@ def test_logout_ends_the_session(services: Services) -> None:
 def test_login_to_an_organization_the_user_is_not_in_is_forbidden(services: Services) -> None:
     email = unique_email()
     services.tenancy.signup(email, PASSWORD, "Org")
-    other = services.tenancy.authenticate(services.tenancy.signup(unique_email(), PASSWORD, "Other").access_token)
+    other = services.tenancy.authenticate(
+        services.tenancy.signup(unique_email(), PASSWORD, "Other").access_token
+    )
     with pytest.raises(Forbidden):
         services.tenancy.login(email, PASSWORD, organization_id=other.tenant_id)
 

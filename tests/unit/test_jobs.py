@@ -27,19 +27,38 @@ class FakeQueues:
 
 
 def _event(*bodies: str, attempt: int = 1) -> dict[str, Any]:
-    return sqs_event([{"MessageId": f"m{i}", "ReceiptHandle": f"r{i}", "Body": b,
-                       "Attributes": {"ApproximateReceiveCount": str(attempt)}} for i, b in enumerate(bodies)],
-                     "arn:aws:sqs:us-east-1:123456789012:jobs")
+    return sqs_event(
+        [
+            {
+                "MessageId": f"m{i}",
+                "ReceiptHandle": f"r{i}",
+                "Body": b,
+                "Attributes": {"ApproximateReceiveCount": str(attempt)},
+            }
+            for i, b in enumerate(bodies)
+        ],
+        "arn:aws:sqs:us-east-1:123456789012:jobs",
+    )
 
 
 def _run(event: dict[str, Any], handle: Any, queues: FakeQueues) -> dict[str, Any]:
-    return run_sqs_batch(event, LambdaContext("t", 3), model=Job, handle=handle, logger=Logger(service="t"),
-                         queues=queues, dlq_url="dlq", max_receives=3)  # type: ignore[arg-type]
+    return run_sqs_batch(
+        event,
+        LambdaContext("t", 3),
+        model=Job,
+        handle=handle,
+        logger=Logger(service="t"),
+        queues=queues,
+        dlq_url="dlq",
+        max_receives=3,
+    )  # type: ignore[arg-type]
 
 
 def test_good_messages_succeed_and_bad_ones_go_to_the_dlq_with_a_reason() -> None:
     queues, seen = FakeQueues(), []
-    result = _run(_event(json.dumps({"n": 1}), "{oops", json.dumps({"n": "x"})), lambda j: seen.append(j.n), queues)
+    result = _run(
+        _event(json.dumps({"n": 1}), "{oops", json.dumps({"n": "x"})), lambda j: seen.append(j.n), queues
+    )
     assert result == {"batchItemFailures": []}
     assert seen == [1]
     reasons = [a["cmp-failure-reason"] for _, _, a in queues.sent]
@@ -64,15 +83,23 @@ def test_transient_failures_are_retried_until_the_last_attempt() -> None:
 
     queues = FakeQueues()
     assert _run(_event(json.dumps({"n": 1}), attempt=2), flaky, queues) == {
-        "batchItemFailures": [{"itemIdentifier": "m0"}]}
+        "batchItemFailures": [{"itemIdentifier": "m0"}]
+    }
     assert queues.sent == []
     assert _run(_event(json.dumps({"n": 1}), attempt=3), flaky, queues) == {"batchItemFailures": []}
     assert "failed after 3 attempts: TimeoutError: db timeout" in queues.sent[0][2]["cmp-failure-reason"]
 
 
 def test_without_a_dlq_a_poison_message_fails_its_item() -> None:
-    result = run_sqs_batch(_event("{oops"), LambdaContext("t", 3), model=Job, handle=lambda j: None,
-                           logger=Logger(service="t"), queues=FakeQueues(), dlq_url="")  # type: ignore[arg-type]
+    result = run_sqs_batch(
+        _event("{oops"),
+        LambdaContext("t", 3),
+        model=Job,
+        handle=lambda j: None,
+        logger=Logger(service="t"),
+        queues=FakeQueues(),
+        dlq_url="",
+    )  # type: ignore[arg-type]
     assert result == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
 
 

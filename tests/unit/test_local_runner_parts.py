@@ -27,11 +27,14 @@ def test_template_yields_every_function_route_queue_and_schedule() -> None:
     assert "TenantOnboardingStateMachine" in tpl.state_machines
 
 
-@pytest.mark.parametrize(("template", "path", "params"), [
-    ("/v1/me", "/v1/me", {}),
-    ("/v1/provider/products/{proxy+}", "/v1/provider/products/abc/plans", {"proxy": "abc/plans"}),
-    ("/v1/things/{id}", "/v1/things/42", {"id": "42"}),
-])
+@pytest.mark.parametrize(
+    ("template", "path", "params"),
+    [
+        ("/v1/me", "/v1/me", {}),
+        ("/v1/provider/products/{proxy+}", "/v1/provider/products/abc/plans", {"proxy": "abc/plans"}),
+        ("/v1/things/{id}", "/v1/things/42", {"id": "42"}),
+    ],
+)
 def test_route_patterns_capture_parameters(template: str, path: str, params: dict[str, str]) -> None:
     matched = route_pattern(template).match(path)
     assert matched is not None and matched.groupdict() == params
@@ -59,9 +62,18 @@ def test_rate_and_cron_schedules() -> None:
 
 
 def test_sqs_event_has_the_lambda_record_shape() -> None:
-    event = sqs_event([{"MessageId": "m1", "ReceiptHandle": "r1", "Body": "{}",
-                        "Attributes": {"ApproximateReceiveCount": "2"},
-                        "MessageAttributes": {"a": {"DataType": "String", "StringValue": "v"}}}], "arn:q")
+    event = sqs_event(
+        [
+            {
+                "MessageId": "m1",
+                "ReceiptHandle": "r1",
+                "Body": "{}",
+                "Attributes": {"ApproximateReceiveCount": "2"},
+                "MessageAttributes": {"a": {"DataType": "String", "StringValue": "v"}},
+            }
+        ],
+        "arn:q",
+    )
     record = event["Records"][0]
     assert record["eventSource"] == "aws:sqs" and record["eventSourceARN"] == "arn:q"
     assert record["messageAttributes"]["a"]["stringValue"] == "v"
@@ -80,8 +92,14 @@ def test_openapi_marks_operations_behind_the_authorizer() -> None:
     tpl = read_template(REPO / "template.yaml")
     assert requires_sign_in(tpl, "AuthApiFunction", "/v1/me", "get") is True
     assert requires_sign_in(tpl, "AuthApiFunction", "/v1/auth/login", "post") is False
-    merged = merge_openapi(tpl, {"AuthApiFunction": {"paths": {
-        "/v1/me": {"get": {"responses": {}}}, "/v1/auth/login": {"post": {"responses": {}}}}}})
+    merged = merge_openapi(
+        tpl,
+        {
+            "AuthApiFunction": {
+                "paths": {"/v1/me": {"get": {"responses": {}}}, "/v1/auth/login": {"post": {"responses": {}}}}
+            }
+        },
+    )
     assert merged["paths"]["/v1/me"]["get"]["security"] == [{"bearerAuth": []}]
     assert "security" not in merged["paths"]["/v1/auth/login"]["post"]
     assert merged["openapi"] == "3.1.0"

@@ -11,8 +11,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_deps_layer_matches_pyproject_dependencies() -> None:
     declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
-    layer = [line.strip() for line in (REPO / "layers/deps/requirements.txt").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
+    layer = [
+        line.strip()
+        for line in (REPO / "layers/deps/requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert sorted(layer) == sorted(declared)
 
 

@@ -44,11 +44,14 @@ def test_passwords_are_hashed_with_argon2id_and_verified() -> None:
     assert not hasher.verify("not-a-hash", "x")
 
 
-@pytest.mark.parametrize(("password", "problem"), [
-    ("Sh0rt!", "at least 10"),
-    ("alllowercaseletters", "three of"),
-    ("Ada-Lovelace-1815", "e-mail name"),
-])
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("Sh0rt!", "at least 10"),
+        ("alllowercaseletters", "three of"),
+        ("Ada-Lovelace-1815", "e-mail name"),
+    ],
+)
 def test_weak_passwords_say_why(password: str, problem: str) -> None:
     messages = [p.message for p in password_problems(password, "lovelace@example.com")]
     assert any(problem in m for m in messages), messages

@@ -5,11 +5,18 @@ from typing import Any
 from cmp.catalog.versions import next_version, takes_something_away
 
 
-def _snapshot(chat: bool = True, modes: list[str] | None = None, top_k: int = 5, price: str = "29",
-              name: str = "Agent") -> dict[str, Any]:
-    caps = {"interfaces": {"chat": {"enabled": chat, "modes": modes or ["text", "voice"]}},
-            "configuration": {"rag": {"retrieval": {"topK": top_k}}}}
-    return {"capabilities": caps, "plans": [{"name": "Starter", "priceMonthly": price}], "listing": {"name": name}}
+def _snapshot(
+    chat: bool = True, modes: list[str] | None = None, top_k: int = 5, price: str = "29", name: str = "Agent"
+) -> dict[str, Any]:
+    caps = {
+        "interfaces": {"chat": {"enabled": chat, "modes": modes or ["text", "voice"]}},
+        "configuration": {"rag": {"retrieval": {"topK": top_k}}},
+    }
+    return {
+        "capabilities": caps,
+        "plans": [{"name": "Starter", "priceMonthly": price}],
+        "listing": {"name": name},
+    }
 
 
 def test_first_publication_is_1_0_0() -> None:

@@ -87,7 +87,9 @@ class Queues:
     def send(self, queue_url: str, body: dict[str, Any], attributes: dict[str, str] | None = None) -> str:
         attrs = {k: {"DataType": "String", "StringValue": v} for k, v in (attributes or {}).items()}
         try:
-            out = self._client.send_message(QueueUrl=queue_url, MessageBody=json.dumps(body), MessageAttributes=attrs)
+            out = self._client.send_message(
+                QueueUrl=queue_url, MessageBody=json.dumps(body), MessageAttributes=attrs
+            )
         except (ClientError, BotoCoreError) as e:
             raise AwsUnavailable("could not enqueue job") from e
         return str(out["MessageId"])

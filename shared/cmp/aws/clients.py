@@ -16,4 +16,4 @@ _CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeou
 def client(service: str) -> Any:
     """boto3 reads AWS_ENDPOINT_URL itself; the region defaults so local runs need no AWS profile."""
     region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
-    return boto3.client(service, region_name=region, config=_CONFIG)  # type: ignore[call-overload]
+    return boto3.client(service, region_name=region, config=_CONFIG)

@@ -19,15 +19,25 @@ TEMPLATES: dict[str, dict[str, Any]] = {
             "tags": ["support"],
             "interfaces": {"integrations": {"enabled": True, "platforms": ["slack", "email"]}},
             "configuration": {
-                "conversation": {"enabled": True, "options": {"welcomeMessage": True, "suggestedPrompts": True,
-                                                              "fallbackMessage": True, "handoffMessage": True,
-                                                              "feedbackRequest": True}},
+                "conversation": {
+                    "enabled": True,
+                    "options": {
+                        "welcomeMessage": True,
+                        "suggestedPrompts": True,
+                        "fallbackMessage": True,
+                        "handoffMessage": True,
+                        "feedbackRequest": True,
+                    },
+                },
                 "branding": {"enabled": True, "options": {"logo": True, "colors": True}},
             },
             "analytics": {"insights": {"enabled": True, "features": {"topics": True, "satisfaction": True}}},
         },
-        "listing": {"name": "Customer Support Agent", "tags": ["support", "customer-service"],
-                    "short_description": "Answers customer questions from your own documents, around the clock."},
+        "listing": {
+            "name": "Customer Support Agent",
+            "tags": ["support", "customer-service"],
+            "short_description": "Answers customer questions from your own documents, around the clock.",
+        },
         "plans": [
             {"name": "Starter", "tier": "starter", "priceMonthly": "29", "priceYearly": "290"},
             {"name": "Pro", "tier": "pro", "priceMonthly": "99", "priceYearly": "990"},
@@ -41,8 +51,11 @@ TEMPLATES: dict[str, dict[str, Any]] = {
             "tags": ["sales"],
             "interfaces": {"integrations": {"enabled": True, "platforms": ["slack", "teams"]}},
         },
-        "listing": {"name": "Sales Assistant", "tags": ["sales", "outreach"],
-                    "short_description": "Drafts personalised outreach and follow-ups in your brand's voice."},
+        "listing": {
+            "name": "Sales Assistant",
+            "tags": ["sales", "outreach"],
+            "short_description": "Drafts personalised outreach and follow-ups in your brand's voice.",
+        },
         "plans": [{"name": "Starter", "tier": "starter", "priceMonthly": "19", "priceYearly": "190"}],
     },
     "faq_bot": {
@@ -56,8 +69,11 @@ TEMPLATES: dict[str, dict[str, Any]] = {
                 "rag": {"grounding": {"strictMode": True, "fallback": "refuse"}},
             },
         },
-        "listing": {"name": "FAQ Bot", "tags": ["faq", "support"],
-                    "short_description": "Answers your customers' frequently asked questions, and only those."},
+        "listing": {
+            "name": "FAQ Bot",
+            "tags": ["faq", "support"],
+            "short_description": "Answers your customers' frequently asked questions, and only those.",
+        },
         "plans": [{"name": "Starter", "tier": "starter", "priceMonthly": "9", "priceYearly": "90"}],
     },
 }

@@ -23,7 +23,7 @@ class Migration:
 
 def available_migrations() -> list[Migration]:
     folder = resources.files("cmp.db").joinpath("migrations")
-    files = sorted(f for f in folder.iterdir() if f.name.endswith(".sql"))
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
     return [Migration(f.name.removesuffix(".sql"), f.read_text()) for f in files]
 
 
@@ -40,7 +40,10 @@ def migrate(url: str) -> list[str]:
                 "create table if not exists schema_migrations ("
                 " version text primary key, checksum text not null, applied_at timestamptz not null default now())"
             )
-            done = dict(conn.execute("select version, checksum from schema_migrations").fetchall())
+            done: dict[str, str] = {
+                row[0]: row[1]
+                for row in conn.execute("select version, checksum from schema_migrations").fetchall()
+            }
             for migration in available_migrations():
                 if migration.version in done:
                     if done[migration.version] != migration.checksum:
@@ -49,7 +52,7 @@ def migrate(url: str) -> list[str]:
                         )
                     continue
                 with conn.transaction():
-                    conn.execute(migration.sql)  # type: ignore[arg-type]
+                    conn.execute(migration.sql)
                     conn.execute(
                         "insert into schema_migrations (version, checksum) values (%s, %s)",
                         (migration.version, migration.checksum),

@@ -22,12 +22,12 @@ class UnitOfWork:
         self.conn.execute("select set_config('app.user_id', %s, true)", (str(UUID(str(user_id))),))
 
     def fetch_one(self, query: str | sql.Composed, params: Any = None) -> dict[str, Any] | None:
-        row: dict[str, Any] | None = self.conn.execute(query, params).fetchone()  # type: ignore[arg-type]
+        row: dict[str, Any] | None = self.conn.execute(query, params).fetchone()
         return row
 
     def fetch_all(self, query: str | sql.Composed, params: Any = None) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self.conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+        rows: list[dict[str, Any]] = self.conn.execute(query, params).fetchall()
         return rows
 
     def execute(self, query: str | sql.Composed, params: Any = None) -> int:
-        return self.conn.execute(query, params).rowcount  # type: ignore[arg-type]
+        return self.conn.execute(query, params).rowcount

@@ -25,8 +25,9 @@ class Stack:
     local_dir: Path
 
     def environment(self, function: str) -> dict[str, str]:
-        return function_environment(self.template, function, self.resolver, self.moto.endpoint,
-                                    self.postgres.app_url)
+        return function_environment(
+            self.template, function, self.resolver, self.moto.endpoint, self.postgres.app_url
+        )
 
     def combined_environment(self) -> dict[str, str]:
         """Every function's configuration at once, for in-process work such as seeding."""
@@ -39,11 +40,18 @@ class Stack:
     def stop(self) -> None:
         self.runner.stop()
         self.moto.stop()
+        self.postgres.stop()
         (self.local_dir / STATE_FILE).unlink(missing_ok=True)
 
 
-def start_stack(root: Path, local_dir: Path, *, http_port: int = 0, moto_port: int | None = None,
-                pg_dir_name: str = "pgdata") -> Stack:
+def start_stack(
+    root: Path,
+    local_dir: Path,
+    *,
+    http_port: int = 0,
+    moto_port: int | None = None,
+    pg_dir_name: str = "pgdata",
+) -> Stack:
     local_dir.mkdir(parents=True, exist_ok=True)
     template = read_template(root / "template.yaml")
     postgres = Postgres.start(local_dir / pg_dir_name)
@@ -54,20 +62,31 @@ def start_stack(root: Path, local_dir: Path, *, http_port: int = 0, moto_port: i
         queue_arns = {q: (resolver.physical[q]["Ref"], resolver.physical[q]["Arn"]) for q in template.queues}
 
         def environment(function: str) -> dict[str, str]:
-            return {**os.environ, **function_environment(template, function, resolver, moto.endpoint,
-                                                         postgres.app_url)}
+            return {
+                **os.environ,
+                **function_environment(template, function, resolver, moto.endpoint, postgres.app_url),
+            }
 
         runner = LocalRunner(template, environment, moto.endpoint, queue_arns, port=http_port)
         runner.start()
     except BaseException:
         moto.stop()
+        postgres.stop()
         raise
     stack = Stack(template, postgres, moto, resolver, runner, local_dir)
     state_file = local_dir / STATE_FILE
-    state_file.write_text(json.dumps({
-        "api": runner.base_url, "aws_endpoint": moto.endpoint, "database_url": postgres.app_url,
-        "physical": resolver.physical, "environment": stack.combined_environment(),
-    }, indent=2))
+    state_file.write_text(
+        json.dumps(
+            {
+                "api": runner.base_url,
+                "aws_endpoint": moto.endpoint,
+                "database_url": postgres.app_url,
+                "physical": resolver.physical,
+                "environment": stack.combined_environment(),
+            },
+            indent=2,
+        )
+    )
     state_file.chmod(0o600)
     return stack
 

@@ -21,9 +21,9 @@ def route_pattern(path: str) -> re.Pattern[str]:
     regex = ""
     for segment in path.strip("/").split("/"):
         if segment.endswith("+}"):
-            regex += r"/(?P<%s>.+)" % segment[1:-2]
+            regex += rf"/(?P<{segment[1:-2]}>.+)"
         elif segment.startswith("{"):
-            regex += r"/(?P<%s>[^/]+)" % segment[1:-1]
+            regex += rf"/(?P<{segment[1:-1]}>[^/]+)"
         else:
             regex += "/" + re.escape(segment)
     return re.compile(f"^{regex}/?$")
@@ -37,8 +37,17 @@ def route_specificity(route: ApiRoute) -> tuple[int, int, int]:
     return (-greedy, literal, len(segments))
 
 
-def rest_event(route: ApiRoute, method: str, path: str, query: str, headers: dict[str, str], body: bytes,
-               path_params: dict[str, str], authorizer: dict[str, Any] | None, source_ip: str) -> dict[str, Any]:
+def rest_event(
+    route: ApiRoute,
+    method: str,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
+    path_params: dict[str, str],
+    authorizer: dict[str, Any] | None,
+    source_ip: str,
+) -> dict[str, Any]:
     multi_query = parse_qs(query, keep_blank_values=True) if query else {}
     text = body.decode("utf-8", errors="surrogateescape") if body else None
     request_id = str(uuid.uuid4())
@@ -71,8 +80,9 @@ def rest_event(route: ApiRoute, method: str, path: str, query: str, headers: dic
     }
 
 
-def authorizer_event(route: ApiRoute, method: str, path: str, headers: dict[str, str],
-                     path_params: dict[str, str]) -> dict[str, Any]:
+def authorizer_event(
+    route: ApiRoute, method: str, path: str, headers: dict[str, str], path_params: dict[str, str]
+) -> dict[str, Any]:
     return {
         "type": "REQUEST",
         "methodArn": f"arn:aws:execute-api:us-east-1:{ACCOUNT_ID}:{API_ID}/{STAGE}/{method}{path}",
@@ -83,28 +93,42 @@ def authorizer_event(route: ApiRoute, method: str, path: str, headers: dict[str,
         "queryStringParameters": {},
         "pathParameters": path_params,
         "stageVariables": {},
-        "requestContext": {"resourcePath": route.path, "httpMethod": method, "stage": STAGE,
-                           "accountId": ACCOUNT_ID, "apiId": API_ID},
+        "requestContext": {
+            "resourcePath": route.path,
+            "httpMethod": method,
+            "stage": STAGE,
+            "accountId": ACCOUNT_ID,
+            "apiId": API_ID,
+        },
     }
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     records = []
     for m in messages:
-        attributes = {k: {"stringValue": v.get("StringValue"), "binaryValue": v.get("BinaryValue"),
-                          "stringListValues": [], "binaryListValues": [], "dataType": v["DataType"]}
-                      for k, v in m.get("MessageAttributes", {}).items()}
-        records.append({
-            "messageId": m["MessageId"],
-            "receiptHandle": m["ReceiptHandle"],
-            "body": m["Body"],
-            "attributes": m.get("Attributes", {}),
-            "messageAttributes": attributes,
-            "md5OfBody": m.get("MD5OfBody") or hashlib.md5(m["Body"].encode()).hexdigest(),  # noqa: S324
-            "eventSource": "aws:sqs",
-            "eventSourceARN": queue_arn,
-            "awsRegion": "us-east-1",
-        })
+        attributes = {
+            k: {
+                "stringValue": v.get("StringValue"),
+                "binaryValue": v.get("BinaryValue"),
+                "stringListValues": [],
+                "binaryListValues": [],
+                "dataType": v["DataType"],
+            }
+            for k, v in m.get("MessageAttributes", {}).items()
+        }
+        records.append(
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": attributes,
+                "md5OfBody": m.get("MD5OfBody") or hashlib.md5(m["Body"].encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": "us-east-1",
+            }
+        )
     return {"Records": records}
 
 

@@ -59,13 +59,18 @@ def load_handler(code_dir: Path, module: str, attribute: str, unique_name: str) 
     return loaded if attribute == "" else getattr(loaded, attribute)
 
 
-def _serve(conn: Connection, code_dir: str, module: str, attribute: str, name: str, timeout: int,
-           env: dict[str, str]) -> None:
+def _serve(
+    conn: Connection, code_dir: str, module: str, attribute: str, name: str, timeout: int, env: dict[str, str]
+) -> None:
     os.environ.clear()
     os.environ.update(env)
     sys.path.insert(0, code_dir)
-    loaded = load_handler(Path(code_dir), module, "", f"cmp_fn_{name}")
-    handler = getattr(loaded, attribute)
+    try:
+        loaded = load_handler(Path(code_dir), module, "", f"cmp_fn_{name}")
+        handler = getattr(loaded, attribute)
+    except Exception:  # an init error, reported to the parent as Lambda reports Runtime.ImportModuleError
+        conn.send(("init_error", traceback.format_exc()))
+        return
     conn.send(("ready", None))
     while True:
         try:
@@ -76,10 +81,15 @@ def _serve(conn: Connection, code_dir: str, module: str, attribute: str, name: s
         try:
             if kind == "openapi":
                 app = getattr(loaded, "app", None)
-                result = app.get_openapi_schema().model_dump(mode="json", by_alias=True, exclude_none=True) \
-                    if app is not None else None
+                result = (
+                    app.get_openapi_schema().model_dump(mode="json", by_alias=True, exclude_none=True)
+                    if app is not None
+                    else None
+                )
             else:
-                context = LambdaContext(name, timeout, str(uuid.uuid4()), _deadline=time.monotonic() + timeout)
+                context = LambdaContext(
+                    name, timeout, str(uuid.uuid4()), _deadline=time.monotonic() + timeout
+                )
                 result = handler(payload, context)
             conn.send(("ok", result))
         except Exception as e:  # the handler's own failure, reported like Lambda does
@@ -87,8 +97,9 @@ def _serve(conn: Connection, code_dir: str, module: str, attribute: str, name: s
 
 
 class FunctionProcess:
-    def __init__(self, name: str, code_dir: Path, module: str, attribute: str, timeout: int,
-                 env: dict[str, str]) -> None:
+    def __init__(
+        self, name: str, code_dir: Path, module: str, attribute: str, timeout: int, env: dict[str, str]
+    ) -> None:
         self.name = name
         self._args = (str(code_dir), module, attribute, name, timeout, env)
         self._timeout = timeout
@@ -98,13 +109,16 @@ class FunctionProcess:
 
     def start(self) -> None:
         parent, child = _SPAWN.Pipe()
-        self._process = _SPAWN.Process(target=_serve, args=(child, *self._args), daemon=True,
-                                       name=f"fn-{self.name}")
+        self._process = _SPAWN.Process(
+            target=_serve, args=(child, *self._args), daemon=True, name=f"fn-{self.name}"
+        )
         self._process.start()
         child.close()
-        status, _ = parent.recv()
+        status, detail = parent.recv()
         if status != "ready":
-            raise RuntimeError(f"function {self.name} failed to start")
+            self._process.join(5)
+            self._process = None
+            raise FunctionError("Runtime.ImportModuleError", f"function {self.name} failed to start", detail)
         self._conn = parent
 
     def invoke(self, event: Any) -> Any:

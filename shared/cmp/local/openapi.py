@@ -16,15 +16,21 @@ SWAGGER_PAGE = """<!doctype html>
 </body></html>"""
 
 
-def merge_openapi(template: LocalTemplate, documents: dict[str, dict[str, Any]],
-                  server_url: str | None = None) -> dict[str, Any]:
+def merge_openapi(
+    template: LocalTemplate, documents: dict[str, dict[str, Any]], server_url: str | None = None
+) -> dict[str, Any]:
     merged: dict[str, Any] = {
         "openapi": "3.1.0",
-        "info": {"title": "CMP portal API", "version": "1.0.0",
-                 "description": "Marketplace for AI agents, apps, assistants and automations."},
+        "info": {
+            "title": "CMP portal API",
+            "version": "1.0.0",
+            "description": "Marketplace for AI agents, apps, assistants and automations.",
+        },
         "paths": {},
-        "components": {"schemas": {}, "securitySchemes": {
-            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+        "components": {
+            "schemas": {},
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        },
     }
     if server_url:
         merged["servers"] = [{"url": server_url}]
@@ -41,8 +47,13 @@ def merge_openapi(template: LocalTemplate, documents: dict[str, dict[str, Any]],
 
 def requires_sign_in(template: LocalTemplate, function: str, path: str, method: str) -> bool:
     """Whether API Gateway runs the authorizer for this operation (its most specific matching route)."""
-    routes = [r for r in template.routes if r.function == function and r.method in (method.upper(), "ANY")
-              and route_pattern(r.path).match(path)]
+    routes = [
+        r
+        for r in template.routes
+        if r.function == function
+        and r.method in (method.upper(), "ANY")
+        and route_pattern(r.path).match(path)
+    ]
     if not routes:
         return True
     return max(routes, key=route_specificity).authorized

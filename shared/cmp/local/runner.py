@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -29,9 +30,15 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 
 
 class LocalRunner:
-    def __init__(self, template: LocalTemplate, environment: Callable[[str], dict[str, str]],
-                 aws_endpoint: str, queue_arns: dict[str, tuple[str, str]], port: int = 0,
-                 host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        template: LocalTemplate,
+        environment: Callable[[str], dict[str, str]],
+        aws_endpoint: str,
+        queue_arns: dict[str, tuple[str, str]],
+        port: int = 0,
+        host: str = "127.0.0.1",
+    ) -> None:
         self.template = template
         self.functions = {
             name: FunctionProcess(name, fn.code_dir, fn.module, fn.attribute, fn.timeout, environment(name))
@@ -44,23 +51,25 @@ class LocalRunner:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._openapi: dict[str, Any] | None = None
+        self._host = host
         self.server = ThreadingHTTPServer((host, port), self._handler_class())
         self.server.daemon_threads = True
 
     @property
     def base_url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self._host}:{self.server.server_address[1]}"
 
     def start(self) -> None:
         with ThreadPoolExecutor(max_workers=4) as pool:
             list(pool.map(lambda f: f.start(), self.functions.values()))
         self._spawn(self.server.serve_forever, "http")
         for source in self.template.sqs_sources:
-            self._spawn(lambda s=source: self._poll(s), f"sqs-{source.function}")
+            self._spawn(partial(self._poll, source), f"sqs-{source.function}")
         for schedule in self.template.schedules:
-            self._spawn(lambda s=schedule: run_schedule(s.expression, lambda: self.fire(s.function, s.name),
-                                                        self._stopping), f"schedule-{schedule.name}")
+            fire = partial(self.fire, schedule.function, schedule.name)
+            self._spawn(
+                partial(run_schedule, schedule.expression, fire, self._stopping), f"schedule-{schedule.name}"
+            )
 
     def stop(self) -> None:
         self._stopping.set()
@@ -82,26 +91,33 @@ class LocalRunner:
             self._openapi = merge_openapi(self.template, documents, self.base_url)
         return self._openapi
 
-    def dispatch(self, method: str, raw_path: str, headers: dict[str, str], body: bytes,
-                 source_ip: str) -> tuple[int, dict[str, str], bytes]:
+    def dispatch(
+        self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str
+    ) -> tuple[int, dict[str, str], bytes]:
         split = urlsplit(raw_path)
         path = split.path
-        if method == "GET" and path in ("/openapi.json", "/docs", "/docs/", "/") or path.startswith("/docs/"):
+        if (method == "GET" and path in ("/openapi.json", "/docs", "/docs/", "/")) or path.startswith(
+            "/docs/"
+        ):
             return self._static(path)
         route, params = self._match(method, path)
         if route is None:
             allowed = [r for r in self._routes if events.route_pattern(r.path).match(path)]
             if method == "OPTIONS" and allowed:
                 return 204, self._cors(), b""
-            return _json(404 if not allowed else 405, {"message": "Missing Authentication Token"
-                                                       if not allowed else "Method Not Allowed"})
+            return _json(
+                404 if not allowed else 405,
+                {"message": "Missing Authentication Token" if not allowed else "Method Not Allowed"},
+            )
         authorizer: dict[str, Any] | None = None
         if route.authorized and self.template.authorizer_function:
             outcome = self._authorize(route, method, path, headers, params)
             if isinstance(outcome, tuple):
                 return outcome
             authorizer = outcome
-        event = events.rest_event(route, method, path, split.query, headers, body, params, authorizer, source_ip)
+        event = events.rest_event(
+            route, method, path, split.query, headers, body, params, authorizer, source_ip
+        )
         try:
             result = self.functions[route.function].invoke(event)
         except FunctionError as e:
@@ -118,8 +134,9 @@ class LocalRunner:
                 return route, {k: v for k, v in matched.groupdict().items()}
         return None, {}
 
-    def _authorize(self, route: ApiRoute, method: str, path: str, headers: dict[str, str],
-                   params: dict[str, str]) -> dict[str, Any] | tuple[int, dict[str, str], bytes]:
+    def _authorize(
+        self, route: ApiRoute, method: str, path: str, headers: dict[str, str], params: dict[str, str]
+    ) -> dict[str, Any] | tuple[int, dict[str, str], bytes]:
         token = headers.get("authorization")
         if not token:
             return _json(401, {"message": "Unauthorized"})
@@ -129,7 +146,8 @@ class LocalRunner:
         assert self.template.authorizer_function
         try:
             policy = self.functions[self.template.authorizer_function].invoke(
-                events.authorizer_event(route, method, path, headers, params))
+                events.authorizer_event(route, method, path, headers, params)
+            )
         except FunctionError as e:
             if e.message == "Unauthorized":
                 return _json(401, {"message": "Unauthorized"})
@@ -157,8 +175,11 @@ class LocalRunner:
 
     @staticmethod
     def _cors() -> dict[str, str]:
-        return {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "Authorization,Content-Type",
-                "Access-Control-Allow-Methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS"}
+        return {
+            "Access-Control-Allow-Origin": "*",
+            "Access-Control-Allow-Headers": "Authorization,Content-Type",
+            "Access-Control-Allow-Methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS",
+        }
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         runner = self
@@ -174,8 +195,9 @@ class LocalRunner:
                 else:
                     data = self.rfile.read(length) if length else b""
                     request_headers = {k.lower(): v for k, v in self.headers.items()}
-                    status, headers, body = runner.dispatch(self.command, self.path, request_headers, data,
-                                                            self.client_address[0])
+                    status, headers, body = runner.dispatch(
+                        self.command, self.path, request_headers, data, self.client_address[0]
+                    )
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)
@@ -192,14 +214,22 @@ class LocalRunner:
 
     # ------------------------------------------------------------------ SQS
     def _poll(self, source: SqsSource) -> None:
-        sqs = boto3.client("sqs", endpoint_url=self._aws_endpoint, region_name="us-east-1",
-                           aws_access_key_id="local", aws_secret_access_key="local")
+        sqs = boto3.client(
+            "sqs",
+            endpoint_url=self._aws_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
         queue_url, queue_arn = self._queue_arns[source.queue]
         while not self._stopping.is_set():
             try:
                 received = sqs.receive_message(
-                    QueueUrl=queue_url, MaxNumberOfMessages=min(source.batch_size, 10), WaitTimeSeconds=1,
-                    AttributeNames=["All"], MessageAttributeNames=["All"],
+                    QueueUrl=queue_url,
+                    MaxNumberOfMessages=min(source.batch_size, 10),
+                    WaitTimeSeconds=1,
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
                 ).get("Messages", [])
             except Exception:
                 if self._stopping.is_set():
@@ -210,25 +240,37 @@ class LocalRunner:
             if received:
                 self.deliver(source, sqs, queue_url, queue_arn, received)
 
-    def deliver(self, source: SqsSource, sqs: Any, queue_url: str, queue_arn: str,
-                messages: list[dict[str, Any]]) -> None:
+    def deliver(
+        self, source: SqsSource, sqs: Any, queue_url: str, queue_arn: str, messages: list[dict[str, Any]]
+    ) -> None:
         """Invoke with one batch; delete what succeeded, leave failures for SQS to retry or redrive."""
         try:
             response = self.functions[source.function].invoke(events.sqs_event(messages, queue_arn))
-            failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])} \
-                if source.reports_item_failures else set()
+            failed = (
+                {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
+                if source.reports_item_failures
+                else set()
+            )
         except FunctionError as e:
             log.error("function %s failed on a batch of %d: %s", source.function, len(messages), e)
             failed = {m["MessageId"] for m in messages}
         done = [m for m in messages if m["MessageId"] not in failed]
         for i in range(0, len(done), 10):
-            sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
-                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done[i:i + 10])])
+            sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
+                    for n, m in enumerate(done[i : i + 10])
+                ],
+            )
         for m in messages:
             if m["MessageId"] in failed:
                 attempt = int(m.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-                sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"],
-                                              VisibilityTimeout=min(2 ** attempt, 30))
+                sqs.change_message_visibility(
+                    QueueUrl=queue_url,
+                    ReceiptHandle=m["ReceiptHandle"],
+                    VisibilityTimeout=min(2**attempt, 30),
+                )
 
     # ------------------------------------------------------------------ schedules
     def fire(self, function: str, name: str) -> Any:

@@ -35,8 +35,12 @@ def next_fire(expression: str, after: datetime) -> datetime:
     raise ValueError(f"not a schedule expression: {expression}")
 
 
-def run_schedule(expression: str, fire: Callable[[], object], stop: threading.Event,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+def run_schedule(
+    expression: str,
+    fire: Callable[[], object],
+    stop: threading.Event,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> None:
     """Call `fire` at every firing time of `expression` until `stop` is set; a slow `fire` never causes a
     burst of catch-up calls (missed firings are skipped, as EventBridge does outside its window)."""
     due = next_fire(expression, now())

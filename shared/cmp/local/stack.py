@@ -25,8 +25,11 @@ from cmp.local.template import ACCOUNT_ID, LocalTemplate, Resolver
 
 REGION = "us-east-1"
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-                     "AWS_DEFAULT_REGION": REGION}
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": REGION,
+}
 DATABASE_NAME = "cmp"
 
 
@@ -76,6 +79,12 @@ class Postgres:
     def migrate(self) -> list[str]:
         return migrate(self.owner_url)
 
+    def stop(self) -> None:
+        """Stop the embedded server this process started (an external DATABASE_URL is left alone)."""
+        if self.server is not None:
+            self.server.cleanup()  # with cleanup_mode="stop": stops the server, keeps the data
+            self.server = None
+
 
 @dataclass
 class Moto:
@@ -88,7 +97,9 @@ class Moto:
         log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - lives as long as moto
         process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=log, stderr=log, env={**os.environ, "MOTO_PORT": str(port)},
+            stdout=log,
+            stderr=log,
+            env={**os.environ, "MOTO_PORT": str(port)},
         )
         endpoint = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -116,24 +127,29 @@ def provision(template: LocalTemplate, endpoint: str | None, secrets_dir: Path) 
 
     `endpoint` None means the default AWS endpoints, which moto's in-process mock intercepts in tests.
     """
-    session = boto3.session.Session(aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION)
+    session = boto3.session.Session(
+        aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION
+    )
 
     def aws(service: str) -> Any:
-        return session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+        return session.client(service, endpoint_url=endpoint)
 
     physical: dict[str, dict[str, str]] = {}
     resolver = Resolver(physical, template.parameters, REGION)
     sqs = aws("sqs")
     for logical_id, props in template.queues.items():
-        attributes = {k: str(v) for k, v in props.items() if k in ("VisibilityTimeout", "MessageRetentionPeriod")}
+        attributes = {
+            k: str(v) for k, v in props.items() if k in ("VisibilityTimeout", "MessageRetentionPeriod")
+        }
         url = sqs.create_queue(QueueName=f"cmp-local-{logical_id}", Attributes=attributes)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         physical[logical_id] = {"Ref": url, "Arn": arn, "QueueName": arn.rsplit(":", 1)[-1], "QueueUrl": url}
     for logical_id, props in template.queues.items():
         if "RedrivePolicy" in props:
             policy = resolver.resolve(props["RedrivePolicy"])
-            sqs.set_queue_attributes(QueueUrl=physical[logical_id]["Ref"],
-                                     Attributes={"RedrivePolicy": json.dumps(policy)})
+            sqs.set_queue_attributes(
+                QueueUrl=physical[logical_id]["Ref"], Attributes={"RedrivePolicy": json.dumps(policy)}
+            )
     s3 = aws("s3")
     for logical_id in template.buckets:
         name = f"cmp-local-{logical_id.lower()}"
@@ -148,7 +164,7 @@ def provision(template: LocalTemplate, endpoint: str | None, secrets_dir: Path) 
             stored.chmod(0o600)
         arn = sm.create_secret(Name=f"cmp-local/{logical_id}", SecretString=stored.read_text())["ARN"]
         physical[logical_id] = {"Ref": arn, "Arn": arn}
-    for logical_id, fn in template.functions.items():
+    for logical_id in template.functions:
         arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:cmp-local-{logical_id}"
         physical[logical_id] = {"Ref": f"cmp-local-{logical_id}", "Arn": arn}
     sfn = aws("stepfunctions")
@@ -158,12 +174,15 @@ def provision(template: LocalTemplate, endpoint: str | None, secrets_dir: Path) 
         for name, value in resolver.resolve(machine.substitutions).items():
             definition = definition.replace("${" + name + "}", str(value))
         arn = sfn.create_state_machine(name=f"cmp-local-{logical_id}", definition=definition, roleArn=role)[
-            "stateMachineArn"]
+            "stateMachineArn"
+        ]
         physical[logical_id] = {"Ref": arn, "Arn": arn, "Name": f"cmp-local-{logical_id}"}
     scheduler = aws("scheduler")
     for schedule in template.schedules:
         scheduler.create_schedule(
-            Name=schedule.name, ScheduleExpression=schedule.expression, FlexibleTimeWindow={"Mode": "OFF"},
+            Name=schedule.name,
+            ScheduleExpression=schedule.expression,
+            FlexibleTimeWindow={"Mode": "OFF"},
             Target={"Arn": physical[schedule.function]["Arn"], "RoleArn": role},
         )
     return resolver
@@ -178,7 +197,12 @@ def function_environment(
     env.update(LOCAL_CREDENTIALS)
     if endpoint:
         env["AWS_ENDPOINT_URL"] = endpoint
-    env.update({"DATABASE_URL": database_url,
-                "AWS_LAMBDA_FUNCTION_NAME": f"cmp-local-{logical_id}",
-                "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_DISABLED": "true"})
+    env.update(
+        {
+            "DATABASE_URL": database_url,
+            "AWS_LAMBDA_FUNCTION_NAME": f"cmp-local-{logical_id}",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+        }
+    )
     return env

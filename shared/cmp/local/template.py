@@ -100,7 +100,9 @@ def read_template(path: Path) -> LocalTemplate:
             tpl.secrets.append(logical_id)
         elif kind == "AWS::Serverless::StateMachine":
             tpl.state_machines[logical_id] = StateMachineDef(
-                logical_id, (path.parent / props["DefinitionUri"]).resolve(), props.get("DefinitionSubstitutions", {})
+                logical_id,
+                (path.parent / props["DefinitionUri"]).resolve(),
+                props.get("DefinitionSubstitutions", {}),
             )
         elif kind == "AWS::Serverless::Api":
             auth = props.get("Auth", {})
@@ -112,17 +114,25 @@ def read_template(path: Path) -> LocalTemplate:
     return tpl
 
 
-def _read_events(tpl: LocalTemplate, function: str, events: dict[str, Any], resources: dict[str, Any]) -> None:
+def _read_events(
+    tpl: LocalTemplate, function: str, events: dict[str, Any], resources: dict[str, Any]
+) -> None:
     for name, event in events.items():
         props = event.get("Properties", {})
         if event["Type"] == "Api":
             authorizer = props.get("Auth", {}).get("Authorizer")
-            tpl.routes.append(ApiRoute(function, props["Path"], props["Method"].upper(), authorizer != "NONE"))
+            tpl.routes.append(
+                ApiRoute(function, props["Path"], props["Method"].upper(), authorizer != "NONE")
+            )
         elif event["Type"] == "SQS":
-            tpl.sqs_sources.append(SqsSource(
-                function, _logical_ref(props["Queue"]), int(props.get("BatchSize", 10)),
-                "ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
-            ))
+            tpl.sqs_sources.append(
+                SqsSource(
+                    function,
+                    _logical_ref(props["Queue"]),
+                    int(props.get("BatchSize", 10)),
+                    "ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
+                )
+            )
         elif event["Type"] in ("Schedule", "ScheduleV2"):
             expression = props.get("Schedule") or props.get("ScheduleExpression")
             tpl.schedules.append(ScheduleSource(function, f"{function}-{name}", str(expression)))
@@ -143,12 +153,17 @@ class Resolver:
     def __init__(self, physical: dict[str, dict[str, str]], parameters: dict[str, Any], region: str) -> None:
         self.physical = physical
         self.parameters = parameters
-        self.pseudo = {"AWS::Region": region, "AWS::AccountId": ACCOUNT_ID, "AWS::StackName": "cmp-local",
-                       "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+        self.pseudo = {
+            "AWS::Region": region,
+            "AWS::AccountId": ACCOUNT_ID,
+            "AWS::StackName": "cmp-local",
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict) and len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self._ref(arg)
             if key == "Fn::GetAtt":

@@ -72,14 +72,19 @@ class OnboardingService:
     def _provision_workspace(self, message: StepMessage) -> dict[str, Any]:
         with self._db.unit_of_work(message.tenant_id) as uow:
             self._require_tenant(uow, message.tenant_id)
-            uow.execute("update tenants set onboarding_state = 'running', updated_at = now()"
-                        " where id = %s and onboarding_state in ('pending', 'running')", (message.tenant_id,))
+            uow.execute(
+                "update tenants set onboarding_state = 'running', updated_at = now()"
+                " where id = %s and onboarding_state in ('pending', 'running')",
+                (message.tenant_id,),
+            )
             uow.execute(
                 "insert into projects (tenant_id, name) values (%s, %s) on conflict (tenant_id, name) do nothing",
                 (message.tenant_id, DEFAULT_PROJECT),
             )
-            project = uow.fetch_one("select id from projects where tenant_id = %s and name = %s",
-                                    (message.tenant_id, DEFAULT_PROJECT))
+            project = uow.fetch_one(
+                "select id from projects where tenant_id = %s and name = %s",
+                (message.tenant_id, DEFAULT_PROJECT),
+            )
             detail = {"default_project_id": str(project["id"]) if project else None}
             self._record(uow, message.tenant_id, "provision_workspace", "succeeded", detail)
         return {"step": "provision_workspace", **detail}
@@ -89,16 +94,20 @@ class OnboardingService:
         with self._db.unit_of_work(message.tenant_id) as uow:
             tenant = self._require_tenant(uow, message.tenant_id)
             tier = tenant["runtime_tier"] or "shared"
-            uow.execute("update tenants set runtime_tier = %s, updated_at = now() where id = %s",
-                        (tier, message.tenant_id))
+            uow.execute(
+                "update tenants set runtime_tier = %s, updated_at = now() where id = %s",
+                (tier, message.tenant_id),
+            )
             self._record(uow, message.tenant_id, "assign_runtime_tier", "succeeded", {"runtime_tier": tier})
         return {"step": "assign_runtime_tier", "runtime_tier": tier}
 
     def _complete(self, message: StepMessage) -> dict[str, Any]:
         with self._db.unit_of_work(message.tenant_id) as uow:
             self._require_tenant(uow, message.tenant_id)
-            uow.execute("update tenants set onboarding_state = 'completed', updated_at = now() where id = %s",
-                        (message.tenant_id,))
+            uow.execute(
+                "update tenants set onboarding_state = 'completed', updated_at = now() where id = %s",
+                (message.tenant_id,),
+            )
             self._record(uow, message.tenant_id, "complete", "succeeded", {})
         return {"step": "complete", "state": "completed"}
 
@@ -107,8 +116,10 @@ class OnboardingService:
         detail = {"error": str(error.get("Error", "unknown")), "cause": str(error.get("Cause", ""))[:500]}
         with self._db.unit_of_work(message.tenant_id) as uow:
             self._require_tenant(uow, message.tenant_id)
-            uow.execute("update tenants set onboarding_state = 'failed', updated_at = now() where id = %s",
-                        (message.tenant_id,))
+            uow.execute(
+                "update tenants set onboarding_state = 'failed', updated_at = now() where id = %s",
+                (message.tenant_id,),
+            )
             self._record(uow, message.tenant_id, "mark_failed", "failed", detail)
         return {"step": "mark_failed", **detail}
 

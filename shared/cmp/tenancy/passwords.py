@@ -37,8 +37,12 @@ def password_problems(password: str, email: str) -> list[FieldError]:
     if len(password) > MAX_LENGTH:
         problems.append(f"must be at most {MAX_LENGTH} characters")
     classes = sum(
-        [any(c.islower() for c in password), any(c.isupper() for c in password),
-         any(c.isdigit() for c in password), any(not c.isalnum() for c in password)]
+        [
+            any(c.islower() for c in password),
+            any(c.isupper() for c in password),
+            any(c.isdigit() for c in password),
+            any(not c.isalnum() for c in password),
+        ]
     )
     if classes < 3:
         problems.append("must mix at least three of: lower case, upper case, digits, symbols")

@@ -20,7 +20,11 @@ from cmp.tenancy.passwords import PasswordHasher, password_problems
 from cmp.tenancy.tokens import PortalClaims, TokenService
 
 EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-ACCOUNT_ROLES = {"seller": ["owner", "seller"], "buyer": ["owner", "buyer"], "both": ["owner", "seller", "buyer"]}
+ACCOUNT_ROLES = {
+    "seller": ["owner", "seller"],
+    "buyer": ["owner", "buyer"],
+    "both": ["owner", "seller", "buyer"],
+}
 # An Argon2 hash of a random password: verifying against it when the e-mail is unknown keeps sign-in
 # timing the same for known and unknown accounts.
 _TIMING_DECOY_PASSWORD = uuid.uuid4().hex
@@ -87,10 +91,17 @@ class TenancyService:
 
     def create_platform_admin(self, email: str, password: str) -> str:
         """Only the CLI and the demo seed call this; sign-up never grants admin."""
-        return self.create_account(email, password, "CMP Platform", ["owner", "admin"], is_platform_admin=True)
+        return self.create_account(
+            email, password, "CMP Platform", ["owner", "admin"], is_platform_admin=True
+        )
 
     def create_account(
-        self, email: str, password: str, organization_name: str, roles: list[str], *,
+        self,
+        email: str,
+        password: str,
+        organization_name: str,
+        roles: list[str],
+        *,
         is_platform_admin: bool = False,
     ) -> str:
         email = normalise_email(email)
@@ -100,8 +111,15 @@ class TenancyService:
         if errors:
             raise ValidationFailed("account details are invalid", errors=errors)
         tenant_id, user_id = str(uuid.uuid4()), str(uuid.uuid4())
-        self._create_account(tenant_id, user_id, email, self._hasher.hash(password), organization_name, roles,
-                             is_platform_admin=is_platform_admin)
+        self._create_account(
+            tenant_id,
+            user_id,
+            email,
+            self._hasher.hash(password),
+            organization_name,
+            roles,
+            is_platform_admin=is_platform_admin,
+        )
         self._start_onboarding(tenant_id)
         return user_id
 
@@ -112,8 +130,10 @@ class TenancyService:
             if user is None:
                 return None
             memberships = uow.fetch_all("select * from auth_user_memberships(%s)", (user["id"],))
-        return {"user_id": str(user["id"]),
-                "tenant_id": str(memberships[0]["tenant_id"]) if memberships else None}
+        return {
+            "user_id": str(user["id"]),
+            "tenant_id": str(memberships[0]["tenant_id"]) if memberships else None,
+        }
 
     def login(self, email: str, password: str, organization_id: str | None = None) -> IssuedToken:
         email = normalise_email(email)
@@ -157,8 +177,10 @@ class TenancyService:
 
     def logout(self, tenant_id: str, session_id: str) -> None:
         with self._db.unit_of_work(tenant_id) as uow:
-            uow.execute("update auth_sessions set revoked_at = now() where id = %s and revoked_at is null",
-                        (session_id,))
+            uow.execute(
+                "update auth_sessions set revoked_at = now() where id = %s and revoked_at is null",
+                (session_id,),
+            )
 
     def profile(self, tenant_id: str, user_id: str) -> dict[str, Any]:
         with self._db.unit_of_work(tenant_id) as uow:
@@ -199,8 +221,12 @@ class TenancyService:
             "onboarding": {
                 "state": tenant["onboarding_state"],
                 "steps": [
-                    {"step": s["step"], "status": s["status"], "detail": s["detail"],
-                     "updated_at": s["updated_at"].isoformat()}
+                    {
+                        "step": s["step"],
+                        "status": s["status"],
+                        "detail": s["detail"],
+                        "updated_at": s["updated_at"].isoformat(),
+                    }
                     for s in steps
                 ],
             },
@@ -222,32 +248,47 @@ class TenancyService:
         self._start_onboarding(tenant_id)
 
     def _create_account(
-        self, tenant_id: str, user_id: str, email: str, password_hash: str, organization_name: str,
-        roles: list[str], *, is_platform_admin: bool = False,
+        self,
+        tenant_id: str,
+        user_id: str,
+        email: str,
+        password_hash: str,
+        organization_name: str,
+        roles: list[str],
+        *,
+        is_platform_admin: bool = False,
     ) -> None:
         slug = f"{slugify(organization_name)}-{tenant_id[:8]}"
         try:
             with self._db.unit_of_work(tenant_id) as uow:
                 uow.set_user(user_id)
-                uow.execute("insert into tenants (id, name, slug) values (%s, %s, %s)",
-                            (tenant_id, organization_name, slug))
+                uow.execute(
+                    "insert into tenants (id, name, slug) values (%s, %s, %s)",
+                    (tenant_id, organization_name, slug),
+                )
                 uow.execute(
                     "insert into users (id, email, password_hash, is_platform_admin) values (%s, %s, %s, %s)",
                     (user_id, email, password_hash, is_platform_admin),
                 )
                 for role in roles:
-                    uow.execute("insert into memberships (tenant_id, user_id, role) values (%s, %s, %s)",
-                                (tenant_id, user_id, role))
+                    uow.execute(
+                        "insert into memberships (tenant_id, user_id, role) values (%s, %s, %s)",
+                        (tenant_id, user_id, role),
+                    )
         except psycopg.errors.UniqueViolation as e:
-            raise Conflict("an account with this e-mail already exists",
-                           errors=[FieldError("email", "is already registered")]) from e
+            raise Conflict(
+                "an account with this e-mail already exists",
+                errors=[FieldError("email", "is already registered")],
+            ) from e
 
     def _start_onboarding(self, tenant_id: str) -> None:
         """A failure to start is not the user's problem: housekeeping resumes pending onboardings."""
         try:
             arn = self._onboarding.start(tenant_id)
         except Exception:
-            log.exception("onboarding did not start; housekeeping will resume it", extra={"tenant_id": tenant_id})
+            log.exception(
+                "onboarding did not start; housekeeping will resume it", extra={"tenant_id": tenant_id}
+            )
             return
         with self._db.unit_of_work(tenant_id) as uow:
             uow.execute(

@@ -41,7 +41,9 @@ class TokenService:
         self._ttl = ttl_seconds
         self._clock = clock
 
-    def issue(self, *, user_id: str, tenant_id: str, roles: list[str], email: str) -> tuple[str, PortalClaims]:
+    def issue(
+        self, *, user_id: str, tenant_id: str, roles: list[str], email: str
+    ) -> tuple[str, PortalClaims]:
         now = int(self._clock())
         session_id = str(uuid.uuid4())
         claims = {
@@ -69,7 +71,11 @@ class TokenService:
                 algorithms=[ALGORITHM],
                 issuer=self._issuer,
                 # Expiry is checked below against the injected clock, not the wall clock.
-                options={"require": ["exp", "iat", "sub", "jti", "iss"], "verify_exp": False, "verify_iat": False},
+                options={
+                    "require": ["exp", "iat", "sub", "jti", "iss"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
             )
         except jwt.PyJWTError as e:
             raise Unauthorized("invalid token") from e

@@ -49,19 +49,29 @@ def make_resolver(logger: Logger) -> APIGatewayRestResolver:
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(error: RequestValidationError) -> Response[Any]:
-        errors = [{"path": _path(e.get("loc", ())), "message": e.get("msg", "is invalid")} for e in error.errors()]
+        errors = [
+            {"path": _path(e.get("loc", ())), "message": e.get("msg", "is invalid")} for e in error.errors()
+        ]
         return _json(422, {"error": "validation_failed", "message": "request is invalid", "errors": errors})
 
     @app.exception_handler(AwsUnavailable)
     def unavailable(error: AwsUnavailable) -> Response[Any]:
         logger.exception("dependency unavailable")
-        return _json(503, {"error": "unavailable", "message": "a dependency is unavailable; try again shortly"})
+        return _json(
+            503, {"error": "unavailable", "message": "a dependency is unavailable; try again shortly"}
+        )
 
     @app.exception_handler(Exception)
     def unexpected(error: Exception) -> Response[Any]:
         logger.exception("unhandled error")
-        return _json(500, {"error": "internal", "message": "unexpected error",
-                           "request_id": app.current_event.request_context.request_id})
+        return _json(
+            500,
+            {
+                "error": "internal",
+                "message": "unexpected error",
+                "request_id": app.current_event.request_context.request_id,
+            },
+        )
 
     return app
 

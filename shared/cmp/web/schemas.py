@@ -19,7 +19,9 @@ class LoginRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=256)
-    organization_id: str | None = Field(default=None, description="Sign in to this organization (default: first)")
+    organization_id: str | None = Field(
+        default=None, description="Sign in to this organization (default: first)"
+    )
 
 
 class TokenResponse(BaseModel):
@@ -41,7 +43,8 @@ class ImportRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     format: Literal["langflow", "n8n", "openapi", "mcp"] | None = Field(
-        default=None, description="Leave out to detect it from the content")
+        default=None, description="Leave out to detect it from the content"
+    )
     filename: str | None = Field(default=None, max_length=255)
     content: str | None = Field(default=None, description="The file's text")
     document: dict[str, Any] | list[Any] | None = Field(default=None, description="The file as a JSON value")

@@ -1,0 +1,247 @@
+"""Marketplace search parsing, SQL building and cursors, without a database."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from cmp.catalog.search import (
+    ProductSearch,
+    _checksum,
+    build_search_sql,
+    decode_cursor,
+    encode_cursor,
+    limit_from_query,
+    search_words,
+    sort_keys,
+)
+from cmp.errors import ValidationFailed
+
+
+def parse(**params: str) -> ProductSearch:
+    return ProductSearch.from_query(params)
+
+
+def paths(**params: str) -> list[str]:
+    with pytest.raises(ValidationFailed) as caught:
+        ProductSearch.from_query(params)
+    return [e.path for e in caught.value.errors]
+
+
+# ---------------------------------------------------------------------------------------------- words
+@pytest.mark.parametrize(("text", "words"), [
+    ("Support agents", ("support", "agents")),
+    ("supp:* & !x | (y) <-> z", ("supp", "x", "y", "z")),
+    ("'; drop table t; --", ("drop", "table", "t")),
+    ("snake_case and-hyphen", ("snake", "case", "and", "hyphen")),
+    ("ＡＩ ｗｒｉｔｅｒ", ("ai", "writer")),
+    ("Café naïve 日本語", ("café", "naïve", "日本語")),
+    ("echo Echo ECHO", ("echo",)),
+    ("!!! ... \\ \x00", ()),
+])
+def test_search_text_becomes_letters_and_digits_only(text: str, words: tuple[str, ...]) -> None:
+    assert search_words(text) == words
+
+
+# ---------------------------------------------------------------------------------------------- parameters
+def test_defaults_browse_newest_and_search_by_relevance() -> None:
+    browse = parse()
+    assert (browse.sort, browse.limit, browse.words, browse.after) == ("newest", 20, (), None)
+    found = parse(q="Support bots")
+    assert (found.sort, found.words) == ("relevance", ("support", "bots"))
+    assert parse(q="  ", category="", sort="").sort == "newest"
+
+
+def test_filters_are_parsed_into_their_types() -> None:
+    search = parse(category="agent", subcategory="single", tags="Support, sales,,support", min_price="0",
+                   max_price="49.99", runtime="dedicated", sort="price_desc", limit="50")
+    assert search.tags == ("support", "sales")
+    assert (search.min_price, search.max_price) == (Decimal("0"), Decimal("49.99"))
+    assert (search.category, search.subcategory, search.runtime, search.sort, search.limit) == (
+        "agent", "single", "dedicated", "price_desc", 50)
+
+
+def test_every_broken_rule_is_reported_under_its_query_parameter() -> None:
+    assert set(paths(sort="best", limit="100", category="robots", runtime="gpu", min_price="-5",
+                     tags="no spaces")) == {
+        "query.sort", "query.limit", "query.category", "query.runtime", "query.min_price", "query.tags"}
+
+
+@pytest.mark.parametrize(("params", "path"), [
+    ({"category": "agent", "subcategory": "writer"}, "query.subcategory"),
+    ({"subcategory": "unknown"}, "query.subcategory"),
+    ({"min_price": "10", "max_price": "5"}, "query.max_price"),
+    ({"min_price": "1e3"}, "query.min_price"),
+    ({"max_price": "1.999"}, "query.max_price"),
+    ({"sort": "relevance"}, "query.sort"),
+    ({"q": "?!"}, "query.q"),
+    ({"q": "a" * 201}, "query.q"),
+    ({"q": " ".join(f"w{n}" for n in range(11))}, "query.q"),
+    ({"limit": "1.5"}, "query.limit"),
+    ({"limit": "٣"}, "query.limit"),
+])
+def test_bad_values(params: dict[str, str], path: str) -> None:
+    assert paths(**params) == [path]
+
+
+def test_a_subcategory_alone_filters_across_categories() -> None:
+    assert parse(subcategory="writer").subcategory == "writer"
+
+
+def test_limit_of_a_route_without_other_parameters() -> None:
+    assert limit_from_query(None, 12) == 12
+    assert limit_from_query("7", 12) == 7
+    with pytest.raises(ValidationFailed) as caught:
+        limit_from_query("0", 12)
+    assert caught.value.errors[0].path == "query.limit"
+
+
+# ---------------------------------------------------------------------------------------------- SQL
+def test_user_text_only_ever_travels_as_parameters() -> None:
+    hostile = "'; drop table marketplace_listings; -- %(limit)s"
+    query, params = build_search_sql(parse(q=hostile, tags="x", category="agent", subcategory="single",
+                                           min_price="1", max_price="2", runtime="shared"))
+    assert "drop" not in query and "marketplace_listings;" not in query
+    assert params["word_0"] == "drop:*"
+    assert [params[f"word_{n}"] for n in range(5)] == ["drop:*", "table:*", "marketplace:*", "listings:*",
+                                                       "limit:*"]
+    for fragment in ("l.search_vector @@", "l.category = %(category)s", "l.subcategory = %(subcategory)s",
+                     "l.tags @> %(tags)s::text[]", "l.min_price_monthly >= %(min_price)s",
+                     "l.min_price_monthly <= %(max_price)s", "%(runtime)s = any(l.runtime_types)"):
+        assert fragment in query
+
+
+def test_words_are_anded_each_as_english_or_simple_prefix() -> None:
+    query, params = build_search_sql(parse(q="invoice pars"))
+    assert ("(to_tsquery('english', %(word_0)s) || to_tsquery('simple', %(word_0)s)) && "
+            "(to_tsquery('english', %(word_1)s) || to_tsquery('simple', %(word_1)s))") in query
+    assert params == {"limit": 21, "word_0": "invoice:*", "word_1": "pars:*"}
+
+
+def test_browsing_has_no_where_clause_and_fetches_one_extra_row() -> None:
+    query, params = build_search_sql(parse(limit="5"))
+    assert " where " not in query
+    assert query.endswith("order by sort_key_0 desc, sort_key_1 limit %(limit)s")
+    assert params == {"limit": 6}
+
+
+def test_keyset_condition_follows_each_key_direction() -> None:
+    search = parse(sort="price_desc")
+    after = (False, Decimal("19.00"), uuid4())
+    query, params = build_search_sql(ProductSearch(sort="price_desc", after=after, limit=search.limit))
+    assert ("((l.min_price_monthly is null > %(after_0)s::boolean)"
+            " or (l.min_price_monthly is null = %(after_0)s::boolean"
+            " and coalesce(l.min_price_monthly, 0) < %(after_1)s::numeric)"
+            " or (l.min_price_monthly is null = %(after_0)s::boolean"
+            " and coalesce(l.min_price_monthly, 0) = %(after_1)s::numeric"
+            " and l.product_id > %(after_2)s::uuid))") in query
+    assert (params["after_0"], params["after_1"], params["after_2"]) == after
+
+
+def test_relevance_orders_by_weighted_rank_then_id() -> None:
+    keys = sort_keys(parse(q="x"))
+    assert keys[0].descending and keys[0].expression.startswith("ts_rank('{0.1, 0.2, 0.4, 1.0}'::float4[]")
+    assert keys[1].expression == "l.product_id" and not keys[1].descending
+
+
+# ---------------------------------------------------------------------------------------------- cursors
+SAMPLE_VALUES: dict[str, tuple[Any, ...]] = {
+    "relevance": (0.6079271, uuid4()),
+    "newest": (datetime(2025, 3, 1, 12, 30, 15, 123456, tzinfo=UTC), uuid4()),
+    "price_asc": (True, Decimal("0"), uuid4()),
+    "price_desc": (False, Decimal("1234.50"), uuid4()),
+    "rating": (Decimal("4.75"), 1200, uuid4()),
+    "popular": (30, Decimal("0.00"), uuid4()),
+    "name": ("ledger lynx: ünïcode", uuid4()),
+}
+
+
+@pytest.mark.parametrize("sort", list(SAMPLE_VALUES))
+def test_a_cursor_round_trips_its_values_and_types(sort: str) -> None:
+    search = parse(q="ledger", sort=sort, category="agent")
+    values = SAMPLE_VALUES[sort]
+    decoded = decode_cursor(search, encode_cursor(search, values))
+    assert decoded == values
+    assert [type(v) for v in decoded] == [type(v) for v in values]
+    resumed = ProductSearch.from_query({"q": "ledger", "sort": sort, "category": "agent", "limit": "3",
+                                        "cursor": encode_cursor(search, values)})
+    assert resumed.after == values
+
+
+def test_a_cursor_is_opaque_url_safe_text() -> None:
+    search = parse(sort="name")
+    cursor = encode_cursor(search, ("a/b+c?=&", uuid4()))
+    assert set(cursor) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+def test_a_cursor_belongs_to_one_sort_and_one_search() -> None:
+    newest = parse(category="agent")
+    cursor = encode_cursor(newest, SAMPLE_VALUES["newest"])
+    with pytest.raises(ValueError, match="sort 'newest', not 'name'"):
+        decode_cursor(parse(category="agent", sort="name"), cursor)
+    with pytest.raises(ValueError, match="different search"):
+        decode_cursor(parse(category="app"), cursor)
+    assert decode_cursor(parse(category="agent", limit="50"), cursor) == SAMPLE_VALUES["newest"]
+
+
+def _forge(payload: dict[str, Any]) -> str:
+    """A cursor with a valid checksum around any payload (as a determined client could build)."""
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(body).decode().rstrip("=") + "." + _checksum(body)
+
+
+@pytest.mark.parametrize("cursor", [
+    "", "garbage", "a.b.c", "!!!!.0123456789abcdef", "e30.0123456789abcdef", "x" * 1001,
+])
+def test_garbage_is_not_a_cursor(cursor: str) -> None:
+    with pytest.raises(ValueError):
+        decode_cursor(parse(), cursor)
+
+
+def test_an_edited_cursor_is_refused() -> None:
+    search = parse(sort="rating")
+    cursor = encode_cursor(search, SAMPLE_VALUES["rating"])
+    encoded, checksum = cursor.split(".")
+    body = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    body["k"][1] = 1
+    edited = base64.urlsafe_b64encode(json.dumps(body, separators=(",", ":")).encode()).decode().rstrip("=")
+    with pytest.raises(ValueError, match="altered"):
+        decode_cursor(search, f"{edited}.{checksum}")
+
+
+@pytest.mark.parametrize("keys", [
+    ["4.5", 3, "not-a-uuid"],
+    [4.5, 3, str(uuid4())],
+    ["4.50", True, str(uuid4())],
+    ["4.50", 3],
+    ["NaN", 3, str(uuid4())],
+    "not a list",
+])
+def test_a_forged_cursor_with_wrong_types_is_refused(keys: Any) -> None:
+    search = parse(sort="rating")
+    with pytest.raises(ValueError, match="altered"):
+        decode_cursor(search, _forge({"v": 1, "s": "rating", "f": search.fingerprint, "k": keys}))
+
+
+def test_a_forged_cursor_with_the_right_types_is_accepted_as_a_position() -> None:
+    search = parse(sort="rating")
+    product = str(uuid4())
+    cursor = _forge({"v": 1, "s": "rating", "f": search.fingerprint, "k": ["4.50", 3, product]})
+    assert decode_cursor(search, cursor) == (Decimal("4.50"), 3, UUID(product))
+
+
+def test_a_naive_timestamp_or_an_infinite_rank_is_refused() -> None:
+    newest = parse()
+    with pytest.raises(ValueError):
+        decode_cursor(newest, _forge({"v": 1, "s": "newest", "f": newest.fingerprint,
+                                      "k": ["2025-01-01T00:00:00", str(uuid4())]}))
+    relevance = parse(q="x")
+    with pytest.raises(ValueError):
+        decode_cursor(relevance, _forge({"v": 1, "s": "relevance", "f": relevance.fingerprint,
+                                         "k": [1e999, str(uuid4())]}))

@@ -27,10 +27,17 @@ def takes_something_away(old: dict[str, Any], new: dict[str, Any]) -> bool:
         now = after.get(path)
         if was is True and now is not True:
             return True
-        if isinstance(was, list) and (not isinstance(now, list) or not set(map(str, was)) <= set(map(str, now))):
+        if isinstance(was, list) and (
+            not isinstance(now, list) or not set(map(str, was)) <= set(map(str, now))
+        ):
             return True
-        if (isinstance(was, int | float) and not isinstance(was, bool) and isinstance(now, int | float)
-                and not isinstance(now, bool) and now < was):
+        if (
+            isinstance(was, int | float)
+            and not isinstance(was, bool)
+            and isinstance(now, int | float)
+            and not isinstance(now, bool)
+            and now < was
+        ):
             return True
     return False
 

@@ -73,3 +73,7 @@ class Conflict(DomainError):
 class RateLimited(DomainError):
     status = 429
     code = "rate_limited"
+
+
+class PoisonMessage(Exception):
+    """Raised by a job for input that retrying cannot fix: it goes to the dead-letter queue at once."""

@@ -21,12 +21,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
 from cmp.aws.adapters import Queues
+from cmp.errors import PoisonMessage
 
 Message = TypeVar("Message", bound=BaseModel)
-
-
-class PoisonMessage(Exception):
-    """Raised by a job for input that retrying cannot fix."""
 
 
 def run_sqs_batch(

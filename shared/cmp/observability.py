@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
+
+# A request that records no business metric is normal (reads, rejections); Powertools warns on each.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 
 def instruments(service: str) -> tuple[Logger, Metrics, Tracer]:

@@ -9,7 +9,8 @@ import pytest
 from aws_lambda_powertools import Logger
 from pydantic import BaseModel
 
-from cmp.jobs import PoisonMessage, run_sqs_batch
+from cmp.errors import PoisonMessage
+from cmp.jobs import run_sqs_batch
 from cmp.local.events import sqs_event
 from cmp.local.functions import LambdaContext
 

@@ -13,8 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cmp.aws.adapters import StateMachines, TaskTokenGone
 from cmp.db import Database
-from cmp.errors import NotFound
-from cmp.jobs import PoisonMessage
+from cmp.errors import NotFound, PoisonMessage
 
 OnboardingStep = Literal["provision_workspace", "assign_runtime_tier", "complete", "mark_failed"]
 DEFAULT_PROJECT = "Default"

@@ -31,6 +31,15 @@ from cmp.db import Database, UnitOfWork
 from cmp.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 WIZARD_STEPS = ("category", "source", "capabilities", "plans", "listing")
+LISTING_FIELDS = (
+    "name",
+    "slug",
+    "short_description",
+    "full_description",
+    "demo_url",
+    "documentation_url",
+    "tags",
+)
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 URL_PATTERN = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -550,18 +559,7 @@ class ProductService:
             if product["flow_format"]
             else None,
             "template": product["template"],
-            "listing": {
-                k: product[k]
-                for k in (
-                    "name",
-                    "slug",
-                    "short_description",
-                    "full_description",
-                    "demo_url",
-                    "documentation_url",
-                    "tags",
-                )
-            },
+            "listing": {k: product[k] for k in LISTING_FIELDS},
             "plans": [p["spec"] for p in plans],
             "assets": [{**a, "id": str(a["id"]), "created_at": a["created_at"].isoformat()} for a in assets],
             "reviews": [

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from cmp.aws.adapters import ObjectStore
 from cmp.capabilities import validate_capabilities, validate_plans
 from cmp.catalog.importers import import_flow
-from cmp.catalog.products import to_json
+from cmp.catalog.products import LISTING_FIELDS, to_json
 from cmp.catalog.versions import next_version
 from cmp.db import Database, UnitOfWork
 from cmp.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
@@ -295,20 +295,7 @@ class ReviewService:
 
 
 def _listing(product: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: product[k]
-        for k in (
-            "name",
-            "slug",
-            "short_description",
-            "full_description",
-            "demo_url",
-            "documentation_url",
-            "tags",
-            "logo_key",
-            "screenshot_keys",
-        )
-    }
+    return {k: product[k] for k in (*LISTING_FIELDS, "logo_key", "screenshot_keys")}
 
 
 def _price(value: Any) -> Decimal | None:

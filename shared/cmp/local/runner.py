@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -304,6 +303,3 @@ def _proxy_response(result: Any) -> tuple[int, dict[str, str], bytes]:
         return int(result["statusCode"]), headers, base64.b64decode(body)
     return int(result["statusCode"]), headers, body.encode()
 
-
-def template_path() -> Path:
-    return Path.cwd() / "template.yaml"

@@ -311,6 +311,8 @@ def test_bad_wizard_input_gets_field_errors(platform: Platform, services: Servic
     status, body = provider(platform, "PUT", f"/{product_id}/capabilities", seller, raw_body="[1, 2")
     assert 400 <= status < 500
     assert provider(platform, "GET", "/not-a-uuid", seller)[0] == 404
+    status, body = provider(platform, "POST", f"/{product_id}/no/such/route", seller)
+    assert status == 404 and body["error"] == "not_found"
 
 
 def test_slugs_are_unique_across_the_marketplace(platform: Platform, services: Services) -> None:

@@ -21,7 +21,7 @@ from psycopg.types.json import Jsonb
 
 from cmp.capabilities import CATEGORIES, plan_defaults, validate_capabilities
 from cmp.catalog.marketplace import MarketplaceService
-from cmp.catalog.search import ProductSearch
+from cmp.catalog.search import ProductSearch, build_search_sql
 from cmp.db import Database
 from cmp.errors import NotFound, ValidationFailed
 from cmp.local.stack import Postgres
@@ -38,13 +38,27 @@ def new_tag() -> str:
     return "t" + uuid.uuid4().hex[:12]
 
 
-def plan(name: str, tier: str, monthly: str | None, yearly: str | None = None, *, runtime: str | None = None,
-         features: tuple[str, ...] = ()) -> dict[str, Any]:
+def plan(
+    name: str,
+    tier: str,
+    monthly: str | None,
+    yearly: str | None = None,
+    *,
+    runtime: str | None = None,
+    features: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """A plan as publishing stores it: camelCase, tier defaults applied, prices as strings."""
     defaults = plan_defaults(tier)
-    return {"name": name, "tier": tier, "priceMonthly": monthly, "priceYearly": yearly, "currency": "USD",
-            "limits": defaults["limits"], "runtimeType": runtime or defaults["runtimeType"],
-            "features": list(features)}
+    return {
+        "name": name,
+        "tier": tier,
+        "priceMonthly": monthly,
+        "priceYearly": yearly,
+        "currency": "USD",
+        "limits": defaults["limits"],
+        "runtimeType": runtime or defaults["runtimeType"],
+        "features": list(features),
+    }
 
 
 _capabilities: dict[tuple[str, str], dict[str, Any]] = {}
@@ -62,8 +76,10 @@ def capabilities(category: str, subcategory: str) -> dict[str, Any]:
 def seller(postgres: Postgres) -> str:
     tenant_id = str(uuid.uuid4())
     with psycopg.connect(postgres.owner_url, autocommit=True) as conn:
-        conn.execute("insert into tenants (id, name, slug) values (%s, %s, %s)",
-                     (tenant_id, "Acme AI Solutions", f"acme-{tenant_id[:8]}"))
+        conn.execute(
+            "insert into tenants (id, name, slug) values (%s, %s, %s)",
+            (tenant_id, "Acme AI Solutions", f"acme-{tenant_id[:8]}"),
+        )
     return tenant_id
 
 
@@ -71,11 +87,23 @@ def seller(postgres: Postgres) -> str:
 def publish(db: Database, seller: str) -> Any:
     """Publish a product as its seller: a products row (approved) and its marketplace listing."""
 
-    def _publish(name: str, *, tags: list[str], category: str = "agent", subcategory: str = "single",
-                 short: str | None = None, full: str = "", plans: list[dict[str, Any]] | None = None,
-                 featured: bool = False, rating: str = "0", rating_count: int = 0, subscribers: int = 0,
-                 published_at: datetime | None = None, logo_key: str | None = None,
-                 screenshot_keys: tuple[str, ...] = ()) -> dict[str, Any]:
+    def _publish(
+        name: str,
+        *,
+        tags: list[str],
+        category: str = "agent",
+        subcategory: str = "single",
+        short: str | None = None,
+        full: str = "",
+        plans: list[dict[str, Any]] | None = None,
+        featured: bool = False,
+        rating: str = "0",
+        rating_count: int = 0,
+        subscribers: int = 0,
+        published_at: datetime | None = None,
+        logo_key: str | None = None,
+        screenshot_keys: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
         plans = plans if plans is not None else [plan("Starter", "starter", "29")]
         prices = [Decimal(p["priceMonthly"]) for p in plans if p["priceMonthly"] is not None]
         slug = f"{'-'.join(name.lower().split())}-{uuid.uuid4().hex[:6]}"
@@ -86,7 +114,18 @@ def publish(db: Database, seller: str) -> Any:
                 "insert into products (tenant_id, category, subcategory, tags, capabilities, name, slug,"
                 " short_description, full_description, status, live_version, published_at)"
                 " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'approved', '1.0.0', %s) returning id",
-                (seller, category, subcategory, Jsonb(tags), Jsonb(caps), name, slug, short or name, full, when),
+                (
+                    seller,
+                    category,
+                    subcategory,
+                    Jsonb(tags),
+                    Jsonb(caps),
+                    name,
+                    slug,
+                    short or name,
+                    full,
+                    when,
+                ),
             )
             assert row is not None
             uow.execute(
@@ -96,10 +135,28 @@ def publish(db: Database, seller: str) -> Any:
                 " subscriber_count, published_at)"
                 " values (%s, %s, '1.0.0', %s, %s, %s, %s, %s, %s, %s, 'Acme AI Solutions', %s, %s, %s, %s, %s,"
                 " %s, %s, %s, %s, %s, %s)",
-                (row["id"], seller, slug, name, short or name, full, category, subcategory, tags, logo_key,
-                 Jsonb(list(screenshot_keys)), Jsonb(caps), Jsonb(plans), min(prices) if prices else None,
-                 sorted({p["runtimeType"] for p in plans}), featured, Decimal(rating), rating_count, subscribers,
-                 when),
+                (
+                    row["id"],
+                    seller,
+                    slug,
+                    name,
+                    short or name,
+                    full,
+                    category,
+                    subcategory,
+                    tags,
+                    logo_key,
+                    Jsonb(list(screenshot_keys)),
+                    Jsonb(caps),
+                    Jsonb(plans),
+                    min(prices) if prices else None,
+                    sorted({p["runtimeType"] for p in plans}),
+                    featured,
+                    Decimal(rating),
+                    rating_count,
+                    subscribers,
+                    when,
+                ),
             )
         return {"id": str(row["id"]), "slug": slug, "name": name}
 
@@ -140,7 +197,9 @@ class FakeContext:
 @pytest.fixture(scope="module")
 def handler_module() -> ModuleType:
     """functions/marketplace_api/app.py, loaded by path as Lambda would load it."""
-    spec = importlib.util.spec_from_file_location("marketplace_api_app", REPO / "functions/marketplace_api/app.py")
+    spec = importlib.util.spec_from_file_location(
+        "marketplace_api_app", REPO / "functions/marketplace_api/app.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -148,8 +207,9 @@ def handler_module() -> ModuleType:
 
 
 @pytest.fixture
-def api(handler_module: ModuleType, marketplace: MarketplaceService,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def api(
+    handler_module: ModuleType, marketplace: MarketplaceService, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
     """GET a marketplace path through the handler; returns (status, JSON body)."""
     monkeypatch.setattr(handler_module, "services", SimpleNamespace(marketplace=marketplace))
     template = json.loads((REPO / "events/marketplace_api.json").read_text())
@@ -190,7 +250,9 @@ def test_categories_lists_all_four_in_spec_order_with_live_counts(api: Any, publ
         assert category["product_count"] == sum(s["product_count"] for s in category["subcategories"])
 
     def counts(body: dict[str, Any]) -> dict[tuple[str, str], int]:
-        return {(c["id"], s["id"]): s["product_count"] for c in body["categories"] for s in c["subcategories"]}
+        return {
+            (c["id"], s["id"]): s["product_count"] for c in body["categories"] for s in c["subcategories"]
+        }
 
     grew = {key: counts(after)[key] - n for key, n in counts(before).items() if counts(after)[key] != n}
     assert grew == {("agent", "single"): 2, ("automation", "scheduled"): 1}
@@ -200,7 +262,9 @@ def test_categories_lists_all_four_in_spec_order_with_live_counts(api: Any, publ
 
 
 # ---------------------------------------------------------------------------------------------- visibility
-def test_drafts_never_appear(db: Database, seller: str, publish: Any, marketplace: MarketplaceService) -> None:
+def test_drafts_never_appear(
+    db: Database, seller: str, publish: Any, marketplace: MarketplaceService
+) -> None:
     tag = new_tag()
     publish("Visible Vole", tags=[tag])
     draft_slug = f"draft-vole-{uuid.uuid4().hex[:6]}"
@@ -219,6 +283,22 @@ def test_drafts_never_appear(db: Database, seller: str, publish: Any, marketplac
             marketplace.product(ref)
 
 
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "update marketplace_catalog set featured = true",
+        "delete from marketplace_catalog",
+        "insert into marketplace_catalog (product_id) values (gen_random_uuid())",
+    ],
+)
+def test_the_public_view_is_read_only_even_for_a_seller(
+    db: Database, seller: str, publish: Any, statement: str
+) -> None:
+    publish("Guarded Gull", tags=[new_tag()])
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), db.unit_of_work(seller) as uow:
+        uow.execute(statement)
+
+
 # ---------------------------------------------------------------------------------------------- full-text search
 def test_prefix_finds_a_word_from_its_start(publish: Any, marketplace: MarketplaceService) -> None:
     tag = new_tag()
@@ -230,7 +310,8 @@ def test_prefix_finds_a_word_from_its_start(publish: Any, marketplace: Marketpla
 
 
 def test_a_prefix_of_a_word_whose_stem_is_shorter_still_matches_the_name(
-        publish: Any, marketplace: MarketplaceService) -> None:
+    publish: Any, marketplace: MarketplaceService
+) -> None:
     tag = new_tag()
     publish("Running Coach", tags=[tag])
     publish("Happiness Survey", tags=[tag])
@@ -245,6 +326,14 @@ def test_a_stop_word_still_finds_a_name(publish: Any, marketplace: MarketplaceSe
     publish("Readymade Reports", tags=[tag])
     assert search(marketplace, q="it", tags=tag) == ["IT Helpdesk"]
     assert search(marketplace, q="ready", tags=tag) == ["Readymade Reports"]
+
+
+def test_a_one_letter_word_is_a_whole_word(publish: Any, marketplace: MarketplaceService) -> None:
+    tag = new_tag()
+    publish("X Ray Reader", tags=[tag])
+    publish("Xylophone Tutor", tags=[tag])
+    assert search(marketplace, q="x", tags=tag) == ["X Ray Reader"]
+    assert search(marketplace, q="xy", tags=tag) == ["Xylophone Tutor"]
 
 
 def test_a_stemmed_form_finds_the_word(publish: Any, marketplace: MarketplaceService) -> None:
@@ -275,17 +364,44 @@ def test_all_words_must_match(publish: Any, marketplace: MarketplaceService) -> 
 def test_a_name_match_outranks_a_description_match(publish: Any, marketplace: MarketplaceService) -> None:
     tag = new_tag()
     publish("Anchor Desk", tags=[tag], short="Keeps the crew in sync", published_at=BASE_TIME)
-    publish("Harbor Kit", tags=[tag], rating="5", subscribers=900, short="Anchor planning for ships",
-            full="Anchor checklists, anchor logs, anchor maps, anchor drills.")
+    publish(
+        "Harbor Kit",
+        tags=[tag],
+        rating="5",
+        subscribers=900,
+        short="Anchor planning for ships",
+        full="Anchor checklists, anchor logs, anchor maps, anchor drills.",
+    )
     publish("Tide Tables", tags=[tag], full="Works once the anchor is down.")
     assert search(marketplace, q="anchor", tags=tag) == ["Anchor Desk", "Harbor Kit", "Tide Tables"]
 
 
-@pytest.mark.parametrize("q", [
-    "'; drop table marketplace_listings; --", "a & b | !c", "foo:* <-> bar", "(((", "\\", "'\"", "supp%",
-    "日本語 サポート", "😀 agent", "x" * 5000, "", "   ", "nul\x00byte", "a:b:*", "-", "and or not", "<script>",
-    "select * from tenants", "$1", "%(limit)s", "word " * 11,
-])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "'; drop table marketplace_listings; --",
+        "a & b | !c",
+        "foo:* <-> bar",
+        "(((",
+        "\\",
+        "'\"",
+        "supp%",
+        "日本語 サポート",
+        "😀 agent",
+        "x" * 5000,
+        "",
+        "   ",
+        "nul\x00byte",
+        "a:b:*",
+        "-",
+        "and or not",
+        "<script>",
+        "select * from tenants",
+        "$1",
+        "%(limit)s",
+        "word " * 11,
+    ],
+)
 def test_hostile_search_text_gets_results_or_422_never_500(api: Any, q: str) -> None:
     status, body = api("/v1/marketplace/products", {"q": q})
     assert status in (200, 422), body
@@ -293,6 +409,59 @@ def test_hostile_search_text_gets_results_or_422_never_500(api: Any, q: str) -> 
         assert error_paths(body) == ["query.q"]
     else:
         assert isinstance(body["items"], list)
+
+
+NASTY = [
+    "",
+    " ",
+    "\x00",
+    "é",
+    "😀",
+    "'",
+    "%",
+    "%%",
+    "-1",
+    "1e309",
+    "NaN",
+    "Infinity",
+    "9" * 400,
+    "a,,b,",
+    "\n",
+    "0x10",
+    "١٢",
+    "e30.é",
+    "null",
+    "[]",
+    "{}",
+    "\\",
+    "<->",
+    "::",
+    "x" * 3000,
+]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["q", "category", "subcategory", "tags", "min_price", "max_price", "runtime", "sort", "limit", "cursor"],
+)
+def test_no_value_of_any_search_parameter_is_a_500(api: Any, name: str) -> None:
+    for value in NASTY:
+        status, body = api("/v1/marketplace/products", {name: value})
+        assert status in (200, 422), (name, value, body)
+        if status == 422:
+            assert {e["path"] for e in body["errors"]} <= {f"query.{name}", "query.sort"}, (name, value, body)
+
+
+def test_no_value_of_the_other_routes_is_a_500(api: Any) -> None:
+    for value in NASTY:
+        for path, query in (
+            ("/v1/marketplace/compare", {"products": value}),
+            ("/v1/marketplace/compare", {"products": f"{value},{value}"}),
+            ("/v1/marketplace/featured", {"limit": value}),
+            (f"/v1/marketplace/products/{value}", None),
+        ):
+            status, body = api(path, query)
+            assert status in (200, 404, 422), (path, value, body)
 
 
 def test_sql_in_the_search_text_is_only_text(api: Any, publish: Any, marketplace: MarketplaceService) -> None:
@@ -308,33 +477,54 @@ def test_sql_in_the_search_text_is_only_text(api: Any, publish: Any, marketplace
 @pytest.fixture
 def shelf(publish: Any) -> str:
     tag = new_tag()
-    publish("Free Greeter", tags=[tag, "support"], category="agent", subcategory="single",
-            plans=[plan("Free", "starter", "0")])
+    publish(
+        "Free Greeter",
+        tags=[tag, "support"],
+        category="agent",
+        subcategory="single",
+        plans=[plan("Free", "starter", "0")],
+    )
     publish("Deal Closer", tags=[tag, "sales"], category="agent", subcategory="multi")
-    publish("Nightly Reports", tags=[tag, "support", "ops"], category="automation", subcategory="scheduled",
-            plans=[plan("Pro", "pro", "99"), plan("Enterprise", "enterprise", None)])
-    publish("Brand Writer", tags=[tag, "marketing"], category="assistant", subcategory="writer",
-            plans=[plan("Enterprise", "enterprise", None)])
-    publish("Sheet Sync", tags=[tag], category="app", subcategory="connector", plans=[plan("Pro", "pro", "49.50")])
+    publish(
+        "Nightly Reports",
+        tags=[tag, "support", "ops"],
+        category="automation",
+        subcategory="scheduled",
+        plans=[plan("Pro", "pro", "99"), plan("Enterprise", "enterprise", None)],
+    )
+    publish(
+        "Brand Writer",
+        tags=[tag, "marketing"],
+        category="assistant",
+        subcategory="writer",
+        plans=[plan("Enterprise", "enterprise", None)],
+    )
+    publish(
+        "Sheet Sync", tags=[tag], category="app", subcategory="connector", plans=[plan("Pro", "pro", "49.50")]
+    )
     return tag
 
 
-@pytest.mark.parametrize(("params", "expected"), [
-    ({"category": "agent"}, {"Free Greeter", "Deal Closer"}),
-    ({"subcategory": "multi"}, {"Deal Closer"}),
-    ({"category": "agent", "subcategory": "single"}, {"Free Greeter"}),
-    ({"tags": "support"}, {"Free Greeter", "Nightly Reports"}),
-    ({"tags": "support,ops"}, {"Nightly Reports"}),
-    ({"max_price": "0"}, {"Free Greeter"}),
-    ({"min_price": "29"}, {"Deal Closer", "Nightly Reports", "Sheet Sync"}),
-    ({"min_price": "30", "max_price": "100"}, {"Nightly Reports", "Sheet Sync"}),
-    ({"max_price": "49.50"}, {"Free Greeter", "Deal Closer", "Sheet Sync"}),
-    ({"runtime": "dedicated"}, {"Nightly Reports", "Brand Writer"}),
-    ({"runtime": "shared"}, {"Free Greeter", "Deal Closer", "Nightly Reports", "Sheet Sync"}),
-    ({"category": "agent", "max_price": "10", "runtime": "shared"}, {"Free Greeter"}),
-])
-def test_each_filter(shelf: str, marketplace: MarketplaceService, params: dict[str, str],
-                     expected: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"category": "agent"}, {"Free Greeter", "Deal Closer"}),
+        ({"subcategory": "multi"}, {"Deal Closer"}),
+        ({"category": "agent", "subcategory": "single"}, {"Free Greeter"}),
+        ({"tags": "support"}, {"Free Greeter", "Nightly Reports"}),
+        ({"tags": "support,ops"}, {"Nightly Reports"}),
+        ({"max_price": "0"}, {"Free Greeter"}),
+        ({"min_price": "29"}, {"Deal Closer", "Nightly Reports", "Sheet Sync"}),
+        ({"min_price": "30", "max_price": "100"}, {"Nightly Reports", "Sheet Sync"}),
+        ({"max_price": "49.50"}, {"Free Greeter", "Deal Closer", "Sheet Sync"}),
+        ({"runtime": "dedicated"}, {"Nightly Reports", "Brand Writer"}),
+        ({"runtime": "shared"}, {"Free Greeter", "Deal Closer", "Nightly Reports", "Sheet Sync"}),
+        ({"category": "agent", "max_price": "10", "runtime": "shared"}, {"Free Greeter"}),
+    ],
+)
+def test_each_filter(
+    shelf: str, marketplace: MarketplaceService, params: dict[str, str], expected: set[str]
+) -> None:
     tags = ",".join([shelf, params["tags"]]) if "tags" in params else shelf
     assert set(search(marketplace, **{**params, "tags": tags})) == expected
 
@@ -355,13 +545,20 @@ def ranked(publish: Any) -> tuple[str, dict[str, str]]:
         ("Foxtrot", "99", "4.00", 8, 120),
     ):
         tier = "starter" if price is not None else "enterprise"
-        ids[name] = publish(name, tags=[tag], plans=[plan("P", tier, price)], rating=rating, rating_count=count,
-                            subscribers=subscribers)["id"]
+        ids[name] = publish(
+            name,
+            tags=[tag],
+            plans=[plan("P", tier, price)],
+            rating=rating,
+            rating_count=count,
+            subscribers=subscribers,
+        )["id"]
     return tag, ids
 
 
-def test_every_sort_orders_and_pages_the_same(ranked: tuple[str, dict[str, str]],
-                                               marketplace: MarketplaceService) -> None:
+def test_every_sort_orders_and_pages_the_same(
+    ranked: tuple[str, dict[str, str]], marketplace: MarketplaceService
+) -> None:
     tag, ids = ranked
     cheap_tie = sorted(["Bravo", "Charlie"], key=ids.__getitem__)
     expected = {
@@ -379,6 +576,17 @@ def test_every_sort_orders_and_pages_the_same(ranked: tuple[str, dict[str, str]]
     by_relevance = search(marketplace, q=tag, tags=tag)
     assert by_relevance == sorted(expected["name"], key=ids.__getitem__), "equal rank: by id"
     assert walk(marketplace, q=tag, tags=tag, limit="2") == by_relevance
+
+
+@pytest.mark.parametrize("sort", ["newest", "price_asc", "price_desc", "rating", "popular", "name"])
+def test_each_browse_order_is_read_from_an_index_not_sorted(db: Database, sort: str) -> None:
+    """Guards migration 0003 against drift: the sort keys and their index must stay identical."""
+    query, params = build_search_sql(ProductSearch.from_query({"sort": sort}))
+    with db.unit_of_work() as uow:
+        uow.execute("set local enable_seqscan = off")
+        plan = "\n".join(row["QUERY PLAN"] for row in uow.fetch_all("explain " + query, params))
+    assert "Index Scan using marketplace_listings_" in plan, plan
+    assert "Sort" not in plan, plan
 
 
 def test_relevance_pages_by_rank_then_id(publish: Any, marketplace: MarketplaceService) -> None:
@@ -411,12 +619,15 @@ def test_cursor_walks_every_page_without_duplicates_or_gaps(api: Any, publish: A
 
 
 def test_pages_stay_stable_when_products_are_published_meanwhile(
-        publish: Any, marketplace: MarketplaceService) -> None:
+    publish: Any, marketplace: MarketplaceService
+) -> None:
     tag = new_tag()
     originals = [publish(f"Steady {n}", tags=[tag])["name"] for n in range(6)]
     first = marketplace.search(ProductSearch.from_query({"tags": tag, "limit": "3"}))
     publish("Newcomer", tags=[tag], published_at=BASE_TIME + timedelta(days=3650))
-    rest = marketplace.search(ProductSearch.from_query({"tags": tag, "limit": "3", "cursor": first["next_cursor"]}))
+    rest = marketplace.search(
+        ProductSearch.from_query({"tags": tag, "limit": "3", "cursor": first["next_cursor"]})
+    )
     seen = [item["name"] for item in first["items"] + rest["items"]]
     assert seen == list(reversed(originals))
     assert rest["next_cursor"] is None
@@ -429,29 +640,33 @@ def _cursor(api: Any, query: dict[str, str]) -> str:
     return str(body["next_cursor"])
 
 
-@pytest.mark.parametrize(("query", "path"), [
-    ({"sort": "bogus"}, "query.sort"),
-    ({"sort": "relevance"}, "query.sort"),
-    ({"limit": "0"}, "query.limit"),
-    ({"limit": "51"}, "query.limit"),
-    ({"limit": "ten"}, "query.limit"),
-    ({"limit": "-1"}, "query.limit"),
-    ({"min_price": "-1"}, "query.min_price"),
-    ({"min_price": "abc"}, "query.min_price"),
-    ({"max_price": "NaN"}, "query.max_price"),
-    ({"min_price": "50", "max_price": "10"}, "query.max_price"),
-    ({"category": "robots"}, "query.category"),
-    ({"category": "agent", "subcategory": "writer"}, "query.subcategory"),
-    ({"subcategory": "nope"}, "query.subcategory"),
-    ({"runtime": "gpu"}, "query.runtime"),
-    ({"tags": "bad tag!"}, "query.tags"),
-    ({"tags": ",".join(f"t{n}" for n in range(11))}, "query.tags"),
-    ({"q": "x" * 201}, "query.q"),
-    ({"q": "!!!"}, "query.q"),
-    ({"cursor": "garbage"}, "query.cursor"),
-    ({"cursor": "e30.0000000000000000"}, "query.cursor"),
-    ({"cursor": "x" * 2000}, "query.cursor"),
-])
+@pytest.mark.parametrize(
+    ("query", "path"),
+    [
+        ({"sort": "bogus"}, "query.sort"),
+        ({"sort": "relevance"}, "query.sort"),
+        ({"limit": "0"}, "query.limit"),
+        ({"limit": "51"}, "query.limit"),
+        ({"limit": "ten"}, "query.limit"),
+        ({"limit": "-1"}, "query.limit"),
+        ({"min_price": "-1"}, "query.min_price"),
+        ({"min_price": "abc"}, "query.min_price"),
+        ({"max_price": "NaN"}, "query.max_price"),
+        ({"min_price": "50", "max_price": "10"}, "query.max_price"),
+        ({"category": "robots"}, "query.category"),
+        ({"category": "agent", "subcategory": "writer"}, "query.subcategory"),
+        ({"subcategory": "nope"}, "query.subcategory"),
+        ({"runtime": "gpu"}, "query.runtime"),
+        ({"tags": "bad tag!"}, "query.tags"),
+        ({"tags": ",".join(f"t{n}" for n in range(11))}, "query.tags"),
+        ({"q": "x" * 201}, "query.q"),
+        ({"q": "!!!"}, "query.q"),
+        ({"cursor": "garbage"}, "query.cursor"),
+        ({"cursor": "e30.0000000000000000"}, "query.cursor"),
+        ({"cursor": "x" * 2000}, "query.cursor"),
+        ({"cursor": "e30.é"}, "query.cursor"),
+    ],
+)
 def test_a_bad_search_parameter_is_a_422_naming_it(api: Any, query: dict[str, str], path: str) -> None:
     status, body = api("/v1/marketplace/products", query)
     assert status == 422, body
@@ -496,11 +711,16 @@ def test_an_altered_cursor_is_a_422(api: Any, publish: Any) -> None:
 def test_details_show_the_listing_capabilities_and_plans_side_by_side(api: Any, publish: Any) -> None:
     tag = new_tag()
     product = publish(
-        "Customer Support Agent", tags=[tag, "support"], full="# Support\n\nAnswers **every** question.",
-        logo_key="products/x/logo.png", screenshot_keys=("products/x/1.png", "products/x/2.png"),
-        plans=[plan("Starter", "starter", "29", "290", features=("Email support",)),
-               plan("Pro", "pro", "99.50", "990", features=("Email support", "Priority support")),
-               plan("Enterprise", "enterprise", None, features=("Custom SLA",))],
+        "Customer Support Agent",
+        tags=[tag, "support"],
+        full="# Support\n\nAnswers **every** question.",
+        logo_key="products/x/logo.png",
+        screenshot_keys=("products/x/1.png", "products/x/2.png"),
+        plans=[
+            plan("Starter", "starter", "29", "290", features=("Email support",)),
+            plan("Pro", "pro", "99.50", "990", features=("Email support", "Priority support")),
+            plan("Enterprise", "enterprise", None, features=("Custom SLA",)),
+        ],
     )
     for ref in (product["slug"], product["id"], product["id"].upper()):
         status, body = api(f"/v1/marketplace/products/{ref}")
@@ -541,9 +761,25 @@ def test_unknown_or_malformed_product_is_404(api: Any) -> None:
         assert status == 404, (ref, body)
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/marketplace/categorie",
+        "/v1/marketplace/products/a/b",
+        "/v1/marketplace/products/\x00",
+        "/v1/marketplace",
+    ],
+)
+def test_a_path_no_route_matches_is_a_404(api: Any, path: str) -> None:
+    status, body = api(path)
+    assert status == 404, body
+    assert body["error"] == "not_found"
+
+
 def test_without_an_asset_url_maker_there_are_no_image_urls(db: Database, publish: Any) -> None:
-    product = publish("Plain Pike", tags=[new_tag()], logo_key="products/y/logo.png",
-                      screenshot_keys=("products/y/1.png",))
+    product = publish(
+        "Plain Pike", tags=[new_tag()], logo_key="products/y/logo.png", screenshot_keys=("products/y/1.png",)
+    )
     details = MarketplaceService(db).product(product["slug"])
     assert details["logo_url"] is None
     assert details["screenshot_urls"] == []
@@ -553,8 +789,13 @@ def test_without_an_asset_url_maker_there_are_no_image_urls(db: Database, publis
 def test_compare_two_to_four_products_in_the_order_asked(api: Any, publish: Any) -> None:
     tag = new_tag()
     a = publish("Compare A", tags=[tag], plans=[plan("S", "starter", "10"), plan("P", "pro", "30")])
-    b = publish("Compare B", tags=[tag], category="automation", subcategory="workflow",
-                plans=[plan("P", "pro", "20"), plan("E", "enterprise", None)])
+    b = publish(
+        "Compare B",
+        tags=[tag],
+        category="automation",
+        subcategory="workflow",
+        plans=[plan("P", "pro", "20"), plan("E", "enterprise", None)],
+    )
     c = publish("Compare C", tags=[tag], category="assistant", subcategory="writer")
     d = publish("Compare D", tags=[tag], category="app", subcategory="tool")
 
@@ -562,10 +803,18 @@ def test_compare_two_to_four_products_in_the_order_asked(api: Any, publish: Any)
     assert status == 200, body
     assert [p["name"] for p in body["products"]] == ["Compare B", "Compare A"]
     b_out, a_out = body["products"]
-    assert a_out["price_range"] == {"min_monthly": 10.0, "max_monthly": 30.0, "currency": "USD",
-                                    "custom_pricing": False}
-    assert b_out["price_range"] == {"min_monthly": 20.0, "max_monthly": 20.0, "currency": "USD",
-                                    "custom_pricing": True}
+    assert a_out["price_range"] == {
+        "min_monthly": 10.0,
+        "max_monthly": 30.0,
+        "currency": "USD",
+        "custom_pricing": False,
+    }
+    assert b_out["price_range"] == {
+        "min_monthly": 20.0,
+        "max_monthly": 20.0,
+        "currency": "USD",
+        "custom_pricing": True,
+    }
     assert b_out["plan_names"] == ["P", "E"]
     assert b_out["capabilities"]["category"] == "Automation"
     assert a_out["capabilities"]["category"] == "Agent"
@@ -605,8 +854,12 @@ def test_featured_first_then_best_rated_then_newest(api: Any, publish: Any) -> N
     publish("Star Low", tags=[tag], featured=True, rating="3.00", rating_count=3)
     publish("Star High", tags=[tag], featured=True, rating="4.90", rating_count=40)
     publish("Plain Best", tags=[tag], rating="5.00", rating_count=12)
-    publish("Plain Older", tags=[tag], rating="4.20", rating_count=7, published_at=BASE_TIME - timedelta(days=9))
-    publish("Plain Newer", tags=[tag], rating="4.20", rating_count=7, published_at=BASE_TIME - timedelta(days=1))
+    publish(
+        "Plain Older", tags=[tag], rating="4.20", rating_count=7, published_at=BASE_TIME - timedelta(days=9)
+    )
+    publish(
+        "Plain Newer", tags=[tag], rating="4.20", rating_count=7, published_at=BASE_TIME - timedelta(days=1)
+    )
 
     status, body = api("/v1/marketplace/featured", {"limit": "50"})
     assert status == 200

@@ -35,16 +35,19 @@ def paths(**params: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------- words
-@pytest.mark.parametrize(("text", "words"), [
-    ("Support agents", ("support", "agents")),
-    ("supp:* & !x | (y) <-> z", ("supp", "x", "y", "z")),
-    ("'; drop table t; --", ("drop", "table", "t")),
-    ("snake_case and-hyphen", ("snake", "case", "and", "hyphen")),
-    ("ＡＩ ｗｒｉｔｅｒ", ("ai", "writer")),
-    ("Café naïve 日本語", ("café", "naïve", "日本語")),
-    ("echo Echo ECHO", ("echo",)),
-    ("!!! ... \\ \x00", ()),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Support agents", ("support", "agents")),
+        ("supp:* & !x | (y) <-> z", ("supp", "x", "y", "z")),
+        ("'; drop table t; --", ("drop", "table", "t")),
+        ("snake_case and-hyphen", ("snake", "case", "and", "hyphen")),
+        ("ＡＩ ｗｒｉｔｅｒ", ("ai", "writer")),
+        ("Café naïve 日本語", ("café", "naïve", "日本語")),
+        ("echo Echo ECHO", ("echo",)),
+        ("!!! ... \\ \x00", ()),
+    ],
+)
 def test_search_text_becomes_letters_and_digits_only(text: str, words: tuple[str, ...]) -> None:
     assert search_words(text) == words
 
@@ -59,33 +62,49 @@ def test_defaults_browse_newest_and_search_by_relevance() -> None:
 
 
 def test_filters_are_parsed_into_their_types() -> None:
-    search = parse(category="agent", subcategory="single", tags="Support, sales,,support", min_price="0",
-                   max_price="49.99", runtime="dedicated", sort="price_desc", limit="50")
+    search = parse(
+        category="agent",
+        subcategory="single",
+        tags="Support, sales,,support",
+        min_price="0",
+        max_price="49.99",
+        runtime="dedicated",
+        sort="price_desc",
+        limit="50",
+    )
     assert search.tags == ("support", "sales")
     assert (search.min_price, search.max_price) == (Decimal("0"), Decimal("49.99"))
     assert (search.category, search.subcategory, search.runtime, search.sort, search.limit) == (
-        "agent", "single", "dedicated", "price_desc", 50)
+        "agent",
+        "single",
+        "dedicated",
+        "price_desc",
+        50,
+    )
 
 
 def test_every_broken_rule_is_reported_under_its_query_parameter() -> None:
-    assert set(paths(sort="best", limit="100", category="robots", runtime="gpu", min_price="-5",
-                     tags="no spaces")) == {
-        "query.sort", "query.limit", "query.category", "query.runtime", "query.min_price", "query.tags"}
+    assert set(
+        paths(sort="best", limit="100", category="robots", runtime="gpu", min_price="-5", tags="no spaces")
+    ) == {"query.sort", "query.limit", "query.category", "query.runtime", "query.min_price", "query.tags"}
 
 
-@pytest.mark.parametrize(("params", "path"), [
-    ({"category": "agent", "subcategory": "writer"}, "query.subcategory"),
-    ({"subcategory": "unknown"}, "query.subcategory"),
-    ({"min_price": "10", "max_price": "5"}, "query.max_price"),
-    ({"min_price": "1e3"}, "query.min_price"),
-    ({"max_price": "1.999"}, "query.max_price"),
-    ({"sort": "relevance"}, "query.sort"),
-    ({"q": "?!"}, "query.q"),
-    ({"q": "a" * 201}, "query.q"),
-    ({"q": " ".join(f"w{n}" for n in range(11))}, "query.q"),
-    ({"limit": "1.5"}, "query.limit"),
-    ({"limit": "٣"}, "query.limit"),
-])
+@pytest.mark.parametrize(
+    ("params", "path"),
+    [
+        ({"category": "agent", "subcategory": "writer"}, "query.subcategory"),
+        ({"subcategory": "unknown"}, "query.subcategory"),
+        ({"min_price": "10", "max_price": "5"}, "query.max_price"),
+        ({"min_price": "1e3"}, "query.min_price"),
+        ({"max_price": "1.999"}, "query.max_price"),
+        ({"sort": "relevance"}, "query.sort"),
+        ({"q": "?!"}, "query.q"),
+        ({"q": "a" * 201}, "query.q"),
+        ({"q": " ".join(f"w{n}" for n in range(11))}, "query.q"),
+        ({"limit": "1.5"}, "query.limit"),
+        ({"limit": "٣"}, "query.limit"),
+    ],
+)
 def test_bad_values(params: dict[str, str], path: str) -> None:
     assert paths(**params) == [path]
 
@@ -105,28 +124,54 @@ def test_limit_of_a_route_without_other_parameters() -> None:
 # ---------------------------------------------------------------------------------------------- SQL
 def test_user_text_only_ever_travels_as_parameters() -> None:
     hostile = "'; drop table marketplace_listings; -- %(limit)s"
-    query, params = build_search_sql(parse(q=hostile, tags="x", category="agent", subcategory="single",
-                                           min_price="1", max_price="2", runtime="shared"))
+    query, params = build_search_sql(
+        parse(
+            q=hostile,
+            tags="x",
+            category="agent",
+            subcategory="single",
+            min_price="1",
+            max_price="2",
+            runtime="shared",
+        )
+    )
     assert "drop" not in query and "marketplace_listings;" not in query
     assert params["word_0"] == "drop:*"
-    assert [params[f"word_{n}"] for n in range(5)] == ["drop:*", "table:*", "marketplace:*", "listings:*",
-                                                       "limit:*"]
-    for fragment in ("l.search_vector @@", "l.category = %(category)s", "l.subcategory = %(subcategory)s",
-                     "l.tags @> %(tags)s::text[]", "l.min_price_monthly >= %(min_price)s",
-                     "l.min_price_monthly <= %(max_price)s", "%(runtime)s = any(l.runtime_types)"):
+    assert [params[f"word_{n}"] for n in range(5)] == [
+        "drop:*",
+        "table:*",
+        "marketplace:*",
+        "listings:*",
+        "limit:*",
+    ]
+    for fragment in (
+        "l.search_vector @@",
+        "l.category = %(category)s",
+        "l.subcategory = %(subcategory)s",
+        "l.tags @> %(tags)s::text[]",
+        "l.min_price_monthly >= %(min_price)s",
+        "l.min_price_monthly <= %(max_price)s",
+        "%(runtime)s = any(l.runtime_types)",
+    ):
         assert fragment in query
 
 
 def test_words_are_anded_each_as_english_or_simple_prefix() -> None:
     query, params = build_search_sql(parse(q="invoice pars"))
-    assert ("(to_tsquery('english', %(word_0)s) || to_tsquery('simple', %(word_0)s)) && "
-            "(to_tsquery('english', %(word_1)s) || to_tsquery('simple', %(word_1)s))") in query
+    assert (
+        "(to_tsquery('english', %(word_0)s) || to_tsquery('simple', %(word_0)s)) && "
+        "(to_tsquery('english', %(word_1)s) || to_tsquery('simple', %(word_1)s))"
+    ) in query
     assert params == {"limit": 21, "word_0": "invoice:*", "word_1": "pars:*"}
+
+
+def test_a_one_letter_word_matches_only_itself() -> None:
+    assert build_search_sql(parse(q="c compil"))[1] == {"limit": 21, "word_0": "c", "word_1": "compil:*"}
 
 
 def test_browsing_has_no_where_clause_and_fetches_one_extra_row() -> None:
     query, params = build_search_sql(parse(limit="5"))
-    assert " where " not in query
+    assert " from marketplace_catalog l order by" in query
     assert query.endswith("order by sort_key_0 desc, sort_key_1 limit %(limit)s")
     assert params == {"limit": 6}
 
@@ -135,12 +180,14 @@ def test_keyset_condition_follows_each_key_direction() -> None:
     search = parse(sort="price_desc")
     after = (False, Decimal("19.00"), uuid4())
     query, params = build_search_sql(ProductSearch(sort="price_desc", after=after, limit=search.limit))
-    assert ("((l.min_price_monthly is null > %(after_0)s::boolean)"
-            " or (l.min_price_monthly is null = %(after_0)s::boolean"
-            " and coalesce(l.min_price_monthly, 0) < %(after_1)s::numeric)"
-            " or (l.min_price_monthly is null = %(after_0)s::boolean"
-            " and coalesce(l.min_price_monthly, 0) = %(after_1)s::numeric"
-            " and l.product_id > %(after_2)s::uuid))") in query
+    assert (
+        "((l.min_price_monthly is null > %(after_0)s::boolean)"
+        " or (l.min_price_monthly is null = %(after_0)s::boolean"
+        " and coalesce(l.min_price_monthly, 0) < %(after_1)s::numeric)"
+        " or (l.min_price_monthly is null = %(after_0)s::boolean"
+        " and coalesce(l.min_price_monthly, 0) = %(after_1)s::numeric"
+        " and l.product_id > %(after_2)s::uuid))"
+    ) in query
     assert (params["after_0"], params["after_1"], params["after_2"]) == after
 
 
@@ -169,8 +216,15 @@ def test_a_cursor_round_trips_its_values_and_types(sort: str) -> None:
     decoded = decode_cursor(search, encode_cursor(search, values))
     assert decoded == values
     assert [type(v) for v in decoded] == [type(v) for v in values]
-    resumed = ProductSearch.from_query({"q": "ledger", "sort": sort, "category": "agent", "limit": "3",
-                                        "cursor": encode_cursor(search, values)})
+    resumed = ProductSearch.from_query(
+        {
+            "q": "ledger",
+            "sort": sort,
+            "category": "agent",
+            "limit": "3",
+            "cursor": encode_cursor(search, values),
+        }
+    )
     assert resumed.after == values
 
 
@@ -196,9 +250,20 @@ def _forge(payload: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(body).decode().rstrip("=") + "." + _checksum(body)
 
 
-@pytest.mark.parametrize("cursor", [
-    "", "garbage", "a.b.c", "!!!!.0123456789abcdef", "e30.0123456789abcdef", "x" * 1001,
-])
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "garbage",
+        "a.b.c",
+        "!!!!.0123456789abcdef",
+        "e30.0123456789abcdef",
+        "x" * 1001,
+        "e30.é",
+        "é.e30",
+        "e30.\x00",
+    ],
+)
 def test_garbage_is_not_a_cursor(cursor: str) -> None:
     with pytest.raises(ValueError):
         decode_cursor(parse(), cursor)
@@ -215,14 +280,17 @@ def test_an_edited_cursor_is_refused() -> None:
         decode_cursor(search, f"{edited}.{checksum}")
 
 
-@pytest.mark.parametrize("keys", [
-    ["4.5", 3, "not-a-uuid"],
-    [4.5, 3, str(uuid4())],
-    ["4.50", True, str(uuid4())],
-    ["4.50", 3],
-    ["NaN", 3, str(uuid4())],
-    "not a list",
-])
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ["4.5", 3, "not-a-uuid"],
+        [4.5, 3, str(uuid4())],
+        ["4.50", True, str(uuid4())],
+        ["4.50", 3],
+        ["NaN", 3, str(uuid4())],
+        "not a list",
+    ],
+)
 def test_a_forged_cursor_with_wrong_types_is_refused(keys: Any) -> None:
     search = parse(sort="rating")
     with pytest.raises(ValueError, match="altered"):
@@ -239,9 +307,15 @@ def test_a_forged_cursor_with_the_right_types_is_accepted_as_a_position() -> Non
 def test_a_naive_timestamp_or_an_infinite_rank_is_refused() -> None:
     newest = parse()
     with pytest.raises(ValueError):
-        decode_cursor(newest, _forge({"v": 1, "s": "newest", "f": newest.fingerprint,
-                                      "k": ["2025-01-01T00:00:00", str(uuid4())]}))
+        decode_cursor(
+            newest,
+            _forge(
+                {"v": 1, "s": "newest", "f": newest.fingerprint, "k": ["2025-01-01T00:00:00", str(uuid4())]}
+            ),
+        )
     relevance = parse(q="x")
     with pytest.raises(ValueError):
-        decode_cursor(relevance, _forge({"v": 1, "s": "relevance", "f": relevance.fingerprint,
-                                         "k": [1e999, str(uuid4())]}))
+        decode_cursor(
+            relevance,
+            _forge({"v": 1, "s": "relevance", "f": relevance.fingerprint, "k": [1e999, str(uuid4())]}),
+        )

@@ -9,11 +9,12 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from cmp.aws.adapters import AwsUnavailable
-from cmp.errors import DomainError, Forbidden, Unauthorized
+from cmp.errors import DomainError, Forbidden, NotFound, Unauthorized
 
 
 def _json(status: int, body: dict[str, Any]) -> Response[Any]:
@@ -42,6 +43,12 @@ def make_resolver(logger: Logger) -> APIGatewayRestResolver:
         return next_middleware(resolver)
 
     app.use(middlewares=[tag_tenant])
+
+    @app.not_found
+    def no_such_route(error: NotFoundError) -> Response[Any]:
+        """`{proxy+}` events send unknown paths here: a 404, not the catch-all's 500."""
+        event = app.current_event
+        return _json(404, NotFound(f"no route for {event.http_method} {event.path[:200]}").to_dict())
 
     @app.exception_handler(DomainError)
     def domain_error(error: DomainError) -> Response[Any]:

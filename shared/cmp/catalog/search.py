@@ -1,0 +1,467 @@
+"""Marketplace search as data: query parameters parsed into a `ProductSearch`, turned into one SQL statement.
+
+Pure (no I/O), so every rule is unit-tested. Three choices shape it:
+
+- User text never reaches `to_tsquery` as typed. `q` is split into words of letters and digits only;
+  each word becomes a bound parameter `word:*` (prefix match: "supp" finds "Support") looked up through
+  both the `english` configuration (stemmed: "agents" finds "agent") and the `simple` one (unstemmed,
+  keeps stop words: "it" finds "IT Helpdesk", "ready" finds "Readymade" although english stems it to
+  "readi"); the words are AND-ed. Nothing a user types can form a tsquery operator or reach the SQL.
+- Pagination is keyset, not offset: each sort is a list of key expressions ending in `product_id`, and
+  the cursor carries the last row's key values, so pages stay stable when listings are published
+  between requests.
+- The cursor is opaque and bound to its search: it names its sort and a fingerprint of the filters,
+  and a checksum detects edits. A cursor from another sort or search, or an edited one, is a 422.
+  (The checksum is not a secret: forging a cursor only moves a reader within public data, and every
+  value in it is type-checked and bound as a parameter.)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+from uuid import UUID
+
+from cmp.capabilities import CATEGORIES
+from cmp.errors import FieldError, ValidationFailed
+
+SORTS = ("relevance", "newest", "price_asc", "price_desc", "rating", "popular", "name")
+RUNTIMES = ("shared", "dedicated")
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 50
+MAX_QUERY_CHARS = 200
+MAX_QUERY_WORDS = 10
+MAX_TAGS = 10
+MAX_CURSOR_CHARS = 1000
+TAG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+PRICE_PATTERN = re.compile(r"[0-9]{1,8}(\.[0-9]{1,2})?")
+LIMIT_PATTERN = re.compile(r"[0-9]{1,3}")
+WORD_PATTERN = re.compile(r"[^\W_]+")
+"""Runs of letters and digits in any script; everything else (operators, quotes, `_`) separates words."""
+
+RANK_WEIGHTS = "'{0.1, 0.2, 0.4, 1.0}'::float4[]"
+"""ts_rank weights for D, C, B, A: a name (A) match outranks any number of description (C) matches."""
+
+CURSOR_VERSION = 1
+SUBCATEGORY_OWNER = {sub: category for category, subs in CATEGORIES.items() for sub in subs}
+
+Report = Callable[[str, str], None]
+"""Records one broken rule: (query parameter name, message)."""
+
+KeyKind = Literal["float", "timestamp", "decimal", "int", "bool", "text", "uuid"]
+SQL_TYPES: dict[str, str] = {
+    "float": "float8",
+    "timestamp": "timestamptz",
+    "decimal": "numeric",
+    "int": "bigint",
+    "bool": "boolean",
+    "text": "text",
+    "uuid": "uuid",
+}
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One ORDER BY term; `kind` says how its value travels in a cursor and which SQL type it binds as."""
+
+    expression: str
+    descending: bool
+    kind: KeyKind
+
+
+PRODUCT_ID = SortKey("l.product_id", False, "uuid")
+FIXED_SORT_KEYS: dict[str, tuple[SortKey, ...]] = {
+    # Each order has a btree index with exactly these expressions and directions (migrations 0002, 0003):
+    # change one, change the other.
+    "newest": (SortKey("l.published_at", True, "timestamp"), PRODUCT_ID),
+    # Listings without a monthly price (contact-us plans only) come last in both price orders.
+    "price_asc": (
+        SortKey("l.min_price_monthly is null", False, "bool"),
+        SortKey("coalesce(l.min_price_monthly, 0)", False, "decimal"),
+        PRODUCT_ID,
+    ),
+    "price_desc": (
+        SortKey("l.min_price_monthly is null", False, "bool"),
+        SortKey("coalesce(l.min_price_monthly, 0)", True, "decimal"),
+        PRODUCT_ID,
+    ),
+    "rating": (SortKey("l.rating_avg", True, "decimal"), SortKey("l.rating_count", True, "int"), PRODUCT_ID),
+    "popular": (
+        SortKey("l.subscriber_count", True, "int"),
+        SortKey("l.rating_avg", True, "decimal"),
+        PRODUCT_ID,
+    ),
+    "name": (SortKey("lower(l.name)", False, "text"), PRODUCT_ID),
+}
+
+CARD_COLUMNS = (
+    "l.product_id, l.slug, l.name, l.short_description, l.category, l.subcategory, l.tags, l.seller_name,"
+    " l.logo_key, l.min_price_monthly, l.plans -> 0 ->> 'currency' as currency, l.runtime_types,"
+    " l.rating_avg, l.rating_count, l.featured, l.version"
+)
+"""What a product card shows; every listing query selects these."""
+
+
+@dataclass(frozen=True)
+class ProductSearch:
+    """A validated search. `after` holds the keyset values decoded from the cursor (None on page 1)."""
+
+    words: tuple[str, ...] = ()
+    category: str | None = None
+    subcategory: str | None = None
+    tags: tuple[str, ...] = ()
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    runtime: str | None = None
+    sort: str = "newest"
+    limit: int = DEFAULT_LIMIT
+    after: tuple[Any, ...] | None = None
+
+    @classmethod
+    def from_query(cls, params: Mapping[str, str | None]) -> ProductSearch:
+        """Parse raw query-string values; every broken rule is reported at once, each under `query.<name>`."""
+        errors: list[FieldError] = []
+
+        def fail(name: str, message: str) -> None:
+            errors.append(FieldError(f"query.{name}", message))
+
+        words = _parse_words(params.get("q"), fail)
+        category = _blank_to_none(params.get("category"))
+        if category is not None and category not in CATEGORIES:
+            fail("category", f"must be one of {', '.join(CATEGORIES)}")
+            category = None
+        subcategory = _blank_to_none(params.get("subcategory"))
+        if subcategory is not None:
+            owner = SUBCATEGORY_OWNER.get(subcategory)
+            if owner is None:
+                fail("subcategory", "is not a known subcategory; GET /v1/marketplace/categories lists them")
+            elif category is not None and owner != category:
+                allowed = ", ".join(CATEGORIES[category])
+                fail("subcategory", f"must be one of {allowed} for category '{category}'")
+        tags = _parse_tags(params.get("tags"), fail)
+        min_price = _parse_price("min_price", params.get("min_price"), fail)
+        max_price = _parse_price("max_price", params.get("max_price"), fail)
+        if min_price is not None and max_price is not None and min_price > max_price:
+            fail("max_price", f"must be at least min_price ({min_price})")
+        runtime = _blank_to_none(params.get("runtime"))
+        if runtime is not None and runtime not in RUNTIMES:
+            fail("runtime", f"must be one of {', '.join(RUNTIMES)}")
+        sort = _blank_to_none(params.get("sort")) or ("relevance" if words else "newest")
+        if sort not in SORTS:
+            fail("sort", f"must be one of {', '.join(SORTS)}")
+        elif sort == "relevance" and not words:
+            fail("sort", "relevance needs a search text in q; use another sort to browse")
+        limit = parse_limit(params.get("limit"), DEFAULT_LIMIT, fail)
+        if errors:
+            raise ValidationFailed("the search parameters are invalid", errors=errors)
+        search = cls(words, category, subcategory, tags, min_price, max_price, runtime, sort, limit)
+        cursor = _blank_to_none(params.get("cursor"))
+        if cursor is None:
+            return search
+        try:
+            after = decode_cursor(search, cursor)
+        except ValueError as e:
+            problem = FieldError("query.cursor", str(e))
+            raise ValidationFailed("the cursor is invalid", errors=[problem]) from e
+        return replace(search, after=after)
+
+    @property
+    def fingerprint(self) -> str:
+        """Identifies the result set a cursor walks: everything but the page size and position."""
+        basis = json.dumps(
+            [
+                self.words,
+                self.category,
+                self.subcategory,
+                self.tags,
+                str(self.min_price),
+                str(self.max_price),
+                self.runtime,
+                self.sort,
+            ]
+        )
+        return hashlib.sha256(basis.encode()).hexdigest()[:16]
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    """Forms send empty fields (`?category=`); they mean "no filter"."""
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _parse_words(raw: str | None, fail: Report) -> tuple[str, ...]:
+    if raw is None or not raw.strip():
+        return ()
+    if len(raw) > MAX_QUERY_CHARS:
+        fail("q", f"must be at most {MAX_QUERY_CHARS} characters (got {len(raw)})")
+        return ()
+    words = search_words(raw)
+    if not words:
+        fail("q", "has no letters or digits to search for")
+    elif len(words) > MAX_QUERY_WORDS:
+        fail("q", f"must have at most {MAX_QUERY_WORDS} words (got {len(words)})")
+        return ()
+    return words
+
+
+def search_words(text: str) -> tuple[str, ...]:
+    """The searchable words of `text`: NFKC-normalised, lower-cased runs of letters and digits, once each."""
+    normalised = unicodedata.normalize("NFKC", text).lower()
+    return tuple(dict.fromkeys(WORD_PATTERN.findall(normalised)))
+
+
+def _parse_tags(raw: str | None, fail: Report) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    tags = tuple(dict.fromkeys(t.strip().lower() for t in raw.split(",") if t.strip()))
+    if len(tags) > MAX_TAGS:
+        fail("tags", f"at most {MAX_TAGS} tags (got {len(tags)})")
+        return ()
+    bad = [t for t in tags if not TAG_PATTERN.fullmatch(t)]
+    if bad:
+        fail("tags", "tags are lower-case letters, digits and hyphens (at most 40 characters)")
+        return ()
+    return tags
+
+
+def _parse_price(name: str, raw: str | None, fail: Report) -> Decimal | None:
+    value = _blank_to_none(raw)
+    if value is None:
+        return None
+    if not PRICE_PATTERN.fullmatch(value):
+        fail(name, "must be a non-negative amount with at most two decimals, e.g. 0 or 49.99")
+        return None
+    return Decimal(value)
+
+
+def parse_limit(raw: str | None, default: int, fail: Report) -> int:
+    """A page size of 1..MAX_LIMIT; reports under `query.limit`."""
+    value = _blank_to_none(raw)
+    if value is None:
+        return default
+    if not LIMIT_PATTERN.fullmatch(value) or not 1 <= int(value) <= MAX_LIMIT:
+        fail("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
+        return default
+    return int(value)
+
+
+def limit_from_query(raw: str | None, default: int) -> int:
+    """The `limit` query parameter of a route that takes no other (a 422 under `query.limit` if bad)."""
+    errors: list[FieldError] = []
+    limit = parse_limit(
+        raw, default, lambda name, message: errors.append(FieldError(f"query.{name}", message))
+    )
+    if errors:
+        raise ValidationFailed("the limit is invalid", errors=errors)
+    return limit
+
+
+# ---------------------------------------------------------------------------------------------- cursor
+def encode_cursor(search: ProductSearch, values: tuple[Any, ...]) -> str:
+    """The opaque cursor after a row whose sort-key values are `values`."""
+    keys = sort_keys(search)
+    payload = {
+        "v": CURSOR_VERSION,
+        "s": search.sort,
+        "f": search.fingerprint,
+        "k": [_to_json(key.kind, value) for key, value in zip(keys, values, strict=True)],
+    }
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(body).decode().rstrip("=") + "." + _checksum(body)
+
+
+def decode_cursor(search: ProductSearch, cursor: str) -> tuple[Any, ...]:
+    """The keyset values in `cursor`; ValueError (with a reader-facing reason) if it does not fit `search`."""
+    if len(cursor) > MAX_CURSOR_CHARS or cursor.count(".") != 1:
+        raise ValueError("is not a cursor returned by this search; start again without it")
+    encoded, checksum = cursor.split(".")
+    try:
+        body = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        payload = json.loads(body)
+    except (binascii.Error, ValueError) as e:
+        raise ValueError("is not a cursor returned by this search; start again without it") from e
+    if checksum != _checksum(body) or not isinstance(payload, dict):
+        raise ValueError("has been altered; use next_cursor exactly as returned")
+    if payload.get("v") != CURSOR_VERSION:
+        raise ValueError("is from an older version of the API; start again without it")
+    if payload.get("s") != search.sort:
+        raise ValueError(f"belongs to sort '{payload.get('s')}', not '{search.sort}'; start again without it")
+    if payload.get("f") != search.fingerprint:
+        raise ValueError("belongs to a different search (q or filters changed); start again without it")
+    keys = sort_keys(search)
+    raw_values = payload.get("k")
+    if not isinstance(raw_values, list) or len(raw_values) != len(keys):
+        raise ValueError("has been altered; use next_cursor exactly as returned")
+    return tuple(_from_json(key.kind, value) for key, value in zip(keys, raw_values, strict=True))
+
+
+def _checksum(body: bytes) -> str:
+    return hashlib.sha256(b"cmp-marketplace-cursor:" + body).hexdigest()[:16]
+
+
+def _to_json(kind: KeyKind, value: Any) -> Any:
+    if kind == "timestamp":
+        return value.isoformat()
+    if kind in ("decimal", "uuid"):
+        return str(value)
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(value)
+    return value
+
+
+def _read_float(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(value)
+    return float(value)
+
+
+def _read_timestamp(value: Any) -> datetime:
+    parsed = datetime.fromisoformat(_text(value))
+    if parsed.tzinfo is None:
+        raise ValueError(value)
+    return parsed
+
+
+def _read_decimal(value: Any) -> Decimal:
+    if not PRICE_PATTERN.fullmatch(_text(value)):
+        raise ValueError(value)
+    return Decimal(value)
+
+
+def _read_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(value)
+    return value
+
+
+def _read_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(value)
+    return value
+
+
+def _read_name(value: Any) -> str:
+    if len(_text(value)) > 200 or "\x00" in value:
+        raise ValueError(value)
+    return str(value)
+
+
+KEY_READERS: dict[str, Callable[[Any], Any]] = {
+    "float": _read_float,
+    "timestamp": _read_timestamp,
+    "decimal": _read_decimal,
+    "int": _read_int,
+    "bool": _read_bool,
+    "text": _read_name,
+    "uuid": lambda value: UUID(_text(value)),
+}
+"""Rebuild one cursor value of each kind, refusing anything of the wrong type (a cursor is client input)."""
+
+
+def _from_json(kind: KeyKind, value: Any) -> Any:
+    try:
+        return KEY_READERS[kind](value)
+    except ValueError as e:
+        raise ValueError("has been altered; use next_cursor exactly as returned") from e
+
+
+# ---------------------------------------------------------------------------------------------- SQL
+def tsquery_sql(words: tuple[str, ...]) -> str | None:
+    """The tsquery for `words` (None when there are none): per word, an english-or-simple prefix match.
+    Word `n` is the parameter `word_<n>` (see `word_params`)."""
+    if not words:
+        return None
+    terms = [
+        f"(to_tsquery('english', %(word_{n})s) || to_tsquery('simple', %(word_{n})s))"
+        for n in range(len(words))
+    ]
+    return "(" + " && ".join(terms) + ")"
+
+
+def word_params(words: tuple[str, ...]) -> dict[str, str]:
+    """Each word as a prefix pattern (letters and digits only, so `:*` is the only operator in it). A
+    one-letter word matches only itself: as a prefix it matches nearly every listing, and ranking them
+    all costs ~70 ms at 10,000 listings for results nobody wants."""
+    return {f"word_{n}": f"{word}:*" if len(word) > 1 else word for n, word in enumerate(words)}
+
+
+def sort_keys(search: ProductSearch) -> tuple[SortKey, ...]:
+    if search.sort == "relevance":
+        rank = f"ts_rank({RANK_WEIGHTS}, l.search_vector, {tsquery_sql(search.words)})::float8"
+        return (SortKey(rank, True, "float"), PRODUCT_ID)
+    return FIXED_SORT_KEYS[search.sort]
+
+
+def _keyset_condition(keys: tuple[SortKey, ...], after: tuple[Any, ...], params: dict[str, Any]) -> str:
+    """Rows strictly after `after` in the order of `keys` (directions may differ, so no row comparison)."""
+    bound = []
+    for index, (key, value) in enumerate(zip(keys, after, strict=True)):
+        name = f"after_{index}"
+        params[name] = value
+        bound.append(f"%({name})s::{SQL_TYPES[key.kind]}")
+    alternatives = []
+    for index, key in enumerate(keys):
+        equal = [f"{keys[j].expression} = {bound[j]}" for j in range(index)]
+        beyond = f"{key.expression} {'<' if key.descending else '>'} {bound[index]}"
+        alternatives.append("(" + " and ".join([*equal, beyond]) + ")")
+    return "(" + " or ".join(alternatives) + ")"
+
+
+def build_search_sql(search: ProductSearch) -> tuple[str, dict[str, Any]]:
+    """One statement for one page: card columns, the sort keys as `sort_key_<n>`, one row beyond the page
+    (so the caller knows whether there is a next one). Only fixed SQL text; every value is a parameter."""
+    params: dict[str, Any] = {"limit": search.limit + 1, **word_params(search.words)}
+    conditions: list[str] = []
+    tsquery = tsquery_sql(search.words)
+    if tsquery is not None:
+        conditions.append(f"l.search_vector @@ {tsquery}")
+    if search.category is not None:
+        params["category"] = search.category
+        conditions.append("l.category = %(category)s")
+    if search.subcategory is not None:
+        params["subcategory"] = search.subcategory
+        conditions.append("l.subcategory = %(subcategory)s")
+    if search.tags:
+        params["tags"] = list(search.tags)
+        conditions.append("l.tags @> %(tags)s::text[]")
+    if search.min_price is not None:
+        params["min_price"] = search.min_price
+        conditions.append("l.min_price_monthly >= %(min_price)s")
+    if search.max_price is not None:
+        params["max_price"] = search.max_price
+        conditions.append("l.min_price_monthly <= %(max_price)s")
+    if search.runtime is not None:
+        params["runtime"] = search.runtime
+        conditions.append("%(runtime)s = any(l.runtime_types)")
+    keys = sort_keys(search)
+    if search.after is not None:
+        conditions.append(_keyset_condition(keys, search.after, params))
+    selected = ", ".join(f"{key.expression} as sort_key_{i}" for i, key in enumerate(keys))
+    order = ", ".join(f"sort_key_{i}{' desc' if key.descending else ''}" for i, key in enumerate(keys))
+    where = f" where {' and '.join(conditions)}" if conditions else ""
+    query = (
+        f"select {CARD_COLUMNS}, {selected} from marketplace_catalog l{where}"
+        f" order by {order} limit %(limit)s"
+    )
+    return query, params
+
+
+def row_sort_values(search: ProductSearch, row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The sort-key values of a row fetched with `build_search_sql`, for its cursor."""
+    return tuple(row[f"sort_key_{i}"] for i in range(len(sort_keys(search))))

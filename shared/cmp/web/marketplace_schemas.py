@@ -1,0 +1,137 @@
+"""Response models of the public marketplace API (`/v1/marketplace/...`), kept apart from the service's dicts.
+
+Query parameters are read as plain strings and parsed by `cmp.catalog.search`, so every bad value is
+reported under `query.<name>` with the domain's own messages; the descriptions here document them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+QUERY_DOCS = {
+    "q": "Search text: words are AND-ed and prefix-matched over name, descriptions and tags (≤ 200 chars)",
+    "category": "agent | app | assistant | automation",
+    "subcategory": "A subcategory id (see /v1/marketplace/categories); must belong to `category` if both given",
+    "tags": "Comma-separated tags; a product must carry all of them",
+    "min_price": "Lowest monthly starting price, e.g. 0 or 19.99",
+    "max_price": "Highest monthly starting price (0 = free products only)",
+    "runtime": "shared | dedicated",
+    "sort": "relevance (default with q) | newest (default) | price_asc | price_desc | rating | popular | name",
+    "limit": "Page size, 1 to 50 (default 20; 12 for featured)",
+    "cursor": "next_cursor of the previous page, unchanged, with the same q, filters and sort",
+    "products": "2 to 4 comma-separated product slugs or ids",
+}
+
+
+class SubcategorySummary(BaseModel):
+    id: str
+    name: str
+    product_count: int
+
+
+class CategorySummary(BaseModel):
+    id: str
+    name: str
+    description: str
+    product_count: int
+    subcategories: list[SubcategorySummary]
+
+
+class CategoriesResponse(BaseModel):
+    categories: list[CategorySummary]
+
+
+class ProductCard(BaseModel):
+    id: str
+    slug: str
+    name: str
+    short_description: str
+    category: str
+    subcategory: str
+    tags: list[str]
+    seller_name: str
+    logo_url: str | None = Field(description="Time-limited URL of the logo; null when there is none")
+    min_price_monthly: float | None = Field(description="Cheapest monthly plan price; null if all are custom")
+    currency: str
+    runtime_types: list[str]
+    rating_avg: float
+    rating_count: int
+    featured: bool
+    version: str
+
+
+class ProductPage(BaseModel):
+    items: list[ProductCard]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
+
+
+class PlanOffer(BaseModel):
+    name: str
+    tier: str
+    price_monthly: float | None
+    price_yearly: float | None
+    currency: str
+    runtime_type: str | None
+    limits: dict[str, Any] = Field(
+        description="Quotas; null means unlimited (or, for rate_limit_rpm, "
+        "concurrency and storage_mb, up to the product's own limit)"
+    )
+    features: list[str]
+
+
+class ComparisonRow(BaseModel):
+    key: str = Field(description="price_monthly, price_yearly, runtime_type, limits.<name> or feature")
+    label: str
+    values: list[str] = Field(description="One display value per plan, in column order")
+
+
+class PlanComparison(BaseModel):
+    columns: list[str] = Field(description="Plan names")
+    rows: list[ComparisonRow]
+
+
+class CapabilitySummary(BaseModel):
+    """What the product does, in a buyer's words (from the capability document)."""
+
+    category: str
+    subcategory: str
+    interfaces: list[str]
+    you_can_configure: list[str]
+    runtime: str
+    analytics: list[str]
+
+
+class ProductDetails(ProductCard):
+    full_description: str = Field(description="Markdown")
+    screenshot_urls: list[str]
+    demo_url: str | None
+    documentation_url: str | None
+    published_at: datetime
+    subscriber_count: int
+    capabilities: CapabilitySummary
+    plans: list[PlanOffer]
+    comparison: PlanComparison
+
+
+class PriceRange(BaseModel):
+    min_monthly: float | None
+    max_monthly: float | None
+    currency: str
+    custom_pricing: bool = Field(description="Some plan has no list price (contact the seller)")
+
+
+class ComparedProduct(ProductCard):
+    price_range: PriceRange
+    plan_names: list[str]
+    capabilities: CapabilitySummary
+
+
+class CompareResponse(BaseModel):
+    products: list[ComparedProduct]
+
+
+class FeaturedResponse(BaseModel):
+    items: list[ProductCard]

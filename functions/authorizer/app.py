@@ -22,7 +22,7 @@ services = bootstrap()
 @tracer.capture_lambda_handler
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)
 def handler(event: APIGatewayAuthorizerRequestEvent, context: LambdaContext) -> dict[str, Any]:
-    header = event.get_header_value("authorization", default_value="") or ""
+    header = event.headers.get("authorization") or ""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Exception("Unauthorized")  # API Gateway answers 401 for exactly this message

@@ -19,8 +19,9 @@ def test_data_survives_a_full_restart() -> None:
         with httpx.Client(base_url=first.runner.base_url, timeout=30) as api:
             account = sign_up(api, "Persistent Ltd")
             email = account.me["user"]["email"]
-            product = account.post("/v1/provider/products", json={"category": "automation",
-                                                                  "subcategory": "workflow"}).json()
+            product = account.post(
+                "/v1/provider/products", json={"category": "automation", "subcategory": "workflow"}
+            ).json()
     finally:
         first.stop()
     assert first.moto.process is not None and first.moto.process.poll() is not None

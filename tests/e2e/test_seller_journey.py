@@ -26,23 +26,39 @@ def test_publish_and_discover_over_http(api: httpx.Client, stack: Stack, seeded:
     base = f"/v1/provider/products/{product_id}"
     assert seller.post(f"{base}/template", json={"template": "customer_support"}).status_code == 200
     assert seller.put(f"{base}/capabilities", json={}).status_code == 200
-    assert seller.put(f"{base}/plans", json={"plans": [
-        {"name": "Starter", "tier": "starter", "priceMonthly": "25"}]}).status_code == 200
-    listing = seller.put(f"{base}/listing", json={
-        "name": "Journey Concierge", "short_description": "A concierge that knows your handbook.",
-        "full_description": "# Journey Concierge\n\nAnswers staff questions from the handbook, with citations.",
-        "tags": ["support", "hr"]})
+    assert (
+        seller.put(
+            f"{base}/plans", json={"plans": [{"name": "Starter", "tier": "starter", "priceMonthly": "25"}]}
+        ).status_code
+        == 200
+    )
+    listing = seller.put(
+        f"{base}/listing",
+        json={
+            "name": "Journey Concierge",
+            "short_description": "A concierge that knows your handbook.",
+            "full_description": "# Journey Concierge\n\nAnswers staff questions from the handbook, with citations.",
+            "tags": ["support", "hr"],
+        },
+    )
     assert listing.status_code == 200 and listing.json()["slug"] == "journey-concierge"
 
-    upload = seller.post(f"{base}/assets", json={"kind": "logo", "content_type": "image/png",
-                                                 "size_bytes": len(LOGO_PNG)}).json()
+    upload = seller.post(
+        f"{base}/assets", json={"kind": "logo", "content_type": "image/png", "size_bytes": len(LOGO_PNG)}
+    ).json()
     # S3 refuses a larger file by the POST policy; moto does not enforce policies, so completion checks too.
-    httpx.post(upload["upload"]["url"], data=upload["upload"]["fields"],
-               files={"file": ("logo.png", LOGO_PNG * 3, "image/png")})
+    httpx.post(
+        upload["upload"]["url"],
+        data=upload["upload"]["fields"],
+        files={"file": ("logo.png", LOGO_PNG * 3, "image/png")},
+    )
     refused = seller.post(f"{base}/assets/{upload['asset_id']}/complete")
     assert refused.status_code == 422 and refused.json()["errors"][0]["path"] == "size_bytes"
-    stored = httpx.post(upload["upload"]["url"], data=upload["upload"]["fields"],
-                        files={"file": ("logo.png", LOGO_PNG, "image/png")})
+    stored = httpx.post(
+        upload["upload"]["url"],
+        data=upload["upload"]["fields"],
+        files={"file": ("logo.png", LOGO_PNG, "image/png")},
+    )
     assert stored.status_code in (200, 201, 204), stored.text
     assert seller.post(f"{base}/assets/{upload['asset_id']}/complete").status_code == 200
 
@@ -60,23 +76,33 @@ def test_publish_and_discover_over_http(api: httpx.Client, stack: Stack, seeded:
 
     stranger = sign_up(api, "Stranger Co")
     assert stranger.get(base).status_code == 404
-    assert stranger.put(f"{base}/listing", json={"name": "Mine now", "short_description": "x"}).status_code == 404
+    assert (
+        stranger.put(f"{base}/listing", json={"name": "Mine now", "short_description": "x"}).status_code
+        == 404
+    )
     buyer = sign_up(api, "Shopper Co", "buyer")
     assert buyer.get(base).status_code == 403
 
 
 def test_drafts_never_reach_the_marketplace(api: httpx.Client) -> None:
     seller = sign_up(api, "Draft Labs", "seller")
-    product_id = seller.post("/v1/provider/products", json={"category": "app", "subcategory": "tool"}).json()["id"]
-    seller.put(f"/v1/provider/products/{product_id}/listing", json={
-        "name": "Secret Draft Tool", "short_description": "Not ready yet."})
+    product_id = seller.post("/v1/provider/products", json={"category": "app", "subcategory": "tool"}).json()[
+        "id"
+    ]
+    seller.put(
+        f"/v1/provider/products/{product_id}/listing",
+        json={"name": "Secret Draft Tool", "short_description": "Not ready yet."},
+    )
     assert api.get("/v1/marketplace/products", params={"q": "secret draft"}).json()["items"] == []
     assert api.get("/v1/marketplace/products/secret-draft-tool").status_code == 404
 
 
-def test_seeding_is_idempotent_and_publishes_the_demo_products(stack_services: Any, seeded: dict[str, Any],
-                                                               api: httpx.Client) -> None:
+def test_seeding_is_idempotent_and_publishes_the_demo_products(
+    stack_services: Any, seeded: dict[str, Any], api: httpx.Client
+) -> None:
     again = seed(stack_services)
     assert again["products"] == seeded["products"]
-    slugs = {item["slug"] for item in api.get("/v1/marketplace/products", params={"limit": 50}).json()["items"]}
+    slugs = {
+        item["slug"] for item in api.get("/v1/marketplace/products", params={"limit": 50}).json()["items"]
+    }
     assert set(seeded["products"]) <= slugs  # type: ignore[arg-type]

@@ -302,4 +302,3 @@ def _proxy_response(result: Any) -> tuple[int, dict[str, str], bytes]:
 
         return int(result["statusCode"]), headers, base64.b64decode(body)
     return int(result["statusCode"]), headers, body.encode()
-

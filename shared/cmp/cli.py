@@ -13,8 +13,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from cmp.errors import DomainError
+
 ROOT = Path.cwd()
-LOCAL_DIR = ROOT / ".local"
+LOCAL_DIR = Path(os.environ.get("CMP_LOCAL_DIR", ROOT / ".local"))
 
 
 def _use_running_stack() -> None:
@@ -188,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except DomainError as e:
+        details = "".join(f"\n  {error.path}: {error.message}" for error in e.errors)
+        print(f"cmp: {e.message}{details}", file=sys.stderr)
+        return 1
     except RuntimeError as e:
         print(f"cmp: {e}", file=sys.stderr)
         return 1

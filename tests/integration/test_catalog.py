@@ -427,3 +427,29 @@ def test_capability_validation_endpoint_lists_every_error(platform: Platform) ->
 def test_capability_validation_never_500s_on_junk(platform: Platform, bad: Any) -> None:
     status, body = call(platform, "CapabilitiesApiFunction", "POST", "/v1/capabilities/validate", None, bad)
     assert status == 422 and body["valid"] is False and body["errors"]
+
+
+def test_only_platform_admins_reach_the_admin_api(platform: Platform, services: Services) -> None:
+    seller, buyer = caller_of(services, "Seller"), caller_of(services, "Buyer", account_type="buyer")
+    product_id = ready_product(platform, seller, "admin-guarded")
+    provider(platform, "POST", f"/{product_id}/submit", seller)
+    routes = [
+        ("GET", "/reviews", None),
+        ("POST", f"/products/{product_id}/approve", None),
+        ("POST", f"/products/{product_id}/reject", {"reasons": ["no"]}),
+        ("PUT", f"/products/{product_id}/featured", {"featured": True}),
+    ]
+    for who in (seller, buyer):
+        for method, path, body in routes:
+            status, _ = admin_api(platform, method, path, who, body)
+            assert status == 403, (who["roles"], method, path, status)
+    for method, path, body in routes:
+        assert admin_api_anonymous(platform, method, path, body) == 401
+    status, product = provider(platform, "GET", f"/{product_id}", seller)
+    assert product["status"] == "pending_review"
+
+
+def admin_api_anonymous(platform: Platform, method: str, path: str, body: Any) -> int:
+    return int(
+        platform.invoke("AdminApiFunction", api_event(method, f"/v1/admin{path}", body, None))["statusCode"]
+    )

@@ -65,6 +65,7 @@ def _serve(
     os.environ.clear()
     os.environ.update(env)
     sys.path.insert(0, code_dir)
+    sys.stdout = sys.stderr  # function logs never mix with a command's output (`cmp invoke` prints JSON)
     try:
         loaded = load_handler(Path(code_dir), module, "", f"cmp_fn_{name}")
         handler = getattr(loaded, attribute)

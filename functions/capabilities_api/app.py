@@ -1,34 +1,16 @@
 """The capability document's JSON Schema, and validation of a draft without saving it."""
 
-from typing import Annotated, Any
+from typing import Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from cmp.capabilities import capability_json_schema, validate_capabilities
 from cmp.observability import instruments
 from cmp.web.api import make_resolver
+from cmp.web.routes.capabilities import capability_routes
 
 logger, metrics, tracer = instruments("capabilities-api")
 app = make_resolver(logger)
-
-
-@app.get("/v1/capabilities/schema")
-def schema() -> dict[str, Any]:
-    return capability_json_schema()
-
-
-@app.post("/v1/capabilities/validate")
-def validate(body: Annotated[Any, Body()] = None) -> Response[Any]:
-    result = validate_capabilities(body)
-    if result.valid:
-        return Response(
-            200, content_types.APPLICATION_JSON, {"valid": True, "capabilities": result.capabilities}
-        )
-    return Response(
-        422, content_types.APPLICATION_JSON, {"valid": False, "errors": [e.to_dict() for e in result.errors]}
-    )
+app.include_router(capability_routes())
 
 
 @logger.inject_lambda_context(clear_state=True)

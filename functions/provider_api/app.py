@@ -1,111 +1,18 @@
 """The seller's products: the five-step wizard, assets, submission for review, versions."""
 
-import json
-from typing import Annotated, Any
+from typing import Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cmp.bootstrap import bootstrap
 from cmp.observability import instruments
-from cmp.web.api import Caller, caller, make_resolver
-from cmp.web.schemas import ImportRequest, ListingRequest, NewProductRequest, TemplateRequest, UploadRequest
+from cmp.web.api import make_resolver
+from cmp.web.routes.provider import provider_routes
 
 logger, metrics, tracer = instruments("provider-api")
-services = bootstrap()
 app = make_resolver(logger)
-PRODUCT = "/v1/provider/products/<product_id>"
-
-
-def seller() -> Caller:
-    who = caller(app)
-    who.require("seller")
-    return who
-
-
-@app.get("/v1/provider/products")
-def list_products() -> dict[str, Any]:
-    return {"items": services.products.list_products(seller().tenant_id)}
-
-
-@app.post("/v1/provider/products")
-def create_product(body: NewProductRequest) -> tuple[dict[str, Any], int]:
-    return services.products.create_draft(seller().tenant_id, body.category, body.subcategory), 201
-
-
-@app.get(PRODUCT)
-def get_product(product_id: str) -> dict[str, Any]:
-    return services.products.get(seller().tenant_id, product_id)
-
-
-@app.delete(PRODUCT)
-def delete_product(product_id: str) -> tuple[dict[str, Any], int]:
-    services.products.delete_draft(seller().tenant_id, product_id)
-    return {}, 204
-
-
-@app.put(f"{PRODUCT}/category")
-def change_category(product_id: str, body: NewProductRequest) -> dict[str, Any]:
-    return services.products.change_category(seller().tenant_id, product_id, body.category, body.subcategory)
-
-
-@app.post(f"{PRODUCT}/import")
-def import_flow(product_id: str, body: ImportRequest) -> dict[str, Any]:
-    content = body.content if body.content is not None else json.dumps(body.document)
-    return services.products.import_flow(seller().tenant_id, product_id, content, body.format, body.filename)
-
-
-@app.post(f"{PRODUCT}/template")
-def apply_template(product_id: str, body: TemplateRequest) -> dict[str, Any]:
-    return services.products.apply_template(seller().tenant_id, product_id, body.template)
-
-
-@app.put(f"{PRODUCT}/capabilities")
-def set_capabilities(product_id: str, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
-    return services.products.set_capabilities(seller().tenant_id, product_id, body)
-
-
-@app.put(f"{PRODUCT}/plans")
-def set_plans(product_id: str, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
-    return services.products.set_plans(seller().tenant_id, product_id, body.get("plans"))
-
-
-@app.put(f"{PRODUCT}/listing")
-def set_listing(product_id: str, body: ListingRequest) -> dict[str, Any]:
-    return services.products.set_listing(seller().tenant_id, product_id, body.model_dump())
-
-
-@app.post(f"{PRODUCT}/assets")
-def request_upload(product_id: str, body: UploadRequest) -> tuple[dict[str, Any], int]:
-    upload = services.products.request_upload(
-        seller().tenant_id, product_id, body.kind, body.content_type, body.size_bytes
-    )
-    return upload, 201
-
-
-@app.post(f"{PRODUCT}/assets/<asset_id>/complete")
-def complete_upload(product_id: str, asset_id: str) -> dict[str, Any]:
-    return services.products.complete_upload(seller().tenant_id, product_id, asset_id)
-
-
-@app.delete(f"{PRODUCT}/assets/<asset_id>")
-def delete_asset(product_id: str, asset_id: str) -> dict[str, Any]:
-    return services.products.delete_asset(seller().tenant_id, product_id, asset_id)
-
-
-@app.post(f"{PRODUCT}/submit")
-def submit(product_id: str) -> tuple[dict[str, Any], int]:
-    return services.products.submit(seller().tenant_id, product_id), 202
-
-
-@app.post(f"{PRODUCT}/archive")
-def archive(product_id: str) -> dict[str, Any]:
-    return services.products.archive(seller().tenant_id, product_id)
-
-
-@app.get(f"{PRODUCT}/versions")
-def versions(product_id: str) -> dict[str, Any]:
-    return {"items": services.products.versions(seller().tenant_id, product_id)}
+services = bootstrap()
+app.include_router(provider_routes(services))
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 from typing import Any
 
 import psycopg
@@ -211,7 +211,7 @@ def api(
     handler_module: ModuleType, marketplace: MarketplaceService, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Any]:
     """GET a marketplace path through the handler; returns (status, JSON body)."""
-    monkeypatch.setattr(handler_module, "services", SimpleNamespace(marketplace=marketplace))
+    monkeypatch.setattr(handler_module.services, "marketplace", marketplace)
     template = json.loads((REPO / "events/marketplace_api.json").read_text())
 
     def get(path: str, query: dict[str, str] | None = None) -> tuple[int, Any]:

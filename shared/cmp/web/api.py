@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from cmp.aws.adapters import AwsUnavailable
 from cmp.errors import DomainError, Forbidden, NotFound, Unauthorized
@@ -101,8 +103,9 @@ class Caller:
         return "admin" in self.roles
 
 
-def caller(app: APIGatewayRestResolver) -> Caller:
-    context = app.current_event.request_context.authorizer.get_context() or {}
+def caller(app: APIGatewayRestResolver | Router) -> Caller:
+    event = cast(APIGatewayProxyEvent, app.current_event)
+    context = event.request_context.authorizer.get_context() or {}
     tenant_id, user_id = context.get("tenant_id"), context.get("user_id")
     if not tenant_id or not user_id:
         raise Unauthorized("sign in first")

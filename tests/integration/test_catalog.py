@@ -310,7 +310,10 @@ def test_bad_wizard_input_gets_field_errors(platform: Platform, services: Servic
     assert status == 422 and "assistant" in body["errors"][0]["message"]
     status, body = provider(platform, "PUT", f"/{product_id}/capabilities", seller, raw_body="[1, 2")
     assert 400 <= status < 500
-    assert provider(platform, "GET", "/not-a-uuid", seller)[0] == 404
+    status, body = provider(platform, "GET", "/not-a-uuid", seller)
+    assert status == 422 and body["errors"][0]["path"] == "product_id"
+    status, body = provider(platform, "POST", f"/{product_id}/assets/not-a-uuid/complete", seller)
+    assert status == 422 and body["errors"][0]["path"] == "asset_id"
     status, body = provider(platform, "POST", f"/{product_id}/no/such/route", seller)
     assert status == 404 and body["error"] == "not_found"
 

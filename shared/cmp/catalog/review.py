@@ -225,10 +225,7 @@ class ReviewService:
 
     def _tenant_of(self, product_id: str) -> str:
         with self._db.unit_of_work() as uow:
-            try:
-                row = uow.fetch_one("select admin_product_tenant(%s::uuid) as tenant_id", (product_id,))
-            except Exception as e:
-                raise NotFound("product not found") from e
+            row = uow.fetch_one("select admin_product_tenant(%s) as tenant_id", (product_id,))
         if row is None or row["tenant_id"] is None:
             raise NotFound("product not found")
         return str(row["tenant_id"])

@@ -1,6 +1,7 @@
 """Platform administration: the review queue, approve or reject, featured listings."""
 
 from typing import Any
+from uuid import UUID
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
@@ -23,16 +24,16 @@ def admin_routes(services: Services) -> Router:
         return {"items": services.reviews.queue()}
 
     @router.post("/v1/admin/products/<product_id>/approve")
-    def approve(product_id: str) -> dict[str, Any]:
-        return services.reviews.approve(admin().user_id, product_id)
+    def approve(product_id: UUID) -> dict[str, Any]:
+        return services.reviews.approve(admin().user_id, str(product_id))
 
     @router.post("/v1/admin/products/<product_id>/reject")
-    def reject(product_id: str, body: RejectRequest) -> dict[str, Any]:
-        return services.reviews.reject(admin().user_id, product_id, body.reasons)
+    def reject(product_id: UUID, body: RejectRequest) -> dict[str, Any]:
+        return services.reviews.reject(admin().user_id, str(product_id), body.reasons)
 
     @router.put("/v1/admin/products/<product_id>/featured")
-    def feature(product_id: str, body: FeatureRequest) -> dict[str, Any]:
+    def feature(product_id: UUID, body: FeatureRequest) -> dict[str, Any]:
         admin()
-        return services.reviews.set_featured(product_id, body.featured)
+        return services.reviews.set_featured(str(product_id), body.featured)
 
     return router

@@ -2,6 +2,7 @@
 
 import json
 from typing import Annotated, Any
+from uuid import UUID
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
@@ -30,68 +31,68 @@ def provider_routes(services: Services) -> Router:
         return services.products.create_draft(seller().tenant_id, body.category, body.subcategory), 201
 
     @router.get(PRODUCT)
-    def get_product(product_id: str) -> dict[str, Any]:
-        return services.products.get(seller().tenant_id, product_id)
+    def get_product(product_id: UUID) -> dict[str, Any]:
+        return services.products.get(seller().tenant_id, str(product_id))
 
     @router.delete(PRODUCT)
-    def delete_product(product_id: str) -> tuple[dict[str, Any], int]:
-        services.products.delete_draft(seller().tenant_id, product_id)
+    def delete_product(product_id: UUID) -> tuple[dict[str, Any], int]:
+        services.products.delete_draft(seller().tenant_id, str(product_id))
         return {}, 204
 
     @router.put(f"{PRODUCT}/category")
-    def change_category(product_id: str, body: NewProductRequest) -> dict[str, Any]:
+    def change_category(product_id: UUID, body: NewProductRequest) -> dict[str, Any]:
         return services.products.change_category(
-            seller().tenant_id, product_id, body.category, body.subcategory
+            seller().tenant_id, str(product_id), body.category, body.subcategory
         )
 
     @router.post(f"{PRODUCT}/import")
-    def import_flow(product_id: str, body: ImportRequest) -> dict[str, Any]:
+    def import_flow(product_id: UUID, body: ImportRequest) -> dict[str, Any]:
         content = body.content if body.content is not None else json.dumps(body.document)
         return services.products.import_flow(
-            seller().tenant_id, product_id, content, body.format, body.filename
+            seller().tenant_id, str(product_id), content, body.format, body.filename
         )
 
     @router.post(f"{PRODUCT}/template")
-    def apply_template(product_id: str, body: TemplateRequest) -> dict[str, Any]:
-        return services.products.apply_template(seller().tenant_id, product_id, body.template)
+    def apply_template(product_id: UUID, body: TemplateRequest) -> dict[str, Any]:
+        return services.products.apply_template(seller().tenant_id, str(product_id), body.template)
 
     @router.put(f"{PRODUCT}/capabilities")
-    def set_capabilities(product_id: str, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
-        return services.products.set_capabilities(seller().tenant_id, product_id, body)
+    def set_capabilities(product_id: UUID, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+        return services.products.set_capabilities(seller().tenant_id, str(product_id), body)
 
     @router.put(f"{PRODUCT}/plans")
-    def set_plans(product_id: str, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
-        return services.products.set_plans(seller().tenant_id, product_id, body.get("plans"))
+    def set_plans(product_id: UUID, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+        return services.products.set_plans(seller().tenant_id, str(product_id), body.get("plans"))
 
     @router.put(f"{PRODUCT}/listing")
-    def set_listing(product_id: str, body: ListingRequest) -> dict[str, Any]:
-        return services.products.set_listing(seller().tenant_id, product_id, body.model_dump())
+    def set_listing(product_id: UUID, body: ListingRequest) -> dict[str, Any]:
+        return services.products.set_listing(seller().tenant_id, str(product_id), body.model_dump())
 
     @router.post(f"{PRODUCT}/assets")
-    def request_upload(product_id: str, body: UploadRequest) -> tuple[dict[str, Any], int]:
+    def request_upload(product_id: UUID, body: UploadRequest) -> tuple[dict[str, Any], int]:
         upload = services.products.request_upload(
-            seller().tenant_id, product_id, body.kind, body.content_type, body.size_bytes
+            seller().tenant_id, str(product_id), body.kind, body.content_type, body.size_bytes
         )
         return upload, 201
 
     @router.post(f"{PRODUCT}/assets/<asset_id>/complete")
-    def complete_upload(product_id: str, asset_id: str) -> dict[str, Any]:
-        return services.products.complete_upload(seller().tenant_id, product_id, asset_id)
+    def complete_upload(product_id: UUID, asset_id: UUID) -> dict[str, Any]:
+        return services.products.complete_upload(seller().tenant_id, str(product_id), str(asset_id))
 
     @router.delete(f"{PRODUCT}/assets/<asset_id>")
-    def delete_asset(product_id: str, asset_id: str) -> dict[str, Any]:
-        return services.products.delete_asset(seller().tenant_id, product_id, asset_id)
+    def delete_asset(product_id: UUID, asset_id: UUID) -> dict[str, Any]:
+        return services.products.delete_asset(seller().tenant_id, str(product_id), str(asset_id))
 
     @router.post(f"{PRODUCT}/submit")
-    def submit(product_id: str) -> tuple[dict[str, Any], int]:
-        return services.products.submit(seller().tenant_id, product_id), 202
+    def submit(product_id: UUID) -> tuple[dict[str, Any], int]:
+        return services.products.submit(seller().tenant_id, str(product_id)), 202
 
     @router.post(f"{PRODUCT}/archive")
-    def archive(product_id: str) -> dict[str, Any]:
-        return services.products.archive(seller().tenant_id, product_id)
+    def archive(product_id: UUID) -> dict[str, Any]:
+        return services.products.archive(seller().tenant_id, str(product_id))
 
     @router.get(f"{PRODUCT}/versions")
-    def versions(product_id: str) -> dict[str, Any]:
-        return {"items": services.products.versions(seller().tenant_id, product_id)}
+    def versions(product_id: UUID) -> dict[str, Any]:
+        return {"items": services.products.versions(seller().tenant_id, str(product_id))}
 
     return router

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import getpass
 import json
 import logging
@@ -34,7 +35,16 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     print("Starting the local stack (PostgreSQL, moto, functions)...", flush=True)
-    stack = start_stack(ROOT, LOCAL_DIR, http_port=args.port)
+    try:
+        stack = start_stack(ROOT, LOCAL_DIR, http_port=args.port)
+    except OSError as e:
+        if e.errno != errno.EADDRINUSE:
+            raise
+        print(
+            f"cmp: port {args.port} is in use (is CMP already running?); choose another with CMP_PORT=9000",
+            file=sys.stderr,
+        )
+        return 1
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     try:

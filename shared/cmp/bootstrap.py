@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from cmp.catalog.marketplace import MarketplaceService
     from cmp.catalog.products import ProductService
     from cmp.catalog.review import ReviewService
+    from cmp.housekeeping import Housekeeping
 
 
 @dataclass
@@ -66,6 +67,12 @@ class Services:
             lambda: self.settings.assets_bucket,
             lambda: self.settings.review_queue_url,
         )
+
+    @cached_property
+    def housekeeping(self) -> Housekeeping:
+        from cmp.housekeeping import Housekeeping
+
+        return Housekeeping(self.tenancy, self.products, self.settings.session_retention_days)
 
     @cached_property
     def marketplace(self) -> MarketplaceService:

@@ -8,6 +8,7 @@ and every subscription's snapshot stay as they were until the next approval.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from cmp.aws.adapters import ObjectStore, Queues
+from cmp.aws.adapters import AwsUnavailable, ObjectStore, Queues
 from cmp.capabilities import (
     CATEGORIES,
     ensure_valid,
@@ -30,6 +31,7 @@ from cmp.catalog.templates import TEMPLATES
 from cmp.db import Database, UnitOfWork
 from cmp.errors import Conflict, FieldError, NotFound, ValidationFailed
 
+log = logging.getLogger(__name__)
 WIZARD_STEPS = ("category", "source", "capabilities", "plans", "listing")
 LISTING_FIELDS = (
     "name",
@@ -450,10 +452,30 @@ class ProductService:
                 (product_id,),
             )
             run_id = str(run["id"])
-        self._queues.send(
-            self._review_queue(), {"tenant_id": tenant_id, "product_id": product_id, "review_run_id": run_id}
-        )
+        self.enqueue_review(tenant_id, product_id, run_id)
         return {"product_id": product_id, "status": "pending_review", "review_run_id": run_id}
+
+    def enqueue_review(self, tenant_id: str, product_id: str, review_run_id: str) -> None:
+        """Queue the checks of a review run. The submission is already committed: if the queue is down, the
+        run stays `queued` and housekeeping sends it again (the review job is idempotent)."""
+        try:
+            self._queues.send(
+                self._review_queue(),
+                {"tenant_id": tenant_id, "product_id": product_id, "review_run_id": review_run_id},
+            )
+        except AwsUnavailable:
+            log.exception(
+                "review job not queued; housekeeping will resend it", extra={"product_id": product_id}
+            )
+
+    def stalled_reviews(self, older_than_seconds: int) -> list[dict[str, str]]:
+        """Review runs still queued after `older_than_seconds` (their message was lost or never sent)."""
+        with self._db.unit_of_work() as uow:
+            rows = uow.fetch_all(
+                "select * from housekeeping_stalled_reviews(now() - make_interval(secs => %s))",
+                (older_than_seconds,),
+            )
+        return [{k: str(v) for k, v in row.items()} for row in rows]
 
     def archive(self, tenant_id: str, product_id: str) -> dict[str, Any]:
         with self._db.unit_of_work(tenant_id) as uow:

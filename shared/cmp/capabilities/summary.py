@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from cmp.capabilities.defaults import merge_with_defaults
 from cmp.capabilities.models import ProductCapabilities
 from cmp.capabilities.validation import ensure_valid
 
@@ -131,10 +132,14 @@ def _analytics(doc: ProductCapabilities) -> list[str]:
 def capability_summary(capabilities: dict[str, Any]) -> dict[str, Any]:
     """What a buyer gets, as short phrases: interfaces, what they can configure, runtime, analytics.
 
-    Accepts a stored document (or a draft, which is merged and validated first); raises
-    `ValidationFailed` if it is invalid.
+    Describes a stored document as it is, even if a rule added since its publication would reject it
+    (a live listing must keep rendering); a document that does not even have the schema's shape raises
+    `ValidationFailed` with its paths.
     """
-    doc = ProductCapabilities.model_validate(ensure_valid(capabilities))
+    try:
+        doc = ProductCapabilities.model_validate(merge_with_defaults(capabilities))
+    except (TypeError, KeyError, ValueError):  # pydantic's ValidationError is a ValueError
+        doc = ProductCapabilities.model_validate(ensure_valid(capabilities))
     category = doc.category or ""
     subcategory = getattr(doc.subcategory, category, None) or ""
     return {

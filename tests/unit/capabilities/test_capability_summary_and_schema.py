@@ -137,3 +137,12 @@ def test_json_schema_is_a_fresh_copy_each_time() -> None:
     capability_json_schema()["required"].append("tampered")
 
     assert capability_json_schema()["required"] == ["category", "subcategory"]
+
+
+def test_a_live_document_that_a_newer_rule_would_reject_still_summarises() -> None:
+    live = validate_capabilities({"category": "agent", "subcategory": {"agent": "single"}}).capabilities
+    assert live is not None
+    live["configuration"]["rag"]["grounding"] = {"strictMode": True, "fallback": "general"}
+    assert not validate_capabilities(live).valid
+    summary = capability_summary(live)
+    assert summary["category"] == "Agent" and summary["interfaces"]

@@ -14,9 +14,6 @@ def _env(name: str, default: str = "") -> str:
 class Settings:
     database_url: str = field(default_factory=lambda: _env("DATABASE_URL"))
     database_secret_arn: str = field(default_factory=lambda: _env("DATABASE_SECRET_ARN"))
-    migrations_database_url: str = field(
-        default_factory=lambda: _env("MIGRATIONS_DATABASE_URL") or _env("DATABASE_URL")
-    )
     aws_endpoint_url: str = field(default_factory=lambda: _env("AWS_ENDPOINT_URL"))
     aws_region: str = field(default_factory=lambda: _env("AWS_DEFAULT_REGION", "us-east-1"))
     jwt_secret_arn: str = field(default_factory=lambda: _env("JWT_SECRET_ARN"))

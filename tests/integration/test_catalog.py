@@ -43,6 +43,12 @@ def admin_api(
     return call(platform, "AdminApiFunction", method, f"/v1/admin{path}", who, body)
 
 
+def new_draft(platform: Platform, who: dict[str, str], category: str, subcategory: str) -> str:
+    status, product = provider(platform, "POST", "", who, {"category": category, "subcategory": subcategory})
+    assert status == 201, product
+    return str(product["id"])
+
+
 def upload_logo(platform: Platform, who: dict[str, str], product_id: str) -> None:
     status, upload = provider(
         platform,
@@ -62,9 +68,7 @@ def upload_logo(platform: Platform, who: dict[str, str], product_id: str) -> Non
 
 def ready_product(platform: Platform, who: dict[str, str], slug: str, logo: bool = True) -> str:
     """A product with every wizard step done (template route), ready to submit."""
-    status, product = provider(platform, "POST", "", who, {"category": "agent", "subcategory": "single"})
-    assert status == 201, product
-    product_id = product["id"]
+    product_id = new_draft(platform, who, "agent", "single")
     assert (
         provider(platform, "POST", f"/{product_id}/template", who, {"template": "customer_support"})[0] == 200
     )
@@ -271,9 +275,7 @@ def test_bad_wizard_input_gets_field_errors(platform: Platform, services: Servic
     assert status == 422 and body["errors"][0]["path"] == "category"
     status, body = provider(platform, "POST", "", seller, {"category": "app", "subcategory": "writer"})
     assert status == 422 and body["errors"][0]["path"] == "subcategory"
-    product_id = provider(platform, "POST", "", seller, {"category": "agent", "subcategory": "single"})[1][
-        "id"
-    ]
+    product_id = new_draft(platform, seller, "agent", "single")
     status, body = provider(platform, "PUT", f"/{product_id}/plans", seller, {"plans": []})
     assert status == 409 and "step 3" in body["message"]
     status, body = provider(
@@ -321,9 +323,7 @@ def test_bad_wizard_input_gets_field_errors(platform: Platform, services: Servic
 def test_slugs_are_unique_across_the_marketplace(platform: Platform, services: Services) -> None:
     first, second = caller_of(services, "First"), caller_of(services, "Second")
     ready_product(platform, first, "taken-slug", logo=False)
-    product_id = provider(platform, "POST", "", second, {"category": "agent", "subcategory": "single"})[1][
-        "id"
-    ]
+    product_id = new_draft(platform, second, "agent", "single")
     status, body = provider(
         platform,
         "PUT",
@@ -336,9 +336,7 @@ def test_slugs_are_unique_across_the_marketplace(platform: Platform, services: S
 
 def test_asset_uploads_are_checked_before_and_after_upload(platform: Platform, services: Services) -> None:
     seller = caller_of(services, "Seller")
-    product_id = provider(platform, "POST", "", seller, {"category": "agent", "subcategory": "single"})[1][
-        "id"
-    ]
+    product_id = new_draft(platform, seller, "agent", "single")
     status, body = provider(
         platform,
         "POST",
@@ -379,9 +377,7 @@ def test_importing_a_real_flow_proposes_capabilities(
     platform: Platform, services: Services, shared_dir: Path
 ) -> None:
     seller = caller_of(services, "Seller")
-    product_id = provider(platform, "POST", "", seller, {"category": "app", "subcategory": "connector"})[1][
-        "id"
-    ]
+    product_id = new_draft(platform, seller, "app", "connector")
     petstore = (shared_dir / "fixtures/imports/openapi/swagger-petstore-3.0.yaml").read_text()
     status, body = provider(
         platform, "POST", f"/{product_id}/import", seller, {"content": petstore, "filename": "petstore.yaml"}

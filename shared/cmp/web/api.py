@@ -98,10 +98,6 @@ class Caller:
         if role not in self.roles:
             raise Forbidden(f"this action needs the '{role}' role")
 
-    @property
-    def is_platform_admin(self) -> bool:
-        return "admin" in self.roles
-
 
 def caller(app: APIGatewayRestResolver | Router) -> Caller:
     event = cast(APIGatewayProxyEvent, app.current_event)

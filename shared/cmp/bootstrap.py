@@ -6,15 +6,20 @@ use, so a function's cold start pays only for what it touches.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, cast
+from uuid import UUID
 
-from cmp.aws.adapters import ObjectStore, Queues, SecretStore, StateMachines
+from cmp.aws.adapters import EventBus, ObjectStore, Queues, Schedules, SecretStore, StateMachines
 from cmp.config import Settings
-from cmp.db import Database
+from cmp.db import Database, UnitOfWork
+from cmp.db.outbox import OutboxRelay
+from cmp.ports import Clock, IdGenerator
 from cmp.provisioning.onboarding import OnboardingService, OnboardingStarter
+from cmp.system import RandomIds, SystemClock
 from cmp.tenancy.passwords import PasswordHasher
 from cmp.tenancy.service import TenancyService
 from cmp.tenancy.tokens import TokenService
@@ -34,8 +39,22 @@ class Services:
     machines: StateMachines = field(default_factory=StateMachines)
     queues: Queues = field(default_factory=Queues)
     objects: ObjectStore = field(default_factory=ObjectStore)
+    events: EventBus = field(default_factory=EventBus)
+    schedules: Schedules = field(default_factory=Schedules)
+    clock: Clock = field(default_factory=SystemClock)
+    ids: IdGenerator = field(default_factory=RandomIds)
     hasher: PasswordHasher = field(default_factory=PasswordHasher)
     jwt_secret: Callable[[], str] | None = None
+
+    @contextmanager
+    def unit_of_work(self, tenant_id: UUID | str | None = None) -> Iterator[UnitOfWork]:
+        """The unit of work every service uses: outbox messages are relayed right after commit."""
+        with self.db.unit_of_work(tenant_id, after_commit=self.outbox_relay.deliver) as uow:
+            yield uow
+
+    @cached_property
+    def outbox_relay(self) -> OutboxRelay:
+        return OutboxRelay(self.db.session, self.queues, self.machines, self.events)
 
     @cached_property
     def tokens(self) -> TokenService:

@@ -84,11 +84,18 @@ class Queues:
     def _client(self) -> Any:
         return self._sqs or default_client("sqs")
 
-    def send(self, queue_url: str, body: dict[str, Any], attributes: dict[str, str] | None = None) -> str:
+    def send(
+        self,
+        queue_url: str,
+        body: dict[str, Any],
+        attributes: dict[str, str] | None = None,
+        group_id: str | None = None,
+    ) -> str:
         attrs = {k: {"DataType": "String", "StringValue": v} for k, v in (attributes or {}).items()}
+        extra = {"MessageGroupId": group_id} if group_id else {}
         try:
             out = self._client.send_message(
-                QueueUrl=queue_url, MessageBody=json.dumps(body), MessageAttributes=attrs
+                QueueUrl=queue_url, MessageBody=json.dumps(body), MessageAttributes=attrs, **extra
             )
         except (ClientError, BotoCoreError) as e:
             raise AwsUnavailable("could not enqueue job") from e
@@ -126,6 +133,18 @@ class ObjectStore:
         )
         return url
 
+    def read_prefix(self, bucket: str, key: str, length: int) -> bytes:
+        try:
+            out = self._client.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{max(length, 1) - 1}")
+        except ClientError as e:
+            if e.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound", "InvalidRange"):
+                return b""
+            raise AwsUnavailable("object store unavailable") from e
+        except BotoCoreError as e:
+            raise AwsUnavailable("object store unavailable") from e
+        data: bytes = out["Body"].read()
+        return data[:length]
+
     def head(self, bucket: str, key: str) -> dict[str, Any] | None:
         try:
             out: dict[str, Any] = self._client.head_object(Bucket=bucket, Key=key)
@@ -134,3 +153,80 @@ class ObjectStore:
                 return None
             raise AwsUnavailable("object store unavailable") from e
         return out
+
+
+class EventBus:
+    """EventBridge `PutEvents`, one event at a time (the outbox relay sends them as they come)."""
+
+    def __init__(self, events: Any = None) -> None:
+        self._events = events
+
+    @property
+    def _client(self) -> Any:
+        return self._events or default_client("events")
+
+    def put(self, bus_name: str, source: str, detail_type: str, detail: dict[str, Any]) -> str:
+        entry = {
+            "EventBusName": bus_name,
+            "Source": source,
+            "DetailType": detail_type,
+            "Detail": json.dumps(detail),
+        }
+        try:
+            out = self._client.put_events(Entries=[entry])
+        except (ClientError, BotoCoreError) as e:
+            raise AwsUnavailable("could not publish event") from e
+        result = out["Entries"][0]
+        if "ErrorCode" in result:
+            raise AwsUnavailable(f"event refused: {result['ErrorCode']} {result.get('ErrorMessage', '')}")
+        return str(result.get("EventId", ""))
+
+
+class Schedules:
+    """EventBridge Scheduler schedules in one group, upserted and deleted by name."""
+
+    def __init__(self, scheduler: Any = None, group_name: str = "default") -> None:
+        self._scheduler = scheduler
+        self._group = group_name
+
+    @property
+    def _client(self) -> Any:
+        return self._scheduler or default_client("scheduler")
+
+    def put(
+        self,
+        name: str,
+        expression: str,
+        target_arn: str,
+        role_arn: str,
+        payload: dict[str, Any],
+        timezone: str = "UTC",
+        enabled: bool = True,
+    ) -> None:
+        spec = {
+            "Name": name,
+            "GroupName": self._group,
+            "ScheduleExpression": expression,
+            "ScheduleExpressionTimezone": timezone,
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "State": "ENABLED" if enabled else "DISABLED",
+            "Target": {"Arn": target_arn, "RoleArn": role_arn, "Input": json.dumps(payload)},
+        }
+        try:
+            try:
+                self._client.update_schedule(**spec)
+            except ClientError as e:
+                if e.response["Error"]["Code"] != "ResourceNotFoundException":
+                    raise
+                self._client.create_schedule(**spec)
+        except (ClientError, BotoCoreError) as e:
+            raise AwsUnavailable("could not save the schedule") from e
+
+    def delete(self, name: str) -> None:
+        try:
+            self._client.delete_schedule(Name=name, GroupName=self._group)
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise AwsUnavailable("could not delete the schedule") from e
+        except BotoCoreError as e:
+            raise AwsUnavailable("could not delete the schedule") from e

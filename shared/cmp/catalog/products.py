@@ -26,10 +26,10 @@ from cmp.capabilities import (
     validate_capabilities,
     validate_plans,
 )
-from cmp.catalog.importers import import_flow
 from cmp.catalog.templates import TEMPLATES
 from cmp.db import Database, UnitOfWork
 from cmp.errors import Conflict, FieldError, NotFound, ValidationFailed
+from cmp.flows import import_flow
 
 log = logging.getLogger(__name__)
 WIZARD_STEPS = ("category", "source", "capabilities", "plans", "listing")

@@ -12,11 +12,11 @@ from pydantic import BaseModel, ConfigDict
 
 from cmp.aws.adapters import ObjectStore
 from cmp.capabilities import validate_capabilities, validate_plans
-from cmp.catalog.importers import import_flow
 from cmp.catalog.products import LISTING_FIELDS, to_json
 from cmp.catalog.versions import next_version
 from cmp.db import Database, UnitOfWork
 from cmp.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
+from cmp.flows import import_flow
 
 
 class ReviewJob(BaseModel):

@@ -11,6 +11,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
+from cmp.db.outbox import OutboxMessage
+from cmp.db.session import Session
 from cmp.db.uow import UnitOfWork
 
 
@@ -38,14 +40,44 @@ class Database:
         return self._pool
 
     @contextmanager
-    def unit_of_work(self, tenant_id: UUID | str | None = None) -> Iterator[UnitOfWork]:
-        """A transaction scoped to one tenant; with no tenant, RLS shows no tenant-owned rows."""
+    def unit_of_work(
+        self,
+        tenant_id: UUID | str | None = None,
+        *,
+        after_commit: Callable[[list[OutboxMessage]], object] | None = None,
+    ) -> Iterator[UnitOfWork]:
+        """A transaction scoped to one tenant (no tenant: RLS shows no tenant-owned rows); it commits only
+        when the caller calls `commit()`; `after_commit` receives the outbox messages written in it."""
+        with self._connection() as conn:
+            session = Session(conn)
+            tenant = session.set_tenant(tenant_id) if tenant_id is not None else None
+            uow = UnitOfWork(session, tenant, after_commit)
+            try:
+                yield uow
+                # Transitional: services not yet on repositories rely on commit-at-exit; removed with them.
+                if not uow.committed:
+                    uow.commit()
+            finally:
+                uow.rollback()
+
+    @contextmanager
+    def session(self, tenant_id: UUID | str | None = None, *, read_only: bool = False) -> Iterator[Session]:
+        """A transaction for read-side views (`read_only=True`) and the outbox relay; commits on success."""
+        with self._connection() as conn:
+            with conn.transaction():
+                if read_only:
+                    conn.execute("set transaction read only")
+                session = Session(conn)
+                if tenant_id is not None:
+                    session.set_tenant(tenant_id)
+                yield session
+            session.close()
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         pool = self._ensure_open()
-        with pool.connection() as conn, conn.transaction():
-            uow = UnitOfWork(conn)
-            if tenant_id is not None:
-                uow.set_tenant(tenant_id)
-            yield uow
+        with pool.connection() as conn:
+            yield conn
 
     def close(self) -> None:
         if self._pool is not None:

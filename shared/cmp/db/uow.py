@@ -1,33 +1,102 @@
-"""The unit of work: one transaction, the tenant set with `set_config(..., true)` so it ends with it."""
+"""The unit of work: one tenant-scoped transaction that carries the repositories and the outbox.
+
+    with uow_factory(tenant_id) as uow:
+        product = uow.products.get(product_id)
+        product.submit()
+        uow.products.save(product)
+        uow.outbox.add(OutboxMessage.to_queue(review_queue_url, {...}))
+        uow.commit()
+
+Nothing is written unless `commit()` is called; leaving the block without it rolls everything back. The
+outbox messages added in the block are delivered right after the commit (see `cmp.db.outbox`).
+
+Repositories are built on first access from `REPOSITORIES` (attribute name -> "module:Class"), so a function
+imports only the domain modules it touches. Each domain module declares, in its `ports.py`, a Protocol of the
+repositories it uses; services are typed against that Protocol and unit tests pass in-memory fakes.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 from uuid import UUID
 
-import psycopg
-from psycopg import sql
+from cmp.db.outbox import Outbox, OutboxMessage
+from cmp.db.session import Session
+
+# attribute -> "module:Class"; the class takes the Session. Add a line per repository.
+REPOSITORIES: dict[str, str] = {}
 
 
 class UnitOfWork:
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        self.conn = conn
-        self.tenant_id: str | None = None
+    def __init__(
+        self,
+        session: Session,
+        tenant_id: str | None,
+        after_commit: Callable[[list[OutboxMessage]], object] | None = None,
+    ) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+        self._after_commit = after_commit
+        self._repositories: dict[str, Any] = {}
+        self._ended = False
+        self.outbox = Outbox(session, tenant_id)
+
+    @property
+    def tenant_id(self) -> str | None:
+        return self._tenant_id
+
+    @property
+    def committed(self) -> bool:
+        return self._ended
 
     def set_tenant(self, tenant_id: UUID | str) -> None:
-        self.tenant_id = str(UUID(str(tenant_id)))
-        self.conn.execute("select set_config('app.tenant_id', %s, true)", (self.tenant_id,))
+        """Scope the rest of this transaction to a tenant created inside it (sign-up)."""
+        self._tenant_id = self._session.set_tenant(tenant_id)
+        self.outbox.set_tenant(self._tenant_id)
 
     def set_user(self, user_id: UUID | str) -> None:
-        self.conn.execute("select set_config('app.user_id', %s, true)", (str(UUID(str(user_id))),))
+        self._session.set_user(user_id)
 
-    def fetch_one(self, query: str | sql.Composed, params: Any = None) -> dict[str, Any] | None:
-        row: dict[str, Any] | None = self.conn.execute(query, params).fetchone()
-        return row
+    def commit(self) -> None:
+        """Commit the transaction, then deliver the outbox messages written in it."""
+        self._session.commit()
+        self._ended = True
+        if self._after_commit and self.outbox.added:
+            self._after_commit(list(self.outbox.added))
 
-    def fetch_all(self, query: str | sql.Composed, params: Any = None) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self.conn.execute(query, params).fetchall()
-        return rows
+    def rollback(self) -> None:
+        if not self._ended:
+            self._session.rollback()
+            self._ended = True
 
-    def execute(self, query: str | sql.Composed, params: Any = None) -> int:
-        return self.conn.execute(query, params).rowcount
+    # Transitional: the catalog, tenancy and onboarding services still run SQL through the unit of work;
+    # removed once each has its repository.
+    def fetch_one(self, query: Any, params: Any = None) -> dict[str, Any] | None:
+        return self._session.fetch_one(query, params)
+
+    def fetch_all(self, query: Any, params: Any = None) -> list[dict[str, Any]]:
+        return self._session.fetch_all(query, params)
+
+    def execute(self, query: Any, params: Any = None) -> int:
+        return self._session.execute(query, params)
+
+    @property
+    def conn(self) -> Any:
+        return self._session._conn
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in REPOSITORIES:
+            raise AttributeError(name)
+        if name not in self._repositories:
+            module, _, cls = REPOSITORIES[name].partition(":")
+            self._repositories[name] = getattr(importlib.import_module(module), cls)(self._session)
+        return self._repositories[name]
+
+
+class UnitOfWorkFactory(Protocol):
+    """`Database.unit_of_work` as services see it (tests pass a factory of fakes)."""
+
+    def __call__(self, tenant_id: UUID | str | None = None) -> AbstractContextManager[Any]: ...

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from cmp.catalog.importers import ImportResult, import_flow
 from cmp.errors import ValidationFailed
+from cmp.flows import ImportResult, import_flow
 
 pytestmark = pytest.mark.unit
 

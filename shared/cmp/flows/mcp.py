@@ -11,7 +11,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from cmp.catalog.importers.base import (
+from cmp.flows.base import (
     CapabilityDraft,
     Findings,
     as_dict,
@@ -26,7 +26,7 @@ from cmp.catalog.importers.base import (
     text,
     type_name,
 )
-from cmp.catalog.importers.result import ImportResult
+from cmp.flows.result import ImportResult
 
 FORMAT = "mcp"
 TOOLS_LIST = "tools/list"

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from cmp.catalog.importers.base import (
+from cmp.flows.base import (
     CapabilityDraft,
     Findings,
     as_dict,
@@ -27,7 +27,7 @@ from cmp.catalog.importers.base import (
     type_name,
     vendor_of,
 )
-from cmp.catalog.importers.result import ImportResult
+from cmp.flows.result import ImportResult
 
 FORMAT = "langflow"
 

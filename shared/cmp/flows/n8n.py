@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from cmp.catalog.importers.base import (
+from cmp.flows.base import (
     CapabilityDraft,
     Findings,
     as_dict,
@@ -25,7 +25,7 @@ from cmp.catalog.importers.base import (
     type_name,
     vendor_of,
 )
-from cmp.catalog.importers.result import ImportResult
+from cmp.flows.result import ImportResult
 
 FORMAT = "n8n"
 LEGACY = "legacy"

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from cmp.catalog.importers import ImportResult, detect_format, import_flow
 from cmp.errors import FieldError
-from tests.unit.importers.spec_vocabulary import shape_violations
+from cmp.flows import ImportResult, detect_format, import_flow
+from tests.unit.flows.spec_vocabulary import shape_violations
 
 pytestmark = pytest.mark.unit
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from cmp.catalog.importers import SUPPORTED_FORMATS, import_flow
 from cmp.errors import ValidationFailed
+from cmp.flows import SUPPORTED_FORMATS, import_flow
 
 pytestmark = pytest.mark.unit
 

@@ -17,8 +17,8 @@ import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from cmp.catalog.importers.base import child_path, type_name
 from cmp.errors import FieldError, PayloadTooLarge, ValidationFailed
+from cmp.flows.base import child_path, type_name
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_NESTING_DEPTH = 64

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cmp.catalog.importers import ImportResult, import_flow
+from cmp.flows import ImportResult, import_flow
 
 pytestmark = pytest.mark.unit
 

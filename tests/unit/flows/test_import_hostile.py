@@ -11,15 +11,15 @@ from typing import Any
 
 import pytest
 
-from cmp.catalog.importers import (
+from cmp.errors import DomainError, PayloadTooLarge, ValidationFailed
+from cmp.flows import (
     MAX_COMPONENTS,
     MAX_DOCUMENT_VALUES,
     MAX_IMPORT_BYTES,
     MAX_NESTING_DEPTH,
     import_flow,
 )
-from cmp.catalog.importers.base import MAX_WARNINGS
-from cmp.errors import DomainError, PayloadTooLarge, ValidationFailed
+from cmp.flows.base import MAX_WARNINGS
 
 pytestmark = pytest.mark.unit
 

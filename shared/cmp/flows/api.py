@@ -6,11 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from cmp.catalog.importers import langflow, mcp, n8n, openapi
-from cmp.catalog.importers.base import file_stem
-from cmp.catalog.importers.result import ImportResult
-from cmp.catalog.importers.safety import Syntax, parse_document
 from cmp.errors import FieldError, ValidationFailed
+from cmp.flows import langflow, mcp, n8n, openapi
+from cmp.flows.base import file_stem
+from cmp.flows.result import ImportResult
+from cmp.flows.safety import Syntax, parse_document
 
 
 class _ImportDocument(Protocol):

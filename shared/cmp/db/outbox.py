@@ -1,0 +1,195 @@
+"""The transactional outbox: messages to SQS, Step Functions and EventBridge are rows written in the same
+transaction as the change that causes them, then delivered after the commit.
+
+Delivery happens twice over: right after `UnitOfWork.commit()` in the same invocation, and by the
+housekeeping sweep for whatever that missed (a crash between commit and send, an AWS outage). A message may
+therefore be delivered more than once; consumers are idempotent (jobs check state, executions are started by
+name, so a second `StartExecution` of the same name is a no-op). A message is never lost: a row stays unsent
+until a send succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from psycopg.types.json import Jsonb
+
+from cmp.db.session import Session
+from cmp.ports import EventBus, MessageQueue, StateMachineRunner
+
+log = logging.getLogger(__name__)
+Kind = Literal["sqs", "stepfunctions", "events"]
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """One message to deliver after commit.
+
+    `target` is the queue URL, state machine ARN or event bus name; `name` is the execution name (Step
+    Functions' idempotency key), the SQS MessageGroupId, or the event's detail-type; `attributes` are SQS
+    message attributes (for events: `{"source": …}`).
+    """
+
+    kind: Kind
+    target: str
+    payload: dict[str, Any]
+    name: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+    @classmethod
+    def to_queue(
+        cls,
+        queue_url: str,
+        body: dict[str, Any],
+        attributes: dict[str, str] | None = None,
+        group_id: str | None = None,
+    ) -> OutboxMessage:
+        return cls("sqs", queue_url, body, group_id, dict(attributes or {}))
+
+    @classmethod
+    def start_execution(cls, state_machine_arn: str, name: str, payload: dict[str, Any]) -> OutboxMessage:
+        return cls("stepfunctions", state_machine_arn, payload, name)
+
+    @classmethod
+    def event(cls, bus_name: str, source: str, detail_type: str, detail: dict[str, Any]) -> OutboxMessage:
+        return cls("events", bus_name, detail, detail_type, {"source": source})
+
+
+class Outbox:
+    """The unit of work's outbox: `add` writes the row in the current transaction."""
+
+    def __init__(self, session: Session, tenant_id: str | None) -> None:
+        self._session = session
+        self._tenant_id = tenant_id
+        self.added: list[OutboxMessage] = []
+
+    def add(self, message: OutboxMessage) -> None:
+        """Write `message` in this transaction; raises RuntimeError when no tenant is set (RLS needs one)."""
+        if self._tenant_id is None:
+            raise RuntimeError("outbox messages belong to a tenant: set the tenant first")
+        self._session.execute(
+            "insert into outbox (id, tenant_id, kind, target, name, payload, attributes)"
+            " values (%s, %s, %s, %s, %s, %s, %s)",
+            (
+                message.id,
+                self._tenant_id,
+                message.kind,
+                message.target,
+                message.name,
+                Jsonb(message.payload),
+                Jsonb(message.attributes),
+            ),
+        )
+        self.added.append(message)
+
+    def set_tenant(self, tenant_id: str) -> None:
+        self._tenant_id = tenant_id
+
+
+class OutboxStore:
+    """Cross-tenant reads and writes of the relay, through narrow SECURITY DEFINER functions."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def pending(self, older_than_seconds: int, limit: int) -> list[OutboxMessage]:
+        rows = self._session.fetch_all(
+            "select * from outbox_pending(now() - make_interval(secs => %s), %s)", (older_than_seconds, limit)
+        )
+        return [
+            OutboxMessage(r["kind"], r["target"], r["payload"], r["name"], r["attributes"] or {}, r["id"])
+            for r in rows
+        ]
+
+    def mark_sent(self, ids: Iterable[uuid.UUID]) -> None:
+        self._session.execute("select outbox_mark_sent(%s)", (list(ids),))
+
+    def mark_failed(self, message_id: uuid.UUID, error: str) -> None:
+        self._session.execute("select outbox_mark_failed(%s, %s)", (message_id, error[:1000]))
+
+    def purge_sent(self, older_than_days: int) -> int:
+        row = self._session.fetch_one(
+            "select outbox_purge(now() - make_interval(days => %s)) as n", (older_than_days,)
+        )
+        return int(row["n"]) if row else 0
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int
+    failed: int
+
+
+class OutboxRelay:
+    """Sends outbox messages through the ports and records which went out."""
+
+    def __init__(
+        self,
+        sessions: Any,
+        queues: MessageQueue,
+        machines: StateMachineRunner,
+        events: EventBus,
+    ) -> None:
+        """`sessions` is `Database.session` (a context manager factory yielding a `Session`)."""
+        self._sessions = sessions
+        self._queues = queues
+        self._machines = machines
+        self._events = events
+
+    def deliver(self, messages: Iterable[OutboxMessage]) -> DeliveryReport:
+        """Send each message; never raises (what fails stays pending for the sweep, with its error)."""
+        sent: list[uuid.UUID] = []
+        failures: list[tuple[uuid.UUID, str]] = []
+        for message in messages:
+            try:
+                self._send(message)
+            except Exception as e:
+                log.warning(
+                    "outbox message not delivered; the sweep will retry it",
+                    extra={"outbox_id": str(message.id), "kind": message.kind, "error": str(e)[:300]},
+                )
+                failures.append((message.id, f"{type(e).__name__}: {e}"))
+            else:
+                sent.append(message.id)
+        if sent or failures:
+            try:
+                with self._sessions() as session:
+                    store = OutboxStore(session)
+                    if sent:
+                        store.mark_sent(sent)
+                    for message_id, error in failures:
+                        store.mark_failed(message_id, error)
+            except Exception:
+                log.exception("outbox delivery not recorded; the sweep will send again (harmless)")
+        return DeliveryReport(len(sent), len(failures))
+
+    def sweep(self, older_than_seconds: int = 30, limit: int = 500) -> DeliveryReport:
+        """Deliver messages left unsent for `older_than_seconds` (the in-invocation relay missed them)."""
+        with self._sessions() as session:
+            pending = OutboxStore(session).pending(older_than_seconds, limit)
+        return self.deliver(pending)
+
+    def purge(self, older_than_days: int = 7) -> int:
+        """Delete messages sent more than `older_than_days` ago."""
+        with self._sessions() as session:
+            return OutboxStore(session).purge_sent(older_than_days)
+
+    def _send(self, message: OutboxMessage) -> None:
+        if message.kind == "sqs":
+            self._queues.send(message.target, message.payload, message.attributes or None, message.name)
+        elif message.kind == "stepfunctions":
+            self._machines.start(message.target, message.name or str(message.id), message.payload)
+        elif message.kind == "events":
+            self._events.put(
+                message.target, message.attributes.get("source", "cmp"), message.name or "", message.payload
+            )
+        else:
+            raise ValueError(
+                f"unknown outbox message kind {message.kind!r}: {json.dumps(message.payload)[:80]}"
+            )

@@ -110,7 +110,7 @@ class Services:
     def housekeeping(self) -> Housekeeping:
         from cmp.housekeeping import Housekeeping
 
-        return Housekeeping(self.tenancy, self.products, self.settings.session_retention_days)
+        return Housekeeping(self.tenancy, self.settings.session_retention_days)
 
     @cached_property
     def marketplace(self) -> MarketplaceService:

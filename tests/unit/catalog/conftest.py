@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from cmp.catalog.assets import ProductAssets
 from cmp.catalog.lifecycle import ProductLifecycle
+from cmp.catalog.ports import CatalogUnitOfWorkFactory
 from cmp.catalog.review import ReviewJob, ReviewService
 from cmp.catalog.wizard import ProductWizard
 from tests.fakes import FakeObjectStorage, FakeUnitOfWorkFactory, FixedClock, SequentialIds
@@ -62,10 +63,12 @@ class Catalog:
     ids: SequentialIds = field(default_factory=SequentialIds)
 
     def __post_init__(self) -> None:
-        self.wizard = ProductWizard(self.uow, self.clock, self.ids)
-        self.assets = ProductAssets(self.uow, self.objects, lambda: BUCKET, self.clock, self.ids)
-        self.lifecycle = ProductLifecycle(self.uow, lambda: REVIEW_QUEUE, self.clock, self.ids)
-        self.reviews = ReviewService(self.uow, self.objects, lambda: BUCKET, self.clock)
+        # FakeUnitOfWork carries the in-memory repositories as plain attributes: the same shape as the Protocol.
+        uow = cast(CatalogUnitOfWorkFactory, self.uow)
+        self.wizard = ProductWizard(uow, self.clock, self.ids)
+        self.assets = ProductAssets(uow, self.objects, lambda: BUCKET, self.clock, self.ids)
+        self.lifecycle = ProductLifecycle(uow, lambda: REVIEW_QUEUE, self.clock, self.ids)
+        self.reviews = ReviewService(uow, self.objects, lambda: BUCKET, self.clock)
 
     def ready_product(self, logo: bool = True) -> str:
         """A draft with every required step done (and a logo uploaded unless `logo` is False)."""
@@ -100,21 +103,14 @@ class Catalog:
 
 @pytest.fixture
 def catalog() -> Catalog:
-    repositories = {
-        "products": MemoryProducts(),
-        "plans": MemoryPlans(),
-        "assets": MemoryAssets(),
-        "review_runs": MemoryReviewRuns(),
-        "versions": MemoryVersions(),
-        "listings": MemoryListings(),
-    }
-    return Catalog(
-        uow=FakeUnitOfWorkFactory(**repositories),
-        objects=FakeObjectStorage(),
-        products=repositories["products"],
-        plans=repositories["plans"],
-        assets_repo=repositories["assets"],
-        runs=repositories["review_runs"],
-        versions=repositories["versions"],
-        listings=repositories["listings"],
+    products, plans, assets = MemoryProducts(), MemoryPlans(), MemoryAssets()
+    runs, versions, listings = MemoryReviewRuns(), MemoryVersions(), MemoryListings()
+    uow = FakeUnitOfWorkFactory(
+        products=products,
+        plans=plans,
+        assets=assets,
+        review_runs=runs,
+        versions=versions,
+        listings=listings,
     )
+    return Catalog(uow, FakeObjectStorage(), products, plans, assets, runs, versions, listings)

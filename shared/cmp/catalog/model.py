@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
 
 from cmp.capabilities import (
@@ -551,16 +551,6 @@ def clean_reasons(reasons: list[Any]) -> list[str]:
     if not cleaned:
         raise ValidationFailed("say why", errors=[FieldError("reasons", "give at least one reason")])
     return cleaned
-
-
-def price(value: Any) -> Decimal | None:
-    """A price as Decimal, or None when absent or not a number."""
-    if value is None:
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        return None
 
 
 def parse_product_id(product_id: str) -> uuid.UUID:

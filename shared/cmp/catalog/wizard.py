@@ -87,8 +87,7 @@ class ProductWizard:
             notes += [e.to_dict() for e in validation.errors]
             report["capability_notes"] = notes
             report = json.loads(json.dumps(report, default=str))
-            definition = json.loads(json.dumps(imported.flow_definition, default=str))
-            flow = FlowImport(imported.format, definition, report)
+            flow = FlowImport(imported.format, imported.flow_definition, report)
             product.import_flow(flow, validation.capabilities, self._clock.now())
             uow.products.save(product)
             detail = product_detail(uow, product)

@@ -25,9 +25,12 @@ from cmp.tenancy.service import TenancyService
 from cmp.tenancy.tokens import TokenService
 
 if TYPE_CHECKING:
+    from cmp.catalog.assets import ProductAssets
+    from cmp.catalog.lifecycle import ProductLifecycle
     from cmp.catalog.marketplace import MarketplaceService
-    from cmp.catalog.products import ProductService
     from cmp.catalog.review import ReviewService
+    from cmp.catalog.views import ProductViews
+    from cmp.catalog.wizard import ProductWizard
     from cmp.housekeeping import Housekeeping
 
 
@@ -76,22 +79,38 @@ class Services:
         return OnboardingService(self.db, self.machines)
 
     @cached_property
-    def products(self) -> ProductService:
-        from cmp.catalog.products import ProductService  # imported on first use: only catalog functions pay
+    def wizard(self) -> ProductWizard:
+        from cmp.catalog.wizard import ProductWizard  # imported on first use: only catalog functions pay
 
-        return ProductService(
-            self.db,
-            self.objects,
-            self.queues,
-            lambda: self.settings.assets_bucket,
-            lambda: self.settings.review_queue_url,
+        return ProductWizard(self.unit_of_work, self.clock, self.ids)
+
+    @cached_property
+    def product_assets(self) -> ProductAssets:
+        from cmp.catalog.assets import ProductAssets
+
+        return ProductAssets(
+            self.unit_of_work, self.objects, lambda: self.settings.assets_bucket, self.clock, self.ids
         )
+
+    @cached_property
+    def lifecycle(self) -> ProductLifecycle:
+        from cmp.catalog.lifecycle import ProductLifecycle
+
+        return ProductLifecycle(
+            self.unit_of_work, lambda: self.settings.review_queue_url, self.clock, self.ids
+        )
+
+    @cached_property
+    def product_views(self) -> ProductViews:
+        from cmp.catalog.views import ProductViews
+
+        return ProductViews(self.db.session)
 
     @cached_property
     def housekeeping(self) -> Housekeeping:
         from cmp.housekeeping import Housekeeping
 
-        return Housekeeping(self.tenancy, self.products, self.settings.session_retention_days)
+        return Housekeeping(self.tenancy, self.settings.session_retention_days)
 
     @cached_property
     def marketplace(self) -> MarketplaceService:
@@ -105,7 +124,7 @@ class Services:
     def reviews(self) -> ReviewService:
         from cmp.catalog.review import ReviewService
 
-        return ReviewService(self.db, self.objects, lambda: self.settings.assets_bucket)
+        return ReviewService(self.unit_of_work, self.objects, lambda: self.settings.assets_bucket, self.clock)
 
 
 def bootstrap(settings: Settings | None = None, **overrides: object) -> Services:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cmp.catalog.products import ProductService
 from cmp.tenancy.service import TenancyService
 
 STALLED_AFTER_SECONDS = 300
@@ -14,7 +13,6 @@ STALLED_AFTER_SECONDS = 300
 @dataclass(frozen=True)
 class Housekeeping:
     tenancy: TenancyService
-    products: ProductService
     session_retention_days: int
 
     def run(self) -> dict[str, int]:
@@ -22,11 +20,7 @@ class Housekeeping:
         onboardings = self.tenancy.stalled_onboardings(STALLED_AFTER_SECONDS)
         for tenant_id in onboardings:
             self.tenancy.resume_onboarding(tenant_id)
-        reviews = self.products.stalled_reviews(STALLED_AFTER_SECONDS)
-        for run in reviews:
-            self.products.enqueue_review(run["tenant_id"], run["product_id"], run["review_run_id"])
         return {
             "sessions_purged": purged,
             "onboardings_resumed": len(onboardings),
-            "reviews_requeued": len(reviews),
         }

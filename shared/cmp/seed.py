@@ -129,24 +129,22 @@ def seed(services: Services) -> dict[str, Any]:
 
 
 def _publish(services: Services, tenant_id: str, admin_user_id: str, demo: DemoProduct) -> str:
-    existing = {p["slug"]: p for p in services.products.list_products(tenant_id)}
+    existing = {p["slug"]: p for p in services.product_views.list_products(tenant_id)}
     if demo.slug in existing:
         return demo.slug
-    product_id = services.products.create_draft(tenant_id, demo.category, demo.subcategory)["id"]
-    product = services.products.apply_template(tenant_id, product_id, demo.template)
-    services.products.set_capabilities(
-        tenant_id, product_id, {**product["capabilities"], **demo.capabilities}
-    )
+    product_id = services.wizard.create_draft(tenant_id, demo.category, demo.subcategory)["id"]
+    product = services.wizard.apply_template(tenant_id, product_id, demo.template)
+    services.wizard.set_capabilities(tenant_id, product_id, {**product["capabilities"], **demo.capabilities})
     if demo.plans or not product["plans"]:
-        services.products.set_plans(
+        services.wizard.set_plans(
             tenant_id,
             product_id,
             demo.plans
             or [{"name": "Starter", "tier": "starter", "priceMonthly": "19", "priceYearly": "190"}],
         )
     else:
-        services.products.set_plans(tenant_id, product_id, product["plans"])
-    services.products.set_listing(
+        services.wizard.set_plans(tenant_id, product_id, product["plans"])
+    services.wizard.set_listing(
         tenant_id,
         product_id,
         {
@@ -156,13 +154,13 @@ def _publish(services: Services, tenant_id: str, admin_user_id: str, demo: DemoP
             "documentation_url": f"https://docs.example.com/{demo.slug}",
         },
     )
-    upload = services.products.request_upload(tenant_id, product_id, "logo", "image/png", len(LOGO_PNG))
+    upload = services.product_assets.request_upload(tenant_id, product_id, "logo", "image/png", len(LOGO_PNG))
     post = upload["upload"]
     httpx.post(
         post["url"], data=post["fields"], files={"file": ("logo.png", LOGO_PNG, "image/png")}, timeout=30
     ).raise_for_status()
-    services.products.complete_upload(tenant_id, product_id, upload["asset_id"])
-    submitted = services.products.submit(tenant_id, product_id)
+    services.product_assets.complete_upload(tenant_id, product_id, upload["asset_id"])
+    submitted = services.lifecycle.submit(tenant_id, product_id)
     services.reviews.run_checks(
         ReviewJob(tenant_id=tenant_id, product_id=product_id, review_run_id=submitted["review_run_id"])
     )

@@ -68,7 +68,7 @@ def capabilities(category: str, subcategory: str) -> dict[str, Any]:
     if (category, subcategory) not in _capabilities:
         checked = validate_capabilities({"category": category, "subcategory": {category: subcategory}})
         assert checked.capabilities is not None
-        _capabilities[(category, subcategory)] = checked.capabilities
+        _capabilities[(category, subcategory)] = checked.capabilities.to_document()
     return copy.deepcopy(_capabilities[(category, subcategory)])
 
 

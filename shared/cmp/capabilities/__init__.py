@@ -1,8 +1,12 @@
 """Capabilities: the Unified Capability Schema, its category defaults, validation, plans and summaries.
 
 A seller declares what a product can do in one capability document; `validate_capabilities`
-merges it over its category defaults, checks it and returns the document to store. Plans are
-checked against that document with `validate_plans`.
+merges it over its category defaults, checks it and returns a typed `ProductCapabilities`. Plans are
+checked against that document with `validate_plans` and come back as typed `PlanSpec`s.
+
+Dicts exist only at the edges: `ProductCapabilities.from_document` / `.to_document` (and the same pair
+on `PlanSpec`) convert to and from the stored camelCase JSON, for repositories and HTTP bodies.
+`capability_summary` reads a stored document as it is, for display.
 """
 
 from cmp.capabilities.defaults import CATEGORY_DEFAULTS, merge_with_defaults

@@ -165,7 +165,7 @@ def merge_with_defaults(draft: dict[str, Any]) -> dict[str, Any]:
     """The seller's draft over its category defaults over the model defaults, not yet validated.
 
     Keys are rewritten to their camelCase spelling first; unknown keys are carried over untouched
-    (validation reports them). The stored form is `validate_capabilities(draft).capabilities`,
+    (validation reports them). The stored form is `validate_capabilities(draft).capabilities.to_document()`,
     which also switches off what a disabled block inherited.
     """
     if not isinstance(draft, dict):

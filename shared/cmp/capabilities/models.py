@@ -6,6 +6,8 @@ partial draft, merged over its category defaults, validates into a complete docu
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import Field
 
 from cmp.capabilities.base import NonEmptyStr, WireModel
@@ -373,3 +375,13 @@ class ProductCapabilities(WireModel):
     configuration: Configuration = Field(default_factory=Configuration)
     analytics: Analytics = Field(default_factory=Analytics)
     runtime: Runtime = Field(default_factory=Runtime)
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> ProductCapabilities:
+        """Read a stored (camelCase JSON) document back; raises pydantic's `ValidationError` when it does not
+        have the schema's shape. Rules are not re-checked: a document stored under older rules still loads."""
+        return cls.model_validate(document)
+
+    def to_document(self) -> dict[str, Any]:
+        """The stored camelCase JSON form (nulls left out), exactly what the JSON columns hold."""
+        return self.model_dump(by_alias=True, exclude_none=True, mode="json")

@@ -130,6 +130,15 @@ class PlanSpec(PlanModel):
             return plan
         return deep_merge(plan_defaults(tier), plan)
 
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> PlanSpec:
+        """Read a stored plan (camelCase JSON, prices as strings) back; raises pydantic's `ValidationError`."""
+        return cls.model_validate(document)
+
+    def to_document(self) -> dict[str, Any]:
+        """The stored camelCase JSON form: tier defaults applied, prices as strings with two decimals."""
+        return self.model_dump(by_alias=True, mode="json")
+
     @field_validator("currency", mode="before")
     @classmethod
     def _upper_currency(cls, value: Any) -> Any:
@@ -254,31 +263,31 @@ def _plan_rules(
     return errors
 
 
-def validate_plans(plans: object, capabilities: object) -> tuple[list[dict[str, Any]], list[FieldError]]:
+def validate_plans(
+    plans: object, capabilities: ProductCapabilities
+) -> tuple[list[PlanSpec], list[FieldError]]:
     """Check every plan against the platform rules and the product's capabilities.
 
-    Returns the normalised plans (camelCase, tier defaults applied, prices as Decimal with two
-    places; only plans free of type errors) and every error found. Use the plans only when the
-    error list is empty.
+    `plans` is the seller's JSON (any value); `capabilities` is re-checked against today's rules first, and
+    a document that fails them gets one error at `capabilities` (plans are then checked for shape and
+    prices only). Returns the parsed plans (tier defaults applied, prices as Decimal with two places; only
+    plans free of type errors) and every error found. Use the plans only when the error list is empty.
     """
     if not isinstance(plans, list):
         return [], [FieldError("plans", f"must be a list of plans (got {show(plans)})")]
     if not plans:
         return [], [FieldError("plans", "add at least one plan")]
     errors: list[FieldError] = []
-    checked = validate_capabilities(capabilities)
-    document = None
-    if checked.capabilities is None:
+    document = validate_capabilities(capabilities).capabilities
+    if document is None:
         errors.append(
             FieldError(
                 "capabilities",
                 "the capability document is invalid; fix it before plans can be checked against it",
             )
         )
-    else:
-        document = ProductCapabilities.model_validate(checked.capabilities)
 
-    normalised: list[dict[str, Any]] = []
+    normalised: list[PlanSpec] = []
     names: dict[str, int] = {}
     for index, raw in enumerate(plans):
         prefix = f"plans[{index}]"
@@ -304,5 +313,5 @@ def validate_plans(plans: object, capabilities: object) -> tuple[list[dict[str, 
         else:
             names[folded] = index
         if not type_errors:
-            normalised.append(plan.model_dump(by_alias=True))
+            normalised.append(plan)
     return normalised, errors

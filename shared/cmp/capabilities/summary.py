@@ -139,7 +139,7 @@ def capability_summary(capabilities: dict[str, Any]) -> dict[str, Any]:
     try:
         doc = ProductCapabilities.model_validate(merge_with_defaults(capabilities))
     except (TypeError, KeyError, ValueError):  # pydantic's ValidationError is a ValueError
-        doc = ProductCapabilities.model_validate(ensure_valid(capabilities))
+        doc = ensure_valid(capabilities)
     category = doc.category or ""
     subcategory = getattr(doc.subcategory, category, None) or ""
     return {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -21,9 +20,10 @@ RULES: tuple[Rule, ...] = (*MASTER_RULES, check_rag_detail, check_workflow_detai
 
 @dataclass(frozen=True)
 class CapabilityValidation:
-    """The outcome: the stored (merged, camelCase) document when valid, else every problem found."""
+    """The outcome: the typed document when valid (`.to_document()` is the stored camelCase JSON), else
+    every problem found."""
 
-    capabilities: dict[str, Any] | None
+    capabilities: ProductCapabilities | None
     errors: list[FieldError] = field(default_factory=list)
 
     @property
@@ -44,8 +44,11 @@ def validate_capabilities(draft: object) -> CapabilityValidation:
     """Merge the draft over its category defaults, then check types and every semantic rule.
 
     Never raises on bad input: anything that is not a well-formed, consistent document comes back
-    as `FieldError`s, all of them at once.
+    as `FieldError`s, all of them at once. A `ProductCapabilities` is checked as its stored document
+    (a document accepted under older rules may fail today's).
     """
+    if isinstance(draft, ProductCapabilities):
+        draft = draft.to_document()
     if not isinstance(draft, dict):
         return CapabilityValidation(
             None, [FieldError("", f"the capability document must be a JSON object (got {show(draft)})")]
@@ -74,11 +77,11 @@ def validate_capabilities(draft: object) -> CapabilityValidation:
     ]
     if errors:
         return CapabilityValidation(None, errors)
-    return CapabilityValidation(document.model_dump(by_alias=True, exclude_none=True, mode="json"))
+    return CapabilityValidation(document)
 
 
-def ensure_valid(draft: object) -> dict[str, Any]:
-    """The stored document, or `ValidationFailed` listing every error."""
+def ensure_valid(draft: object) -> ProductCapabilities:
+    """The validated document, or `ValidationFailed` listing every error."""
     result = validate_capabilities(draft)
     if result.capabilities is None:
         raise ValidationFailed("capabilities are invalid", errors=result.errors)

@@ -27,7 +27,14 @@ from cmp.db.outbox import Outbox, OutboxMessage
 from cmp.db.session import Session
 
 # attribute -> "module:Class"; the class takes the Session. Add a line per repository.
-REPOSITORIES: dict[str, str] = {}
+REPOSITORIES: dict[str, str] = {
+    "products": "cmp.catalog.repository:ProductRepository",
+    "plans": "cmp.catalog.repository:PlanRepository",
+    "assets": "cmp.catalog.repository:AssetRepository",
+    "review_runs": "cmp.catalog.repository:ReviewRunRepository",
+    "versions": "cmp.catalog.repository:VersionRepository",
+    "listings": "cmp.catalog.repository:ListingRepository",
+}
 
 
 class UnitOfWork:

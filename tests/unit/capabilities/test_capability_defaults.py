@@ -38,7 +38,7 @@ def test_each_category_default_merges_into_a_valid_complete_document(category: s
 
     assert result.valid, result.errors
     assert result.capabilities is not None
-    stored = result.capabilities
+    stored = result.capabilities.to_document()
     assert stored["category"] == category
     assert stored["subcategory"] == {category: SUBCATEGORY[category]}
     assert set(stored) == {
@@ -61,8 +61,9 @@ def test_every_subcategory_of_a_category_is_accepted(category: str) -> None:
 
 
 def test_agent_defaults_are_the_spec_values(draft: Draft) -> None:
-    stored = validate_capabilities(draft("agent")).capabilities
-    assert stored is not None
+    checked = validate_capabilities(draft("agent")).capabilities
+    assert checked is not None
+    stored = checked.to_document()
     chat = stored["interfaces"]["chat"]
     assert chat["enabled"] is True
     assert chat["modes"] == ["text"]
@@ -78,8 +79,9 @@ def test_agent_defaults_are_the_spec_values(draft: Draft) -> None:
 
 
 def test_automation_defaults_keep_the_spec_extras_executions_and_failure(draft: Draft) -> None:
-    stored = validate_capabilities(draft("automation")).capabilities
-    assert stored is not None
+    checked = validate_capabilities(draft("automation")).capabilities
+    assert checked is not None
+    stored = checked.to_document()
     assert stored["analytics"]["usage"]["metrics"] == ["api_calls", "compute_time", "executions"]
     assert stored["analytics"]["alerts"]["types"] == ["error_rate", "latency", "failure"]
     advanced = stored["configuration"]["workflowAdvanced"]
@@ -89,9 +91,10 @@ def test_automation_defaults_keep_the_spec_extras_executions_and_failure(draft: 
 
 
 def test_app_and_assistant_defaults_disable_what_the_spec_disables(draft: Draft) -> None:
-    app = validate_capabilities(draft("app")).capabilities
-    assistant = validate_capabilities(draft("assistant")).capabilities
-    assert app is not None and assistant is not None
+    app_checked = validate_capabilities(draft("app")).capabilities
+    assistant_checked = validate_capabilities(draft("assistant")).capabilities
+    assert app_checked is not None and assistant_checked is not None
+    app, assistant = app_checked.to_document(), assistant_checked.to_document()
     assert app["interfaces"]["chat"]["enabled"] is False
     assert app["interfaces"]["integrations"]["platforms"] == ["slack", "teams"]
     assert app["configuration"]["knowledge"]["enabled"] is False
@@ -114,11 +117,11 @@ def test_seller_wins_lists_replace_and_objects_merge(draft: Draft) -> None:
 
     assert result.valid, result.errors
     assert result.capabilities is not None
-    chat = result.capabilities["interfaces"]["chat"]
+    chat = result.capabilities.to_document()["interfaces"]["chat"]
     assert chat["modes"] == ["voice"]
     assert chat["features"]["fileUpload"] is True
     assert chat["features"]["multiTurn"] is True
-    retrieval = result.capabilities["configuration"]["rag"]["retrieval"]
+    retrieval = result.capabilities.to_document()["configuration"]["rag"]["retrieval"]
     assert retrieval == {"topK": 8, "method": "hybrid", "reranking": True, "citations": True}
 
 
@@ -168,7 +171,7 @@ def test_inherited_children_of_a_block_the_seller_disables_are_switched_off_with
 
     assert result.valid, result.errors
     assert result.capabilities is not None
-    chat = result.capabilities["interfaces"]["chat"]
+    chat = result.capabilities.to_document()["interfaces"]["chat"]
     assert chat["modes"] == []
     assert chat["features"]["multiTurn"] is False
     assert chat["features"]["streaming"] is False
@@ -179,7 +182,7 @@ def test_disabling_rag_switches_off_its_inherited_sources_and_retrieval_switches
 
     assert result.valid, result.errors
     assert result.capabilities is not None
-    rag = result.capabilities["configuration"]["rag"]
+    rag = result.capabilities.to_document()["configuration"]["rag"]
     assert not any(rag["sources"].values())
     assert rag["retrieval"]["reranking"] is False
     assert rag["limits"]["maxDocuments"] == 50
@@ -189,14 +192,15 @@ def test_disabling_chat_also_switches_off_the_inherited_conversation_block(draft
     result = validate_capabilities(draft("agent", interfaces={"chat": {"enabled": False}}))
 
     assert result.capabilities is not None
-    conversation = result.capabilities["configuration"]["conversation"]
+    conversation = result.capabilities.to_document()["configuration"]["conversation"]
     assert conversation["enabled"] is False
     assert not any(conversation["options"].values())
 
 
 def test_stored_document_omits_absent_detail_blocks(draft: Draft) -> None:
-    stored = validate_capabilities(draft("agent")).capabilities
-    assert stored is not None
+    checked = validate_capabilities(draft("agent")).capabilities
+    assert checked is not None
+    stored = checked.to_document()
     assert "detail" not in stored["configuration"]["rag"]
     assert "detail" not in stored["configuration"]["workflowAdvanced"]
 
@@ -215,7 +219,8 @@ def test_validating_a_stored_document_again_returns_it_unchanged(category: str, 
     ).capabilities
     assert stored is not None
 
-    again = validate_capabilities(stored)
+    again = validate_capabilities(stored.to_document())
 
     assert again.valid, again.errors
-    assert again.capabilities == stored
+    assert again.capabilities is not None
+    assert again.capabilities.to_document() == stored.to_document()

@@ -30,7 +30,7 @@ def test_a_rag_detail_block_is_completed_from_its_master_and_defaults(draft: Dra
 
     assert result.valid, result.errors
     assert result.capabilities is not None
-    detail = result.capabilities["configuration"]["rag"]["detail"]
+    detail = result.capabilities.to_document()["configuration"]["rag"]["detail"]
     documents = detail["sources"]["documents"]
     assert documents == {
         "enabled": True,
@@ -58,7 +58,7 @@ def test_a_workflow_detail_block_is_completed_from_its_master(draft: Draft) -> N
 
     assert result.valid, result.errors
     assert result.capabilities is not None
-    detail = result.capabilities["configuration"]["workflowAdvanced"]["detail"]
+    detail = result.capabilities.to_document()["configuration"]["workflowAdvanced"]["detail"]
     assert detail["triggers"]["webhook"]["enabled"] is True
     assert detail["actions"]["code"]["enabled"] is False
     assert detail["flow"]["subWorkflows"]["enabled"] is False
@@ -414,5 +414,5 @@ def test_a_full_enterprise_workflow_detail_is_valid(draft: Draft) -> None:
 
     assert result.valid, result.errors
     assert result.capabilities is not None
-    code = result.capabilities["configuration"]["workflowAdvanced"]["detail"]["actions"]["code"]
+    code = result.capabilities.to_document()["configuration"]["workflowAdvanced"]["detail"]["actions"]["code"]
     assert code == {"enabled": True, "languages": ["python"], "timeout": 120, "sandboxed": True}

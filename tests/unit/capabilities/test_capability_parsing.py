@@ -150,11 +150,11 @@ def test_snake_case_names_are_accepted_and_stored_in_camel_case(draft: Draft) ->
 
     assert result.valid, result.errors
     assert result.capabilities is not None
-    features = result.capabilities["interfaces"]["chat"]["features"]
+    features = result.capabilities.to_document()["interfaces"]["chat"]["features"]
     assert features["fileUpload"] is True and features["suggestedReplies"] is True
     assert "file_upload" not in features
-    assert result.capabilities["configuration"]["rag"]["limits"]["maxSizeMB"] == 100
-    assert result.capabilities["configuration"]["branding"]["options"]["customCSS"] is True
+    assert result.capabilities.to_document()["configuration"]["rag"]["limits"]["maxSizeMB"] == 100
+    assert result.capabilities.to_document()["configuration"]["branding"]["options"]["customCSS"] is True
 
 
 def test_a_field_given_in_both_spellings_is_reported(draft: Draft, expect_error: ErrorCheck) -> None:
@@ -175,13 +175,17 @@ def test_camel_case_round_trip_is_lossless(draft: Draft) -> None:
     )
     assert first.capabilities is not None
     assert (
-        first.capabilities["configuration"]["workflowAdvanced"]["detail"]["triggers"]["api"]["async"] is True
+        first.capabilities.to_document()["configuration"]["workflowAdvanced"]["detail"]["triggers"]["api"][
+            "async"
+        ]
+        is True
     )
-    assert first.capabilities["runtime"]["dependencies"]["mcpServers"] == ["github"]
+    assert first.capabilities.to_document()["runtime"]["dependencies"]["mcpServers"] == ["github"]
 
-    second = validate_capabilities(first.capabilities)
+    second = validate_capabilities(first.capabilities.to_document())
 
-    assert second.capabilities == first.capabilities
+    assert second.capabilities is not None
+    assert second.capabilities.to_document() == first.capabilities.to_document()
 
 
 def test_type_and_semantic_errors_are_all_reported_together(draft: Draft, expect_error: ErrorCheck) -> None:
@@ -208,7 +212,7 @@ def test_type_and_semantic_errors_are_all_reported_together(draft: Draft, expect
 
 
 def test_ensure_valid_returns_the_stored_document(draft: Draft) -> None:
-    stored = ensure_valid(draft("assistant"))
+    stored = ensure_valid(draft("assistant")).to_document()
 
     assert stored["category"] == "assistant"
     assert stored["configuration"]["output"]["enabled"] is True

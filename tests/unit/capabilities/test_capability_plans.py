@@ -8,12 +8,18 @@ from typing import Any
 
 import pytest
 
-from cmp.capabilities import PlanSpec, plan_defaults, validate_plans
+from cmp.capabilities import PlanSpec, ProductCapabilities, ensure_valid, plan_defaults, validate_plans
 from cmp.errors import FieldError
 
 pytestmark = pytest.mark.unit
 
-Draft = Callable[..., dict[str, Any]]
+Draft = Callable[..., ProductCapabilities]
+
+
+@pytest.fixture
+def draft(draft: Callable[..., dict[str, Any]]) -> Draft:
+    """Plans are checked against a typed capability document: the conftest draft, validated."""
+    return lambda *args, **sections: ensure_valid(draft(*args, **sections))
 
 
 def message_at(errors: list[FieldError], path: str) -> str:
@@ -131,7 +137,7 @@ def test_normalised_plans_are_camel_case_with_defaults_applied(draft: Draft) -> 
     plans, errors = validate_plans([plan(priceYearly=290.5)], draft("agent"))
 
     assert errors == []
-    assert plans == [
+    assert [p.model_dump(by_alias=True) for p in plans] == [
         {
             "name": "Starter",
             "tier": "starter",
@@ -365,7 +371,7 @@ def test_code_feature_passes_on_an_enterprise_automation(draft: Draft) -> None:
 
 
 def test_invalid_capabilities_are_reported_and_plans_still_checked() -> None:
-    plans, errors = validate_plans([plan(), plan()], {"category": "robot"})
+    plans, errors = validate_plans([plan(), plan()], ProductCapabilities(category="agent"))
 
     assert "the capability document is invalid" in message_at(errors, "capabilities")
     assert "duplicate plan name" in message_at(errors, "plans[1].name")

@@ -19,7 +19,7 @@ Draft = Callable[..., dict[str, Any]]
 def stored(draft: dict[str, Any]) -> dict[str, Any]:
     result = validate_capabilities(draft)
     assert result.capabilities is not None, result.errors
-    return result.capabilities
+    return result.capabilities.to_document()
 
 
 def test_agent_summary_reads_like_a_product_page(draft: Draft) -> None:
@@ -140,8 +140,9 @@ def test_json_schema_is_a_fresh_copy_each_time() -> None:
 
 
 def test_a_live_document_that_a_newer_rule_would_reject_still_summarises() -> None:
-    live = validate_capabilities({"category": "agent", "subcategory": {"agent": "single"}}).capabilities
-    assert live is not None
+    checked = validate_capabilities({"category": "agent", "subcategory": {"agent": "single"}}).capabilities
+    assert checked is not None
+    live = checked.to_document()
     live["configuration"]["rag"]["grounding"] = {"strictMode": True, "fallback": "general"}
     assert not validate_capabilities(live).valid
     summary = capability_summary(live)

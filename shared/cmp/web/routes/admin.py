@@ -21,7 +21,7 @@ def admin_routes(services: Services) -> Router:
     @router.get("/v1/admin/reviews")
     def review_queue() -> dict[str, Any]:
         admin()
-        return {"items": services.reviews.queue()}
+        return {"items": services.product_views.review_queue()}
 
     @router.post("/v1/admin/products/<product_id>/approve")
     def approve(product_id: UUID) -> dict[str, Any]:

@@ -19,9 +19,11 @@ def capability_routes() -> Router:
     @router.post("/v1/capabilities/validate")
     def validate(body: Annotated[Any, Body()] = None) -> Response[Any]:
         result = validate_capabilities(body)
-        if result.valid:
+        if result.capabilities is not None:
             return Response(
-                200, content_types.APPLICATION_JSON, {"valid": True, "capabilities": result.capabilities}
+                200,
+                content_types.APPLICATION_JSON,
+                {"valid": True, "capabilities": result.capabilities.to_document()},
             )
         return Response(
             422,

@@ -1,0 +1,581 @@
+"""The catalog's entities and their rules: a product's lifecycle, its wizard, listing, assets and review runs.
+
+No I/O here. A `Product` is the seller's working copy; it owns its status (draft → pending_review →
+approved/rejected → archived), which wizard steps are done, which edits are allowed in which status and
+what submitting requires. Repositories load and save these objects; services call their rules.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from cmp.capabilities import (
+    CATEGORIES,
+    PlanSpec,
+    ProductCapabilities,
+    merge_with_defaults,
+    validate_capabilities,
+)
+from cmp.errors import Conflict, FieldError, NotFound, ValidationFailed
+
+Status = Literal["draft", "pending_review", "approved", "rejected", "archived"]
+Step = Literal["category", "source", "capabilities", "plans", "listing"]
+WIZARD_STEPS: tuple[Step, ...] = ("category", "source", "capabilities", "plans", "listing")
+REQUIRED_STEPS: tuple[Step, ...] = tuple(s for s in WIZARD_STEPS if s != "source")
+"""Submitting needs every step but `source` (importing a flow or picking a template is optional)."""
+
+# ── listing limits: the one source (the web layer's request models reuse them) ─────────────
+NAME_MIN_LENGTH = 3
+NAME_MAX_LENGTH = 120
+SLUG_MAX_LENGTH = 120
+SHORT_DESCRIPTION_MAX_LENGTH = 150
+FULL_DESCRIPTION_MAX_LENGTH = 50_000
+URL_MAX_LENGTH = 500
+MAX_TAGS = 10
+TAG_MAX_LENGTH = 40
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+URL_PATTERN = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+TAG_PATTERN = re.compile(rf"^[a-z0-9][a-z0-9-]{{0,{TAG_MAX_LENGTH - 1}}}$")
+FULL_DESCRIPTION_REVIEW_MIN_LENGTH = 50
+"""Review asks for at least this many characters of full description (the wizard accepts fewer)."""
+
+
+def check_category(category: str, subcategory: str) -> None:
+    """Raises `ValidationFailed` unless `category` is known and `subcategory` belongs to it."""
+    if category not in CATEGORIES:
+        raise ValidationFailed(
+            "unknown category", errors=[FieldError("category", f"must be one of {', '.join(CATEGORIES)}")]
+        )
+    if subcategory not in CATEGORIES[category]:
+        raise ValidationFailed(
+            "subcategory does not belong to the category",
+            errors=[
+                FieldError("subcategory", f"for {category} must be one of {', '.join(CATEGORIES[category])}")
+            ],
+        )
+
+
+def slugify(text: str) -> str:
+    """Lower-case letters and digits joined by single hyphens, at most `SLUG_MAX_LENGTH` characters."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:SLUG_MAX_LENGTH]
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What the marketplace shows about a product (step 5). Fields are None/empty until the step is done."""
+
+    name: str | None = None
+    slug: str | None = None
+    short_description: str | None = None
+    full_description: str | None = None
+    demo_url: str | None = None
+    documentation_url: str | None = None
+    tags: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, given: Mapping[str, Any]) -> Listing:
+        """Check a seller's listing against every limit at once; the slug defaults to the slugified name.
+
+        Raises `ValidationFailed` listing every broken rule (paths are the field names, `tags[i]`)."""
+        errors: list[FieldError] = []
+        name = (given.get("name") or "").strip()
+        if not NAME_MIN_LENGTH <= len(name) <= NAME_MAX_LENGTH:
+            errors.append(FieldError("name", f"must be {NAME_MIN_LENGTH} to {NAME_MAX_LENGTH} characters"))
+        slug = given.get("slug") or slugify(name)
+        if not SLUG_PATTERN.match(slug) or len(slug) > SLUG_MAX_LENGTH:
+            errors.append(
+                FieldError(
+                    "slug", f"must be lower-case letters, digits and single hyphens, ≤ {SLUG_MAX_LENGTH}"
+                )
+            )
+        short = (given.get("short_description") or "").strip()
+        if not short:
+            errors.append(FieldError("short_description", "is required"))
+        elif len(short) > SHORT_DESCRIPTION_MAX_LENGTH:
+            errors.append(
+                FieldError(
+                    "short_description",
+                    f"must be at most {SHORT_DESCRIPTION_MAX_LENGTH} characters (got {len(short)})",
+                )
+            )
+        full = given.get("full_description") or ""
+        if len(full) > FULL_DESCRIPTION_MAX_LENGTH:
+            errors.append(
+                FieldError("full_description", f"must be at most {FULL_DESCRIPTION_MAX_LENGTH:,} characters")
+            )
+        for url_field in ("demo_url", "documentation_url"):
+            value = given.get(url_field)
+            if value and (not URL_PATTERN.match(value) or len(value) > URL_MAX_LENGTH):
+                errors.append(
+                    FieldError(url_field, f"must be an http(s) URL of at most {URL_MAX_LENGTH} characters")
+                )
+        tags = given.get("tags") or []
+        if len(tags) > MAX_TAGS:
+            errors.append(FieldError("tags", f"at most {MAX_TAGS} tags"))
+        for i, tag in enumerate(tags):
+            if not isinstance(tag, str) or not TAG_PATTERN.match(tag):
+                errors.append(
+                    FieldError(
+                        f"tags[{i}]", f"must be lower-case letters, digits and hyphens (≤ {TAG_MAX_LENGTH})"
+                    )
+                )
+        if errors:
+            raise ValidationFailed("listing is invalid", errors=errors)
+        return cls(
+            name=name,
+            slug=slug,
+            short_description=short,
+            full_description=full,
+            demo_url=given.get("demo_url"),
+            documentation_url=given.get("documentation_url"),
+            tags=tuple(tags),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The listing fields as the API and version snapshots show them (`tags` a list)."""
+        return {
+            "name": self.name,
+            "slug": self.slug,
+            "short_description": self.short_description,
+            "full_description": self.full_description,
+            "demo_url": self.demo_url,
+            "documentation_url": self.documentation_url,
+            "tags": list(self.tags),
+        }
+
+
+@dataclass(frozen=True)
+class FlowImport:
+    """An imported flow file (step 2): its format, its definition and the import report (plain JSON)."""
+
+    format: str
+    definition: Any
+    report: dict[str, Any]
+
+
+@dataclass
+class Product:
+    """A seller's product: the working copy the wizard edits, with its lifecycle.
+
+    `capabilities` is the typed capability document; `live_version` is the last approved version (None
+    until the first approval); `logo_key`/`screenshot_keys` mirror the ready assets.
+    """
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    category: str
+    subcategory: str
+    capabilities: ProductCapabilities
+    updated_at: datetime
+    status: Status = "draft"
+    completed_steps: tuple[Step, ...] = ("category",)
+    listing: Listing = field(default_factory=Listing)
+    logo_key: str | None = None
+    screenshot_keys: tuple[str, ...] = ()
+    flow: FlowImport | None = None
+    template: str | None = None
+    review_reasons: tuple[str, ...] = ()
+    live_version: str | None = None
+    published_at: datetime | None = None
+
+    @classmethod
+    def new_draft(
+        cls, product_id: uuid.UUID, tenant_id: uuid.UUID, category: str, subcategory: str, now: datetime
+    ) -> Product:
+        """Step 1: a draft of `category`/`subcategory` with the category's default capabilities.
+
+        Raises `ValidationFailed` for an unknown category or a subcategory of another category."""
+        check_category(category, subcategory)
+        return cls(
+            id=product_id,
+            tenant_id=tenant_id,
+            category=category,
+            subcategory=subcategory,
+            capabilities=default_capabilities(category, subcategory),
+            updated_at=now,
+        )
+
+    # ── status ─────────────────────────────────────────────────────────────────────────────
+    @property
+    def next_step(self) -> Step | None:
+        """The first wizard step not done yet, or None when all are."""
+        return next((s for s in WIZARD_STEPS if s not in self.completed_steps), None)
+
+    @property
+    def has_unpublished_changes(self) -> bool:
+        """A published product whose working copy differs from its live version."""
+        return bool(self.live_version) and self.status != "approved"
+
+    def ensure_editable(self) -> None:
+        """Raises `Conflict` while the product is in review or archived (the only statuses that freeze it)."""
+        if self.status == "pending_review":
+            raise Conflict("the product is in review; wait for the decision before editing")
+        if self.status == "archived":
+            raise Conflict("the product is archived")
+
+    def complete(self, step: Step, now: datetime) -> None:
+        """Mark `step` done after an edit; editing a published or rejected product makes it a draft again."""
+        self.completed_steps = tuple(s for s in WIZARD_STEPS if s in self.completed_steps or s == step)
+        self._edited(now)
+
+    def _edited(self, now: datetime) -> None:
+        if self.status in ("approved", "rejected"):
+            self.status = "draft"
+        self.updated_at = now
+
+    def submit(self, now: datetime) -> None:
+        """Send the working copy to review.
+
+        Raises `Conflict` when it is not editable, already published as it is, or a required step is
+        missing (one `FieldError` per missing step)."""
+        self.ensure_editable()
+        if self.status == "approved":
+            raise Conflict("this version is already published; edit the product to create a new version")
+        missing = [s for s in REQUIRED_STEPS if s not in self.completed_steps]
+        if missing:
+            raise Conflict(
+                "complete every step before submitting",
+                errors=[FieldError(step, "step not completed") for step in missing],
+            )
+        self.status = "pending_review"
+        self.review_reasons = ()
+        self.updated_at = now
+
+    def ensure_pending_review(self) -> None:
+        """Raises `Conflict` unless the product waits for an admin's decision."""
+        if self.status != "pending_review":
+            raise Conflict(f"the product is {self.status.replace('_', ' ')}, not waiting for review")
+
+    def approve(self, version: str, now: datetime) -> None:
+        """Publish the working copy as `version` (the caller checked it is pending review)."""
+        self.status = "approved"
+        self.live_version = version
+        self.published_at = now
+        self.review_reasons = ()
+        self.updated_at = now
+
+    def reject(self, reasons: list[str], now: datetime) -> None:
+        """Send the product back to the seller with `reasons`."""
+        self.status = "rejected"
+        self.review_reasons = tuple(reasons)
+        self.updated_at = now
+
+    def archive(self, now: datetime) -> bool:
+        """Take the product off the marketplace for good; False when it already was archived."""
+        if self.status == "archived":
+            return False
+        self.status = "archived"
+        self.updated_at = now
+        return True
+
+    def ensure_deletable(self) -> None:
+        """Raises `Conflict` for a product that was ever published (archive it instead)."""
+        if self.live_version:
+            raise Conflict("a published product cannot be deleted; archive it instead")
+
+    # ── wizard steps ──────────────────────────────────────────────────────────────────────
+    def change_category(self, category: str, subcategory: str, now: datetime) -> None:
+        """Step 1 again: keeps the capability choices that still validate, else the new category's defaults.
+
+        Raises `ValidationFailed` for a bad category, `Conflict` once the product was published."""
+        check_category(category, subcategory)
+        self.ensure_editable()
+        if self.live_version:
+            raise Conflict("a published product cannot change category; create a new product instead")
+        draft = self.capabilities.to_document()
+        draft.update({"category": category, "subcategory": {category: subcategory}})
+        checked = validate_capabilities(draft).capabilities
+        self.category, self.subcategory = category, subcategory
+        self.capabilities = checked or default_capabilities(category, subcategory)
+        self.updated_at = now
+
+    def seller_draft(self, draft: Any) -> Any:
+        """A seller's capability draft with this product's category and subcategory filled in when absent."""
+        if not isinstance(draft, dict):
+            return draft
+        return {"category": self.category, "subcategory": {self.category: self.subcategory}, **draft}
+
+    def category_fixed(self, draft: dict[str, Any]) -> dict[str, Any]:
+        """A proposed draft forced to this product's category and subcategory."""
+        return {**draft, "category": self.category, "subcategory": {self.category: self.subcategory}}
+
+    def set_capabilities(self, capabilities: ProductCapabilities, now: datetime) -> None:
+        """Step 3: store a validated document; its tags become the product's tags.
+
+        Raises `ValidationFailed` when the document is for another category."""
+        if capabilities.category != self.category:
+            raise ValidationFailed(
+                "capabilities do not match the product",
+                errors=[FieldError("category", f"is {self.category} for this product (change it in step 1)")],
+            )
+        self.capabilities = capabilities
+        self.listing = _replace(self.listing, tags=tuple(capabilities.tags))
+        self.complete("capabilities", now)
+
+    def ensure_plans_allowed(self) -> None:
+        """Raises `Conflict` before step 3 (plans are checked against the capabilities)."""
+        if "capabilities" not in self.completed_steps:
+            raise Conflict("define the capabilities (step 3) before the plans")
+
+    def import_flow(self, flow: FlowImport, capabilities: ProductCapabilities | None, now: datetime) -> None:
+        """Step 2 by import: keep the flow and its report; adopt the proposed capabilities when valid."""
+        self.flow = flow
+        self.template = None
+        if capabilities is not None:
+            self.capabilities = capabilities
+        self.completed_steps = tuple(s for s in WIZARD_STEPS if s in self.completed_steps or s == "source")
+        self.updated_at = now
+
+    def apply_template(
+        self, template: str, capabilities: ProductCapabilities, listing: Mapping[str, Any], now: datetime
+    ) -> None:
+        """Step 2 by template: its capabilities; its name, short description and tags only where unset."""
+        self.template = template
+        self.capabilities = capabilities
+        self.listing = _replace(
+            self.listing,
+            name=self.listing.name or listing.get("name"),
+            short_description=self.listing.short_description or listing.get("short_description"),
+            tags=self.listing.tags or tuple(listing.get("tags", [])),
+        )
+        self.completed_steps = tuple(s for s in WIZARD_STEPS if s in self.completed_steps or s == "source")
+        self.updated_at = now
+
+    def set_listing(self, listing: Listing, now: datetime) -> None:
+        """Step 5: the checked listing."""
+        self.listing = listing
+        self.complete("listing", now)
+
+    def sync_assets(self, assets: list[Asset], now: datetime) -> None:
+        """Mirror the ready assets: the newest logo, the screenshots in upload order."""
+        ready = sorted((a for a in assets if a.status == "ready"), key=lambda a: a.created_at)
+        logos = [a.object_key for a in ready if a.kind == "logo"]
+        self.logo_key = logos[-1] if logos else None
+        self.screenshot_keys = tuple(a.object_key for a in ready if a.kind == "screenshot")
+        self.updated_at = now
+
+    def version_listing(self) -> dict[str, Any]:
+        """The listing as a version snapshot stores it (with the asset keys)."""
+        return {
+            **self.listing.to_dict(),
+            "logo_key": self.logo_key,
+            "screenshot_keys": list(self.screenshot_keys),
+        }
+
+
+def default_capabilities(category: str, subcategory: str) -> ProductCapabilities:
+    """The category's default document for a new draft (not yet checked against every rule)."""
+    return ProductCapabilities.from_document(
+        merge_with_defaults({"category": category, "subcategory": {category: subcategory}})
+    )
+
+
+def _replace(listing: Listing, **changes: Any) -> Listing:
+    return Listing(**{**listing.__dict__, **changes})
+
+
+# ── assets ─────────────────────────────────────────────────────────────────────────────────
+AssetKind = Literal["logo", "screenshot"]
+
+
+@dataclass(frozen=True)
+class AssetRule:
+    """What may be uploaded for one kind of asset: content types (with the file extension), size, count."""
+
+    types: dict[str, str]
+    max_bytes: int
+    max_count: int
+
+    def check_request(self, content_type: str, size_bytes: int) -> None:
+        """Raises `ValidationFailed` for a content type or announced size this kind does not accept."""
+        errors: list[FieldError] = []
+        if content_type not in self.types:
+            errors.append(FieldError("content_type", f"must be one of {', '.join(self.types)}"))
+        if not 0 < size_bytes <= self.max_bytes:
+            errors.append(FieldError("size_bytes", f"must be between 1 and {self.max_bytes} bytes"))
+        if errors:
+            raise ValidationFailed("upload is not allowed", errors=errors)
+
+
+ASSET_RULES: dict[str, AssetRule] = {
+    "logo": AssetRule(
+        {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/svg+xml": "svg"},
+        max_bytes=1024 * 1024,
+        max_count=1,
+    ),
+    "screenshot": AssetRule(
+        {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"},
+        max_bytes=5 * 1024 * 1024,
+        max_count=8,
+    ),
+}
+UPLOAD_EXPIRES_IN = 900
+"""Seconds a presigned upload form stays valid."""
+
+
+def asset_rule(kind: str) -> AssetRule:
+    """The rule of an asset kind; raises `ValidationFailed` for an unknown kind."""
+    rule = ASSET_RULES.get(kind)
+    if rule is None:
+        raise ValidationFailed(
+            "unknown asset kind", errors=[FieldError("kind", "must be logo or screenshot")]
+        )
+    return rule
+
+
+@dataclass
+class Asset:
+    """An uploaded (or announced) logo or screenshot: `pending` until the upload is checked, then `ready`.
+
+    `max_bytes` is the size the seller announced; `size_bytes` what was really stored."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    product_id: uuid.UUID
+    kind: AssetKind
+    object_key: str
+    content_type: str
+    max_bytes: int
+    created_at: datetime
+    size_bytes: int | None = None
+    status: Literal["pending", "ready"] = "pending"
+
+    @staticmethod
+    def key_for(tenant_id: uuid.UUID, product_id: uuid.UUID, kind: str, asset_id: uuid.UUID, ext: str) -> str:
+        """The object key an asset is uploaded to."""
+        return f"products/{tenant_id}/{product_id}/{kind}/{asset_id}.{ext}"
+
+    def complete(self, head: dict[str, Any] | None) -> None:
+        """Accept the stored object described by `head` (`ContentType`, `ContentLength`; None when absent).
+
+        Raises `Conflict` when nothing was uploaded, `ValidationFailed` when it is not what was announced."""
+        if head is None:
+            raise Conflict(
+                "the file has not been uploaded yet", errors=[FieldError("asset", "no upload found")]
+            )
+        problems = []
+        if head.get("ContentType") != self.content_type:
+            problems.append(
+                FieldError(
+                    "content_type", f"uploaded as {head.get('ContentType')}, announced as {self.content_type}"
+                )
+            )
+        size = int(head.get("ContentLength", 0))
+        if size > self.max_bytes:
+            problems.append(FieldError("size_bytes", "the file is larger than announced"))
+        if problems:
+            raise ValidationFailed("the uploaded file does not match the request", errors=problems)
+        self.status = "ready"
+        self.size_bytes = size
+
+
+def ensure_room_for(kind: str, ready_count: int) -> None:
+    """Raises `Conflict` when a product already has the most screenshots allowed (a new logo replaces)."""
+    rule = asset_rule(kind)
+    if kind == "screenshot" and ready_count >= rule.max_count:
+        raise Conflict(f"at most {rule.max_count} screenshots; delete one first")
+
+
+# ── review runs ────────────────────────────────────────────────────────────────────────────
+RunStatus = Literal["queued", "checks_passed", "checks_failed", "approved", "rejected", "superseded"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One automated review check: its name, whether it passed, and what is wrong when not."""
+
+    name: str
+    passed: bool
+    details: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, name: str, details: list[str]) -> Check:
+        """A check that passed when `details` is empty."""
+        return cls(name, not details, tuple(details))
+
+    def to_dict(self) -> dict[str, Any]:
+        """`{"name", "passed", "details"}` as stored in the run's `checks` column."""
+        return {"name": self.name, "passed": self.passed, "details": list(self.details)}
+
+
+@dataclass
+class ReviewRun:
+    """One submission's review: queued → checks_passed/checks_failed → approved/rejected, or superseded by
+    a resubmission. `checks` are plain dicts (`Check.to_dict()`), as stored and shown."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    product_id: uuid.UUID
+    created_at: datetime
+    updated_at: datetime
+    status: RunStatus = "queued"
+    checks: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    decided_by: uuid.UUID | None = None
+
+    @property
+    def open(self) -> bool:
+        """Still waiting for checks or a decision (a resubmission supersedes it)."""
+        return self.status in ("queued", "checks_passed")
+
+    def record_checks(self, checks: list[Check], now: datetime) -> bool:
+        """Store the outcome of the automated checks; True when all passed."""
+        passed = all(c.passed for c in checks)
+        self.status = "checks_passed" if passed else "checks_failed"
+        self.checks = [c.to_dict() for c in checks]
+        self.reasons = [f"{c.name}: {d}" for c in checks if not c.passed for d in c.details]
+        self.updated_at = now
+        return passed
+
+    def ensure_approvable(self) -> None:
+        """Raises `Conflict` unless the automated checks passed."""
+        if self.status != "checks_passed":
+            raise Conflict(f"automated checks are {self.status.replace('_', ' ')}; approve after they pass")
+
+    def decide(self, status: Literal["approved", "rejected"], admin: uuid.UUID, now: datetime) -> None:
+        """Record the admin's decision."""
+        self.status = status
+        self.decided_by = admin
+        self.updated_at = now
+
+
+def clean_reasons(reasons: list[Any]) -> list[str]:
+    """The non-blank reasons, stripped; raises `ValidationFailed` when none is left."""
+    cleaned = [r.strip() for r in reasons if isinstance(r, str) and r.strip()]
+    if not cleaned:
+        raise ValidationFailed("say why", errors=[FieldError("reasons", "give at least one reason")])
+    return cleaned
+
+
+def parse_product_id(product_id: str) -> uuid.UUID:
+    """A product id from a path; raises `NotFound` for anything that is not a UUID."""
+    try:
+        return uuid.UUID(product_id)
+    except ValueError as e:
+        raise NotFound("product not found") from e
+
+
+@dataclass(frozen=True)
+class ListingProjection:
+    """What the marketplace shows of a published version (the `marketplace_listings` row)."""
+
+    product: Product
+    version: str
+    plans: list[PlanSpec]
+
+    @property
+    def min_price_monthly(self) -> Decimal | None:
+        """The lowest monthly price among the plans, None when no plan has one."""
+        prices = [p.price_monthly for p in self.plans if p.price_monthly is not None]
+        return min(prices) if prices else None
+
+    @property
+    def runtime_types(self) -> list[str]:
+        """The sorted distinct runtime types of the plans."""
+        return sorted({p.runtime_type for p in self.plans})

@@ -18,11 +18,12 @@ from cmp.config import Settings
 from cmp.db import Database, UnitOfWork
 from cmp.db.outbox import OutboxRelay
 from cmp.ports import Clock, IdGenerator
-from cmp.provisioning.onboarding import OnboardingService, OnboardingStarter
+from cmp.provisioning.services import OnboardingService
 from cmp.system import RandomIds, SystemClock
 from cmp.tenancy.passwords import PasswordHasher
-from cmp.tenancy.service import TenancyService
+from cmp.tenancy.services import TenancyService
 from cmp.tenancy.tokens import TokenService
+from cmp.tenancy.views import ProfileView
 
 if TYPE_CHECKING:
     from cmp.catalog.marketplace import MarketplaceService
@@ -68,12 +69,19 @@ class Services:
 
     @cached_property
     def tenancy(self) -> TenancyService:
-        starter = OnboardingStarter(self.machines, lambda: self.settings.onboarding_state_machine_arn)
-        return TenancyService(self.db, self.hasher, self.tokens, starter)
+        return TenancyService(
+            self.unit_of_work,
+            self.hasher,
+            self.tokens,
+            ProfileView(self.db.session),
+            lambda: self.settings.onboarding_state_machine_arn,
+            self.clock,
+            self.ids,
+        )
 
     @cached_property
     def onboarding(self) -> OnboardingService:
-        return OnboardingService(self.db, self.machines)
+        return OnboardingService(self.unit_of_work, self.machines)
 
     @cached_property
     def products(self) -> ProductService:
@@ -91,7 +99,7 @@ class Services:
     def housekeeping(self) -> Housekeeping:
         from cmp.housekeeping import Housekeeping
 
-        return Housekeeping(self.tenancy, self.products, self.settings.session_retention_days)
+        return Housekeeping(self.outbox_relay, self.tenancy, self.settings.session_retention_days)
 
     @cached_property
     def marketplace(self) -> MarketplaceService:

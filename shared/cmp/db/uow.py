@@ -27,7 +27,11 @@ from cmp.db.outbox import Outbox, OutboxMessage
 from cmp.db.session import Session
 
 # attribute -> "module:Class"; the class takes the Session. Add a line per repository.
-REPOSITORIES: dict[str, str] = {}
+REPOSITORIES: dict[str, str] = {
+    "accounts": "cmp.tenancy.repository:AccountRepository",
+    "auth_sessions": "cmp.tenancy.repository:SessionRepository",
+    "onboardings": "cmp.provisioning.repository:OnboardingRepository",
+}
 
 
 class UnitOfWork:

@@ -18,18 +18,17 @@ from cmp.config import Settings
 from cmp.db import Database, UnitOfWork
 from cmp.db.outbox import OutboxRelay
 from cmp.ports import Clock, IdGenerator
-from cmp.provisioning.services import OnboardingService
 from cmp.system import RandomIds, SystemClock
 from cmp.tenancy.passwords import PasswordHasher
-from cmp.tenancy.services import TenancyService
 from cmp.tenancy.tokens import TokenService
-from cmp.tenancy.views import ProfileView
 
 if TYPE_CHECKING:
     from cmp.catalog.marketplace import MarketplaceService
     from cmp.catalog.products import ProductService
     from cmp.catalog.review import ReviewService
     from cmp.housekeeping import Housekeeping
+    from cmp.provisioning.services import OnboardingService
+    from cmp.tenancy.services import TenancyService
 
 
 @dataclass
@@ -69,6 +68,9 @@ class Services:
 
     @cached_property
     def tenancy(self) -> TenancyService:
+        from cmp.tenancy.services import TenancyService
+        from cmp.tenancy.views import ProfileView
+
         return TenancyService(
             self.unit_of_work,
             self.hasher,
@@ -81,6 +83,8 @@ class Services:
 
     @cached_property
     def onboarding(self) -> OnboardingService:
+        from cmp.provisioning.services import OnboardingService  # pydantic: only the onboarding worker pays
+
         return OnboardingService(self.unit_of_work, self.machines)
 
     @cached_property

@@ -1,4 +1,4 @@
-"""Hourly housekeeping: purge expired sessions, restart onboardings and reviews whose start was lost."""
+"""Hourly housekeeping: deliver outbox messages left unsent, purge sent messages and expired sessions."""
 
 from typing import Any
 

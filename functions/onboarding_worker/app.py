@@ -7,7 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from cmp.bootstrap import bootstrap
 from cmp.jobs import run_sqs_batch
 from cmp.observability import instruments
-from cmp.provisioning.onboarding import StepMessage
+from cmp.provisioning.model import StepMessage
 
 logger, metrics, tracer = instruments("onboarding-worker")
 services = bootstrap()

@@ -18,10 +18,8 @@ from cmp.config import Settings
 from cmp.db import Database, UnitOfWork
 from cmp.db.outbox import OutboxRelay
 from cmp.ports import Clock, IdGenerator
-from cmp.provisioning.onboarding import OnboardingService, OnboardingStarter
 from cmp.system import RandomIds, SystemClock
 from cmp.tenancy.passwords import PasswordHasher
-from cmp.tenancy.service import TenancyService
 from cmp.tenancy.tokens import TokenService
 
 if TYPE_CHECKING:
@@ -32,6 +30,8 @@ if TYPE_CHECKING:
     from cmp.catalog.views import ProductViews
     from cmp.catalog.wizard import ProductWizard
     from cmp.housekeeping import Housekeeping
+    from cmp.provisioning.services import OnboardingService
+    from cmp.tenancy.services import TenancyService
 
 
 @dataclass
@@ -71,12 +71,24 @@ class Services:
 
     @cached_property
     def tenancy(self) -> TenancyService:
-        starter = OnboardingStarter(self.machines, lambda: self.settings.onboarding_state_machine_arn)
-        return TenancyService(self.db, self.hasher, self.tokens, starter)
+        from cmp.tenancy.services import TenancyService
+        from cmp.tenancy.views import ProfileView
+
+        return TenancyService(
+            self.unit_of_work,
+            self.hasher,
+            self.tokens,
+            ProfileView(self.db.session),
+            lambda: self.settings.onboarding_state_machine_arn,
+            self.clock,
+            self.ids,
+        )
 
     @cached_property
     def onboarding(self) -> OnboardingService:
-        return OnboardingService(self.db, self.machines)
+        from cmp.provisioning.services import OnboardingService  # pydantic: only the onboarding worker pays
+
+        return OnboardingService(self.unit_of_work, self.machines)
 
     @cached_property
     def wizard(self) -> ProductWizard:
@@ -110,7 +122,7 @@ class Services:
     def housekeeping(self) -> Housekeeping:
         from cmp.housekeeping import Housekeeping
 
-        return Housekeeping(self.tenancy, self.settings.session_retention_days)
+        return Housekeeping(self.outbox_relay, self.tenancy, self.settings.session_retention_days)
 
     @cached_property
     def marketplace(self) -> MarketplaceService:

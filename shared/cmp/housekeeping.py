@@ -1,26 +1,53 @@
-"""The hourly sweep that keeps work from being lost: expired sessions go, and work whose start message
-never went out (the state machine or the queue was down at the time) is started again."""
+"""The hourly sweep that keeps work from being lost and tables from growing: outbox messages the
+in-invocation relay did not deliver (a crash between commit and send, an AWS outage) are delivered, sent
+messages and ended portal sessions past their retention are deleted."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from cmp.tenancy.service import TenancyService
+from cmp.db.outbox import DeliveryReport
 
-STALLED_AFTER_SECONDS = 300
+
+class OutboxSweeper(Protocol):
+    """`cmp.db.outbox.OutboxRelay` as housekeeping uses it."""
+
+    def sweep(self, older_than_seconds: int = 30, limit: int = 500) -> DeliveryReport:
+        """Deliver messages left unsent for `older_than_seconds`."""
+        ...
+
+    def purge(self, older_than_days: int = 7) -> int:
+        """Delete messages sent more than `older_than_days` ago; returns how many."""
+        ...
+
+
+class SessionPurger(Protocol):
+    """`cmp.tenancy.services.TenancyService` as housekeeping uses it."""
+
+    def purge_expired_sessions(self, retention_days: int) -> int:
+        """Delete sessions that ended more than `retention_days` ago; returns how many."""
+        ...
 
 
 @dataclass(frozen=True)
 class Housekeeping:
-    tenancy: TenancyService
+    """`outbox_grace_seconds`: how long a message may stay unsent before the sweep takes it (the
+    in-invocation relay normally delivers it within milliseconds)."""
+
+    outbox: OutboxSweeper
+    sessions: SessionPurger
     session_retention_days: int
+    outbox_retention_days: int = 7
+    outbox_grace_seconds: int = 30
 
     def run(self) -> dict[str, int]:
-        purged = self.tenancy.purge_expired_sessions(self.session_retention_days)
-        onboardings = self.tenancy.stalled_onboardings(STALLED_AFTER_SECONDS)
-        for tenant_id in onboardings:
-            self.tenancy.resume_onboarding(tenant_id)
+        """Run every chore; returns counts: `outbox_sent`, `outbox_failed` (left pending with their error
+        for the next run), `outbox_purged`, `sessions_purged`."""
+        delivered = self.outbox.sweep(self.outbox_grace_seconds)
         return {
-            "sessions_purged": purged,
-            "onboardings_resumed": len(onboardings),
+            "outbox_sent": delivered.sent,
+            "outbox_failed": delivered.failed,
+            "outbox_purged": self.outbox.purge(self.outbox_retention_days),
+            "sessions_purged": self.sessions.purge_expired_sessions(self.session_retention_days),
         }

@@ -20,8 +20,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
-from cmp.aws.adapters import Queues
 from cmp.errors import PoisonMessage
+from cmp.ports import MessageQueue
 
 Message = TypeVar("Message", bound=BaseModel)
 
@@ -33,10 +33,14 @@ def run_sqs_batch(
     model: type[Message],
     handle: Callable[[Message], Any],
     logger: Logger,
-    queues: Queues,
+    queues: MessageQueue,
     dlq_url: str | None = None,
     max_receives: int | None = None,
 ) -> dict[str, Any]:
+    """Validate each SQS record into `model` and pass it to `handle`; returns the partial batch response
+    (`{"batchItemFailures": [...]}`). Invalid and `PoisonMessage` records are dead-lettered at once (to
+    `dlq_url`, default `DLQ_URL`); other failures are retried until the last of `max_receives` (default
+    `MAX_RECEIVE_COUNT`, 3), then dead-lettered with their reason."""
     dlq = dlq_url if dlq_url is not None else os.environ.get("DLQ_URL", "")
     limit = max_receives if max_receives is not None else int(os.environ.get("MAX_RECEIVE_COUNT", "3"))
 
@@ -73,7 +77,7 @@ def run_sqs_batch(
 
 
 def _dead_letter(
-    queues: Queues, dlq: str, record: SQSRecord, reason: str, attempt: int, logger: Logger
+    queues: MessageQueue, dlq: str, record: SQSRecord, reason: str, attempt: int, logger: Logger
 ) -> None:
     logger.error("job dead-lettered", extra={"message_id": record.message_id, "reason": reason})
     if not dlq:

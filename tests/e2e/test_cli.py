@@ -34,7 +34,12 @@ def test_migrate_is_idempotent(stack: Stack) -> None:
 def test_invoke_runs_one_function_with_an_event_file(stack: Stack) -> None:
     result = cmp(stack, "invoke", "HousekeepingFunction", "events/housekeeping.json")
     assert result.returncode == 0, result.stderr
-    assert set(json.loads(result.stdout)) == {"sessions_purged", "onboardings_resumed", "reviews_requeued"}
+    assert set(json.loads(result.stdout)) == {
+        "outbox_sent",
+        "outbox_failed",
+        "outbox_purged",
+        "sessions_purged",
+    }
     unknown = cmp(stack, "invoke", "NoSuchFunction", "events/housekeeping.json")
     assert unknown.returncode == 2 and "unknown function" in unknown.stderr
 

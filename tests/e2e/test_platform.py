@@ -96,7 +96,7 @@ def test_openapi_document_and_swagger_ui_are_served(api: httpx.Client) -> None:
 def test_the_housekeeping_schedule_runs_its_function(stack: Stack) -> None:
     schedule = stack.template.schedules[0]
     result = stack.runner.fire(schedule.function, schedule.name)
-    assert set(result) == {"sessions_purged", "onboardings_resumed", "reviews_requeued"}
+    assert set(result) == {"outbox_sent", "outbox_failed", "outbox_purged", "sessions_purged"}
 
 
 def test_a_poison_job_lands_in_the_dlq_with_its_reason(stack: Stack) -> None:

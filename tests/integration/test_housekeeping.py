@@ -1,5 +1,6 @@
-"""Nothing is lost when a start message cannot be sent: housekeeping restarts onboardings and reviews
-whose first message never went out, and purges expired sessions."""
+"""Nothing is lost when a message cannot be sent: the change and its message commit together (the
+transactional outbox), and the housekeeping sweep delivers what the in-invocation relay could not. It also
+purges expired sessions."""
 
 from __future__ import annotations
 
@@ -17,7 +18,18 @@ from .test_catalog import provider, ready_product
 HOUSEKEEPING_EVENT = {"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": {}}
 
 
-def test_a_submission_survives_a_queue_outage_and_housekeeping_sends_it_again(
+def _age_pending_outbox(owner_conn: Any, tenant_id: str, kind: str) -> int:
+    """Make the tenant's unsent messages of one kind (`sqs`, `stepfunctions`) older than the sweep's grace
+    period; returns how many there are."""
+    cursor = owner_conn.execute(
+        "update outbox set created_at = now() - interval '10 minutes'"
+        " where tenant_id = %s and kind = %s and sent_at is null",
+        (tenant_id, kind),
+    )
+    return int(cursor.rowcount)
+
+
+def test_a_submission_survives_a_queue_outage_and_the_outbox_sweep_sends_it(
     platform: Platform, services: Services, owner_conn: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seller = caller_of(services, "Seller")
@@ -32,19 +44,17 @@ def test_a_submission_survives_a_queue_outage_and_housekeeping_sends_it_again(
     assert status == 202 and submitted["status"] == "pending_review"
     assert platform.drain("ReviewQueue", "ReviewWorkerFunction") == 0
 
-    owner_conn.execute(
-        "update product_review_runs set updated_at = now() - interval '10 minutes' where id = %s",
-        (submitted["review_run_id"],),
-    )
+    assert _age_pending_outbox(owner_conn, seller["tenant_id"], "sqs") == 1
     report = platform.invoke("HousekeepingFunction", HOUSEKEEPING_EVENT)
-    assert report["reviews_requeued"] >= 1
+    assert report["outbox_sent"] >= 1
     assert platform.drain("ReviewQueue", "ReviewWorkerFunction") >= 1
     status, product = provider(platform, "GET", f"/{product_id}", seller)
     assert product["reviews"][0]["status"] == "checks_passed"
-    assert platform.invoke("HousekeepingFunction", HOUSEKEEPING_EVENT)["reviews_requeued"] == 0
+    platform.invoke("HousekeepingFunction", HOUSEKEEPING_EVENT)
+    assert platform.drain("ReviewQueue", "ReviewWorkerFunction") == 0
 
 
-def test_an_onboarding_that_never_started_is_started_by_housekeeping(
+def test_an_onboarding_whose_start_was_lost_is_started_by_the_outbox_sweep(
     platform: Platform, owner_conn: Any
 ) -> None:
     auth = platform.function("AuthApiFunction")
@@ -59,14 +69,27 @@ def test_an_onboarding_that_never_started_is_started_by_housekeeping(
     machines.start = original
     claims = auth.services.tenancy.authenticate(token.access_token)
     assert auth.services.tenancy.profile(claims.tenant_id, claims.user_id)["onboarding"]["state"] == "pending"
-    owner_conn.execute(
-        "update tenants set created_at = now() - interval '10 minutes' where id = %s", (claims.tenant_id,)
-    )
-    assert platform.invoke("HousekeepingFunction", HOUSEKEEPING_EVENT)["onboardings_resumed"] >= 1
+    assert _age_pending_outbox(owner_conn, claims.tenant_id, "stepfunctions") == 1
+    assert platform.invoke("HousekeepingFunction", HOUSEKEEPING_EVENT)["outbox_sent"] >= 1
     executions = client("stepfunctions").list_executions(
         stateMachineArn=platform.ref("TenantOnboardingStateMachine")
     )["executions"]
     assert f"onboard-{claims.tenant_id}" in [e["name"] for e in executions]
+    assert _age_pending_outbox(owner_conn, claims.tenant_id, "stepfunctions") == 0
+
+
+def test_messages_sent_long_ago_are_purged(platform: Platform, services: Services, owner_conn: Any) -> None:
+    who = caller_of(services, "Purged")
+    owner_conn.execute(
+        "update outbox set sent_at = now() - interval '30 days' where tenant_id = %s", (who["tenant_id"],)
+    )
+    assert platform.invoke("HousekeepingFunction", HOUSEKEEPING_EVENT)["outbox_purged"] >= 1
+    assert (
+        owner_conn.execute(
+            "select count(*) from outbox where tenant_id = %s", (who["tenant_id"],)
+        ).fetchone()[0]
+        == 0
+    )
 
 
 def test_expired_sessions_are_purged(platform: Platform, services: Services, owner_conn: Any) -> None:

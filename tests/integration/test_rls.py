@@ -25,11 +25,11 @@ def _tenant_tables(owner_conn: psycopg.Connection[Any]) -> list[str]:
 
 def _new_tenant(db: Database) -> str:
     tenant_id = str(uuid.uuid4())
-    with db.unit_of_work(tenant_id) as uow:
-        uow.execute(
+    with db.session(tenant_id) as session:
+        session.execute(
             "insert into tenants (id, name, slug) values (%s, %s, %s)", (tenant_id, "T", f"t-{tenant_id}")
         )
-        uow.execute("insert into projects (tenant_id, name) values (%s, 'Default')", (tenant_id,))
+        session.execute("insert into projects (tenant_id, name) values (%s, 'Default')", (tenant_id,))
     return tenant_id
 
 
@@ -62,28 +62,28 @@ def test_no_tenant_context_returns_no_rows(db: Database, owner_conn: psycopg.Con
     for table in _tenant_tables(owner_conn):
         if table in PUBLIC_READ:
             continue
-        with db.unit_of_work() as uow:
-            assert uow.fetch_all(f"select * from {table}") == [], table
-    with db.unit_of_work() as uow:
-        assert uow.fetch_all("select * from tenants") == []
+        with db.session() as session:
+            assert session.fetch_all(f"select * from {table}") == [], table
+    with db.session() as session:
+        assert session.fetch_all("select * from tenants") == []
 
 
 def test_tenant_a_cannot_read_or_write_tenant_b_rows(db: Database) -> None:
     a, b = _new_tenant(db), _new_tenant(db)
-    with db.unit_of_work(a) as uow:
-        assert uow.fetch_all("select tenant_id from projects") == [{"tenant_id": uuid.UUID(a)}]
-        assert uow.fetch_all("select id from tenants where id = %s", (b,)) == []
-        assert uow.execute("update projects set name = 'hijacked' where tenant_id = %s", (b,)) == 0
-        assert uow.execute("delete from projects where tenant_id = %s", (b,)) == 0
-    with pytest.raises(psycopg.errors.InsufficientPrivilege), db.unit_of_work(a) as uow:
-        uow.execute("insert into projects (tenant_id, name) values (%s, 'planted')", (b,))
-    with db.unit_of_work(b) as uow:
-        assert [r["name"] for r in uow.fetch_all("select name from projects")] == ["Default"]
+    with db.session(a) as session:
+        assert session.fetch_all("select tenant_id from projects") == [{"tenant_id": uuid.UUID(a)}]
+        assert session.fetch_all("select id from tenants where id = %s", (b,)) == []
+        assert session.execute("update projects set name = 'hijacked' where tenant_id = %s", (b,)) == 0
+        assert session.execute("delete from projects where tenant_id = %s", (b,)) == 0
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), db.session(a) as session:
+        session.execute("insert into projects (tenant_id, name) values (%s, 'planted')", (b,))
+    with db.session(b) as session:
+        assert [r["name"] for r in session.fetch_all("select name from projects")] == ["Default"]
 
 
 def test_the_tenant_setting_ends_with_the_transaction(db: Database) -> None:
     a = _new_tenant(db)
-    with db.unit_of_work(a) as uow:
-        assert uow.fetch_one("select current_setting('app.tenant_id', true) as t")["t"] == a  # type: ignore[index]
-    with db.unit_of_work() as uow:
-        assert uow.fetch_one("select current_setting('app.tenant_id', true) as t")["t"] in ("", None)  # type: ignore[index]
+    with db.session(a) as session:
+        assert session.fetch_one("select current_setting('app.tenant_id', true) as t")["t"] == a  # type: ignore[index]
+    with db.session() as session:
+        assert session.fetch_one("select current_setting('app.tenant_id', true) as t")["t"] in ("", None)  # type: ignore[index]

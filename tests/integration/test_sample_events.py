@@ -49,7 +49,7 @@ def test_the_authorizer_rejects_the_placeholder_token(platform: Platform) -> Non
 
 def test_the_housekeeping_function_reports_what_it_did(platform: Platform) -> None:
     result = platform.invoke("HousekeepingFunction", _event("housekeeping"))
-    assert set(result) == {"sessions_purged", "onboardings_resumed", "reviews_requeued"}
+    assert set(result) == {"outbox_sent", "outbox_failed", "outbox_purged", "sessions_purged"}
 
 
 def test_the_review_worker_ignores_a_review_run_that_does_not_exist(platform: Platform) -> None:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -99,6 +100,7 @@ class OutboxStore:
         self._session = session
 
     def pending(self, older_than_seconds: int, limit: int) -> list[OutboxMessage]:
+        """Up to `limit` unsent messages created more than `older_than_seconds` ago, least-tried first."""
         rows = self._session.fetch_all(
             "select * from outbox_pending(now() - make_interval(secs => %s), %s)", (older_than_seconds, limit)
         )
@@ -108,12 +110,15 @@ class OutboxStore:
         ]
 
     def mark_sent(self, ids: Iterable[uuid.UUID]) -> None:
+        """Record these messages as sent (one more attempt, error cleared); already-sent ones are left as is."""
         self._session.execute("select outbox_mark_sent(%s)", (list(ids),))
 
     def mark_failed(self, message_id: uuid.UUID, error: str) -> None:
+        """Count a failed attempt and keep its error (first 1000 characters); the message stays pending."""
         self._session.execute("select outbox_mark_failed(%s, %s)", (message_id, error[:1000]))
 
     def purge_sent(self, older_than_days: int) -> int:
+        """Delete messages sent more than `older_than_days` ago; returns how many."""
         row = self._session.fetch_one(
             "select outbox_purge(now() - make_interval(days => %s)) as n", (older_than_days,)
         )
@@ -122,6 +127,8 @@ class OutboxStore:
 
 @dataclass(frozen=True)
 class DeliveryReport:
+    """How many messages one delivery sent, and how many failed (those stay pending for the sweep)."""
+
     sent: int
     failed: int
 
@@ -131,12 +138,12 @@ class OutboxRelay:
 
     def __init__(
         self,
-        sessions: Any,
+        sessions: Callable[[], AbstractContextManager[Session]],
         queues: MessageQueue,
         machines: StateMachineRunner,
         events: EventBus,
     ) -> None:
-        """`sessions` is `Database.session` (a context manager factory yielding a `Session`)."""
+        """`sessions` is `Database.session`: opens a transaction (committed on success) without a tenant."""
         self._sessions = sessions
         self._queues = queues
         self._machines = machines

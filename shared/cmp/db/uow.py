@@ -34,6 +34,9 @@ REPOSITORIES: dict[str, str] = {
     "review_runs": "cmp.catalog.repository:ReviewRunRepository",
     "versions": "cmp.catalog.repository:VersionRepository",
     "listings": "cmp.catalog.repository:ListingRepository",
+    "accounts": "cmp.tenancy.repository:AccountRepository",
+    "auth_sessions": "cmp.tenancy.repository:SessionRepository",
+    "onboardings": "cmp.provisioning.repository:OnboardingRepository",
 }
 
 

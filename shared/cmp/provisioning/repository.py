@@ -1,0 +1,53 @@
+"""All onboarding SQL: the onboarding columns of `tenants`, `onboarding_steps`, and the tenant's projects."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from psycopg.types.json import Jsonb
+
+from cmp.db.session import Session
+from cmp.provisioning.model import Onboarding
+
+
+class OnboardingRepository:
+    """`uow.onboardings`; tenant-scoped (row-level security), so the unit of work names the tenant."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, tenant_id: UUID) -> Onboarding | None:
+        """The tenant's onboarding, locked for this transaction; None when the tenant does not exist."""
+        row = self._session.fetch_one(
+            "select id, onboarding_state, runtime_tier from tenants where id = %s for update", (tenant_id,)
+        )
+        if row is None:
+            return None
+        return Onboarding(row["id"], row["onboarding_state"], row["runtime_tier"])
+
+    def ensure_project(self, tenant_id: UUID, name: str) -> UUID:
+        """The project's id, inserting it when missing (a second delivery finds the first one's)."""
+        self._session.execute(
+            "insert into projects (tenant_id, name) values (%s, %s) on conflict (tenant_id, name) do nothing",
+            (tenant_id, name),
+        )
+        row = self._session.fetch_one(
+            "select id from projects where tenant_id = %s and name = %s", (tenant_id, name)
+        )
+        if row is None:
+            raise LookupError(f"project {name!r} of tenant {tenant_id} vanished inside its transaction")
+        project_id: UUID = row["id"]
+        return project_id
+
+    def save(self, onboarding: Onboarding) -> None:
+        """Write the state and tier, and upsert each recorded step outcome."""
+        self._session.execute(
+            "update tenants set onboarding_state = %s, runtime_tier = %s, updated_at = now() where id = %s",
+            (onboarding.state, onboarding.runtime_tier, onboarding.tenant_id),
+        )
+        self._session.execute_many(
+            "insert into onboarding_steps (tenant_id, step, status, detail) values (%s, %s, %s, %s)"
+            " on conflict (tenant_id, step) do update set status = excluded.status,"
+            " detail = excluded.detail, updated_at = now()",
+            [(onboarding.tenant_id, o.step, o.status, Jsonb(o.detail)) for o in onboarding.outcomes],
+        )

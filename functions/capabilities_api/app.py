@@ -8,13 +8,12 @@ from cmp.observability import instruments
 from cmp.web.api import make_resolver
 from cmp.web.routes.capabilities import capability_routes
 
-logger, metrics, tracer = instruments("capabilities-api")
+logger, metrics = instruments("capabilities-api")
 app = make_resolver(logger)
 app.include_router(capability_routes())
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -5,15 +5,15 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cmp.bootstrap import bootstrap
-from cmp.observability import instruments
+from cmp.observability import instruments, traced_job
 
-logger, metrics, tracer = instruments("housekeeping")
+logger, metrics = instruments("housekeeping")
 services = bootstrap()
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@traced_job("housekeeping")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, int]:
     report = services.housekeeping.run()
     for name, count in report.items():

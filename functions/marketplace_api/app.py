@@ -9,7 +9,7 @@ from cmp.observability import instruments
 from cmp.web.api import make_resolver
 from cmp.web.routes.marketplace import marketplace_routes
 
-logger, metrics, tracer = instruments("marketplace-api")
+logger, metrics = instruments("marketplace-api")
 app = make_resolver(logger)
 services = bootstrap()
 app.include_router(marketplace_routes(services))
@@ -17,6 +17,5 @@ app.include_router(marketplace_routes(services))
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -6,10 +6,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cmp.bootstrap import bootstrap
 from cmp.jobs import run_sqs_batch
-from cmp.observability import instruments
+from cmp.observability import instruments, traced_job
 from cmp.provisioning.model import StepMessage
 
-logger, metrics, tracer = instruments("onboarding-worker")
+logger, metrics = instruments("onboarding-worker")
 services = bootstrap()
 
 
@@ -21,7 +21,7 @@ def run_step(message: StepMessage) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@traced_job("onboarding-worker")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return run_sqs_batch(
         event, context, model=StepMessage, handle=run_step, logger=logger, queues=services.queues

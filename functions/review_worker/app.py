@@ -7,9 +7,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from cmp.bootstrap import bootstrap
 from cmp.catalog.review import ReviewJob
 from cmp.jobs import run_sqs_batch
-from cmp.observability import instruments
+from cmp.observability import instruments, traced_job
 
-logger, metrics, tracer = instruments("review-worker")
+logger, metrics = instruments("review-worker")
 services = bootstrap()
 
 
@@ -22,7 +22,7 @@ def review(job: ReviewJob) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@traced_job("review-worker")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return run_sqs_batch(
         event, context, model=ReviewJob, handle=review, logger=logger, queues=services.queues

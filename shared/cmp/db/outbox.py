@@ -18,8 +18,6 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from psycopg.types.json import Jsonb
-
 from cmp.db.session import Session
 from cmp.ports import EventBus, MessageQueue, StateMachineRunner
 
@@ -76,15 +74,15 @@ class Outbox:
             raise RuntimeError("outbox messages belong to a tenant: set the tenant first")
         self._session.execute(
             "insert into outbox (id, tenant_id, kind, target, name, payload, attributes)"
-            " values (%s, %s, %s, %s, %s, %s, %s)",
+            " values (%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb)",
             (
                 message.id,
                 self._tenant_id,
                 message.kind,
                 message.target,
                 message.name,
-                Jsonb(message.payload),
-                Jsonb(message.attributes),
+                json.dumps(message.payload),
+                json.dumps(message.attributes),
             ),
         )
         self.added.append(message)

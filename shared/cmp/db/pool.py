@@ -1,19 +1,22 @@
-"""One small connection pool per process (a Lambda instance serves one request at a time)."""
+"""One small connection pool per process (a Lambda instance serves one request at a time).
+
+psycopg is imported when the pool first opens, not when this module loads: a function that never touches
+the database (or has not yet) does not pay its ~80 ms import on a cold start."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
-
-import psycopg
-from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
 
 from cmp.db.outbox import OutboxMessage
 from cmp.db.session import Session
 from cmp.db.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg_pool import ConnectionPool
 
 
 class Database:
@@ -27,6 +30,9 @@ class Database:
 
     def _ensure_open(self) -> ConnectionPool[Any]:
         if self._pool is None:
+            from psycopg.rows import dict_row
+            from psycopg_pool import ConnectionPool
+
             url = self._url() if callable(self._url) else self._url
             pool: ConnectionPool[Any] = ConnectionPool(
                 url,
@@ -83,7 +89,3 @@ class Database:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
-
-
-def connect(url: str, **kwargs: Any) -> psycopg.Connection[dict[str, Any]]:
-    return psycopg.connect(url, row_factory=dict_row, **kwargs)

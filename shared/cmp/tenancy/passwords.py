@@ -1,11 +1,16 @@
-"""Password hashing with Argon2id (memory-hard), and the rules a new password must meet."""
+"""Password hashing with Argon2id (memory-hard), and the rules a new password must meet.
+
+`argon2` is imported on the first hash or verify: the authorizer and most API functions never hash."""
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher as _Argon2
-from argon2.exceptions import InvalidHashError, VerificationError
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from cmp.errors import FieldError
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher as _Argon2
 
 MIN_LENGTH = 10
 MAX_LENGTH = 256
@@ -14,12 +19,24 @@ MAX_LENGTH = 256
 class PasswordHasher:
     def __init__(self, time_cost: int = 2, memory_cost_kib: int = 19_456, parallelism: int = 1) -> None:
         # OWASP's Argon2id baseline: 19 MiB, 2 iterations, 1 lane.
-        self._argon = _Argon2(time_cost=time_cost, memory_cost=memory_cost_kib, parallelism=parallelism)
+        self._time_cost = time_cost
+        self._memory_cost_kib = memory_cost_kib
+        self._parallelism = parallelism
+
+    @cached_property
+    def _argon(self) -> _Argon2:
+        from argon2 import PasswordHasher as Argon2
+
+        return Argon2(
+            time_cost=self._time_cost, memory_cost=self._memory_cost_kib, parallelism=self._parallelism
+        )
 
     def hash(self, password: str) -> str:
         return self._argon.hash(password)
 
     def verify(self, stored_hash: str, password: str) -> bool:
+        from argon2.exceptions import InvalidHashError, VerificationError
+
         try:
             return self._argon.verify(stored_hash, password)
         except (VerificationError, InvalidHashError):

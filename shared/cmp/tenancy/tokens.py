@@ -1,5 +1,7 @@
 """Portal access tokens: locally signed JWTs whose claims match Cognito access tokens, so production can
-swap the issuer (a Cognito user pool with a pre-token-generation trigger adding `custom:tenant_id`)."""
+swap the issuer (a Cognito user pool with a pre-token-generation trigger adding `custom:tenant_id`).
+
+PyJWT (and the `cryptography` it loads) is imported on the first issue or verify, not at cold start."""
 
 from __future__ import annotations
 
@@ -7,8 +9,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import jwt
 
 from cmp.errors import Unauthorized
 
@@ -60,10 +60,14 @@ class TokenService:
             "cognito:groups": roles,
             "custom:tenant_id": tenant_id,
         }
+        import jwt
+
         token = jwt.encode(claims, self._secret(), algorithm=ALGORITHM)
         return token, PortalClaims(user_id, tenant_id, tuple(roles), email, session_id, now + self._ttl)
 
     def verify(self, token: str) -> PortalClaims:
+        import jwt
+
         try:
             claims = jwt.decode(
                 token,

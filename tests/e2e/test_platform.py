@@ -8,7 +8,7 @@ import json
 import boto3
 import httpx
 
-from cmp.local.dev import Stack
+from cmp_dev.local.dev import Stack
 
 from .conftest import PASSWORD, eventually, sign_up
 

@@ -6,7 +6,7 @@ import shutil
 
 import httpx
 
-from cmp.local.dev import start_stack
+from cmp_dev.local.dev import start_stack
 
 from .conftest import PASSWORD, REPO, sign_up
 

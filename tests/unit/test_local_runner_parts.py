@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from cmp.local.events import route_pattern, route_specificity, sqs_event
-from cmp.local.openapi import merge_openapi, requires_sign_in
-from cmp.local.schedules import next_fire
-from cmp.local.template import ApiRoute, Resolver, read_template
+from cmp_dev.local.events import route_pattern, route_specificity, sqs_event
+from cmp_dev.local.openapi import merge_openapi, requires_sign_in
+from cmp_dev.local.schedules import next_fire
+from cmp_dev.local.template import ApiRoute, Resolver, read_template
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -109,7 +109,7 @@ def test_run_schedule_fires_on_each_due_time_and_stops() -> None:
     import threading
     from datetime import timedelta
 
-    from cmp.local.schedules import run_schedule
+    from cmp_dev.local.schedules import run_schedule
 
     clock = [datetime(2026, 1, 1, tzinfo=UTC)]
     fired: list[datetime] = []

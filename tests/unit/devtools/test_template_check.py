@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cmp.devtools.template_check import analyze_template, check_template, main
+from cmp_dev.devtools.template_check import analyze_template, check_template, main
 
 pytestmark = pytest.mark.unit
 
@@ -126,7 +126,7 @@ def test_module_entry_point_exits_one_on_problems_without_log_noise(tmp_path: Pa
         tmp_path, template=VALID_TEMPLATE.replace("CodeUri: src/worker", "CodeUri: src/gone")
     )
     result = subprocess.run(
-        [sys.executable, "-m", "cmp.devtools.template_check", str(template)],
+        [sys.executable, "-m", "cmp_dev.devtools.template_check", str(template)],
         capture_output=True,
         text=True,
         check=False,

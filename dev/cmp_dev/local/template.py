@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cmp.devtools.cfn_yaml import load_template
+from cmp_dev.devtools.cfn_yaml import load_template
 
 ACCOUNT_ID = "123456789012"
 

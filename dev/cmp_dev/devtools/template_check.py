@@ -9,7 +9,7 @@ files the template points to. This runs, without AWS credentials or network:
 - every function's CodeUri folder and Python handler, every local artifact path, and that each
   `statemachines/*.asl.json` file is used by some state machine.
 
-Run it as `python -m cmp.devtools.template_check template.yaml [--ignore RULE ...]`.
+Run it as `python -m cmp_dev.devtools.template_check template.yaml [--ignore RULE ...]`.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from samtranslator.model.exceptions import ExceptionWithMessage, InvalidDocument
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
-from cmp.devtools.asl_check import check_asl
-from cmp.devtools.cfn_yaml import TemplateLoadError, load_template
+from cmp_dev.devtools.asl_check import check_asl
+from cmp_dev.devtools.cfn_yaml import TemplateLoadError, load_template
 
 if TYPE_CHECKING:
     from boto3.session import Session
@@ -340,7 +340,7 @@ def _lint(transformed: dict[str, Any], ignore_rules: Iterable[str], report: Temp
 def main(argv: Sequence[str] | None = None) -> int:
     """Print problems and warnings; exit 1 on any problem, else 0 with a one-line summary."""
     parser = argparse.ArgumentParser(
-        prog="python -m cmp.devtools.template_check",
+        prog="python -m cmp_dev.devtools.template_check",
         description="Transform the SAM template offline, lint it, validate its functions and state machines.",
     )
     parser.add_argument("template", nargs="?", type=Path, default=Path("template.yaml"))

@@ -21,7 +21,7 @@ LOCAL_DIR = Path(os.environ.get("CMP_LOCAL_DIR", ROOT / ".local"))
 
 
 def _use_running_stack() -> None:
-    from cmp.local.dev import client_environment, running_stack_state
+    from cmp_dev.local.dev import client_environment, running_stack_state
 
     if not os.environ.get("DATABASE_URL"):
         os.environ.update(client_environment(running_stack_state(LOCAL_DIR)))
@@ -30,8 +30,8 @@ def _use_running_stack() -> None:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     from cmp.bootstrap import bootstrap
-    from cmp.local.dev import start_stack
-    from cmp.seed import DEMO_ACCOUNTS, seed
+    from cmp_dev.local.dev import start_stack
+    from cmp_dev.seed import DEMO_ACCOUNTS, seed
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     print("Starting the local stack (PostgreSQL, moto, functions)...", flush=True)
@@ -95,7 +95,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_seed(args: argparse.Namespace) -> int:
     from cmp.bootstrap import bootstrap
-    from cmp.seed import seed
+    from cmp_dev.seed import seed
 
     _use_running_stack()
     print(json.dumps(seed(bootstrap()), indent=2))
@@ -113,10 +113,10 @@ def cmd_admin_create(args: argparse.Namespace) -> int:
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
-    from cmp.local.dev import running_stack_state
-    from cmp.local.functions import FunctionError, FunctionProcess
-    from cmp.local.stack import function_environment
-    from cmp.local.template import Resolver, read_template
+    from cmp_dev.local.dev import running_stack_state
+    from cmp_dev.local.functions import FunctionError, FunctionProcess
+    from cmp_dev.local.stack import function_environment
+    from cmp_dev.local.template import Resolver, read_template
 
     state = running_stack_state(LOCAL_DIR)
     template = read_template(ROOT / "template.yaml")
@@ -144,9 +144,9 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
-    from cmp.local.functions import load_handler
-    from cmp.local.openapi import merge_openapi
-    from cmp.local.template import read_template
+    from cmp_dev.local.functions import load_handler
+    from cmp_dev.local.openapi import merge_openapi
+    from cmp_dev.local.template import read_template
 
     template = read_template(ROOT / "template.yaml")
     documents: dict[str, dict[str, Any]] = {}
@@ -166,7 +166,7 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from cmp.devtools.template_check import main as check_main
+    from cmp_dev.devtools.template_check import main as check_main
 
     return int(check_main([str(ROOT / "template.yaml")]))
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cmp.local.runner import LocalRunner
-from cmp.local.stack import Moto, Postgres, function_environment, provision
-from cmp.local.template import LocalTemplate, Resolver, read_template
+from cmp_dev.local.runner import LocalRunner
+from cmp_dev.local.stack import Moto, Postgres, function_environment, provision
+from cmp_dev.local.template import LocalTemplate, Resolver, read_template
 
 STATE_FILE = "stack.json"
 

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from cmp.local.template import ACCOUNT_ID, ApiRoute
+from cmp_dev.local.template import ACCOUNT_ID, ApiRoute
 
 API_ID = "local"
 STAGE = "dev"

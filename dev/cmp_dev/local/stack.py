@@ -21,7 +21,7 @@ import httpx
 import psycopg
 
 from cmp.db.migrate import migrate
-from cmp.local.template import ACCOUNT_ID, LocalTemplate, Resolver
+from cmp_dev.local.template import ACCOUNT_ID, LocalTemplate, Resolver
 
 REGION = "us-east-1"
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}

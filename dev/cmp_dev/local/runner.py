@@ -19,13 +19,13 @@ from urllib.parse import urlsplit
 
 import boto3
 
-from cmp.local import events
-from cmp.local.functions import FunctionError, FunctionProcess
-from cmp.local.openapi import SWAGGER_PAGE, merge_openapi
-from cmp.local.schedules import run_schedule
-from cmp.local.template import ApiRoute, LocalTemplate, SqsSource
+from cmp_dev.local import events
+from cmp_dev.local.functions import FunctionError, FunctionProcess
+from cmp_dev.local.openapi import SWAGGER_PAGE, merge_openapi
+from cmp_dev.local.schedules import run_schedule
+from cmp_dev.local.template import ApiRoute, LocalTemplate, SqsSource
 
-log = logging.getLogger("cmp.local")
+log = logging.getLogger("cmp_dev.local")
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 
 

@@ -7,7 +7,9 @@ files the template points to. This runs, without AWS credentials or network:
 - every state machine definition through `asl_check`, plus its `${...}` placeholders against
   `DefinitionSubstitutions` in both directions;
 - every function's CodeUri folder and Python handler, every local artifact path, and that each
-  `statemachines/*.asl.json` file is used by some state machine.
+  `statemachines/*.asl.json` file is used by some state machine;
+- every secret, queue, bucket, state machine and event bus a function's environment names against the
+  statements of its role (`grants`), so a missing grant fails here instead of in AWS.
 
 Run it as `python -m cmp_dev.devtools.template_check template.yaml [--ignore RULE ...]`.
 """
@@ -35,6 +37,7 @@ from samtranslator.translator.translator import Translator
 
 from cmp_dev.devtools.asl_check import check_asl
 from cmp_dev.devtools.cfn_yaml import TemplateLoadError, load_template
+from cmp_dev.devtools.grants import check_grants
 
 if TYPE_CHECKING:
     from boto3.session import Session
@@ -106,9 +109,10 @@ def analyze_template(path: Path | str, ignore_rules: Iterable[str] = ()) -> Temp
     _check_artifact_paths(template, base_dir, report)
     _check_functions(template, base_dir, report)
     _check_state_machines(template, base_dir, report)
-    transformed = _transform(template, report)
+    transformed = transform(template, report)
     if transformed is not None:
         report.resource_count = len(transformed.get("Resources", {}))
+        report.problems.extend(check_grants(transformed))
         _lint(transformed, ignore_rules, report)
     return report
 
@@ -298,7 +302,7 @@ def _with_placeholder_artifacts(template: dict[str, Any]) -> dict[str, Any]:
     return sam_input
 
 
-def _transform(template: dict[str, Any], report: TemplateReport) -> dict[str, Any] | None:
+def transform(template: dict[str, Any], report: TemplateReport) -> dict[str, Any] | None:
     """The CloudFormation the SAM transform would produce, or None after recording why it cannot."""
     if SAM_TRANSFORM not in _declared_transforms(template):
         if any(

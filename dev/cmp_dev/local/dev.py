@@ -37,7 +37,12 @@ class Stack:
         combined["MIGRATIONS_DATABASE_URL"] = self.postgres.owner_url
         return combined
 
+    def failure(self) -> str | None:
+        """A sentence naming the dependency that died under the stack (moto or PostgreSQL), else None."""
+        return self.moto.failure() or self.postgres.failure()
+
     def stop(self) -> None:
+        """Stop everything this stack started, users first: runner (pollers, workers), moto, PostgreSQL."""
         self.runner.stop()
         self.moto.stop()
         self.postgres.stop()

@@ -1,6 +1,7 @@
 # Two commands: `make run` (the platform, locally) and `make test` (everything CI checks).
-# Both create .venv and install what they need on first use: `make run` only the local stack
-# (pyproject's `local` extra), everything else the full `dev` extra (tests, template gate, linters).
+# Both create .venv and install what they need on first use: `make run` only the runtime and the local
+# stack (pyproject's `local` extra), everything else the `dev` extra (local + tests, template gate,
+# linters) in one pip run. The `dev` extra includes `local`, so it satisfies `make run` too.
 
 PYTHON ?= python3
 VENV := .venv
@@ -15,9 +16,10 @@ $(LOCAL_STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[local]"
 	touch $(LOCAL_STAMP)
 
-$(DEV_STAMP): $(LOCAL_STAMP)
+$(DEV_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -e ".[dev]"
-	touch $(DEV_STAMP)
+	touch $(LOCAL_STAMP) $(DEV_STAMP)
 
 install: $(DEV_STAMP)
 

@@ -237,27 +237,54 @@ def _covered(names: _Names, statements: list[dict[str, Any]], need: Need) -> boo
     return any(s.get("Effect") == "Allow" and applies(s) for s in statements)
 
 
+class Grants:
+    """The transformed template's functions: what each one's environment implies, and what its role allows."""
+
+    def __init__(self, transformed: dict[str, Any]) -> None:
+        self._template = transformed
+        self._names = _Names(transformed)
+        self._functions: dict[str, dict[str, Any]] = {
+            logical_id: resource.get("Properties", {})
+            for logical_id, resource in transformed.get("Resources", {}).items()
+            if isinstance(resource, dict) and resource.get("Type") == "AWS::Lambda::Function"
+        }
+
+    @property
+    def functions(self) -> list[str]:
+        return list(self._functions)
+
+    def needs(self, function: str) -> dict[str, list[Need]]:
+        """Per environment variable of `function` (Globals merged in), the permissions it implies."""
+        environment = (self._functions[function].get("Environment") or {}).get("Variables") or {}
+        return needs_of(self._names, environment)
+
+    def need(self, target: str) -> Need | None:
+        """What using `target` (a logical id, or a parameter named `…SecretArn`) takes; None if untracked."""
+        return _need(self._names, target)
+
+    def role(self, function: str) -> str | None:
+        """The logical id of `function`'s role, or None when the role is not defined in this template."""
+        role = self._functions[function].get("Role")
+        return str(role["Fn::GetAtt"][0]) if isinstance(role, dict) and "Fn::GetAtt" in role else None
+
+    def allows(self, function: str, need: Need) -> bool:
+        """Whether `function`'s role allows `need.action` on `need.resource` (and denies neither)."""
+        role = self.role(function)
+        return role is not None and _covered(self._names, _statements_of_role(self._template, role), need)
+
+
 def check_grants(transformed: dict[str, Any]) -> list[str]:
     """One problem per environment variable whose resource the function's role does not cover."""
-    names = _Names(transformed)
+    grants = Grants(transformed)
     problems: list[str] = []
-    for logical_id, resource in transformed.get("Resources", {}).items():
-        if not isinstance(resource, dict) or resource.get("Type") != "AWS::Lambda::Function":
-            continue
-        props = resource.get("Properties", {})
-        environment = (props.get("Environment") or {}).get("Variables") or {}
-        role = props.get("Role")
-        role_id = role.get("Fn::GetAtt", [None])[0] if isinstance(role, dict) else None
-        for variable, needs in needs_of(names, environment).items():
+    for function in grants.functions:
+        for variable, needs in grants.needs(function).items():
             for need in needs:
-                if role_id is None:
+                where = f"{function}.Environment.{variable}: reads {need.kind} {need.target}"
+                if grants.role(function) is None:
                     problems.append(
-                        f"{logical_id}.Environment.{variable}: reads {need.kind} {need.target}, "
-                        "but its role is not defined in this template, so the grant cannot be checked"
+                        f"{where}, but its role is not defined in this template, so it cannot be checked"
                     )
-                elif not _covered(names, _statements_of_role(transformed, role_id), need):
-                    problems.append(
-                        f"{logical_id}.Environment.{variable}: reads {need.kind} {need.target}, "
-                        f"but no policy of the function allows {need.action} on it"
-                    )
+                elif not grants.allows(function, need):
+                    problems.append(f"{where}, but no policy of the function allows {need.action} on it")
     return problems

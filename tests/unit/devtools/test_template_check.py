@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from cmp_dev.devtools.cfn_yaml import load_template
-from cmp_dev.devtools.grants import check_grants
+from cmp_dev.devtools.grants import Grants, check_grants
 from cmp_dev.devtools.template_check import TemplateReport, analyze_template, check_template, main, transform
 
 pytestmark = pytest.mark.unit
@@ -407,6 +407,24 @@ def test_each_kind_of_missing_grant_is_named(function: str, policy: str, expecte
     removed = next(p for p in policies if isinstance(p, dict) and policy in p)
     policies.remove(removed)
     assert expected in check_grants(transformed(template))
+
+
+def test_the_housekeeping_sweep_may_deliver_to_every_outbox_target() -> None:
+    """Outbox messages go where functions send work (queues other than dead-letter ones, state machines,
+    event buses); the sweep delivers whatever a crashed invocation left, so it may send to all of them."""
+    grants = Grants(transformed(load_template(REPO / "template.yaml")))
+    targets = {
+        need
+        for function in grants.functions
+        for variable, needs in grants.needs(function).items()
+        for need in needs
+        if need.kind in ("queue", "state machine", "event bus") and variable != "DLQ_URL"
+    }
+    assert {need.target for need in targets} >= {"ReviewQueue", "TenantOnboardingStateMachine"}
+    for need in targets:
+        assert grants.allows("HousekeepingFunction", need), need
+    review_queue = grants.need("ReviewQueue")
+    assert review_queue is not None and not grants.allows("MarketplaceApiFunction", review_queue)
 
 
 def transformed(template: dict[str, Any]) -> dict[str, Any]:

@@ -57,9 +57,10 @@ READY = "Press Ctrl-C to stop every process this started."
 
 
 class Running:
-    """`cmp dev` started as a shell starts a background job: its own process group, SIGINT ignored."""
+    """`cmp dev` in its own process group, started as a shell starts a background job (SIGINT ignored)
+    or, with `background=False`, as a terminal's foreground job (SIGINT at its default)."""
 
-    def __init__(self) -> None:
+    def __init__(self, background: bool = True) -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MIGRATIONS_DATABASE_URL")}
         env["CMP_LOCAL_DIR"] = str(SIGNALS_DIR)
         self.process = subprocess.Popen(
@@ -70,7 +71,7 @@ class Running:
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN if background else signal.SIG_DFL),
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -134,6 +135,16 @@ def test_cmp_dev_stops_everything_it_started_on_a_signal(signum: signal.Signals)
     assert f"Stopping ({signum.name})..." in stopping and "Stopped." in stopping
     assert "Traceback" not in running.output and "KeyboardInterrupt" not in running.output
     assert "polling" not in stopping, stopping
+
+
+def test_ctrl_c_in_a_terminal_stops_the_stack_without_a_traceback_per_worker() -> None:
+    """A terminal sends SIGINT to the whole foreground process group: `cmp dev` and its workers."""
+    running = Running(background=False)
+    os.killpg(running.process.pid, signal.SIGINT)
+    assert running.wait() == 0, running.output
+    running.assert_all_gone()
+    assert "Stopping (SIGINT)..." in running.output
+    assert "Traceback" not in running.output and "KeyboardInterrupt" not in running.output
 
 
 @pytest.mark.parametrize(

@@ -1,30 +1,37 @@
 # Two commands: `make run` (the platform, locally) and `make test` (everything CI checks).
-# Both create .venv and install what they need on first use.
+# Both create .venv and install what they need on first use: `make run` only the runtime and the local
+# stack (pyproject's `local` extra), everything else the `dev` extra (local + tests, template gate,
+# linters) in one pip run. The `dev` extra includes `local`, so it satisfies `make run` too.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+LOCAL_STAMP := $(VENV)/.installed-local
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: run test install lint typecheck check unit integration e2e openapi bench clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+$(LOCAL_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -e ".[local]"
+	touch $(LOCAL_STAMP)
+
+$(DEV_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet -e ".[dev]"
-	touch $(STAMP)
+	touch $(LOCAL_STAMP) $(DEV_STAMP)
 
-install: $(STAMP)
+install: $(DEV_STAMP)
 
-run: install
+run: $(LOCAL_STAMP)
 	$(BIN)/cmp dev
 
 test: install lint typecheck check
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check shared functions tests bench
-	$(BIN)/ruff format --check shared functions tests bench
+	$(BIN)/ruff check shared dev functions tests bench
+	$(BIN)/ruff format --check shared dev functions tests bench
 
 typecheck: install
 	$(BIN)/mypy

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cmp.local.dev import Stack, start_stack
+from cmp_dev.local.dev import Stack, start_stack
 
 REPO = Path(__file__).resolve().parents[2]
 PASSWORD = "Correct-Horse-42"
@@ -112,7 +112,7 @@ def stack_services(stack: Stack) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def seeded(stack_services: Any) -> dict[str, Any]:
-    from cmp.seed import seed
+    from cmp_dev.seed import seed
 
     result: dict[str, Any] = seed(stack_services)
     return result

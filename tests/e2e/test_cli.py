@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from cmp.local.dev import Stack
+from cmp_dev.local.dev import Stack
 
 from .conftest import PASSWORD, REPO
 

@@ -7,8 +7,9 @@ import json
 
 import boto3
 import httpx
+import pytest
 
-from cmp.local.dev import Stack
+from cmp_dev.local.dev import Stack
 
 from .conftest import PASSWORD, eventually, sign_up
 
@@ -118,3 +119,65 @@ def test_a_poison_job_lands_in_the_dlq_with_its_reason(stack: Stack) -> None:
 
     message = eventually(dead_lettered)[0]
     assert "ValidationError" in message["MessageAttributes"]["cmp-failure-reason"]["StringValue"]
+
+
+def assert_error_shape(response: httpx.Response, status: int, error: str) -> dict[str, str]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body: dict[str, str] = response.json()
+    assert set(body) == {"error", "message", "request_id"} and body["error"] == error, body
+    assert body["request_id"]
+    return body
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("TRACE", "/v1/me", "GET, HEAD, OPTIONS"),
+        ("TRACE", "/v1/marketplace/categories", "GET, HEAD, OPTIONS"),
+        ("BREW", "/v1/auth/login", "OPTIONS, POST"),
+        ("PATCH", "/v1/me", "GET, HEAD, OPTIONS"),
+        ("DELETE", "/v1/capabilities/schema", "GET, HEAD, OPTIONS"),
+        ("POST", "/openapi.json", "GET, HEAD"),
+    ],
+)
+def test_a_method_a_route_does_not_answer_is_a_405_with_allow(
+    api: httpx.Client, method: str, path: str, allow: str
+) -> None:
+    response = api.request(method, path)
+    body = assert_error_shape(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == allow
+    assert method in body["message"] and allow in body["message"]
+
+
+def test_patch_on_a_proxy_route_is_a_405_like_everywhere_else(api: httpx.Client) -> None:
+    seller = sign_up(api, "Patchy Ltd", "seller")
+    product = seller.post("/v1/provider/products", json={"category": "agent", "subcategory": "single"})
+    assert product.status_code == 201, product.text
+    for path in (f"/v1/provider/products/{product.json()['id']}", "/v1/provider/products"):
+        response = api.patch(path, headers=seller.headers, json={})
+        assert_error_shape(response, 405, "method_not_allowed")
+        assert "GET" in response.headers["allow"] and "PATCH" not in response.headers["allow"]
+    admin = api.patch("/v1/admin/reviews", headers=seller.headers)
+    assert admin.status_code == 405 and admin.headers["allow"] == "GET, HEAD, OPTIONS"
+
+
+def test_head_on_a_get_route_is_answered_like_get_without_a_body(api: httpx.Client) -> None:
+    get = api.get("/v1/marketplace/categories")
+    head = api.head("/v1/marketplace/categories")
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(get.content))
+    assert head.headers["content-type"] == get.headers["content-type"]
+    account = sign_up(api)
+    assert account.api.head("/v1/me", headers=account.headers).status_code == 200
+    assert api.head("/v1/me").status_code == 401
+    assert api.head("/docs").status_code == 200
+
+
+def test_gateway_answers_use_the_platform_error_shape(api: httpx.Client) -> None:
+    assert_error_shape(api.get("/v1/me"), 401, "unauthorized")
+    assert_error_shape(api.get("/v1/me", headers={"Authorization": "Bearer nope"}), 401, "unauthorized")
+    assert_error_shape(api.get("/v1/nowhere"), 404, "not_found")
+    assert_error_shape(api.request("TRACE", "/v1/nowhere"), 404, "not_found")
+    too_large = api.post("/v1/capabilities/validate", content=b" " * (10 * 1024 * 1024 + 1))
+    assert_error_shape(too_large, 413, "payload_too_large")

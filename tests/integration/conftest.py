@@ -19,9 +19,10 @@ from cmp.bootstrap import Services, bootstrap
 from cmp.config import Settings
 from cmp.db import Database
 from cmp.db.migrate import migrate
-from cmp.local.events import sqs_event
-from cmp.local.functions import LambdaContext, load_handler
-from cmp.local.stack import (
+from cmp.tenancy.passwords import PasswordHasher
+from cmp_dev.local.events import sqs_event
+from cmp_dev.local.functions import LambdaContext, load_handler
+from cmp_dev.local.stack import (
     MOTO_CONFIG,
     Postgres,
     app_role_url,
@@ -29,8 +30,7 @@ from cmp.local.stack import (
     provision,
     with_database,
 )
-from cmp.local.template import read_template
-from cmp.tenancy.passwords import PasswordHasher
+from cmp_dev.local.template import read_template
 
 TEST_DATABASE = f"cmp_test_{os.getpid()}"  # per run, so concurrent runs on one server never collide
 REPO = Path(__file__).resolve().parents[2]

@@ -1,16 +1,20 @@
-"""The local runner's pure parts: template reading, route matching, schedules, OpenAPI merging."""
+"""The local runner's pure parts: template reading, route matching and method decisions, gateway responses,
+schedules, OpenAPI merging."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from cmp.local.events import route_pattern, route_specificity, sqs_event
-from cmp.local.openapi import merge_openapi, requires_sign_in
-from cmp.local.schedules import next_fire
-from cmp.local.template import ApiRoute, Resolver, read_template
+from cmp_dev.local.events import route_pattern, route_specificity, sqs_event
+from cmp_dev.local.gateway import gateway_response
+from cmp_dev.local.openapi import merge_openapi, requires_sign_in
+from cmp_dev.local.routing import Invoke, NoRoute, NotAllowed, Operations, Preflight, RouteTable
+from cmp_dev.local.schedules import next_fire
+from cmp_dev.local.template import ApiRoute, Resolver, read_template
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -109,7 +113,7 @@ def test_run_schedule_fires_on_each_due_time_and_stops() -> None:
     import threading
     from datetime import timedelta
 
-    from cmp.local.schedules import run_schedule
+    from cmp_dev.local.schedules import run_schedule
 
     clock = [datetime(2026, 1, 1, tzinfo=UTC)]
     fired: list[datetime] = []
@@ -123,3 +127,92 @@ def test_run_schedule_fires_on_each_due_time_and_stops() -> None:
 
     run_schedule("rate(1 hour)", lambda: fired.append(clock[0]), InstantStop(), now=lambda: clock[0])
     assert [f.hour for f in fired] == [1, 2, 3]
+
+
+ME = ApiRoute("Auth", "/v1/me", "GET", True)
+LOGIN = ApiRoute("Auth", "/v1/auth/login", "POST", False)
+PROVIDER_ROOT = ApiRoute("Provider", "/v1/provider/products", "ANY", True)
+PROVIDER = ApiRoute("Provider", "/v1/provider/products/{proxy+}", "ANY", True)
+PROVIDER_OPERATIONS: Operations = [
+    ("/v1/provider/products", frozenset({"GET", "POST"})),
+    ("/v1/provider/products/{product_id}", frozenset({"GET", "DELETE"})),
+    ("/v1/provider/products/{product_id}/plans", frozenset({"PUT"})),
+]
+
+
+def table() -> RouteTable:
+    return RouteTable(
+        [ME, LOGIN, PROVIDER_ROOT, PROVIDER], lambda f: PROVIDER_OPERATIONS if f == "Provider" else []
+    )
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PATCH", "PUT", "BREW", "trace"])
+def test_a_method_the_path_does_not_answer_is_not_allowed_with_the_methods_it_does(method: str) -> None:
+    assert table().resolve(method, "/v1/me") == NotAllowed(("GET", "HEAD", "OPTIONS"))
+    assert table().resolve(method, "/v1/auth/login") == NotAllowed(("OPTIONS", "POST"))
+
+
+def test_an_any_route_allows_only_what_its_function_routes_on_that_path() -> None:
+    assert table().resolve("PATCH", "/v1/provider/products/p1") == NotAllowed(
+        ("DELETE", "GET", "HEAD", "OPTIONS")
+    )
+    assert table().resolve("POST", "/v1/provider/products/p1/plans") == NotAllowed(("OPTIONS", "PUT"))
+    assert table().resolve("PUT", "/v1/provider/products/p1/plans") == Invoke(
+        PROVIDER, {"proxy": "p1/plans"}, "PUT"
+    )
+    assert table().resolve("POST", "/v1/provider/products") == Invoke(PROVIDER_ROOT, {}, "POST")
+
+
+def test_a_path_the_function_does_not_describe_still_reaches_it() -> None:
+    """Its own 404 then names the path; the runner does not guess."""
+    decision = table().resolve("PATCH", "/v1/provider/products/p1/unknown/deeper")
+    assert decision == Invoke(PROVIDER, {"proxy": "p1/unknown/deeper"}, "PATCH")
+
+
+def test_head_is_answered_by_the_get_route_without_a_body() -> None:
+    assert table().resolve("HEAD", "/v1/me") == Invoke(ME, {}, "GET", head=True)
+    assert table().resolve("HEAD", "/v1/provider/products/p1") == Invoke(
+        PROVIDER, {"proxy": "p1"}, "GET", head=True
+    )
+    assert table().resolve("HEAD", "/v1/auth/login") == NotAllowed(("OPTIONS", "POST"))
+
+
+def test_options_is_a_preflight_and_an_unknown_path_is_no_route() -> None:
+    assert table().resolve("OPTIONS", "/v1/provider/products") == Preflight(
+        ("GET", "HEAD", "OPTIONS", "POST")
+    )
+    assert table().resolve("GET", "/v1/nowhere") == NoRoute()
+    assert table().resolve("TRACE", "/v1/nowhere") == NoRoute()
+
+
+def test_gateway_responses_render_the_templates_error_shape() -> None:
+    tpl = read_template(REPO / "template.yaml")
+    status, headers, body = gateway_response(tpl, "UNAUTHORIZED", "req-1")
+    assert status == 401 and headers["Access-Control-Allow-Origin"] == "*"
+    assert json.loads(body) == {
+        "error": "unauthorized",
+        "message": "sign in first: send Authorization: Bearer <access token>",
+        "request_id": "req-1",
+    }
+    status, _, body = gateway_response(tpl, "MISSING_AUTHENTICATION_TOKEN", "req-2")
+    assert status == 404 and json.loads(body)["error"] == "not_found"
+    status, _, body = gateway_response(tpl, "DEFAULT_5XX", "req-3", status=502)
+    assert status == 502
+    assert json.loads(body) == {
+        "error": "internal",
+        "message": "Internal server error",
+        "request_id": "req-3",
+    }
+    for kind in ("ACCESS_DENIED", "REQUEST_TOO_LARGE", "AUTHORIZER_FAILURE"):
+        _, _, body = gateway_response(tpl, kind, "req-4")
+        assert set(json.loads(body)) == {"error", "message", "request_id"}, kind
+
+
+def test_without_gateway_responses_the_runner_answers_like_api_gateway() -> None:
+    tpl = read_template(REPO / "template.yaml")
+    tpl.gateway_responses = {}
+    assert gateway_response(tpl, "MISSING_AUTHENTICATION_TOKEN", "r") == (
+        403,
+        {"Content-Type": "application/json"},
+        b'{"message": "Missing Authentication Token"}',
+    )

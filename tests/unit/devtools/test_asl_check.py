@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cmp.devtools.asl_check import check_asl
+from cmp_dev.devtools.asl_check import check_asl
 
 pytestmark = pytest.mark.unit
 

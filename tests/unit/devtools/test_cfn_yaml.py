@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from cmp.devtools.cfn_yaml import TemplateLoadError, load_template
+from cmp_dev.devtools.cfn_yaml import TemplateLoadError, load_template
 
 pytestmark = pytest.mark.unit
 

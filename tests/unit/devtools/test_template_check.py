@@ -1,4 +1,5 @@
-"""The template gate end to end on small projects written to tmp_path: transform, lint, files, ASL."""
+"""The template gate end to end on small projects written to tmp_path (transform, lint, files, ASL, grants),
+and on the repo's own template broken on purpose."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from cmp.devtools.template_check import analyze_template, check_template, main
+from cmp_dev.devtools.cfn_yaml import load_template
+from cmp_dev.devtools.grants import Grants, check_grants
+from cmp_dev.devtools.template_check import TemplateReport, analyze_template, check_template, main, transform
 
 pytestmark = pytest.mark.unit
 
@@ -126,7 +129,7 @@ def test_module_entry_point_exits_one_on_problems_without_log_noise(tmp_path: Pa
         tmp_path, template=VALID_TEMPLATE.replace("CodeUri: src/worker", "CodeUri: src/gone")
     )
     result = subprocess.run(
-        [sys.executable, "-m", "cmp.devtools.template_check", str(template)],
+        [sys.executable, "-m", "cmp_dev.devtools.template_check", str(template)],
         capture_output=True,
         text=True,
         check=False,
@@ -322,3 +325,172 @@ def test_inline_definition_is_validated(tmp_path: Path) -> None:
     template = write_project(tmp_path, template=inline)
     (tmp_path / "statemachines" / "flow.asl.json").unlink()
     assert check_template(template) == ["Flow.Definition StartAt: 'Missing' is not a state in States"]
+
+
+# ---------------------------------------------------------------- grants: environment vs. role
+
+REPO = Path(__file__).resolve().parents[3]
+
+WITH_ENVIRONMENT = VALID_TEMPLATE.replace(
+    "      Handler: app.handler\n",
+    "      Handler: app.handler\n      Environment:\n        Variables:\n          JOBS_URL: !Ref Jobs\n",
+)
+
+
+def test_the_repo_template_grants_what_its_functions_read() -> None:
+    assert check_template(REPO / "template.yaml") == []
+
+
+def copy_of_the_repo(root: Path, template: str) -> Path:
+    """The repo's template, edited, beside links to the folders it points to."""
+    for folder in ("functions", "statemachines", "shared", "layers"):
+        (root / folder).symlink_to(REPO / folder, target_is_directory=True)
+    path = root / "template.yaml"
+    path.write_text(template, encoding="utf-8")
+    return path
+
+
+def test_removing_the_database_grant_from_the_authorizer_fails_the_check(tmp_path: Path) -> None:
+    template = (REPO / "template.yaml").read_text(encoding="utf-8")
+    grant = (
+        "      Policies:\n        - AWSSecretsManagerGetSecretValuePolicy:\n"
+        "            SecretArn: !Ref DatabaseSecretArn\n"
+    )
+    authorizer = template.index("  AuthorizerFunction:\n")
+    start = template.index(grant, authorizer)
+    broken = template[:start] + "      Policies:\n" + template[start + len(grant) :]
+    assert main([str(copy_of_the_repo(tmp_path, broken))]) == 1
+    assert check_template(tmp_path / "template.yaml") == [
+        "AuthorizerFunction.Environment.DATABASE_SECRET_ARN: reads secret DatabaseSecretArn, "
+        "but no policy of the function allows secretsmanager:GetSecretValue on it"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("function", "policy", "expected"),
+    [
+        (
+            "ProviderApiFunction",
+            "SQSSendMessagePolicy",
+            "ProviderApiFunction.Environment.REVIEW_QUEUE_URL: reads queue ReviewQueue, "
+            "but no policy of the function allows sqs:SendMessage on it",
+        ),
+        (
+            "HousekeepingFunction",
+            "StepFunctionsExecutionPolicy",
+            "HousekeepingFunction.Environment.ONBOARDING_STATE_MACHINE_ARN: reads state machine "
+            "TenantOnboardingStateMachine, but no policy of the function allows states:StartExecution on it",
+        ),
+        (
+            "HousekeepingFunction",
+            "SQSSendMessagePolicy",
+            "HousekeepingFunction.Environment.REVIEW_QUEUE_URL: reads queue ReviewQueue, "
+            "but no policy of the function allows sqs:SendMessage on it",
+        ),
+        (
+            "MarketplaceApiFunction",
+            "S3ReadPolicy",
+            "MarketplaceApiFunction.Environment.ASSETS_BUCKET: reads bucket AssetsBucket, "
+            "but no policy of the function allows s3:GetObject on it",
+        ),
+        (
+            "AuthApiFunction",
+            "AWSSecretsManagerGetSecretValuePolicy",
+            "AuthApiFunction.Environment.DATABASE_SECRET_ARN: reads secret DatabaseSecretArn, "
+            "but no policy of the function allows secretsmanager:GetSecretValue on it",
+        ),
+    ],
+)
+def test_each_kind_of_missing_grant_is_named(function: str, policy: str, expected: str) -> None:
+    template = load_template(REPO / "template.yaml")
+    policies = template["Resources"][function]["Properties"]["Policies"]
+    removed = next(p for p in policies if isinstance(p, dict) and policy in p)
+    policies.remove(removed)
+    assert expected in check_grants(transformed(template))
+
+
+def test_the_housekeeping_sweep_may_deliver_to_every_outbox_target() -> None:
+    """Outbox messages go where functions send work (queues other than dead-letter ones, state machines,
+    event buses); the sweep delivers whatever a crashed invocation left, so it may send to all of them."""
+    grants = Grants(transformed(load_template(REPO / "template.yaml")))
+    targets = {
+        need
+        for function in grants.functions
+        for variable, needs in grants.needs(function).items()
+        for need in needs
+        if need.kind in ("queue", "state machine", "event bus") and variable != "DLQ_URL"
+    }
+    assert {need.target for need in targets} >= {"ReviewQueue", "TenantOnboardingStateMachine"}
+    for need in targets:
+        assert grants.allows("HousekeepingFunction", need), need
+    review_queue = grants.need("ReviewQueue")
+    assert review_queue is not None and not grants.allows("MarketplaceApiFunction", review_queue)
+
+
+def transformed(template: dict[str, Any]) -> dict[str, Any]:
+    report = TemplateReport()
+    result = transform(template, report)
+    assert result is not None, report.problems
+    return result
+
+
+def test_an_inline_statement_on_the_queue_arn_is_a_grant(tmp_path: Path) -> None:
+    inline = WITH_ENVIRONMENT.replace(
+        "        - SQSSendMessagePolicy:\n            QueueName: !GetAtt Jobs.QueueName\n",
+        "        - Statement:\n            - Effect: Allow\n              Action: sqs:Send*\n"
+        "              Resource: !GetAtt Jobs.Arn\n",
+    )
+    assert check_template(write_project(tmp_path, template=inline)) == []
+
+
+def test_a_grant_on_another_queue_does_not_count(tmp_path: Path) -> None:
+    other = WITH_ENVIRONMENT.replace(
+        "Resources:\n", "Resources:\n  Other:\n    Type: AWS::SQS::Queue\n"
+    ).replace("QueueName: !GetAtt Jobs.QueueName", "QueueName: !GetAtt Other.QueueName")
+    assert check_template(write_project(tmp_path, template=other)) == [
+        "Worker.Environment.JOBS_URL: reads queue Jobs, but no policy of the function allows sqs:SendMessage on it"
+    ]
+
+
+def test_a_deny_wins_over_an_allow(tmp_path: Path) -> None:
+    denied = WITH_ENVIRONMENT.replace(
+        "      Events:\n        FromJobs:",
+        "        - Statement:\n            - Effect: Deny\n              Action: '*'\n              Resource: '*'\n"
+        "      Events:\n        FromJobs:",
+    )
+    assert check_template(write_project(tmp_path, template=denied)) == [
+        "Worker.Environment.JOBS_URL: reads queue Jobs, but no policy of the function allows sqs:SendMessage on it"
+    ]
+
+
+def test_a_secret_parameter_in_globals_needs_a_grant_in_every_function(tmp_path: Path) -> None:
+    with_parameter = VALID_TEMPLATE.replace(
+        "Globals:\n  Function:\n",
+        "Parameters:\n  ApiKeySecretArn:\n    Type: String\nGlobals:\n  Function:\n"
+        "    Environment:\n      Variables:\n        API_KEY_SECRET_ARN: !Ref ApiKeySecretArn\n",
+    )
+    assert check_template(write_project(tmp_path, template=with_parameter)) == [
+        "Worker.Environment.API_KEY_SECRET_ARN: reads secret ApiKeySecretArn, "
+        "but no policy of the function allows secretsmanager:GetSecretValue on it"
+    ]
+    granted = with_parameter.replace(
+        "        - AWSXrayWriteOnlyAccess\n",
+        "        - AWSXrayWriteOnlyAccess\n        - AWSSecretsManagerGetSecretValuePolicy:\n"
+        "            SecretArn: !Ref ApiKeySecretArn\n",
+    )
+    (tmp_path / "template.yaml").write_text(granted, encoding="utf-8")
+    assert check_template(tmp_path / "template.yaml") == []
+
+
+def test_the_api_answers_gateway_errors_in_the_platform_error_shape() -> None:
+    api = load_template(REPO / "template.yaml")["Resources"]["PortalApi"]["Properties"]
+    responses = api["GatewayResponses"]
+    expected = {"DEFAULT_4XX", "DEFAULT_5XX", "UNAUTHORIZED", "ACCESS_DENIED", "THROTTLED"}
+    assert expected | {"MISSING_AUTHENTICATION_TOKEN"} <= set(responses)
+    for kind, response in responses.items():
+        body = response["ResponseTemplates"]["application/json"].replace(
+            "$context.error.messageString", '"a message"'
+        )
+        parsed = json.loads(body.replace("$context.requestId", "req-1"))
+        assert set(parsed) == {"error", "message", "request_id"}, kind
+        assert parsed["request_id"] == "req-1" and parsed["error"], kind

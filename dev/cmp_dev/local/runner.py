@@ -9,6 +9,7 @@ import logging
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -19,14 +20,17 @@ from urllib.parse import urlsplit
 
 import boto3
 
-from cmp.local import events
-from cmp.local.functions import FunctionError, FunctionProcess
-from cmp.local.openapi import SWAGGER_PAGE, merge_openapi
-from cmp.local.schedules import run_schedule
-from cmp.local.template import ApiRoute, LocalTemplate, SqsSource
+from cmp_dev.local import events
+from cmp_dev.local.functions import FunctionError, FunctionProcess
+from cmp_dev.local.gateway import gateway_response
+from cmp_dev.local.openapi import SWAGGER_PAGE, merge_openapi
+from cmp_dev.local.routing import STANDARD_METHODS, NoRoute, NotAllowed, Operations, Preflight, RouteTable
+from cmp_dev.local.schedules import run_schedule
+from cmp_dev.local.template import ApiRoute, LocalTemplate, SqsSource
 
-log = logging.getLogger("cmp.local")
+log = logging.getLogger("cmp_dev.local")
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+STATIC_PATHS = ("/openapi.json", "/docs", "/docs/", "/")
 
 
 class LocalRunner:
@@ -46,7 +50,9 @@ class LocalRunner:
         }
         self._aws_endpoint = aws_endpoint
         self._queue_arns = queue_arns
-        self._routes = sorted(template.routes, key=events.route_specificity, reverse=True)
+        self.routes = RouteTable(template.routes, self._operations)
+        self._operations_cache: dict[str, Operations] = {}
+        self._operations_lock = threading.Lock()
         self._auth_cache: dict[str, tuple[float, dict[str, Any]]] = {}
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -72,9 +78,14 @@ class LocalRunner:
             )
 
     def stop(self) -> None:
+        """Stop serving and polling (each poller ends its current receive, at most a second), then the
+        function processes."""
         self._stopping.set()
         self.server.shutdown()
         self.server.server_close()
+        deadline = time.monotonic() + 3
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
         for fn in self.functions.values():
             fn.stop()
 
@@ -94,52 +105,82 @@ class LocalRunner:
     def dispatch(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str
     ) -> tuple[int, dict[str, str], bytes]:
+        """Answer one HTTP request as API Gateway + Lambda would: (status, headers, body).
+
+        Any method token is accepted: one the path does not answer (TRACE included) is a 405 in the
+        platform's error shape with `Allow`; HEAD is answered like GET without a body (the caller drops
+        it: the Content-Length stays the GET body's).
+        """
+        request_id = str(uuid.uuid4())
         split = urlsplit(raw_path)
         path = split.path
-        if (method == "GET" and path in ("/openapi.json", "/docs", "/docs/", "/")) or path.startswith(
-            "/docs/"
-        ):
-            return self._static(path)
-        route, params = self._match(method, path)
-        if route is None:
-            allowed = [r for r in self._routes if events.route_pattern(r.path).match(path)]
-            if method == "OPTIONS" and allowed:
-                return 204, self._cors(), b""
-            return _json(
-                404 if not allowed else 405,
-                {"message": "Missing Authentication Token" if not allowed else "Method Not Allowed"},
-            )
+        if path in STATIC_PATHS or path.startswith("/docs/"):
+            if method not in ("GET", "HEAD"):
+                return _not_allowed(method, path, ("GET", "HEAD"), request_id)
+            return self._static(path, request_id)
+        decision = self.routes.resolve(method, path)
+        if isinstance(decision, NoRoute):
+            return gateway_response(self.template, "MISSING_AUTHENTICATION_TOKEN", request_id)
+        if isinstance(decision, Preflight):
+            return 204, {**self._cors(), "Allow": ", ".join(decision.allowed)}, b""
+        if isinstance(decision, NotAllowed):
+            return _not_allowed(method, path, decision.allowed, request_id)
+        route, params = decision.route, decision.params
         authorizer: dict[str, Any] | None = None
         if route.authorized and self.template.authorizer_function:
-            outcome = self._authorize(route, method, path, headers, params)
+            outcome = self._authorize(route, decision.method, path, headers, params, request_id)
             if isinstance(outcome, tuple):
                 return outcome
             authorizer = outcome
         event = events.rest_event(
-            route, method, path, split.query, headers, body, params, authorizer, source_ip
+            route,
+            decision.method,
+            path,
+            split.query,
+            headers,
+            body,
+            params,
+            authorizer,
+            source_ip,
+            request_id,
         )
         try:
             result = self.functions[route.function].invoke(event)
         except FunctionError as e:
-            log.error("function %s failed: %s\n%s", route.function, e, e.trace)
-            return _json(502, {"message": "Internal server error"})
+            log.error("function %s failed (request %s): %s\n%s", route.function, request_id, e, e.trace)
+            return gateway_response(self.template, "DEFAULT_5XX", request_id, status=502)
+        if not isinstance(result, dict) or "statusCode" not in result:
+            log.error("function %s returned no proxy response (request %s)", route.function, request_id)
+            return gateway_response(self.template, "DEFAULT_5XX", request_id, status=502)
         return _proxy_response(result)
 
-    def _match(self, method: str, path: str) -> tuple[ApiRoute | None, dict[str, str]]:
-        for route in self._routes:
-            if route.method not in (method, "ANY"):
-                continue
-            matched = events.route_pattern(route.path).match(path)
-            if matched:
-                return route, {k: v for k, v in matched.groupdict().items()}
-        return None, {}
+    def _operations(self, function: str) -> Operations:
+        """The function's own (path, methods) from its OpenAPI document, read once."""
+        with self._operations_lock:
+            if function not in self._operations_cache:
+                try:
+                    document = self.functions[function].openapi() or {}
+                except FunctionError as e:
+                    log.warning("no OpenAPI document from %s: %s", function, e)
+                    document = {}
+                self._operations_cache[function] = [
+                    (path, frozenset(m.upper() for m in operations if m.upper() in STANDARD_METHODS))
+                    for path, operations in document.get("paths", {}).items()
+                ]
+            return self._operations_cache[function]
 
     def _authorize(
-        self, route: ApiRoute, method: str, path: str, headers: dict[str, str], params: dict[str, str]
+        self,
+        route: ApiRoute,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        params: dict[str, str],
+        request_id: str,
     ) -> dict[str, Any] | tuple[int, dict[str, str], bytes]:
         token = headers.get("authorization")
         if not token:
-            return _json(401, {"message": "Unauthorized"})
+            return gateway_response(self.template, "UNAUTHORIZED", request_id)
         cached = self._auth_cache.get(token)
         if cached and cached[0] > time.monotonic():
             return cached[1]
@@ -150,18 +191,18 @@ class LocalRunner:
             )
         except FunctionError as e:
             if e.message == "Unauthorized":
-                return _json(401, {"message": "Unauthorized"})
-            log.error("authorizer failed: %s\n%s", e, e.trace)
-            return _json(500, {"message": None})
+                return gateway_response(self.template, "UNAUTHORIZED", request_id)
+            log.error("authorizer failed (request %s): %s\n%s", request_id, e, e.trace)
+            return gateway_response(self.template, "AUTHORIZER_FAILURE", request_id)
         statements = policy.get("policyDocument", {}).get("Statement", [])
         if not any(s.get("Effect") == "Allow" for s in statements):
-            return _json(403, {"message": "User is not authorized to access this resource"})
+            return gateway_response(self.template, "ACCESS_DENIED", request_id)
         context = {**policy.get("context", {}), "principalId": policy.get("principalId")}
         if self.template.authorizer_ttl > 0:
             self._auth_cache[token] = (time.monotonic() + self.template.authorizer_ttl, context)
         return context
 
-    def _static(self, path: str) -> tuple[int, dict[str, str], bytes]:
+    def _static(self, path: str, request_id: str) -> tuple[int, dict[str, str], bytes]:
         if path == "/openapi.json":
             return _json(200, self.openapi())
         if path in ("/", "/docs", "/docs/"):
@@ -171,7 +212,7 @@ class LocalRunner:
             folder = resources.files("aws_lambda_powertools.event_handler.openapi.swagger_ui")
             kind = "application/javascript" if asset.endswith(".js") else "text/css"
             return 200, {"Content-Type": kind}, folder.joinpath(asset).read_bytes()
-        return _json(404, {"message": "not found"})
+        return gateway_response(self.template, "MISSING_AUTHENTICATION_TOKEN", request_id)
 
     @staticmethod
     def _cors() -> dict[str, str]:
@@ -195,7 +236,9 @@ class LocalRunner:
             def _serve(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > MAX_BODY_BYTES:
-                    status, headers, body = _json(413, {"message": "Request Too Long"})
+                    status, headers, body = gateway_response(
+                        runner.template, "REQUEST_TOO_LARGE", str(uuid.uuid4())
+                    )
                     self.close_connection = True
                 else:
                     data = self.rfile.read(length) if length else b""
@@ -208,9 +251,14 @@ class LocalRunner:
                     self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(body)
+                if self.command != "HEAD":
+                    self.wfile.write(body)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _serve
+            def __getattr__(self, name: str) -> Any:
+                """`do_<METHOD>` for every method token, so none gets http.server's 501 HTML page."""
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
 
             def log_message(self, format: str, *args: Any) -> None:
                 log.info("%s %s", self.address_string(), format % args)
@@ -227,6 +275,7 @@ class LocalRunner:
             aws_secret_access_key="local",
         )
         queue_url, queue_arn = self._queue_arns[source.queue]
+        failing = False
         while not self._stopping.is_set():
             try:
                 received = sqs.receive_message(
@@ -236,14 +285,19 @@ class LocalRunner:
                     AttributeNames=["All"],
                     MessageAttributeNames=["All"],
                 ).get("Messages", [])
-            except Exception:
+                if received:
+                    self.deliver(source, sqs, queue_url, queue_arn, received)
+            except Exception as e:  # moto unreachable or a worker gone: say it once, retry quietly
                 if self._stopping.is_set():
                     return
-                log.exception("polling %s failed", source.queue)
-                time.sleep(1)
+                if not failing:
+                    log.warning("polling %s failed, retrying every second: %s", source.queue, e)
+                    failing = True
+                self._stopping.wait(1)
                 continue
-            if received:
-                self.deliver(source, sqs, queue_url, queue_arn, received)
+            if failing:
+                log.warning("polling %s works again", source.queue)
+                failing = False
 
     def deliver(
         self, source: SqsSource, sqs: Any, queue_url: str, queue_arn: str, messages: list[dict[str, Any]]
@@ -290,9 +344,22 @@ def _json(status: int, body: Any) -> tuple[int, dict[str, str], bytes]:
     return status, {"Content-Type": "application/json"}, json.dumps(body).encode()
 
 
-def _proxy_response(result: Any) -> tuple[int, dict[str, str], bytes]:
-    if not isinstance(result, dict) or "statusCode" not in result:
-        return _json(502, {"message": "Internal server error"})
+def _not_allowed(
+    method: str, path: str, allowed: tuple[str, ...], request_id: str
+) -> tuple[int, dict[str, str], bytes]:
+    """405 in the platform's error shape, with the methods the path does answer in `Allow`."""
+    status, headers, body = _json(
+        405,
+        {
+            "error": "method_not_allowed",
+            "message": f"{method[:20]} is not allowed on {path[:200]}; allowed: {', '.join(allowed)}",
+            "request_id": request_id,
+        },
+    )
+    return status, {**headers, "Allow": ", ".join(allowed)}, body
+
+
+def _proxy_response(result: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
     headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
     for key, values in (result.get("multiValueHeaders") or {}).items():
         headers[key] = ", ".join(str(v) for v in values)

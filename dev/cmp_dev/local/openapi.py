@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cmp.local.events import route_pattern, route_specificity
-from cmp.local.template import LocalTemplate
+from cmp_dev.local.events import route_pattern, route_specificity
+from cmp_dev.local.template import LocalTemplate
 
 SWAGGER_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>CMP API</title>

@@ -11,28 +11,63 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cmp.errors import DomainError
 
+if TYPE_CHECKING:
+    from cmp_dev.seed import DemoAccount
+
 ROOT = Path.cwd()
 LOCAL_DIR = Path(os.environ.get("CMP_LOCAL_DIR", ROOT / ".local"))
+SUPERVISION_SECONDS = 1.0  # how often `cmp dev` checks that moto and PostgreSQL still run
 
 
 def _use_running_stack() -> None:
-    from cmp.local.dev import client_environment, running_stack_state
+    from cmp_dev.local.dev import client_environment, running_stack_state
 
     if not os.environ.get("DATABASE_URL"):
         os.environ.update(client_environment(running_stack_state(LOCAL_DIR)))
     os.environ.setdefault("MIGRATIONS_DATABASE_URL", os.environ["DATABASE_URL"])
 
 
+class StopSignals:
+    """SIGINT, SIGTERM and SIGHUP all ask `cmp dev` to stop, whoever sends them.
+
+    Handlers are installed explicitly because a shell starts a background job with SIGINT ignored (and a
+    script's `kill -INT` would then do nothing), and so that no signal ever raises KeyboardInterrupt in
+    the middle of start-up or shutdown: the main loop sees `requested` and stops the stack in order.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self) -> None:
+        self.received: str | None = None
+        self._event = threading.Event()
+        for number in self.SIGNALS:
+            signal.signal(number, self._handle)
+
+    def _handle(self, number: int, frame: object) -> None:
+        self.received = self.received or signal.Signals(number).name
+        self._event.set()
+
+    @property
+    def requested(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, seconds: float) -> bool:
+        """True once a stop was requested; else False after `seconds`."""
+        return self._event.wait(seconds)
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     from cmp.bootstrap import bootstrap
-    from cmp.local.dev import start_stack
-    from cmp.seed import DEMO_ACCOUNTS, seed
+    from cmp_dev.local.dev import start_stack
+    from cmp_dev.seed import DEMO_ACCOUNTS, seed
 
+    signals = StopSignals()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     print("Starting the local stack (PostgreSQL, moto, functions)...", flush=True)
     try:
@@ -45,24 +80,45 @@ def cmd_dev(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    status = 0
     try:
-        os.environ.update(stack.combined_environment())
-        seeded = seed(bootstrap())
-        api = stack.runner.base_url
-        seller = DEMO_ACCOUNTS[0]
-        print(f"""
+        if not signals.requested:
+            os.environ.update(stack.combined_environment())
+            seeded = seed(bootstrap())
+            _print_banner(stack.runner.base_url, stack.moto.endpoint, len(seeded["products"]), DEMO_ACCOUNTS)
+        while not signals.wait(SUPERVISION_SECONDS):
+            problem = stack.failure()
+            if problem:
+                print(f"cmp: {problem}: stopping the stack.", file=sys.stderr, flush=True)
+                status = 1
+                break
+    except Exception:
+        problem = stack.failure()
+        if problem is None:
+            raise
+        print(f"cmp: {problem}: stopping the stack.", file=sys.stderr, flush=True)
+        status = 1
+    finally:
+        reason = f" ({signals.received})" if signals.received else ""
+        print(f"\nStopping{reason}...", flush=True)
+        stack.stop()
+        print("Stopped.", flush=True)
+    return status
+
+
+def _print_banner(api: str, moto_endpoint: str, products: int, accounts: Sequence[DemoAccount]) -> None:
+    seller = accounts[0]
+    print(f"""
 CMP is running.
 API: {api}
 Swagger UI: {api}/docs   (OpenAPI: {api}/openapi.json)
-AWS (moto): {stack.moto.endpoint}
-Demo products: {len(seeded["products"])} published in the marketplace
+AWS (moto): {moto_endpoint}
+Demo products: {products} published in the marketplace
 Demo accounts (password after the colon):""")
-        for account in DEMO_ACCOUNTS:
-            print(f"  {'/'.join(account.roles[1:]):<14} {account.email} : {account.password}")
-        print(
-            f"""
+    for account in accounts:
+        print(f"  {'/'.join(account.roles[1:]):<14} {account.email} : {account.password}")
+    print(
+        f"""
 Try it:
   curl -s {api}/v1/marketplace/categories
   TOKEN=$(curl -s -X POST {api}/v1/auth/login -H 'Content-Type: application/json' \\
@@ -70,15 +126,8 @@ Try it:
   curl -s {api}/v1/me -H "Authorization: Bearer $TOKEN"
 
 Press Ctrl-C to stop every process this started.""",
-            flush=True,
-        )
-        stopped.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        print("\nStopping...", flush=True)
-        stack.stop()
-    return 0
+        flush=True,
+    )
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -95,7 +144,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_seed(args: argparse.Namespace) -> int:
     from cmp.bootstrap import bootstrap
-    from cmp.seed import seed
+    from cmp_dev.seed import seed
 
     _use_running_stack()
     print(json.dumps(seed(bootstrap()), indent=2))
@@ -113,10 +162,10 @@ def cmd_admin_create(args: argparse.Namespace) -> int:
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
-    from cmp.local.dev import running_stack_state
-    from cmp.local.functions import FunctionError, FunctionProcess
-    from cmp.local.stack import function_environment
-    from cmp.local.template import Resolver, read_template
+    from cmp_dev.local.dev import running_stack_state
+    from cmp_dev.local.functions import FunctionError, FunctionProcess
+    from cmp_dev.local.stack import function_environment
+    from cmp_dev.local.template import Resolver, read_template
 
     state = running_stack_state(LOCAL_DIR)
     template = read_template(ROOT / "template.yaml")
@@ -144,9 +193,9 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
-    from cmp.local.functions import load_handler
-    from cmp.local.openapi import merge_openapi
-    from cmp.local.template import read_template
+    from cmp_dev.local.functions import load_handler
+    from cmp_dev.local.openapi import merge_openapi
+    from cmp_dev.local.template import read_template
 
     template = read_template(ROOT / "template.yaml")
     documents: dict[str, dict[str, Any]] = {}
@@ -166,7 +215,7 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from cmp.devtools.template_check import main as check_main
+    from cmp_dev.devtools.template_check import main as check_main
 
     return int(check_main([str(ROOT / "template.yaml")]))
 

@@ -1,5 +1,5 @@
 """What the local runner needs from template.yaml: functions and their events, queues, buckets, secrets,
-state machines, the API's authorizer, and a resolver for the intrinsics they use."""
+state machines, the API's authorizer and gateway responses, and a resolver for the intrinsics they use."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cmp.devtools.cfn_yaml import load_template
+from cmp_dev.devtools.cfn_yaml import load_template
 
 ACCOUNT_ID = "123456789012"
 
@@ -34,6 +34,16 @@ class ScheduleSource:
     function: str
     name: str
     expression: str
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    """One of the API's `GatewayResponses`: its status (None: the response type's own), its headers
+    (values resolved, quotes stripped) and its `application/json` mapping template, if any."""
+
+    status: int | None
+    headers: dict[str, str]
+    body_template: str | None
 
 
 @dataclass
@@ -67,6 +77,7 @@ class LocalTemplate:
     state_machines: dict[str, StateMachineDef] = field(default_factory=dict)
     authorizer_function: str | None = None
     authorizer_ttl: int = 0
+    gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -105,6 +116,7 @@ def read_template(path: Path) -> LocalTemplate:
                 props.get("DefinitionSubstitutions", {}),
             )
         elif kind == "AWS::Serverless::Api":
+            tpl.gateway_responses = _gateway_responses(props.get("GatewayResponses", {}), tpl.parameters)
             auth = props.get("Auth", {})
             default = auth.get("DefaultAuthorizer")
             if default:
@@ -136,6 +148,20 @@ def _read_events(
         elif event["Type"] in ("Schedule", "ScheduleV2"):
             expression = props.get("Schedule") or props.get("ScheduleExpression")
             tpl.schedules.append(ScheduleSource(function, f"{function}-{name}", str(expression)))
+
+
+def _gateway_responses(declared: dict[str, Any], parameters: dict[str, Any]) -> dict[str, GatewayResponse]:
+    resolver = Resolver({}, parameters, "us-east-1")
+    responses: dict[str, GatewayResponse] = {}
+    for kind, spec in declared.items():
+        headers = spec.get("ResponseParameters", {}).get("Headers", {})
+        status = spec.get("StatusCode")
+        responses[kind] = GatewayResponse(
+            status=int(status) if status is not None else None,
+            headers={name: str(resolver.resolve(value)).strip("'") for name, value in headers.items()},
+            body_template=spec.get("ResponseTemplates", {}).get("application/json"),
+        )
+    return responses
 
 
 def _logical_ref(value: Any) -> str:

@@ -7,9 +7,11 @@ files the template points to. This runs, without AWS credentials or network:
 - every state machine definition through `asl_check`, plus its `${...}` placeholders against
   `DefinitionSubstitutions` in both directions;
 - every function's CodeUri folder and Python handler, every local artifact path, and that each
-  `statemachines/*.asl.json` file is used by some state machine.
+  `statemachines/*.asl.json` file is used by some state machine;
+- every secret, queue, bucket, state machine and event bus a function's environment names against the
+  statements of its role (`grants`), so a missing grant fails here instead of in AWS.
 
-Run it as `python -m cmp.devtools.template_check template.yaml [--ignore RULE ...]`.
+Run it as `python -m cmp_dev.devtools.template_check template.yaml [--ignore RULE ...]`.
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ from samtranslator.model.exceptions import ExceptionWithMessage, InvalidDocument
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
-from cmp.devtools.asl_check import check_asl
-from cmp.devtools.cfn_yaml import TemplateLoadError, load_template
+from cmp_dev.devtools.asl_check import check_asl
+from cmp_dev.devtools.cfn_yaml import TemplateLoadError, load_template
+from cmp_dev.devtools.grants import check_grants
 
 if TYPE_CHECKING:
     from boto3.session import Session
@@ -106,9 +109,10 @@ def analyze_template(path: Path | str, ignore_rules: Iterable[str] = ()) -> Temp
     _check_artifact_paths(template, base_dir, report)
     _check_functions(template, base_dir, report)
     _check_state_machines(template, base_dir, report)
-    transformed = _transform(template, report)
+    transformed = transform(template, report)
     if transformed is not None:
         report.resource_count = len(transformed.get("Resources", {}))
+        report.problems.extend(check_grants(transformed))
         _lint(transformed, ignore_rules, report)
     return report
 
@@ -298,7 +302,7 @@ def _with_placeholder_artifacts(template: dict[str, Any]) -> dict[str, Any]:
     return sam_input
 
 
-def _transform(template: dict[str, Any], report: TemplateReport) -> dict[str, Any] | None:
+def transform(template: dict[str, Any], report: TemplateReport) -> dict[str, Any] | None:
     """The CloudFormation the SAM transform would produce, or None after recording why it cannot."""
     if SAM_TRANSFORM not in _declared_transforms(template):
         if any(
@@ -340,7 +344,7 @@ def _lint(transformed: dict[str, Any], ignore_rules: Iterable[str], report: Temp
 def main(argv: Sequence[str] | None = None) -> int:
     """Print problems and warnings; exit 1 on any problem, else 0 with a one-line summary."""
     parser = argparse.ArgumentParser(
-        prog="python -m cmp.devtools.template_check",
+        prog="python -m cmp_dev.devtools.template_check",
         description="Transform the SAM template offline, lint it, validate its functions and state machines.",
     )
     parser.add_argument("template", nargs="?", type=Path, default=Path("template.yaml"))

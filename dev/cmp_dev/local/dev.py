@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cmp.local.runner import LocalRunner
-from cmp.local.stack import Moto, Postgres, function_environment, provision
-from cmp.local.template import LocalTemplate, Resolver, read_template
+from cmp_dev.local.runner import LocalRunner
+from cmp_dev.local.stack import Moto, Postgres, function_environment, provision
+from cmp_dev.local.template import LocalTemplate, Resolver, read_template
 
 STATE_FILE = "stack.json"
 
@@ -37,7 +37,12 @@ class Stack:
         combined["MIGRATIONS_DATABASE_URL"] = self.postgres.owner_url
         return combined
 
+    def failure(self) -> str | None:
+        """A sentence naming the dependency that died under the stack (moto or PostgreSQL), else None."""
+        return self.moto.failure() or self.postgres.failure()
+
     def stop(self) -> None:
+        """Stop everything this stack started, users first: runner (pollers, workers), moto, PostgreSQL."""
         self.runner.stop()
         self.moto.stop()
         self.postgres.stop()

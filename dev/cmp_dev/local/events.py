@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from cmp.local.template import ACCOUNT_ID, ApiRoute
+from cmp_dev.local.template import ACCOUNT_ID, ApiRoute
 
 API_ID = "local"
 STAGE = "dev"
@@ -47,10 +47,12 @@ def rest_event(
     path_params: dict[str, str],
     authorizer: dict[str, Any] | None,
     source_ip: str,
+    request_id: str | None = None,
 ) -> dict[str, Any]:
+    """An API Gateway REST proxy event; `request_id` (new when None) is `requestContext.requestId`."""
     multi_query = parse_qs(query, keep_blank_values=True) if query else {}
     text = body.decode("utf-8", errors="surrogateescape") if body else None
-    request_id = str(uuid.uuid4())
+    request_id = request_id or str(uuid.uuid4())
     return {
         "resource": route.path,
         "path": path,

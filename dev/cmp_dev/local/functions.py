@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
@@ -17,6 +18,11 @@ from pathlib import Path
 from typing import Any
 
 _SPAWN = multiprocessing.get_context("spawn")
+# Signals a terminal sends to its whole foreground process group (Ctrl-C, hang-up). A worker never acts on
+# them: the parent decides when the stack stops and then terminates its workers, so Ctrl-C prints no
+# KeyboardInterrupt traceback per worker. They stay blocked from fork to `_serve`, closing the window in
+# which a starting interpreter would still raise KeyboardInterrupt.
+_PARENT_SIGNALS = {signal.SIGINT, signal.SIGHUP}
 
 
 class FunctionError(Exception):
@@ -62,6 +68,9 @@ def load_handler(code_dir: Path, module: str, attribute: str, unique_name: str) 
 def _serve(
     conn: Connection, code_dir: str, module: str, attribute: str, name: str, timeout: int, env: dict[str, str]
 ) -> None:
+    for number in _PARENT_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _PARENT_SIGNALS)
     os.environ.clear()
     os.environ.update(env)
     sys.path.insert(0, code_dir)
@@ -113,7 +122,11 @@ class FunctionProcess:
         self._process = _SPAWN.Process(
             target=_serve, args=(child, *self._args), daemon=True, name=f"fn-{self.name}"
         )
-        self._process.start()
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _PARENT_SIGNALS)
+        try:
+            self._process.start()  # the child inherits this thread's mask: see _PARENT_SIGNALS
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         child.close()
         status, detail = parent.recv()
         if status != "ready":
@@ -134,7 +147,11 @@ class FunctionProcess:
             if self._process is None or not self._process.is_alive():
                 self.start()
             assert self._conn is not None
-            self._conn.send((kind, payload))
+            try:
+                self._conn.send((kind, payload))
+            except OSError as e:  # the process died between the liveness check and the send
+                self._process = None
+                raise FunctionError("Runtime.ExitError", f"function {self.name} crashed", "") from e
             if not self._conn.poll(self._timeout + 2):
                 self.stop()
                 raise FunctionError("Sandbox.Timedout", f"Task timed out after {self._timeout} seconds", "")

@@ -21,7 +21,7 @@ import httpx
 import psycopg
 
 from cmp.db.migrate import migrate
-from cmp.local.template import ACCOUNT_ID, LocalTemplate, Resolver
+from cmp_dev.local.template import ACCOUNT_ID, LocalTemplate, Resolver
 
 REGION = "us-east-1"
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
@@ -83,6 +83,23 @@ class Postgres:
     def migrate(self) -> list[str]:
         return migrate(self.owner_url)
 
+    def failure(self) -> str | None:
+        """Why PostgreSQL cannot serve the stack any more, or None while it can.
+
+        The embedded server is checked by its postmaster process (its log is named); an external
+        DATABASE_URL by connecting to it.
+        """
+        if self.server is not None:
+            info = self.server.get_postmaster_info()
+            if info.process.is_running():
+                return None
+            return f"PostgreSQL (embedded, data in {self.server.pgdata}) stopped; its log: {self.server.log}"
+        try:
+            psycopg.connect(self.app_url, connect_timeout=2).close()
+        except psycopg.OperationalError as e:
+            return f"PostgreSQL at DATABASE_URL does not answer: {str(e).strip().splitlines()[0]}"
+        return None
+
     def stop(self) -> None:
         """Stop the embedded server this process started (an external DATABASE_URL is left alone)."""
         if self.server is not None:
@@ -92,8 +109,12 @@ class Postgres:
 
 @dataclass
 class Moto:
+    """A moto server in its own session: a terminal's Ctrl-C or hang-up reaches `cmp dev`, which stops
+    moto after the pollers that use it."""
+
     endpoint: str
     process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
 
     @classmethod
     def start(cls, port: int | None = None, log_path: Path | None = None) -> Moto:
@@ -104,6 +125,7 @@ class Moto:
             stdout=log,
             stderr=log,
             env={**os.environ, "MOTO_PORT": str(port)},
+            start_new_session=True,
         )
         endpoint = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
@@ -115,7 +137,14 @@ class Moto:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"moto server did not start on port {port}") from None
                 time.sleep(0.1)
-        return cls(endpoint, process)
+        return cls(endpoint, process, log_path)
+
+    def failure(self) -> str | None:
+        """Why moto cannot serve the stack any more (it exited), or None while it runs."""
+        if self.process is None or self.process.poll() is None:
+            return None
+        log = f"; its log: {self.log_path}" if self.log_path else ""
+        return f"moto (the AWS APIs at {self.endpoint}) exited with code {self.process.returncode}{log}"
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:

@@ -26,9 +26,9 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "shared"))
 
-from cmp.local import events  # noqa: E402
-from cmp.local.dev import start_stack  # noqa: E402
-from cmp.local.functions import LambdaContext, load_handler  # noqa: E402
+from cmp_dev.local import events  # noqa: E402
+from cmp_dev.local.dev import start_stack  # noqa: E402
+from cmp_dev.local.functions import LambdaContext, load_handler  # noqa: E402
 
 CALLS = int(os.environ.get("BENCH_CALLS", "1000"))
 

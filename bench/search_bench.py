@@ -35,7 +35,7 @@ from cmp.catalog.marketplace import MarketplaceService
 from cmp.catalog.search import ProductSearch, build_search_sql
 from cmp.db import Database
 from cmp.db.migrate import migrate
-from cmp.local.stack import app_role_url, with_database
+from cmp_dev.local.stack import app_role_url, with_database
 
 REPO = Path(__file__).resolve().parents[1]
 DATABASE = "cmp_bench"

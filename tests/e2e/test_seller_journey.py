@@ -7,8 +7,8 @@ from typing import Any
 
 import httpx
 
-from cmp.local.dev import Stack
-from cmp.seed import ADMIN, LOGO_PNG, seed
+from cmp_dev.local.dev import Stack
+from cmp_dev.seed import ADMIN, LOGO_PNG, seed
 
 from .conftest import Account, eventually, sign_up
 

@@ -24,7 +24,7 @@ from cmp.catalog.marketplace import MarketplaceService
 from cmp.catalog.search import ProductSearch, build_search_sql
 from cmp.db import Database
 from cmp.errors import NotFound, ValidationFailed
-from cmp.local.stack import Postgres
+from cmp_dev.local.stack import Postgres
 
 REPO = Path(__file__).resolve().parents[2]
 ASSETS = "https://assets.example.test/"

@@ -122,7 +122,7 @@ def test_a_transient_failure_is_retried_then_dead_lettered_on_the_last_attempt(
 
 
 def _sqs(messages: list[dict[str, object]], arn: str) -> dict[str, object]:
-    from cmp.local.events import sqs_event
+    from cmp_dev.local.events import sqs_event
 
     return sqs_event(messages, arn)  # type: ignore[arg-type]
 

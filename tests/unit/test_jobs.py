@@ -11,8 +11,8 @@ from pydantic import BaseModel
 
 from cmp.errors import PoisonMessage
 from cmp.jobs import run_sqs_batch
-from cmp.local.events import sqs_event
-from cmp.local.functions import LambdaContext
+from cmp_dev.local.events import sqs_event
+from cmp_dev.local.functions import LambdaContext
 
 
 class Job(BaseModel):

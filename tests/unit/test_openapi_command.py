@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from cmp.cli import main
-from cmp.local.events import route_pattern
-from cmp.local.template import read_template
+from cmp_dev.cli import main
+from cmp_dev.local.events import route_pattern
+from cmp_dev.local.template import read_template
 
 REPO = Path(__file__).resolve().parents[2]
 

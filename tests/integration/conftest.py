@@ -89,7 +89,15 @@ FAST_HASHER = PasswordHasher(time_cost=1, memory_cost_kib=1024)
 
 
 @pytest.fixture
-def services(db: Database, aws: None) -> Services:
+def fresh_outbox(postgres: Postgres) -> None:
+    """Every test has its own moto: messages an earlier test left unsent name that test's resources, so a
+    sweep in this test must not deliver them into this test's queues. Clear the backlog first."""
+    with psycopg.connect(postgres.owner_url, autocommit=True) as conn:
+        conn.execute("delete from outbox where sent_at is null")
+
+
+@pytest.fixture
+def services(db: Database, aws: None, fresh_outbox: None) -> Services:
     """Services wired as in production, against real PostgreSQL and moto; a fast (still Argon2) hasher."""
     settings = Settings(jwt_issuer="https://auth.test", jwt_audience="cmp-test")
     return bootstrap(
@@ -157,7 +165,9 @@ class Platform:
 
 
 @pytest.fixture
-def platform(postgres: Postgres, aws: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Platform:
+def platform(
+    postgres: Postgres, aws: None, fresh_outbox: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Platform:
     return Platform(postgres, monkeypatch, tmp_path / "secrets")
 
 

@@ -27,6 +27,7 @@ from cmp.flows.base import (
     type_name,
     vendor_of,
 )
+from cmp.flows.proposal import CODE_DEPLOYMENT, CODE_NEEDS_RUNTIME
 from cmp.flows.result import ImportResult
 
 FORMAT = "langflow"
@@ -251,7 +252,7 @@ def import_document(document: object, *, filename: str | None) -> ImportResult:
         ),
         description=description_text(root.get("description"), "description", findings),
         flow_definition=root,
-        proposed_capabilities=_propose(graph),
+        proposed_capabilities=_propose(graph, findings),
         components=[
             {
                 "id": c.id,
@@ -346,11 +347,7 @@ def _read_node(
     if role == OPAQUE and component_type != "unknown":
         findings.warn(type_path, f"unknown component type {quoted(component_type)} imported as opaque step")
     if role == CODE:
-        findings.warn(
-            type_path,
-            f"{quoted(component_type)} runs custom Python code; "
-            "code actions need a dedicated runtime and review",
-        )
+        findings.warn(type_path, f"{quoted(component_type)} runs custom Python code; {CODE_NEEDS_RUNTIME}")
     if inner.get("edited") is True and role != CODE:
         findings.warn(
             child_path(child_path(child_path(path, "data"), "node"), "edited"),
@@ -418,7 +415,7 @@ def _mark_agent_tools(graph: _Graph) -> None:
             graph.ids[source].wired_as_tool = True
 
 
-def _propose(graph: _Graph) -> dict[str, Any]:
+def _propose(graph: _Graph, findings: Findings) -> dict[str, Any]:
     draft = CapabilityDraft()
     roles = [c.role for c in graph.components]
     agents = roles.count(AGENT)
@@ -432,23 +429,24 @@ def _propose(graph: _Graph) -> dict[str, Any]:
     else:
         draft.classify("automation", "workflow")
 
-    remembers = any(
-        c.role == MEMORY or (c.role == AGENT and ("n_messages" in c.template or "memory" in c.template))
+    memories = [
+        c
         for c in graph.components
-    )
+        if c.role == MEMORY or (c.role == AGENT and ("n_messages" in c.template or "memory" in c.template))
+    ]
+    streams = [c for c in graph.components if c.role == MODEL and c.template_value("stream") is True]
     if has_chat:
         draft.set("interfaces.chat.enabled", True)
         draft.add("interfaces.chat.modes", ["text"])
-        draft.set("interfaces.chat.features.multiTurn", remembers)
-    elif remembers:
-        draft.set("interfaces.chat.features.multiTurn", True)
-    if any(c.role == MODEL and c.template_value("stream") is True for c in graph.components):
-        draft.set("interfaces.chat.features.streaming", True)
-    if WEBHOOK in roles or TEXT_IO in roles:
+        draft.set("interfaces.chat.features.multiTurn", bool(memories))
+        if streams:
+            draft.set("interfaces.chat.features.streaming", True)
+    else:
+        _warn_chat_only(memories, streams, findings)
         draft.set("interfaces.api.enabled", True)
         draft.add("interfaces.api.protocols", ["rest"])
-    if WEBHOOK in roles:
-        draft.set("configuration.workflowAdvanced.triggers.webhook", True)
+        if memories:
+            draft.set("configuration.workflowAdvanced.data.statePersistence", True)
 
     if VECTOR_STORE in roles or RETRIEVER in roles:
         draft.set("configuration.rag.enabled", True)
@@ -465,15 +463,55 @@ def _propose(graph: _Graph) -> dict[str, Any]:
     for role, feature in _WORKFLOW_FEATURE_BY_ROLE.items():
         if role in roles:
             draft.set(f"configuration.workflowAdvanced.{feature}", True)
-    if not has_chat and (MODEL in roles or agents):
-        draft.set("configuration.workflowAdvanced.actions.ai", True)
-    if draft.get("configuration.workflowAdvanced") is not None and not has_chat:
-        draft.set("configuration.workflowAdvanced.enabled", True)
+    if draft.get("configuration.workflowAdvanced") is not None or not has_chat:
+        _complete_workflow(draft, roles, findings)
 
     draft.add("runtime.dependencies.models", _models(graph))
     draft.add("runtime.dependencies.services", _services(graph))
     draft.add("runtime.dependencies.mcpServers", _mcp_servers(graph))
     return draft.to_dict()
+
+
+def _complete_workflow(draft: CapabilityDraft, roles: list[str], findings: Findings) -> None:
+    """Switches the advanced workflow on with what it needs: a trigger and at least one action.
+
+    Langflow runs every flow through its run API (`POST /api/v1/run/<flow>`), so a flow without a
+    Webhook component is triggered by the API.
+    """
+    draft.set("configuration.workflowAdvanced.enabled", True)
+    trigger = "webhook" if WEBHOOK in roles else "api"
+    draft.set(f"configuration.workflowAdvanced.triggers.{trigger}", True)
+    if MODEL in roles or AGENT in roles or CREW in roles:
+        draft.set("configuration.workflowAdvanced.actions.ai", True)
+    if TRANSFORM in roles:
+        draft.set("configuration.workflowAdvanced.actions.transform", True)
+    if CODE in roles:
+        draft.set("runtime.deployment", CODE_DEPLOYMENT)
+    if draft.get("configuration.workflowAdvanced.actions") is None:
+        draft.set("configuration.workflowAdvanced.actions.transform", True)
+        findings.warn(
+            "data.nodes",
+            "no component is an action CMP knows (model, agent, API request, data processing); "
+            "configuration.workflowAdvanced.actions.transform is proposed so the workflow is complete, "
+            "correct it in step 3",
+        )
+
+
+def _warn_chat_only(memories: list[_Component], streams: list[_Component], findings: Findings) -> None:
+    """Chat features a flow without Chat Input/Output cannot offer: said once per component."""
+    for component in memories:
+        findings.warn(
+            component.path,
+            f"{quoted(component.name)} keeps a conversation, but the flow has no Chat Input or Chat Output; "
+            "interfaces.chat.features.multiTurn is not proposed (it needs chat: enable chat in step 3 "
+            "to offer it)",
+        )
+    for component in streams:
+        findings.warn(
+            component.path,
+            f"{quoted(component.name)} streams its answer, but the flow has no chat; "
+            "interfaces.chat.features.streaming is not proposed",
+        )
 
 
 def _models(graph: _Graph) -> list[str]:

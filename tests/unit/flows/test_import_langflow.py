@@ -151,7 +151,8 @@ def test_langflow_0_6_style_components_are_classified_by_their_interfaces() -> N
     )
     roles = [c["role"] for c in result.components]
     assert roles == ["model", "memory", "vector_store", "document_loader"]
-    assert result.warnings == []
+    assert list(warnings_of(result)) == ["data.nodes[1]"]
+    assert "multiTurn is not proposed" in warnings_of(result)["data.nodes[1]"]
 
 
 def test_unknown_components_are_imported_as_opaque_steps_with_a_warning() -> None:

@@ -29,6 +29,7 @@ from cmp.flows.base import (
 )
 from cmp.flows.proposal import CODE_DEPLOYMENT, CODE_NEEDS_RUNTIME
 from cmp.flows.result import ImportResult
+from cmp.flows.secrets import warn_secrets
 
 FORMAT = "langflow"
 
@@ -86,7 +87,10 @@ _ROLE_BY_TYPE: dict[str, str] = {
     "runflow": SUBFLOW,
     "subflow": SUBFLOW,
     "flowtool": SUBFLOW,
+    "mcp": MCP_CLIENT,
     "mcptools": MCP_CLIENT,
+    "mcpcomponent": MCP_CLIENT,
+    "mcptoolscomponent": MCP_CLIENT,
     "mcpsse": MCP_CLIENT,
     "mcpstdio": MCP_CLIENT,
     "customcomponent": CODE,
@@ -143,6 +147,7 @@ _VECTOR_STORE_NAMES = (
 )  # fmt: skip
 
 _ROLE_BY_NAME_PART: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("mcp",), MCP_CLIENT),
     (_VECTOR_STORE_NAMES, VECTOR_STORE),
     (("retriever", "retrieval"), RETRIEVER),
     (("memory", "messagehistory", "chathistory"), MEMORY),
@@ -214,6 +219,8 @@ class _Component:
 class _Graph:
     components: list[_Component] = field(default_factory=list)
     ids: dict[str, _Component] = field(default_factory=dict)
+    group_ids: set[str] = field(default_factory=set)
+    """Group nodes (Langflow 1.x `GroupNode`, or 0.x nodes holding `data.node.flow`): read through."""
     edges: list[tuple[str, str, str | None]] = field(default_factory=list)
 
 
@@ -333,13 +340,12 @@ def _read_node(
         )
     base_classes = [item for item in as_list(inner.get("base_classes")) or [] if isinstance(item, str)]
     role = classify(component_type, base_classes)
+    flow = as_dict(inner.get("flow"))
+    nested = as_dict(flow.get("data")) if flow is not None else None
+    if nested is not None and isinstance(nested.get("nodes"), list):
+        graph.group_ids.add(node_id)
+        return nested, child_path(child_path(child_path(child_path(path, "data"), "node"), "flow"), "data")
     if role == GROUP:
-        flow = as_dict(inner.get("flow"))
-        nested = as_dict(flow.get("data")) if flow is not None else None
-        if nested is not None and isinstance(nested.get("nodes"), list):
-            return nested, child_path(
-                child_path(child_path(child_path(path, "data"), "node"), "flow"), "data"
-            )
         findings.warn(
             type_path, "group node without a readable inner flow (data.node.flow.data.nodes); skipped"
         )
@@ -354,17 +360,38 @@ def _read_node(
             "the component's code was edited in Langflow; it is imported as-is and needs review",
         )
 
+    template = as_dict(inner.get("template")) or {}
+    _warn_template_secrets(
+        template, child_path(child_path(child_path(path, "data"), "node"), "template"), findings
+    )
     component = _Component(
         path=path,
         id=node_id,
         component_type=component_type,
         name=text(inner.get("display_name")) or component_type,
         role=role,
-        template=as_dict(inner.get("template")) or {},
+        template=template,
     )
     graph.components.append(component)
     graph.ids.setdefault(node_id, component)
     return None
+
+
+def _warn_template_secrets(template: dict[str, Any], path: str, findings: Findings) -> None:
+    """Key-shaped secrets in any field value, and filled-in password fields that are not variables."""
+    for field_name, entry in template.items():
+        field = as_dict(entry)
+        if field is None or "value" not in field:
+            continue
+        value_path = child_path(child_path(path, field_name), "value")
+        if warn_secrets(field["value"], value_path, findings):
+            continue
+        if field.get("password") is True and field.get("load_from_db") is not True and text(field["value"]):
+            findings.warn(
+                value_path,
+                "a password field holds a value typed into the flow; remove it from the file and let the "
+                "buyer provide it as a secret",
+            )
 
 
 def _read_edges(graph_value: dict[str, Any], graph_path: str, graph: _Graph, findings: Findings) -> None:
@@ -387,6 +414,8 @@ def _read_edges(graph_value: dict[str, Any], graph_path: str, graph: _Graph, fin
             node_id = text(edge_dict.get(end))
             if node_id is None:
                 findings.warn(child_path(edge_path, end), "missing; edge skipped")
+            elif node_id in graph.group_ids:
+                continue
             elif node_id not in graph.ids:
                 findings.warn(child_path(edge_path, end), f"no node with id {quoted(node_id)}; edge skipped")
             else:
@@ -533,6 +562,11 @@ def _services(graph: _Graph) -> list[str]:
         vendor = vendor_of(component.component_type)
         if component.role == AGENT:
             vendor = vendor or vendor_of(str(component.template_value("agent_llm") or ""))
+        if component.role in (MODEL, AGENT, EMBEDDINGS):
+            provider = text(component.template_value("provider")) or text(
+                component.template_value("model_provider")
+            )
+            vendor = vendor or (vendor_of(provider) if provider else None)
         if vendor is not None:
             found.append(vendor)
     return found

@@ -27,6 +27,7 @@ from cmp.flows.base import (
     type_name,
 )
 from cmp.flows.result import ImportResult
+from cmp.flows.secrets import warn_secrets
 
 FORMAT = "mcp"
 TOOLS_LIST = "tools/list"
@@ -403,10 +404,15 @@ def _import_client_config(
 
 
 def _warn_inline_secrets(config: dict[str, Any], path: str, findings: Findings) -> None:
-    """Client configs often hold real API keys; they must not ship inside a product definition."""
+    """Client configs often hold real API keys; they must not ship inside a product definition.
+
+    Values under a secret-sounding env var or header name are flagged unless they are placeholders;
+    any other value (arguments included) is flagged when it has a well-known key shape.
+    """
     for section in ("env", "headers"):
         values = as_dict(config.get(section)) or {}
         for key, value in values.items():
+            value_path = child_path(child_path(path, section), key)
             if (
                 isinstance(value, str)
                 and _SECRET_NAME.search(key)
@@ -414,6 +420,9 @@ def _warn_inline_secrets(config: dict[str, Any], path: str, findings: Findings) 
                 and not _PLACEHOLDER.match(value)
             ):
                 findings.warn(
-                    child_path(child_path(path, section), key),
+                    value_path,
                     "looks like a real secret stored in the file; remove it and let the buyer provide it",
                 )
+            else:
+                warn_secrets(value, value_path, findings)
+    warn_secrets(config.get("args"), child_path(path, "args"), findings)

@@ -27,6 +27,7 @@ from cmp.flows.base import (
 )
 from cmp.flows.proposal import CODE_DEPLOYMENT, CODE_NEEDS_RUNTIME
 from cmp.flows.result import ImportResult
+from cmp.flows.secrets import warn_secrets
 
 FORMAT = "n8n"
 LEGACY = "legacy"
@@ -329,6 +330,7 @@ def _read_nodes(raw_nodes: list[Any], legacy: bool, findings: Findings) -> list[
                 "replace it before running on a current n8n",
             )
 
+        warn_secrets(node.get("parameters"), child_path(path, "parameters"), findings)
         name = text(node.get("name"))
         if name is None:
             name = f"node-{index}"

@@ -60,9 +60,7 @@ def valid_proposal(proposal: dict[str, Any]) -> tuple[dict[str, Any], list[Field
         if not changes:
             break
         notes.extend(changes)
-    minimal = {key: current[key] for key in ("category", "subcategory") if key in current}
-    if validate_capabilities(minimal).errors:
-        minimal = {}
+    minimal: dict[str, Any] = {key: current[key] for key in ("category", "subcategory") if key in current}
     notes.append(
         FieldError(
             PROPOSAL_PATH,
@@ -133,9 +131,13 @@ def _repair(document: dict[str, Any], error: FieldError) -> FieldError | None:
     for depth in range(len(keys) - 1, 0, -1):
         switch = _lookup(document, [*keys[:depth], "enabled"])
         if switch is not None:
-            container, key = switch
-            if isinstance(container, dict) and container.get(key) is True:
-                del container[key]
+            container, switch_key = switch
+            if (
+                isinstance(container, dict)
+                and isinstance(switch_key, str)
+                and container.get(switch_key) is True
+            ):
+                del container[switch_key]
                 block = ".".join(str(part) for part in keys[:depth])
                 return _note(f"{block}.enabled", f"not proposed, because {error.path} {error.message}")
     return None

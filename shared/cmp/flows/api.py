@@ -32,8 +32,9 @@ _IMPORTERS: dict[str, _Importer] = {
 SUPPORTED_FORMATS: tuple[str, ...] = tuple(_IMPORTERS)
 
 _EXPECTED = (
-    "a Langflow flow export (data.nodes, data.edges), an n8n workflow (nodes, connections), "
-    "an OpenAPI 3.x document (openapi, paths) or an MCP server.json / tools list / mcpServers config"
+    "a Langflow flow export (data.nodes, data.edges) or bundle (flows), an n8n workflow (nodes, connections) "
+    "or CLI export (an array of workflows), an OpenAPI 3.x or Swagger 2.0 document (openapi or swagger, paths) "
+    "or an MCP server.json / tools list / single tool / mcpServers config"
 )
 
 

@@ -12,22 +12,21 @@ from collections.abc import Iterator
 
 from cmp.flows.base import Findings, child_path
 
-_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
-    (label, re.compile(pattern))
-    for label, pattern in (
-        ("an Anthropic API key", r"\bsk-ant-[A-Za-z0-9_\-]{20,}"),
-        ("an OpenAI-style API key", r"\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{20,}"),
-        ("a Stripe secret key", r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"),
-        ("a GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"),
-        ("a GitLab token", r"\bglpat-[A-Za-z0-9_\-]{20,}"),
-        ("a Slack token", r"\bxox[abposr]-[A-Za-z0-9\-]{10,}"),
-        ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-        ("a Google API key", r"\bAIza[0-9A-Za-z_\-]{35}"),
-        ("a Hugging Face token", r"\bhf_[A-Za-z0-9]{30,}"),
-        ("a Groq API key", r"\bgsk_[A-Za-z0-9]{40,}"),
-        ("a private key", r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----"),
-    )
+_SHAPES: tuple[tuple[str, str], ...] = (
+    ("an Anthropic API key", r"\bsk-ant-[A-Za-z0-9_\-]{20,}"),
+    ("an OpenAI-style API key", r"\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_\-]{20,}"),
+    ("a Stripe secret key", r"\b[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"),
+    ("a GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,})"),
+    ("a GitLab token", r"\bglpat-[A-Za-z0-9_\-]{20,}"),
+    ("a Slack token", r"\bxox[abposr]-[A-Za-z0-9\-]{10,}"),
+    ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    ("a Google API key", r"\bAIza[0-9A-Za-z_\-]{35}"),
+    ("a Hugging Face token", r"\bhf_[A-Za-z0-9]{30,}"),
+    ("a Groq API key", r"\bgsk_[A-Za-z0-9]{40,}"),
+    ("a private key", r"-----BEGIN (?:[A-Z]+ )*PRIVATE KEY-----"),
 )
+"""(what it is, its shape); earlier shapes win where two match at the same place."""
+_ANY_SHAPE = re.compile("|".join(f"(?P<shape{index}>{shape})" for index, (_, shape) in enumerate(_SHAPES)))
 _SCANNED_CHARACTERS = 20_000
 """Only the start of a long text is searched: keys sit in short configuration values."""
 _SHOWN_CHARACTERS = 4
@@ -35,13 +34,12 @@ _SHOWN_CHARACTERS = 4
 
 def secret_shape(value: str) -> tuple[str, str] | None:
     """(what it looks like, a masked form such as `sk-p…(51 characters)`) or None for ordinary text."""
-    sample = value[:_SCANNED_CHARACTERS]
-    for label, shape in _SHAPES:
-        found = shape.search(sample)
-        if found is not None:
-            key = found.group()
-            return label, f"{key[:_SHOWN_CHARACTERS]}… ({len(key)} characters)"
-    return None
+    found = _ANY_SHAPE.search(value[:_SCANNED_CHARACTERS])
+    if found is None or found.lastgroup is None:
+        return None
+    label = _SHAPES[int(found.lastgroup.removeprefix("shape"))][0]
+    key = found.group()
+    return label, f"{key[:_SHOWN_CHARACTERS]}… ({len(key)} characters)"
 
 
 def _strings(value: object, path: str) -> Iterator[tuple[str, str]]:

@@ -19,7 +19,7 @@ MAX_COMPONENTS = 5_000
 """Most nodes, operations or tools one import may hold; larger documents are not products but dumps."""
 
 MAX_WARNINGS = 500
-"""Warnings kept per import; the rest are summarised so the report stays readable and small."""
+"""Lines in one warnings report (after grouping by kind); the rest are counted in one last line."""
 
 MAX_NAME_LENGTH = 120
 """Matches `products.name varchar(120)`."""

@@ -9,6 +9,8 @@ from typing import Any, Protocol
 from cmp.errors import FieldError, ValidationFailed
 from cmp.flows import langflow, mcp, n8n, openapi
 from cmp.flows.base import file_stem
+from cmp.flows.bundles import pick_flow
+from cmp.flows.proposal import with_valid_proposal
 from cmp.flows.result import ImportResult
 from cmp.flows.safety import Syntax, parse_document
 
@@ -30,22 +32,40 @@ _IMPORTERS: dict[str, _Importer] = {
 SUPPORTED_FORMATS: tuple[str, ...] = tuple(_IMPORTERS)
 
 _EXPECTED = (
-    "a Langflow flow export (data.nodes, data.edges), an n8n workflow (nodes, connections), "
-    "an OpenAPI 3.x document (openapi, paths) or an MCP server.json / tools list / mcpServers config"
+    "a Langflow flow export (data.nodes, data.edges) or bundle (flows), an n8n workflow (nodes, connections) "
+    "or CLI export (an array of workflows), an OpenAPI 3.x or Swagger 2.0 document (openapi or swagger, paths) "
+    "or an MCP server.json / tools list / single tool / mcpServers config"
 )
 
 
 def import_flow(
-    content: bytes | str, source_format: str | None = None, filename: str | None = None
+    content: bytes | str,
+    source_format: str | None = None,
+    filename: str | None = None,
+    flow_name: str | None = None,
 ) -> ImportResult:
     """Imports a studio export; `source_format` None means recognise it from its structure.
 
-    Raises ValidationFailed (unreadable, unrecognised or unusable document), PayloadTooLarge (over
-    MAX_IMPORT_BYTES). Anything merely not understood is reported in `ImportResult.warnings`.
+    A file holding several flows (an `n8n export:workflow` array, a Langflow `{"flows": [...]}` bundle)
+    imports the one whose name is `flow_name`; a file holding one flow imports it whatever `flow_name`.
+    The proposal in the result always passes `validate_capabilities` (see `cmp.flows.proposal`).
+
+    Raises ValidationFailed (unreadable, unrecognised or unusable document, or several flows and no
+    `flow_name` naming one of them), PayloadTooLarge (over MAX_IMPORT_BYTES). Anything merely not
+    understood is reported in `ImportResult.warnings`.
     """
     requested = _requested_format(source_format)
     filename = filename if isinstance(filename, str) else None
-    document = parse_document(content, prefer=_syntax_hint(filename))
+    parsed = parse_document(content, prefer=_syntax_hint(filename))
+    picked = pick_flow(parsed, flow_name if isinstance(flow_name, str) else None)
+    if picked is None:
+        result = _import_document(parsed, requested, filename)
+    else:
+        result = picked.prefixed(lambda document: _import_document(document, requested, filename))
+    return with_valid_proposal(result)
+
+
+def _import_document(document: object, requested: str | None, filename: str | None) -> ImportResult:
     chosen = requested or detect_format(document, filename)
     if chosen is None:
         raise ValidationFailed(

@@ -19,7 +19,7 @@ MAX_COMPONENTS = 5_000
 """Most nodes, operations or tools one import may hold; larger documents are not products but dumps."""
 
 MAX_WARNINGS = 500
-"""Warnings kept per import; the rest are summarised so the report stays readable and small."""
+"""Lines in one warnings report (after grouping by kind); the rest are counted in one last line."""
 
 MAX_NAME_LENGTH = 120
 """Matches `products.name varchar(120)`."""
@@ -80,19 +80,80 @@ def quoted(value: str, limit: int = 80) -> str:
     return f"'{cleaned}'"
 
 
+WARNINGS_SHOWN_PER_KIND = 5
+"""Warnings of one kind listed one by one; the rest of that kind are counted in one summary line."""
+
+_QUOTED = re.compile(r"'[^']*'")
+_NUMBER = re.compile(r"\d+")
+
+
+def warning_kind(message: str) -> str:
+    """What a warning says once its particulars are left out: quoted values and numbers become `…`/`N`."""
+    return _NUMBER.sub("N", _QUOTED.sub("'…'", message))
+
+
+def common_path(first: str, second: str) -> str:
+    """The deepest document path both lie under: `nodes[3].type`, `nodes[12].type` -> `nodes`."""
+    if first == second:
+        return first
+    length = 0
+    limit = min(len(first), len(second))
+    while length < limit and first[length] == second[length]:
+        length += 1
+
+    def at_boundary(path: str) -> bool:
+        return length == len(path) or path[length] in ".["
+
+    while length > 0 and not (at_boundary(first) and at_boundary(second)):
+        length -= 1
+    return first[:length]
+
+
+class _WarningGroup:
+    """The warnings of one kind: the first few in full, the others only counted."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.shown: list[FieldError] = []
+        self.count = 0
+        self.scope: str | None = None
+
+    def add(self, path: str, message: str) -> None:
+        self.count += 1
+        self.scope = path if self.scope is None else common_path(self.scope, path)
+        if len(self.shown) < WARNINGS_SHOWN_PER_KIND:
+            self.shown.append(FieldError(path=path, message=message))
+
+    def report(self) -> list[tuple[FieldError, int]]:
+        """The lines to show, each with how many warnings it stands for."""
+        lines = [(warning, 1) for warning in self.shown]
+        hidden = self.count - len(self.shown)
+        if hidden:
+            summary = FieldError(
+                path=self.scope or "warnings",
+                message=f"{hidden} more warnings like this ({self.count} in all): {self.kind}",
+            )
+            lines.append((summary, hidden))
+        return lines
+
+
 class Findings:
-    """Collects warnings (the import goes on) and errors (the import fails) with their document paths."""
+    """Collects warnings (the import goes on) and errors (the import fails) with their document paths.
+
+    Warnings are grouped by kind (`warning_kind`): a kind repeated a thousand times shows its first
+    WARNINGS_SHOWN_PER_KIND and one line with the count, so it cannot push rarer warnings out of the report.
+    """
 
     def __init__(self) -> None:
-        self._warnings: list[FieldError] = []
+        self._groups: dict[str, _WarningGroup] = {}
         self._errors: list[FieldError] = []
-        self._dropped_warnings = 0
 
     def warn(self, path: str, message: str) -> None:
-        if len(self._warnings) < MAX_WARNINGS:
-            self._warnings.append(FieldError(path=path, message=message))
-        else:
-            self._dropped_warnings += 1
+        kind = warning_kind(message)
+        group = self._groups.get(kind)
+        if group is None:
+            group = self._groups[kind] = _WarningGroup(kind)
+        group.add(path, message)
 
     def error(self, path: str, message: str) -> None:
         self._errors.append(FieldError(path=path, message=message))
@@ -106,10 +167,13 @@ class Findings:
         return bool(self._errors)
 
     def warnings(self) -> list[FieldError]:
-        if not self._dropped_warnings:
-            return list(self._warnings)
-        summary = FieldError(path="warnings", message=f"{self._dropped_warnings} more warnings not shown")
-        return [*self._warnings, summary]
+        """Every kind in the order first seen; at most MAX_WARNINGS lines, then one counting the rest."""
+        report = [line for group in self._groups.values() for line in group.report()]
+        shown = [warning for warning, _ in report[:MAX_WARNINGS]]
+        if len(report) <= MAX_WARNINGS:
+            return shown
+        hidden = sum(weight for _, weight in report[MAX_WARNINGS:])
+        return [*shown, FieldError(path="warnings", message=f"{hidden} more warnings not shown")]
 
 
 def check_component_count(count: int, path: str, noun: str) -> None:

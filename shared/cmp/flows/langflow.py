@@ -27,7 +27,9 @@ from cmp.flows.base import (
     type_name,
     vendor_of,
 )
+from cmp.flows.proposal import CODE_DEPLOYMENT, CODE_NEEDS_RUNTIME
 from cmp.flows.result import ImportResult
+from cmp.flows.secrets import warn_secrets
 
 FORMAT = "langflow"
 
@@ -85,7 +87,10 @@ _ROLE_BY_TYPE: dict[str, str] = {
     "runflow": SUBFLOW,
     "subflow": SUBFLOW,
     "flowtool": SUBFLOW,
+    "mcp": MCP_CLIENT,
     "mcptools": MCP_CLIENT,
+    "mcpcomponent": MCP_CLIENT,
+    "mcptoolscomponent": MCP_CLIENT,
     "mcpsse": MCP_CLIENT,
     "mcpstdio": MCP_CLIENT,
     "customcomponent": CODE,
@@ -142,6 +147,7 @@ _VECTOR_STORE_NAMES = (
 )  # fmt: skip
 
 _ROLE_BY_NAME_PART: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("mcp",), MCP_CLIENT),
     (_VECTOR_STORE_NAMES, VECTOR_STORE),
     (("retriever", "retrieval"), RETRIEVER),
     (("memory", "messagehistory", "chathistory"), MEMORY),
@@ -213,6 +219,8 @@ class _Component:
 class _Graph:
     components: list[_Component] = field(default_factory=list)
     ids: dict[str, _Component] = field(default_factory=dict)
+    group_ids: set[str] = field(default_factory=set)
+    """Group nodes (Langflow 1.x `GroupNode`, or 0.x nodes holding `data.node.flow`): read through."""
     edges: list[tuple[str, str, str | None]] = field(default_factory=list)
 
 
@@ -251,7 +259,7 @@ def import_document(document: object, *, filename: str | None) -> ImportResult:
         ),
         description=description_text(root.get("description"), "description", findings),
         flow_definition=root,
-        proposed_capabilities=_propose(graph),
+        proposed_capabilities=_propose(graph, findings),
         components=[
             {
                 "id": c.id,
@@ -332,13 +340,12 @@ def _read_node(
         )
     base_classes = [item for item in as_list(inner.get("base_classes")) or [] if isinstance(item, str)]
     role = classify(component_type, base_classes)
+    flow = as_dict(inner.get("flow"))
+    nested = as_dict(flow.get("data")) if flow is not None else None
+    if nested is not None and isinstance(nested.get("nodes"), list):
+        graph.group_ids.add(node_id)
+        return nested, child_path(child_path(child_path(child_path(path, "data"), "node"), "flow"), "data")
     if role == GROUP:
-        flow = as_dict(inner.get("flow"))
-        nested = as_dict(flow.get("data")) if flow is not None else None
-        if nested is not None and isinstance(nested.get("nodes"), list):
-            return nested, child_path(
-                child_path(child_path(child_path(path, "data"), "node"), "flow"), "data"
-            )
         findings.warn(
             type_path, "group node without a readable inner flow (data.node.flow.data.nodes); skipped"
         )
@@ -346,28 +353,45 @@ def _read_node(
     if role == OPAQUE and component_type != "unknown":
         findings.warn(type_path, f"unknown component type {quoted(component_type)} imported as opaque step")
     if role == CODE:
-        findings.warn(
-            type_path,
-            f"{quoted(component_type)} runs custom Python code; "
-            "code actions need a dedicated runtime and review",
-        )
+        findings.warn(type_path, f"{quoted(component_type)} runs custom Python code; {CODE_NEEDS_RUNTIME}")
     if inner.get("edited") is True and role != CODE:
         findings.warn(
             child_path(child_path(child_path(path, "data"), "node"), "edited"),
             "the component's code was edited in Langflow; it is imported as-is and needs review",
         )
 
+    template = as_dict(inner.get("template")) or {}
+    _warn_template_secrets(
+        template, child_path(child_path(child_path(path, "data"), "node"), "template"), findings
+    )
     component = _Component(
         path=path,
         id=node_id,
         component_type=component_type,
         name=text(inner.get("display_name")) or component_type,
         role=role,
-        template=as_dict(inner.get("template")) or {},
+        template=template,
     )
     graph.components.append(component)
     graph.ids.setdefault(node_id, component)
     return None
+
+
+def _warn_template_secrets(template: dict[str, Any], path: str, findings: Findings) -> None:
+    """Key-shaped secrets in any field value, and filled-in password fields that are not variables."""
+    for field_name, entry in template.items():
+        field = as_dict(entry)
+        if field is None or "value" not in field:
+            continue
+        value_path = child_path(child_path(path, field_name), "value")
+        if warn_secrets(field["value"], value_path, findings):
+            continue
+        if field.get("password") is True and field.get("load_from_db") is not True and text(field["value"]):
+            findings.warn(
+                value_path,
+                "a password field holds a value typed into the flow; remove it from the file and let the "
+                "buyer provide it as a secret",
+            )
 
 
 def _read_edges(graph_value: dict[str, Any], graph_path: str, graph: _Graph, findings: Findings) -> None:
@@ -390,6 +414,8 @@ def _read_edges(graph_value: dict[str, Any], graph_path: str, graph: _Graph, fin
             node_id = text(edge_dict.get(end))
             if node_id is None:
                 findings.warn(child_path(edge_path, end), "missing; edge skipped")
+            elif node_id in graph.group_ids:
+                continue
             elif node_id not in graph.ids:
                 findings.warn(child_path(edge_path, end), f"no node with id {quoted(node_id)}; edge skipped")
             else:
@@ -418,7 +444,7 @@ def _mark_agent_tools(graph: _Graph) -> None:
             graph.ids[source].wired_as_tool = True
 
 
-def _propose(graph: _Graph) -> dict[str, Any]:
+def _propose(graph: _Graph, findings: Findings) -> dict[str, Any]:
     draft = CapabilityDraft()
     roles = [c.role for c in graph.components]
     agents = roles.count(AGENT)
@@ -432,23 +458,24 @@ def _propose(graph: _Graph) -> dict[str, Any]:
     else:
         draft.classify("automation", "workflow")
 
-    remembers = any(
-        c.role == MEMORY or (c.role == AGENT and ("n_messages" in c.template or "memory" in c.template))
+    memories = [
+        c
         for c in graph.components
-    )
+        if c.role == MEMORY or (c.role == AGENT and ("n_messages" in c.template or "memory" in c.template))
+    ]
+    streams = [c for c in graph.components if c.role == MODEL and c.template_value("stream") is True]
     if has_chat:
         draft.set("interfaces.chat.enabled", True)
         draft.add("interfaces.chat.modes", ["text"])
-        draft.set("interfaces.chat.features.multiTurn", remembers)
-    elif remembers:
-        draft.set("interfaces.chat.features.multiTurn", True)
-    if any(c.role == MODEL and c.template_value("stream") is True for c in graph.components):
-        draft.set("interfaces.chat.features.streaming", True)
-    if WEBHOOK in roles or TEXT_IO in roles:
+        draft.set("interfaces.chat.features.multiTurn", bool(memories))
+        if streams:
+            draft.set("interfaces.chat.features.streaming", True)
+    else:
+        _warn_chat_only(memories, streams, findings)
         draft.set("interfaces.api.enabled", True)
         draft.add("interfaces.api.protocols", ["rest"])
-    if WEBHOOK in roles:
-        draft.set("configuration.workflowAdvanced.triggers.webhook", True)
+        if memories:
+            draft.set("configuration.workflowAdvanced.data.statePersistence", True)
 
     if VECTOR_STORE in roles or RETRIEVER in roles:
         draft.set("configuration.rag.enabled", True)
@@ -465,15 +492,55 @@ def _propose(graph: _Graph) -> dict[str, Any]:
     for role, feature in _WORKFLOW_FEATURE_BY_ROLE.items():
         if role in roles:
             draft.set(f"configuration.workflowAdvanced.{feature}", True)
-    if not has_chat and (MODEL in roles or agents):
-        draft.set("configuration.workflowAdvanced.actions.ai", True)
-    if draft.get("configuration.workflowAdvanced") is not None and not has_chat:
-        draft.set("configuration.workflowAdvanced.enabled", True)
+    if draft.get("configuration.workflowAdvanced") is not None or not has_chat:
+        _complete_workflow(draft, roles, findings)
 
     draft.add("runtime.dependencies.models", _models(graph))
     draft.add("runtime.dependencies.services", _services(graph))
     draft.add("runtime.dependencies.mcpServers", _mcp_servers(graph))
     return draft.to_dict()
+
+
+def _complete_workflow(draft: CapabilityDraft, roles: list[str], findings: Findings) -> None:
+    """Switches the advanced workflow on with what it needs: a trigger and at least one action.
+
+    Langflow runs every flow through its run API (`POST /api/v1/run/<flow>`), so a flow without a
+    Webhook component is triggered by the API.
+    """
+    draft.set("configuration.workflowAdvanced.enabled", True)
+    trigger = "webhook" if WEBHOOK in roles else "api"
+    draft.set(f"configuration.workflowAdvanced.triggers.{trigger}", True)
+    if MODEL in roles or AGENT in roles or CREW in roles:
+        draft.set("configuration.workflowAdvanced.actions.ai", True)
+    if TRANSFORM in roles:
+        draft.set("configuration.workflowAdvanced.actions.transform", True)
+    if CODE in roles:
+        draft.set("runtime.deployment", CODE_DEPLOYMENT)
+    if draft.get("configuration.workflowAdvanced.actions") is None:
+        draft.set("configuration.workflowAdvanced.actions.transform", True)
+        findings.warn(
+            "data.nodes",
+            "no component is an action CMP knows (model, agent, API request, data processing); "
+            "configuration.workflowAdvanced.actions.transform is proposed so the workflow is complete, "
+            "correct it in step 3",
+        )
+
+
+def _warn_chat_only(memories: list[_Component], streams: list[_Component], findings: Findings) -> None:
+    """Chat features a flow without Chat Input/Output cannot offer: said once per component."""
+    for component in memories:
+        findings.warn(
+            component.path,
+            f"{quoted(component.name)} keeps a conversation, but the flow has no Chat Input or Chat Output; "
+            "interfaces.chat.features.multiTurn is not proposed (it needs chat: enable chat in step 3 "
+            "to offer it)",
+        )
+    for component in streams:
+        findings.warn(
+            component.path,
+            f"{quoted(component.name)} streams its answer, but the flow has no chat; "
+            "interfaces.chat.features.streaming is not proposed",
+        )
 
 
 def _models(graph: _Graph) -> list[str]:
@@ -495,6 +562,11 @@ def _services(graph: _Graph) -> list[str]:
         vendor = vendor_of(component.component_type)
         if component.role == AGENT:
             vendor = vendor or vendor_of(str(component.template_value("agent_llm") or ""))
+        if component.role in (MODEL, AGENT, EMBEDDINGS):
+            provider = text(component.template_value("provider")) or text(
+                component.template_value("model_provider")
+            )
+            vendor = vendor or (vendor_of(provider) if provider else None)
         if vendor is not None:
             found.append(vendor)
     return found

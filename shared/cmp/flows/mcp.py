@@ -27,6 +27,7 @@ from cmp.flows.base import (
     type_name,
 )
 from cmp.flows.result import ImportResult
+from cmp.flows.secrets import warn_secrets
 
 FORMAT = "mcp"
 TOOLS_LIST = "tools/list"
@@ -35,6 +36,9 @@ CLIENT_CONFIG = "mcpServers config"
 KNOWN_REGISTRY_TYPES = frozenset({"npm", "pypi", "oci", "nuget", "mcpb", "docker"})
 KNOWN_TRANSPORTS = frozenset({"stdio", "streamable-http", "sse", "http"})
 
+_ARGUMENT_KEYS = ("inputSchema", "input_schema", "arguments")
+_OTHER_FORMAT_KEYS = frozenset({"nodes", "paths", "data", "packages", "remotes", "tools", "mcpServers"})
+_TEMPLATE_PLACEHOLDER = re.compile(r"<[^<>]*>|\{\{[^{}]*\}\}|\$\{[^}]*\}")
 _SCHEMA_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _SECRET_NAME = re.compile(
     r"token|secret|password|passwd|api[_-]?key|private[_-]?key|credential", re.IGNORECASE
@@ -43,19 +47,37 @@ _PLACEHOLDER = re.compile(r"^\s*(\$\{[^}]*\}|<[^>]*>|\{[^}]*\}|\*+|x+|your[_-].*
 
 
 def matches(document: object) -> bool:
+    """Whether `import_document` reads it: detection and the reader share these predicates."""
     if isinstance(document, list):
         return _is_tool_list(document)
     root = as_dict(document)
     if root is None:
         return False
-    return _server_of(root) is not None or _tools_of(root) is not None or _client_servers_of(root) is not None
+    return (
+        _server_of(root) is not None
+        or _tools_of(root) is not None
+        or _client_servers_of(root) is not None
+        or _is_single_tool(root)
+    )
+
+
+def _is_tool(item: object) -> bool:
+    """A tool definition: a name and its arguments, as `inputSchema` (MCP) or an `arguments` list."""
+    return (
+        isinstance(item, dict)
+        and text(item.get("name")) is not None
+        and any(key in item for key in _ARGUMENT_KEYS)
+    )
 
 
 def _is_tool_list(items: list[Any]) -> bool:
-    return bool(items) and all(
-        isinstance(item, dict) and "name" in item and ("inputSchema" in item or "input_schema" in item)
-        for item in items[:50]
-    )
+    """A bare array of tools (the first 50 items decide, so a huge list is not walked twice)."""
+    return bool(items) and all(_is_tool(item) for item in items[:50])
+
+
+def _is_single_tool(root: dict[str, Any]) -> bool:
+    """One Tool object on its own (`{name, description, inputSchema}`), as an MCP server lists it."""
+    return _is_tool(root) and not _OTHER_FORMAT_KEYS.intersection(root)
 
 
 def _server_of(root: dict[str, Any]) -> tuple[dict[str, Any], str] | None:
@@ -95,6 +117,12 @@ def _client_servers_of(root: dict[str, Any]) -> tuple[dict[str, Any], str] | Non
 def import_document(document: object, *, filename: str | None) -> ImportResult:
     findings = Findings()
     if isinstance(document, list):
+        if not _is_tool_list(document):
+            findings.error(
+                "content",
+                "expected an array of MCP tools, each with a name and an inputSchema (or an arguments list)",
+            )
+            raise findings.fail("Not an MCP tools list")
         return _import_tools({"tools": document}, document, "", findings, filename=filename)
     root = as_dict(document)
     if root is None:
@@ -111,6 +139,8 @@ def import_document(document: object, *, filename: str | None) -> ImportResult:
     servers = _client_servers_of(root)
     if servers is not None:
         return _import_client_config(root, *servers, findings, filename=filename)
+    if _is_single_tool(root):
+        return _import_tools({"tools": [root]}, [root], "", findings, filename=filename)
     findings.error(
         "content",
         "expected a server.json (name with packages or remotes), a tools list ({tools: [...]}) "
@@ -136,7 +166,14 @@ def _import_server(
     if schema is None:
         findings.warn(child_path(base, "$schema"), "missing; the server.json schema version is unknown")
     registry_name = text(server.get("name"))
-    if registry_name is None:
+    if registry_name is not None and _TEMPLATE_PLACEHOLDER.search(registry_name):
+        findings.warn(
+            child_path(base, "name"),
+            f"{quoted(registry_name)} is a template placeholder, not the server's registry name; "
+            "not used as the product's name (fill it in, e.g. io.github.owner/server)",
+        )
+        registry_name = None
+    elif registry_name is None:
         findings.warn(
             child_path(base, "name"),
             "missing; a registry server name (e.g. io.github.owner/server) is expected",
@@ -147,7 +184,14 @@ def _import_server(
         findings.warn(
             child_path(base, "version"), f"{quoted(version)} is a build placeholder; set the real version"
         )
-    display_name = text(server.get("title")) or (registry_name.rpartition("/")[2] if registry_name else None)
+    title = text(server.get("title"))
+    if title is not None and _TEMPLATE_PLACEHOLDER.search(title):
+        findings.warn(
+            child_path(base, "title"),
+            f"{quoted(title)} is a template placeholder; not used as the product's name",
+        )
+        title = None
+    display_name = title or (registry_name.rpartition("/")[2] if registry_name else None)
 
     components: list[dict[str, Any]] = []
     needs_secrets = _read_packages(server, base, components, findings)
@@ -327,7 +371,8 @@ def _tool_component(tool: object, path: str, seen: set[str], findings: Findings)
         findings.warn(child_path(path, "name"), f"duplicate tool {quoted(tool_name)}; skipped")
         return None
     schema = entry.get("inputSchema", entry.get("input_schema"))
-    if not isinstance(schema, dict):
+    arguments = as_list(entry.get("arguments")) if schema is None else None
+    if arguments is None and not isinstance(schema, dict):
         findings.warn(
             child_path(path, "inputSchema"),
             f"expected a JSON Schema object, got {type_name(schema)}; arguments unknown",
@@ -341,9 +386,17 @@ def _tool_component(tool: object, path: str, seen: set[str], findings: Findings)
     description = text(entry.get("description"))
     if description is not None:
         component["description"] = description
-    properties = as_dict(schema.get("properties")) if isinstance(schema, dict) else None
-    component["inputs"] = list(properties or {})
+    if arguments is not None:
+        component["inputs"] = [name for argument in arguments if (name := _argument_name(argument))]
+    else:
+        properties = as_dict(schema.get("properties")) if isinstance(schema, dict) else None
+        component["inputs"] = list(properties or {})
     return component
+
+
+def _argument_name(argument: object) -> str | None:
+    """The name of one `arguments` entry (`{name, type, desc}`), the older way to list a tool's inputs."""
+    return text(argument.get("name")) if isinstance(argument, dict) else None
 
 
 def _tools_list_name(tool_names: list[str], findings: Findings, *, filename: str | None) -> str:
@@ -403,10 +456,15 @@ def _import_client_config(
 
 
 def _warn_inline_secrets(config: dict[str, Any], path: str, findings: Findings) -> None:
-    """Client configs often hold real API keys; they must not ship inside a product definition."""
+    """Client configs often hold real API keys; they must not ship inside a product definition.
+
+    Values under a secret-sounding env var or header name are flagged unless they are placeholders;
+    any other value (arguments included) is flagged when it has a well-known key shape.
+    """
     for section in ("env", "headers"):
         values = as_dict(config.get(section)) or {}
         for key, value in values.items():
+            value_path = child_path(child_path(path, section), key)
             if (
                 isinstance(value, str)
                 and _SECRET_NAME.search(key)
@@ -414,6 +472,9 @@ def _warn_inline_secrets(config: dict[str, Any], path: str, findings: Findings) 
                 and not _PLACEHOLDER.match(value)
             ):
                 findings.warn(
-                    child_path(child_path(path, section), key),
+                    value_path,
                     "looks like a real secret stored in the file; remove it and let the buyer provide it",
                 )
+            else:
+                warn_secrets(value, value_path, findings)
+    warn_secrets(config.get("args"), child_path(path, "args"), findings)

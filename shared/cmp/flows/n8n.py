@@ -25,7 +25,9 @@ from cmp.flows.base import (
     type_name,
     vendor_of,
 )
+from cmp.flows.proposal import CODE_DEPLOYMENT, CODE_NEEDS_RUNTIME
 from cmp.flows.result import ImportResult
+from cmp.flows.secrets import warn_secrets
 
 FORMAT = "n8n"
 LEGACY = "legacy"
@@ -193,6 +195,8 @@ _FEATURE_BY_ROLE: dict[str, str] = {
     WEBHOOK_TRIGGER: "triggers.webhook",
     MANUAL_TRIGGER: "triggers.manual",
     EVENT_TRIGGER: "triggers.event",
+    CHAT_TRIGGER: "triggers.webhook",
+    MCP_TRIGGER: "triggers.api",
     SUBWORKFLOW_TRIGGER: "flow.subWorkflows",
     SUBWORKFLOW: "flow.subWorkflows",
     ERROR_TRIGGER: "flow.errorHandling",
@@ -286,7 +290,9 @@ def import_document(document: object, *, filename: str | None) -> ImportResult:
         ),
         description=description_text(root.get("description"), "description", findings),
         flow_definition=root,
-        proposed_capabilities=_propose(nodes, error_workflow=text(settings.get("errorWorkflow")) is not None),
+        proposed_capabilities=_propose(
+            nodes, findings, error_workflow=text(settings.get("errorWorkflow")) is not None
+        ),
         components=[_component(node) for node in nodes if node.role != NOTE],
         warnings=findings.warnings(),
     )
@@ -314,8 +320,7 @@ def _read_nodes(raw_nodes: list[Any], legacy: bool, findings: Findings) -> list[
         if role in (CODE, SHELL):
             what = "shell commands" if role == SHELL else "custom code"
             findings.warn(
-                child_path(path, "type"),
-                f"{quoted(node_type or '')} runs {what}; code actions need a dedicated runtime and review",
+                child_path(path, "type"), f"{quoted(node_type or '')} runs {what}; {CODE_NEEDS_RUNTIME}"
             )
         short_type = (node_type or "").rpartition(".")[2].lower()
         if short_type in _LEGACY_TYPES and role != NOTE:
@@ -325,6 +330,7 @@ def _read_nodes(raw_nodes: list[Any], legacy: bool, findings: Findings) -> list[
                 "replace it before running on a current n8n",
             )
 
+        warn_secrets(node.get("parameters"), child_path(path, "parameters"), findings)
         name = text(node.get("name"))
         if name is None:
             name = f"node-{index}"
@@ -399,7 +405,7 @@ def _component(node: _Node) -> dict[str, Any]:
     return component
 
 
-def _propose(all_nodes: list[_Node], *, error_workflow: bool) -> dict[str, Any]:
+def _propose(all_nodes: list[_Node], findings: Findings, *, error_workflow: bool) -> dict[str, Any]:
     draft = CapabilityDraft()
     nodes = [node for node in all_nodes if not node.disabled and node.role != NOTE]
     roles = {node.role for node in nodes}
@@ -445,6 +451,15 @@ def _propose(all_nodes: list[_Node], *, error_workflow: bool) -> dict[str, Any]:
             draft.add("interfaces.integrations.platforms", [platform])
     if error_workflow:
         draft.set("configuration.workflowAdvanced.flow.errorHandling", True)
+    if draft.get("configuration.workflowAdvanced.actions.code") is True:
+        draft.set("runtime.deployment", CODE_DEPLOYMENT)
+    if draft.get("configuration.workflowAdvanced.triggers") is None:
+        draft.set("configuration.workflowAdvanced.triggers.manual", True)
+        findings.warn(
+            "nodes",
+            "no trigger node that CMP can offer; a manual trigger is proposed (the workflow runs when "
+            "started by hand or by another workflow)",
+        )
     if roles & {VECTOR_STORE, RETRIEVER}:
         draft.set("configuration.rag.enabled", True)
         draft.set("configuration.rag.sources.documents", True)

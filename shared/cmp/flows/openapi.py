@@ -1,4 +1,4 @@
-"""OpenAPI 3.0/3.1 documents (JSON or YAML), and Swagger 2.0 on a best-effort basis.
+"""OpenAPI 3.0/3.1 documents (JSON or YAML), and Swagger 2.0 converted on the way in.
 
 An API becomes an `app`: every operation is a tool the product exposes. `$ref`s are not resolved: the
 importer reads structure, not schemas, and following references in untrusted input is how imports
@@ -8,6 +8,7 @@ end up fetching URLs or looping.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -59,7 +60,10 @@ def import_document(document: object, *, filename: str | None) -> ImportResult:
         )
         info = {}
 
-    operations, has_callbacks = _read_operations(root, findings)
+    swagger = _swagger_servers(root, findings) if "swagger" in root and "openapi" not in root else None
+    operations, has_callbacks = _read_operations(
+        root, findings, base_path=swagger.base_path if swagger else ""
+    )
     webhooks = _read_webhooks(root, findings)
     draft = CapabilityDraft()
     draft.classify("app", "tool" if len(operations) <= TOOL_OPERATION_LIMIT else "connector")
@@ -72,7 +76,7 @@ def import_document(document: object, *, filename: str | None) -> ImportResult:
         draft.set("interfaces.api.features.callbacks", True)
     if any("batch" in f"{operation['id']} {operation['path']}".lower() for operation in operations):
         draft.set("interfaces.api.features.batch", True)
-    draft.add("runtime.dependencies.services", _server_hosts(root, findings))
+    draft.add("runtime.dependencies.services", swagger.hosts if swagger else _server_hosts(root, findings))
 
     return ImportResult(
         format=FORMAT,
@@ -99,16 +103,53 @@ def _version(root: dict[str, Any], findings: Findings) -> str:
         return version
     swagger = root.get("swagger")
     if swagger is not None:
-        findings.warn(
-            "swagger", "Swagger 2.0 is imported on a best-effort basis; convert it to OpenAPI 3 to be sure"
-        )
         return str(swagger) if isinstance(swagger, str | int | float) else "2.0"
     findings.warn("openapi", "missing; read as OpenAPI 3.x because the document has info and paths")
     return "unknown"
 
 
-def _read_operations(root: dict[str, Any], findings: Findings) -> tuple[list[dict[str, Any]], bool]:
-    """The operations as tool components, and whether any of them calls back (OpenAPI `callbacks`)."""
+@dataclass(frozen=True)
+class _SwaggerServers:
+    """What Swagger 2.0 spreads over `schemes`, `host` and `basePath`, read as OpenAPI 3 reads it."""
+
+    hosts: list[str]
+    base_path: str
+
+
+def _swagger_servers(root: dict[str, Any], findings: Findings) -> _SwaggerServers:
+    """Converts Swagger 2.0's `schemes` + `host` + `basePath` to server URLs (what `servers` says in 3.x).
+
+    Tool paths then start with the base path (`/v2/pets`), so every tool's path is the one requested
+    on the host, as in the Swagger document.
+    """
+    host = text(root.get("host"))
+    raw_base = root.get("basePath")
+    base_path = (text(raw_base) or "").rstrip("/")
+    if raw_base is not None and not base_path.startswith("/") and base_path:
+        findings.warn("basePath", f"{quoted(base_path)} does not start with '/'; read as '/{base_path}'")
+        base_path = f"/{base_path}"
+    declared = {scheme.lower() for scheme in as_list(root.get("schemes")) or [] if isinstance(scheme, str)}
+    scheme = "http" if declared == {"http"} else "https"
+    where = (
+        f"the server is {quoted(f'{scheme}://{host}{base_path}')} (schemes + host + basePath)"
+        if host
+        else "host is missing, so the server is the one serving the document"
+    )
+    findings.warn(
+        "swagger",
+        f"Swagger 2.0, converted to OpenAPI 3 terms: {where}; tool paths are given from the host root "
+        f"(starting with basePath {quoted(base_path or '/')})",
+    )
+    return _SwaggerServers(hosts=[host] if host else [], base_path=base_path)
+
+
+def _read_operations(
+    root: dict[str, Any], findings: Findings, *, base_path: str
+) -> tuple[list[dict[str, Any]], bool]:
+    """The operations as tool components, and whether any of them calls back (OpenAPI `callbacks`).
+
+    `base_path` (Swagger 2.0's `basePath`, else empty) is put in front of every tool's path.
+    """
     paths = root.get("paths")
     if paths is None:
         findings.warn("paths", "missing; the API exposes no operations to offer as tools")
@@ -127,7 +168,9 @@ def _read_operations(root: dict[str, Any], findings: Findings) -> tuple[list[dic
             findings.warn(item_path, "path does not start with '/'; imported as written")
         for method, operation, operation_path in _operations_of(item, item_path, findings):
             check_component_count(len(operations) + 1, "paths", "operations")
-            operations.append(_operation(route, method, operation, operation_path, seen_ids, findings))
+            operations.append(
+                _operation(base_path + route, method, operation, operation_path, seen_ids, findings)
+            )
             has_callbacks = has_callbacks or bool(as_dict(operation.get("callbacks")))
     return operations, has_callbacks
 
@@ -139,9 +182,7 @@ def _operations_of(item: object, item_path: str, findings: Findings) -> list[tup
         findings.warn(item_path, f"expected a path item object, got {type_name(item)}; skipped")
         return []
     if "$ref" in item_dict:
-        findings.warn(
-            child_path(item_path, "$ref"), "path item references are not followed; its operations are skipped"
-        )
+        _warn_unresolved(item_dict["$ref"], item_path, "path item", findings)
     found: list[tuple[str, dict[str, Any], str]] = []
     for key, value in item_dict.items():
         key_path = child_path(item_path, key)
@@ -151,9 +192,27 @@ def _operations_of(item: object, item_path: str, findings: Findings) -> list[tup
             operation = as_dict(value)
             if operation is None:
                 findings.warn(key_path, f"expected an operation object, got {type_name(value)}; skipped")
+            elif "$ref" in operation:
+                _warn_unresolved(operation["$ref"], key_path, "operation", findings)
             else:
                 found.append((key, operation, key_path))
     return found
+
+
+def _warn_unresolved(reference: object, path: str, what: str, findings: Findings) -> None:
+    """A `$ref` where an operation or path item should be: reported, never guessed into a tool."""
+    target = text(reference)
+    if target is None:
+        findings.warn(
+            child_path(path, "$ref"), f"expected a reference string, got {type_name(reference)}; skipped"
+        )
+        return
+    scope = "a reference inside this document" if target.startswith("#") else "an external reference"
+    findings.warn(
+        child_path(path, "$ref"),
+        f"unresolved {what}: {quoted(target)} is {scope}, and references are not followed; "
+        "no tool is made from it (inline it to import it)",
+    )
 
 
 def _operation(

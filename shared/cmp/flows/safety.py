@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 import yaml
@@ -150,6 +151,23 @@ class _SafeYamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: i
     libyaml (CSafeLoader) also caps nesting at 1000 levels while scanning, so deep input fails early.
     """
 
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        """PyYAML's resolution without its per-call list building: called once per node while composing.
+
+        Exact for the implicit resolvers; should path resolvers ever be registered, PyYAML's own runs.
+        """
+        if self.yaml_path_resolvers:
+            return str(super().resolve(kind, value, implicit))
+        if kind is ScalarNode:
+            if implicit[0]:
+                for tag, pattern in _IMPLICIT_RESOLVERS.get(value[:1], _WILDCARD_RESOLVERS):
+                    if pattern.match(value):
+                        return tag
+            return str(self.DEFAULT_SCALAR_TAG)
+        if kind is SequenceNode:
+            return str(self.DEFAULT_SEQUENCE_TAG)
+        return str(self.DEFAULT_MAPPING_TAG)
+
     def construct_mapping(self, node: Node, deep: bool = False) -> dict[str, Any]:
         if not isinstance(node, MappingNode):
             raise ConstructorError(
@@ -169,6 +187,13 @@ class _SafeYamlLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: i
         return mapping
 
 
+def _implicit_resolvers(loader: type[Any]) -> dict[str, tuple[tuple[str, re.Pattern[str]], ...]]:
+    """Implicit scalar resolvers by first character, the wildcard ones appended once instead of per call."""
+    table: dict[Any, list[tuple[str, re.Pattern[str]]]] = loader.yaml_implicit_resolvers
+    wildcard = table.get(None, [])
+    return {first: tuple(resolvers + wildcard) for first, resolvers in table.items() if first is not None}
+
+
 def _construct_scalar_text(loader: SafeConstructor, node: ScalarNode) -> str:
     return str(loader.construct_scalar(node))
 
@@ -182,8 +207,29 @@ def _construct_bounded_int(loader: SafeConstructor, node: ScalarNode) -> int:
     return int(loader.construct_yaml_int(node))
 
 
+_IMPLICIT_RESOLVERS = _implicit_resolvers(_SafeYamlLoader)
+_WILDCARD_RESOLVERS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    _SafeYamlLoader.yaml_implicit_resolvers.get(None, [])
+)
 _SafeYamlLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_scalar_text)
 _SafeYamlLoader.add_constructor("tag:yaml.org,2002:int", _construct_bounded_int)
+
+
+_ANCHOR = re.compile(r"(?<!\w)&[^\s,\[\]{}]")
+"""Where an anchor could start: a YAML token never starts right after a letter or digit, so `R&D` is
+text; over-matching (`a & b`) only costs the alias check. Without an anchor there is no alias, so the
+node graph is a tree and cannot expand."""
+
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_SCALAR_BUILDERS: dict[str, Callable[[_SafeYamlLoader, ScalarNode], Any]] = {
+    "tag:yaml.org,2002:null": lambda loader, node: None,
+    "tag:yaml.org,2002:bool": lambda loader, node: loader.construct_yaml_bool(node),
+    "tag:yaml.org,2002:int": _construct_bounded_int,
+    "tag:yaml.org,2002:float": lambda loader, node: loader.construct_yaml_float(node),
+    "tag:yaml.org,2002:timestamp": lambda loader, node: node.value,
+}
 
 
 def _parse_yaml(source: str) -> Any:
@@ -192,8 +238,9 @@ def _parse_yaml(source: str) -> Any:
         root = loader.get_single_node()
         if root is None:
             raise _content_error("The file is empty", "no YAML document found")
-        _check_alias_expansion(root)
-        return loader.construct_document(root)
+        if _ANCHOR.search(source):
+            _check_alias_expansion(root)
+        return _build(loader, root)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -210,6 +257,65 @@ def _parse_yaml(source: str) -> Any:
         ) from None
     finally:
         loader.dispose()
+
+
+def _build(loader: _SafeYamlLoader, root: Node) -> Any:
+    """The document from its node graph, iteratively: plain mappings, sequences and JSON scalars are
+    built here (several times faster than PyYAML's generic constructor); any other tag goes through
+    the loader, which refuses unsafe tags. An alias reuses the object already built for its node.
+    """
+    built: dict[int, Any] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if not children_done and (key in built or key in open_nodes):
+            if key in open_nodes:
+                raise _content_error(
+                    "The YAML refers to itself",
+                    f"an alias at line {node.start_mark.line + 1} contains itself; recursive documents "
+                    "cannot be imported",
+                )
+            continue
+        if isinstance(node, ScalarNode):
+            tag_builder = _SCALAR_BUILDERS.get(node.tag)
+            if node.tag == _STR_TAG:
+                built[key] = node.value
+            elif tag_builder is not None:
+                built[key] = tag_builder(loader, node)
+            else:
+                built[key] = loader.construct_document(node)
+        elif isinstance(node, MappingNode) and node.tag == _MAP_TAG:
+            if not children_done:
+                loader.flatten_mapping(node)
+                open_nodes.add(key)
+                stack.append((node, True))
+                stack.extend((value, False) for _, value in node.value)
+                continue
+            mapping: dict[str, Any] = {}
+            for key_node, value_node in node.value:
+                if not isinstance(key_node, ScalarNode):
+                    raise ConstructorError(
+                        "while reading a mapping",
+                        node.start_mark,
+                        "found a key that is not text",
+                        key_node.start_mark,
+                    )
+                mapping[key_node.value] = built[id(value_node)]
+            built[key] = mapping
+            open_nodes.discard(key)
+        elif isinstance(node, SequenceNode) and node.tag == _SEQ_TAG:
+            if not children_done:
+                open_nodes.add(key)
+                stack.append((node, True))
+                stack.extend((item, False) for item in node.value)
+                continue
+            built[key] = [built[id(item)] for item in node.value]
+            open_nodes.discard(key)
+        else:
+            built[key] = loader.construct_document(node)
+    return built[id(root)]
 
 
 def _children(node: Node) -> list[Node]:

@@ -19,7 +19,7 @@ from cmp.flows import (
     MAX_NESTING_DEPTH,
     import_flow,
 )
-from cmp.flows.base import MAX_WARNINGS
+from cmp.flows.base import MAX_WARNINGS, WARNINGS_SHOWN_PER_KIND, Findings
 
 pytestmark = pytest.mark.unit
 
@@ -437,10 +437,27 @@ def test_wrongly_typed_sections_do_not_crash(document: dict[str, Any]) -> None:
 # --- report size ------------------------------------------------------------------------------------
 
 
-def test_warnings_are_capped_with_a_count_of_the_rest() -> None:
+def test_repeated_warnings_are_grouped_by_kind_with_a_count() -> None:
     nodes = [n8n_node("Start", "n8n-nodes-base.manualTrigger")]
     nodes += [n8n_node(f"n{i}", "n8n-nodes-acme.unknown") for i in range(MAX_WARNINGS + 100)]
+    nodes.append(n8n_node("Last", "n8n-nodes-base.cron"))
     warnings = import_flow(json.dumps(n8n_workflow(*nodes))).warnings
+    unknown = [w for w in warnings if w.message.startswith("unknown node type")]
+    assert len(unknown) == WARNINGS_SHOWN_PER_KIND
+    summary = next(w for w in warnings if "more warnings like this" in w.message)
+    assert (summary.path, summary.message) == (
+        "nodes",
+        f"{MAX_WARNINGS + 100 - WARNINGS_SHOWN_PER_KIND} more warnings like this ({MAX_WARNINGS + 100} in all):"
+        " unknown node type '…' imported as opaque step",
+    )
+    assert any(w.path == f"nodes[{MAX_WARNINGS + 101}].type" and "retired" in w.message for w in warnings)
+
+
+def test_warnings_of_many_kinds_are_capped_with_a_count_of_the_rest() -> None:
+    findings = Findings()
+    for index in range(MAX_WARNINGS + 100):
+        findings.warn(f"nodes[{index}]", f"problem kind {'x' * (index % 7)}{index}-{'y' * (index // 7)}")
+    warnings = findings.warnings()
     assert len(warnings) == MAX_WARNINGS + 1
     assert (warnings[-1].path, warnings[-1].message) == ("warnings", "100 more warnings not shown")
 

@@ -151,7 +151,8 @@ def test_langflow_0_6_style_components_are_classified_by_their_interfaces() -> N
     )
     roles = [c["role"] for c in result.components]
     assert roles == ["model", "memory", "vector_store", "document_loader"]
-    assert result.warnings == []
+    assert list(warnings_of(result)) == ["data.nodes[1]"]
+    assert "multiTurn is not proposed" in warnings_of(result)["data.nodes[1]"]
 
 
 def test_unknown_components_are_imported_as_opaque_steps_with_a_warning() -> None:
@@ -233,3 +234,63 @@ def test_a_flow_of_only_notes_is_rejected() -> None:
 
 def test_exported_single_components_are_flagged() -> None:
     assert "is_component" in warnings_of(flow(node("ChatInput-a1b2c", "ChatInput"), is_component=True))
+
+
+def test_old_group_nodes_that_keep_their_own_type_are_read_through() -> None:
+    inner = {
+        "data": {
+            "nodes": [
+                node(
+                    "ChatOpenAI-inner",
+                    "ChatOpenAI",
+                    base_classes=["BaseChatModel"],
+                    template={"model_name": {"value": "gpt-3.5-turbo"}},
+                )
+            ],
+            "edges": [],
+        }
+    }
+    group = node("ConversationChain-grp01", "ConversationChain", flow=inner)
+    result = chat(group, edges=[edge("ChatInput-aaaaa", "ConversationChain-grp01")])
+    assert [c["id"] for c in result.components] == ["ChatInput-aaaaa", "ChatOutput-bbbbb", "ChatOpenAI-inner"]
+    assert result.proposed_capabilities["runtime"]["dependencies"]["models"] == ["gpt-3.5-turbo"]
+    assert result.warnings == []
+
+
+MCP_SERVER_ARGS = ["-y", "@acme/mcp", "--api-key", "sk-proj-abcdefghijklmnopqrstuvwxyz0123456789"]
+
+
+def mcp_component(component_type: str = "MCP") -> dict[str, Any]:
+    server = {"name": "acme-search", "config": {"command": "npx", "args": MCP_SERVER_ARGS}}
+    return node("MCP-ccccc", component_type, template={"mcp_server": {"value": server}})
+
+
+@pytest.mark.parametrize("component_type", ["MCP", "MCPTools"])
+def test_the_mcp_component_proposes_its_server(component_type: str) -> None:
+    result = chat(mcp_component(component_type))
+    assert {c["id"]: c["role"] for c in result.components}["MCP-ccccc"] == "mcp_client"
+    assert result.proposed_capabilities["runtime"]["dependencies"]["mcpServers"] == ["acme-search"]
+
+
+def test_a_secret_in_a_component_configuration_is_flagged_without_echoing_it() -> None:
+    result = chat(mcp_component())
+    path = "data.nodes[1].data.node.template.mcp_server.value.config.args[3]"
+    message = warnings_of(result)[path]
+    assert message.startswith("holds what looks like an OpenAI-style API key (sk-p… (44 characters))")
+    assert MCP_SERVER_ARGS[3] not in json.dumps(result.to_dict()["warnings"])
+
+
+def test_a_typed_in_password_field_is_flagged_but_a_variable_is_not() -> None:
+    template = {
+        "api_key": {"password": True, "load_from_db": False, "value": "my-own-key"},
+        "other_key": {"password": True, "load_from_db": True, "value": "OPENAI_API_KEY"},
+    }
+    result = chat(node("OpenAIModel-ccccc", "OpenAIModel", template=template))
+    assert list(warnings_of(result)) == ["data.nodes[1].data.node.template.api_key.value"]
+
+
+def test_the_model_components_provider_is_a_service_dependency() -> None:
+    template = {"provider": {"value": "Anthropic"}, "model_name": {"value": "claude-sonnet-4"}}
+    result = chat(node("LanguageModelComponent-ccccc", "LanguageModelComponent", template=template))
+    dependencies = result.proposed_capabilities["runtime"]["dependencies"]
+    assert dependencies == {"models": ["claude-sonnet-4"], "services": ["anthropic"]}

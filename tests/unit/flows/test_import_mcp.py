@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from cmp.errors import ValidationFailed
-from cmp.flows import ImportResult, import_flow
+from cmp.flows import ImportResult, detect_format, import_flow
 
 pytestmark = pytest.mark.unit
 
@@ -232,3 +232,71 @@ def test_real_secrets_in_a_client_config_are_flagged_and_placeholders_are_not() 
     result = imported(config)
     assert set(warnings_of(result)) == {"mcpServers.github.env.GITHUB_TOKEN"}
     assert result.name == "github"
+
+
+ARGUMENT_TOOLS = [
+    {
+        "name": "search",
+        "description": "Search",
+        "arguments": [{"name": "query", "type": "string", "desc": "q"}],
+    },
+    {"name": "fetch", "arguments": [{"name": "url", "type": "string"}, {"type": "nameless"}]},
+]
+
+
+def test_a_bare_array_of_tools_with_arguments_lists_is_detected_and_read_alike() -> None:
+    assert detect_format(ARGUMENT_TOOLS) == "mcp"
+    detected = imported(ARGUMENT_TOOLS, filename="acme.tools.json")
+    chosen = import_flow(json.dumps(ARGUMENT_TOOLS), "mcp", filename="acme.tools.json")
+    assert detected == chosen
+    assert [(c["id"], c["inputs"]) for c in detected.components] == [
+        ("search", ["query"]),
+        ("fetch", ["url"]),
+    ]
+    assert "tools[0].inputSchema" not in warnings_of(detected)
+
+
+@pytest.mark.parametrize("document", [[{"name": "x"}], [{"title": "t", "inputSchema": {}}], [1, 2]])
+def test_an_array_that_is_not_a_tools_list_is_refused_by_detection_and_reader_alike(document: object) -> None:
+    assert detect_format(document) is None
+    for source_format in (None, "mcp"):
+        with pytest.raises(ValidationFailed) as caught:
+            import_flow(json.dumps(document), source_format)
+        assert [e.path for e in caught.value.errors] == ["format" if source_format is None else "content"]
+
+
+def test_a_single_tool_object_is_imported_as_a_one_tool_list() -> None:
+    tool = {"name": "get_weather", "description": "Weather now", "inputSchema": {"properties": {"city": {}}}}
+    result = imported(tool, filename="weather.json")
+    assert result.flow_definition == {"tools": [tool]}
+    assert result.components == [
+        {
+            "id": "get_weather",
+            "type": "tool",
+            "name": "get_weather",
+            "description": "Weather now",
+            "inputs": ["city"],
+        }
+    ]
+
+
+def test_template_placeholders_in_a_server_json_are_not_the_products_name() -> None:
+    server = {
+        "$schema": "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json",
+        "name": "io.github.<owner>/<server-name>",
+        "packages": [{"registryType": "npm", "identifier": "acme-mcp"}],
+    }
+    result = imported(server, filename="acme-mcp.server.json")
+    assert result.name == "Acme mcp"
+    assert warnings_of(result)["name"].startswith(
+        "'io.github.<owner>/<server-name>' is a template placeholder"
+    )
+    assert dependencies(result)["mcpServers"] == ["Acme mcp"]
+
+
+def test_secrets_shaped_like_keys_in_client_config_arguments_are_flagged() -> None:
+    config = {"mcpServers": {"acme": {"command": "npx", "args": ["acme-mcp", "--token", "ghp_" + "a1" * 20]}}}
+    result = imported(config)
+    assert warnings_of(result)["mcpServers.acme.args[2]"].startswith(
+        "holds what looks like a GitHub token (ghp_… ("
+    )

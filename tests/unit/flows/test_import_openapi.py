@@ -213,3 +213,79 @@ def test_a_future_major_version_is_imported_with_a_warning() -> None:
     result = imported(spec(openapi="4.0.0"))
     assert result.format_version == "4.0.0"
     assert "openapi" in warnings_of(result)
+
+
+def swagger(**top: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "swagger": "2.0",
+        "info": {"title": "Pets"},
+        "host": "petstore.example.com",
+        "basePath": "/v2/",
+        "paths": {
+            "/pets": {"get": {"operationId": "listPets"}},
+            "/pets/{id}": {"delete": {"operationId": "del"}},
+        },
+    }
+    document.update(top)
+    return document
+
+
+def test_swagger_2_is_converted_with_its_server_and_full_paths() -> None:
+    result = imported(swagger(schemes=["http", "https"]))
+    assert [(c["method"], c["path"]) for c in result.components] == [
+        ("GET", "/v2/pets"),
+        ("DELETE", "/v2/pets/{id}"),
+    ]
+    assert warnings_of(result)["swagger"] == (
+        "Swagger 2.0, converted to OpenAPI 3 terms: the server is 'https://petstore.example.com/v2' "
+        "(schemes + host + basePath); tool paths are given from the host root (starting with basePath '/v2')"
+    )
+    assert result.proposed_capabilities["runtime"]["dependencies"]["services"] == ["petstore.example.com"]
+
+
+def test_swagger_2_with_only_http_and_no_base_path() -> None:
+    result = imported(swagger(schemes=["http"], basePath=None))
+    assert result.components[0]["path"] == "/pets"
+    assert "'http://petstore.example.com'" in warnings_of(result)["swagger"]
+
+
+def test_swagger_2_without_a_host_says_so() -> None:
+    document = swagger()
+    del document["host"]
+    result = imported(document)
+    assert "host is missing" in warnings_of(result)["swagger"]
+    assert "services" not in result.proposed_capabilities.get("runtime", {}).get("dependencies", {})
+
+
+@pytest.mark.parametrize(
+    ("reference", "scope"),
+    [("ops/a.yml", "an external reference"), ("#/x-operations/a", "a reference inside this document")],
+)
+def test_an_operation_that_is_only_a_reference_is_reported_and_not_made_a_tool(
+    reference: str, scope: str
+) -> None:
+    result = imported(spec({"/a": {"get": {"$ref": reference}, "post": {"operationId": "createA"}}}))
+    assert [c["id"] for c in result.components] == ["createA"]
+    assert warnings_of(result) == {
+        'paths["/a"].get.$ref': f"unresolved operation: '{reference}' is {scope}, and references are not "
+        "followed; no tool is made from it (inline it to import it)"
+    }
+
+
+def test_a_path_item_reference_is_reported_as_unresolved() -> None:
+    result = imported(spec({"/a": {"$ref": "paths/a.yml"}, "/b": {"get": {"operationId": "getB"}}}))
+    assert [c["id"] for c in result.components] == ["getB"]
+    assert warnings_of(result)['paths["/a"].$ref'].startswith("unresolved path item: 'paths/a.yml'")
+
+
+def test_repeated_warnings_do_not_hide_a_rare_one() -> None:
+    paths = {f"/r{index}": {"get": {"summary": "no id"}} for index in range(800)}
+    paths["/ref"] = {"get": {"$ref": "ops/a.yml"}}
+    result = imported(spec(paths))
+    messages = [w.message for w in result.warnings]
+    assert len(messages) < 10
+    assert any(
+        m.startswith("795 more warnings like this (800 in all): missing; tool id derived as")
+        for m in messages
+    )
+    assert any(m.startswith("unresolved operation") for m in messages)

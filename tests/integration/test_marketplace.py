@@ -21,10 +21,11 @@ from psycopg.types.json import Jsonb
 
 from cmp.capabilities import CATEGORIES, plan_defaults, validate_capabilities
 from cmp.catalog.marketplace import MarketplaceService
-from cmp.catalog.search import ProductSearch, build_search_sql
+from cmp.catalog.search import build_search_sql
 from cmp.db import Database
 from cmp.errors import NotFound, ValidationFailed
 from cmp.local.stack import Postgres
+from cmp.web.query import search_from_query
 
 REPO = Path(__file__).resolve().parents[2]
 ASSETS = "https://assets.example.test/"
@@ -170,7 +171,7 @@ def marketplace(db: Database) -> MarketplaceService:
 
 def search(service: MarketplaceService, **params: str) -> list[str]:
     """Names of one page of results."""
-    return [item["name"] for item in service.search(ProductSearch.from_query(params))["items"]]
+    return [item["name"] for item in service.search(search_from_query(params))["items"]]
 
 
 def walk(service: MarketplaceService, **params: str) -> list[str]:
@@ -178,7 +179,7 @@ def walk(service: MarketplaceService, **params: str) -> list[str]:
     names: list[str] = []
     cursor = None
     for _ in range(100):
-        page = service.search(ProductSearch.from_query({**params, "cursor": cursor}))
+        page = service.search(search_from_query({**params, "cursor": cursor}))
         names.extend(item["name"] for item in page["items"])
         cursor = page["next_cursor"]
         if cursor is None:
@@ -581,7 +582,7 @@ def test_every_sort_orders_and_pages_the_same(
 @pytest.mark.parametrize("sort", ["newest", "price_asc", "price_desc", "rating", "popular", "name"])
 def test_each_browse_order_is_read_from_an_index_not_sorted(db: Database, sort: str) -> None:
     """Guards migration 0003 against drift: the sort keys and their index must stay identical."""
-    query, params = build_search_sql(ProductSearch.from_query({"sort": sort}))
+    query, params = build_search_sql(search_from_query({"sort": sort}))
     with db.unit_of_work() as uow:
         uow.execute("set local enable_seqscan = off")
         plan = "\n".join(row["QUERY PLAN"] for row in uow.fetch_all("explain " + query, params))
@@ -623,10 +624,10 @@ def test_pages_stay_stable_when_products_are_published_meanwhile(
 ) -> None:
     tag = new_tag()
     originals = [publish(f"Steady {n}", tags=[tag])["name"] for n in range(6)]
-    first = marketplace.search(ProductSearch.from_query({"tags": tag, "limit": "3"}))
+    first = marketplace.search(search_from_query({"tags": tag, "limit": "3"}))
     publish("Newcomer", tags=[tag], published_at=BASE_TIME + timedelta(days=3650))
     rest = marketplace.search(
-        ProductSearch.from_query({"tags": tag, "limit": "3", "cursor": first["next_cursor"]})
+        search_from_query({"tags": tag, "limit": "3", "cursor": first["next_cursor"]})
     )
     seen = [item["name"] for item in first["items"] + rest["items"]]
     assert seen == list(reversed(originals))

@@ -1,7 +1,6 @@
 """Response models of the public marketplace API (`/v1/marketplace/...`), kept apart from the service's dicts.
 
-Query parameters are read as plain strings and parsed by `cmp.catalog.search`, so every bad value is
-reported under `query.<name>` with the domain's own messages; the descriptions here document them.
+Query parameters are read as plain strings and parsed by `cmp.web.query`.
 """
 
 from __future__ import annotations
@@ -10,20 +9,6 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-
-QUERY_DOCS = {
-    "q": "Search text: words are AND-ed and prefix-matched over name, descriptions and tags (≤ 200 chars)",
-    "category": "agent | app | assistant | automation",
-    "subcategory": "A subcategory id (see /v1/marketplace/categories); must belong to `category` if both given",
-    "tags": "Comma-separated tags; a product must carry all of them",
-    "min_price": "Lowest monthly starting price, e.g. 0 or 19.99",
-    "max_price": "Highest monthly starting price (0 = free products only)",
-    "runtime": "shared | dedicated",
-    "sort": "relevance (default with q) | newest (default) | price_asc | price_desc | rating | popular | name",
-    "limit": "Page size, 1 to 50 (default 20; 12 for featured)",
-    "cursor": "next_cursor of the previous page, unchanged, with the same q, filters and sort",
-    "products": "2 to 4 comma-separated product slugs or ids",
-}
 
 
 class SubcategorySummary(BaseModel):

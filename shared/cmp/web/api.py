@@ -10,8 +10,9 @@ Checks made before any route runs, so bad input is a 4xx naming the field, never
   `cmp.flows.safety`); a syntax error is reported at `body` with its line and column;
 - a body sent with another content type than JSON is a 415;
 - a query parameter given twice is a 422 at `query.<name>` saying so;
-- NUL characters in query and path parameters (`check_parameters`);
-- percent-encoded path parameters are decoded (API Gateway REST passes them encoded).
+- NUL characters in query parameters (`check_parameters`);
+- percent-encoded path parameters are decoded (API Gateway REST passes them encoded); a path parameter is
+  checked by its type (ids are UUIDs) or by its lookup (a slug holding a NUL names no product: 404).
 
 Services reach routes by injection: `make_resolver(logger, services)` binds them as the resolver's override
 of the `cmp.web.deps.get_services` dependency (see that module).
@@ -32,6 +33,9 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+)
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -128,6 +132,17 @@ def parse_json_body(text: str) -> Any:
     return document
 
 
+class JsonOnlyValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, reading bodies as JSON only: a form or multipart body (which
+    Powertools would parse, and fail on without a boundary) is a 415 like any other non-JSON type."""
+
+    def _get_body(self, app: Any) -> Any:
+        content_type = app.current_event.headers.get("content-type", "").strip().lower()
+        if content_type and not content_type.startswith("application/json"):
+            raise RequestUnsupportedContentType("Unsupported content type", errors=[])
+        return super()._get_body(app)
+
+
 # ---------------------------------------------------------------------------------------------- errors
 def error_path(loc: tuple[Any, ...] | list[Any]) -> str:
     """A pydantic location as the API spells it: body fields and path parameters bare (`plans[1].name`,
@@ -158,6 +173,9 @@ def make_resolver(logger: Logger, services: Services | None = None) -> APIGatewa
     """
     cors = CORSConfig(allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"), max_age=600)
     app = APIGatewayRestResolver(enable_validation=True, cors=cors, json_body_deserializer=parse_json_body)
+    # Powertools builds its validation middleware in the constructor and runs it before any other; this is
+    # the one place its body reading can be narrowed to JSON.
+    app._request_validation_middleware = JsonOnlyValidation()
     if services is not None:
         app.dependency_overrides[get_services] = lambda: services
 
@@ -177,7 +195,7 @@ def make_resolver(logger: Logger, services: Services | None = None) -> APIGatewa
         return next_middleware(resolver)
 
     def check_parameters(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-        """Decode path parameters; refuse NUL characters in path and query parameters."""
+        """Decode path parameters; refuse NUL characters (and broken surrogates) in query parameters."""
         route = resolver.context["_route"]
         args: dict[str, Any] = resolver.context["_route_args"]
         query_names = {p.name for p in route.dependant.query_params}
@@ -185,10 +203,10 @@ def make_resolver(logger: Logger, services: Services | None = None) -> APIGatewa
         for param in route.dependant.path_params:
             if isinstance(args.get(param.name), str):
                 args[param.name] = unquote(args[param.name])
-        for name, value in args.items():
+        for name in query_names:
+            value = args.get(name)
             if isinstance(value, str) and _UNSTORABLE.search(value):
-                path = f"query.{name}" if name in query_names else name
-                problems.append(FieldError(path, "contains a NUL character or a broken surrogate"))
+                problems.append(FieldError(f"query.{name}", "contains a NUL character or a broken surrogate"))
         if problems:
             raise ValidationFailed("the request parameters are invalid", errors=problems)
         return next_middleware(resolver)

@@ -54,7 +54,11 @@ ALWAYS = (415, 422, 413)
 def answers(success: int, description: str, *errors: int) -> dict[int, Any]:
     """The `responses` of a route: its success status (schema from its return type) and every error status
     it can answer with `ErrorBody` (plus ALWAYS)."""
-    out: dict[int, Any] = {success: {"description": description}}
+    out: dict[int, Any] = {
+        success: {"description": description, "content": {}}
+        if success == 204
+        else {"description": description}
+    }
     for status in sorted({*errors, *ALWAYS}):
         out[status] = {
             "description": ERROR_DESCRIPTIONS[status],
@@ -108,7 +112,9 @@ class ImportRequest(RequestModel):
         default=None, description="Leave out to detect it from the content"
     )
     filename: str | None = Field(default=None, max_length=255)
-    content: str | None = Field(default=None, max_length=MAX_IMPORT_BYTES, description="The file's text")
+    content: str | None = Field(
+        default=None, description=f"The file's text (at most {MAX_IMPORT_BYTES} bytes, else a 413)"
+    )
     document: dict[str, Any] | list[Any] | None = Field(default=None, description="The file as a JSON value")
 
 

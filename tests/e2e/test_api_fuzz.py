@@ -17,10 +17,8 @@ import sys
 from pathlib import Path
 
 import httpx
-import pytest
 
 from .conftest import sign_up
-
 
 CHECKS = ",".join(
     (
@@ -34,6 +32,9 @@ CHECKS = ",".join(
 EXAMPLES_PER_OPERATION = 10
 PUBLIC_PATHS = r"^/v1/(marketplace|capabilities|auth/signup|auth/login)"
 CONFIG = """
+[auth]
+auto-signup = false
+
 [phases.coverage]
 unexpected-methods = []
 """

@@ -192,7 +192,7 @@ class OrganizationInfo(BaseModel):
     id: str
     name: str
     slug: str
-    runtime_tier: str
+    runtime_tier: str | None = Field(description="shared | dedicated; null until onboarding chooses")
 
 
 class OnboardingStep(BaseModel):

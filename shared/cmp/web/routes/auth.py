@@ -24,7 +24,7 @@ def signup(body: SignupRequest, services: ServicesDep) -> tuple[TokenResponse, i
     return TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in), 201
 
 
-@router.post("/v1/auth/login", responses=answers(200, "Signed in", 401, 429))
+@router.post("/v1/auth/login", responses=answers(200, "Signed in", 401, 403, 429))
 def login(body: LoginRequest, services: ServicesDep) -> TokenResponse:
     issued = services.tenancy.login(body.email, body.password, body.organization_id)
     return TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in)

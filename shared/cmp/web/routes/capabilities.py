@@ -22,9 +22,10 @@ class ValidCapabilities(BaseModel):
 
 
 class InvalidCapabilities(ErrorBody):
-    """The common error body, plus `valid: false`."""
+    """The common error body, plus `valid: false` when the document was read and breaks rules (absent when the
+    body itself is unreadable: not JSON, too deep, too large)."""
 
-    valid: Literal[False]
+    valid: Literal[False] = False
 
 
 @router.get("/v1/capabilities/schema", responses=answers(200, "JSON Schema (draft 2020-12) of the document"))

@@ -16,6 +16,7 @@ from cmp.web.marketplace_schemas import (
     ProductDetails,
     ProductPage,
 )
+from cmp.web.presentation import compared_product, product_page
 from cmp.web.query import QUERY_DOCS, QUERY_SCHEMAS, limit_from_query, search_from_query
 from cmp.web.schemas import answers
 
@@ -68,7 +69,7 @@ def products(
     responses=answers(200, "The product page", 404),
 )
 def product(slug_or_id: str, services: ServicesDep) -> ProductDetails:
-    return ProductDetails.model_validate(services.marketplace.product(slug_or_id))
+    return ProductDetails.model_validate(product_page(services.marketplace.product(slug_or_id)))
 
 
 @router.get(
@@ -77,7 +78,8 @@ def product(slug_or_id: str, services: ServicesDep) -> ProductDetails:
 def compare(
     services: ServicesDep, products: Annotated[str | None, _doc("products")] = None
 ) -> CompareResponse:
-    return CompareResponse.model_validate(services.marketplace.compare((products or "").split(",")))
+    listings = services.marketplace.compare((products or "").split(","))["products"]
+    return CompareResponse.model_validate({"products": [compared_product(listing) for listing in listings]})
 
 
 @router.get(

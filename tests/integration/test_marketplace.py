@@ -626,9 +626,7 @@ def test_pages_stay_stable_when_products_are_published_meanwhile(
     originals = [publish(f"Steady {n}", tags=[tag])["name"] for n in range(6)]
     first = marketplace.search(search_from_query({"tags": tag, "limit": "3"}))
     publish("Newcomer", tags=[tag], published_at=BASE_TIME + timedelta(days=3650))
-    rest = marketplace.search(
-        search_from_query({"tags": tag, "limit": "3", "cursor": first["next_cursor"]})
-    )
+    rest = marketplace.search(search_from_query({"tags": tag, "limit": "3", "cursor": first["next_cursor"]}))
     seen = [item["name"] for item in first["items"] + rest["items"]]
     assert seen == list(reversed(originals))
     assert rest["next_cursor"] is None

@@ -327,4 +327,3 @@ def test_every_operation_declares_its_statuses_with_the_error_body(call: Any) ->
     assert product_page["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
     plans_body = document["paths"]["/v1/provider/products/{product_id}/plans"]["put"]["requestBody"]
     assert plans_body["content"]["application/json"]["schema"]["$ref"].endswith("/PlansRequest")
-

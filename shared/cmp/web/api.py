@@ -43,14 +43,14 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from cmp.aws.adapters import AwsUnavailable
 from cmp.errors import DomainError, FieldError, NotFound, PayloadTooLarge, ValidationFailed
-from cmp.flows.safety import MAX_IMPORT_BYTES, MAX_INTEGER_DIGITS, MAX_NESTING_DEPTH, check_document
 from cmp.web.deps import get_services
 
 if TYPE_CHECKING:
     from cmp.bootstrap import Services
 
-MAX_BODY_BYTES = 2 * MAX_IMPORT_BYTES
-"""A request body's limit: an import's file content (MAX_IMPORT_BYTES) plus room for its JSON escaping."""
+MAX_BODY_BYTES = 10 * 1024 * 1024
+"""A request body's limit (API Gateway's own): an import's file content (`cmp.flows.safety.MAX_IMPORT_BYTES`,
+5 MiB) plus room for its JSON escaping."""
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
@@ -69,6 +69,8 @@ class _NumberRejected(ValueError):
 
 
 def _checked_int(literal: str) -> int:
+    from cmp.flows.safety import MAX_INTEGER_DIGITS
+
     if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
         raise _NumberRejected(f"a number has more than {MAX_INTEGER_DIGITS} digits")
     return int(literal)
@@ -97,6 +99,10 @@ def parse_json_body(text: str) -> Any:
     MAX_INTEGER_DIGITS digits or out of float range; and at the field's path for a string holding a NUL
     character or a lone surrogate (which PostgreSQL cannot store).
     """
+    # The document limits are the importers' (cmp.flows.safety). Imported here, not at module level: the
+    # cmp.flows package loads every reader and YAML, which functions that only read would pay at cold start.
+    from cmp.flows.safety import MAX_NESTING_DEPTH, check_document
+
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_BODY_BYTES:
         raise PayloadTooLarge(

@@ -6,16 +6,9 @@ from uuid import UUID
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from cmp.web.admin_schemas import Approval, Featured, FeatureRequest, Rejection, RejectRequest, ReviewQueue
 from cmp.web.deps import Admin, ServicesDep
-from cmp.web.schemas import (
-    Approval,
-    Featured,
-    FeatureRequest,
-    Rejection,
-    RejectRequest,
-    ReviewQueue,
-    answers,
-)
+from cmp.web.schemas import answers
 
 router = Router()
 ADMIN = (401, 403)

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from cmp.web.auth_schemas import LoginRequest, Profile, SignedOut, SignupRequest, TokenResponse
 from cmp.web.deps import ServicesDep, SignedIn
-from cmp.web.schemas import (
-    SIGNED_IN,
-    LoginRequest,
-    Profile,
-    SignedOut,
-    SignupRequest,
-    TokenResponse,
-    answers,
-)
+from cmp.web.schemas import SIGNED_IN, answers
 
 router = Router()
 

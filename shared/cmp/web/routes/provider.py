@@ -11,10 +11,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from cmp.web.deps import Seller, ServicesDep
-from cmp.web.schemas import (
-    EDIT,
-    PRODUCT,
-    SELLER,
+from cmp.web.provider_schemas import (
     CapabilityDocument,
     ImportRequest,
     ImportResult,
@@ -28,8 +25,8 @@ from cmp.web.schemas import (
     UploadRequest,
     UploadTicket,
     VersionList,
-    answers,
 )
+from cmp.web.schemas import EDIT, PRODUCT, SELLER, answers
 
 router = Router()
 ONE = "/v1/provider/products/<product_id>"

@@ -278,6 +278,7 @@ def word_params(words: tuple[str, ...]) -> dict[str, str]:
 
 
 def sort_keys(search: ProductSearch) -> tuple[SortKey, ...]:
+    """The ORDER BY keys of a search (ending in the product id, so every row has one place)."""
     if search.sort == "relevance":
         rank = f"ts_rank({RANK_WEIGHTS}, l.search_vector, {tsquery_sql(search.words)})::float8"
         return (SortKey(rank, True, "float"), PRODUCT_ID)

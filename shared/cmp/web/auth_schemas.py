@@ -10,6 +10,8 @@ from cmp.web.schemas import RequestModel, Timestamp
 
 
 class SignupRequest(RequestModel):
+    """A new organization and its owner."""
+
     email: str = Field(min_length=3, max_length=254, examples=["ada@example.com"])
     password: str = Field(min_length=1, max_length=256)
     organization_name: str = Field(min_length=1, max_length=200, examples=["Analytical Engines Ltd"])
@@ -17,6 +19,8 @@ class SignupRequest(RequestModel):
 
 
 class LoginRequest(RequestModel):
+    """Email and password (and optionally which organization to sign in to)."""
+
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=256)
     organization_id: str | None = Field(
@@ -26,16 +30,22 @@ class LoginRequest(RequestModel):
 
 # ---------------------------------------------------------------------------------------------- auth
 class TokenResponse(BaseModel):
+    """A bearer token for the `Authorization` header."""
+
     access_token: str
     token_type: Literal["bearer"] = "bearer"
     expires_in: int = Field(description="Seconds")
 
 
 class SignedOut(BaseModel):
+    """The session has ended."""
+
     status: Literal["signed_out"]
 
 
 class UserInfo(BaseModel):
+    """The signed-in user."""
+
     id: str
     email: str
     display_name: str | None
@@ -43,6 +53,8 @@ class UserInfo(BaseModel):
 
 
 class OrganizationInfo(BaseModel):
+    """The organization the caller signed in to."""
+
     id: str
     name: str
     slug: str
@@ -50,6 +62,8 @@ class OrganizationInfo(BaseModel):
 
 
 class OnboardingStep(BaseModel):
+    """One provisioning step of the organization."""
+
     step: str
     status: str
     detail: Any = Field(description="What the step recorded (JSON)")
@@ -57,11 +71,15 @@ class OnboardingStep(BaseModel):
 
 
 class OnboardingInfo(BaseModel):
+    """The organization's provisioning progress."""
+
     state: str
     steps: list[OnboardingStep]
 
 
 class Profile(BaseModel):
+    """The caller, their organization, roles and onboarding."""
+
     user: UserInfo
     organization: OrganizationInfo
     roles: list[str]

@@ -12,12 +12,16 @@ from pydantic import BaseModel, Field
 
 
 class SubcategorySummary(BaseModel):
+    """A subcategory and its live product count."""
+
     id: str
     name: str
     product_count: int
 
 
 class CategorySummary(BaseModel):
+    """A category, its subcategories and live product counts."""
+
     id: str
     name: str
     description: str
@@ -26,10 +30,14 @@ class CategorySummary(BaseModel):
 
 
 class CategoriesResponse(BaseModel):
+    """The four categories in spec order."""
+
     categories: list[CategorySummary]
 
 
 class ProductCard(BaseModel):
+    """A product as a search result or featured tile shows it."""
+
     id: str
     slug: str
     name: str
@@ -49,11 +57,15 @@ class ProductCard(BaseModel):
 
 
 class ProductPage(BaseModel):
+    """One page of search results."""
+
     items: list[ProductCard]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
 class PlanOffer(BaseModel):
+    """A plan as a buyer sees it."""
+
     name: str
     tier: str
     price_monthly: float | None
@@ -68,12 +80,16 @@ class PlanOffer(BaseModel):
 
 
 class ComparisonRow(BaseModel):
+    """One row of the plan comparison: a price, limit or feature per plan."""
+
     key: str = Field(description="price_monthly, price_yearly, runtime_type, limits.<name> or feature")
     label: str
     values: list[str] = Field(description="One display value per plan, in column order")
 
 
 class PlanComparison(BaseModel):
+    """The product's plans side by side, as display text."""
+
     columns: list[str] = Field(description="Plan names")
     rows: list[ComparisonRow]
 
@@ -90,6 +106,8 @@ class CapabilitySummary(BaseModel):
 
 
 class ProductDetails(ProductCard):
+    """A published product's page."""
+
     full_description: str = Field(description="Markdown")
     screenshot_urls: list[str]
     demo_url: str | None
@@ -102,6 +120,8 @@ class ProductDetails(ProductCard):
 
 
 class PriceRange(BaseModel):
+    """Cheapest and dearest monthly price."""
+
     min_monthly: float | None
     max_monthly: float | None
     currency: str
@@ -109,14 +129,20 @@ class PriceRange(BaseModel):
 
 
 class ComparedProduct(ProductCard):
+    """One product in a comparison."""
+
     price_range: PriceRange
     plan_names: list[str]
     capabilities: CapabilitySummary
 
 
 class CompareResponse(BaseModel):
+    """The products in the order asked."""
+
     products: list[ComparedProduct]
 
 
 class FeaturedResponse(BaseModel):
+    """Featured and top-rated listings."""
+
     items: list[ProductCard]

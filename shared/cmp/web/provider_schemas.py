@@ -71,6 +71,8 @@ class ListingRequest(RequestModel):
 
 
 class UploadRequest(RequestModel):
+    """The file about to be uploaded."""
+
     kind: Literal["logo", "screenshot"]
     content_type: str = Field(max_length=100, examples=["image/png"])
     size_bytes: int = Field(gt=0, le=MAX_UPLOAD_BYTES)
@@ -78,11 +80,15 @@ class UploadRequest(RequestModel):
 
 # ---------------------------------------------------------------------------------------------- provider
 class WizardState(BaseModel):
+    """Which wizard steps are done."""
+
     completed: list[str]
     next: str | None = Field(description="The next step to complete; null when all are")
 
 
 class ProductSummary(BaseModel):
+    """A product in the seller's list."""
+
     id: str
     name: str | None
     slug: str | None
@@ -99,15 +105,21 @@ class ProductSummary(BaseModel):
 
 
 class ProductList(BaseModel):
+    """The organization's products."""
+
     items: list[ProductSummary]
 
 
 class FlowInfo(BaseModel):
+    """The imported file's format and the importer's report."""
+
     format: str
     report: dict[str, Any] | None
 
 
 class Asset(BaseModel):
+    """An uploaded logo or screenshot."""
+
     id: str
     kind: str
     content_type: str
@@ -117,6 +129,8 @@ class Asset(BaseModel):
 
 
 class ReviewRun(BaseModel):
+    """One review of the product: automated checks and the decision."""
+
     id: str
     status: str
     checks: Any
@@ -126,6 +140,8 @@ class ReviewRun(BaseModel):
 
 
 class ProductDetail(ProductSummary):
+    """A product as its seller edits it: every wizard step's data, assets and reviews."""
+
     capabilities: dict[str, Any] | None
     flow: FlowInfo | None
     template: str | None
@@ -143,6 +159,8 @@ class ProductDetail(ProductSummary):
 
 
 class ImportResult(BaseModel):
+    """The product after an import, the importer's report, and whether its proposal was applied."""
+
     model_config = ConfigDict(populate_by_name=True)
 
     product: ProductDetail
@@ -151,11 +169,15 @@ class ImportResult(BaseModel):
 
 
 class PresignedPost(BaseModel):
+    """Where and how to POST the file."""
+
     url: str
     fields: dict[str, str]
 
 
 class UploadTicket(BaseModel):
+    """An authorised upload."""
+
     asset_id: str
     kind: str
     upload: PresignedPost = Field(description="POST the file as multipart/form-data with these fields")
@@ -164,12 +186,16 @@ class UploadTicket(BaseModel):
 
 
 class Submission(BaseModel):
+    """The review run the submission started."""
+
     product_id: str
     status: Literal["pending_review"]
     review_run_id: str
 
 
 class Version(BaseModel):
+    """A published version's snapshot."""
+
     version: str
     capabilities: dict[str, Any]
     plans: list[Any]
@@ -178,4 +204,6 @@ class Version(BaseModel):
 
 
 class VersionList(BaseModel):
+    """The product's published versions."""
+
     items: list[Version]

@@ -17,6 +17,8 @@ Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 
 # ---------------------------------------------------------------------------------------------- errors
 class ErrorDetail(BaseModel):
+    """One problem with one field."""
+
     path: str = Field(description="The field: `name`, `plans[1].tier`, `query.limit`, `body`")
     message: str
 
@@ -70,4 +72,6 @@ EDIT = (401, 403, 404, 409)
 
 # ---------------------------------------------------------------------------------------------- requests
 class RequestModel(BaseModel):
+    """Base of every request body: strict types, unknown fields refused."""
+
     model_config = ConfigDict(extra="forbid", strict=True)

@@ -19,11 +19,13 @@ DECISION = (401, 403, 404, 409)
     "/v1/admin/reviews", responses=answers(200, "Products waiting for a decision, oldest first", *ADMIN)
 )
 def review_queue(admin: Admin, services: ServicesDep) -> ReviewQueue:
+    """Products waiting for an admin decision, oldest submission first."""
     return ReviewQueue.model_validate({"items": services.reviews.queue()})
 
 
 @router.post("/v1/admin/products/<product_id>/approve", responses=answers(200, "Published", *DECISION))
 def approve(product_id: UUID, admin: Admin, services: ServicesDep) -> Approval:
+    """Publish the product's submitted version (its automated checks must have passed)."""
     return Approval.model_validate(services.reviews.approve(admin.user_id, str(product_id)))
 
 
@@ -31,6 +33,7 @@ def approve(product_id: UUID, admin: Admin, services: ServicesDep) -> Approval:
     "/v1/admin/products/<product_id>/reject", responses=answers(200, "Sent back to the seller", *DECISION)
 )
 def reject(product_id: UUID, body: RejectRequest, admin: Admin, services: ServicesDep) -> Rejection:
+    """Send the product back to its seller with the reasons."""
     return Rejection.model_validate(services.reviews.reject(admin.user_id, str(product_id), body.reasons))
 
 
@@ -38,4 +41,5 @@ def reject(product_id: UUID, body: RejectRequest, admin: Admin, services: Servic
     "/v1/admin/products/<product_id>/featured", responses=answers(200, "Featured flag set", 401, 403, 404)
 )
 def feature(product_id: UUID, body: FeatureRequest, admin: Admin, services: ServicesDep) -> Featured:
+    """Show or stop showing a live listing among the featured ones."""
     return Featured.model_validate(services.reviews.set_featured(str(product_id), body.featured))

@@ -17,6 +17,8 @@ router = Router()
 
 
 class ValidCapabilities(BaseModel):
+    """The document with every default filled in."""
+
     valid: Literal[True]
     capabilities: dict[str, Any] = Field(description="The document with every default filled in")
 
@@ -30,6 +32,7 @@ class InvalidCapabilities(ErrorBody):
 
 @router.get("/v1/capabilities/schema", responses=answers(200, "JSON Schema (draft 2020-12) of the document"))
 def schema() -> dict[str, Any]:
+    """The capability document's JSON Schema."""
     return capability_json_schema()
 
 
@@ -46,6 +49,7 @@ VALIDATE_ANSWERS = {
 def validate(
     body: Annotated[Any, Body(description="A capability document (any JSON value is checked)")] = None,
 ) -> Response[Any]:
+    """Check a capability document without saving it; every broken rule is listed."""
     result = validate_capabilities(body)
     if result.valid:
         return Response(

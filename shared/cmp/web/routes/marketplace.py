@@ -30,6 +30,7 @@ def _doc(name: str) -> Any:
 
 @router.get("/v1/marketplace/categories", responses=answers(200, "Categories with live product counts"))
 def categories(services: ServicesDep) -> CategoriesResponse:
+    """The four categories and their subcategories, with live product counts."""
     return CategoriesResponse.model_validate(services.marketplace.categories())
 
 
@@ -47,6 +48,7 @@ def products(
     limit: Annotated[str | None, _doc("limit")] = None,
     cursor: Annotated[str | None, _doc("cursor")] = None,
 ) -> ProductPage:
+    """Search and browse published products, one page at a time (keyset cursor)."""
     search = search_from_query(
         {
             "q": q,
@@ -69,6 +71,7 @@ def products(
     responses=answers(200, "The product page", 404),
 )
 def product(slug_or_id: str, services: ServicesDep) -> ProductDetails:
+    """A published product's page by slug or id: description, capabilities, plans side by side."""
     return ProductDetails.model_validate(product_page(services.marketplace.product(slug_or_id)))
 
 
@@ -78,6 +81,7 @@ def product(slug_or_id: str, services: ServicesDep) -> ProductDetails:
 def compare(
     services: ServicesDep, products: Annotated[str | None, _doc("products")] = None
 ) -> CompareResponse:
+    """2 to 4 published products side by side."""
     listings = services.marketplace.compare((products or "").split(","))["products"]
     return CompareResponse.model_validate({"products": [compared_product(listing) for listing in listings]})
 
@@ -86,5 +90,6 @@ def compare(
     "/v1/marketplace/featured", responses=answers(200, "Featured listings first, then the best rated")
 )
 def featured(services: ServicesDep, limit: Annotated[str | None, _doc("limit")] = None) -> FeaturedResponse:
+    """Featured listings first, then the best rated, then the newest."""
     count = limit_from_query(limit, FEATURED_DEFAULT_LIMIT)
     return FeaturedResponse.model_validate(services.marketplace.featured(count))

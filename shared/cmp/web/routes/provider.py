@@ -36,6 +36,7 @@ ONE = "/v1/provider/products/<product_id>"
     "/v1/provider/products", responses=answers(200, "The organization's products, latest first", *SELLER)
 )
 def list_products(seller: Seller, services: ServicesDep) -> ProductList:
+    """The organization's products, most recently changed first."""
     return ProductList.model_validate({"items": services.products.list_products(seller.tenant_id)})
 
 
@@ -43,6 +44,7 @@ def list_products(seller: Seller, services: ServicesDep) -> ProductList:
 def create_product(
     body: NewProductRequest, seller: Seller, services: ServicesDep
 ) -> tuple[ProductDetail, int]:
+    """Wizard step 1: a draft product of a category and subcategory."""
     return ProductDetail.model_validate(
         services.products.create_draft(seller.tenant_id, body.category, body.subcategory)
     ), 201
@@ -50,11 +52,13 @@ def create_product(
 
 @router.get(ONE, responses=answers(200, "The product as the seller edits it", *PRODUCT))
 def get_product(product_id: UUID, seller: Seller, services: ServicesDep) -> ProductDetail:
+    """One product as its seller edits it."""
     return ProductDetail.model_validate(services.products.get(seller.tenant_id, str(product_id)))
 
 
 @router.delete(ONE, responses=answers(204, "Deleted", *EDIT))
 def delete_product(product_id: UUID, seller: Seller, services: ServicesDep) -> Response[None]:
+    """Delete a product that was never published."""
     services.products.delete_draft(seller.tenant_id, str(product_id))
     return Response(status_code=204)
 
@@ -63,6 +67,7 @@ def delete_product(product_id: UUID, seller: Seller, services: ServicesDep) -> R
 def change_category(
     product_id: UUID, body: NewProductRequest, seller: Seller, services: ServicesDep
 ) -> ProductDetail:
+    """Change an unpublished product's category and subcategory."""
     changed = services.products.change_category(
         seller.tenant_id, str(product_id), body.category, body.subcategory
     )
@@ -71,6 +76,7 @@ def change_category(
 
 @router.post(f"{ONE}/import", responses=answers(200, "Imported (step 2); see the report", *EDIT))
 def import_flow(product_id: UUID, body: ImportRequest, seller: Seller, services: ServicesDep) -> ImportResult:
+    """Wizard step 2: import a Langflow, n8n, OpenAPI or MCP file; its capabilities are proposed."""
     content = body.content if body.content is not None else json.dumps(body.document)
     imported = services.products.import_flow(
         seller.tenant_id, str(product_id), content, body.format, body.filename
@@ -82,6 +88,7 @@ def import_flow(product_id: UUID, body: ImportRequest, seller: Seller, services:
 def apply_template(
     product_id: UUID, body: TemplateRequest, seller: Seller, services: ServicesDep
 ) -> ProductDetail:
+    """Wizard step 2: start from a template (capabilities, listing text and plans)."""
     return ProductDetail.model_validate(
         services.products.apply_template(seller.tenant_id, str(product_id), body.template)
     )
@@ -91,6 +98,7 @@ def apply_template(
 def set_capabilities(
     product_id: UUID, body: Annotated[CapabilityDocument, Body()], seller: Seller, services: ServicesDep
 ) -> ProductDetail:
+    """Wizard step 3: the capability document (partial documents are completed with defaults)."""
     return ProductDetail.model_validate(
         services.products.set_capabilities(seller.tenant_id, str(product_id), body)
     )
@@ -98,6 +106,7 @@ def set_capabilities(
 
 @router.put(f"{ONE}/plans", responses=answers(200, "Plans saved (step 4)", *EDIT))
 def set_plans(product_id: UUID, body: PlansRequest, seller: Seller, services: ServicesDep) -> ProductDetail:
+    """Wizard step 4: the plans, validated against the capabilities."""
     return ProductDetail.model_validate(
         services.products.set_plans(seller.tenant_id, str(product_id), body.plans)
     )
@@ -107,6 +116,7 @@ def set_plans(product_id: UUID, body: PlansRequest, seller: Seller, services: Se
 def set_listing(
     product_id: UUID, body: ListingRequest, seller: Seller, services: ServicesDep
 ) -> ProductDetail:
+    """Wizard step 5: name, slug, descriptions, links and tags."""
     return ProductDetail.model_validate(
         services.products.set_listing(seller.tenant_id, str(product_id), body.model_dump())
     )
@@ -118,6 +128,7 @@ def set_listing(
 def request_upload(
     product_id: UUID, body: UploadRequest, seller: Seller, services: ServicesDep
 ) -> tuple[UploadTicket, int]:
+    """Authorise an upload of a logo or screenshot (a presigned POST)."""
     upload = services.products.request_upload(
         seller.tenant_id, str(product_id), body.kind, body.content_type, body.size_bytes
     )
@@ -128,6 +139,7 @@ def request_upload(
     f"{ONE}/assets/<asset_id>/complete", responses=answers(200, "The file is checked and in use", *EDIT)
 )
 def complete_upload(product_id: UUID, asset_id: UUID, seller: Seller, services: ServicesDep) -> ProductDetail:
+    """Check an uploaded file and use it."""
     return ProductDetail.model_validate(
         services.products.complete_upload(seller.tenant_id, str(product_id), str(asset_id))
     )
@@ -135,6 +147,7 @@ def complete_upload(product_id: UUID, asset_id: UUID, seller: Seller, services: 
 
 @router.delete(f"{ONE}/assets/<asset_id>", responses=answers(200, "Asset removed", *EDIT))
 def delete_asset(product_id: UUID, asset_id: UUID, seller: Seller, services: ServicesDep) -> ProductDetail:
+    """Remove a logo or screenshot."""
     return ProductDetail.model_validate(
         services.products.delete_asset(seller.tenant_id, str(product_id), str(asset_id))
     )
@@ -144,16 +157,19 @@ def delete_asset(product_id: UUID, asset_id: UUID, seller: Seller, services: Ser
     f"{ONE}/submit", responses=answers(202, "Submitted; automated checks run, then an admin decides", *EDIT)
 )
 def submit(product_id: UUID, seller: Seller, services: ServicesDep) -> tuple[Submission, int]:
+    """Submit the product for review: automated checks, then an admin decision."""
     return Submission.model_validate(services.products.submit(seller.tenant_id, str(product_id))), 202
 
 
 @router.post(f"{ONE}/archive", responses=answers(200, "Archived (taken off the marketplace)", *PRODUCT))
 def archive(product_id: UUID, seller: Seller, services: ServicesDep) -> ProductDetail:
+    """Take the product off the marketplace."""
     return ProductDetail.model_validate(services.products.archive(seller.tenant_id, str(product_id)))
 
 
 @router.get(f"{ONE}/versions", responses=answers(200, "Published versions, newest first", *PRODUCT))
 def versions(product_id: UUID, seller: Seller, services: ServicesDep) -> VersionList:
+    """The product's published versions, newest first."""
     return VersionList.model_validate(
         {"items": services.products.versions(seller.tenant_id, str(product_id))}
     )

@@ -3,7 +3,7 @@
 Runs in its own database (`cmp_bench`) on an embedded PostgreSQL under `.local/pg-bench` (or on the
 server of BENCH_DATABASE_URL), recreated on every run, so the figures do not depend on test leftovers.
 Listings are generated deterministically from word lists; the timed path is the real one: query
-parameters → `ProductSearch.from_query` → `MarketplaceService.search`, connected as the application role.
+parameters → `search_from_query` → `MarketplaceService.search`, connected as the application role.
 
     .venv/bin/python bench/search_bench.py [--products 10000] [--runs 500]
 """
@@ -35,6 +35,7 @@ from cmp.catalog.marketplace import MarketplaceService
 from cmp.catalog.search import ProductSearch, build_search_sql
 from cmp.db import Database
 from cmp.db.migrate import migrate
+from cmp.web.query import search_from_query
 from cmp_dev.local.stack import app_role_url, with_database
 
 REPO = Path(__file__).resolve().parents[1]
@@ -263,7 +264,8 @@ def load(owner_url: str, count: int) -> None:
     for category, subcategories in CATEGORIES.items():
         for sub in subcategories:
             checked = validate_capabilities({"category": category, "subcategory": {category: sub}})
-            capabilities[(category, sub)] = json.dumps(checked.capabilities)
+            assert checked.capabilities is not None
+            capabilities[(category, sub)] = json.dumps(checked.capabilities.to_document())
     products, listings = io.StringIO(), io.StringIO()
     for row in generate(count, tenants):
         caps = capabilities[(row["category"], row["subcategory"])]
@@ -379,7 +381,7 @@ def count_matches(service: MarketplaceService, params: dict[str, str]) -> int:
     """How many listings a search matches, by walking its pages."""
     total, cursor = 0, ""
     while True:
-        page = service.search(ProductSearch.from_query({**params, "limit": "50", "cursor": cursor}))
+        page = service.search(search_from_query({**params, "limit": "50", "cursor": cursor}))
         total += len(page["items"])
         cursor = page["next_cursor"]
         if cursor is None:
@@ -447,7 +449,7 @@ def main() -> None:
             }
 
         def filtered(i: int, **extra: str) -> ProductSearch:
-            return ProductSearch.from_query(params(i, **extra))
+            return search_from_query(params(i, **extra))
 
         hits = [count_matches(service, params(i)) for i in range(len(SEARCHES))]
         third_page_cursors = {}
@@ -469,14 +471,14 @@ def main() -> None:
         browse = timed(
             args.runs,
             lambda i: service.search(
-                ProductSearch.from_query({"category": list(CATEGORIES)[i % 4], "sort": "newest"})
+                search_from_query({"category": list(CATEGORIES)[i % 4], "sort": "newest"})
             ),
         )
         by_rating = timed(
             args.runs,
-            lambda i: service.search(ProductSearch.from_query({"sort": ("rating", "popular")[i % 2]})),
+            lambda i: service.search(search_from_query({"sort": ("rating", "popular")[i % 2]})),
         )
-        broad = timed(args.runs, lambda i: service.search(ProductSearch.from_query({"q": "se"})))
+        broad = timed(args.runs, lambda i: service.search(search_from_query({"q": "se"})))
         categories = timed(args.runs, lambda i: service.categories())
         featured = timed(args.runs, lambda i: service.featured(12))
         database.close()

@@ -1,21 +1,26 @@
-"""Public marketplace: categories, search, product details, comparison and featured listings (no sign-in)."""
+"""Public marketplace: categories, search, product details, comparison and featured listings (no sign-in).
+
+`services` is built once per container and injected into the routes by `make_resolver` (the
+`cmp.web.deps.get_services` dependency).
+"""
 
 from typing import Any
 
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cmp.bootstrap import bootstrap
 from cmp.observability import instruments
 from cmp.web.api import make_resolver
-from cmp.web.routes.marketplace import marketplace_routes
+from cmp.web.routes.marketplace import router
 
 logger, metrics = instruments("marketplace-api")
-app = make_resolver(logger)
 services = bootstrap()
-app.include_router(marketplace_routes(services))
+app = make_resolver(logger, services)
+app.include_router(router)
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

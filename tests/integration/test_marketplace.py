@@ -21,9 +21,10 @@ from psycopg.types.json import Jsonb
 
 from cmp.capabilities import CATEGORIES, plan_defaults, validate_capabilities
 from cmp.catalog.marketplace import MarketplaceService
-from cmp.catalog.search import ProductSearch, build_search_sql
+from cmp.catalog.search import build_search_sql
 from cmp.db import Database
 from cmp.errors import NotFound, ValidationFailed
+from cmp.web.query import search_from_query
 from cmp_dev.local.stack import Postgres
 
 REPO = Path(__file__).resolve().parents[2]
@@ -109,8 +110,8 @@ def publish(db: Database, seller: str) -> Any:
         slug = f"{'-'.join(name.lower().split())}-{uuid.uuid4().hex[:6]}"
         when = published_at or BASE_TIME + timedelta(minutes=next(_clock))
         caps = capabilities(category, subcategory)
-        with db.unit_of_work(seller) as uow:
-            row = uow.fetch_one(
+        with db.session(seller) as session:
+            row = session.fetch_one(
                 "insert into products (tenant_id, category, subcategory, tags, capabilities, name, slug,"
                 " short_description, full_description, status, live_version, published_at)"
                 " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, 'approved', '1.0.0', %s) returning id",
@@ -128,7 +129,7 @@ def publish(db: Database, seller: str) -> Any:
                 ),
             )
             assert row is not None
-            uow.execute(
+            session.execute(
                 "insert into marketplace_listings (product_id, tenant_id, version, slug, name, short_description,"
                 " full_description, category, subcategory, tags, seller_name, logo_key, screenshot_keys,"
                 " capabilities, plans, min_price_monthly, runtime_types, featured, rating_avg, rating_count,"
@@ -170,7 +171,7 @@ def marketplace(db: Database) -> MarketplaceService:
 
 def search(service: MarketplaceService, **params: str) -> list[str]:
     """Names of one page of results."""
-    return [item["name"] for item in service.search(ProductSearch.from_query(params))["items"]]
+    return [item["name"] for item in service.search(search_from_query(params))["items"]]
 
 
 def walk(service: MarketplaceService, **params: str) -> list[str]:
@@ -178,7 +179,7 @@ def walk(service: MarketplaceService, **params: str) -> list[str]:
     names: list[str] = []
     cursor = None
     for _ in range(100):
-        page = service.search(ProductSearch.from_query({**params, "cursor": cursor}))
+        page = service.search(search_from_query({**params, "cursor": cursor}))
         names.extend(item["name"] for item in page["items"])
         cursor = page["next_cursor"]
         if cursor is None:
@@ -268,8 +269,8 @@ def test_drafts_never_appear(
     tag = new_tag()
     publish("Visible Vole", tags=[tag])
     draft_slug = f"draft-vole-{uuid.uuid4().hex[:6]}"
-    with db.unit_of_work(seller) as uow:
-        draft = uow.fetch_one(
+    with db.session(seller) as session:
+        draft = session.fetch_one(
             "insert into products (tenant_id, category, subcategory, tags, name, slug, short_description, status)"
             " values (%s, 'agent', 'single', %s, 'Draft Vole', %s, 'not yet', 'draft') returning id",
             (seller, Jsonb([tag]), draft_slug),
@@ -295,8 +296,8 @@ def test_the_public_view_is_read_only_even_for_a_seller(
     db: Database, seller: str, publish: Any, statement: str
 ) -> None:
     publish("Guarded Gull", tags=[new_tag()])
-    with pytest.raises(psycopg.errors.InsufficientPrivilege), db.unit_of_work(seller) as uow:
-        uow.execute(statement)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), db.session(seller) as session:
+        session.execute(statement)
 
 
 # ---------------------------------------------------------------------------------------------- full-text search
@@ -581,10 +582,10 @@ def test_every_sort_orders_and_pages_the_same(
 @pytest.mark.parametrize("sort", ["newest", "price_asc", "price_desc", "rating", "popular", "name"])
 def test_each_browse_order_is_read_from_an_index_not_sorted(db: Database, sort: str) -> None:
     """Guards migration 0003 against drift: the sort keys and their index must stay identical."""
-    query, params = build_search_sql(ProductSearch.from_query({"sort": sort}))
-    with db.unit_of_work() as uow:
-        uow.execute("set local enable_seqscan = off")
-        plan = "\n".join(row["QUERY PLAN"] for row in uow.fetch_all("explain " + query, params))
+    query, params = build_search_sql(search_from_query({"sort": sort}))
+    with db.session() as session:
+        session.execute("set local enable_seqscan = off")
+        plan = "\n".join(row["QUERY PLAN"] for row in session.fetch_all("explain " + query, params))
     assert "Index Scan using marketplace_listings_" in plan, plan
     assert "Sort" not in plan, plan
 
@@ -623,11 +624,9 @@ def test_pages_stay_stable_when_products_are_published_meanwhile(
 ) -> None:
     tag = new_tag()
     originals = [publish(f"Steady {n}", tags=[tag])["name"] for n in range(6)]
-    first = marketplace.search(ProductSearch.from_query({"tags": tag, "limit": "3"}))
+    first = marketplace.search(search_from_query({"tags": tag, "limit": "3"}))
     publish("Newcomer", tags=[tag], published_at=BASE_TIME + timedelta(days=3650))
-    rest = marketplace.search(
-        ProductSearch.from_query({"tags": tag, "limit": "3", "cursor": first["next_cursor"]})
-    )
+    rest = marketplace.search(search_from_query({"tags": tag, "limit": "3", "cursor": first["next_cursor"]}))
     seen = [item["name"] for item in first["items"] + rest["items"]]
     assert seen == list(reversed(originals))
     assert rest["next_cursor"] is None

@@ -163,6 +163,8 @@ def test_nothing_is_written_or_delivered_when_the_unit_of_work_is_not_committed(
     with services.unit_of_work(claims.tenant_id) as uow:
         uow.outbox.add(OutboxMessage.to_queue(queue_url, {"n": 2}))
         uow.rollback()
+    with services.unit_of_work(claims.tenant_id) as uow:
+        uow.outbox.add(OutboxMessage.to_queue(queue_url, {"n": 2.5}))  # left without commit()
 
     assert len(_outbox_rows(owner_conn, claims.tenant_id)) == before
     services.outbox_relay.sweep(older_than_seconds=0)

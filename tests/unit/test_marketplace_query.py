@@ -17,20 +17,20 @@ from cmp.catalog.search import (
     build_search_sql,
     decode_cursor,
     encode_cursor,
-    limit_from_query,
     search_words,
     sort_keys,
 )
 from cmp.errors import ValidationFailed
+from cmp.web.query import limit_from_query, search_from_query
 
 
 def parse(**params: str) -> ProductSearch:
-    return ProductSearch.from_query(params)
+    return search_from_query(params)
 
 
 def paths(**params: str) -> list[str]:
     with pytest.raises(ValidationFailed) as caught:
-        ProductSearch.from_query(params)
+        search_from_query(params)
     return [e.path for e in caught.value.errors]
 
 
@@ -216,7 +216,7 @@ def test_a_cursor_round_trips_its_values_and_types(sort: str) -> None:
     decoded = decode_cursor(search, encode_cursor(search, values))
     assert decoded == values
     assert [type(v) for v in decoded] == [type(v) for v in values]
-    resumed = ProductSearch.from_query(
+    resumed = search_from_query(
         {
             "q": "ledger",
             "sort": sort,

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
-from cmp.capabilities import CATEGORIES, capability_summary
+from cmp.capabilities import CATEGORIES
 from cmp.catalog.search import (
     CARD_COLUMNS,
     MAX_LIMIT,
@@ -63,23 +63,6 @@ DETAIL_COLUMNS = (
     " l.capabilities, l.plans, l.subscriber_count, l.published_at"
 )
 
-QUOTA_LABELS = {
-    "messages": "Messages / month",
-    "tokens": "Tokens / month",
-    "apiCalls": "API calls / month",
-    "executions": "Workflow runs / month",
-    "users": "Users",
-}
-"""Plan quotas; null means unlimited."""
-CEILING_LABELS = {
-    "rateLimitRpm": "Requests / minute",
-    "concurrency": "Concurrent sessions",
-    "storageMB": "Storage",
-}
-"""Plan limits where null means "as much as the product allows" (read from its capabilities)."""
-CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
-INCLUDED, NOT_INCLUDED = "✓", "—"
-
 
 class MarketplaceService:
     """The buyer's read side of the catalog. Public: no tenant, no caller."""
@@ -90,8 +73,8 @@ class MarketplaceService:
 
     def categories(self) -> dict[str, Any]:
         """All four categories with their subcategories, in spec order, with live listing counts."""
-        with self._db.unit_of_work() as uow:
-            rows = uow.fetch_all(
+        with self._db.session(read_only=True) as session:
+            rows = session.fetch_all(
                 "select category, subcategory, count(*)::int as n from marketplace_catalog"
                 " group by category, subcategory"
             )
@@ -119,8 +102,8 @@ class MarketplaceService:
     def search(self, search: ProductSearch) -> dict[str, Any]:
         """One page of cards and the cursor of the next page (None on the last)."""
         query, params = build_search_sql(search)
-        with self._db.unit_of_work() as uow:
-            rows = uow.fetch_all(query, params)
+        with self._db.session(read_only=True) as session:
+            rows = session.fetch_all(query, params)
         page = rows[: search.limit]
         more = len(rows) > search.limit
         return {
@@ -135,8 +118,8 @@ class MarketplaceService:
                 "the limit is invalid",
                 errors=[FieldError("query.limit", f"must be a whole number from 1 to {MAX_LIMIT}")],
             )
-        with self._db.unit_of_work() as uow:
-            rows = uow.fetch_all(
+        with self._db.session(read_only=True) as session:
+            rows = session.fetch_all(
                 f"select {CARD_COLUMNS} from marketplace_catalog l"
                 " order by l.featured desc, l.rating_avg desc, l.rating_count desc, l.published_at desc,"
                 " l.product_id limit %s",
@@ -145,10 +128,12 @@ class MarketplaceService:
         return {"items": [self._card(row) for row in rows]}
 
     def product(self, slug_or_id: str) -> dict[str, Any]:
-        """Everything a product page shows: the card, the description, screenshots, what the product can
-        do (capability summary) and its plans side by side."""
-        with self._db.unit_of_work() as uow:
-            rows = uow.fetch_all(
+        """Everything a product page shows: the card, the description, screenshots, the stored capability
+        document and plan specs (`cmp.web.presentation` turns them into the summary and the comparison).
+
+        Raises NotFound (404) for a slug or id that names no published product."""
+        with self._db.session(read_only=True) as session:
+            rows = session.fetch_all(
                 f"select {DETAIL_COLUMNS} from marketplace_catalog l where {_match_one()}",
                 _match_params([slug_or_id]),
             )
@@ -164,13 +149,13 @@ class MarketplaceService:
             "documentation_url": row["documentation_url"],
             "published_at": row["published_at"],
             "subscriber_count": row["subscriber_count"],
-            "capabilities": _snake_keys(capability_summary(row["capabilities"])),
-            "plans": [_plan_offer(plan) for plan in row["plans"]],
-            "comparison": plan_comparison(row["plans"], row["capabilities"]),
+            "capabilities": row["capabilities"],
+            "plans": row["plans"],
         }
 
     def compare(self, refs: Sequence[str]) -> dict[str, Any]:
-        """2 to 4 products (slugs or ids) side by side, in the order asked: capabilities and prices."""
+        """2 to 4 products (slugs or ids), in the order asked: each card with its capability document and
+        plan specs. Raises ValidationFailed (422) for a wrong count or a repeat, NotFound (404) per missing one."""
         wanted = [ref.strip() for ref in refs if ref.strip()]
         if not COMPARE_MIN <= len(wanted) <= COMPARE_MAX:
             raise ValidationFailed(
@@ -183,8 +168,8 @@ class MarketplaceService:
                     )
                 ],
             )
-        with self._db.unit_of_work() as uow:
-            rows = uow.fetch_all(
+        with self._db.session(read_only=True) as session:
+            rows = session.fetch_all(
                 f"select {DETAIL_COLUMNS} from marketplace_catalog l where {_match_one()}",
                 _match_params(wanted),
             )
@@ -203,9 +188,8 @@ class MarketplaceService:
             "products": [
                 {
                     **self._card(row),
-                    "price_range": price_range(row["plans"]),
-                    "plan_names": [plan.get("name") for plan in row["plans"]],
-                    "capabilities": _snake_keys(capability_summary(row["capabilities"])),
+                    "capabilities": row["capabilities"],
+                    "plans": row["plans"],
                 }
                 for row in chosen
             ]
@@ -222,7 +206,7 @@ class MarketplaceService:
             "tags": list(row["tags"]),
             "seller_name": row["seller_name"],
             "logo_url": self._asset_url(row["logo_key"]) if self._asset_url and row["logo_key"] else None,
-            "min_price_monthly": _money(row["min_price_monthly"]),
+            "min_price_monthly": money(row["min_price_monthly"]),
             "currency": row["currency"] or "USD",
             "runtime_types": list(row["runtime_types"]),
             "rating_avg": float(row["rating_avg"]),
@@ -262,13 +246,8 @@ def _match_params(refs: Sequence[str]) -> dict[str, list[str]]:
     return {"ids": ids, "slugs": slugs}
 
 
-def _snake_keys(summary: dict[str, Any]) -> dict[str, Any]:
-    """The capability summary's keys in the API's snake_case (`youCanConfigure` → `you_can_configure`)."""
-    return {_snake(key): value for key, value in summary.items()}
-
-
 # ---------------------------------------------------------------------------------------------- plans
-def _decimal(value: Any) -> Decimal | None:
+def plan_amount(value: Any) -> Decimal | None:
     """Plan prices are stored as JSON strings ("29.00") or numbers; anything else is no price."""
     if value is None or isinstance(value, bool):
         return None
@@ -279,159 +258,7 @@ def _decimal(value: Any) -> Decimal | None:
     return amount if amount.is_finite() else None
 
 
-def _money(value: Any) -> float | None:
-    amount = _decimal(value)
+def money(value: Any) -> float | None:
+    """A plan price as a JSON number (None when there is no price)."""
+    amount = plan_amount(value)
     return None if amount is None else float(amount)
-
-
-def _plan_offer(plan: dict[str, Any]) -> dict[str, Any]:
-    """A stored (camelCase) plan in the API's snake_case."""
-    limits = plan.get("limits") or {}
-    return {
-        "name": plan.get("name"),
-        "tier": plan.get("tier"),
-        "price_monthly": _money(plan.get("priceMonthly")),
-        "price_yearly": _money(plan.get("priceYearly")),
-        "currency": plan.get("currency") or "USD",
-        "runtime_type": plan.get("runtimeType"),
-        "limits": {_snake(key): value for key, value in limits.items()},
-        "features": list(plan.get("features") or []),
-    }
-
-
-def _snake(name: str) -> str:
-    """`rateLimitRpm` → `rate_limit_rpm`, `storageMB` → `storage_mb`."""
-    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()
-
-
-def price_range(plans: list[dict[str, Any]]) -> dict[str, Any]:
-    """Cheapest and dearest monthly price; `custom_pricing` when a plan has no price (contact the seller)."""
-    prices = [p for p in (_decimal(plan.get("priceMonthly")) for plan in plans) if p is not None]
-    return {
-        "min_monthly": float(min(prices)) if prices else None,
-        "max_monthly": float(max(prices)) if prices else None,
-        "currency": next((plan["currency"] for plan in plans if plan.get("currency")), "USD"),
-        "custom_pricing": len(prices) < len(plans),
-    }
-
-
-def _format_price(amount: Decimal | None, currency: str, *, when_missing: str) -> str:
-    if amount is None:
-        return when_missing
-    if amount == 0:
-        return "Free"
-    number = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{symbol}{number}" if symbol else f"{number} {currency}"
-
-
-def _count(value: Any) -> str:
-    if isinstance(value, bool):
-        return INCLUDED if value else NOT_INCLUDED
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def _storage(megabytes: int) -> str:
-    if megabytes >= 1024 and megabytes % 1024 == 0:
-        return f"{megabytes // 1024:,} GB"
-    return f"{megabytes:,} MB"
-
-
-def _capability_ceilings(capabilities: dict[str, Any]) -> dict[str, int | None]:
-    """What a plan limit left open (null) grants: the product's own runtime and knowledge limits."""
-    runtime_limits = (capabilities.get("runtime") or {}).get("limits") or {}
-    configuration = capabilities.get("configuration") or {}
-    storage = [
-        block["limits"]["maxSizeMB"]
-        for block in (configuration.get("knowledge") or {}, configuration.get("rag") or {})
-        if block.get("enabled") and isinstance((block.get("limits") or {}).get("maxSizeMB"), int)
-    ]
-    return {
-        "rateLimitRpm": runtime_limits.get("rateLimit"),
-        "concurrency": runtime_limits.get("concurrency"),
-        "storageMB": max(storage) if storage else None,
-    }
-
-
-def _runs_workflows(capabilities: dict[str, Any]) -> bool:
-    configuration = capabilities.get("configuration") or {}
-    return any((configuration.get(block) or {}).get("enabled") for block in ("workflow", "workflowAdvanced"))
-
-
-def plan_comparison(plans: list[dict[str, Any]], capabilities: dict[str, Any]) -> dict[str, Any]:
-    """Plans side by side: one column per plan, one row per price, limit and feature, as display text.
-
-    Rows a buyer cannot act on are left out: workflow runs for a product without workflows, storage for a
-    product without a knowledge base whose plans set none.
-    """
-    ceilings = _capability_ceilings(capabilities)
-    monthly = [_decimal(p.get("priceMonthly")) for p in plans]
-    currencies = [p.get("currency") or "USD" for p in plans]
-    rows: list[dict[str, Any]] = [
-        {
-            "key": "price_monthly",
-            "label": "Price / month",
-            "values": [
-                _format_price(price, currency, when_missing="Contact us")
-                for price, currency in zip(monthly, currencies, strict=True)
-            ],
-        },
-        {
-            "key": "price_yearly",
-            "label": "Price / year",
-            "values": [
-                _format_price(
-                    _decimal(p.get("priceYearly")),
-                    currency,
-                    when_missing="Contact us" if price is None else NOT_INCLUDED,
-                )
-                for p, price, currency in zip(plans, monthly, currencies, strict=True)
-            ],
-        },
-        {
-            "key": "runtime_type",
-            "label": "Runtime",
-            "values": [str(p.get("runtimeType") or "shared").capitalize() for p in plans],
-        },
-    ]
-    limits = [p.get("limits") or {} for p in plans]
-    for key, label in QUOTA_LABELS.items():
-        if key == "executions" and not _runs_workflows(capabilities):
-            continue
-        rows.append(
-            {
-                "key": f"limits.{_snake(key)}",
-                "label": label,
-                "values": ["Unlimited" if lim.get(key) is None else _count(lim[key]) for lim in limits],
-            }
-        )
-    for key, label in CEILING_LABELS.items():
-        values = [lim.get(key) if lim.get(key) is not None else ceilings[key] for lim in limits]
-        if all(v is None for v in values):
-            continue
-        show = _storage if key == "storageMB" else _count
-        rows.append(
-            {
-                "key": f"limits.{_snake(key)}",
-                "label": label,
-                "values": [NOT_INCLUDED if v is None else show(v) for v in values],
-            }
-        )
-    offered = [{str(f).casefold() for f in p.get("features") or []} for p in plans]
-    features: dict[str, str] = {}
-    for plan in plans:
-        for feature in plan.get("features") or []:
-            features.setdefault(str(feature).casefold(), str(feature))
-    for folded, feature in features.items():
-        rows.append(
-            {
-                "key": "feature",
-                "label": feature,
-                "values": [
-                    INCLUDED if folded in plan_features else NOT_INCLUDED for plan_features in offered
-                ],
-            }
-        )
-    return {"columns": [str(p.get("name") or "") for p in plans], "rows": rows}

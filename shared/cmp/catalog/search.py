@@ -1,4 +1,5 @@
-"""Marketplace search as data: query parameters parsed into a `ProductSearch`, turned into one SQL statement.
+"""Marketplace search as data: a validated `ProductSearch` (built from the HTTP query by `cmp.web.query`),
+turned into one SQL statement.
 
 Pure (no I/O), so every rule is unit-tested. Three choices shape it:
 
@@ -26,14 +27,11 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 from uuid import UUID
-
-from cmp.capabilities import CATEGORIES
-from cmp.errors import FieldError, ValidationFailed
 
 SORTS = ("relevance", "newest", "price_asc", "price_desc", "rating", "popular", "name")
 RUNTIMES = ("shared", "dedicated")
@@ -45,7 +43,6 @@ MAX_TAGS = 10
 MAX_CURSOR_CHARS = 1000
 TAG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 PRICE_PATTERN = re.compile(r"[0-9]{1,8}(\.[0-9]{1,2})?")
-LIMIT_PATTERN = re.compile(r"[0-9]{1,3}")
 WORD_PATTERN = re.compile(r"[^\W_]+")
 """Runs of letters and digits in any script; everything else (operators, quotes, `_`) separates words."""
 
@@ -53,10 +50,6 @@ RANK_WEIGHTS = "'{0.1, 0.2, 0.4, 1.0}'::float4[]"
 """ts_rank weights for D, C, B, A: a name (A) match outranks any number of description (C) matches."""
 
 CURSOR_VERSION = 1
-SUBCATEGORY_OWNER = {sub: category for category, subs in CATEGORIES.items() for sub in subs}
-
-Report = Callable[[str, str], None]
-"""Records one broken rule: (query parameter name, message)."""
 
 KeyKind = Literal["float", "timestamp", "decimal", "int", "bool", "text", "uuid"]
 SQL_TYPES: dict[str, str] = {
@@ -127,54 +120,6 @@ class ProductSearch:
     limit: int = DEFAULT_LIMIT
     after: tuple[Any, ...] | None = None
 
-    @classmethod
-    def from_query(cls, params: Mapping[str, str | None]) -> ProductSearch:
-        """Parse raw query-string values; every broken rule is reported at once, each under `query.<name>`."""
-        errors: list[FieldError] = []
-
-        def fail(name: str, message: str) -> None:
-            errors.append(FieldError(f"query.{name}", message))
-
-        words = _parse_words(params.get("q"), fail)
-        category = _blank_to_none(params.get("category"))
-        if category is not None and category not in CATEGORIES:
-            fail("category", f"must be one of {', '.join(CATEGORIES)}")
-            category = None
-        subcategory = _blank_to_none(params.get("subcategory"))
-        if subcategory is not None:
-            owner = SUBCATEGORY_OWNER.get(subcategory)
-            if owner is None:
-                fail("subcategory", "is not a known subcategory; GET /v1/marketplace/categories lists them")
-            elif category is not None and owner != category:
-                allowed = ", ".join(CATEGORIES[category])
-                fail("subcategory", f"must be one of {allowed} for category '{category}'")
-        tags = _parse_tags(params.get("tags"), fail)
-        min_price = _parse_price("min_price", params.get("min_price"), fail)
-        max_price = _parse_price("max_price", params.get("max_price"), fail)
-        if min_price is not None and max_price is not None and min_price > max_price:
-            fail("max_price", f"must be at least min_price ({min_price})")
-        runtime = _blank_to_none(params.get("runtime"))
-        if runtime is not None and runtime not in RUNTIMES:
-            fail("runtime", f"must be one of {', '.join(RUNTIMES)}")
-        sort = _blank_to_none(params.get("sort")) or ("relevance" if words else "newest")
-        if sort not in SORTS:
-            fail("sort", f"must be one of {', '.join(SORTS)}")
-        elif sort == "relevance" and not words:
-            fail("sort", "relevance needs a search text in q; use another sort to browse")
-        limit = parse_limit(params.get("limit"), DEFAULT_LIMIT, fail)
-        if errors:
-            raise ValidationFailed("the search parameters are invalid", errors=errors)
-        search = cls(words, category, subcategory, tags, min_price, max_price, runtime, sort, limit)
-        cursor = _blank_to_none(params.get("cursor"))
-        if cursor is None:
-            return search
-        try:
-            after = decode_cursor(search, cursor)
-        except ValueError as e:
-            problem = FieldError("query.cursor", str(e))
-            raise ValidationFailed("the cursor is invalid", errors=[problem]) from e
-        return replace(search, after=after)
-
     @property
     def fingerprint(self) -> str:
         """Identifies the result set a cursor walks: everything but the page size and position."""
@@ -193,79 +138,10 @@ class ProductSearch:
         return hashlib.sha256(basis.encode()).hexdigest()[:16]
 
 
-def _blank_to_none(value: str | None) -> str | None:
-    """Forms send empty fields (`?category=`); they mean "no filter"."""
-    if value is None:
-        return None
-    value = value.strip()
-    return value or None
-
-
-def _parse_words(raw: str | None, fail: Report) -> tuple[str, ...]:
-    if raw is None or not raw.strip():
-        return ()
-    if len(raw) > MAX_QUERY_CHARS:
-        fail("q", f"must be at most {MAX_QUERY_CHARS} characters (got {len(raw)})")
-        return ()
-    words = search_words(raw)
-    if not words:
-        fail("q", "has no letters or digits to search for")
-    elif len(words) > MAX_QUERY_WORDS:
-        fail("q", f"must have at most {MAX_QUERY_WORDS} words (got {len(words)})")
-        return ()
-    return words
-
-
 def search_words(text: str) -> tuple[str, ...]:
     """The searchable words of `text`: NFKC-normalised, lower-cased runs of letters and digits, once each."""
     normalised = unicodedata.normalize("NFKC", text).lower()
     return tuple(dict.fromkeys(WORD_PATTERN.findall(normalised)))
-
-
-def _parse_tags(raw: str | None, fail: Report) -> tuple[str, ...]:
-    if raw is None:
-        return ()
-    tags = tuple(dict.fromkeys(t.strip().lower() for t in raw.split(",") if t.strip()))
-    if len(tags) > MAX_TAGS:
-        fail("tags", f"at most {MAX_TAGS} tags (got {len(tags)})")
-        return ()
-    bad = [t for t in tags if not TAG_PATTERN.fullmatch(t)]
-    if bad:
-        fail("tags", "tags are lower-case letters, digits and hyphens (at most 40 characters)")
-        return ()
-    return tags
-
-
-def _parse_price(name: str, raw: str | None, fail: Report) -> Decimal | None:
-    value = _blank_to_none(raw)
-    if value is None:
-        return None
-    if not PRICE_PATTERN.fullmatch(value):
-        fail(name, "must be a non-negative amount with at most two decimals, e.g. 0 or 49.99")
-        return None
-    return Decimal(value)
-
-
-def parse_limit(raw: str | None, default: int, fail: Report) -> int:
-    """A page size of 1..MAX_LIMIT; reports under `query.limit`."""
-    value = _blank_to_none(raw)
-    if value is None:
-        return default
-    if not LIMIT_PATTERN.fullmatch(value) or not 1 <= int(value) <= MAX_LIMIT:
-        fail("limit", f"must be a whole number from 1 to {MAX_LIMIT}")
-        return default
-    return int(value)
-
-
-def limit_from_query(raw: str | None, default: int) -> int:
-    """The `limit` query parameter of a route that takes no other (a 422 under `query.limit` if bad)."""
-    errors: list[FieldError] = []
-    limit = parse_limit(
-        raw, default, lambda name, message: errors.append(FieldError(f"query.{name}", message))
-    )
-    if errors:
-        raise ValidationFailed("the limit is invalid", errors=errors)
-    return limit
 
 
 # ---------------------------------------------------------------------------------------------- cursor
@@ -402,6 +278,7 @@ def word_params(words: tuple[str, ...]) -> dict[str, str]:
 
 
 def sort_keys(search: ProductSearch) -> tuple[SortKey, ...]:
+    """The ORDER BY keys of a search (ending in the product id, so every row has one place)."""
     if search.sort == "relevance":
         rank = f"ts_rank({RANK_WEIGHTS}, l.search_vector, {tsquery_sql(search.words)})::float8"
         return (SortKey(rank, True, "float"), PRODUCT_ID)

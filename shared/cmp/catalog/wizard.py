@@ -17,7 +17,7 @@ from cmp.catalog.ports import CatalogUnitOfWorkFactory
 from cmp.catalog.templates import TEMPLATES
 from cmp.catalog.views import product_detail
 from cmp.errors import FieldError, ValidationFailed
-from cmp.flows import import_flow
+from cmp.flows import import_flow, valid_proposal
 from cmp.ports import Clock, IdGenerator
 
 
@@ -62,14 +62,16 @@ class ProductWizard:
         content: str | bytes,
         source_format: str | None,
         filename: str | None,
+        flow_name: str | None = None,
     ) -> dict[str, Any]:
         """Import a Langflow, n8n, OpenAPI or MCP file: keep it with its report and adopt the capabilities it
-        proposes when they validate (the product keeps its category). Returns `{"product", "import",
+        proposes (the product keeps its category; what that change makes invalid is repaired, each repair a
+        note). `flow_name` picks one flow out of a file holding several. Returns `{"product", "import",
         "proposed_capabilities_applied"}`; the import report lists `capability_notes` (path, message)."""
         with self._uow(tenant_id) as uow:
             product = uow.products.get(parse_product_id(product_id))
             product.ensure_editable()
-            imported = import_flow(content, source_format, filename)
+            imported = import_flow(content, source_format, filename, flow_name)
             report = imported.to_dict()
             proposal = dict(imported.proposed_capabilities)
             notes: list[dict[str, str]] = []
@@ -83,7 +85,9 @@ class ProductWizard:
                         ),
                     }
                 )
-            validation = validate_capabilities(product.category_fixed(proposal))
+            repaired, repairs = valid_proposal(product.category_fixed(proposal))
+            notes += [e.to_dict() for e in repairs]
+            validation = validate_capabilities(repaired)
             notes += [e.to_dict() for e in validation.errors]
             report["capability_notes"] = notes
             report = json.loads(json.dumps(report, default=str))

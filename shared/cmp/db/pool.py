@@ -60,9 +60,6 @@ class Database:
             uow = UnitOfWork(session, tenant, after_commit)
             try:
                 yield uow
-                # Transitional: services not yet on repositories rely on commit-at-exit; removed with them.
-                if not uow.committed:
-                    uow.commit()
             finally:
                 uow.rollback()
 

@@ -82,21 +82,6 @@ class UnitOfWork:
             self._session.rollback()
             self._ended = True
 
-    # Transitional: the catalog, tenancy and onboarding services still run SQL through the unit of work;
-    # removed once each has its repository.
-    def fetch_one(self, query: Any, params: Any = None) -> dict[str, Any] | None:
-        return self._session.fetch_one(query, params)
-
-    def fetch_all(self, query: Any, params: Any = None) -> list[dict[str, Any]]:
-        return self._session.fetch_all(query, params)
-
-    def execute(self, query: Any, params: Any = None) -> int:
-        return self._session.execute(query, params)
-
-    @property
-    def conn(self) -> Any:
-        return self._session._conn
-
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name not in REPOSITORIES:
             raise AttributeError(name)

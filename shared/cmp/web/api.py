@@ -1,42 +1,198 @@
-"""Every API function builds its resolver here, so errors look the same on every route."""
+"""Every API function builds its resolver here, so requests are checked and errors look the same everywhere.
+
+One error shape (`ErrorBody` in `cmp.web.schemas`): `{"error", "message", "errors": [{"path", "message"}],
+"request_id"}`, where `request_id` is API Gateway's request id, which is also the `correlation_id` of every
+log line of the request (handlers log with `correlation_paths.API_GATEWAY_REST`).
+
+Checks made before any route runs, so bad input is a 4xx naming the field, never a 500:
+- the JSON body (`parse_json_body`): its size, its nesting depth (counted before the parser recurses),
+  numbers no column can hold, NUL characters and broken surrogates anywhere in it (the limits of
+  `cmp.flows.safety`); a syntax error is reported at `body` with its line and column;
+- a body sent with another content type than JSON is a 415;
+- a query parameter given twice is a 422 at `query.<name>` saying so;
+- NUL characters in query parameters (`check_parameters`);
+- percent-encoded path parameters are decoded (API Gateway REST passes them encoded); a path parameter is
+  checked by its type (ids are UUIDs) or by its lookup (a slug holding a NUL names no product: 404).
+
+Services reach routes by injection: `make_resolver(logger, services)` binds them as the resolver's override
+of the `cmp.web.deps.get_services` dependency (see that module).
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import os
-from dataclasses import dataclass
-from typing import Any, cast
+import re
+from collections.abc import Mapping
+from itertools import accumulate
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
-from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
+    OpenAPIRequestValidationMiddleware,
+)
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 
 from cmp.aws.adapters import AwsUnavailable
-from cmp.errors import DomainError, Forbidden, NotFound, Unauthorized
+from cmp.errors import DomainError, FieldError, NotFound, PayloadTooLarge, ValidationFailed
+from cmp.web.deps import get_services
+
+if TYPE_CHECKING:
+    from cmp.bootstrap import Services
+
+MAX_BODY_BYTES = 10 * 1024 * 1024
+"""A request body's limit (API Gateway's own): an import's file content (`cmp.flows.safety.MAX_IMPORT_BYTES`,
+5 MiB) plus room for its JSON escaping."""
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
-def _json(status: int, body: dict[str, Any]) -> Response[Any]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+# ---------------------------------------------------------------------------------------------- body
+def nesting_depth(text: str) -> int:
+    """How deeply the arrays and objects of a JSON text nest, counted without parsing (strings skipped)."""
+    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(1 if c in "[{" else -1 for c in brackets), default=0)
 
 
-def _path(loc: tuple[Any, ...] | list[Any]) -> str:
-    """('body', 'plans', 1, 'name') -> 'plans[1].name'."""
+class _NumberRejected(ValueError):
+    pass
+
+
+def _checked_int(literal: str) -> int:
+    from cmp.flows.safety import MAX_INTEGER_DIGITS
+
+    if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise _NumberRejected(f"a number has more than {MAX_INTEGER_DIGITS} digits")
+    return int(literal)
+
+
+def _checked_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise _NumberRejected(f"the number {literal[:40]} is out of range")
+    return value
+
+
+def _reject_constant(name: str) -> float:
+    raise _NumberRejected(f"{name} is not a JSON number")
+
+
+def _body_error(message: str, detail: str) -> ValidationFailed:
+    return ValidationFailed(message, errors=[FieldError("body", detail)])
+
+
+def parse_json_body(text: str) -> Any:
+    """The request body as JSON values, or a domain error naming what is wrong.
+
+    Raises PayloadTooLarge (413) past MAX_BODY_BYTES; ValidationFailed (422) at `body` for nesting deeper
+    than MAX_NESTING_DEPTH, invalid JSON (with line and column), a number with more than
+    MAX_INTEGER_DIGITS digits or out of float range; and at the field's path for a string holding a NUL
+    character or a lone surrogate (which PostgreSQL cannot store).
+    """
+    # The document limits are the importers' (cmp.flows.safety). Imported here, not at module level: the
+    # cmp.flows package loads every reader and YAML, which functions that only read would pay at cold start.
+    from cmp.flows.safety import MAX_NESTING_DEPTH, check_document
+
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_BODY_BYTES:
+        raise PayloadTooLarge(
+            "the request body is too large",
+            errors=[FieldError("body", f"{size} bytes; the limit is {MAX_BODY_BYTES} bytes")],
+        )
+    if nesting_depth(text) > MAX_NESTING_DEPTH:
+        raise _body_error(
+            "the request body is nested too deeply", f"nested deeper than {MAX_NESTING_DEPTH} levels"
+        )
+    try:
+        document = json.loads(
+            text, parse_constant=_reject_constant, parse_int=_checked_int, parse_float=_checked_float
+        )
+    except json.JSONDecodeError as e:
+        raise _body_error(
+            "the request body is not valid JSON",
+            f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}",
+        ) from None
+    except _NumberRejected as e:
+        raise _body_error("the request body is not valid JSON", f"not valid JSON: {e}") from None
+    except RecursionError:
+        raise _body_error(
+            "the request body is nested too deeply", f"nested deeper than {MAX_NESTING_DEPTH} levels"
+        ) from None
+    try:
+        check_document(document)
+    except ValidationFailed as e:
+        errors = [FieldError("body" if f.path == "content" else f.path, f.message) for f in e.errors]
+        raise ValidationFailed(
+            "the request body holds a value that cannot be stored", errors=errors
+        ) from None
+    return document
+
+
+class JsonOnlyValidation(OpenAPIRequestValidationMiddleware):
+    """Powertools' request validation, reading bodies as JSON only: a form or multipart body (which
+    Powertools would parse, and fail on without a boundary) is a 415 like any other non-JSON type."""
+
+    def _get_body(self, app: Any) -> Any:
+        content_type = app.current_event.headers.get("content-type", "").strip().lower()
+        if content_type and not content_type.startswith("application/json"):
+            raise RequestUnsupportedContentType("Unsupported content type", errors=[])
+        return super()._get_body(app)
+
+
+# ---------------------------------------------------------------------------------------------- errors
+def error_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """A pydantic location as the API spells it: body fields and path parameters bare (`plans[1].name`,
+    `product_id`), query parameters and headers prefixed (`query.limit`, `header.authorization`)."""
     parts = list(loc)
+    prefix = ""
+    if parts and parts[0] in ("query", "header"):
+        prefix = f"{parts[0]}."
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
     out = ""
     for part in parts:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "body"
+    return prefix + out if out else "body"
 
 
-def make_resolver(logger: Logger) -> APIGatewayRestResolver:
+def _repeated(event_params: Mapping[str, list[str]] | None, loc: tuple[Any, ...] | list[Any]) -> int:
+    """How often the query parameter at `loc` was given (0 if `loc` is not a query parameter)."""
+    if not event_params or len(loc) < 2 or loc[0] != "query":
+        return 0
+    return len(event_params.get(str(loc[1])) or [])
+
+
+def make_resolver(logger: Logger, services: Services | None = None) -> APIGatewayRestResolver:
+    """The function's resolver: validation on, CORS, the checks above, one error shape.
+
+    `services` (built once per function by `bootstrap()`) is what the `get_services` dependency returns.
+    """
     cors = CORSConfig(allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"), max_age=600)
-    app = APIGatewayRestResolver(enable_validation=True, cors=cors)
+    app = APIGatewayRestResolver(enable_validation=True, cors=cors, json_body_deserializer=parse_json_body)
+    # Powertools builds its validation middleware in the constructor and runs it before any other; this is
+    # the one place its body reading can be narrowed to JSON.
+    app._request_validation_middleware = JsonOnlyValidation()
+    if services is not None:
+        app.dependency_overrides[get_services] = lambda: services
+
+    def request_id() -> str:
+        return str(app.current_event.request_context.request_id or "")
+
+    def error(status: int, body: dict[str, Any]) -> Response[Any]:
+        body = {"errors": [], **body, "request_id": request_id()}
+        return Response(
+            status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body)
+        )
 
     def tag_tenant(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
         tenant_id = resolver.current_event.request_context.authorizer.get_context().get("tenant_id")
@@ -44,66 +200,72 @@ def make_resolver(logger: Logger) -> APIGatewayRestResolver:
             logger.append_keys(tenant_id=tenant_id)
         return next_middleware(resolver)
 
-    app.use(middlewares=[tag_tenant])
+    def check_parameters(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        """Decode path parameters; refuse NUL characters (and broken surrogates) in query parameters."""
+        route = resolver.context["_route"]
+        args: dict[str, Any] = resolver.context["_route_args"]
+        query_names = {p.name for p in route.dependant.query_params}
+        problems = []
+        for param in route.dependant.path_params:
+            if isinstance(args.get(param.name), str):
+                args[param.name] = unquote(args[param.name])
+        for name in query_names:
+            value = args.get(name)
+            if isinstance(value, str) and _UNSTORABLE.search(value):
+                problems.append(FieldError(f"query.{name}", "contains a NUL character or a broken surrogate"))
+        if problems:
+            raise ValidationFailed("the request parameters are invalid", errors=problems)
+        return next_middleware(resolver)
+
+    app.use(middlewares=[tag_tenant, check_parameters])
 
     @app.not_found
-    def no_such_route(error: NotFoundError) -> Response[Any]:
+    def no_such_route(_: NotFoundError) -> Response[Any]:
         """`{proxy+}` events send unknown paths here: a 404, not the catch-all's 500."""
         event = app.current_event
-        return _json(404, NotFound(f"no route for {event.http_method} {event.path[:200]}").to_dict())
+        return error(404, NotFound(f"no route for {event.http_method} {event.path[:200]}").to_dict())
 
     @app.exception_handler(DomainError)
-    def domain_error(error: DomainError) -> Response[Any]:
-        return _json(error.status, error.to_dict())
+    def domain_error(e: DomainError) -> Response[Any]:
+        return error(e.status, e.to_dict())
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported_media_type(_: RequestUnsupportedContentType) -> Response[Any]:
+        given = app.current_event.headers.get("content-type", "")[:100]
+        return error(
+            415,
+            {
+                "error": "unsupported_media_type",
+                "message": "send the body as JSON",
+                "errors": [{"path": "header.content-type", "message": f"is {given}; use application/json"}],
+            },
+        )
 
     @app.exception_handler(RequestValidationError)
-    def invalid_request(error: RequestValidationError) -> Response[Any]:
-        errors = [
-            {"path": _path(e.get("loc", ())), "message": e.get("msg", "is invalid")} for e in error.errors()
-        ]
-        return _json(422, {"error": "validation_failed", "message": "request is invalid", "errors": errors})
+    def invalid_request(e: RequestValidationError) -> Response[Any]:
+        multi = app.current_event.multi_value_query_string_parameters
+        errors = []
+        for problem in e.errors():
+            loc = problem.get("loc", ())
+            times = _repeated(multi, loc)
+            message = (
+                f"was given {times} times; give it once"
+                if times > 1
+                else str(problem.get("msg", "is invalid"))
+            )
+            errors.append({"path": error_path(loc), "message": message})
+        return error(422, {"error": "validation_failed", "message": "request is invalid", "errors": errors})
 
     @app.exception_handler(AwsUnavailable)
-    def unavailable(error: AwsUnavailable) -> Response[Any]:
-        logger.exception("dependency unavailable")
-        return _json(
+    def unavailable(_: AwsUnavailable) -> Response[Any]:
+        logger.exception("dependency unavailable", extra={"request_id": request_id()})
+        return error(
             503, {"error": "unavailable", "message": "a dependency is unavailable; try again shortly"}
         )
 
     @app.exception_handler(Exception)
-    def unexpected(error: Exception) -> Response[Any]:
-        logger.exception("unhandled error")
-        return _json(
-            500,
-            {
-                "error": "internal",
-                "message": "unexpected error",
-                "request_id": app.current_event.request_context.request_id,
-            },
-        )
+    def unexpected(_: Exception) -> Response[Any]:
+        logger.exception("unhandled error", extra={"request_id": request_id()})
+        return error(500, {"error": "internal", "message": "unexpected error"})
 
     return app
-
-
-@dataclass(frozen=True)
-class Caller:
-    """Who is calling, as the authorizer established it. Read once per request, passed explicitly."""
-
-    tenant_id: str
-    user_id: str
-    roles: tuple[str, ...]
-    session_id: str
-
-    def require(self, role: str) -> None:
-        if role not in self.roles:
-            raise Forbidden(f"this action needs the '{role}' role")
-
-
-def caller(app: APIGatewayRestResolver | Router) -> Caller:
-    event = cast(APIGatewayProxyEvent, app.current_event)
-    context = event.request_context.authorizer.get_context() or {}
-    tenant_id, user_id = context.get("tenant_id"), context.get("user_id")
-    if not tenant_id or not user_id:
-        raise Unauthorized("sign in first")
-    roles = tuple(r for r in str(context.get("roles", "")).split(",") if r)
-    return Caller(str(tenant_id), str(user_id), roles, str(context.get("session_id", "")))

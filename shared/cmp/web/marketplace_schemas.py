@@ -1,7 +1,6 @@
 """Response models of the public marketplace API (`/v1/marketplace/...`), kept apart from the service's dicts.
 
-Query parameters are read as plain strings and parsed by `cmp.catalog.search`, so every bad value is
-reported under `query.<name>` with the domain's own messages; the descriptions here document them.
+Query parameters are read as plain strings and parsed by `cmp.web.query`.
 """
 
 from __future__ import annotations
@@ -11,28 +10,18 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-QUERY_DOCS = {
-    "q": "Search text: words are AND-ed and prefix-matched over name, descriptions and tags (≤ 200 chars)",
-    "category": "agent | app | assistant | automation",
-    "subcategory": "A subcategory id (see /v1/marketplace/categories); must belong to `category` if both given",
-    "tags": "Comma-separated tags; a product must carry all of them",
-    "min_price": "Lowest monthly starting price, e.g. 0 or 19.99",
-    "max_price": "Highest monthly starting price (0 = free products only)",
-    "runtime": "shared | dedicated",
-    "sort": "relevance (default with q) | newest (default) | price_asc | price_desc | rating | popular | name",
-    "limit": "Page size, 1 to 50 (default 20; 12 for featured)",
-    "cursor": "next_cursor of the previous page, unchanged, with the same q, filters and sort",
-    "products": "2 to 4 comma-separated product slugs or ids",
-}
-
 
 class SubcategorySummary(BaseModel):
+    """A subcategory and its live product count."""
+
     id: str
     name: str
     product_count: int
 
 
 class CategorySummary(BaseModel):
+    """A category, its subcategories and live product counts."""
+
     id: str
     name: str
     description: str
@@ -41,10 +30,14 @@ class CategorySummary(BaseModel):
 
 
 class CategoriesResponse(BaseModel):
+    """The four categories in spec order."""
+
     categories: list[CategorySummary]
 
 
 class ProductCard(BaseModel):
+    """A product as a search result or featured tile shows it."""
+
     id: str
     slug: str
     name: str
@@ -64,11 +57,15 @@ class ProductCard(BaseModel):
 
 
 class ProductPage(BaseModel):
+    """One page of search results."""
+
     items: list[ProductCard]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
 class PlanOffer(BaseModel):
+    """A plan as a buyer sees it."""
+
     name: str
     tier: str
     price_monthly: float | None
@@ -83,12 +80,16 @@ class PlanOffer(BaseModel):
 
 
 class ComparisonRow(BaseModel):
+    """One row of the plan comparison: a price, limit or feature per plan."""
+
     key: str = Field(description="price_monthly, price_yearly, runtime_type, limits.<name> or feature")
     label: str
     values: list[str] = Field(description="One display value per plan, in column order")
 
 
 class PlanComparison(BaseModel):
+    """The product's plans side by side, as display text."""
+
     columns: list[str] = Field(description="Plan names")
     rows: list[ComparisonRow]
 
@@ -105,6 +106,8 @@ class CapabilitySummary(BaseModel):
 
 
 class ProductDetails(ProductCard):
+    """A published product's page."""
+
     full_description: str = Field(description="Markdown")
     screenshot_urls: list[str]
     demo_url: str | None
@@ -117,6 +120,8 @@ class ProductDetails(ProductCard):
 
 
 class PriceRange(BaseModel):
+    """Cheapest and dearest monthly price."""
+
     min_monthly: float | None
     max_monthly: float | None
     currency: str
@@ -124,14 +129,20 @@ class PriceRange(BaseModel):
 
 
 class ComparedProduct(ProductCard):
+    """One product in a comparison."""
+
     price_range: PriceRange
     plan_names: list[str]
     capabilities: CapabilitySummary
 
 
 class CompareResponse(BaseModel):
+    """The products in the order asked."""
+
     products: list[ComparedProduct]
 
 
 class FeaturedResponse(BaseModel):
+    """Featured and top-rated listings."""
+
     items: list[ProductCard]

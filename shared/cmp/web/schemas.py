@@ -1,87 +1,77 @@
-"""Request and response models of the portal API (kept apart from domain entities)."""
+"""Request and response models of the portal API (kept apart from domain entities), and the error body.
+
+Request models are strict (no coercion: `"yes"` is not a boolean, `"5"` is not a number) and refuse unknown
+fields. `answers(...)` declares every status a route can answer, each error with `ErrorBody`, so the
+OpenAPI document is the contract.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class SignupRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: str = Field(min_length=3, max_length=254, examples=["ada@example.com"])
-    password: str = Field(min_length=1, max_length=256)
-    organization_name: str = Field(min_length=1, max_length=200, examples=["Analytical Engines Ltd"])
-    account_type: Literal["seller", "buyer", "both"] = "both"
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+"""An ISO 8601 timestamp with its offset, as the service wrote it."""
 
 
-class LoginRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=256)
-    organization_id: str | None = Field(
-        default=None, description="Sign in to this organization (default: first)"
-    )
+# ---------------------------------------------------------------------------------------------- errors
+class ErrorDetail(BaseModel):
+    """One problem with one field."""
+
+    path: str = Field(description="The field: `name`, `plans[1].tier`, `query.limit`, `body`")
+    message: str
 
 
-class TokenResponse(BaseModel):
-    access_token: str
-    token_type: Literal["bearer"] = "bearer"
-    expires_in: int
+class ErrorBody(BaseModel):
+    """Every error the API answers has this shape."""
+
+    error: str = Field(description="Machine-readable kind: validation_failed, not_found, conflict, …")
+    message: str
+    errors: list[ErrorDetail] = Field(description="One entry per problem (may be empty)")
+    request_id: str = Field(description="API Gateway's request id; every log line of the request carries it")
 
 
-class NewProductRequest(BaseModel):
-    """Step 1 of the wizard."""
-
-    model_config = ConfigDict(extra="forbid")
-    category: str = Field(examples=["agent"])
-    subcategory: str = Field(examples=["single"])
-
-
-class ImportRequest(BaseModel):
-    """Step 2, import: the exported file's text (JSON or YAML) or its parsed JSON document."""
-
-    model_config = ConfigDict(extra="forbid")
-    format: Literal["langflow", "n8n", "openapi", "mcp"] | None = Field(
-        default=None, description="Leave out to detect it from the content"
-    )
-    filename: str | None = Field(default=None, max_length=255)
-    content: str | None = Field(default=None, description="The file's text")
-    document: dict[str, Any] | list[Any] | None = Field(default=None, description="The file as a JSON value")
+ERROR_DESCRIPTIONS = {
+    400: "Bad request",
+    401: "Not signed in, or the session ended",
+    403: "The caller lacks the role this needs",
+    404: "Not found",
+    409: "Conflicts with the current state",
+    413: "The body or file is too large",
+    415: "The body is not JSON",
+    422: "The request breaks a rule; `errors` names each field",
+    429: "Too many attempts",
+    503: "A dependency is unavailable; retry shortly",
+}
+ALWAYS = (415, 422, 413)
+"""Every route may answer these: checks of the body, parameters and content type come before the route."""
 
 
-class TemplateRequest(BaseModel):
-    """Step 2, build from a template."""
-
-    model_config = ConfigDict(extra="forbid")
-    template: str = Field(examples=["customer_support"])
-
-
-class ListingRequest(BaseModel):
-    """Step 5: the marketplace listing."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=200)
-    slug: str | None = Field(default=None, max_length=200)
-    short_description: str = Field(max_length=1000)
-    full_description: str = Field(default="", max_length=60_000)
-    demo_url: str | None = Field(default=None, max_length=1000)
-    documentation_url: str | None = Field(default=None, max_length=1000)
-    tags: list[str] = Field(default_factory=list, max_length=50)
+def answers(success: int, description: str, *errors: int) -> dict[int, Any]:
+    """The `responses` of a route: its success status (schema from its return type) and every error status
+    it can answer with `ErrorBody` (plus ALWAYS)."""
+    out: dict[int, Any] = {
+        success: {"description": description, "content": {}}
+        if success == 204
+        else {"description": description}
+    }
+    for status in sorted({*errors, *ALWAYS}):
+        out[status] = {
+            "description": ERROR_DESCRIPTIONS[status],
+            "content": {"application/json": {"model": ErrorBody}},
+        }
+    return out
 
 
-class UploadRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    kind: Literal["logo", "screenshot"]
-    content_type: str = Field(examples=["image/png"])
-    size_bytes: int = Field(gt=0)
+SIGNED_IN = (401,)
+SELLER = (401, 403)
+PRODUCT = (401, 403, 404)
+EDIT = (401, 403, 404, 409)
 
 
-class RejectRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reasons: list[str] = Field(min_length=1, max_length=20)
+# ---------------------------------------------------------------------------------------------- requests
+class RequestModel(BaseModel):
+    """Base of every request body: strict types, unknown fields refused."""
 
-
-class FeatureRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    featured: bool
+    model_config = ConfigDict(extra="forbid", strict=True)

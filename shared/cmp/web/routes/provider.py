@@ -1,98 +1,175 @@
 """The seller's products: the five-step wizard, assets, submission for review, versions."""
 
+from __future__ import annotations
+
 import json
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from cmp.bootstrap import Services
-from cmp.web.api import Caller, caller
-from cmp.web.schemas import ImportRequest, ListingRequest, NewProductRequest, TemplateRequest, UploadRequest
+from cmp.web.deps import Seller, ServicesDep
+from cmp.web.provider_schemas import (
+    CapabilityDocument,
+    ImportRequest,
+    ImportResult,
+    ListingRequest,
+    NewProductRequest,
+    PlansRequest,
+    ProductDetail,
+    ProductList,
+    Submission,
+    TemplateRequest,
+    UploadRequest,
+    UploadTicket,
+    VersionList,
+)
+from cmp.web.schemas import EDIT, PRODUCT, SELLER, answers
 
-PRODUCT = "/v1/provider/products/<product_id>"
+router = Router()
+ONE = "/v1/provider/products/<product_id>"
 
 
-def provider_routes(services: Services) -> Router:
-    router = Router()
+@router.get(
+    "/v1/provider/products", responses=answers(200, "The organization's products, latest first", *SELLER)
+)
+def list_products(seller: Seller, services: ServicesDep) -> ProductList:
+    """The organization's products, most recently changed first."""
+    return ProductList.model_validate({"items": services.product_views.list_products(seller.tenant_id)})
 
-    def seller() -> Caller:
-        who = caller(router)
-        who.require("seller")
-        return who
 
-    @router.get("/v1/provider/products")
-    def list_products() -> dict[str, Any]:
-        return {"items": services.product_views.list_products(seller().tenant_id)}
+@router.post("/v1/provider/products", responses=answers(201, "Draft created (step 1 done)", *SELLER))
+def create_product(
+    body: NewProductRequest, seller: Seller, services: ServicesDep
+) -> tuple[ProductDetail, int]:
+    """Wizard step 1: a draft product of a category and subcategory."""
+    return ProductDetail.model_validate(
+        services.wizard.create_draft(seller.tenant_id, body.category, body.subcategory)
+    ), 201
 
-    @router.post("/v1/provider/products")
-    def create_product(body: NewProductRequest) -> tuple[dict[str, Any], int]:
-        return services.wizard.create_draft(seller().tenant_id, body.category, body.subcategory), 201
 
-    @router.get(PRODUCT)
-    def get_product(product_id: UUID) -> dict[str, Any]:
-        return services.product_views.get(seller().tenant_id, str(product_id))
+@router.get(ONE, responses=answers(200, "The product as the seller edits it", *PRODUCT))
+def get_product(product_id: UUID, seller: Seller, services: ServicesDep) -> ProductDetail:
+    """One product as its seller edits it."""
+    return ProductDetail.model_validate(services.product_views.get(seller.tenant_id, str(product_id)))
 
-    @router.delete(PRODUCT)
-    def delete_product(product_id: UUID) -> tuple[dict[str, Any], int]:
-        services.lifecycle.delete_draft(seller().tenant_id, str(product_id))
-        return {}, 204
 
-    @router.put(f"{PRODUCT}/category")
-    def change_category(product_id: UUID, body: NewProductRequest) -> dict[str, Any]:
-        return services.wizard.change_category(
-            seller().tenant_id, str(product_id), body.category, body.subcategory
-        )
+@router.delete(ONE, responses=answers(204, "Deleted", *EDIT))
+def delete_product(product_id: UUID, seller: Seller, services: ServicesDep) -> Response[None]:
+    """Delete a product that was never published."""
+    services.lifecycle.delete_draft(seller.tenant_id, str(product_id))
+    return Response(status_code=204)
 
-    @router.post(f"{PRODUCT}/import")
-    def import_flow(product_id: UUID, body: ImportRequest) -> dict[str, Any]:
-        content = body.content if body.content is not None else json.dumps(body.document)
-        return services.wizard.import_flow(
-            seller().tenant_id, str(product_id), content, body.format, body.filename
-        )
 
-    @router.post(f"{PRODUCT}/template")
-    def apply_template(product_id: UUID, body: TemplateRequest) -> dict[str, Any]:
-        return services.wizard.apply_template(seller().tenant_id, str(product_id), body.template)
+@router.put(f"{ONE}/category", responses=answers(200, "Category changed", *EDIT))
+def change_category(
+    product_id: UUID, body: NewProductRequest, seller: Seller, services: ServicesDep
+) -> ProductDetail:
+    """Change an unpublished product's category and subcategory."""
+    changed = services.wizard.change_category(
+        seller.tenant_id, str(product_id), body.category, body.subcategory
+    )
+    return ProductDetail.model_validate(changed)
 
-    @router.put(f"{PRODUCT}/capabilities")
-    def set_capabilities(product_id: UUID, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
-        return services.wizard.set_capabilities(seller().tenant_id, str(product_id), body)
 
-    @router.put(f"{PRODUCT}/plans")
-    def set_plans(product_id: UUID, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
-        return services.wizard.set_plans(seller().tenant_id, str(product_id), body.get("plans"))
+@router.post(f"{ONE}/import", responses=answers(200, "Imported (step 2); see the report", *EDIT))
+def import_flow(product_id: UUID, body: ImportRequest, seller: Seller, services: ServicesDep) -> ImportResult:
+    """Wizard step 2: import a Langflow, n8n, OpenAPI or MCP file; its capabilities are proposed."""
+    content = body.content if body.content is not None else json.dumps(body.document)
+    imported = services.wizard.import_flow(
+        seller.tenant_id, str(product_id), content, body.format, body.filename, body.flow_name
+    )
+    return ImportResult.model_validate(imported)
 
-    @router.put(f"{PRODUCT}/listing")
-    def set_listing(product_id: UUID, body: ListingRequest) -> dict[str, Any]:
-        return services.wizard.set_listing(seller().tenant_id, str(product_id), body.model_dump())
 
-    @router.post(f"{PRODUCT}/assets")
-    def request_upload(product_id: UUID, body: UploadRequest) -> tuple[dict[str, Any], int]:
-        upload = services.product_assets.request_upload(
-            seller().tenant_id, str(product_id), body.kind, body.content_type, body.size_bytes
-        )
-        return upload, 201
+@router.post(f"{ONE}/template", responses=answers(200, "Template applied (step 2)", *EDIT))
+def apply_template(
+    product_id: UUID, body: TemplateRequest, seller: Seller, services: ServicesDep
+) -> ProductDetail:
+    """Wizard step 2: start from a template (capabilities, listing text and plans)."""
+    return ProductDetail.model_validate(
+        services.wizard.apply_template(seller.tenant_id, str(product_id), body.template)
+    )
 
-    @router.post(f"{PRODUCT}/assets/<asset_id>/complete")
-    def complete_upload(product_id: UUID, asset_id: UUID) -> dict[str, Any]:
-        return services.product_assets.complete_upload(seller().tenant_id, str(product_id), str(asset_id))
 
-    @router.delete(f"{PRODUCT}/assets/<asset_id>")
-    def delete_asset(product_id: UUID, asset_id: UUID) -> dict[str, Any]:
-        return services.product_assets.delete_asset(seller().tenant_id, str(product_id), str(asset_id))
+@router.put(f"{ONE}/capabilities", responses=answers(200, "Capabilities saved (step 3)", *EDIT))
+def set_capabilities(
+    product_id: UUID, body: Annotated[CapabilityDocument, Body()], seller: Seller, services: ServicesDep
+) -> ProductDetail:
+    """Wizard step 3: the capability document (partial documents are completed with defaults)."""
+    return ProductDetail.model_validate(
+        services.wizard.set_capabilities(seller.tenant_id, str(product_id), body)
+    )
 
-    @router.post(f"{PRODUCT}/submit")
-    def submit(product_id: UUID) -> tuple[dict[str, Any], int]:
-        return services.lifecycle.submit(seller().tenant_id, str(product_id)), 202
 
-    @router.post(f"{PRODUCT}/archive")
-    def archive(product_id: UUID) -> dict[str, Any]:
-        return services.lifecycle.archive(seller().tenant_id, str(product_id))
+@router.put(f"{ONE}/plans", responses=answers(200, "Plans saved (step 4)", *EDIT))
+def set_plans(product_id: UUID, body: PlansRequest, seller: Seller, services: ServicesDep) -> ProductDetail:
+    """Wizard step 4: the plans, validated against the capabilities."""
+    return ProductDetail.model_validate(
+        services.wizard.set_plans(seller.tenant_id, str(product_id), body.plans)
+    )
 
-    @router.get(f"{PRODUCT}/versions")
-    def versions(product_id: UUID) -> dict[str, Any]:
-        return {"items": services.product_views.versions(seller().tenant_id, str(product_id))}
 
-    return router
+@router.put(f"{ONE}/listing", responses=answers(200, "Listing saved (step 5)", *EDIT))
+def set_listing(
+    product_id: UUID, body: ListingRequest, seller: Seller, services: ServicesDep
+) -> ProductDetail:
+    """Wizard step 5: name, slug, descriptions, links and tags."""
+    return ProductDetail.model_validate(
+        services.wizard.set_listing(seller.tenant_id, str(product_id), body.model_dump())
+    )
+
+
+@router.post(
+    f"{ONE}/assets", responses=answers(201, "Upload authorised: POST the file, then complete it", *EDIT)
+)
+def request_upload(
+    product_id: UUID, body: UploadRequest, seller: Seller, services: ServicesDep
+) -> tuple[UploadTicket, int]:
+    """Authorise an upload of a logo or screenshot (a presigned POST)."""
+    upload = services.product_assets.request_upload(
+        seller.tenant_id, str(product_id), body.kind, body.content_type, body.size_bytes
+    )
+    return UploadTicket.model_validate(upload), 201
+
+
+@router.post(
+    f"{ONE}/assets/<asset_id>/complete", responses=answers(200, "The file is checked and in use", *EDIT)
+)
+def complete_upload(product_id: UUID, asset_id: UUID, seller: Seller, services: ServicesDep) -> ProductDetail:
+    """Check an uploaded file and use it."""
+    return ProductDetail.model_validate(
+        services.product_assets.complete_upload(seller.tenant_id, str(product_id), str(asset_id))
+    )
+
+
+@router.delete(f"{ONE}/assets/<asset_id>", responses=answers(200, "Asset removed", *EDIT))
+def delete_asset(product_id: UUID, asset_id: UUID, seller: Seller, services: ServicesDep) -> ProductDetail:
+    """Remove a logo or screenshot."""
+    return ProductDetail.model_validate(
+        services.product_assets.delete_asset(seller.tenant_id, str(product_id), str(asset_id))
+    )
+
+
+@router.post(
+    f"{ONE}/submit", responses=answers(202, "Submitted; automated checks run, then an admin decides", *EDIT)
+)
+def submit(product_id: UUID, seller: Seller, services: ServicesDep) -> tuple[Submission, int]:
+    """Submit the product for review: automated checks, then an admin decision."""
+    return Submission.model_validate(services.lifecycle.submit(seller.tenant_id, str(product_id))), 202
+
+
+@router.post(f"{ONE}/archive", responses=answers(200, "Archived (taken off the marketplace)", *PRODUCT))
+def archive(product_id: UUID, seller: Seller, services: ServicesDep) -> ProductDetail:
+    """Take the product off the marketplace."""
+    return ProductDetail.model_validate(services.lifecycle.archive(seller.tenant_id, str(product_id)))
+
+
+@router.get(f"{ONE}/versions", responses=answers(200, "Published versions, newest first", *PRODUCT))
+def versions(product_id: UUID, seller: Seller, services: ServicesDep) -> VersionList:
+    """The product's published versions, newest first."""
+    return VersionList.model_validate(
+        {"items": services.product_views.versions(seller.tenant_id, str(product_id))}
+    )

@@ -19,6 +19,7 @@ from cmp.catalog.search import (
     encode_cursor,
     search_words,
     sort_keys,
+    word_params,
 )
 from cmp.errors import ValidationFailed
 from cmp.web.query import limit_from_query, search_from_query
@@ -319,3 +320,12 @@ def test_a_naive_timestamp_or_an_infinite_rank_is_refused() -> None:
             relevance,
             _forge({"v": 1, "s": "relevance", "f": relevance.fingerprint, "k": [1e999, str(uuid4())]}),
         )
+
+
+def test_words_shorter_than_three_characters_match_whole_words_only() -> None:
+    assert word_params(("ai", "c", "sup", "support")) == {
+        "word_0": "ai",
+        "word_1": "c",
+        "word_2": "sup:*",
+        "word_3": "support:*",
+    }

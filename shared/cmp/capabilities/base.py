@@ -23,6 +23,9 @@ class WireModel(BaseModel):
         extra="forbid",
         strict=True,
         allow_inf_nan=False,
+        # Validators are built on first use, not at import: the capability models are many, and building
+        # them all cost ~100 ms of every cold start of a function that imports them (docs/performance.md).
+        defer_build=True,
     )
 
 

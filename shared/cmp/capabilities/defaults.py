@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from functools import cache
 from typing import Any
 
 from cmp.capabilities.models import ProductCapabilities
@@ -138,8 +139,16 @@ CATEGORY_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 """Spec Part 1 CATEGORY_DEFAULTS, verbatim, in wire (camelCase) form."""
 
-BASE_DOCUMENT: dict[str, Any] = ProductCapabilities().model_dump(by_alias=True, exclude_none=True)
-"""Every field at its model default: the layer under the category defaults."""
+
+@cache
+def _base_document() -> dict[str, Any]:
+    return ProductCapabilities().model_dump(by_alias=True, exclude_none=True)
+
+
+def base_document() -> dict[str, Any]:
+    """Every field's schema default as a camelCase document (a fresh copy each call). Built on first use, so
+    importing this module does not build the capability models' validators."""
+    return copy.deepcopy(_base_document())
 
 
 def deep_merge(base: dict[Any, Any], override: dict[Any, Any]) -> dict[Any, Any]:
@@ -171,5 +180,5 @@ def merge_with_defaults(draft: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(draft, dict):
         raise TypeError(f"a capability draft must be a JSON object, got {type(draft).__name__}")
     canonical = canonical_keys(draft, ProductCapabilities)
-    base = deep_merge(copy.deepcopy(BASE_DOCUMENT), category_defaults(canonical.get("category")))
+    base = deep_merge(base_document(), category_defaults(canonical.get("category")))
     return deep_merge(base, canonical)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
-from cmp.capabilities.defaults import BASE_DOCUMENT, category_defaults, deep_merge
+from cmp.capabilities.defaults import base_document, category_defaults, deep_merge
 from cmp.capabilities.detail_rules import check_rag_detail, check_workflow_detail, reconcile_details
 from cmp.capabilities.models import ProductCapabilities
 from cmp.capabilities.normalise import normalise_master
@@ -57,7 +56,7 @@ def validate_capabilities(draft: object) -> CapabilityValidation:
     if parsed is None:
         return CapabilityValidation(None, type_errors)
     seller = parsed.model_dump(by_alias=True, exclude_unset=True)
-    merged = deep_merge(deep_merge(copy.deepcopy(BASE_DOCUMENT), category_defaults(parsed.category)), seller)
+    merged = deep_merge(deep_merge(base_document(), category_defaults(parsed.category)), seller)
 
     semantic = normalise_master(merged, seller)
     semantic.extend(reconcile_details(merged, seller))

@@ -28,7 +28,6 @@ from cmp.catalog.model import (
 from cmp.catalog.ports import CatalogUnitOfWork, CatalogUnitOfWorkFactory
 from cmp.catalog.versions import next_version
 from cmp.errors import DomainError, NotFound
-from cmp.flows import import_flow
 from cmp.ports import Clock, ObjectStorage
 
 
@@ -202,6 +201,8 @@ def _plans_sane(product: Product, plans: list[PlanSpec]) -> Check:
 def _flow_parseable(product: Product) -> Check:
     if product.flow is None:
         return Check.of("flow_parseable", [])
+    from cmp.flows import import_flow  # the flow readers (and YAML) load only for products that have a flow
+
     try:
         import_flow(json.dumps(product.flow.definition), product.flow.format, None)
     except DomainError as e:

@@ -270,11 +270,17 @@ def tsquery_sql(words: tuple[str, ...]) -> str | None:
     return "(" + " && ".join(terms) + ")"
 
 
+MIN_PREFIX_LENGTH = 3
+"""Shorter words match whole words only (`ai` finds "AI", not every word starting with ai): as prefixes they
+match most listings, and ranking them all cost 70-80 ms at 10,000 listings (docs/performance.md)."""
+
+
 def word_params(words: tuple[str, ...]) -> dict[str, str]:
-    """Each word as a prefix pattern (letters and digits only, so `:*` is the only operator in it). A
-    one-letter word matches only itself: as a prefix it matches nearly every listing, and ranking them
-    all costs ~70 ms at 10,000 listings for results nobody wants."""
-    return {f"word_{n}": f"{word}:*" if len(word) > 1 else word for n, word in enumerate(words)}
+    """Each word as a prefix pattern (letters and digits only, so `:*` is the only operator in it); a word
+    shorter than `MIN_PREFIX_LENGTH` as itself."""
+    return {
+        f"word_{n}": f"{word}:*" if len(word) >= MIN_PREFIX_LENGTH else word for n, word in enumerate(words)
+    }
 
 
 def sort_keys(search: ProductSearch) -> tuple[SortKey, ...]:

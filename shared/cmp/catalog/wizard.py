@@ -17,7 +17,6 @@ from cmp.catalog.ports import CatalogUnitOfWorkFactory
 from cmp.catalog.templates import TEMPLATES
 from cmp.catalog.views import product_detail
 from cmp.errors import FieldError, ValidationFailed
-from cmp.flows import import_flow, valid_proposal
 from cmp.ports import Clock, IdGenerator
 
 
@@ -68,6 +67,8 @@ class ProductWizard:
         proposes (the product keeps its category; what that change makes invalid is repaired, each repair a
         note). `flow_name` picks one flow out of a file holding several. Returns `{"product", "import",
         "proposed_capabilities_applied"}`; the import report lists `capability_notes` (path, message)."""
+        from cmp.flows import import_flow, valid_proposal  # the readers load on the first import only
+
         with self._uow(tenant_id) as uow:
             product = uow.products.get(parse_product_id(product_id))
             product.ensure_editable()

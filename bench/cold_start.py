@@ -1,9 +1,9 @@
 """Cold start per function: import of the handler module plus its module-level initialisation.
 
 For each folder in `functions/`, runs a fresh interpreter RUNS times (default 5) that imports `app`, and
-reports the median time of that import (module-level initialisation included) and the median wall time of
-the whole process next to a bare `python -c "import json"` process, as a ratio, so a noisy machine still
-compares. Also lists the third-party top-level packages each handler imports at load time.
+reports the median time of that import (module-level initialisation included; wall and CPU time, the latter
+steadier when other processes compete for the cores) and the median wall time of the whole process next to a
+bare `python -c "import json"` process, as a ratio, so a noisy machine still compares. Also lists the third-party top-level packages each handler imports at load time.
 
 Run: .venv/bin/python bench/cold_start.py [--runs 5] [--function NAME]
 """
@@ -23,18 +23,19 @@ PROBE = """
 import sys, time, json as _json
 sys.path.insert(0, {shared!r}); sys.path.insert(0, {folder!r})
 before = set(sys.modules)
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 {statement}
-elapsed = time.perf_counter() - start
+elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
 top = sorted({{m.split('.')[0] for m in set(sys.modules) - before}})
-print(_json.dumps({{"ms": elapsed * 1000, "packages": top}}))
+print(_json.dumps({{"ms": elapsed * 1000, "cpu_ms": cpu * 1000, "packages": top}}))
 """
 ENV = {"AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_METRICS_NAMESPACE": "cmp", "PATH": "/usr/bin:/bin"}
 
 
-def measure(folder: Path, statement: str, runs: int) -> tuple[float, float, list[str]]:
-    """(median import ms, median process wall ms, packages imported) over `runs` fresh interpreters."""
-    imports, walls, packages = [], [], []
+def measure(folder: Path, statement: str, runs: int) -> tuple[float, float, float, list[str]]:
+    """(median import ms, median import CPU ms, median process wall ms, packages imported) over `runs`
+    fresh interpreters."""
+    imports, cpus, walls, packages = [], [], [], []
     for _ in range(runs):
         code = PROBE.format(shared=str(REPO / "shared"), folder=str(folder), statement=statement)
         start = time.perf_counter()
@@ -44,8 +45,9 @@ def measure(folder: Path, statement: str, runs: int) -> tuple[float, float, list
         walls.append((time.perf_counter() - start) * 1000)
         result = json.loads(out.stdout.strip().splitlines()[-1])
         imports.append(result["ms"])
+        cpus.append(result["cpu_ms"])
         packages = result["packages"]
-    return statistics.median(imports), statistics.median(walls), packages
+    return statistics.median(imports), statistics.median(cpus), statistics.median(walls), packages
 
 
 def main() -> None:
@@ -53,17 +55,22 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--function", default=None)
     args = parser.parse_args()
-    _, bare, _ = measure(REPO / "functions", "import json", args.runs)
+    _, _, bare, _ = measure(REPO / "functions", "import json", args.runs)
     print(f"bare `python -c 'import json'` process: {bare:.0f} ms (median of {args.runs})")
-    print(f"{'function':<20} {'import ms':>9} {'process ms':>10} {'× bare':>7}  third-party packages at load")
+    print(
+        f"{'function':<20} {'import ms':>9} {'CPU ms':>7} {'process ms':>10} {'× bare':>7}"
+        "  third-party packages at load"
+    )
     for folder in sorted(p for p in (REPO / "functions").iterdir() if (p / "app.py").exists()):
         if args.function and folder.name != args.function:
             continue
-        ms, wall, packages = measure(folder, "import app", args.runs)
+        ms, cpu, wall, packages = measure(folder, "import app", args.runs)
         third_party = [
             p for p in packages if not p.startswith("_") and p not in sys.stdlib_module_names and p != "app"
         ]
-        print(f"{folder.name:<20} {ms:>9.0f} {wall:>10.0f} {wall / bare:>7.1f}  {', '.join(third_party)}")
+        print(
+            f"{folder.name:<20} {ms:>9.0f} {cpu:>7.0f} {wall:>10.0f} {wall / bare:>7.1f}  {', '.join(third_party)}"
+        )
 
 
 if __name__ == "__main__":

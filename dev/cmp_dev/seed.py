@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from cmp.bootstrap import Services
-from cmp.catalog.review import ReviewJob
+from cmp.catalog.messages import ReviewJob
 
 # A valid 1×1 PNG, the demo products' logo.
 LOGO_PNG = base64.b64decode(

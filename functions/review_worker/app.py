@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cmp.bootstrap import bootstrap
-from cmp.catalog.review import ReviewJob
+from cmp.catalog.messages import ReviewJob
 from cmp.jobs import run_sqs_batch
 from cmp.observability import instruments, traced_job
 

@@ -7,18 +7,46 @@ checked against that document with `validate_plans` and come back as typed `Plan
 Dicts exist only at the edges: `ProductCapabilities.from_document` / `.to_document` (and the same pair
 on `PlanSpec`) convert to and from the stored camelCase JSON, for repositories and HTTP bodies.
 `capability_summary` reads a stored document as it is, for display.
+
+The names below load their module on first access (PEP 562), so importing one light part of the package
+(`cmp.capabilities.enums`, say) does not build the ~120 capability models: a cold-start cost only the
+functions that validate documents pay (docs/performance.md).
 """
 
-from cmp.capabilities.defaults import CATEGORY_DEFAULTS, merge_with_defaults
-from cmp.capabilities.enums import CATEGORIES
-from cmp.capabilities.maxima import PLATFORM_MAXIMA, PlatformMaxima
-from cmp.capabilities.models import ProductCapabilities
-from cmp.capabilities.plans import PlanLimits, PlanSpec, plan_defaults, validate_plans
-from cmp.capabilities.rag_detail import RagDetail
-from cmp.capabilities.schema import capability_json_schema
-from cmp.capabilities.summary import capability_summary
-from cmp.capabilities.validation import CapabilityValidation, ensure_valid, validate_capabilities
-from cmp.capabilities.workflow_detail import WorkflowDetail
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cmp.capabilities.defaults import CATEGORY_DEFAULTS, merge_with_defaults
+    from cmp.capabilities.enums import CATEGORIES
+    from cmp.capabilities.maxima import PLATFORM_MAXIMA, PlatformMaxima
+    from cmp.capabilities.models import ProductCapabilities
+    from cmp.capabilities.plans import PlanLimits, PlanSpec, plan_defaults, validate_plans
+    from cmp.capabilities.rag_detail import RagDetail
+    from cmp.capabilities.schema import capability_json_schema
+    from cmp.capabilities.summary import capability_summary
+    from cmp.capabilities.validation import CapabilityValidation, ensure_valid, validate_capabilities
+    from cmp.capabilities.workflow_detail import WorkflowDetail
+
+_MODULES: dict[str, str] = {
+    "CATEGORY_DEFAULTS": "cmp.capabilities.defaults",
+    "merge_with_defaults": "cmp.capabilities.defaults",
+    "CATEGORIES": "cmp.capabilities.enums",
+    "PLATFORM_MAXIMA": "cmp.capabilities.maxima",
+    "PlatformMaxima": "cmp.capabilities.maxima",
+    "ProductCapabilities": "cmp.capabilities.models",
+    "PlanLimits": "cmp.capabilities.plans",
+    "PlanSpec": "cmp.capabilities.plans",
+    "plan_defaults": "cmp.capabilities.plans",
+    "validate_plans": "cmp.capabilities.plans",
+    "RagDetail": "cmp.capabilities.rag_detail",
+    "capability_json_schema": "cmp.capabilities.schema",
+    "capability_summary": "cmp.capabilities.summary",
+    "CapabilityValidation": "cmp.capabilities.validation",
+    "ensure_valid": "cmp.capabilities.validation",
+    "validate_capabilities": "cmp.capabilities.validation",
+    "WorkflowDetail": "cmp.capabilities.workflow_detail",
+}
 
 __all__ = [
     "CATEGORIES",
@@ -39,3 +67,9 @@ __all__ = [
     "validate_capabilities",
     "validate_plans",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULES:
+        raise AttributeError(f"module 'cmp.capabilities' has no attribute {name!r}")
+    return getattr(importlib.import_module(_MODULES[name]), name)

@@ -13,9 +13,8 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from cmp.capabilities import PlanSpec, validate_capabilities, validate_plans
+from cmp.catalog.messages import ReviewJob
 from cmp.catalog.model import (
     FULL_DESCRIPTION_REVIEW_MIN_LENGTH,
     Check,
@@ -29,15 +28,6 @@ from cmp.catalog.ports import CatalogUnitOfWork, CatalogUnitOfWorkFactory
 from cmp.catalog.versions import next_version
 from cmp.errors import DomainError, NotFound
 from cmp.ports import Clock, ObjectStorage
-
-
-class ReviewJob(BaseModel):
-    """The message `ProductLifecycle.submit` writes to the outbox for the review queue."""
-
-    model_config = ConfigDict(extra="ignore")
-    tenant_id: str
-    product_id: str
-    review_run_id: str
 
 
 class ReviewService:

@@ -9,7 +9,6 @@ import re
 from decimal import Decimal
 from typing import Any
 
-from cmp.capabilities import capability_summary
 from cmp.catalog.marketplace import money, plan_amount
 
 QUOTA_LABELS = {
@@ -190,6 +189,8 @@ def plan_comparison(plans: list[dict[str, Any]], capabilities: dict[str, Any]) -
 
 def product_page(listing: dict[str, Any]) -> dict[str, Any]:
     """A product page (`ProductDetails`) from the catalog's listing: plans as offers and side by side."""
+    from cmp.capabilities import capability_summary  # the capability models load on first page only
+
     document, plans = listing["capabilities"], listing["plans"]
     return {
         **listing,
@@ -201,6 +202,8 @@ def product_page(listing: dict[str, Any]) -> dict[str, Any]:
 
 def compared_product(listing: dict[str, Any]) -> dict[str, Any]:
     """One column of a comparison (`ComparedProduct`) from the catalog's listing: prices and plan names."""
+    from cmp.capabilities import capability_summary  # the capability models load on first page only
+
     plans = listing["plans"]
     return {
         **listing,

@@ -11,8 +11,9 @@ import pytest
 
 from cmp.catalog.assets import ProductAssets
 from cmp.catalog.lifecycle import ProductLifecycle
+from cmp.catalog.messages import ReviewJob
 from cmp.catalog.ports import CatalogUnitOfWorkFactory
-from cmp.catalog.review import ReviewJob, ReviewService
+from cmp.catalog.review import ReviewService
 from cmp.catalog.wizard import ProductWizard
 from tests.fakes import FakeObjectStorage, FakeUnitOfWorkFactory, FixedClock, SequentialIds
 from tests.unit.catalog.memory import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cmp.catalog.review import ReviewJob
+from cmp.catalog.messages import ReviewJob
 from cmp.errors import Conflict, ValidationFailed
 from tests.unit.catalog.conftest import LISTING, PLANS, REVIEW_QUEUE, TENANT, Catalog
 

@@ -55,6 +55,8 @@ openapi: install
 bench: install
 	$(BIN)/python bench/runner_overhead.py
 	$(BIN)/python bench/search_bench.py
+	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/import_bench.py
 
 clean:
 	rm -rf $(VENV) .local .pytest_cache .mypy_cache .ruff_cache

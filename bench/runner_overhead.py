@@ -1,10 +1,11 @@
-"""Local runner overhead per API call, and cold import time per function module.
+"""Local runner overhead per API call, with its spread over several rounds.
 
-Prints p50/p99 over 1,000 calls for three paths to the same handler:
+Prints p50/p99 over 1,000 calls (per round) for three paths to the same handler:
   handler    — the handler called in-process (the work itself),
   process    — through the runner's per-function process (pipe + event),
   http       — end to end over HTTP (server, routing, authorizer with its cache, process).
-Then `python -X importtime` cumulative import time of each function module (a cold start's import cost).
+and the runner's own share, http p50 - handler p50, per round and as min-max over the rounds (`BENCH_ROUNDS`,
+default 3): the handler's time is not the runner's. Cold starts are measured by bench/cold_start.py.
 
 Run: .venv/bin/python bench/runner_overhead.py  (starts its own stack under .local/bench)
 """
@@ -12,9 +13,7 @@ Run: .venv/bin/python bench/runner_overhead.py  (starts its own stack under .loc
 from __future__ import annotations
 
 import os
-import re
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -31,6 +30,7 @@ from cmp_dev.local.dev import start_stack  # noqa: E402
 from cmp_dev.local.functions import LambdaContext, load_handler  # noqa: E402
 
 CALLS = int(os.environ.get("BENCH_CALLS", "1000"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -47,26 +47,6 @@ def timed(call: Callable[[], object]) -> list[float]:
         call()
         samples.append(time.perf_counter() - start)
     return samples
-
-
-def import_times() -> dict[str, float]:
-    """Cumulative import time (ms) of each handler module, in a fresh interpreter each."""
-    out: dict[str, float] = {}
-    for folder in sorted((REPO / "functions").iterdir()):
-        code = (
-            f"import sys; sys.path.insert(0, {str(REPO / 'shared')!r}); sys.path.insert(0, {str(folder)!r});"
-            " import app"
-        )
-        result = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", code],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
-            check=True,
-        )
-        line = next(x for x in result.stderr.splitlines() if re.search(r"\|\s+app$", x))
-        out[folder.name] = int(line.split("|")[1]) / 1000
-    return out
 
 
 def main() -> None:
@@ -106,22 +86,29 @@ def main() -> None:
             os.environ.update(stack.environment(me_route.function))
             module = load_handler(fn.code_dir, fn.module, "", "bench_auth_api")
             handler = getattr(module, fn.attribute)
-            results = {
-                "handler": timed(lambda: handler(event, LambdaContext("bench", 15))),
-                "process": timed(lambda: stack.runner.functions[me_route.function].invoke(event)),
-                "http": timed(lambda: api.get("/v1/me", headers=headers)),
-            }
+            rounds = [
+                {
+                    "handler": timed(lambda: handler(event, LambdaContext("bench", 15))),
+                    "process": timed(lambda: stack.runner.functions[me_route.function].invoke(event)),
+                    "http": timed(lambda: api.get("/v1/me", headers=headers)),
+                }
+                for _ in range(ROUNDS)
+            ]
     finally:
         stack.stop()
-    print(f"GET /v1/me, {CALLS} calls each (ms)")
-    print(f"{'path':<10}{'p50':>8}{'p99':>8}")
-    base = percentiles(results["handler"])[0]
-    for name, samples in results.items():
-        p50, p99 = percentiles(samples)
-        print(f"{name:<10}{p50:>8.2f}{p99:>8.2f}   ×{p50 / base:.1f} of handler p50")
-    print("\ncold import per function module (ms, python -X importtime, cumulative)")
-    for name, ms in import_times().items():
-        print(f"  {name:<20}{ms:>8.1f}")
+    own = []
+    for number, results in enumerate(rounds, 1):
+        print(f"round {number}: GET /v1/me, {CALLS} calls each (ms)")
+        print(f"{'path':<10}{'p50':>8}{'p99':>8}")
+        base = percentiles(results["handler"])[0]
+        for name, samples in results.items():
+            p50, p99 = percentiles(samples)
+            print(f"{name:<10}{p50:>8.2f}{p99:>8.2f}   ×{p50 / base:.1f} of handler p50")
+        own.append(percentiles(results["http"])[0] - base)
+        print(f"runner's own share (http p50 − handler p50): {own[-1]:.2f} ms\n")
+    print(
+        f"runner's own share over {ROUNDS} rounds: {min(own):.2f}–{max(own):.2f} ms (median {statistics.median(own):.2f})"
+    )
 
 
 if __name__ == "__main__":

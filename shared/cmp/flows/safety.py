@@ -20,13 +20,12 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from cmp.errors import FieldError, PayloadTooLarge, ValidationFailed
 from cmp.flows.base import child_path, type_name
+from cmp.json_input import MAX_INTEGER_DIGITS, MAX_NESTING_DEPTH, NumberRejected, loads
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
-MAX_NESTING_DEPTH = 64
 MAX_DOCUMENT_VALUES = 1_000_000
 """Values (objects, arrays and scalars) a document may hold once YAML aliases are expanded."""
 
-MAX_INTEGER_DIGITS = 1_000
 
 Syntax = Literal["json", "yaml"]
 
@@ -108,38 +107,15 @@ def _decode(content: object) -> str:
     )
 
 
-class _NumberRejected(ValueError):
-    """A JSON number Python could read but the `jsonb` column and the JSON spec cannot hold."""
-
-
-def _reject_constant(name: str) -> float:
-    raise _NumberRejected(f"{name} is not a JSON number")
-
-
-def _checked_int(literal: str) -> int:
-    if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
-        raise _NumberRejected(f"a number has more than {MAX_INTEGER_DIGITS} digits")
-    return int(literal)
-
-
-def _checked_float(literal: str) -> float:
-    value = float(literal)
-    if not math.isfinite(value):
-        raise _NumberRejected(f"the number {literal[:40]} is out of range")
-    return value
-
-
 def _parse_json(source: str) -> Any:
     try:
-        return json.loads(
-            source, parse_constant=_reject_constant, parse_int=_checked_int, parse_float=_checked_float
-        )
+        return loads(source)
     except json.JSONDecodeError as exc:
         raise _content_error(
             "The file is not valid JSON",
             f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
         ) from None
-    except _NumberRejected as exc:
+    except NumberRejected as exc:
         raise _content_error("The file is not valid JSON", f"not valid JSON: {exc}") from None
     except RecursionError:
         raise _nested_too_deep(_CONTENT) from None

@@ -21,7 +21,6 @@ of the `cmp.web.deps.get_services` dependency (see that module).
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from collections.abc import Mapping
@@ -43,6 +42,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from cmp.aws.adapters import AwsUnavailable
 from cmp.errors import DomainError, FieldError, NotFound, PayloadTooLarge, ValidationFailed
+from cmp.json_input import MAX_NESTING_DEPTH, NumberRejected, loads
 from cmp.web.deps import get_services
 
 if TYPE_CHECKING:
@@ -64,29 +64,6 @@ def nesting_depth(text: str) -> int:
     return max(accumulate(1 if c in "[{" else -1 for c in brackets), default=0)
 
 
-class _NumberRejected(ValueError):
-    pass
-
-
-def _checked_int(literal: str) -> int:
-    from cmp.flows.safety import MAX_INTEGER_DIGITS
-
-    if len(literal.lstrip("-")) > MAX_INTEGER_DIGITS:
-        raise _NumberRejected(f"a number has more than {MAX_INTEGER_DIGITS} digits")
-    return int(literal)
-
-
-def _checked_float(literal: str) -> float:
-    value = float(literal)
-    if not math.isfinite(value):
-        raise _NumberRejected(f"the number {literal[:40]} is out of range")
-    return value
-
-
-def _reject_constant(name: str) -> float:
-    raise _NumberRejected(f"{name} is not a JSON number")
-
-
 def _body_error(message: str, detail: str) -> ValidationFailed:
     return ValidationFailed(message, errors=[FieldError("body", detail)])
 
@@ -99,9 +76,9 @@ def parse_json_body(text: str) -> Any:
     MAX_INTEGER_DIGITS digits or out of float range; and at the field's path for a string holding a NUL
     character or a lone surrogate (which PostgreSQL cannot store).
     """
-    # The document limits are the importers' (cmp.flows.safety). Imported here, not at module level: the
+    # The value checks are the importers' (cmp.flows.safety). Imported here, not at module level: the
     # cmp.flows package loads every reader and YAML, which functions that only read would pay at cold start.
-    from cmp.flows.safety import MAX_NESTING_DEPTH, check_document
+    from cmp.flows.safety import check_document
 
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_BODY_BYTES:
@@ -114,15 +91,13 @@ def parse_json_body(text: str) -> Any:
             "the request body is nested too deeply", f"nested deeper than {MAX_NESTING_DEPTH} levels"
         )
     try:
-        document = json.loads(
-            text, parse_constant=_reject_constant, parse_int=_checked_int, parse_float=_checked_float
-        )
+        document = loads(text)
     except json.JSONDecodeError as e:
         raise _body_error(
             "the request body is not valid JSON",
             f"not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}",
         ) from None
-    except _NumberRejected as e:
+    except NumberRejected as e:
         raise _body_error("the request body is not valid JSON", f"not valid JSON: {e}") from None
     except RecursionError:
         raise _body_error(

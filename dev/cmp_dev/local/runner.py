@@ -353,6 +353,7 @@ def _not_allowed(
         {
             "error": "method_not_allowed",
             "message": f"{method[:20]} is not allowed on {path[:200]}; allowed: {', '.join(allowed)}",
+            "errors": [],
             "request_id": request_id,
         },
     )

@@ -492,5 +492,6 @@ def test_the_api_answers_gateway_errors_in_the_platform_error_shape() -> None:
             "$context.error.messageString", '"a message"'
         )
         parsed = json.loads(body.replace("$context.requestId", "req-1"))
-        assert set(parsed) == {"error", "message", "request_id"}, kind
+        assert set(parsed) == {"error", "message", "errors", "request_id"}, kind
+        assert parsed["errors"] == [], kind
         assert parsed["request_id"] == "req-1" and parsed["error"], kind

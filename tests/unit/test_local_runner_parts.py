@@ -192,6 +192,7 @@ def test_gateway_responses_render_the_templates_error_shape() -> None:
     assert json.loads(body) == {
         "error": "unauthorized",
         "message": "sign in first: send Authorization: Bearer <access token>",
+        "errors": [],
         "request_id": "req-1",
     }
     status, _, body = gateway_response(tpl, "MISSING_AUTHENTICATION_TOKEN", "req-2")
@@ -201,11 +202,12 @@ def test_gateway_responses_render_the_templates_error_shape() -> None:
     assert json.loads(body) == {
         "error": "internal",
         "message": "Internal server error",
+        "errors": [],
         "request_id": "req-3",
     }
     for kind in ("ACCESS_DENIED", "REQUEST_TOO_LARGE", "AUTHORIZER_FAILURE"):
         _, _, body = gateway_response(tpl, kind, "req-4")
-        assert set(json.loads(body)) == {"error", "message", "request_id"}, kind
+        assert set(json.loads(body)) == {"error", "message", "errors", "request_id"}, kind
 
 
 def test_without_gateway_responses_the_runner_answers_like_api_gateway() -> None:

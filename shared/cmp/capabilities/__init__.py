@@ -13,7 +13,7 @@ from cmp.capabilities.defaults import CATEGORY_DEFAULTS, merge_with_defaults
 from cmp.capabilities.enums import CATEGORIES
 from cmp.capabilities.maxima import PLATFORM_MAXIMA, PlatformMaxima
 from cmp.capabilities.models import ProductCapabilities
-from cmp.capabilities.plans import PlanLimits, PlanSpec, plan_defaults, validate_plans
+from cmp.capabilities.plans import MAX_PLANS, PlanLimits, PlanSpec, plan_defaults, validate_plans
 from cmp.capabilities.rag_detail import RagDetail
 from cmp.capabilities.schema import capability_json_schema
 from cmp.capabilities.summary import capability_summary
@@ -23,6 +23,7 @@ from cmp.capabilities.workflow_detail import WorkflowDetail
 __all__ = [
     "CATEGORIES",
     "CATEGORY_DEFAULTS",
+    "MAX_PLANS",
     "PLATFORM_MAXIMA",
     "CapabilityValidation",
     "PlanLimits",

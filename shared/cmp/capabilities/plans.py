@@ -180,12 +180,11 @@ def _price_rules(prefix: str, plan: PlanSpec) -> Iterator[FieldError]:
 def _runtime_rules(
     prefix: str, plan: PlanSpec, given: dict[str, Any], capabilities: ProductCapabilities
 ) -> Iterator[FieldError]:
-    """The plan's runtime type and rate/concurrency must fit what the product's runtime offers."""
+    """The plan's runtime type and rate/concurrency must fit what the product's runtime offers (a runtime
+    type the seller left out was already chosen to fit, see `default_runtime_type`)."""
     runtime = capabilities.runtime
     given_limits = given.get("limits")
-    explicit = {"runtimeType"} & set(given)
-    if isinstance(given_limits, dict):
-        explicit |= {f"limits.{key}" for key in given_limits}
+    explicit = {f"limits.{key}" for key in given_limits} if isinstance(given_limits, dict) else set()
 
     def inherited(field: str) -> str:
         return "" if field in explicit else f" (the {plan.tier} default; set {field} to change it)"
@@ -196,7 +195,7 @@ def _runtime_rules(
         yield FieldError(
             f"{prefix}.runtimeType",
             f"a {plan.runtime_type} plan needs runtime.deployment {choices} in the capabilities, "
-            f"which say '{runtime.deployment}'" + inherited("runtimeType"),
+            f"which say '{runtime.deployment}'",
         )
     ceilings = (
         (

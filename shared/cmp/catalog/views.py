@@ -114,6 +114,12 @@ class _Reads:
         self.review_runs: ReviewRunRepository = SqlReviewRuns(session)
 
 
+_SUMMARIES = (
+    "select p.*, r.status as review_status from products p left join lateral (select status"
+    " from product_review_runs rr where rr.product_id = p.id order by created_at desc limit 1) r on true"
+)
+"""The product rows of a list, each with its latest review run's status (filters and order appended)."""
+
 SessionFactory = Callable[..., AbstractContextManager[Session]]
 """`Database.session(tenant_id=None, read_only=True)`."""
 
@@ -124,23 +130,22 @@ class ProductViews:
     def __init__(self, sessions: SessionFactory) -> None:
         self._sessions = sessions
 
-    def list_products(self, tenant_id: str, page: ProductPage | None = None) -> dict[str, Any]:
+    def list_products(self, tenant_id: str) -> list[dict[str, Any]]:
+        """Every product of the tenant (`product_summary` rows), most recently changed first; for tools
+        that need them all (the demo seed). The API pages with `page_products`."""
+        with self._sessions(tenant_id, read_only=True) as session:
+            rows = session.fetch_all(f"{_SUMMARIES} order by p.updated_at desc, p.id desc")
+        return [product_summary(product_from_row(r), r["review_status"]) for r in rows]
+
+    def page_products(self, tenant_id: str, page: ProductPage) -> dict[str, Any]:
         """One page of the tenant's products, most recently changed first (ties by id), each with its
-        latest review run's status: `{"items", "next_cursor"}` (null on the last page)."""
-        page = page or ProductPage()
+        latest review run's status: `{"items", "next_cursor"}` (`next_cursor` null on the last page)."""
         where, params = (
-            ("", ())
-            if page.after is None
-            else (
-                "where (p.updated_at, p.id) < (%s, %s)",
-                page.after,
-            )
+            ("", ()) if page.after is None else ("where (p.updated_at, p.id) < (%s, %s)", page.after)
         )
         with self._sessions(tenant_id, read_only=True) as session:
             rows = session.fetch_all(
-                "select p.*, r.status as review_status from products p left join lateral (select status"
-                " from product_review_runs rr where rr.product_id = p.id order by created_at desc limit 1) r"
-                f" on true {where} order by p.updated_at desc, p.id desc limit %s",
+                f"{_SUMMARIES} {where} order by p.updated_at desc, p.id desc limit %s",
                 (*params, page.limit + 1),
             )
         more = len(rows) > page.limit

@@ -166,7 +166,7 @@ def test_archive_takes_the_listing_down_once(catalog: Catalog) -> None:
     assert pid not in catalog.listings.rows
     with pytest.raises(Conflict, match="archived"):
         catalog.wizard.set_capabilities(TENANT, product_id, {})
-    with pytest.raises(Conflict, match="already archived .* restore it"):
+    with pytest.raises(Conflict, match=r"already archived .* restore it"):
         catalog.lifecycle.delete_draft(TENANT, product_id)
 
 

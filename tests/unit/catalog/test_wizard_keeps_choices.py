@@ -167,7 +167,7 @@ def test_delete_says_what_is_true_for_live_and_archived_published_products(catal
     with pytest.raises(Conflict, match="archive it to take it off the marketplace"):
         catalog.lifecycle.delete_draft(TENANT, product_id)
     catalog.lifecycle.archive(TENANT, product_id)
-    with pytest.raises(Conflict, match="never deleted .* already archived .* restore it"):
+    with pytest.raises(Conflict, match=r"never deleted .* already archived .* restore it"):
         catalog.lifecycle.delete_draft(TENANT, product_id)
     assert catalog.product(product_id).status == "archived"
 

@@ -57,7 +57,7 @@ def list_products(
 ) -> ProductList:
     """The organization's products, most recently changed first, one page at a time (`next_cursor`)."""
     page = ProductPage.from_query(limit, cursor)
-    return ProductList.model_validate(services.product_views.list_products(seller.tenant_id, page))
+    return ProductList.model_validate(services.product_views.page_products(seller.tenant_id, page))
 
 
 @router.post("/v1/provider/products", responses=answers(201, "Draft created (step 1 done)", *SELLER))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,8 +30,15 @@ class FakeObjectStorage:
     ) -> dict[str, Any]:
         return {"url": f"https://{bucket}.s3.test/", "fields": {"key": key, "Content-Type": content_type}}
 
-    def presigned_get(self, bucket: str, key: str, expires_in: int = 3600) -> str:
-        return f"https://{bucket}.s3.test/{key}?expires={expires_in}"
+    def presigned_get(
+        self,
+        bucket: str,
+        key: str,
+        expires_in: int = 3600,
+        response_headers: Mapping[str, str] | None = None,
+    ) -> str:
+        overrides = "".join(f"&{k}={v}" for k, v in (response_headers or {}).items())
+        return f"https://{bucket}.s3.test/{key}?expires={expires_in}{overrides}"
 
     def head(self, bucket: str, key: str) -> dict[str, Any] | None:
         if (bucket, key) not in self.objects:

@@ -127,9 +127,13 @@ class Services:
     @cached_property
     def marketplace(self) -> MarketplaceService:
         from cmp.catalog.marketplace import MarketplaceService
+        from cmp.catalog.model import serving_headers
 
         return MarketplaceService(
-            self.db, lambda key: self.objects.presigned_get(self.settings.assets_bucket, key)
+            self.db,
+            lambda key: self.objects.presigned_get(
+                self.settings.assets_bucket, key, response_headers=serving_headers(key)
+            ),
         )
 
     @cached_property

@@ -8,6 +8,7 @@ never see a botocore exception.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -22,8 +23,15 @@ class ObjectStorage(Protocol):
         """A browser upload form `{"url", "fields"}` whose policy pins the type and caps the size."""
         ...
 
-    def presigned_get(self, bucket: str, key: str, expires_in: int = 3600) -> str:
-        """A time-limited download URL."""
+    def presigned_get(
+        self,
+        bucket: str,
+        key: str,
+        expires_in: int = 3600,
+        response_headers: Mapping[str, str] | None = None,
+    ) -> str:
+        """A time-limited download URL; `response_headers` are S3's response overrides
+        (`ResponseContentType`, `ResponseContentDisposition`, …) the URL carries, signed."""
         ...
 
     def head(self, bucket: str, key: str) -> dict[str, Any] | None:

@@ -106,3 +106,71 @@ def test_seeding_is_idempotent_and_publishes_the_demo_products(
         item["slug"] for item in api.get("/v1/marketplace/products", params={"limit": 50}).json()["items"]
     }
     assert set(seeded["products"]) <= slugs  # type: ignore[arg-type]
+
+
+N8N_CHAT_AGENT = {
+    "name": "Helpdesk agent",
+    "nodes": [
+        {"id": "1", "name": "Chat", "type": "@n8n/n8n-nodes-langchain.chatTrigger", "position": [0, 0]},
+        {"id": "2", "name": "AI Agent", "type": "@n8n/n8n-nodes-langchain.agent", "position": [220, 0]},
+    ],
+    "connections": {"Chat": {"main": [[{"node": "AI Agent", "type": "main", "index": 0}]]}},
+}
+HTML = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 4 4"><rect width="2" height="2"/></svg>'
+
+
+def _upload(seller: Account, base: str, data: bytes, content_type: str) -> httpx.Response:
+    """Announce a logo, send `data` through the presigned POST form as a browser would, and complete it."""
+    ticket = seller.post(
+        f"{base}/assets", json={"kind": "logo", "content_type": content_type, "size_bytes": len(data)}
+    ).json()
+    stored = httpx.post(
+        ticket["upload"]["url"], data=ticket["upload"]["fields"], files={"file": ("logo", data, content_type)}
+    )
+    assert stored.status_code in (200, 201, 204), stored.text
+    return seller.post(f"{base}/assets/{ticket['asset_id']}/complete")
+
+
+def test_the_wizard_keeps_the_import_and_checks_uploads_by_their_bytes(api: httpx.Client) -> None:
+    seller = sign_up(api, "Keeper Labs", "seller")
+    product_id = seller.post(
+        "/v1/provider/products", json={"category": "agent", "subcategory": "single"}
+    ).json()["id"]
+    base = f"/v1/provider/products/{product_id}"
+    imported = seller.post(
+        f"{base}/import", json={"document": N8N_CHAT_AGENT, "filename": "flow.json"}
+    ).json()
+    assert imported["proposed_capabilities_applied"] is True
+    assert imported["product"]["wizard"]["next"] == "plans"
+    kept = seller.put(f"{base}/capabilities", json={}).json()
+    assert kept["capabilities"] == imported["product"]["capabilities"]
+    plans = seller.put(
+        f"{base}/plans",
+        json={
+            "plans": [
+                {"name": "Starter", "tier": "starter", "priceMonthly": "9"},
+                {"name": "Ent", "tier": "enterprise"},
+            ]
+        },
+    )
+    assert plans.status_code == 200, plans.text
+    assert [p["runtimeType"] for p in plans.json()["plans"]] == ["shared", "shared"]
+    listed = seller.put(
+        f"{base}/listing",
+        json={
+            "name": "Kéeper Çoncierge",
+            "short_description": "Keeps what you gave it.",
+            "full_description": "# Keeper\n\nA concierge that keeps the flow you imported, step after step.",
+        },
+    )
+    assert listed.status_code == 200 and listed.json()["listing"]["slug"] == "keeper-concierge"
+
+    html = _upload(seller, base, HTML, "image/png")
+    assert html.status_code == 422 and html.json()["errors"][0]["path"] == "content_type"
+    svg = _upload(seller, base, SVG.replace(b"<rect", b'<rect onclick="alert(1)"'), "image/svg+xml")
+    assert svg.status_code == 422 and [e["path"] for e in svg.json()["errors"]] == ["file"]
+    assert _upload(seller, base, SVG, "image/svg+xml").status_code == 200
+
+    assert seller.post(f"{base}/submit").status_code == 202
+    assert eventually(lambda: seller.get(base).json()["review_status"] == "checks_passed")

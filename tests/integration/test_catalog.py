@@ -452,3 +452,121 @@ def admin_api_anonymous(platform: Platform, method: str, path: str, body: Any) -
     return int(
         platform.invoke("AdminApiFunction", api_event(method, f"/v1/admin{path}", body, None))["statusCode"]
     )
+
+
+HTML = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
+SVG_WITH_SCRIPT = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script><rect/></svg>'
+
+
+def store_upload(
+    platform: Platform, who: dict[str, str], product_id: str, data: bytes, content_type: str
+) -> str:
+    """Announce a logo and put `data` in S3 under the announced type; the `complete` path."""
+    status, upload = provider(
+        platform,
+        "POST",
+        f"/{product_id}/assets",
+        who,
+        {"kind": "logo", "content_type": content_type, "size_bytes": len(data)},
+    )
+    assert status == 201, upload
+    client("s3").put_object(
+        Bucket=platform.ref("AssetsBucket"),
+        Key=upload["upload"]["fields"]["key"],
+        Body=data,
+        ContentType=content_type,
+    )
+    return f"/{product_id}/assets/{upload['asset_id']}/complete"
+
+
+def test_uploads_are_checked_by_their_bytes_at_complete_and_in_the_review_job(
+    platform: Platform, services: Services
+) -> None:
+    seller = caller_of(services, "Seller")
+    product_id = ready_product(platform, seller, "sniffed", logo=False)
+
+    status, body = provider(
+        platform, "POST", store_upload(platform, seller, product_id, HTML, "image/png"), seller
+    )
+    assert status == 422 and [e["path"] for e in body["errors"]] == ["content_type"]
+    assert "by its content the file is not an image" in body["errors"][0]["message"]
+    status, body = provider(
+        platform, "POST", store_upload(platform, seller, product_id, SVG_WITH_SCRIPT, "image/svg+xml"), seller
+    )
+    assert status == 422 and body["errors"] == [
+        {"path": "file", "message": "<script> elements are not allowed"}
+    ]
+
+    upload_logo(platform, seller, product_id)
+    status, product = provider(platform, "GET", f"/{product_id}", seller)
+    [logo] = [a for a in product["assets"] if a["status"] == "ready"]
+    key = f"products/{seller['tenant_id']}/{product_id}/logo/{logo['id']}.png"
+    client("s3").put_object(Bucket=platform.ref("AssetsBucket"), Key=key, Body=HTML, ContentType="image/png")
+    provider(platform, "POST", f"/{product_id}/submit", seller)
+    review(platform)
+    status, product = provider(platform, "GET", f"/{product_id}", seller)
+    assert product["status"] == "rejected" and product["review_status"] == "checks_failed"
+    assert any("by its content the file is not an image" in reason for reason in product["review_reasons"])
+
+
+def test_archived_products_are_restored_and_delete_says_why_it_refuses(
+    platform: Platform, services: Services
+) -> None:
+    seller, admin = caller_of(services, "Seller"), caller_of(services, admin=True)
+    product_id = ready_product(platform, seller, "restorable")
+    provider(platform, "POST", f"/{product_id}/submit", seller)
+    review(platform)
+    admin_api(platform, "POST", f"/products/{product_id}/approve", admin)
+    assert provider(platform, "POST", f"/{product_id}/restore", seller)[0] == 409
+    assert provider(platform, "POST", f"/{product_id}/archive", seller)[1]["status"] == "archived"
+
+    status, refused = provider(platform, "DELETE", f"/{product_id}", seller)
+    assert status == 409 and "already archived" in refused["message"] and "restore" in refused["message"]
+    status, restored = provider(platform, "POST", f"/{product_id}/restore", seller)
+    assert status == 200 and restored["status"] == "draft" and restored["live_version"] == "1.0.0"
+    provider(platform, "POST", f"/{product_id}/submit", seller)
+    review(platform)
+    status, approved = admin_api(platform, "POST", f"/products/{product_id}/approve", admin)
+    assert status == 200 and approved["version"] == "1.0.1"
+
+
+def test_plans_are_capped_and_the_product_list_pages(platform: Platform, services: Services) -> None:
+    seller = caller_of(services, "Seller")
+    ids = [new_draft(platform, seller, "agent", "single") for _ in range(3)]
+    provider(platform, "PUT", f"/{ids[0]}/capabilities", seller, {})
+    many = [{"name": f"Plan {i}", "tier": "starter", "priceMonthly": "9"} for i in range(11)]
+    status, body = provider(platform, "PUT", f"/{ids[0]}/plans", seller, {"plans": many})
+    assert status == 422 and body["errors"] == [{"path": "plans", "message": "at most 10 plans (got 11)"}]
+
+    seen: list[str] = []
+    cursor: str | None = None
+    while True:
+        query = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        status, page = provider(platform, "GET", "", seller, query=query)
+        assert status == 200 and len(page["items"]) <= 2
+        seen += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert set(ids) <= set(seen) and len(seen) == len(set(seen))
+    assert seen.index(ids[0]) < seen.index(ids[2])  # ids[0] was changed last
+    status, body = provider(platform, "GET", "", seller, query={"limit": "201", "cursor": "junk"})
+    assert status == 422 and [e["path"] for e in body["errors"]] == ["query.limit", "query.cursor"]
+
+
+def test_slugs_are_transliterated_and_never_read_as_ids(platform: Platform, services: Services) -> None:
+    seller = caller_of(services, "Seller")
+    product_id = new_draft(platform, seller, "agent", "single")
+    listing = {"short_description": "Coffee, answered."}
+
+    status, body = provider(
+        platform, "PUT", f"/{product_id}/listing", seller, {**listing, "name": "Café Crème Déjà Vu"}
+    )
+    assert status == 200 and body["listing"]["slug"] == "cafe-creme-deja-vu"
+    status, body = provider(platform, "PUT", f"/{product_id}/listing", seller, {**listing, "name": "☕☕☕"})
+    assert status == 422 and [e["path"] for e in body["errors"]] == ["name"]
+    assert "give a slug" in body["errors"][0]["message"]
+    status, body = provider(
+        platform, "PUT", f"/{product_id}/listing", seller, {**listing, "name": "Coffee", "slug": "0" * 32}
+    )
+    assert status == 422 and [e["path"] for e in body["errors"]] == ["slug"]

@@ -329,12 +329,15 @@ def test_a_stop_word_still_finds_a_name(publish: Any, marketplace: MarketplaceSe
     assert search(marketplace, q="ready", tags=tag) == ["Readymade Reports"]
 
 
-def test_a_one_letter_word_is_a_whole_word(publish: Any, marketplace: MarketplaceService) -> None:
+def test_words_under_three_characters_are_whole_words(publish: Any, marketplace: MarketplaceService) -> None:
     tag = new_tag()
     publish("X Ray Reader", tags=[tag])
     publish("Xylophone Tutor", tags=[tag])
+    publish("AI Scheduler", tags=[tag])
     assert search(marketplace, q="x", tags=tag) == ["X Ray Reader"]
-    assert search(marketplace, q="xy", tags=tag) == ["Xylophone Tutor"]
+    assert search(marketplace, q="xy", tags=tag) == []
+    assert search(marketplace, q="xyl", tags=tag) == ["Xylophone Tutor"]
+    assert search(marketplace, q="ai", tags=tag) == ["AI Scheduler"]
 
 
 def test_a_stemmed_form_finds_the_word(publish: Any, marketplace: MarketplaceService) -> None:

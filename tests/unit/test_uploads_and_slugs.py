@@ -96,3 +96,22 @@ def test_ids_are_recognised_with_or_without_hyphens() -> None:
     assert looks_like_id("0f8fad5bd9cb469fa16570867728950e")
     assert looks_like_id("0f8fad5b-d9cb-469f-a165-70867728950e")
     assert not looks_like_id("acme-faq-bot")
+
+
+def test_asset_urls_carry_the_verified_type_and_disposition() -> None:
+    """A presigned GET of a stored asset tells S3 which type and disposition to answer with (signed, so a
+    reader cannot change them): SVG downloads as an attachment instead of rendering as a page."""
+    import boto3
+
+    from cmp.aws.adapters import ObjectStore
+    from cmp.catalog.model import serving_headers
+
+    s3 = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    key = "products/t/p/logo/abc.svg"
+    url = ObjectStore(s3).presigned_get("assets", key, response_headers=serving_headers(key))
+    assert "response-content-type=image%2Fsvg%2Bxml" in url
+    assert "response-content-disposition=attachment" in url
+    png = ObjectStore(s3).presigned_get("assets", "a/b.png", response_headers=serving_headers("a/b.png"))
+    assert "response-content-type=image%2Fpng" in png and "response-content-disposition=inline" in png

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -127,10 +128,15 @@ class ObjectStore:
         )
         return post
 
-    def presigned_get(self, bucket: str, key: str, expires_in: int = 3600) -> str:
-        url: str = self._client.generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in
-        )
+    def presigned_get(
+        self,
+        bucket: str,
+        key: str,
+        expires_in: int = 3600,
+        response_headers: Mapping[str, str] | None = None,
+    ) -> str:
+        params = {**(response_headers or {}), "Bucket": bucket, "Key": key}
+        url: str = self._client.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_in)
         return url
 
     def read_prefix(self, bucket: str, key: str, length: int) -> bytes:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from cmp.capabilities.enums import CATEGORIES
     from cmp.capabilities.maxima import PLATFORM_MAXIMA, PlatformMaxima
     from cmp.capabilities.models import ProductCapabilities
-    from cmp.capabilities.plans import PlanLimits, PlanSpec, plan_defaults, validate_plans
+    from cmp.capabilities.plans import MAX_PLANS, PlanLimits, PlanSpec, plan_defaults, validate_plans
     from cmp.capabilities.rag_detail import RagDetail
     from cmp.capabilities.schema import capability_json_schema
     from cmp.capabilities.summary import capability_summary
@@ -35,6 +35,7 @@ _MODULES: dict[str, str] = {
     "PLATFORM_MAXIMA": "cmp.capabilities.maxima",
     "PlatformMaxima": "cmp.capabilities.maxima",
     "ProductCapabilities": "cmp.capabilities.models",
+    "MAX_PLANS": "cmp.capabilities.plans",
     "PlanLimits": "cmp.capabilities.plans",
     "PlanSpec": "cmp.capabilities.plans",
     "plan_defaults": "cmp.capabilities.plans",
@@ -51,6 +52,7 @@ _MODULES: dict[str, str] = {
 __all__ = [
     "CATEGORIES",
     "CATEGORY_DEFAULTS",
+    "MAX_PLANS",
     "PLATFORM_MAXIMA",
     "CapabilityValidation",
     "PlanLimits",

@@ -31,6 +31,8 @@ PLAN_DEPLOYMENTS: dict[str, tuple[str, ...]] = {
     "dedicated": ("dedicated", "hybrid"),
 }
 """The capability deployments that can serve a plan of each runtime type."""
+MAX_PLANS = 10
+"""The most plans a product may offer (a buyer compares them side by side)."""
 
 Count = Annotated[int, Field(strict=True, ge=0)]
 Money = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)]
@@ -81,6 +83,17 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 TIER_DEFAULTS["custom"] = copy.deepcopy(TIER_DEFAULTS["enterprise"])
 """Spec "Plan-Based Runtime Selection" (users from the seller wizard); custom defaults like enterprise."""
+
+
+def default_runtime_type(tier: str, deployment: str) -> str:
+    """The runtime type a plan of `tier` gets when it names none, on a product deployed as `deployment`:
+    the tier's own (starter/pro shared, enterprise/custom dedicated) when the product can serve it, else
+    the one it can (an enterprise plan of a shared-only product runs shared, a starter plan of a
+    dedicated-only product dedicated)."""
+    tier_type = str(TIER_DEFAULTS.get(tier, TIER_DEFAULTS["starter"])["runtimeType"])
+    if deployment in PLAN_DEPLOYMENTS[tier_type]:
+        return tier_type
+    return next((t for t, deployments in PLAN_DEPLOYMENTS.items() if deployment in deployments), tier_type)
 
 
 def plan_defaults(tier: str) -> dict[str, Any]:
@@ -167,12 +180,11 @@ def _price_rules(prefix: str, plan: PlanSpec) -> Iterator[FieldError]:
 def _runtime_rules(
     prefix: str, plan: PlanSpec, given: dict[str, Any], capabilities: ProductCapabilities
 ) -> Iterator[FieldError]:
-    """The plan's runtime type and rate/concurrency must fit what the product's runtime offers."""
+    """The plan's runtime type and rate/concurrency must fit what the product's runtime offers (a runtime
+    type the seller left out was already chosen to fit, see `default_runtime_type`)."""
     runtime = capabilities.runtime
     given_limits = given.get("limits")
-    explicit = {"runtimeType"} & set(given)
-    if isinstance(given_limits, dict):
-        explicit |= {f"limits.{key}" for key in given_limits}
+    explicit = {f"limits.{key}" for key in given_limits} if isinstance(given_limits, dict) else set()
 
     def inherited(field: str) -> str:
         return "" if field in explicit else f" (the {plan.tier} default; set {field} to change it)"
@@ -183,7 +195,7 @@ def _runtime_rules(
         yield FieldError(
             f"{prefix}.runtimeType",
             f"a {plan.runtime_type} plan needs runtime.deployment {choices} in the capabilities, "
-            f"which say '{runtime.deployment}'" + inherited("runtimeType"),
+            f"which say '{runtime.deployment}'",
         )
     ceilings = (
         (
@@ -270,13 +282,17 @@ def validate_plans(
 
     `plans` is the seller's JSON (any value); `capabilities` is re-checked against today's rules first, and
     a document that fails them gets one error at `capabilities` (plans are then checked for shape and
-    prices only). Returns the parsed plans (tier defaults applied, prices as Decimal with two places; only
-    plans free of type errors) and every error found. Use the plans only when the error list is empty.
+    prices only). A plan that names no runtime type gets `default_runtime_type` for the product's
+    deployment. At most `MAX_PLANS` plans (more is one error at `plans`, nothing else is checked).
+    Returns the parsed plans (tier defaults applied, prices as Decimal with two places; only plans free of
+    type errors) and every error found. Use the plans only when the error list is empty.
     """
     if not isinstance(plans, list):
         return [], [FieldError("plans", f"must be a list of plans (got {show(plans)})")]
     if not plans:
         return [], [FieldError("plans", "add at least one plan")]
+    if len(plans) > MAX_PLANS:
+        return [], [FieldError("plans", f"at most {MAX_PLANS} plans (got {len(plans):,})")]
     errors: list[FieldError] = []
     document = validate_capabilities(capabilities).capabilities
     if document is None:
@@ -295,7 +311,11 @@ def validate_plans(
             errors.append(FieldError(prefix, f"must be an object (got {show(raw)})"))
             continue
         given = canonical_keys(raw, PlanSpec)
-        plan, type_errors = parse_tolerant(PlanSpec, canonical_keys(raw, PlanSpec), prefix)
+        completed = given
+        if document is not None and "runtimeType" not in given and isinstance(given.get("tier"), str):
+            deployment = document.runtime.deployment
+            completed = {**given, "runtimeType": default_runtime_type(given["tier"], deployment)}
+        plan, type_errors = parse_tolerant(PlanSpec, completed, prefix)
         errors.extend(type_errors)
         if plan is None:
             continue

@@ -39,9 +39,12 @@ def _overlaps(semantic: str, type_error: str) -> bool:
     )
 
 
-def validate_capabilities(draft: object) -> CapabilityValidation:
-    """Merge the draft over its category defaults, then check types and every semantic rule.
+def validate_capabilities(draft: object, base: ProductCapabilities | None = None) -> CapabilityValidation:
+    """Merge the draft over `base` (a product's current capabilities) when given and of the draft's
+    category, else over its category defaults; then check types and every semantic rule.
 
+    Only what the draft says counts as the seller's choice (inherited children of a block the draft
+    switches off are switched off quietly, whether inherited from `base` or from the defaults).
     Never raises on bad input: anything that is not a well-formed, consistent document comes back
     as `FieldError`s, all of them at once. A `ProductCapabilities` is checked as its stored document
     (a document accepted under older rules may fail today's).
@@ -56,7 +59,12 @@ def validate_capabilities(draft: object) -> CapabilityValidation:
     if parsed is None:
         return CapabilityValidation(None, type_errors)
     seller = parsed.model_dump(by_alias=True, exclude_unset=True)
-    merged = deep_merge(deep_merge(base_document(), category_defaults(parsed.category)), seller)
+    if base is not None and base.category == parsed.category:
+        below = base.to_document()
+        below.pop("subcategory", None)
+        merged = deep_merge(deep_merge(base_document(), below), seller)
+    else:
+        merged = deep_merge(deep_merge(base_document(), category_defaults(parsed.category)), seller)
 
     semantic = normalise_master(merged, seller)
     semantic.extend(reconcile_details(merged, seller))
@@ -79,9 +87,10 @@ def validate_capabilities(draft: object) -> CapabilityValidation:
     return CapabilityValidation(document)
 
 
-def ensure_valid(draft: object) -> ProductCapabilities:
-    """The validated document, or `ValidationFailed` listing every error."""
-    result = validate_capabilities(draft)
+def ensure_valid(draft: object, base: ProductCapabilities | None = None) -> ProductCapabilities:
+    """The validated document (the draft over `base` when given, see `validate_capabilities`), or
+    `ValidationFailed` listing every error."""
+    result = validate_capabilities(draft, base)
     if result.capabilities is None:
         raise ValidationFailed("capabilities are invalid", errors=result.errors)
     return result.capabilities

@@ -1,7 +1,8 @@
 """A product's logo and screenshots: presigned uploads, checking what arrived, deleting.
 
 The browser uploads straight to object storage with a presigned form whose policy pins the type and caps
-the size; `complete_upload` then checks the stored object against what was announced.
+the size; `complete_upload` then checks the stored object against what was announced, and its bytes: the
+signature must be the announced type, and an SVG must be static artwork (`cmp.catalog.content`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from cmp.catalog.model import (
     Asset,
     AssetKind,
     asset_rule,
+    bytes_to_check,
     ensure_room_for,
     parse_product_id,
 )
@@ -81,11 +83,20 @@ class ProductAssets:
     def complete_upload(self, tenant_id: str, product_id: str, asset_id: str) -> dict[str, Any]:
         """Check the uploaded object and make the asset ready (a new logo replaces the previous one);
         `NotFound`, `Conflict` when nothing was uploaded, `ValidationFailed` when it is not what was
-        announced. Returns the product's detail."""
+        announced: declared type or size, its real type by its leading bytes (`content_type`), active
+        content in an SVG (`file`). Returns the product's detail."""
         with self._uow(tenant_id) as uow:
             pid = parse_product_id(product_id)
             asset = uow.assets.get(pid, _asset_id(asset_id))
-            asset.complete(self._objects.head(self._bucket(), asset.object_key))
+            head = self._objects.head(self._bucket(), asset.object_key)
+            content = (
+                self._objects.read_prefix(
+                    self._bucket(), asset.object_key, bytes_to_check(asset.content_type)
+                )
+                if head is not None
+                else b""
+            )
+            asset.complete(head, content)
             uow.assets.save(asset)
             if asset.kind == "logo":
                 for other in uow.assets.for_product(pid):

@@ -1,4 +1,4 @@
-"""A product's lifecycle on the seller's side: submit for review, archive, delete a draft.
+"""A product's lifecycle on the seller's side: submit for review, archive, restore, delete a draft.
 
 Submitting writes the review job to the outbox in the same transaction as the new review run, so the job
 is sent after the commit (and by the outbox sweep if that send fails) — never lost, perhaps sent twice,
@@ -18,7 +18,7 @@ from cmp.ports import Clock, IdGenerator
 
 
 class ProductLifecycle:
-    """Submit, archive and delete products."""
+    """Submit, archive, restore and delete products."""
 
     def __init__(
         self,
@@ -55,8 +55,9 @@ class ProductLifecycle:
         return {"product_id": product_id, "status": "pending_review", "review_run_id": str(run.id)}
 
     def archive(self, tenant_id: str, product_id: str) -> dict[str, Any]:
-        """Take the product off the marketplace for good (its listing is removed; subscriptions keep their
-        snapshot). Archiving an archived product changes nothing. Returns the product's detail."""
+        """Take the product off the marketplace (its listing is removed; subscriptions keep their
+        snapshot; `restore` brings it back as a draft). Archiving an archived product changes nothing.
+        Returns the product's detail."""
         with self._uow(tenant_id) as uow:
             product = uow.products.get(parse_product_id(product_id))
             if product.archive(self._clock.now()):
@@ -66,8 +67,21 @@ class ProductLifecycle:
             uow.commit()
         return detail
 
+    def restore(self, tenant_id: str, product_id: str) -> dict[str, Any]:
+        """Bring an archived product back as a draft: editable again and off the marketplace until a new
+        version is approved (submit it again; its versions are kept). Returns the product's detail;
+        `Conflict` unless it is archived."""
+        with self._uow(tenant_id) as uow:
+            product = uow.products.get(parse_product_id(product_id))
+            product.restore(self._clock.now())
+            uow.products.save(product)
+            detail = product_detail(uow, product)
+            uow.commit()
+        return detail
+
     def delete_draft(self, tenant_id: str, product_id: str) -> None:
-        """Delete a product that was never published; `Conflict` otherwise (archive it instead)."""
+        """Delete a product that was never published (archived or not); `Conflict` for one that was, whose
+        versions are kept for its subscriptions (archive it, or restore an archived one)."""
         with self._uow(tenant_id) as uow:
             product = uow.products.get(parse_product_id(product_id))
             product.ensure_deletable()

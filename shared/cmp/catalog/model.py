@@ -39,7 +39,6 @@ FULL_DESCRIPTION_MAX_LENGTH = 50_000
 URL_MAX_LENGTH = 500
 MAX_TAGS = 10
 TAG_MAX_LENGTH = 40
-SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 URL_PATTERN = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 TAG_PATTERN = re.compile(rf"^[a-z0-9][a-z0-9-]{{0,{TAG_MAX_LENGTH - 1}}}$")
 FULL_DESCRIPTION_REVIEW_MIN_LENGTH = 50
@@ -61,11 +60,6 @@ def check_category(category: str, subcategory: str) -> None:
         )
 
 
-def slugify(text: str) -> str:
-    """Lower-case letters and digits joined by single hyphens, at most `SLUG_MAX_LENGTH` characters."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:SLUG_MAX_LENGTH]
-
-
 @dataclass(frozen=True)
 class Listing:
     """What the marketplace shows about a product (step 5). Fields are None/empty until the step is done."""
@@ -80,20 +74,18 @@ class Listing:
 
     @classmethod
     def parse(cls, given: Mapping[str, Any]) -> Listing:
-        """Check a seller's listing against every limit at once; the slug defaults to the slugified name.
+        """Check a seller's listing against every limit at once; the slug defaults to the name transliterated
+        to ASCII ("Café Crème" → `cafe-creme`).
 
-        Raises `ValidationFailed` listing every broken rule (paths are the field names, `tags[i]`)."""
+        Raises `ValidationFailed` listing every broken rule (paths are the field names, `tags[i]`): a name
+        with nothing to transliterate and no slug is an error on `name`; a slug that parses as an id (a
+        UUID, with or without hyphens) is refused on `slug`, as the marketplace would take it for an id."""
         errors: list[FieldError] = []
         name = (given.get("name") or "").strip()
         if not NAME_MIN_LENGTH <= len(name) <= NAME_MAX_LENGTH:
             errors.append(FieldError("name", f"must be {NAME_MIN_LENGTH} to {NAME_MAX_LENGTH} characters"))
-        slug = given.get("slug") or slugify(name)
-        if not SLUG_PATTERN.match(slug) or len(slug) > SLUG_MAX_LENGTH:
-            errors.append(
-                FieldError(
-                    "slug", f"must be lower-case letters, digits and single hyphens, ≤ {SLUG_MAX_LENGTH}"
-                )
-            )
+        slug, slug_errors = _slug(given.get("slug"), name)
+        errors.extend(slug_errors)
         short = (given.get("short_description") or "").strip()
         if not short:
             errors.append(FieldError("short_description", "is required"))
@@ -148,6 +140,35 @@ class Listing:
             "documentation_url": self.documentation_url,
             "tags": list(self.tags),
         }
+
+
+def _slug(given_slug: Any, name: str) -> tuple[str, list[FieldError]]:
+    """The seller's slug, or the one derived from `name`, with what is wrong with it."""
+    from cmp.text import SLUG_PATTERN, looks_like_id, slugify  # python-slugify loads on the first listing
+
+    if given_slug:
+        slug, field_name = given_slug, "slug"
+    else:
+        slug, field_name = slugify(name, SLUG_MAX_LENGTH), "name"
+        if not slug:
+            return "", (
+                [FieldError("name", "has no letters or digits a URL slug can be made of; give a slug")]
+                if name
+                else []
+            )
+    if not isinstance(slug, str) or not SLUG_PATTERN.match(slug) or len(slug) > SLUG_MAX_LENGTH:
+        return "", [
+            FieldError("slug", f"must be lower-case letters, digits and single hyphens, ≤ {SLUG_MAX_LENGTH}")
+        ]
+    if looks_like_id(slug):
+        advice = "choose another slug" if field_name == "slug" else "give a slug"
+        return "", [
+            FieldError(
+                field_name,
+                f"the slug '{slug}' reads as an id, so its marketplace page could not be found by it; {advice}",
+            )
+        ]
+    return slug, []
 
 
 @dataclass(frozen=True)
@@ -267,17 +288,36 @@ class Product:
         self.updated_at = now
 
     def archive(self, now: datetime) -> bool:
-        """Take the product off the marketplace for good; False when it already was archived."""
+        """Take the product off the marketplace (it can be restored); False when it already was archived."""
         if self.status == "archived":
             return False
         self.status = "archived"
         self.updated_at = now
         return True
 
+    def restore(self, now: datetime) -> None:
+        """Bring an archived product back as a draft: editable again, off the marketplace until a new
+        version is approved (its published versions are kept). Raises `Conflict` unless it is archived."""
+        if self.status != "archived":
+            raise Conflict(f"only an archived product can be restored; this one is {self._status_text}")
+        self.status = "draft"
+        self.updated_at = now
+
     def ensure_deletable(self) -> None:
-        """Raises `Conflict` for a product that was ever published (archive it instead)."""
-        if self.live_version:
-            raise Conflict("a published product cannot be deleted; archive it instead")
+        """Raises `Conflict` for a product that was ever published: its versions stay, as subscriptions and
+        the version history refer to them (a live one can be archived, an archived one restored)."""
+        if not self.live_version:
+            return
+        if self.status == "archived":
+            raise Conflict(
+                "a product that was published is never deleted (its versions back subscriptions); it is "
+                "already archived and off the marketplace — restore it to edit it again"
+            )
+        raise Conflict("a published product cannot be deleted; archive it to take it off the marketplace")
+
+    @property
+    def _status_text(self) -> str:
+        return self.status.replace("_", " ")
 
     # ── wizard steps ──────────────────────────────────────────────────────────────────────
     def change_category(self, category: str, subcategory: str, now: datetime) -> None:
@@ -296,7 +336,8 @@ class Product:
         self.updated_at = now
 
     def seller_draft(self, draft: Any) -> Any:
-        """A seller's capability draft with this product's category and subcategory filled in when absent."""
+        """A seller's capability draft with this product's category and subcategory filled in when absent
+        (step 3 validates it over the current capabilities, `validate_capabilities(..., base=...)`)."""
         if not isinstance(draft, dict):
             return draft
         return {"category": self.category, "subcategory": {self.category: self.subcategory}, **draft}
@@ -324,18 +365,31 @@ class Product:
             raise Conflict("define the capabilities (step 3) before the plans")
 
     def import_flow(self, flow: FlowImport, capabilities: ProductCapabilities | None, now: datetime) -> None:
-        """Step 2 by import: keep the flow and its report; adopt the proposed capabilities when valid."""
+        """Step 2 by import: keep the flow and its report; adopt the proposed capabilities when valid, which
+        also completes step 3 (the seller may still refine them there)."""
         self.flow = flow
         self.template = None
+        done: tuple[Step, ...] = ("source",)
         if capabilities is not None:
             self.capabilities = capabilities
-        self.completed_steps = tuple(s for s in WIZARD_STEPS if s in self.completed_steps or s == "source")
-        self.updated_at = now
+            done += ("capabilities",)
+        self._mark_done(done)
+        self._edited(now)
+
+    def _mark_done(self, steps: tuple[Step, ...]) -> None:
+        self.completed_steps = tuple(s for s in WIZARD_STEPS if s in self.completed_steps or s in steps)
 
     def apply_template(
-        self, template: str, capabilities: ProductCapabilities, listing: Mapping[str, Any], now: datetime
+        self,
+        template: str,
+        capabilities: ProductCapabilities,
+        listing: Mapping[str, Any],
+        now: datetime,
+        defines_capabilities: bool = True,
     ) -> None:
-        """Step 2 by template: its capabilities; its name, short description and tags only where unset."""
+        """Step 2 by template: its capabilities (step 3 done when the template defines any); its name,
+        short description and tags only where unset. The caller marks plans done when it used the
+        template's plans (`plans_filled`)."""
         self.template = template
         self.capabilities = capabilities
         self.listing = _replace(
@@ -344,8 +398,13 @@ class Product:
             short_description=self.listing.short_description or listing.get("short_description"),
             tags=self.listing.tags or tuple(listing.get("tags", [])),
         )
-        self.completed_steps = tuple(s for s in WIZARD_STEPS if s in self.completed_steps or s == "source")
-        self.updated_at = now
+        self._mark_done(("source", "capabilities") if defines_capabilities else ("source",))
+        self._edited(now)
+
+    def plans_filled(self, now: datetime) -> None:
+        """Step 4 done by a template's plans."""
+        self._mark_done(("plans",))
+        self._edited(now)
 
     def set_listing(self, listing: Listing, now: datetime) -> None:
         """Step 5: the checked listing."""
@@ -451,10 +510,13 @@ class Asset:
         """The object key an asset is uploaded to."""
         return f"products/{tenant_id}/{product_id}/{kind}/{asset_id}.{ext}"
 
-    def complete(self, head: dict[str, Any] | None) -> None:
-        """Accept the stored object described by `head` (`ContentType`, `ContentLength`; None when absent).
+    def complete(self, head: dict[str, Any] | None, content: bytes) -> None:
+        """Accept the stored object described by `head` (`ContentType`, `ContentLength`; None when absent)
+        whose first bytes are `content` (`bytes_to_check(content_type)` of them).
 
-        Raises `Conflict` when nothing was uploaded, `ValidationFailed` when it is not what was announced."""
+        Raises `Conflict` when nothing was uploaded, `ValidationFailed` when it is not what was announced:
+        another declared type or a larger size, bytes whose signature is another type (`content_type`),
+        an SVG with active content (`file`, one error per problem)."""
         if head is None:
             raise Conflict(
                 "the file has not been uploaded yet", errors=[FieldError("asset", "no upload found")]
@@ -471,8 +533,60 @@ class Asset:
             problems.append(FieldError("size_bytes", "the file is larger than announced"))
         if problems:
             raise ValidationFailed("the uploaded file does not match the request", errors=problems)
+        unsafe = content_problems(self.content_type, content)
+        if unsafe:
+            raise ValidationFailed(
+                "the uploaded file is refused", errors=[FieldError(path, message) for path, message in unsafe]
+            )
         self.status = "ready"
         self.size_bytes = size
+
+
+def bytes_to_check(content_type: str) -> int:
+    """How many leading bytes of a stored file `content_problems` needs: the signature's, or the whole
+    file for SVG (text, so only parsing it tells; logos are at most 1 MiB)."""
+    from cmp.catalog.content import SNIFF_BYTES, SVG_TYPE
+
+    return ASSET_RULES["logo"].max_bytes if content_type == SVG_TYPE else SNIFF_BYTES
+
+
+def content_problems(content_type: str, content: bytes) -> list[tuple[str, str]]:
+    """`(field, message)` for each way the bytes are not a safe `content_type` file: their signature says
+    another type (or none known), or an SVG carries active content (scripts, event handlers,
+    `foreignObject`, references to other files). Empty when the file is what it claims."""
+    from cmp.catalog.content import SVG_TYPE, sniff, svg_problems  # filetype/defusedxml: first check only
+
+    actual = sniff(content, full=content if content_type == SVG_TYPE else None)
+    if actual != content_type:
+        what = f"a {actual} file" if actual else "not an image of any supported type"
+        return [("content_type", f"announced as {content_type}, but by its content the file is {what}")]
+    if content_type == SVG_TYPE:
+        return [("file", problem) for problem in svg_problems(content)]
+    return []
+
+
+def content_type_of_key(object_key: str) -> str:
+    """The content type an asset's object key stands for (its extension, set from the verified type);
+    raises `ValueError` for a key no asset rule produces."""
+    extension = object_key.rsplit(".", 1)[-1]
+    for rule in ASSET_RULES.values():
+        for content_type, ext in rule.types.items():
+            if ext == extension:
+                return content_type
+    raise ValueError(f"not an asset key: {object_key}")
+
+
+def serving_headers(object_key: str) -> dict[str, str]:
+    """The response overrides a presigned GET of a stored asset passes to S3: its verified type as
+    `ResponseContentType`, and `ResponseContentDisposition` (`inline` for raster images, `attachment` for
+    SVG, so a browser opening the URL itself downloads the file instead of rendering it as a page)."""
+    content_type = content_type_of_key(object_key)
+    filename = object_key.rsplit("/", 1)[-1]
+    disposition = "attachment" if content_type == "image/svg+xml" else "inline"
+    return {
+        "ResponseContentType": content_type,
+        "ResponseContentDisposition": f'{disposition}; filename="{filename}"',
+    }
 
 
 def ensure_room_for(kind: str, ready_count: int) -> None:

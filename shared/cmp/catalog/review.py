@@ -21,7 +21,10 @@ from cmp.catalog.model import (
     ListingProjection,
     Product,
     ReviewRun,
+    bytes_to_check,
     clean_reasons,
+    content_problems,
+    content_type_of_key,
     parse_product_id,
 )
 from cmp.catalog.ports import CatalogUnitOfWork, CatalogUnitOfWorkFactory
@@ -80,8 +83,15 @@ class ReviewService:
         if not product.logo_key:
             details.append("a logo is required")
         for key in [product.logo_key, *product.screenshot_keys]:
-            if key and self._objects.head(self._bucket(), key) is None:
-                details.append(f"uploaded file {key.rsplit('/', 1)[-1]} is missing from storage")
+            if not key:
+                continue
+            name = key.rsplit("/", 1)[-1]
+            if self._objects.head(self._bucket(), key) is None:
+                details.append(f"uploaded file {name} is missing from storage")
+                continue
+            content_type = content_type_of_key(key)
+            content = self._objects.read_prefix(self._bucket(), key, bytes_to_check(content_type))
+            details.extend(f"{name}: {message}" for _, message in content_problems(content_type, content))
         return Check.of("assets_present", details)
 
     # ── admin decisions ───────────────────────────────────────────────────────────────────

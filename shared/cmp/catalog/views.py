@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from cmp.catalog.model import WIZARD_STEPS, Asset, Product, ReviewRun, parse_product_id
+from cmp.catalog.paging import ProductPage, encode_cursor
 from cmp.catalog.ports import AssetRepository, PlanRepository, ProductRepository, ReviewRunRepository
 from cmp.catalog.repository import (
     AssetRepository as SqlAssets,
@@ -66,16 +67,18 @@ def product_summary(product: Product, review_status: str | None = None) -> dict[
 
 def product_detail(reads: DetailReads, product: Product) -> dict[str, Any]:
     """The product as its detail screen shows it: summary, capabilities (stored JSON), flow, listing,
-    plans (stored JSON), assets and the last `RECENT_REVIEW_RUNS` review runs."""
+    plans (stored JSON), assets and the last `RECENT_REVIEW_RUNS` review runs (`review_status` is the
+    newest run's, as in the list)."""
+    runs = reads.review_runs.recent(product.id, RECENT_REVIEW_RUNS)
     return {
-        **product_summary(product),
+        **product_summary(product, runs[0].status if runs else None),
         "capabilities": product.capabilities.to_document(),
         "flow": {"format": product.flow.format, "report": product.flow.report} if product.flow else None,
         "template": product.template,
         "listing": product.listing.to_dict(),
         "plans": [plan.to_document() for plan in reads.plans.for_product(product.id)],
         "assets": [_asset(a) for a in reads.assets.for_product(product.id)],
-        "reviews": [_run(r) for r in reads.review_runs.recent(product.id, RECENT_REVIEW_RUNS)],
+        "reviews": [_run(r) for r in runs],
     }
 
 
@@ -111,6 +114,12 @@ class _Reads:
         self.review_runs: ReviewRunRepository = SqlReviewRuns(session)
 
 
+_SUMMARIES = (
+    "select p.*, r.status as review_status from products p left join lateral (select status"
+    " from product_review_runs rr where rr.product_id = p.id order by created_at desc limit 1) r on true"
+)
+"""The product rows of a list, each with its latest review run's status (filters and order appended)."""
+
 SessionFactory = Callable[..., AbstractContextManager[Session]]
 """`Database.session(tenant_id=None, read_only=True)`."""
 
@@ -122,14 +131,30 @@ class ProductViews:
         self._sessions = sessions
 
     def list_products(self, tenant_id: str) -> list[dict[str, Any]]:
-        """The tenant's products, most recently changed first, each with its latest review run's status."""
+        """Every product of the tenant (`product_summary` rows), most recently changed first; for tools
+        that need them all (the demo seed). The API pages with `page_products`."""
+        with self._sessions(tenant_id, read_only=True) as session:
+            rows = session.fetch_all(f"{_SUMMARIES} order by p.updated_at desc, p.id desc")
+        return [product_summary(product_from_row(r), r["review_status"]) for r in rows]
+
+    def page_products(self, tenant_id: str, page: ProductPage) -> dict[str, Any]:
+        """One page of the tenant's products, most recently changed first (ties by id), each with its
+        latest review run's status: `{"items", "next_cursor"}` (`next_cursor` null on the last page)."""
+        where, params = (
+            ("", ()) if page.after is None else ("where (p.updated_at, p.id) < (%s, %s)", page.after)
+        )
         with self._sessions(tenant_id, read_only=True) as session:
             rows = session.fetch_all(
-                "select p.*, r.status as review_status from products p left join lateral (select status"
-                " from product_review_runs rr where rr.product_id = p.id order by created_at desc limit 1) r"
-                " on true order by p.updated_at desc"
+                f"{_SUMMARIES} {where} order by p.updated_at desc, p.id desc limit %s",
+                (*params, page.limit + 1),
             )
-        return [product_summary(product_from_row(r), r["review_status"]) for r in rows]
+        more = len(rows) > page.limit
+        rows = rows[: page.limit]
+        last = rows[-1] if more else None
+        return {
+            "items": [product_summary(product_from_row(r), r["review_status"]) for r in rows],
+            "next_cursor": encode_cursor(last["updated_at"], last["id"]) if last else None,
+        }
 
     def get(self, tenant_id: str, product_id: str) -> dict[str, Any]:
         """One product's detail (`product_detail`); raises `NotFound`."""

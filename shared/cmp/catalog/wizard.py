@@ -65,7 +65,7 @@ class ProductWizard:
     ) -> dict[str, Any]:
         """Import a Langflow, n8n, OpenAPI or MCP file: keep it with its report and adopt the capabilities it
         proposes (the product keeps its category; what that change makes invalid is repaired, each repair a
-        note). `flow_name` picks one flow out of a file holding several. Returns `{"product", "import",
+        note); an applied proposal completes step 3 too. `flow_name` picks one flow out of a file holding several. Returns `{"product", "import",
         "proposed_capabilities_applied"}`; the import report lists `capability_notes` (path, message)."""
         from cmp.flows import import_flow, valid_proposal  # the readers load on the first import only
 
@@ -100,8 +100,9 @@ class ProductWizard:
         return {"product": detail, "import": report, "proposed_capabilities_applied": validation.valid}
 
     def apply_template(self, tenant_id: str, product_id: str, template: str) -> dict[str, Any]:
-        """Start from a template: its capabilities, its listing texts where unset, its plans when the
-        product has none. `ValidationFailed` for an unknown template or one of another category."""
+        """Start from a template: its capabilities (step 3 done unless the template is `blank`), its listing
+        texts where unset, its plans when the product has none (step 4 done). `ValidationFailed` for an
+        unknown template or one of another category."""
         if template not in TEMPLATES:
             raise ValidationFailed(
                 "unknown template", errors=[FieldError("template", f"must be one of {', '.join(TEMPLATES)}")]
@@ -122,24 +123,30 @@ class ProductWizard:
                     ],
                 )
             capabilities = ensure_valid(product.category_fixed(spec["capabilities"]))
-            product.apply_template(template, capabilities, spec["listing"], self._clock.now())
-            uow.products.save(product)
+            now = self._clock.now()
+            product.apply_template(
+                template, capabilities, spec["listing"], now, defines_capabilities=bool(spec["capabilities"])
+            )
             if spec["plans"] and not uow.plans.for_product(product.id):
                 plans, errors = validate_plans(spec["plans"], capabilities)
                 if not errors:
                     uow.plans.replace(product, plans)
+                    product.plans_filled(now)
+            uow.products.save(product)
             detail = product_detail(uow, product)
             uow.commit()
         return detail
 
     # ── step 3: capabilities ──────────────────────────────────────────────────────────────
     def set_capabilities(self, tenant_id: str, product_id: str, draft: Any) -> dict[str, Any]:
-        """Validate and store the seller's capability document (JSON, category filled in when absent);
-        `ValidationFailed` lists every error."""
+        """Validate and store the seller's capability document (JSON, category filled in when absent). What
+        it leaves out keeps its current value (the imported proposal, the template or the last step 3), so
+        `{}` confirms the current capabilities. `ValidationFailed` lists every error."""
         with self._uow(tenant_id) as uow:
             product = uow.products.get(parse_product_id(product_id))
             product.ensure_editable()
-            product.set_capabilities(ensure_valid(product.seller_draft(draft)), self._clock.now())
+            checked = ensure_valid(product.seller_draft(draft), base=product.capabilities)
+            product.set_capabilities(checked, self._clock.now())
             uow.products.save(product)
             detail = product_detail(uow, product)
             uow.commit()

@@ -111,9 +111,10 @@ class ProductSummary(BaseModel):
 
 
 class ProductList(BaseModel):
-    """The organization's products."""
+    """One page of the organization's products."""
 
     items: list[ProductSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
 class FlowInfo(BaseModel):

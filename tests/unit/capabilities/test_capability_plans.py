@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from cmp.capabilities import PlanSpec, ProductCapabilities, ensure_valid, plan_defaults, validate_plans
+from cmp.capabilities import (
+    MAX_PLANS,
+    PlanSpec,
+    ProductCapabilities,
+    ensure_valid,
+    plan_defaults,
+    validate_plans,
+)
 from cmp.errors import FieldError
 
 pytestmark = pytest.mark.unit
@@ -238,15 +245,49 @@ def test_yearly_price_cannot_exceed_twelve_monthly_prices(draft: Draft) -> None:
 
 
 def test_a_dedicated_plan_needs_a_dedicated_or_hybrid_product(draft: Draft) -> None:
-    _, errors = validate_plans([{"name": "Enterprise", "tier": "enterprise"}], draft("agent"))
+    _, errors = validate_plans(
+        [{"name": "Enterprise", "tier": "enterprise", "runtimeType": "dedicated"}], draft("agent")
+    )
 
     message = message_at(errors, "plans[0].runtimeType")
     assert "a dedicated plan needs runtime.deployment 'dedicated' or 'hybrid'" in message
-    assert "the enterprise default" in message
+    assert "default" not in message
+
+
+@pytest.mark.parametrize(
+    ("tier", "deployment", "runtime_type"),
+    [
+        ("enterprise", "shared", "shared"),
+        ("custom", "shared", "shared"),
+        ("enterprise", "hybrid", "dedicated"),
+        ("enterprise", "dedicated", "dedicated"),
+        ("starter", "dedicated", "dedicated"),
+        ("pro", "hybrid", "shared"),
+    ],
+)
+def test_a_plan_without_a_runtime_type_gets_one_the_product_can_serve(
+    draft: Draft, tier: str, deployment: str, runtime_type: str
+) -> None:
+    plans, errors = validate_plans([plan("Plan", tier)], draft("agent", runtime={"deployment": deployment}))
+
+    assert errors == []
+    assert plans[0].runtime_type == runtime_type
+
+
+def test_more_plans_than_the_cap_are_one_error_at_plans(draft: Draft) -> None:
+    plans, errors = validate_plans([plan(f"P{i}") for i in range(MAX_PLANS + 1)], draft("agent"))
+
+    assert plans == []
+    assert [(e.path, e.message) for e in errors] == [
+        ("plans", f"at most {MAX_PLANS} plans (got {MAX_PLANS + 1})")
+    ]
+    assert validate_plans([plan(f"P{i}") for i in range(MAX_PLANS)], draft("agent"))[1] == []
 
 
 def test_a_shared_plan_needs_a_shared_or_hybrid_product(draft: Draft) -> None:
-    _, errors = validate_plans([plan()], draft("agent", runtime={"deployment": "dedicated"}))
+    _, errors = validate_plans(
+        [plan(runtimeType="shared")], draft("agent", runtime={"deployment": "dedicated"})
+    )
 
     assert "a shared plan needs runtime.deployment 'shared' or 'hybrid'" in message_at(
         errors, "plans[0].runtimeType"
@@ -383,7 +424,7 @@ def test_every_plan_error_is_collected(draft: Draft) -> None:
         [
             {"name": "A", "tier": "starter", "limits": {"rateLimitRpm": 100_000}},
             {"name": "B", "tier": "pro", "priceMonthly": 10, "priceYearly": 500, "features": ["voice"]},
-            {"name": "A", "tier": "enterprise"},
+            {"name": "A", "tier": "enterprise", "runtimeType": "dedicated"},
         ],
         draft("agent"),
     )

@@ -104,7 +104,9 @@ def test_plans_need_the_capabilities_step_and_are_checked_against_it(catalog: Ca
     catalog.wizard.set_capabilities(TENANT, product_id, {})
 
     with pytest.raises(ValidationFailed) as invalid:
-        catalog.wizard.set_plans(TENANT, product_id, [{"name": "Ent", "tier": "enterprise"}])
+        catalog.wizard.set_plans(
+            TENANT, product_id, [{"name": "Ent", "tier": "enterprise", "runtimeType": "dedicated"}]
+        )
 
     assert [e.path for e in invalid.value.errors] == ["plans[0].runtimeType"]
     assert catalog.plans.for_product(catalog.product(product_id).id) == []
@@ -142,7 +144,10 @@ def test_a_template_fills_capabilities_listing_texts_and_plans(catalog: Catalog)
     assert applied["template"] == "customer_support"
     assert applied["listing"]["name"] == "Customer Support Agent"
     assert [p["name"] for p in applied["plans"]] == ["Starter", "Pro"]
-    assert applied["wizard"]["completed"] == ["category", "source"]
+    assert applied["wizard"] == {
+        "completed": ["category", "source", "capabilities", "plans"],
+        "next": "listing",
+    }
     with pytest.raises(ValidationFailed, match="does not fit"):
         catalog.wizard.apply_template(TENANT, product_id, "sales_assistant")
 
@@ -161,7 +166,7 @@ def test_archive_takes_the_listing_down_once(catalog: Catalog) -> None:
     assert pid not in catalog.listings.rows
     with pytest.raises(Conflict, match="archived"):
         catalog.wizard.set_capabilities(TENANT, product_id, {})
-    with pytest.raises(Conflict, match="archive it instead"):
+    with pytest.raises(Conflict, match=r"already archived .* restore it"):
         catalog.lifecycle.delete_draft(TENANT, product_id)
 
 

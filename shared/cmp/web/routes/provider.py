@@ -8,8 +8,9 @@ from uuid import UUID
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 
+from cmp.catalog.paging import MAX_CURSOR_CHARS, PRODUCTS_DEFAULT_LIMIT, PRODUCTS_MAX_LIMIT, ProductPage
 from cmp.web.deps import Seller, ServicesDep
 from cmp.web.provider_schemas import (
     CapabilityDocument,
@@ -33,11 +34,30 @@ ONE = "/v1/provider/products/<product_id>"
 
 
 @router.get(
-    "/v1/provider/products", responses=answers(200, "The organization's products, latest first", *SELLER)
+    "/v1/provider/products",
+    responses=answers(200, "One page of the organization's products, latest first", *SELLER),
 )
-def list_products(seller: Seller, services: ServicesDep) -> ProductList:
-    """The organization's products, most recently changed first."""
-    return ProductList.model_validate({"items": services.product_views.list_products(seller.tenant_id)})
+def list_products(
+    seller: Seller,
+    services: ServicesDep,
+    limit: Annotated[
+        str | None,
+        Query(
+            description=f"Page size, 1 to {PRODUCTS_MAX_LIMIT} (default {PRODUCTS_DEFAULT_LIMIT})",
+            json_schema_extra={"pattern": r"^\s*([0-9]{1,3})?\s*$"},
+        ),
+    ] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            description="next_cursor of the previous page, unchanged",
+            json_schema_extra={"maxLength": MAX_CURSOR_CHARS},
+        ),
+    ] = None,
+) -> ProductList:
+    """The organization's products, most recently changed first, one page at a time (`next_cursor`)."""
+    page = ProductPage.from_query(limit, cursor)
+    return ProductList.model_validate(services.product_views.page_products(seller.tenant_id, page))
 
 
 @router.post("/v1/provider/products", responses=answers(201, "Draft created (step 1 done)", *SELLER))
@@ -58,7 +78,8 @@ def get_product(product_id: UUID, seller: Seller, services: ServicesDep) -> Prod
 
 @router.delete(ONE, responses=answers(204, "Deleted", *EDIT))
 def delete_product(product_id: UUID, seller: Seller, services: ServicesDep) -> Response[None]:
-    """Delete a product that was never published."""
+    """Delete a product that was never published; one that was is kept for its subscriptions (409: archive
+    it, or restore an archived one)."""
     services.lifecycle.delete_draft(seller.tenant_id, str(product_id))
     return Response(status_code=204)
 
@@ -163,8 +184,15 @@ def submit(product_id: UUID, seller: Seller, services: ServicesDep) -> tuple[Sub
 
 @router.post(f"{ONE}/archive", responses=answers(200, "Archived (taken off the marketplace)", *PRODUCT))
 def archive(product_id: UUID, seller: Seller, services: ServicesDep) -> ProductDetail:
-    """Take the product off the marketplace."""
+    """Take the product off the marketplace (restore brings it back as a draft)."""
     return ProductDetail.model_validate(services.lifecycle.archive(seller.tenant_id, str(product_id)))
+
+
+@router.post(f"{ONE}/restore", responses=answers(200, "Restored as a draft", *EDIT))
+def restore(product_id: UUID, seller: Seller, services: ServicesDep) -> ProductDetail:
+    """Bring an archived product back as a draft; it returns to the marketplace when a new version is
+    approved (409 unless it is archived)."""
+    return ProductDetail.model_validate(services.lifecycle.restore(seller.tenant_id, str(product_id)))
 
 
 @router.get(f"{ONE}/versions", responses=answers(200, "Published versions, newest first", *PRODUCT))

@@ -121,7 +121,7 @@ def demo_products_line(seeded: dict[str, Any], local_dir: Path) -> str:
     missing = ", ".join(f"{slug} ({status})" for slug, status in unpublished.items())
     return (
         f"Demo products: {total - len(unpublished)} of {total} published in the marketplace; not published:"
-        f" {missing}.\n  Seeding keeps the products it finds (archiving is final); for fresh demo data, stop"
+        f" {missing}.\n  Seeding leaves the demo products it finds as they are; for fresh demo data, stop"
         f" CMP and delete {local_dir} (all local data)"
     )
 

@@ -112,8 +112,8 @@ def seed(services: Services) -> dict[str, Any]:
 
     Returns `tenants` (demo email → tenant id), `products` (the demo products' slugs) and `unpublished`
     (slug → product status, for each demo product that is not in the marketplace now). A demo product
-    that exists is left as it is: one archived after an earlier run stays archived (archiving is final),
-    and `unpublished` says so.
+    that exists is left as it is: one archived after an earlier run stays archived, and `unpublished`
+    says so.
     """
     tenants: dict[str, str] = {}
     users: dict[str, str] = {}

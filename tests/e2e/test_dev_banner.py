@@ -89,7 +89,7 @@ def test_the_banner_counts_what_the_marketplace_really_shows_after_a_restart() -
         assert "Demo products: 4 published" not in banner
         assert (
             "Demo products: 3 of 4 published in the marketplace; not published: acme-faq-bot (archived).\n"
-            f"  Seeding keeps the products it finds (archiving is final); for fresh demo data, stop CMP and"
+            "  Seeding leaves the demo products it finds as they are; for fresh demo data, stop CMP and"
             f" delete {BANNER_DIR} (all local data)\n"
         ) in banner
         with httpx.Client(base_url=second.api, timeout=30) as api:

@@ -91,15 +91,9 @@ class Block:
         return match.group(1) if match else None
 
     @property
-    def is_tool_block(self) -> bool:
-        commands = self.commands
-        tools = [c for c in commands if c.startswith(TOOL_PREFIXES)]
-        if tools and len(tools) != len(commands):
-            raise AssertionError(
-                f"block at line {self.line} mixes developer-tool commands ({', '.join(TOOL_PREFIXES)}) with "
-                "other commands; split it so the examples run"
-            )
-        return bool(tools)
+    def tool_commands(self) -> list[str]:
+        """Its developer-tool commands (lines starting with one of TOOL_PREFIXES)."""
+        return [c for c in self.commands if c.startswith(TOOL_PREFIXES)]
 
 
 def code_blocks(text: str) -> list[Block]:
@@ -125,12 +119,13 @@ def code_blocks(text: str) -> list[Block]:
 
 
 def examples(path: Path) -> list[Block]:
-    """The ```sh blocks of a document that run (developer-tool blocks left out); an `# expect:` block
+    """The ```sh blocks of a document that run (blocks with developer-tool commands left out: a block
+    mixing them with examples fails `test_code_blocks_follow_the_rules`); an `# expect:` block
     carries the ```json block that follows it as its `sample`."""
     blocks = code_blocks(path.read_text())
     found: list[Block] = []
     for index, block in enumerate(blocks):
-        if block.info != "sh" or block.is_tool_block:
+        if block.info != "sh" or block.tool_commands:
             continue
         following = blocks[index + 1] if index + 1 < len(blocks) else None
         if block.expected_status and following is not None and following.info == "json":
@@ -278,15 +273,54 @@ def run_examples(path: Path, base_url: str, workdir: Path) -> list[str]:
     return problems
 
 
+def rule_problems(text: str) -> list[str]:
+    """How the code blocks of a Markdown text break the rules of this module's docstring: a command in a
+    block that is not ```sh, or a ```sh block mixing developer-tool commands with examples."""
+    problems: list[str] = []
+    for block in code_blocks(text):
+        if block.info in ("bash", "shell", "console", "zsh") or (
+            block.info == "" and any(c.startswith(("curl ", "$ ")) for c in block.commands)
+        ):
+            problems.append(f"line {block.line}: ```{block.info} holding a command; label it ```sh")
+        tools = block.tool_commands
+        if block.info == "sh" and tools and len(tools) != len(block.commands):
+            problems.append(
+                f"line {block.line}: mixes developer-tool commands ({', '.join(TOOL_PREFIXES)}) with examples;"
+                " split it so the examples run"
+            )
+    return problems
+
+
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: str(p.relative_to(REPO)))
-def test_code_blocks_are_labelled_so_commands_run(path: Path) -> None:
-    wrong = [
-        f"line {b.line}: ```{b.info} holding a command; label it ```sh"
-        for b in code_blocks(path.read_text())
-        if b.info in ("bash", "shell", "console", "zsh")
-        or (b.info == "" and any(c.startswith(("curl ", "$ ")) for c in b.commands))
+def test_code_blocks_follow_the_rules(path: Path) -> None:
+    problems = rule_problems(path.read_text())
+    assert not problems, f"{path.relative_to(REPO)}:\n" + "\n".join(problems)
+
+
+def test_the_rules_are_checked() -> None:
+    """The checks themselves: fences (indented too) and line numbers, tool blocks, the expectation."""
+    text = (
+        "# Title\n\n```bash\ncurl -s $API/x\n```\n\n- item\n\n  ```sh\n  # expect: 404\n  curl -s \\\n"
+        '    make-believe\n  ```\n\n  ```json\n  {"error": "not_found", "message": "no"}\n  ```\n\n'
+        "```sh\nmake run\ncurl -s $API/y\n```\n"
+    )
+    blocks = code_blocks(text)
+    assert [(b.info, b.line) for b in blocks] == [("bash", 4), ("sh", 10), ("json", 16), ("sh", 20)]
+    assert blocks[1].text == "# expect: 404\ncurl -s \\\n  make-believe"
+    assert blocks[1].commands == ["curl -s \\"] and blocks[1].expected_status == "404"
+    assert rule_problems(text) == [
+        "line 4: ```bash holding a command; label it ```sh",
+        f"line 20: mixes developer-tool commands ({', '.join(TOOL_PREFIXES)}) with examples; split it so the"
+        " examples run",
     ]
-    assert not wrong, f"{path.relative_to(REPO)}:\n" + "\n".join(wrong)
+    body = {"error": "not_found", "message": "no", "request_id": "r"}
+    assert _sample_problem(blocks[2].text, body) is None
+    assert _error_shape_problem(body) is None
+    assert _error_shape_problem({"message": "Unauthorized"}) == "no string error, request_id"
+    assert 'the docs show "no", the API answered "gone"' in str(
+        _sample_problem(blocks[2].text, {**body, "message": "gone"})
+    )
+    assert _json_values('x {"a": 1} y {"b": [2]}\n') == [{"a": 1}, {"b": [2]}]
 
 
 @pytest.mark.parametrize(

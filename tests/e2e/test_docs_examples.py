@@ -16,8 +16,8 @@ The rules:
   its curl runs without ``--fail-with-body``; the block's last HTTP response must have a 4xx status (that
   code), and the last JSON the block prints must be an error body of the platform's shape (``error``,
   ``message`` and ``request_id`` strings; ``errors``, when present, a list of ``{path, message}``).
-  When the next code block is ```json holding an object with ``error``, it is the body the example
-  prints: its ``error``, ``message`` and (when shown) ``errors`` must be the real ones (``request_id``
+  When a ```json block holding an object with ``error`` follows it directly (nothing but blank lines
+  between), it is the body the example prints: its ``error``, ``message`` and (when shown) ``errors`` must be the real ones (``request_id``
   differs per request), so quoted error texts stay true.
 - Skipped: developer-tool blocks, where every command line starts with ``make ``, ``sam ``,
   ``.venv/bin/cmp `` or ``.venv/bin/pytest `` (they start servers, run the test suite or deploy). A
@@ -65,8 +65,10 @@ class Block:
     info: str
     line: int
     text: str
+    follows_text: bool = False
+    """Whether text (not only blank lines) stands between the previous code block and this one."""
     sample: str | None = None
-    """For an `# expect:` block, the ```json block right after it (the error body it shows)."""
+    """For an `# expect:` block, the ```json block directly below it (the error body it shows)."""
 
     @property
     def commands(self) -> list[str]:
@@ -101,9 +103,11 @@ def code_blocks(text: str) -> list[Block]:
     blocks: list[Block] = []
     lines = text.splitlines()
     index = 0
+    follows_text = False
     while index < len(lines):
         opening = FENCE.match(lines[index])
         if not opening:
+            follows_text = follows_text or bool(lines[index].strip())
             index += 1
             continue
         fence, indent = opening.group("fence"), len(opening.group("indent"))
@@ -113,22 +117,25 @@ def code_blocks(text: str) -> list[Block]:
         while index < len(lines) and lines[index].strip() != fence:
             body.append(lines[index][indent:] if lines[index][:indent].strip() == "" else lines[index])
             index += 1
-        blocks.append(Block(opening.group("info"), first_line, textwrap.dedent("\n".join(body))))
+        blocks.append(
+            Block(opening.group("info"), first_line, textwrap.dedent("\n".join(body)), follows_text)
+        )
         index += 1
+        follows_text = False
     return blocks
 
 
 def examples(path: Path) -> list[Block]:
     """The ```sh blocks of a document that run (blocks with developer-tool commands left out: a block
     mixing them with examples fails `test_code_blocks_follow_the_rules`); an `# expect:` block
-    carries the ```json block that follows it as its `sample`."""
+    carries the ```json block directly below it as its `sample`."""
     blocks = code_blocks(path.read_text())
     found: list[Block] = []
     for index, block in enumerate(blocks):
         if block.info != "sh" or block.tool_commands:
             continue
         following = blocks[index + 1] if index + 1 < len(blocks) else None
-        if block.expected_status and following is not None and following.info == "json":
+        if block.expected_status and following and following.info == "json" and not following.follows_text:
             block = replace(block, sample=following.text)
         found.append(block)
     return found
@@ -306,6 +313,7 @@ def test_the_rules_are_checked() -> None:
     )
     blocks = code_blocks(text)
     assert [(b.info, b.line) for b in blocks] == [("bash", 4), ("sh", 10), ("json", 16), ("sh", 20)]
+    assert [b.follows_text for b in blocks] == [True, True, False, False]
     assert blocks[1].text == "# expect: 404\ncurl -s \\\n  make-believe"
     assert blocks[1].commands == ["curl -s \\"] and blocks[1].expected_status == "404"
     assert rule_problems(text) == [

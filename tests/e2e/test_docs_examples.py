@@ -3,8 +3,8 @@
 The rules:
 
 - A ```sh block is an example that runs. Output samples are ```text or ```json (or another language),
-  never ```sh; a block labelled ``bash``/``shell``/``console``, or an unlabelled block holding a ``curl``
-  command, fails the test (label it ```sh so it runs, or it is not checked).
+  never ```sh. A block labelled ``bash``/``shell``/``console``/``zsh``, or an unlabelled one holding a
+  ``curl`` command, fails `test_code_blocks_follow_the_rules`: label it ```sh so that it runs.
 - Each file's ```sh blocks run in order in ONE bash process under ``set -Eeuo pipefail``, so what a block
   sets (``TOKEN``, ``PRODUCT``) is there in the next one, and an unset variable fails the block.
 - The stack is the e2e stack (`conftest.stack`), seeded with the demo data the way `make run` seeds it
@@ -17,11 +17,11 @@ The rules:
   code), and the last JSON the block prints must be an error body of the platform's shape (``error``,
   ``message`` and ``request_id`` strings; ``errors``, when present, a list of ``{path, message}``).
   When a ```json block holding an object with ``error`` follows it directly (nothing but blank lines
-  between), it is the body the example prints: its ``error``, ``message`` and (when shown) ``errors`` must be the real ones (``request_id``
-  differs per request), so quoted error texts stay true.
+  between), it is the body the example prints: its ``error``, ``message`` and (when shown) ``errors``
+  must be the real ones (``request_id`` differs per request), so quoted error texts stay true.
 - Skipped: developer-tool blocks, where every command line starts with ``make ``, ``sam ``,
   ``.venv/bin/cmp `` or ``.venv/bin/pytest `` (they start servers, run the test suite or deploy). A
-  block that mixes them with other commands fails the test: split it.
+  block that mixes them with other commands fails `test_code_blocks_follow_the_rules`: split it.
 - Each file runs in a fresh temporary directory (an example that needs a file creates it first) and
   must finish within 90 s.
 

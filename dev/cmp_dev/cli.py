@@ -85,7 +85,12 @@ def cmd_dev(args: argparse.Namespace) -> int:
         if not signals.requested:
             os.environ.update(stack.combined_environment())
             seeded = seed(bootstrap())
-            _print_banner(stack.runner.base_url, stack.moto.endpoint, len(seeded["products"]), DEMO_ACCOUNTS)
+            _print_banner(
+                stack.runner.base_url,
+                stack.moto.endpoint,
+                demo_products_line(seeded, LOCAL_DIR),
+                DEMO_ACCOUNTS,
+            )
         while not signals.wait(SUPERVISION_SECONDS):
             problem = stack.failure()
             if problem:
@@ -106,14 +111,29 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return status
 
 
-def _print_banner(api: str, moto_endpoint: str, products: int, accounts: Sequence[DemoAccount]) -> None:
+def demo_products_line(seeded: dict[str, Any], local_dir: Path) -> str:
+    """The banner's line about the demo products, from `cmp_dev.seed.seed`'s result: how many the
+    marketplace really shows, and which it does not (with their status) when some are missing; then
+    how to start over (`local_dir` holds all local data)."""
+    total, unpublished = len(seeded["products"]), seeded["unpublished"]
+    if not unpublished:
+        return f"Demo products: {total} published in the marketplace"
+    missing = ", ".join(f"{slug} ({status})" for slug, status in unpublished.items())
+    return (
+        f"Demo products: {total - len(unpublished)} of {total} published in the marketplace; not published:"
+        f" {missing}.\n  Seeding leaves the demo products it finds as they are; for fresh demo data, stop"
+        f" CMP and delete {local_dir} (all local data)"
+    )
+
+
+def _print_banner(api: str, moto_endpoint: str, products_line: str, accounts: Sequence[DemoAccount]) -> None:
     seller = accounts[0]
     print(f"""
 CMP is running.
 API: {api}
 Swagger UI: {api}/docs   (OpenAPI: {api}/openapi.json)
 AWS (moto): {moto_endpoint}
-Demo products: {products} published in the marketplace
+{products_line}
 Demo accounts (password after the colon):""")
     for account in accounts:
         print(f"  {'/'.join(account.roles[1:]):<14} {account.email} : {account.password}")

@@ -14,6 +14,7 @@ import httpx
 
 from cmp.bootstrap import Services
 from cmp.catalog.messages import ReviewJob
+from cmp.errors import NotFound
 
 # A valid 1×1 PNG, the demo products' logo.
 LOGO_PNG = base64.b64decode(
@@ -107,7 +108,13 @@ DEMO_PRODUCTS = (
 
 
 def seed(services: Services) -> dict[str, Any]:
-    """Create what does not exist yet: the demo accounts, then the seller's published demo products."""
+    """Create what does not exist yet: the demo accounts, then the seller's published demo products.
+
+    Returns `tenants` (demo email → tenant id), `products` (the demo products' slugs) and `unpublished`
+    (slug → product status, for each demo product that is not in the marketplace now). A demo product
+    that exists is left as it is: one archived after an earlier run stays archived, and `unpublished`
+    says so.
+    """
     tenants: dict[str, str] = {}
     users: dict[str, str] = {}
     for account in DEMO_ACCOUNTS:
@@ -125,7 +132,23 @@ def seed(services: Services) -> dict[str, Any]:
     published = [
         _publish(services, tenants[SELLER.email], users[ADMIN.email], product) for product in DEMO_PRODUCTS
     ]
-    return {"tenants": tenants, "products": published}
+    return {
+        "tenants": tenants,
+        "products": published,
+        "unpublished": _unpublished(services, tenants[SELLER.email], published),
+    }
+
+
+def _unpublished(services: Services, tenant_id: str, slugs: list[str]) -> dict[str, str]:
+    """The status of each of `slugs` that the marketplace does not show (what the buyer would see)."""
+    statuses = {p["slug"]: p["status"] for p in services.product_views.list_products(tenant_id)}
+    missing: dict[str, str] = {}
+    for slug in slugs:
+        try:
+            services.marketplace.product(slug)
+        except NotFound:
+            missing[slug] = statuses.get(slug, "missing")
+    return missing
 
 
 def _publish(services: Services, tenant_id: str, admin_user_id: str, demo: DemoProduct) -> str:

@@ -291,8 +291,15 @@ def sort_keys(search: ProductSearch) -> tuple[SortKey, ...]:
     return FIXED_SORT_KEYS[search.sort]
 
 
-def _keyset_condition(keys: tuple[SortKey, ...], after: tuple[Any, ...], params: dict[str, Any]) -> str:
-    """Rows strictly after `after` in the order of `keys` (directions may differ, so no row comparison)."""
+def _keyset_condition(
+    keys: tuple[SortKey, ...],
+    after: tuple[Any, ...],
+    params: dict[str, Any],
+    expressions: tuple[str, ...] | None = None,
+) -> str:
+    """Rows strictly after `after` in the order of `keys` (directions may differ, so no row comparison);
+    `expressions` name the keys when they are already computed (default: each key's own expression)."""
+    exprs = expressions or tuple(key.expression for key in keys)
     bound = []
     for index, (key, value) in enumerate(zip(keys, after, strict=True)):
         name = f"after_{index}"
@@ -300,8 +307,8 @@ def _keyset_condition(keys: tuple[SortKey, ...], after: tuple[Any, ...], params:
         bound.append(f"%({name})s::{SQL_TYPES[key.kind]}")
     alternatives = []
     for index, key in enumerate(keys):
-        equal = [f"{keys[j].expression} = {bound[j]}" for j in range(index)]
-        beyond = f"{key.expression} {'<' if key.descending else '>'} {bound[index]}"
+        equal = [f"{exprs[j]} = {bound[j]}" for j in range(index)]
+        beyond = f"{exprs[index]} {'<' if key.descending else '>'} {bound[index]}"
         alternatives.append("(" + " and ".join([*equal, beyond]) + ")")
     return "(" + " or ".join(alternatives) + ")"
 
@@ -333,10 +340,22 @@ def build_search_sql(search: ProductSearch) -> tuple[str, dict[str, Any]]:
         params["runtime"] = search.runtime
         conditions.append("%(runtime)s = any(l.runtime_types)")
     keys = sort_keys(search)
-    if search.after is not None:
-        conditions.append(_keyset_condition(keys, search.after, params))
     selected = ", ".join(f"{key.expression} as sort_key_{i}" for i, key in enumerate(keys))
     order = ", ".join(f"sort_key_{i}{' desc' if key.descending else ''}" for i, key in enumerate(keys))
+    if search.sort == "relevance" and search.after is not None:
+        # The rank is computed once per match behind a fence (`offset 0` keeps the planner from pulling the
+        # subquery up and recomputing `ts_rank` in the keyset condition): a later page of a broad search
+        # then costs what page 1 costs (docs/performance.md).
+        where = f" where {' and '.join(conditions)}" if conditions else ""
+        named = tuple(f"s.sort_key_{i}" for i in range(len(keys)))
+        after = _keyset_condition(keys, search.after, params, named)
+        query = (
+            f"select * from (select {CARD_COLUMNS}, {selected} from marketplace_catalog l{where} offset 0) s"
+            f" where {after} order by {order} limit %(limit)s"
+        )
+        return query, params
+    if search.after is not None:
+        conditions.append(_keyset_condition(keys, search.after, params))
     where = f" where {' and '.join(conditions)}" if conditions else ""
     query = (
         f"select {CARD_COLUMNS}, {selected} from marketplace_catalog l{where}"

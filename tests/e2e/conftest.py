@@ -3,7 +3,12 @@ function over HTTP), started once per session in .local/e2e."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -116,3 +121,51 @@ def seeded(stack_services: Any) -> dict[str, Any]:
 
     result: dict[str, Any] = seed(stack_services)
     return result
+
+
+READY = "Press Ctrl-C to stop every process this started."
+
+
+class CmpDevProcess:
+    """`cmp dev --port 0` on its own data folder, in its own process group, read until its banner is printed.
+
+    `ignore_sigint` starts it as a shell starts a background job (SIGINT ignored); otherwise as a terminal's
+    foreground job. `output` is everything it printed so far."""
+
+    def __init__(self, local_dir: Path, *, ignore_sigint: bool = False) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MIGRATIONS_DATABASE_URL")}
+        env["CMP_LOCAL_DIR"] = str(local_dir)
+        disposition = signal.SIG_IGN if ignore_sigint else signal.SIG_DFL
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "cmp"), "dev", "--port", "0"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, disposition),
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        deadline = time.monotonic() + 180
+        while READY not in self.output:
+            assert self.process.poll() is None, f"cmp dev exited early:\n{self.output}"
+            assert time.monotonic() < deadline, f"cmp dev did not start:\n{self.output}"
+            time.sleep(0.2)
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait(self) -> int:
+        """Its exit code, once it and the thread reading its output are done."""
+        code = self.process.wait(90)
+        self._reader.join(10)
+        return code

@@ -3,65 +3,32 @@ how many the marketplace really shows and which it does not, instead of repeatin
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
-import subprocess
-import sys
-import threading
-import time
-from pathlib import Path
 
 import httpx
 
 from cmp_dev.seed import SELLER
 
-from .conftest import REPO
+from .conftest import REPO, CmpDevProcess
 
 BANNER_DIR = REPO / ".local" / "e2e-banner"
-READY = "Press Ctrl-C to stop every process this started."
 
 
-class Dev:
-    """`cmp dev --port 0` on BANNER_DIR, read until its banner is printed."""
+class Dev(CmpDevProcess):
+    """`cmp dev` on BANNER_DIR, with the API URL its banner printed."""
 
     def __init__(self) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MIGRATIONS_DATABASE_URL")}
-        env["CMP_LOCAL_DIR"] = str(BANNER_DIR)
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "cmp"), "dev", "--port", "0"],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        self.lines: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-        deadline = time.monotonic() + 180
-        while READY not in self.output:
-            assert self.process.poll() is None, f"cmp dev exited early:\n{self.output}"
-            assert time.monotonic() < deadline, f"cmp dev did not start:\n{self.output}"
-            time.sleep(0.2)
+        super().__init__(BANNER_DIR)
         found = re.search(r"^API: (\S+)$", self.output, re.M)
         assert found, self.output
         self.api = found.group(1)
 
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
-
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        assert self.process.wait(90) == 0, self.output
+        assert self.wait() == 0, self.output
 
 
 def _archive_as_demo_seller(api_url: str, slug: str) -> None:

@@ -7,11 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
-import sys
-import threading
 import time
-from pathlib import Path
 
 import httpx
 import psutil
@@ -19,7 +15,7 @@ import pytest
 
 from cmp_dev.local.dev import start_stack
 
-from .conftest import PASSWORD, REPO, sign_up
+from .conftest import PASSWORD, READY, REPO, CmpDevProcess, sign_up
 
 
 def test_data_survives_a_full_restart() -> None:
@@ -53,44 +49,15 @@ def test_data_survives_a_full_restart() -> None:
 # ---------------------------------------------------------------- `cmp dev` stops cleanly
 
 SIGNALS_DIR = REPO / ".local" / "e2e-signals"
-READY = "Press Ctrl-C to stop every process this started."
 
 
-class Running:
+class Running(CmpDevProcess):
     """`cmp dev` in its own process group, started as a shell starts a background job (SIGINT ignored)
     or, with `background=False`, as a terminal's foreground job (SIGINT at its default)."""
 
     def __init__(self, background: bool = True) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MIGRATIONS_DATABASE_URL")}
-        env["CMP_LOCAL_DIR"] = str(SIGNALS_DIR)
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "cmp"), "dev", "--port", "0"],
-            cwd=REPO,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN if background else signal.SIG_DFL),
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        deadline = time.monotonic() + 180
-        while READY not in self.output:
-            assert self.process.poll() is None, f"cmp dev exited early:\n{self.output}"
-            assert time.monotonic() < deadline, f"cmp dev did not start:\n{self.output}"
-            time.sleep(0.2)
+        super().__init__(SIGNALS_DIR, ignore_sigint=background)
         self.started = self._everything_started()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
 
     def _everything_started(self) -> list[psutil.Process]:
         """Its descendants (function workers, moto, pg_ctl leftovers) and the PostgreSQL server."""
@@ -103,11 +70,6 @@ class Running:
 
     def child(self, marker: str) -> psutil.Process:
         return next(p for p in self.started if marker in " ".join(p.cmdline()))
-
-    def wait(self) -> int:
-        code = self.process.wait(90)
-        self._reader.join(10)
-        return code
 
     def assert_all_gone(self) -> None:
         deadline = time.monotonic() + 15

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, cast
+from urllib.parse import quote
 from uuid import UUID
 
 from cmp.aws.adapters import EventBus, ObjectStore, Queues, Schedules, SecretStore, StateMachines
@@ -127,13 +128,19 @@ class Services:
     @cached_property
     def marketplace(self) -> MarketplaceService:
         from cmp.catalog.marketplace import MarketplaceService
+
+        return MarketplaceService(self.db, self.asset_url)
+
+    def asset_url(self, key: str) -> str:
+        """Where a browser fetches a stored asset: through the CDN (which adds nosniff and a CSP that lets
+        nothing run) when one is configured, else a presigned S3 GET carrying the verified type and
+        disposition."""
+        if self.settings.assets_cdn_domain:
+            return f"https://{self.settings.assets_cdn_domain}/{quote(key)}"
         from cmp.catalog.model import serving_headers
 
-        return MarketplaceService(
-            self.db,
-            lambda key: self.objects.presigned_get(
-                self.settings.assets_bucket, key, response_headers=serving_headers(key)
-            ),
+        return self.objects.presigned_get(
+            self.settings.assets_bucket, key, response_headers=serving_headers(key)
         )
 
     @cached_property

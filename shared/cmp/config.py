@@ -25,4 +25,6 @@ class Settings:
     onboarding_state_machine_arn: str = field(default_factory=lambda: _env("ONBOARDING_STATE_MACHINE_ARN"))
     review_queue_url: str = field(default_factory=lambda: _env("REVIEW_QUEUE_URL"))
     assets_bucket: str = field(default_factory=lambda: _env("ASSETS_BUCKET"))
+    assets_cdn_domain: str = field(default_factory=lambda: _env("ASSETS_CDN_DOMAIN"))
+    """The CloudFront domain serving published assets with security headers; empty: presigned S3 URLs."""
     session_retention_days: int = field(default_factory=lambda: int(_env("SESSION_RETENTION_DAYS", "7")))

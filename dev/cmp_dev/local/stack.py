@@ -197,6 +197,9 @@ def provision(template: LocalTemplate, endpoint: str | None, secrets_dir: Path) 
             stored.chmod(0o600)
         arn = sm.create_secret(Name=f"cmp-local/{logical_id}", SecretString=stored.read_text())["ARN"]
         physical[logical_id] = {"Ref": arn, "Arn": arn}
+    for logical_id in template.distributions:
+        # No CDN locally: an empty domain makes the functions serve presigned S3 URLs instead.
+        physical[logical_id] = {"Ref": f"cmp-local-{logical_id}", "DomainName": ""}
     for logical_id in template.functions:
         arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:cmp-local-{logical_id}"
         physical[logical_id] = {"Ref": f"cmp-local-{logical_id}", "Arn": arn}

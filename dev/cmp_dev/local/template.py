@@ -74,6 +74,7 @@ class LocalTemplate:
     queues: dict[str, dict[str, Any]] = field(default_factory=dict)
     buckets: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
+    distributions: list[str] = field(default_factory=list)
     state_machines: dict[str, StateMachineDef] = field(default_factory=dict)
     authorizer_function: str | None = None
     authorizer_ttl: int = 0
@@ -109,6 +110,8 @@ def read_template(path: Path) -> LocalTemplate:
             tpl.buckets.append(logical_id)
         elif kind == "AWS::SecretsManager::Secret":
             tpl.secrets.append(logical_id)
+        elif kind == "AWS::CloudFront::Distribution":
+            tpl.distributions.append(logical_id)
         elif kind == "AWS::Serverless::StateMachine":
             tpl.state_machines[logical_id] = StateMachineDef(
                 logical_id,

@@ -356,6 +356,34 @@ def test_descriptions_and_tags_are_searched(publish: Any, marketplace: Marketpla
     assert search(marketplace, q="podcast", tags=tag) == ["Loud Owl"]
 
 
+def test_accents_are_ignored_on_both_sides(publish: Any, marketplace: MarketplaceService) -> None:
+    """Migration 0008: the listing's vector and the query words both go through `unaccent`."""
+    tag = new_tag()
+    publish("Café Crème", tags=[tag])
+    for q in ("cafe", "creme", "café", "CAFÉ", "caf", "crè", "cafe creme"):
+        assert search(marketplace, q=q, tags=tag) == ["Café Crème"], q
+    other = new_tag()
+    publish("Cafe Creme", tags=[other], short="Naïve Smörgåsbord planner")
+    for q in ("café", "crème", "cafés", "naive", "smorgasbord", "naïve"):
+        assert search(marketplace, q=q, tags=other) == ["Cafe Creme"], q
+
+
+def test_an_accented_search_ranks_and_uses_the_search_index(
+    db: Database, publish: Any, marketplace: MarketplaceService
+) -> None:
+    """Accents change neither the weights (a name match first) nor the GIN index the search reads."""
+    tag = new_tag()
+    publish("Crème Planner", tags=[tag], short="Plans desserts", published_at=BASE_TIME)
+    publish("Dessert Desk", tags=[tag], short="Creme brulee recipes", rating="5", subscribers=900)
+    publish("Pastry Pal", tags=[tag], full="Every crème, every day.")
+    assert search(marketplace, q="creme", tags=tag) == ["Crème Planner", "Dessert Desk", "Pastry Pal"]
+    query, params = build_search_sql(search_from_query({"q": "crème", "sort": "relevance"}))
+    with db.session() as session:
+        session.execute("set local enable_seqscan = off")
+        plan = "\n".join(row["QUERY PLAN"] for row in session.fetch_all("explain " + query, params))
+    assert "Bitmap Index Scan on marketplace_listings_search" in plan, plan
+
+
 def test_all_words_must_match(publish: Any, marketplace: MarketplaceService) -> None:
     tag = new_tag()
     publish("Invoice Parser", tags=[tag])

@@ -157,11 +157,11 @@ def test_user_text_only_ever_travels_as_parameters() -> None:
         assert fragment in query
 
 
-def test_words_are_anded_each_as_english_or_simple_prefix() -> None:
+def test_words_are_anded_each_as_english_or_simple_prefix_through_the_unaccenting_configurations() -> None:
     query, params = build_search_sql(parse(q="invoice pars"))
     assert (
-        "(to_tsquery('english', %(word_0)s) || to_tsquery('simple', %(word_0)s)) && "
-        "(to_tsquery('english', %(word_1)s) || to_tsquery('simple', %(word_1)s))"
+        "(to_tsquery('cmp_english', %(word_0)s) || to_tsquery('cmp_simple', %(word_0)s)) && "
+        "(to_tsquery('cmp_english', %(word_1)s) || to_tsquery('cmp_simple', %(word_1)s))"
     ) in query
     assert params == {"limit": 21, "word_0": "invoice:*", "word_1": "pars:*"}
 

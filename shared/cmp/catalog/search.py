@@ -5,9 +5,11 @@ Pure (no I/O), so every rule is unit-tested. Three choices shape it:
 
 - User text never reaches `to_tsquery` as typed. `q` is split into words of letters and digits only;
   each word becomes a bound parameter `word:*` (prefix match: "supp" finds "Support") looked up through
-  both the `english` configuration (stemmed: "agents" finds "agent") and the `simple` one (unstemmed,
-  keeps stop words: "it" finds "IT Helpdesk", "ready" finds "Readymade" although english stems it to
-  "readi"); the words are AND-ed. Nothing a user types can form a tsquery operator or reach the SQL.
+  both the `cmp_english` configuration (stemmed: "agents" finds "agent") and the `cmp_simple` one
+  (unstemmed, keeps stop words: "it" finds "IT Helpdesk", "ready" finds "Readymade" although english
+  stems it to "readi"); the words are AND-ed. Nothing a user types can form a tsquery operator or reach
+  the SQL. Both configurations (migration 0008) drop accents first, as the listings' `search_vector`
+  does: "cafe" finds "Café", "café" finds "Cafe".
 - Pagination is keyset, not offset: each sort is a list of key expressions ending in `product_id`, and
   the cursor carries the last row's key values, so pages stay stable when listings are published
   between requests.
@@ -259,12 +261,13 @@ def _from_json(kind: KeyKind, value: Any) -> Any:
 
 # ---------------------------------------------------------------------------------------------- SQL
 def tsquery_sql(words: tuple[str, ...]) -> str | None:
-    """The tsquery for `words` (None when there are none): per word, an english-or-simple prefix match.
-    Word `n` is the parameter `word_<n>` (see `word_params`)."""
+    """The tsquery for `words` (None when there are none): per word, an english-or-simple prefix match,
+    accents ignored. Word `n` is the parameter `word_<n>` (see `word_params`). The configurations must be
+    those that build `search_vector` (migration 0008), or a word is not normalised as the listings are."""
     if not words:
         return None
     terms = [
-        f"(to_tsquery('english', %(word_{n})s) || to_tsquery('simple', %(word_{n})s))"
+        f"(to_tsquery('cmp_english', %(word_{n})s) || to_tsquery('cmp_simple', %(word_{n})s))"
         for n in range(len(words))
     ]
     return "(" + " && ".join(terms) + ")"

@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from aws_lambda_powertools import Logger
 
+from cmp.catalog.search import MAX_TAGS
 from cmp.errors import NotFound, ValidationFailed
 from cmp.flows.safety import MAX_INTEGER_DIGITS, MAX_NESTING_DEPTH
 from cmp.web.api import MAX_BODY_BYTES, error_path, make_resolver, nesting_depth, parse_json_body
+from cmp.web.query import QUERY_DOCS, search_from_query
 from cmp.web.routes import admin, auth, capabilities, marketplace, provider
 
 TENANT = "00000000-0000-4000-8000-0000000000aa"
@@ -367,6 +369,19 @@ def test_percent_encoded_ids_are_decoded_before_validation(call: Any, prefix: st
     method, body = ("GET", None) if prefix.endswith("}") else ("PUT", {"featured": True})
     status, answer = call(method, prefix.format(encoded), body)
     assert status == 200, answer
+
+
+def test_tags_empty_mean_no_filter_repeats_count_once_and_too_many_distinct_are_a_422() -> None:
+    assert search_from_query({"tags": ""}).tags == ()
+    assert "Empty (`?tags=`) means no tag filter" in QUERY_DOCS["tags"]
+    assert search_from_query({"tags": ",".join(["a"] * 200)}).tags == ("a",)
+    assert search_from_query({"tags": "Rag, rag,support"}).tags == ("rag", "support")
+    too_many = ",".join(f"t{i}" for i in range(MAX_TAGS + 1))
+    with pytest.raises(ValidationFailed) as caught:
+        search_from_query({"tags": too_many + "," + too_many})
+    assert [(e.path, e.message) for e in caught.value.errors] == [
+        ("query.tags", f"at most {MAX_TAGS} distinct tags (got {MAX_TAGS + 1})")
+    ]
 
 
 def test_error_paths() -> None:

@@ -253,7 +253,7 @@ def make_resolver(logger: Logger, services: Services | None = None) -> APIGatewa
             415,
             {
                 "error": "unsupported_media_type",
-                "message": "send the body as UTF-8 JSON",
+                "message": "send the body as JSON",
                 "errors": e.errors(),
             },
         )

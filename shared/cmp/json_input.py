@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 MAX_NESTING_DEPTH = 64
@@ -39,14 +40,19 @@ class _Repeated(dict[str, Any]):
         self.repeated = repeated
 
 
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """The object of `pairs`, marked as `_Repeated` when a key repeats."""
-    seen: set[str] = set()
-    for key, _ in pairs:
-        if key in seen:
-            return _Repeated(pairs, key)
-        seen.add(key)
-    return dict(pairs)
+def _marking_repeats(marked: list[_Repeated]) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """An `object_pairs_hook` building each object, marked as `_Repeated` (and listed) when a key repeats."""
+
+    def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                marked.append(_Repeated(pairs, key))
+                return marked[-1]
+            seen.add(key)
+        return dict(pairs)
+
+    return build
 
 
 def _find_repeated(document: Any) -> DuplicateKey | None:
@@ -86,13 +92,14 @@ def loads(text: str, *, unique_keys: bool = False) -> Any:
     out of range, and (with `unique_keys`) an object giving a key twice. Raises `json.JSONDecodeError`
     (syntax, with line and column), `NumberRejected`, `DuplicateKey`, or `RecursionError` (nesting;
     callers check `MAX_NESTING_DEPTH` first)."""
+    marked: list[_Repeated] = []
     document = json.loads(
         text,
         parse_constant=_reject_constant,
         parse_int=_checked_int,
         parse_float=_checked_float,
-        object_pairs_hook=_unique_pairs if unique_keys else None,
+        object_pairs_hook=_marking_repeats(marked) if unique_keys else None,
     )
-    if unique_keys and (repeated := _find_repeated(document)) is not None:
+    if marked and (repeated := _find_repeated(document)) is not None:
         raise repeated
     return document

@@ -64,6 +64,18 @@ def test_bad_input_gets_a_clear_4xx_never_a_500(api: httpx.Client) -> None:
     assert wrong.status_code == 401
 
 
+def test_a_chunked_request_body_reaches_the_function(api: httpx.Client) -> None:
+    account = sign_up(api)
+    parts = [b'{"category": "agent", ', b'"subcategory": "single"}']
+    created = api.post(
+        "/v1/provider/products",
+        content=iter(parts),
+        headers={**account.headers, "Content-Type": "application/json"},
+    )
+    assert created.request.headers.get("transfer-encoding") == "chunked"
+    assert created.status_code == 201, created.text
+
+
 def test_the_authorizer_guards_private_routes(api: httpx.Client) -> None:
     assert api.get("/v1/me").status_code == 401
     assert api.get("/v1/me", headers={"Authorization": "Bearer not.a.token"}).status_code == 401

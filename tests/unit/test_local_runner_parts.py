@@ -3,9 +3,13 @@ schedules, OpenAPI merging."""
 
 from __future__ import annotations
 
+import http.client
+import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -13,6 +17,7 @@ from cmp_dev.local.events import route_pattern, route_specificity, sqs_event
 from cmp_dev.local.gateway import gateway_response
 from cmp_dev.local.openapi import merge_openapi, requires_sign_in
 from cmp_dev.local.routing import Invoke, NoRoute, NotAllowed, Operations, Preflight, RouteTable
+from cmp_dev.local.runner import LocalRunner, read_chunked
 from cmp_dev.local.schedules import next_fire
 from cmp_dev.local.template import ApiRoute, Resolver, read_template
 
@@ -218,3 +223,47 @@ def test_without_gateway_responses_the_runner_answers_like_api_gateway() -> None
         {"Content-Type": "application/json"},
         b'{"message": "Missing Authentication Token"}',
     )
+
+
+def test_a_chunked_body_is_read_whole_as_api_gateway_hands_it_on() -> None:
+    body = b'{"category": "agent", "subcategory": "single"}'
+    wire = b"a\r\n" + body[:10] + b"\r\n" + b"%x;ext=1\r\n" % (len(body) - 10) + body[10:] + b"\r\n"
+    stream = io.BytesIO(wire + b"0\r\nX-Trailer: 1\r\n\r\nNEXT")
+    assert read_chunked(stream, 1024) == body
+    assert stream.read() == b"NEXT"
+
+
+def test_a_chunked_body_past_the_limit_is_refused() -> None:
+    wire = b"8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n"
+    assert read_chunked(io.BytesIO(wire), 16) == b"12345678" * 2
+    assert read_chunked(io.BytesIO(wire), 15) is None
+
+
+@pytest.mark.parametrize(
+    "wire", [b"zz\r\nab\r\n0\r\n\r\n", b"5\r\nab", b"-1\r\n", b"2\r\nabc\r\n0\r\n\r\n", b""]
+)
+def test_malformed_chunking_is_refused(wire: bytes) -> None:
+    with pytest.raises(ValueError):
+        read_chunked(io.BytesIO(wire), 1024)
+
+
+def test_the_runner_hands_a_chunked_request_body_to_the_function() -> None:
+    seen: list[tuple[dict[str, str], bytes]] = []
+
+    def dispatch(method: str, path: str, headers: dict[str, str], body: bytes, ip: str) -> Any:
+        seen.append((headers, body))
+        return 200, {}, b"{}"
+
+    fake = SimpleNamespace(dispatch=dispatch, template=None)
+    handler_class = LocalRunner._handler_class(fake)  # type: ignore[arg-type]
+    # Driven without a socket (unit tests do no I/O): the request line and headers are already parsed.
+    handler = handler_class.__new__(handler_class)
+    handler.rfile = io.BytesIO(b'd\r\n{"category": \r\n8\r\n"agent"}\r\n0\r\n\r\n')
+    handler.wfile = io.BytesIO()
+    handler.headers = http.client.parse_headers(io.BytesIO(b"Transfer-Encoding: chunked\r\n\r\n"))
+    handler.command, handler.path, handler.request_version = "POST", "/v1/provider/products", "HTTP/1.1"
+    handler.requestline, handler.client_address = "POST /v1/provider/products HTTP/1.1", ("127.0.0.1", 0)
+    handler._serve()
+    assert handler.wfile.getvalue().startswith(b"HTTP/1.1 200")
+    assert seen[0][1] == b'{"category": "agent"}'
+    assert "transfer-encoding" not in seen[0][0]

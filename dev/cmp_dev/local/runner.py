@@ -4,6 +4,7 @@ OpenAPI document with Swagger UI."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import socket
@@ -233,16 +234,30 @@ class LocalRunner:
                 # Headers and body go out in separate writes; without this, Nagle + delayed ACK add 40 ms.
                 self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_BODY_BYTES:
-                    status, headers, body = gateway_response(
-                        runner.template, "REQUEST_TOO_LARGE", str(uuid.uuid4())
-                    )
+            def _read_body(self) -> bytes | tuple[int, dict[str, str], bytes]:
+                """The request body (de-chunked, as API Gateway hands it on), or the answer refusing it."""
+                try:
+                    if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                        data = read_chunked(self.rfile, MAX_BODY_BYTES)
+                    else:
+                        length = int(self.headers.get("Content-Length") or 0)
+                        data = None if length > MAX_BODY_BYTES else self.rfile.read(max(length, 0))
+                except ValueError:
                     self.close_connection = True
+                    return _json(400, {"message": "Bad Request"})
+                if data is None:
+                    self.close_connection = True
+                    return gateway_response(runner.template, "REQUEST_TOO_LARGE", str(uuid.uuid4()))
+                return data
+
+            def _serve(self) -> None:
+                data = self._read_body()
+                if isinstance(data, tuple):
+                    status, headers, body = data
                 else:
-                    data = self.rfile.read(length) if length else b""
-                    request_headers = {k.lower(): v for k, v in self.headers.items()}
+                    request_headers = {
+                        k.lower(): v for k, v in self.headers.items() if k.lower() != "transfer-encoding"
+                    }
                     status, headers, body = runner.dispatch(
                         self.command, self.path, request_headers, data, self.client_address[0]
                     )
@@ -338,6 +353,34 @@ class LocalRunner:
         except FunctionError as e:
             log.error("scheduled %s failed: %s", name, e)
             return None
+
+
+def read_chunked(stream: io.BufferedIOBase, limit: int) -> bytes | None:
+    """The body of a `Transfer-Encoding: chunked` request, de-chunked (trailers read and dropped); None once
+    its chunks add up to more than `limit` bytes (the rest is left unread: close the connection).
+
+    Raises ValueError when the chunking is malformed (a size that is not hex, a chunk cut short).
+    """
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        line = stream.readline(1024)
+        size_field = line.split(b";", 1)[0].strip()
+        if not line.endswith(b"\n") or not size_field or size_field.startswith((b"-", b"+")):
+            raise ValueError(f"malformed chunk size line {line[:40]!r}")
+        size = int(size_field, 16)
+        if size == 0:
+            break
+        total += size
+        if total > limit:
+            return None
+        chunk = stream.read(size)
+        if len(chunk) != size or stream.readline(3).strip():
+            raise ValueError("a chunk is cut short or not followed by CRLF")
+        parts.append(chunk)
+    while stream.readline(8192).strip():
+        pass
+    return b"".join(parts)
 
 
 def _json(status: int, body: Any) -> tuple[int, dict[str, str], bytes]:

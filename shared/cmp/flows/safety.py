@@ -350,7 +350,7 @@ def _nested_too_deep(path: str) -> ValidationFailed:
 _Trail = tuple["_Trail | None", str | int]
 
 
-def _trail_path(trail: _Trail | None) -> str:
+def _trail_path(trail: _Trail | None, root: str = _CONTENT) -> str:
     keys: list[str | int] = []
     while trail is not None:
         trail, key = trail
@@ -358,11 +358,14 @@ def _trail_path(trail: _Trail | None) -> str:
     path = ""
     for key in reversed(keys):
         path = child_path(path, key)
-    return path[:300] or _CONTENT
+    return path[:300] or root
 
 
-def check_document(document: object) -> None:
-    """Rejects what cannot be stored as `jsonb`: deep nesting, huge size, NUL, lone surrogates, NaN."""
+def check_document(document: object, root: str = _CONTENT) -> None:
+    """Rejects what cannot be stored as `jsonb`: deep nesting, huge size, NUL, lone surrogates, NaN.
+
+    A problem is reported at its value's path (`plans[0].name`), or at `root` for the document itself.
+    """
     stack: list[tuple[object, int, _Trail | None]] = [(document, 1, None)]
     visited = 0
     while stack:
@@ -374,35 +377,36 @@ def check_document(document: object) -> None:
             )
         if isinstance(value, dict):
             if depth > MAX_NESTING_DEPTH:
-                raise _nested_too_deep(_trail_path(trail))
+                raise _nested_too_deep(_trail_path(trail, root))
             for key, child in value.items():
                 if not isinstance(key, str):
-                    raise _unstorable(trail, f"key of type {type(key).__name__} is not text")
-                _check_text(key, trail)
+                    raise _unstorable(trail, root, f"key of type {type(key).__name__} is not text")
+                _check_text(key, trail, root)
                 stack.append((child, depth + 1, (trail, key)))
         elif isinstance(value, list):
             if depth > MAX_NESTING_DEPTH:
-                raise _nested_too_deep(_trail_path(trail))
+                raise _nested_too_deep(_trail_path(trail, root))
             stack.extend((child, depth + 1, (trail, index)) for index, child in enumerate(value))
         elif isinstance(value, str):
-            _check_text(value, trail)
+            _check_text(value, trail, root)
         elif isinstance(value, float):
             if not math.isfinite(value):
-                raise _unstorable(trail, f"{value} is not a JSON number")
+                raise _unstorable(trail, root, f"{value} is not a JSON number")
         elif not (value is None or isinstance(value, bool | int)):
-            raise _unstorable(trail, f"a {type_name(value)} value has no JSON equivalent")
+            raise _unstorable(trail, root, f"a {type_name(value)} value has no JSON equivalent")
 
 
-def _check_text(value: str, trail: _Trail | None) -> None:
+def _check_text(value: str, trail: _Trail | None, root: str) -> None:
     found = _UNSTORABLE_CHARACTERS.search(value)
     if found is None:
         return
     if found.group() == "\x00":
-        raise _unstorable(trail, "contains a NUL character, which cannot be stored")
-    raise _unstorable(trail, "contains an unpaired UTF-16 surrogate (a broken \\u escape)")
+        raise _unstorable(trail, root, "contains a NUL character, which cannot be stored")
+    raise _unstorable(trail, root, "contains an unpaired UTF-16 surrogate (a broken \\u escape)")
 
 
-def _unstorable(trail: _Trail | None, detail: str) -> ValidationFailed:
+def _unstorable(trail: _Trail | None, root: str, detail: str) -> ValidationFailed:
     return ValidationFailed(
-        "The document holds a value that cannot be stored", errors=[FieldError(_trail_path(trail), detail)]
+        "The document holds a value that cannot be stored",
+        errors=[FieldError(_trail_path(trail, root), detail)],
     )

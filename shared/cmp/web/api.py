@@ -5,14 +5,16 @@ One error shape (`ErrorBody` in `cmp.web.schemas`): `{"error", "message", "error
 log line of the request (handlers log with `correlation_paths.API_GATEWAY_REST`).
 
 Checks made before any route runs, so bad input is a 4xx naming the field, never a 500:
-- the JSON body (`parse_json_body`): its size, its nesting depth (counted before the parser recurses),
-  numbers no column can hold, NUL characters and broken surrogates anywhere in it (the limits of
-  `cmp.flows.safety`); a syntax error is reported at `body` with its line and column;
-- a body sent with another content type than JSON is a 415;
+- the JSON body (`parse_json_body`): its size, bytes that are not UTF-8 (with their offset), its nesting
+  depth (counted before the parser recurses), numbers no column can hold, a key given twice in one object,
+  NUL characters and broken surrogates anywhere in it (the limits of `cmp.flows.safety`); a syntax error
+  is reported at `body` with its line and column; a leading byte-order mark is ignored;
+- a body sent with another content type than JSON (compared without regard to case), with a charset other
+  than UTF-8, or with no Content-Type at all is a 415 (a request without a body needs none);
 - a query parameter given twice is a 422 at `query.<name>` saying so;
 - NUL characters in query parameters (`check_parameters`);
-- percent-encoded path parameters are decoded (API Gateway REST passes them encoded); a path parameter is
-  checked by its type (ids are UUIDs) or by its lookup (a slug holding a NUL names no product: 404).
+- percent-encoded path parameters are decoded once, before validation (API Gateway REST passes them
+  encoded); a path parameter is then checked by its type (ids are UUIDs) or by its lookup (a slug holding a NUL names no product: 404).
 
 Services reach routes by injection: `make_resolver(logger, services)` binds them as the resolver's override
 of the `cmp.web.deps.get_services` dependency (see that module).
@@ -42,7 +44,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from cmp.aws.adapters import AwsUnavailable
 from cmp.errors import DomainError, FieldError, NotFound, PayloadTooLarge, ValidationFailed
-from cmp.json_input import MAX_NESTING_DEPTH, NumberRejected, loads
+from cmp.json_input import MAX_NESTING_DEPTH, DuplicateKey, NumberRejected, loads
 from cmp.web.deps import get_services
 
 if TYPE_CHECKING:
@@ -55,6 +57,9 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+"""A byte that is not UTF-8, as the event's body carries it (decoded with `surrogateescape`)."""
+_BYTE_ORDER_MARK = "\ufeff"
 
 
 # ---------------------------------------------------------------------------------------------- body
@@ -71,27 +76,33 @@ def _body_error(message: str, detail: str) -> ValidationFailed:
 def parse_json_body(text: str) -> Any:
     """The request body as JSON values, or a domain error naming what is wrong.
 
-    Raises PayloadTooLarge (413) past MAX_BODY_BYTES; ValidationFailed (422) at `body` for nesting deeper
-    than MAX_NESTING_DEPTH, invalid JSON (with line and column), a number with more than
-    MAX_INTEGER_DIGITS digits or out of float range; and at the field's path for a string holding a NUL
-    character or a lone surrogate (which PostgreSQL cannot store).
+    Raises PayloadTooLarge (413) past MAX_BODY_BYTES; ValidationFailed (422) at `body` for bytes that are
+    not UTF-8, nesting deeper than MAX_NESTING_DEPTH, invalid JSON (with line and column), a number with
+    more than MAX_INTEGER_DIGITS digits or out of float range; and at the field's path for a key given
+    twice in one object, or a string holding a NUL character or a lone surrogate (which PostgreSQL cannot
+    store). A leading UTF-8 byte-order mark is ignored.
     """
     # The value checks are the importers' (cmp.flows.safety). Imported here, not at module level: the
     # cmp.flows package loads every reader and YAML, which functions that only read would pay at cold start.
     from cmp.flows.safety import check_document
 
-    size = len(text.encode("utf-8", "surrogatepass"))
+    size = len(text.encode("utf-8", "surrogateescape"))
     if size > MAX_BODY_BYTES:
         raise PayloadTooLarge(
             "the request body is too large",
             errors=[FieldError("body", f"{size} bytes; the limit is {MAX_BODY_BYTES} bytes")],
         )
+    undecodable = _UNDECODABLE.search(text)
+    if undecodable is not None:
+        offset = len(text[: undecodable.start()].encode("utf-8", "surrogateescape"))
+        raise _body_error("the request body is not valid UTF-8", f"not valid UTF-8 at byte {offset}")
+    text = text.removeprefix(_BYTE_ORDER_MARK)
     if nesting_depth(text) > MAX_NESTING_DEPTH:
         raise _body_error(
             "the request body is nested too deeply", f"nested deeper than {MAX_NESTING_DEPTH} levels"
         )
     try:
-        document = loads(text)
+        document = loads(text, unique_keys=True)
     except json.JSONDecodeError as e:
         raise _body_error(
             "the request body is not valid JSON",
@@ -99,29 +110,64 @@ def parse_json_body(text: str) -> Any:
         ) from None
     except NumberRejected as e:
         raise _body_error("the request body is not valid JSON", f"not valid JSON: {e}") from None
+    except DuplicateKey as e:
+        raise ValidationFailed(
+            "the request body gives a key twice",
+            errors=[FieldError(e.path, f"is given more than once in its object; give {e.key!r} once")],
+        ) from None
     except RecursionError:
         raise _body_error(
             "the request body is nested too deeply", f"nested deeper than {MAX_NESTING_DEPTH} levels"
         ) from None
     try:
-        check_document(document)
+        check_document(document, root="body")
     except ValidationFailed as e:
-        errors = [FieldError("body" if f.path == "content" else f.path, f.message) for f in e.errors]
         raise ValidationFailed(
-            "the request body holds a value that cannot be stored", errors=errors
+            "the request body holds a value that cannot be stored", errors=e.errors
         ) from None
     return document
 
 
+def content_type_problem(header: str | None, has_body: bool) -> str | None:
+    """Why a body with this Content-Type header cannot be read as JSON, or None if it can.
+
+    The media type and parameter names are compared without regard to case (RFC 9110); a charset must be
+    UTF-8; a body without a Content-Type is refused (a request without a body needs none).
+    """
+    if header is None or not header.strip():
+        return "is missing; send the body as application/json" if has_body else None
+    media_type, *parameters = (part.strip() for part in header.split(";"))
+    if media_type.lower() != "application/json":
+        return f"is {header[:100]}; use application/json"
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+            return f"declares charset {charset[:40]}; the body must be UTF-8"
+    return None
+
+
 class JsonOnlyValidation(OpenAPIRequestValidationMiddleware):
-    """Powertools' request validation, reading bodies as JSON only: a form or multipart body (which
-    Powertools would parse, and fail on without a boundary) is a 415 like any other non-JSON type."""
+    """Powertools' request validation, with path parameters decoded first and bodies read as JSON only: a
+    form or multipart body (which Powertools would parse, and fail on without a boundary), another charset
+    than UTF-8 or a body without a Content-Type is a 415 (see `content_type_problem`)."""
+
+    def handler(self, app: Any, next_middleware: NextMiddleware) -> Any:
+        """Decode percent-encoded path parameters (API Gateway REST passes them raw), then validate."""
+        args: dict[str, Any] = app.context["_route_args"]
+        for name, value in args.items():
+            if isinstance(value, str):
+                args[name] = unquote(value)
+        return super().handler(app, next_middleware)
 
     def _get_body(self, app: Any) -> Any:
-        content_type = app.current_event.headers.get("content-type", "").strip().lower()
-        if content_type and not content_type.startswith("application/json"):
-            raise RequestUnsupportedContentType("Unsupported content type", errors=[])
-        return super()._get_body(app)
+        event = app.current_event
+        problem = content_type_problem(event.headers.get("content-type"), bool(event.body))
+        if problem is not None:
+            raise RequestUnsupportedContentType(
+                "Unsupported content type", errors=[{"path": "header.content-type", "message": problem}]
+            )
+        return self._parse_json_data(app)
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -176,14 +222,11 @@ def make_resolver(logger: Logger, services: Services | None = None) -> APIGatewa
         return next_middleware(resolver)
 
     def check_parameters(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-        """Decode path parameters; refuse NUL characters (and broken surrogates) in query parameters."""
+        """Refuse NUL characters (and broken surrogates) in query parameters."""
         route = resolver.context["_route"]
         args: dict[str, Any] = resolver.context["_route_args"]
         query_names = {p.name for p in route.dependant.query_params}
         problems = []
-        for param in route.dependant.path_params:
-            if isinstance(args.get(param.name), str):
-                args[param.name] = unquote(args[param.name])
         for name in query_names:
             value = args.get(name)
             if isinstance(value, str) and _UNSTORABLE.search(value):
@@ -205,14 +248,13 @@ def make_resolver(logger: Logger, services: Services | None = None) -> APIGatewa
         return error(e.status, e.to_dict())
 
     @app.exception_handler(RequestUnsupportedContentType)
-    def unsupported_media_type(_: RequestUnsupportedContentType) -> Response[Any]:
-        given = app.current_event.headers.get("content-type", "")[:100]
+    def unsupported_media_type(e: RequestUnsupportedContentType) -> Response[Any]:
         return error(
             415,
             {
                 "error": "unsupported_media_type",
                 "message": "send the body as JSON",
-                "errors": [{"path": "header.content-type", "message": f"is {given}; use application/json"}],
+                "errors": e.errors(),
             },
         )
 

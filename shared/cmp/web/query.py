@@ -42,7 +42,8 @@ QUERY_DOCS = {
     f"(≤ {MAX_QUERY_CHARS} chars, ≤ {MAX_QUERY_WORDS} words)",
     "category": "agent | app | assistant | automation",
     "subcategory": "A subcategory id (see /v1/marketplace/categories); must belong to `category` if both given",
-    "tags": f"Comma-separated tags (≤ {MAX_TAGS}); a product must carry all of them",
+    "tags": f"Comma-separated tags (≤ {MAX_TAGS} distinct; a repeated tag counts once); a product must carry "
+    "all of them. Empty (`?tags=`) means no tag filter, like every other empty field",
     "min_price": "Lowest monthly starting price, e.g. 0 or 19.99",
     "max_price": "Highest monthly starting price (0 = free products only)",
     "runtime": " | ".join(RUNTIMES),
@@ -173,7 +174,7 @@ def _parse_tags(raw: str | None, fail: Report) -> tuple[str, ...]:
         return ()
     tags = tuple(dict.fromkeys(t.strip().lower() for t in raw.split(",") if t.strip()))
     if len(tags) > MAX_TAGS:
-        fail("tags", f"at most {MAX_TAGS} tags (got {len(tags)})")
+        fail("tags", f"at most {MAX_TAGS} distinct tags (got {len(tags)})")
         return ()
     bad = [t for t in tags if not TAG_PATTERN.fullmatch(t)]
     if bad:

@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 from aws_lambda_powertools import Logger
 
+from cmp.catalog.search import MAX_TAGS
 from cmp.errors import NotFound, ValidationFailed
 from cmp.flows.safety import MAX_INTEGER_DIGITS, MAX_NESTING_DEPTH
 from cmp.web.api import MAX_BODY_BYTES, error_path, make_resolver, nesting_depth, parse_json_body
+from cmp.web.query import QUERY_DOCS, search_from_query
 from cmp.web.routes import admin, auth, capabilities, marketplace, provider
 
 TENANT = "00000000-0000-4000-8000-0000000000aa"
@@ -90,6 +92,11 @@ class FakeWizard:
         return product_row()
 
 
+class FakeLifecycle:
+    def submit(self, tenant_id: str, product_id: str) -> dict[str, Any]:
+        return {"product_id": product_id, "status": "pending_review", "review_run_id": "run-1"}
+
+
 class FakeMarketplace:
     def __init__(self) -> None:
         self.asked: list[str] = []
@@ -107,6 +114,7 @@ def services() -> SimpleNamespace:
         wizard=FakeWizard(),
         product_views=FakeProductViews(),
         marketplace=FakeMarketplace(),
+        lifecycle=FakeLifecycle(),
     )
 
 
@@ -129,7 +137,7 @@ def call(services: SimpleNamespace, log: io.StringIO) -> Any:
         body: Any = None,
         *,
         raw: str | None = None,
-        content_type: str = "application/json",
+        content_type: str | None = "application/json",
         query: dict[str, list[str]] | None = None,
         roles: str | None = "owner,seller,admin",
     ) -> tuple[int, Any]:
@@ -137,8 +145,8 @@ def call(services: SimpleNamespace, log: io.StringIO) -> Any:
             "resource": path,
             "path": path,
             "httpMethod": method,
-            "headers": {"content-type": content_type},
-            "multiValueHeaders": {"content-type": [content_type]},
+            "headers": {"content-type": content_type} if content_type is not None else {},
+            "multiValueHeaders": {"content-type": [content_type]} if content_type is not None else {},
             "queryStringParameters": {k: v[-1] for k, v in query.items()} if query else None,
             "multiValueQueryStringParameters": query,
             "pathParameters": None,
@@ -252,6 +260,74 @@ def test_a_body_that_is_not_declared_json_is_a_415(call: Any, content_type: str)
     assert_error_shape(body)
 
 
+@pytest.mark.parametrize(
+    "content_type", ["APPLICATION/JSON", "application/json; charset=UTF-8", "Application/Json;Charset=utf8"]
+)
+def test_the_json_media_type_is_matched_without_regard_to_case(call: Any, content_type: str) -> None:
+    status, body = call(
+        "PUT", f"/v1/admin/products/{PRODUCT}/featured", {"featured": True}, content_type=content_type
+    )
+    assert status == 200, body
+
+
+def test_a_charset_other_than_utf8_is_a_415_saying_so(call: Any) -> None:
+    status, body = call(
+        "POST",
+        "/v1/auth/login",
+        {"email": "a@b.c", "password": "x"},
+        content_type="application/json; charset=latin-1",
+    )
+    assert status == 415 and body["errors"] == [
+        {"path": "header.content-type", "message": "declares charset latin-1; the body must be UTF-8"}
+    ]
+    assert_error_shape(body)
+
+
+def test_a_body_without_a_content_type_is_a_415_but_no_body_needs_none(call: Any) -> None:
+    status, body = call("POST", "/v1/auth/login", {"email": "a@b.c", "password": "x"}, content_type=None)
+    assert status == 415 and body["errors"][0]["path"] == "header.content-type"
+    assert "missing" in body["errors"][0]["message"]
+    status, body = call("POST", f"/v1/provider/products/{PRODUCT}/submit", content_type=None)
+    assert status == 202 and body["status"] == "pending_review"
+
+
+def test_bytes_that_are_not_utf8_are_named_with_their_offset(call: Any) -> None:
+    raw = b'{"email": "\xff\xfe"}'.decode("utf-8", "surrogateescape")
+    status, body = call("POST", "/v1/auth/login", raw=raw)
+    assert status == 422 and body["errors"] == [{"path": "body", "message": "not valid UTF-8 at byte 11"}]
+
+
+def test_a_leading_byte_order_mark_is_ignored(call: Any) -> None:
+    status, body = call(
+        "PUT", f"/v1/admin/products/{PRODUCT}/featured", raw="\ufeff" + json.dumps({"featured": True})
+    )
+    assert status == 200, body
+
+
+def test_a_key_given_twice_is_a_422_at_its_path(call: Any, services: SimpleNamespace) -> None:
+    status, body = call(
+        "PUT", f"/v1/admin/products/{PRODUCT}/featured", raw='{"featured": true, "featured": false}'
+    )
+    assert status == 422 and body["errors"] == [
+        {"path": "featured", "message": "is given more than once in its object; give 'featured' once"}
+    ]
+    raw = '{"plans": [{"name": "a"}, {"name": "b", "name": "c"}]}'
+    status, body = call("PUT", f"/v1/provider/products/{PRODUCT}/plans", raw=raw)
+    assert status == 422 and body["errors"][0]["path"] == "plans[1].name"
+    assert services.reviews.featured == [] and services.wizard.plans == []
+
+
+def test_a_nul_in_a_field_named_content_is_reported_at_content() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        parse_json_body('{"content": "a\\u0000b"}')
+    assert [(e.path, e.message) for e in caught.value.errors] == [
+        ("content", "contains a NUL character, which cannot be stored")
+    ]
+    with pytest.raises(ValidationFailed) as caught:
+        parse_json_body('"\\u0000"')
+    assert caught.value.errors[0].path == "body"
+
+
 def test_plans_need_their_envelope(call: Any, services: SimpleNamespace) -> None:
     status, body = call("PUT", f"/v1/provider/products/{PRODUCT}/plans", {})
     assert status == 422 and body["errors"][0]["path"] == "plans"
@@ -285,6 +361,27 @@ def test_percent_encoded_path_parameters_are_decoded(call: Any, services: Simple
     status, body = call("GET", "/v1/marketplace/products/acme%2Dfaq%2Dbot")
     assert status == 404 and body["error"] == "not_found"
     assert services.marketplace.asked == ["acme-faq-bot"]
+
+
+@pytest.mark.parametrize("prefix", ["/v1/provider/products/{}", "/v1/admin/products/{}/featured"])
+def test_percent_encoded_ids_are_decoded_before_validation(call: Any, prefix: str) -> None:
+    encoded = "%" + format(ord(PRODUCT[0]), "x") + PRODUCT[1:].replace("-", "%2D")
+    method, body = ("GET", None) if prefix.endswith("}") else ("PUT", {"featured": True})
+    status, answer = call(method, prefix.format(encoded), body)
+    assert status == 200, answer
+
+
+def test_tags_empty_mean_no_filter_repeats_count_once_and_too_many_distinct_are_a_422() -> None:
+    assert search_from_query({"tags": ""}).tags == ()
+    assert "Empty (`?tags=`) means no tag filter" in QUERY_DOCS["tags"]
+    assert search_from_query({"tags": ",".join(["a"] * 200)}).tags == ("a",)
+    assert search_from_query({"tags": "Rag, rag,support"}).tags == ("rag", "support")
+    too_many = ",".join(f"t{i}" for i in range(MAX_TAGS + 1))
+    with pytest.raises(ValidationFailed) as caught:
+        search_from_query({"tags": too_many + "," + too_many})
+    assert [(e.path, e.message) for e in caught.value.errors] == [
+        ("query.tags", f"at most {MAX_TAGS} distinct tags (got {MAX_TAGS + 1})")
+    ]
 
 
 def test_error_paths() -> None:

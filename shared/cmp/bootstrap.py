@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from cmp.housekeeping import Housekeeping
     from cmp.provisioning.services import OnboardingService
     from cmp.tenancy.services import TenancyService
+    from cmp.tenancy.views import ProfileView
 
 
 @dataclass
@@ -73,17 +74,22 @@ class Services:
     @cached_property
     def tenancy(self) -> TenancyService:
         from cmp.tenancy.services import TenancyService
-        from cmp.tenancy.views import ProfileView
 
         return TenancyService(
             self.unit_of_work,
             self.hasher,
             self.tokens,
-            ProfileView(self.db.session),
             lambda: self.settings.onboarding_state_machine_arn,
             self.clock,
             self.ids,
         )
+
+    @cached_property
+    def profiles(self) -> ProfileView:
+        """The `/v1/me` read side."""
+        from cmp.tenancy.views import ProfileView
+
+        return ProfileView(self.db.session)
 
     @cached_property
     def onboarding(self) -> OnboardingService:

@@ -68,7 +68,9 @@ def test_an_onboarding_whose_start_was_lost_is_started_by_the_outbox_sweep(
     token = auth.services.tenancy.signup(unique_email("late"), "Correct-Horse-42", "Late Ltd")
     machines.start = original
     claims = auth.services.tenancy.authenticate(token.access_token)
-    assert auth.services.tenancy.profile(claims.tenant_id, claims.user_id)["onboarding"]["state"] == "pending"
+    assert (
+        auth.services.profiles.profile(claims.tenant_id, claims.user_id)["onboarding"]["state"] == "pending"
+    )
     assert _age_pending_outbox(owner_conn, claims.tenant_id, "stepfunctions") == 1
     assert platform.invoke("HousekeepingFunction", HOUSEKEEPING_EVENT)["outbox_sent"] >= 1
     executions = client("stepfunctions").list_executions(

@@ -40,7 +40,7 @@ def test_signup_runs_onboarding_to_completion_through_the_callback_workers(
     execution_arn = f"{platform.ref('TenantOnboardingStateMachine')}".replace(":stateMachine:", ":execution:")
     execution = _wait_for_execution(f"{execution_arn}:onboard-{claims.tenant_id}", platform)
     assert execution["status"] == "SUCCEEDED", execution
-    profile = auth.services.tenancy.profile(claims.tenant_id, claims.user_id)
+    profile = auth.services.profiles.profile(claims.tenant_id, claims.user_id)
     assert profile["onboarding"]["state"] == "completed"
     assert profile["organization"]["runtime_tier"] == "shared"
     assert [s["step"] for s in profile["onboarding"]["steps"]] == [

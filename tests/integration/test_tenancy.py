@@ -16,7 +16,7 @@ def test_signup_issues_a_token_whose_claims_name_the_new_organization(services: 
     email = unique_email()
     issued = services.tenancy.signup(email, PASSWORD, "Analytical Engines")
     claims = services.tenancy.authenticate(issued.access_token)
-    profile = services.tenancy.profile(claims.tenant_id, claims.user_id)
+    profile = services.profiles.profile(claims.tenant_id, claims.user_id)
     assert profile["user"]["email"] == email
     assert profile["organization"]["name"] == "Analytical Engines"
     assert set(profile["roles"]) == {"owner", "seller", "buyer"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
 from cmp.db.outbox import OutboxMessage
@@ -86,11 +86,3 @@ class TenancyUnitOfWorkFactory(Protocol):
     """Opens a tenancy unit of work scoped to a tenant (None: no tenant-owned rows are visible)."""
 
     def __call__(self, tenant_id: UUID | str | None = None) -> AbstractContextManager[TenancyUnitOfWork]: ...
-
-
-class ProfileReader(Protocol):
-    """The `/v1/me` read side (`cmp.tenancy.views.ProfileView`)."""
-
-    def profile(self, tenant_id: str, user_id: str) -> dict[str, Any]:
-        """The caller's user, organization, roles and onboarding; raises `Unauthorized` when gone."""
-        ...

@@ -30,7 +30,7 @@ from cmp.tenancy.model import (
     validate_signup,
 )
 from cmp.tenancy.passwords import PasswordHasher
-from cmp.tenancy.ports import ProfileReader, TenancyUnitOfWork, TenancyUnitOfWorkFactory
+from cmp.tenancy.ports import TenancyUnitOfWork, TenancyUnitOfWorkFactory
 from cmp.tenancy.tokens import PortalClaims, TokenService
 
 # Verifying against the hash of a random password when the e-mail is unknown keeps sign-in timing the same
@@ -60,7 +60,6 @@ class TenancyService:
         uow: TenancyUnitOfWorkFactory,
         hasher: PasswordHasher,
         tokens: TokenService,
-        profiles: ProfileReader,
         onboarding_state_machine_arn: Callable[[], str],
         clock: Clock,
         ids: IdGenerator,
@@ -68,7 +67,6 @@ class TenancyService:
         self._uow = uow
         self._hasher = hasher
         self._tokens = tokens
-        self._profiles = profiles
         self._onboarding_arn = onboarding_state_machine_arn
         self._clock = clock
         self._ids = ids
@@ -181,10 +179,6 @@ class TenancyService:
             if session is not None and session.revoke(self._clock.now()):
                 uow.auth_sessions.save(session)
                 uow.commit()
-
-    def profile(self, tenant_id: str, user_id: str) -> dict[str, Any]:
-        """The caller's profile for `GET /v1/me` (see `cmp.tenancy.views.ProfileView.profile`)."""
-        return self._profiles.profile(tenant_id, user_id)
 
     def purge_expired_sessions(self, retention_days: int) -> int:
         """Delete every tenant's sessions that ended more than `retention_days` ago; returns how many."""

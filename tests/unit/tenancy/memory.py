@@ -1,9 +1,8 @@
-"""In-memory tenancy repositories and profile view, behaving like `cmp.tenancy.repository` for unit tests."""
+"""In-memory tenancy repositories, behaving like `cmp.tenancy.repository` for unit tests."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from cmp.errors import Conflict, FieldError
@@ -61,14 +60,3 @@ class InMemorySessions:
         for session_id in ended:
             del self.sessions[session_id]
         return len(ended)
-
-
-class InMemoryProfiles:
-    def __init__(self, accounts: InMemoryAccounts) -> None:
-        self._accounts = accounts
-
-    def profile(self, tenant_id: str, user_id: str) -> dict[str, Any]:
-        user = self._accounts.users[UUID(user_id)]
-        tenant = self._accounts.tenants[UUID(tenant_id)]
-        roles = sorted(m.role for m in self._accounts.memberships if m.user_id == user.id)
-        return {"user": {"email": user.email}, "organization": {"name": tenant.name}, "roles": roles}

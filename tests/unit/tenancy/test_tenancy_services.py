@@ -14,7 +14,7 @@ from cmp.tenancy.services import TenancyService
 from cmp.tenancy.tokens import TokenService
 from tests.fakes import FakeUnitOfWorkFactory, FixedClock, SequentialIds
 
-from .memory import InMemoryAccounts, InMemoryProfiles, InMemorySessions
+from .memory import InMemoryAccounts, InMemorySessions
 
 PASSWORD = "Correct-Horse-42"
 ONBOARDING_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:onboarding"
@@ -40,9 +40,7 @@ def make_world(hasher: PasswordHasher = FAST_HASHER, accounts: InMemoryAccounts 
         3600,
         clock=lambda: clock.now().timestamp(),
     )
-    service = TenancyService(
-        uow, hasher, tokens, InMemoryProfiles(accounts), lambda: ONBOARDING_ARN, clock, SequentialIds()
-    )
+    service = TenancyService(uow, hasher, tokens, lambda: ONBOARDING_ARN, clock, SequentialIds())
     return World(service, uow, accounts, sessions, clock)
 
 
@@ -182,12 +180,6 @@ def test_sessions_that_ended_before_the_retention_window_are_purged(world: World
     world.clock.advance(days=5)
     assert world.service.purge_expired_sessions(retention_days=7) == 1
     assert UUID(claims.session_id) not in world.sessions.sessions
-
-
-def test_profile_comes_from_the_read_side(world: World) -> None:
-    claims = world.service.authenticate(world.service.signup("me@example.com", PASSWORD, "Mine").access_token)
-    profile = world.service.profile(claims.tenant_id, claims.user_id)
-    assert profile["organization"]["name"] == "Mine" and profile["roles"] == ["buyer", "owner", "seller"]
 
 
 def test_a_new_tenant_slug_is_ascii_and_unique_per_id() -> None:

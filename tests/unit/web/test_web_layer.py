@@ -39,6 +39,8 @@ class FakeTenancy:
     def login(self, email: str, password: str, organization_id: str | None) -> Any:
         return SimpleNamespace(access_token="t", expires_in=3600)
 
+
+class FakeProfiles:
     def profile(self, tenant_id: str, user_id: str) -> dict[str, Any]:
         raise RuntimeError("the profile store is broken")
 
@@ -111,6 +113,7 @@ def services() -> SimpleNamespace:
     return SimpleNamespace(
         reviews=FakeReviews(),
         tenancy=FakeTenancy(),
+        profiles=FakeProfiles(),
         wizard=FakeWizard(),
         product_views=FakeProductViews(),
         marketplace=FakeMarketplace(),

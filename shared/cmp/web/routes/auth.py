@@ -35,4 +35,4 @@ def logout(caller: SignedIn, services: ServicesDep) -> SignedOut:
 @router.get("/v1/me", responses=answers(200, "The caller, their organization and its onboarding", *SIGNED_IN))
 def me(caller: SignedIn, services: ServicesDep) -> Profile:
     """The caller, their organization, roles and onboarding progress."""
-    return Profile.model_validate(services.tenancy.profile(caller.tenant_id, caller.user_id))
+    return Profile.model_validate(services.profiles.profile(caller.tenant_id, caller.user_id))

@@ -11,7 +11,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -589,11 +589,43 @@ def serving_headers(object_key: str) -> dict[str, str]:
     }
 
 
-def ensure_room_for(kind: str, ready_count: int) -> None:
-    """Raises `Conflict` when a product already has the most screenshots allowed (a new logo replaces)."""
+MAX_PENDING_LOGOS = 3
+"""Logo announcements that may wait for their upload at once (a completed logo replaces the previous one)."""
+
+
+def _live(asset: Asset, now: datetime) -> bool:
+    """Whether an asset holds a place: ready, or announced and its upload form not yet expired."""
+    return asset.status == "ready" or asset.created_at + timedelta(seconds=UPLOAD_EXPIRES_IN) > now
+
+
+def ensure_room_to_announce(kind: str, assets: list[Asset], now: datetime) -> None:
+    """Raises `Conflict` when another `kind` upload may not be announced: screenshots ready plus pending
+    (announced within `UPLOAD_EXPIRES_IN`) already reach the most allowed, or `MAX_PENDING_LOGOS` logo
+    uploads are already waiting. The caller holds the product's lock, so announcements cannot race."""
     rule = asset_rule(kind)
-    if kind == "screenshot" and ready_count >= rule.max_count:
-        raise Conflict(f"at most {rule.max_count} screenshots; delete one first")
+    live = [a for a in assets if a.kind == kind and _live(a, now)]
+    if kind == "screenshot" and len(live) >= rule.max_count:
+        raise Conflict(
+            f"at most {rule.max_count} screenshots (ready or being uploaded); delete one first",
+            errors=[FieldError("kind", f"at most {rule.max_count} screenshots per product")],
+        )
+    if kind == "logo" and sum(a.status == "pending" for a in live) >= MAX_PENDING_LOGOS:
+        raise Conflict(
+            f"at most {MAX_PENDING_LOGOS} logo uploads may be waiting; complete or delete one first",
+            errors=[FieldError("kind", f"at most {MAX_PENDING_LOGOS} pending logo uploads")],
+        )
+
+
+def ensure_room_to_complete(asset: Asset, assets: list[Asset]) -> None:
+    """Raises `Conflict` when making `asset` ready would exceed its kind's count (screenshots; a logo
+    replaces the previous one). The caller holds the product's lock."""
+    rule = asset_rule(asset.kind)
+    ready = [a for a in assets if a.kind == asset.kind and a.status == "ready" and a.id != asset.id]
+    if asset.kind == "screenshot" and len(ready) >= rule.max_count:
+        raise Conflict(
+            f"at most {rule.max_count} screenshots; delete one first",
+            errors=[FieldError("kind", f"at most {rule.max_count} screenshots per product")],
+        )
 
 
 # ── review runs ────────────────────────────────────────────────────────────────────────────

@@ -30,7 +30,7 @@ def upload(catalog: Catalog, product_id: str, data: bytes, content_type: str, ki
     return asset_id
 
 
-def test_html_uploaded_as_a_png_is_refused_at_complete_and_stays_pending(catalog: Catalog) -> None:
+def test_html_uploaded_as_a_png_is_refused_at_complete_and_its_asset_deleted(catalog: Catalog) -> None:
     product_id = catalog.wizard.create_draft(TENANT, "agent", "single")["id"]
     asset_id = upload(catalog, product_id, HTML, "image/png", kind="screenshot")
 
@@ -40,7 +40,7 @@ def test_html_uploaded_as_a_png_is_refused_at_complete_and_stays_pending(catalog
     [error] = refused.value.errors
     assert error.path == "content_type"
     assert "announced as image/png, but by its content the file is not an image" in error.message
-    assert [a.status for a in catalog.assets_repo.for_product(uuid.UUID(product_id))] == ["pending"]
+    assert catalog.assets_repo.for_product(uuid.UUID(product_id)) == []
 
 
 def test_an_svg_logo_with_active_content_is_refused_naming_each_problem(catalog: Catalog) -> None:

@@ -353,6 +353,20 @@ def test_asset_uploads_are_checked_before_and_after_upload(platform: Platform, s
         {"kind": "screenshot", "content_type": "image/png", "size_bytes": 50 * 1024 * 1024},
     )
     assert status == 422 and body["errors"][0]["path"] == "size_bytes"
+    assert "the largest screenshot allowed" in body["errors"][0]["message"]
+    status, body = provider(
+        platform,
+        "POST",
+        f"/{product_id}/assets",
+        seller,
+        {"kind": "logo", "content_type": "image/png", "size_bytes": 50 * 1024 * 1024},
+    )
+    assert status == 422 and body["errors"] == [
+        {
+            "path": "size_bytes",
+            "message": "must be between 1 and 1048576 bytes (1 MiB, the largest logo allowed; got 52428800)",
+        }
+    ]
     status, upload = provider(
         platform,
         "POST",

@@ -447,6 +447,7 @@ AssetKind = Literal["logo", "screenshot"]
 class AssetRule:
     """What may be uploaded for one kind of asset: content types (with the file extension), size, count."""
 
+    kind: str
     types: dict[str, str]
     max_bytes: int
     max_count: int
@@ -457,18 +458,26 @@ class AssetRule:
         if content_type not in self.types:
             errors.append(FieldError("content_type", f"must be one of {', '.join(self.types)}"))
         if not 0 < size_bytes <= self.max_bytes:
-            errors.append(FieldError("size_bytes", f"must be between 1 and {self.max_bytes} bytes"))
+            errors.append(
+                FieldError(
+                    "size_bytes",
+                    f"must be between 1 and {self.max_bytes} bytes ({self.max_bytes // (1024 * 1024)} MiB, "
+                    f"the largest {self.kind} allowed; got {size_bytes})",
+                )
+            )
         if errors:
             raise ValidationFailed("upload is not allowed", errors=errors)
 
 
 ASSET_RULES: dict[str, AssetRule] = {
     "logo": AssetRule(
+        "logo",
         {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/svg+xml": "svg"},
         max_bytes=1024 * 1024,
         max_count=1,
     ),
     "screenshot": AssetRule(
+        "screenshot",
         {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"},
         max_bytes=5 * 1024 * 1024,
         max_count=8,
@@ -558,7 +567,7 @@ def content_problems(content_type: str, content: bytes) -> list[tuple[str, str]]
 
     actual = sniff(content, full=content if content_type == SVG_TYPE else None)
     if actual != content_type:
-        what = f"a {actual} file" if actual else "not an image of any supported type"
+        what = f"of type {actual}" if actual else "not an image of any supported type"
         return [("content_type", f"announced as {content_type}, but by its content the file is {what}")]
     if content_type == SVG_TYPE:
         return [("file", problem) for problem in svg_problems(content)]

@@ -8,9 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cmp.web.schemas import RequestModel, Timestamp
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-"""The largest asset an upload request may announce (each kind's own limit is the service's)."""
-
 
 class NewProductRequest(RequestModel):
     """Step 1 of the wizard (also the body of a category change)."""
@@ -81,7 +78,9 @@ class UploadRequest(RequestModel):
 
     kind: Literal["logo", "screenshot"]
     content_type: str = Field(max_length=100, examples=["image/png"])
-    size_bytes: int = Field(gt=0, le=MAX_UPLOAD_BYTES)
+    size_bytes: int = Field(
+        description="The file's size: at most 1 MiB for a logo, 5 MiB for a screenshot (a 422 names the limit)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------- provider

@@ -100,6 +100,9 @@ def test_an_upload_is_checked_before_and_after(catalog: Catalog) -> None:
     with pytest.raises(ValidationFailed) as refused:
         catalog.assets.request_upload(TENANT, product_id, "logo", "image/gif", 10 * 1024 * 1024)
     assert [e.path for e in refused.value.errors] == ["content_type", "size_bytes"]
+    assert refused.value.errors[1].message == (
+        "must be between 1 and 1048576 bytes (1 MiB, the largest logo allowed; got 10485760)"
+    )
 
     upload = catalog.assets.request_upload(TENANT, product_id, "logo", "image/png", len(PNG))
     key = upload["upload"]["fields"]["key"]

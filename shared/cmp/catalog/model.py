@@ -452,19 +452,23 @@ class AssetRule:
     max_bytes: int
     max_count: int
 
+    def size_problem(self, size_bytes: int) -> str | None:
+        """Why an announced size is refused (naming this kind's limit), or None when it is allowed."""
+        if 0 < size_bytes <= self.max_bytes:
+            return None
+        return (
+            f"must be between 1 and {self.max_bytes} bytes ({self.max_bytes // (1024 * 1024)} MiB, "
+            f"the largest {self.kind} allowed; got {size_bytes})"
+        )
+
     def check_request(self, content_type: str, size_bytes: int) -> None:
         """Raises `ValidationFailed` for a content type or announced size this kind does not accept."""
         errors: list[FieldError] = []
         if content_type not in self.types:
             errors.append(FieldError("content_type", f"must be one of {', '.join(self.types)}"))
-        if not 0 < size_bytes <= self.max_bytes:
-            errors.append(
-                FieldError(
-                    "size_bytes",
-                    f"must be between 1 and {self.max_bytes} bytes ({self.max_bytes // (1024 * 1024)} MiB, "
-                    f"the largest {self.kind} allowed; got {size_bytes})",
-                )
-            )
+        size_problem = self.size_problem(size_bytes)
+        if size_problem:
+            errors.append(FieldError("size_bytes", size_problem))
         if errors:
             raise ValidationFailed("upload is not allowed", errors=errors)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from cmp.web.schemas import RequestModel, Timestamp
 
@@ -81,6 +82,17 @@ class UploadRequest(RequestModel):
     size_bytes: int = Field(
         description="The file's size: at most 1 MiB for a logo, 5 MiB for a screenshot (a 422 names the limit)"
     )
+
+    @field_validator("size_bytes")
+    @classmethod
+    def _within_the_kind_limit(cls, value: int, info: ValidationInfo) -> int:
+        from cmp.catalog.model import ASSET_RULES  # the catalog model loads on the first upload only
+
+        rule = ASSET_RULES.get(str(info.data.get("kind")))
+        problem = rule.size_problem(value) if rule else None
+        if problem:
+            raise PydanticCustomError("asset_size", problem)
+        return value
 
 
 # ---------------------------------------------------------------------------------------------- provider

@@ -199,6 +199,43 @@ def test_automated_checks_reject_with_reasons(platform: Platform, services: Serv
     assert product["reviews"][0]["status"] == "checks_failed"
 
 
+def test_the_review_queue_pages_and_refuses_unknown_or_invalid_query_parameters(
+    platform: Platform, services: Services
+) -> None:
+    seller, admin = caller_of(services, "Queued"), caller_of(services, admin=True)
+    for slug in ("queue-one", "queue-two"):
+        product_id = ready_product(platform, seller, slug)
+        assert provider(platform, "POST", f"/{product_id}/submit", seller)[0] == 202
+
+    def queue(query: dict[str, str]) -> tuple[int, Any]:
+        return call(platform, "AdminApiFunction", "GET", "/v1/admin/reviews", admin, query=query)
+
+    seen: list[str] = []
+    status, page = queue({"limit": "1"})
+    while True:
+        assert status == 200 and len(page["items"]) <= 1
+        seen.extend(item["product_id"] for item in page["items"])
+        if page["next_cursor"] is None:
+            break
+        status, page = queue({"limit": "1", "cursor": page["next_cursor"]})
+    assert len(seen) == len(set(seen)) >= 2
+    assert seen == [item["product_id"] for item in queue({"limit": "200"})[1]["items"]]
+
+    for query, path in (
+        ({"limit": "abc"}, "query.limit"),
+        ({"limit": "201"}, "query.limit"),
+        ({"cursor": "bogus"}, "query.cursor"),
+        ({"status": "bogus"}, "query.status"),
+    ):
+        status, body = queue(query)
+        assert status == 422 and [e["path"] for e in body["errors"]] == [path], (query, body)
+
+    event = api_event("GET", "/v1/admin/reviews", caller=admin, query={"limit": "2"})
+    event["multiValueQueryStringParameters"] = {"limit": ["1", "2"]}
+    body = json.loads(platform.invoke("AdminApiFunction", event)["body"])
+    assert body["errors"] == [{"path": "query.limit", "message": "was given 2 times; give it once"}]
+
+
 def test_admin_decisions_need_the_admin_role_passed_checks_and_reasons(
     platform: Platform, services: Services
 ) -> None:
@@ -353,6 +390,20 @@ def test_asset_uploads_are_checked_before_and_after_upload(platform: Platform, s
         {"kind": "screenshot", "content_type": "image/png", "size_bytes": 50 * 1024 * 1024},
     )
     assert status == 422 and body["errors"][0]["path"] == "size_bytes"
+    assert "the largest screenshot allowed" in body["errors"][0]["message"]
+    status, body = provider(
+        platform,
+        "POST",
+        f"/{product_id}/assets",
+        seller,
+        {"kind": "logo", "content_type": "image/png", "size_bytes": 50 * 1024 * 1024},
+    )
+    assert status == 422 and body["errors"] == [
+        {
+            "path": "size_bytes",
+            "message": "must be between 1 and 1048576 bytes (1 MiB, the largest logo allowed; got 52428800)",
+        }
+    ]
     status, upload = provider(
         platform,
         "POST",

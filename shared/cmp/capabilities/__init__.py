@@ -21,7 +21,14 @@ if TYPE_CHECKING:
     from cmp.capabilities.enums import CATEGORIES
     from cmp.capabilities.maxima import PLATFORM_MAXIMA, PlatformMaxima
     from cmp.capabilities.models import ProductCapabilities
-    from cmp.capabilities.plans import MAX_PLANS, PlanLimits, PlanSpec, plan_defaults, validate_plans
+    from cmp.capabilities.plans import (
+        MAX_PLANS,
+        PLAN_LIMIT_MAX,
+        PlanLimits,
+        PlanSpec,
+        plan_defaults,
+        validate_plans,
+    )
     from cmp.capabilities.rag_detail import RagDetail
     from cmp.capabilities.schema import capability_json_schema
     from cmp.capabilities.summary import capability_summary
@@ -36,6 +43,7 @@ _MODULES: dict[str, str] = {
     "PlatformMaxima": "cmp.capabilities.maxima",
     "ProductCapabilities": "cmp.capabilities.models",
     "MAX_PLANS": "cmp.capabilities.plans",
+    "PLAN_LIMIT_MAX": "cmp.capabilities.plans",
     "PlanLimits": "cmp.capabilities.plans",
     "PlanSpec": "cmp.capabilities.plans",
     "plan_defaults": "cmp.capabilities.plans",
@@ -53,6 +61,7 @@ __all__ = [
     "CATEGORIES",
     "CATEGORY_DEFAULTS",
     "MAX_PLANS",
+    "PLAN_LIMIT_MAX",
     "PLATFORM_MAXIMA",
     "CapabilityValidation",
     "PlanLimits",

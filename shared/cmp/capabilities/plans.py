@@ -9,14 +9,17 @@ otherwise. A limit of null means unlimited, or for `rateLimitRpm`/`concurrency`/
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from cmp.capabilities.defaults import deep_merge
+from cmp.capabilities.maxima import PLATFORM_MAXIMA
 from cmp.capabilities.models import ProductCapabilities
 from cmp.capabilities.parsing import canonical_keys, parse_tolerant, show
 from cmp.capabilities.plan_features import FEATURE_REFERENCE, capability_features
@@ -34,8 +37,14 @@ PLAN_DEPLOYMENTS: dict[str, tuple[str, ...]] = {
 MAX_PLANS = 10
 """The most plans a product may offer (a buyer compares them side by side)."""
 
-Count = Annotated[int, Field(strict=True, ge=0)]
+PLAN_LIMIT_MAX = 10**12
+"""The ceiling of a plan quota the platform has no own maximum for (messages, tokens, API calls,
+executions, users): far above any real plan, well inside a PostgreSQL bigint."""
+Count = Annotated[int, Field(strict=True, ge=0, le=PLAN_LIMIT_MAX)]
 Money = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)]
+PLAIN_DECIMAL = re.compile(r"\s*[0-9]+(\.[0-9]+)?\s*")
+"""How a price given as text must be written: digits, optionally a point and more digits (no sign, exponent
+or NaN); `Money` then caps the decimal places."""
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -113,9 +122,11 @@ class PlanLimits(PlanModel):
     api_calls: Count | None = None
     executions: Count | None = None
     users: Count | None = None
-    storage_mb: Count | None = Field(default=None, alias="storageMB")
-    rate_limit_rpm: Count | None = None
-    concurrency: Count | None = None
+    storage_mb: Annotated[Count, Field(le=PLATFORM_MAXIMA.max_size_mb)] | None = Field(
+        default=None, alias="storageMB"
+    )
+    rate_limit_rpm: Annotated[Count, Field(le=PLATFORM_MAXIMA.rate_limit_rpm)] | None = None
+    concurrency: Annotated[Count, Field(le=PLATFORM_MAXIMA.concurrency)] | None = None
 
 
 class PlanSpec(PlanModel):
@@ -156,6 +167,18 @@ class PlanSpec(PlanModel):
     @classmethod
     def _upper_currency(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("price_monthly", "price_yearly", mode="before")
+    @classmethod
+    def _plain_decimal(cls, value: Any) -> Any:
+        if isinstance(value, str) and not PLAIN_DECIMAL.fullmatch(value):
+            raise PydanticCustomError(
+                "plain_decimal",
+                "must be a decimal number such as 29 or 29.99, with at most 2 decimal places and no "
+                "exponent (got {got})",
+                {"got": show(value)},
+            )
+        return value
 
     @field_validator("price_monthly", "price_yearly")
     @classmethod

@@ -17,12 +17,13 @@ from cmp.catalog.model import (
     AssetKind,
     asset_rule,
     bytes_to_check,
-    ensure_room_for,
+    ensure_room_to_announce,
+    ensure_room_to_complete,
     parse_product_id,
 )
 from cmp.catalog.ports import CatalogUnitOfWork, CatalogUnitOfWorkFactory
 from cmp.catalog.views import product_detail
-from cmp.errors import NotFound
+from cmp.errors import NotFound, ValidationFailed
 from cmp.ports import Clock, IdGenerator, ObjectStorage
 
 
@@ -48,14 +49,14 @@ class ProductAssets:
     ) -> dict[str, Any]:
         """Announce an upload; returns `{"asset_id", "kind", "upload": {"url", "fields"}, "expires_in"
         (seconds), "complete_with"}`. `ValidationFailed` for a kind, type or size the rules refuse,
-        `Conflict` when the product already has the most screenshots allowed or is not editable."""
+        `Conflict` when the product is not editable or has no room (`ensure_room_to_announce`: ready and
+        pending screenshots count; the product row is locked, so parallel announcements cannot overrun)."""
         rule = asset_rule(kind)
         rule.check_request(content_type, size_bytes)
         with self._uow(tenant_id) as uow:
-            product = uow.products.get(parse_product_id(product_id))
+            product = uow.products.get(parse_product_id(product_id), for_update=True)
             product.ensure_editable()
-            ready = [a for a in uow.assets.for_product(product.id) if a.kind == kind and a.status == "ready"]
-            ensure_room_for(kind, len(ready))
+            ensure_room_to_announce(kind, uow.assets.for_product(product.id), self._clock.now())
             asset_id = self._ids.new_id()
             key = Asset.key_for(product.tenant_id, product.id, kind, asset_id, rule.types[content_type])
             uow.assets.add(
@@ -81,12 +82,15 @@ class ProductAssets:
         }
 
     def complete_upload(self, tenant_id: str, product_id: str, asset_id: str) -> dict[str, Any]:
-        """Check the uploaded object and make the asset ready (a new logo replaces the previous one);
-        `NotFound`, `Conflict` when nothing was uploaded, `ValidationFailed` when it is not what was
-        announced: declared type or size, its real type by its leading bytes (`content_type`), active
-        content in an SVG (`file`). Returns the product's detail."""
+        """Check the uploaded object and make the asset ready (a new logo replaces the previous one, whose
+        row is deleted; its stored object stays, as published versions may show it). `NotFound`;
+        `Conflict` when nothing was uploaded (the asset stays pending) or a screenshot would exceed the
+        most allowed; `ValidationFailed` when it is not what was announced: declared type or size, its
+        real type by its leading bytes (`content_type`), active content in an SVG (`file`) -- the refused
+        asset's row is then deleted (its stored object stays, never served). Returns the product's detail."""
         with self._uow(tenant_id) as uow:
             pid = parse_product_id(product_id)
+            uow.products.get(pid, for_update=True)
             asset = uow.assets.get(pid, _asset_id(asset_id))
             head = self._objects.head(self._bucket(), asset.object_key)
             content = (
@@ -96,13 +100,19 @@ class ProductAssets:
                 if head is not None
                 else b""
             )
-            asset.complete(head, content)
+            try:
+                asset.complete(head, content)
+            except ValidationFailed:
+                uow.assets.delete(pid, asset.id)
+                uow.commit()
+                raise
+            others = uow.assets.for_product(pid)
+            ensure_room_to_complete(asset, others)
             uow.assets.save(asset)
             if asset.kind == "logo":
-                for other in uow.assets.for_product(pid):
+                for other in others:
                     if other.kind == "logo" and other.id != asset.id and other.status == "ready":
-                        other.status = "pending"
-                        uow.assets.save(other)
+                        uow.assets.delete(pid, other.id)
             detail = self._sync(uow, pid)
             uow.commit()
         return detail

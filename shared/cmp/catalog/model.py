@@ -11,7 +11,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -447,28 +447,41 @@ AssetKind = Literal["logo", "screenshot"]
 class AssetRule:
     """What may be uploaded for one kind of asset: content types (with the file extension), size, count."""
 
+    kind: str
     types: dict[str, str]
     max_bytes: int
     max_count: int
+
+    def size_problem(self, size_bytes: int) -> str | None:
+        """Why an announced size is refused (naming this kind's limit), or None when it is allowed."""
+        if 0 < size_bytes <= self.max_bytes:
+            return None
+        return (
+            f"must be between 1 and {self.max_bytes} bytes ({self.max_bytes // (1024 * 1024)} MiB, "
+            f"the largest {self.kind} allowed; got {size_bytes})"
+        )
 
     def check_request(self, content_type: str, size_bytes: int) -> None:
         """Raises `ValidationFailed` for a content type or announced size this kind does not accept."""
         errors: list[FieldError] = []
         if content_type not in self.types:
             errors.append(FieldError("content_type", f"must be one of {', '.join(self.types)}"))
-        if not 0 < size_bytes <= self.max_bytes:
-            errors.append(FieldError("size_bytes", f"must be between 1 and {self.max_bytes} bytes"))
+        size_problem = self.size_problem(size_bytes)
+        if size_problem:
+            errors.append(FieldError("size_bytes", size_problem))
         if errors:
             raise ValidationFailed("upload is not allowed", errors=errors)
 
 
 ASSET_RULES: dict[str, AssetRule] = {
     "logo": AssetRule(
+        "logo",
         {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/svg+xml": "svg"},
         max_bytes=1024 * 1024,
         max_count=1,
     ),
     "screenshot": AssetRule(
+        "screenshot",
         {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"},
         max_bytes=5 * 1024 * 1024,
         max_count=8,
@@ -558,7 +571,7 @@ def content_problems(content_type: str, content: bytes) -> list[tuple[str, str]]
 
     actual = sniff(content, full=content if content_type == SVG_TYPE else None)
     if actual != content_type:
-        what = f"a {actual} file" if actual else "not an image of any supported type"
+        what = f"of type {actual}" if actual else "not an image of any supported type"
         return [("content_type", f"announced as {content_type}, but by its content the file is {what}")]
     if content_type == SVG_TYPE:
         return [("file", problem) for problem in svg_problems(content)]
@@ -589,11 +602,43 @@ def serving_headers(object_key: str) -> dict[str, str]:
     }
 
 
-def ensure_room_for(kind: str, ready_count: int) -> None:
-    """Raises `Conflict` when a product already has the most screenshots allowed (a new logo replaces)."""
+MAX_PENDING_LOGOS = 3
+"""Logo announcements that may wait for their upload at once (a completed logo replaces the previous one)."""
+
+
+def _live(asset: Asset, now: datetime) -> bool:
+    """Whether an asset holds a place: ready, or announced and its upload form not yet expired."""
+    return asset.status == "ready" or asset.created_at + timedelta(seconds=UPLOAD_EXPIRES_IN) > now
+
+
+def ensure_room_to_announce(kind: str, assets: list[Asset], now: datetime) -> None:
+    """Raises `Conflict` when another `kind` upload may not be announced: screenshots ready plus pending
+    (announced within `UPLOAD_EXPIRES_IN`) already reach the most allowed, or `MAX_PENDING_LOGOS` logo
+    uploads are already waiting. The caller holds the product's lock, so announcements cannot race."""
     rule = asset_rule(kind)
-    if kind == "screenshot" and ready_count >= rule.max_count:
-        raise Conflict(f"at most {rule.max_count} screenshots; delete one first")
+    live = [a for a in assets if a.kind == kind and _live(a, now)]
+    if kind == "screenshot" and len(live) >= rule.max_count:
+        raise Conflict(
+            f"at most {rule.max_count} screenshots (ready or being uploaded); delete one first",
+            errors=[FieldError("kind", f"at most {rule.max_count} screenshots per product")],
+        )
+    if kind == "logo" and sum(a.status == "pending" for a in live) >= MAX_PENDING_LOGOS:
+        raise Conflict(
+            f"at most {MAX_PENDING_LOGOS} logo uploads may be waiting; complete or delete one first",
+            errors=[FieldError("kind", f"at most {MAX_PENDING_LOGOS} pending logo uploads")],
+        )
+
+
+def ensure_room_to_complete(asset: Asset, assets: list[Asset]) -> None:
+    """Raises `Conflict` when making `asset` ready would exceed its kind's count (screenshots; a logo
+    replaces the previous one). The caller holds the product's lock."""
+    rule = asset_rule(asset.kind)
+    ready = [a for a in assets if a.kind == asset.kind and a.status == "ready" and a.id != asset.id]
+    if asset.kind == "screenshot" and len(ready) >= rule.max_count:
+        raise Conflict(
+            f"at most {rule.max_count} screenshots; delete one first",
+            errors=[FieldError("kind", f"at most {rule.max_count} screenshots per product")],
+        )
 
 
 # ── review runs ────────────────────────────────────────────────────────────────────────────

@@ -1,5 +1,6 @@
-"""Paging of the seller's product list: page size and an opaque keyset cursor (no I/O, no database
-imports, so the API handler can parse the query at load-time cost of nothing)."""
+"""Paging of the seller's product list and the admin review queue: page size and an opaque keyset cursor
+over (timestamp, id) (no I/O, no database imports, so the API handler can parse the query at load-time
+cost of nothing)."""
 
 from __future__ import annotations
 

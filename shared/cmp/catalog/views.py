@@ -176,17 +176,30 @@ class ProductViews:
             )
         return [{**r, "created_at": r["created_at"].isoformat()} for r in rows]
 
-    def review_queue(self) -> list[dict[str, Any]]:
-        """Products waiting for an admin's decision, oldest submission first (all tenants)."""
+    def review_queue(self, page: ProductPage) -> dict[str, Any]:
+        """One page of the products waiting for an admin's decision (all tenants), oldest submission first
+        (ties by product id): `{"items", "next_cursor"}` (`next_cursor` null on the last page)."""
+        where, params = (
+            ("", ()) if page.after is None else ("where (submitted_at, product_id) > (%s, %s)", page.after)
+        )
         with self._sessions(read_only=True) as session:
-            rows = session.fetch_all("select * from admin_review_queue()")
-        return [
-            {
-                **r,
-                "product_id": str(r["product_id"]),
-                "tenant_id": str(r["tenant_id"]),
-                "review_run_id": str(r["review_run_id"]),
-                "submitted_at": r["submitted_at"].isoformat(),
-            }
-            for r in rows
-        ]
+            rows = session.fetch_all(
+                f"select * from admin_review_queue() {where} order by submitted_at, product_id limit %s",
+                (*params, page.limit + 1),
+            )
+        more = len(rows) > page.limit
+        rows = rows[: page.limit]
+        last = rows[-1] if more else None
+        return {
+            "items": [
+                {
+                    **r,
+                    "product_id": str(r["product_id"]),
+                    "tenant_id": str(r["tenant_id"]),
+                    "review_run_id": str(r["review_run_id"]),
+                    "submitted_at": r["submitted_at"].isoformat(),
+                }
+                for r in rows
+            ],
+            "next_cursor": encode_cursor(last["submitted_at"], last["product_id"]) if last else None,
+        }

@@ -38,9 +38,10 @@ class QueuedReview(BaseModel):
 
 
 class ReviewQueue(BaseModel):
-    """Products waiting for a decision."""
+    """One page of the products waiting for a decision."""
 
     items: list[QueuedReview]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
 class Approval(BaseModel):

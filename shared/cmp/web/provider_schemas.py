@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from cmp.web.schemas import RequestModel, Timestamp
-
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-"""The largest asset an upload request may announce (each kind's own limit is the service's)."""
 
 
 class NewProductRequest(RequestModel):
@@ -81,7 +79,20 @@ class UploadRequest(RequestModel):
 
     kind: Literal["logo", "screenshot"]
     content_type: str = Field(max_length=100, examples=["image/png"])
-    size_bytes: int = Field(gt=0, le=MAX_UPLOAD_BYTES)
+    size_bytes: int = Field(
+        description="The file's size: at most 1 MiB for a logo, 5 MiB for a screenshot (a 422 names the limit)"
+    )
+
+    @field_validator("size_bytes")
+    @classmethod
+    def _within_the_kind_limit(cls, value: int, info: ValidationInfo) -> int:
+        from cmp.catalog.model import ASSET_RULES  # the catalog model loads on the first upload only
+
+        rule = ASSET_RULES.get(str(info.data.get("kind")))
+        problem = rule.size_problem(value) if rule else None
+        if problem:
+            raise PydanticCustomError("asset_size", problem)
+        return value
 
 
 # ---------------------------------------------------------------------------------------------- provider

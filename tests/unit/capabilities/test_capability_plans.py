@@ -10,6 +10,7 @@ import pytest
 
 from cmp.capabilities import (
     MAX_PLANS,
+    PLAN_LIMIT_MAX,
     PlanSpec,
     ProductCapabilities,
     ensure_valid,
@@ -298,6 +299,35 @@ def test_a_hybrid_product_takes_shared_and_dedicated_plans(draft: Draft) -> None
     capabilities = draft("agent", runtime={"deployment": "hybrid"})
 
     assert validate_plans([plan(), {"name": "Enterprise", "tier": "enterprise"}], capabilities)[1] == []
+
+
+def test_a_price_in_exponent_notation_is_refused(draft: Draft) -> None:
+    _, errors = validate_plans([plan(priceMonthly="1e5"), plan("B", priceMonthly="NaN")], draft("agent"))
+
+    assert "no exponent (got '1e5')" in message_at(errors, "plans[0].priceMonthly")
+    assert "a decimal number such as 29 or 29.99" in message_at(errors, "plans[1].priceMonthly")
+    assert validate_plans([plan(priceMonthly="100000.50")], draft("agent"))[1] == []
+
+
+def test_every_plan_limit_is_bounded(draft: Draft) -> None:
+    limits = {"messages": 10**20, "tokens": PLAN_LIMIT_MAX + 1, "users": PLAN_LIMIT_MAX}
+    platform = {"storageMB": 10**6, "rateLimitRpm": 10**6, "concurrency": 10**6}
+
+    _, errors = validate_plans(
+        [plan(limits=limits), plan("Big", "enterprise", limits=platform)], draft("agent")
+    )
+
+    assert message_at(errors, "plans[0].limits.messages") == (
+        f"must be at most {PLAN_LIMIT_MAX} (got 100000000000000000000)"
+    )
+    assert f"at most {PLAN_LIMIT_MAX}" in message_at(errors, "plans[0].limits.tokens")
+    assert [e.path for e in errors if e.path.startswith("plans[0]")] == [
+        "plans[0].limits.messages",
+        "plans[0].limits.tokens",
+    ]
+    assert message_at(errors, "plans[1].limits.storageMB") == "must be at most 10240 (got 1000000)"
+    assert message_at(errors, "plans[1].limits.rateLimitRpm") == "must be at most 10000 (got 1000000)"
+    assert message_at(errors, "plans[1].limits.concurrency") == "must be at most 1000 (got 1000000)"
 
 
 def test_plan_rate_limit_and_concurrency_stay_within_the_runtime_limits(draft: Draft) -> None:

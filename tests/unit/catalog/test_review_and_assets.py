@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from cmp.catalog.model import MAX_PENDING_LOGOS, UPLOAD_EXPIRES_IN
 from cmp.errors import Conflict, NotFound, ValidationFailed
 from tests.unit.catalog.conftest import ADMIN, BUCKET, PNG, TENANT, Catalog
 
@@ -99,6 +100,9 @@ def test_an_upload_is_checked_before_and_after(catalog: Catalog) -> None:
     with pytest.raises(ValidationFailed) as refused:
         catalog.assets.request_upload(TENANT, product_id, "logo", "image/gif", 10 * 1024 * 1024)
     assert [e.path for e in refused.value.errors] == ["content_type", "size_bytes"]
+    assert refused.value.errors[1].message == (
+        "must be between 1 and 1048576 bytes (1 MiB, the largest logo allowed; got 10485760)"
+    )
 
     upload = catalog.assets.request_upload(TENANT, product_id, "logo", "image/png", len(PNG))
     key = upload["upload"]["fields"]["key"]
@@ -109,7 +113,10 @@ def test_an_upload_is_checked_before_and_after(catalog: Catalog) -> None:
     with pytest.raises(ValidationFailed) as mismatch:
         catalog.assets.complete_upload(TENANT, product_id, upload["asset_id"])
     assert [e.path for e in mismatch.value.errors] == ["content_type"]
+    assert catalog.assets_repo.rows == {}  # a refused upload leaves no asset behind
 
+    upload = catalog.assets.request_upload(TENANT, product_id, "logo", "image/png", len(PNG))
+    key = upload["upload"]["fields"]["key"]
     catalog.objects.put(BUCKET, key, PNG, "image/png")
     done = catalog.assets.complete_upload(TENANT, product_id, upload["asset_id"])
 
@@ -124,14 +131,14 @@ def test_a_new_logo_replaces_the_old_one_and_deleting_it_clears_the_key(catalog:
     catalog.upload_logo(product_id)
     second = catalog.upload_logo(product_id)
 
-    assert [a["status"] for a in second["assets"]] == ["pending", "ready"]
-    newest = second["assets"][1]["id"]
+    assert [a["status"] for a in second["assets"]] == ["ready"]  # the previous logo's row is gone
+    newest = second["assets"][0]["id"]
     assert catalog.product(product_id).logo_key.endswith(f"{newest}.png")
 
     after = catalog.assets.delete_asset(TENANT, product_id, newest)
 
     assert catalog.product(product_id).logo_key is None
-    assert len(after["assets"]) == 1
+    assert after["assets"] == []
     with pytest.raises(NotFound):
         catalog.assets.delete_asset(TENANT, product_id, newest)
 
@@ -146,3 +153,56 @@ def test_at_most_eight_screenshots(catalog: Catalog) -> None:
     with pytest.raises(Conflict, match="at most 8 screenshots"):
         catalog.assets.request_upload(TENANT, product_id, "screenshot", "image/png", len(PNG))
     assert len(catalog.product(product_id).screenshot_keys) == 8
+
+
+def _announce_screenshot(catalog: Catalog, product_id: str) -> str:
+    """Announce a screenshot and store it as the browser would; its asset id."""
+    upload = catalog.assets.request_upload(TENANT, product_id, "screenshot", "image/png", len(PNG))
+    catalog.objects.put(BUCKET, upload["upload"]["fields"]["key"], PNG, "image/png")
+    asset_id: str = upload["asset_id"]
+    return asset_id
+
+
+def test_pending_screenshots_count_toward_the_limit_at_announce(catalog: Catalog) -> None:
+    product_id = catalog.wizard.create_draft(TENANT, "agent", "single")["id"]
+    announced = [_announce_screenshot(catalog, product_id) for _ in range(8)]
+
+    with pytest.raises(Conflict, match="at most 8 screenshots") as refused:
+        catalog.assets.request_upload(TENANT, product_id, "screenshot", "image/png", len(PNG))
+    assert [e.path for e in refused.value.errors] == ["kind"]
+
+    for asset_id in announced:
+        catalog.assets.complete_upload(TENANT, product_id, asset_id)
+    assert len(catalog.product(product_id).screenshot_keys) == 8
+
+
+def test_a_complete_beyond_the_limit_is_refused(catalog: Catalog) -> None:
+    product_id = catalog.wizard.create_draft(TENANT, "agent", "single")["id"]
+    announced = [_announce_screenshot(catalog, product_id) for _ in range(8)]
+    catalog.clock.advance(seconds=UPLOAD_EXPIRES_IN)  # expired announcements no longer hold a place
+    announced.append(_announce_screenshot(catalog, product_id))
+
+    for asset_id in announced[:8]:
+        catalog.assets.complete_upload(TENANT, product_id, asset_id)
+    with pytest.raises(Conflict, match="at most 8 screenshots"):
+        catalog.assets.complete_upload(TENANT, product_id, announced[8])
+
+    assert len(catalog.product(product_id).screenshot_keys) == 8
+
+
+def test_waiting_logo_uploads_are_capped(catalog: Catalog) -> None:
+    product_id = catalog.wizard.create_draft(TENANT, "agent", "single")["id"]
+    for _ in range(MAX_PENDING_LOGOS):
+        catalog.assets.request_upload(TENANT, product_id, "logo", "image/png", len(PNG))
+
+    with pytest.raises(Conflict, match=f"at most {MAX_PENDING_LOGOS} logo uploads"):
+        catalog.assets.request_upload(TENANT, product_id, "logo", "image/png", len(PNG))
+
+
+def test_a_never_completed_screenshot_neither_fails_review_nor_blocks_approval(catalog: Catalog) -> None:
+    product_id = catalog.ready_product()
+    catalog.assets.request_upload(TENANT, product_id, "screenshot", "image/png", len(PNG))
+
+    submitted = catalog.lifecycle.submit(TENANT, product_id)
+    assert catalog.run_review(product_id, submitted["review_run_id"]) == "checks_passed"
+    assert catalog.reviews.approve(ADMIN, product_id)["version"] == "1.0.0"

@@ -11,7 +11,7 @@ import pytest
 from cmp.catalog.model import Listing, serving_headers
 from cmp.catalog.paging import ProductPage, encode_cursor
 from cmp.errors import ValidationFailed
-from tests.unit.catalog.conftest import BUCKET, TENANT, Catalog
+from tests.unit.catalog.conftest import BUCKET, PNG, TENANT, Catalog
 
 pytestmark = pytest.mark.unit
 
@@ -30,7 +30,7 @@ def upload(catalog: Catalog, product_id: str, data: bytes, content_type: str, ki
     return asset_id
 
 
-def test_html_uploaded_as_a_png_is_refused_at_complete_and_stays_pending(catalog: Catalog) -> None:
+def test_html_uploaded_as_a_png_is_refused_at_complete_and_its_asset_deleted(catalog: Catalog) -> None:
     product_id = catalog.wizard.create_draft(TENANT, "agent", "single")["id"]
     asset_id = upload(catalog, product_id, HTML, "image/png", kind="screenshot")
 
@@ -40,7 +40,7 @@ def test_html_uploaded_as_a_png_is_refused_at_complete_and_stays_pending(catalog
     [error] = refused.value.errors
     assert error.path == "content_type"
     assert "announced as image/png, but by its content the file is not an image" in error.message
-    assert [a.status for a in catalog.assets_repo.for_product(uuid.UUID(product_id))] == ["pending"]
+    assert catalog.assets_repo.for_product(uuid.UUID(product_id)) == []
 
 
 def test_an_svg_logo_with_active_content_is_refused_naming_each_problem(catalog: Catalog) -> None:
@@ -180,3 +180,14 @@ def test_bad_paging_parameters_are_422s_naming_each(
         ProductPage.from_query(limit, cursor)
 
     assert [e.path for e in refused.value.errors] == paths
+
+
+def test_a_file_of_another_image_type_is_named_by_its_type(catalog: Catalog) -> None:
+    product_id = catalog.wizard.create_draft(TENANT, "agent", "single")["id"]
+    asset_id = upload(catalog, product_id, PNG, "image/jpeg", kind="screenshot")
+
+    with pytest.raises(ValidationFailed) as refused:
+        catalog.assets.complete_upload(TENANT, product_id, asset_id)
+
+    [error] = refused.value.errors
+    assert error.message == "announced as image/jpeg, but by its content the file is of type image/png"

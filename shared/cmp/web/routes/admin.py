@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from cmp.catalog.paging import MAX_CURSOR_CHARS, PRODUCTS_DEFAULT_LIMIT, PRODUCTS_MAX_LIMIT, ProductPage
+from cmp.errors import FieldError, ValidationFailed
 from cmp.web.admin_schemas import Approval, Featured, FeatureRequest, Rejection, RejectRequest, ReviewQueue
 from cmp.web.deps import Admin, ServicesDep
 from cmp.web.schemas import answers
@@ -13,14 +17,45 @@ from cmp.web.schemas import answers
 router = Router()
 ADMIN = (401, 403)
 DECISION = (401, 403, 404, 409)
+REVIEW_QUEUE_PARAMETERS = ("limit", "cursor")
 
 
 @router.get(
-    "/v1/admin/reviews", responses=answers(200, "Products waiting for a decision, oldest first", *ADMIN)
+    "/v1/admin/reviews",
+    responses=answers(200, "One page of the products waiting for a decision, oldest first", 422, *ADMIN),
 )
-def review_queue(admin: Admin, services: ServicesDep) -> ReviewQueue:
-    """Products waiting for an admin decision, oldest submission first."""
-    return ReviewQueue.model_validate({"items": services.product_views.review_queue()})
+def review_queue(
+    admin: Admin,
+    services: ServicesDep,
+    limit: Annotated[
+        str | None,
+        Query(
+            description=f"Page size, 1 to {PRODUCTS_MAX_LIMIT} (default {PRODUCTS_DEFAULT_LIMIT})",
+            json_schema_extra={"pattern": r"^\s*([0-9]{1,3})?\s*$"},
+        ),
+    ] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            description="next_cursor of the previous page, unchanged",
+            json_schema_extra={"maxLength": MAX_CURSOR_CHARS},
+        ),
+    ] = None,
+) -> ReviewQueue:
+    """Products waiting for an admin decision, oldest submission first, one page at a time
+    (`next_cursor`); any other query parameter is a 422 naming it."""
+    given = router.current_event.query_string_parameters or {}
+    unknown = sorted(name for name in given if name not in REVIEW_QUEUE_PARAMETERS)
+    if unknown:
+        raise ValidationFailed(
+            "unknown query parameters",
+            errors=[
+                FieldError(f"query.{name}", "is not a parameter of this list; it takes limit and cursor")
+                for name in unknown
+            ],
+        )
+    page = ProductPage.from_query(limit, cursor)
+    return ReviewQueue.model_validate(services.product_views.review_queue(page))
 
 
 @router.post("/v1/admin/products/<product_id>/approve", responses=answers(200, "Published", *DECISION))

@@ -54,6 +54,11 @@ def test_publish_and_discover_over_http(api: httpx.Client, stack: Stack, seeded:
     )
     refused = seller.post(f"{base}/assets/{upload['asset_id']}/complete")
     assert refused.status_code == 422 and refused.json()["errors"][0]["path"] == "size_bytes"
+    # A refused upload leaves nothing behind: its asset is gone, and a new announcement starts again.
+    assert seller.post(f"{base}/assets/{upload['asset_id']}/complete").status_code == 404
+    upload = seller.post(
+        f"{base}/assets", json={"kind": "logo", "content_type": "image/png", "size_bytes": len(LOGO_PNG)}
+    ).json()
     stored = httpx.post(
         upload["upload"]["url"],
         data=upload["upload"]["fields"],

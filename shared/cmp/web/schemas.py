@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from pydantic import BaseModel, ConfigDict, Field
+
+from cmp.catalog.paging import MAX_CURSOR_CHARS, PRODUCTS_DEFAULT_LIMIT, PRODUCTS_MAX_LIMIT
 
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 """An ISO 8601 timestamp with its offset, as the service wrote it."""
@@ -75,3 +78,21 @@ class RequestModel(BaseModel):
     """Base of every request body: strict types, unknown fields refused."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+PageLimit = Annotated[
+    str | None,
+    Query(
+        description=f"Page size, 1 to {PRODUCTS_MAX_LIMIT} (default {PRODUCTS_DEFAULT_LIMIT})",
+        json_schema_extra={"pattern": r"^\s*([0-9]{1,3})?\s*$"},
+    ),
+]
+"""The `limit` query parameter of a paged product list (checked by `cmp.catalog.paging`)."""
+PageCursor = Annotated[
+    str | None,
+    Query(
+        description="next_cursor of the previous page, unchanged",
+        json_schema_extra={"maxLength": MAX_CURSOR_CHARS},
+    ),
+]
+"""The `cursor` query parameter of a paged product list: the previous page's `next_cursor`."""

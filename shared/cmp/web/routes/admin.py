@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from cmp.catalog.paging import MAX_CURSOR_CHARS, PRODUCTS_DEFAULT_LIMIT, PRODUCTS_MAX_LIMIT, ProductPage
+from cmp.catalog.paging import ProductPage
 from cmp.errors import FieldError, ValidationFailed
 from cmp.web.admin_schemas import Approval, Featured, FeatureRequest, Rejection, RejectRequest, ReviewQueue
 from cmp.web.deps import Admin, ServicesDep
-from cmp.web.schemas import answers
+from cmp.web.schemas import PageCursor, PageLimit, answers
 
 router = Router()
 ADMIN = (401, 403)
@@ -27,20 +25,8 @@ REVIEW_QUEUE_PARAMETERS = ("limit", "cursor")
 def review_queue(
     admin: Admin,
     services: ServicesDep,
-    limit: Annotated[
-        str | None,
-        Query(
-            description=f"Page size, 1 to {PRODUCTS_MAX_LIMIT} (default {PRODUCTS_DEFAULT_LIMIT})",
-            json_schema_extra={"pattern": r"^\s*([0-9]{1,3})?\s*$"},
-        ),
-    ] = None,
-    cursor: Annotated[
-        str | None,
-        Query(
-            description="next_cursor of the previous page, unchanged",
-            json_schema_extra={"maxLength": MAX_CURSOR_CHARS},
-        ),
-    ] = None,
+    limit: PageLimit = None,
+    cursor: PageCursor = None,
 ) -> ReviewQueue:
     """Products waiting for an admin decision, oldest submission first, one page at a time
     (`next_cursor`); any other query parameter is a 422 naming it."""

@@ -8,9 +8,9 @@ from uuid import UUID
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body
 
-from cmp.catalog.paging import MAX_CURSOR_CHARS, PRODUCTS_DEFAULT_LIMIT, PRODUCTS_MAX_LIMIT, ProductPage
+from cmp.catalog.paging import ProductPage
 from cmp.web.deps import Seller, ServicesDep
 from cmp.web.provider_schemas import (
     CapabilityDocument,
@@ -27,7 +27,7 @@ from cmp.web.provider_schemas import (
     UploadTicket,
     VersionList,
 )
-from cmp.web.schemas import EDIT, PRODUCT, SELLER, answers
+from cmp.web.schemas import EDIT, PRODUCT, SELLER, PageCursor, PageLimit, answers
 
 router = Router()
 ONE = "/v1/provider/products/<product_id>"
@@ -40,20 +40,8 @@ ONE = "/v1/provider/products/<product_id>"
 def list_products(
     seller: Seller,
     services: ServicesDep,
-    limit: Annotated[
-        str | None,
-        Query(
-            description=f"Page size, 1 to {PRODUCTS_MAX_LIMIT} (default {PRODUCTS_DEFAULT_LIMIT})",
-            json_schema_extra={"pattern": r"^\s*([0-9]{1,3})?\s*$"},
-        ),
-    ] = None,
-    cursor: Annotated[
-        str | None,
-        Query(
-            description="next_cursor of the previous page, unchanged",
-            json_schema_extra={"maxLength": MAX_CURSOR_CHARS},
-        ),
-    ] = None,
+    limit: PageLimit = None,
+    cursor: PageCursor = None,
 ) -> ProductList:
     """The organization's products, most recently changed first, one page at a time (`next_cursor`)."""
     page = ProductPage.from_query(limit, cursor)

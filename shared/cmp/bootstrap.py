@@ -143,7 +143,7 @@ class Services:
         disposition."""
         if self.settings.assets_cdn_domain:
             return f"https://{self.settings.assets_cdn_domain}/{quote(key)}"
-        from cmp.catalog.model import serving_headers
+        from cmp.catalog.asset_model import serving_headers
 
         return self.objects.presigned_get(
             self.settings.assets_bucket, key, response_headers=serving_headers(key)

@@ -104,7 +104,7 @@ def test_asset_urls_carry_the_verified_type_and_disposition() -> None:
     import boto3
 
     from cmp.aws.adapters import ObjectStore
-    from cmp.catalog.model import serving_headers
+    from cmp.catalog.asset_model import serving_headers
 
     s3 = boto3.client(
         "s3", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, cast
 
-from cmp.catalog.model import (
+from cmp.catalog.asset_model import (
     UPLOAD_EXPIRES_IN,
     Asset,
     AssetKind,
@@ -19,8 +19,8 @@ from cmp.catalog.model import (
     bytes_to_check,
     ensure_room_to_announce,
     ensure_room_to_complete,
-    parse_product_id,
 )
+from cmp.catalog.model import parse_product_id
 from cmp.catalog.ports import CatalogUnitOfWork, CatalogUnitOfWorkFactory
 from cmp.catalog.views import product_detail
 from cmp.errors import NotFound, ValidationFailed

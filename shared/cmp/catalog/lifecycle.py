@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cmp.catalog.model import ReviewRun, parse_product_id
+from cmp.catalog.model import parse_product_id
 from cmp.catalog.ports import CatalogUnitOfWorkFactory
+from cmp.catalog.review_model import ReviewRun
 from cmp.catalog.views import product_detail
 from cmp.db.outbox import OutboxMessage
 from cmp.ports import Clock, IdGenerator

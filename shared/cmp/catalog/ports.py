@@ -13,7 +13,9 @@ from datetime import datetime
 from typing import Protocol
 
 from cmp.capabilities import PlanSpec
-from cmp.catalog.model import Asset, ListingProjection, Product, ReviewRun
+from cmp.catalog.asset_model import Asset
+from cmp.catalog.model import ListingProjection, Product
+from cmp.catalog.review_model import ReviewRun
 from cmp.db.outbox import OutboxMessage
 
 

@@ -16,15 +16,9 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from cmp.capabilities import PlanSpec, ProductCapabilities
-from cmp.catalog.model import (
-    Asset,
-    FlowImport,
-    Listing,
-    ListingProjection,
-    Product,
-    ReviewRun,
-    default_capabilities,
-)
+from cmp.catalog.asset_model import Asset
+from cmp.catalog.model import FlowImport, Listing, ListingProjection, Product, default_capabilities
+from cmp.catalog.review_model import ReviewRun
 from cmp.db.session import Session
 from cmp.errors import Conflict, FieldError, NotFound
 

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from cmp.catalog.model import WIZARD_STEPS, Asset, Product, ReviewRun, parse_product_id
+from cmp.catalog.asset_model import Asset
+from cmp.catalog.model import WIZARD_STEPS, Product, parse_product_id
 from cmp.catalog.paging import ProductPage, encode_cursor
 from cmp.catalog.ports import AssetRepository, PlanRepository, ProductRepository, ReviewRunRepository
 from cmp.catalog.repository import (
@@ -29,6 +30,7 @@ from cmp.catalog.repository import (
 from cmp.catalog.repository import (
     product_from_row,
 )
+from cmp.catalog.review_model import ReviewRun
 from cmp.db.session import Session
 
 RECENT_REVIEW_RUNS = 5

@@ -86,7 +86,7 @@ class UploadRequest(RequestModel):
     @field_validator("size_bytes")
     @classmethod
     def _within_the_kind_limit(cls, value: int, info: ValidationInfo) -> int:
-        from cmp.catalog.model import ASSET_RULES  # the catalog model loads on the first upload only
+        from cmp.catalog.asset_model import ASSET_RULES  # the asset rules load on the first upload only
 
         rule = ASSET_RULES.get(str(info.data.get("kind")))
         problem = rule.size_problem(value) if rule else None

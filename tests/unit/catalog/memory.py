@@ -10,7 +10,9 @@ import uuid
 from datetime import datetime
 
 from cmp.capabilities import PlanSpec
-from cmp.catalog.model import Asset, ListingProjection, Product, ReviewRun
+from cmp.catalog.asset_model import Asset
+from cmp.catalog.model import ListingProjection, Product
+from cmp.catalog.review_model import ReviewRun
 from cmp.errors import Conflict, FieldError, NotFound
 
 

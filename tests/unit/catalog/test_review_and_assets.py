@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cmp.catalog.model import MAX_PENDING_LOGOS, UPLOAD_EXPIRES_IN
+from cmp.catalog.asset_model import MAX_PENDING_LOGOS, UPLOAD_EXPIRES_IN
 from cmp.errors import Conflict, NotFound, ValidationFailed
 from tests.unit.catalog.conftest import ADMIN, BUCKET, PNG, TENANT, Catalog
 

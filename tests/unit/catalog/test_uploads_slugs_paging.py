@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cmp.catalog.model import Listing, serving_headers
+from cmp.catalog.asset_model import serving_headers
+from cmp.catalog.model import Listing
 from cmp.catalog.paging import ProductPage, encode_cursor
 from cmp.errors import ValidationFailed
 from tests.unit.catalog.conftest import BUCKET, PNG, TENANT, Catalog

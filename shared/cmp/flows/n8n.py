@@ -25,6 +25,35 @@ from cmp.flows.base import (
     type_name,
     vendor_of,
 )
+from cmp.flows.n8n_roles import (
+    AGENT,
+    AI,
+    AI_ROLES,
+    CHAT_TRIGGER,
+    CODE,
+    DOCUMENT_LOADER,
+    EMBEDDINGS,
+    EVENT_TRIGGER,
+    FEATURE_BY_ROLE,
+    HTTP,
+    LEGACY_TYPES,
+    LLM_API_HOSTS,
+    MCP_CLIENT,
+    MCP_TRIGGER,
+    MEMORY,
+    MESSAGING,
+    MODEL,
+    NOTE,
+    OPAQUE,
+    PLATFORM_PREFIXES,
+    RETRIEVER,
+    SCHEDULE_TRIGGER,
+    SHELL,
+    TRIGGER_ROLES,
+    VECTOR_STORE,
+    WEBHOOK_TRIGGER,
+    classify,
+)
 from cmp.flows.proposal import CODE_DEPLOYMENT, CODE_NEEDS_RUNTIME
 from cmp.flows.result import ImportResult
 from cmp.flows.secrets import warn_secrets
@@ -32,187 +61,6 @@ from cmp.flows.secrets import warn_secrets
 FORMAT = "n8n"
 LEGACY = "legacy"
 CURRENT = "current"
-
-BASE_PACKAGE = "n8n-nodes-base"
-LANGCHAIN_PACKAGE = "@n8n/n8n-nodes-langchain"
-
-SCHEDULE_TRIGGER = "schedule_trigger"
-WEBHOOK_TRIGGER = "webhook_trigger"
-MANUAL_TRIGGER = "manual_trigger"
-EVENT_TRIGGER = "event_trigger"
-CHAT_TRIGGER = "chat_trigger"
-MCP_TRIGGER = "mcp_trigger"
-SUBWORKFLOW_TRIGGER = "subworkflow_trigger"
-ERROR_TRIGGER = "error_trigger"
-CONDITIONAL = "conditional"
-LOOP = "loop"
-SUBWORKFLOW = "subworkflow"
-WAIT = "wait"
-RESPOND = "respond"
-STOP_WITH_ERROR = "stop_with_error"
-HTTP = "http"
-CODE = "code"
-SHELL = "shell"
-TRANSFORM = "transform"
-STORAGE = "storage"
-DATABASE = "database"
-MESSAGING = "messaging"
-INTEGRATION = "integration"
-AI = "ai"
-AGENT = "agent"
-MODEL = "model"
-EMBEDDINGS = "embeddings"
-VECTOR_STORE = "vector_store"
-RETRIEVER = "retriever"
-DOCUMENT_LOADER = "document_loader"
-MEMORY = "memory"
-TOOL = "tool"
-MCP_CLIENT = "mcp_client"
-NO_OP = "no_op"
-NOTE = "note"
-OPAQUE = "opaque"
-
-
-def _roles(role: str, *short_types: str) -> dict[str, str]:
-    return {short_type.lower(): role for short_type in short_types}
-
-
-_BASE_ROLES: dict[str, str] = {
-    **_roles(SCHEDULE_TRIGGER, "scheduleTrigger", "cron", "interval"),
-    **_roles(WEBHOOK_TRIGGER, "webhook", "formTrigger"),
-    **_roles(MANUAL_TRIGGER, "manualTrigger", "start"),
-    **_roles(SUBWORKFLOW_TRIGGER, "executeWorkflowTrigger"),
-    **_roles(ERROR_TRIGGER, "errorTrigger"),
-    **_roles(EVENT_TRIGGER, "emailReadImap"),
-    **_roles(CONDITIONAL, "if", "switch", "filter", "merge", "compareDatasets"),
-    **_roles(LOOP, "splitInBatches"),
-    **_roles(SUBWORKFLOW, "executeWorkflow"),
-    **_roles(WAIT, "wait"),
-    **_roles(RESPOND, "respondToWebhook"),
-    **_roles(STOP_WITH_ERROR, "stopAndError"),
-    **_roles(NO_OP, "noOp"),
-    **_roles(NOTE, "stickyNote"),
-    **_roles(HTTP, "httpRequest", "graphql"),
-    **_roles(CODE, "code", "function", "functionItem"),
-    **_roles(SHELL, "executeCommand", "ssh"),
-    **_roles(
-        TRANSFORM,
-        "set", "aggregate", "splitOut", "summarize", "sort", "limit", "removeDuplicates", "itemLists",
-        "renameKeys", "html", "htmlExtract", "markdown", "xml", "dateTime", "crypto", "extractFromFile",
-        "convertToFile", "spreadsheetFile", "moveBinaryData", "editImage", "compression",
-    ),
-    **_roles(
-        STORAGE,
-        "readWriteFile", "readBinaryFile", "readBinaryFiles", "writeBinaryFile", "ftp", "awsS3", "s3",
-        "googleDrive", "dropbox", "microsoftOneDrive", "box", "nextCloud",
-    ),
-    **_roles(
-        DATABASE,
-        "postgres", "mySql", "microsoftSql", "mongoDb", "redis", "supabase", "airtable", "googleSheets",
-        "notion", "baserow", "nocoDb", "snowflake", "elasticsearch", "questDb", "crateDb", "timescaleDb",
-        "oracleDatabase", "googleBigQuery",
-    ),
-    **_roles(
-        MESSAGING,
-        "slack", "telegram", "discord", "microsoftTeams", "whatsApp", "emailSend", "gmail",
-        "microsoftOutlook", "mattermost", "twilio", "sendGrid", "mailgun", "mailjet", "rocketchat", "matrix",
-    ),
-    **_roles(
-        INTEGRATION,
-        "linear", "github", "gitlab", "jira", "hubspot", "salesforce", "zendesk", "freshdesk", "asana",
-        "trello", "clickUp", "stripe", "shopify", "googleCalendar", "googleDocs", "twitter", "youTube",
-        "pipedrive", "intercom", "mailchimp", "wordpress", "todoist", "mondayCom",
-    ),
-}  # fmt: skip
-
-_LANGCHAIN_ROLES: dict[str, str] = {
-    **_roles(CHAT_TRIGGER, "chatTrigger", "manualChatTrigger"),
-    **_roles(MCP_TRIGGER, "mcpTrigger"),
-    **_roles(AGENT, "agent", "agentTool", "openAiAssistant"),
-    **_roles(
-        AI,
-        "openAi", "anthropic", "googleGemini", "mistralAi", "ollama", "informationExtractor",
-        "textClassifier", "sentimentAnalysis",
-    ),
-    **_roles(SUBWORKFLOW, "toolWorkflow"),
-    **_roles(CODE, "code", "toolCode"),
-    **_roles(HTTP, "toolHttpRequest"),
-    **_roles(VECTOR_STORE, "toolVectorStore"),
-    **_roles(MCP_CLIENT, "mcpClientTool"),
-}  # fmt: skip
-
-_LANGCHAIN_PREFIX_ROLES: tuple[tuple[str, str], ...] = (
-    ("chain", AI),
-    ("lm", MODEL),
-    ("embeddings", EMBEDDINGS),
-    ("vectorstore", VECTOR_STORE),
-    ("retriever", RETRIEVER),
-    ("rerank", RETRIEVER),
-    ("document", DOCUMENT_LOADER),
-    ("textsplitter", TRANSFORM),
-    ("outputparser", TRANSFORM),
-    ("memory", MEMORY),
-    ("tool", TOOL),
-)
-
-_LEGACY_TYPES = frozenset({"cron", "interval", "function", "functionitem", "start"})
-
-_PLATFORM_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("slack", "slack"),
-    ("telegram", "telegram"),
-    ("discord", "discord"),
-    ("microsoftteams", "teams"),
-    ("whatsapp", "whatsapp"),
-    ("email", "email"),
-    ("gmail", "email"),
-    ("microsoftoutlook", "email"),
-    ("sendgrid", "email"),
-    ("mailgun", "email"),
-    ("mailjet", "email"),
-)
-
-_LLM_API_HOSTS: dict[str, str] = {
-    "api.openai.com": "openai",
-    "api.anthropic.com": "anthropic",
-    "generativelanguage.googleapis.com": "google-gemini",
-    "api.mistral.ai": "mistral",
-    "api.groq.com": "groq",
-    "api.cohere.com": "cohere",
-    "api.cohere.ai": "cohere",
-    "api.deepseek.com": "deepseek",
-    "openrouter.ai": "openrouter",
-}
-
-_AI_ROLES = frozenset(
-    {AI, AGENT, MODEL, EMBEDDINGS, VECTOR_STORE, RETRIEVER, DOCUMENT_LOADER, MEMORY, TOOL, MCP_CLIENT}
-)
-_TRIGGER_ROLES = frozenset(
-    {SCHEDULE_TRIGGER, WEBHOOK_TRIGGER, MANUAL_TRIGGER, EVENT_TRIGGER, CHAT_TRIGGER, MCP_TRIGGER,
-     SUBWORKFLOW_TRIGGER, ERROR_TRIGGER}
-)  # fmt: skip
-_FEATURE_BY_ROLE: dict[str, str] = {
-    SCHEDULE_TRIGGER: "triggers.schedule",
-    WEBHOOK_TRIGGER: "triggers.webhook",
-    MANUAL_TRIGGER: "triggers.manual",
-    EVENT_TRIGGER: "triggers.event",
-    CHAT_TRIGGER: "triggers.webhook",
-    MCP_TRIGGER: "triggers.api",
-    SUBWORKFLOW_TRIGGER: "flow.subWorkflows",
-    SUBWORKFLOW: "flow.subWorkflows",
-    ERROR_TRIGGER: "flow.errorHandling",
-    STOP_WITH_ERROR: "flow.errorHandling",
-    CONDITIONAL: "flow.conditionals",
-    LOOP: "flow.loops",
-    WAIT: "data.statePersistence",
-    MEMORY: "data.statePersistence",
-    HTTP: "actions.http",
-    CODE: "actions.code",
-    SHELL: "actions.code",
-    TRANSFORM: "actions.transform",
-    STORAGE: "actions.storage",
-    DATABASE: "actions.database",
-    MESSAGING: "actions.messaging",
-}
 
 
 def matches(document: object) -> bool:
@@ -225,27 +73,6 @@ def matches(document: object) -> bool:
         isinstance(node, dict) and str(node.get("type", "")).startswith(("n8n-nodes-", "@n8n/"))
         for node in as_list(root.get("nodes")) or []
     )
-
-
-def classify(node_type: str) -> tuple[str, str | None]:
-    """(role, reason it is not fully understood or None) for a namespaced n8n node type."""
-    package, _, short_type = node_type.rpartition(".")
-    short = short_type.lower()
-    if package == LANGCHAIN_PACKAGE:
-        if short in _LANGCHAIN_ROLES:
-            return _LANGCHAIN_ROLES[short], None
-        for prefix, role in _LANGCHAIN_PREFIX_ROLES:
-            if short.startswith(prefix):
-                return role, None
-        return AI, f"unknown LangChain node type {quoted(node_type)} imported as an AI step"
-    if package == BASE_PACKAGE:
-        if short in _BASE_ROLES:
-            return _BASE_ROLES[short], None
-        if short.endswith("trigger"):
-            return EVENT_TRIGGER, None
-    if not package:
-        return OPAQUE, f"node type {quoted(node_type)} has no package prefix; imported as opaque step"
-    return OPAQUE, f"unknown node type {quoted(node_type)} imported as opaque step"
 
 
 @dataclass
@@ -323,7 +150,7 @@ def _read_nodes(raw_nodes: list[Any], legacy: bool, findings: Findings) -> list[
                 child_path(path, "type"), f"{quoted(node_type or '')} runs {what}; {CODE_NEEDS_RUNTIME}"
             )
         short_type = (node_type or "").rpartition(".")[2].lower()
-        if short_type in _LEGACY_TYPES and role != NOTE:
+        if short_type in LEGACY_TYPES and role != NOTE:
             findings.warn(
                 child_path(path, "type"),
                 f"{quoted(node_type or '')} was retired in n8n 1.0; imported by its meaning, "
@@ -436,10 +263,10 @@ def _propose(all_nodes: list[_Node], findings: Findings, *, error_workflow: bool
 
     draft.set("configuration.workflowAdvanced.enabled", True)
     for node in nodes:
-        feature = _FEATURE_BY_ROLE.get(node.role)
+        feature = FEATURE_BY_ROLE.get(node.role)
         if feature is not None:
             draft.set(f"configuration.workflowAdvanced.{feature}", True)
-        if node.role in _AI_ROLES or (node.role == HTTP and _llm_vendor(node) is not None):
+        if node.role in AI_ROLES or (node.role == HTTP and _llm_vendor(node) is not None):
             draft.set("configuration.workflowAdvanced.actions.ai", True)
         if node.has_credentials:
             draft.set("configuration.workflowAdvanced.data.secrets", True)
@@ -475,7 +302,7 @@ def _propose(all_nodes: list[_Node], findings: Findings, *, error_workflow: bool
 
 def _platform(node: _Node) -> str | None:
     short = node.node_type.rpartition(".")[2].lower()
-    return next((platform for prefix, platform in _PLATFORM_PREFIXES if short.startswith(prefix)), None)
+    return next((platform for prefix, platform in PLATFORM_PREFIXES if short.startswith(prefix)), None)
 
 
 def _parameter_text(node: _Node, *keys: str) -> str | None:
@@ -505,13 +332,13 @@ def _llm_vendor(node: _Node) -> str | None:
         host = urlsplit(url.removeprefix("=").strip()).hostname
     except ValueError:
         return None
-    return _LLM_API_HOSTS.get(host or "")
+    return LLM_API_HOSTS.get(host or "")
 
 
 def _vendor(node: _Node) -> str | None:
     if node.role == HTTP:
         return _llm_vendor(node)
-    if node.role in _TRIGGER_ROLES - {EVENT_TRIGGER} or node.role == OPAQUE:
+    if node.role in TRIGGER_ROLES - {EVENT_TRIGGER} or node.role == OPAQUE:
         return None
     return vendor_of(node.node_type.rpartition(".")[2])
 

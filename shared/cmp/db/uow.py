@@ -58,10 +58,6 @@ class UnitOfWork:
     def tenant_id(self) -> str | None:
         return self._tenant_id
 
-    @property
-    def committed(self) -> bool:
-        return self._ended
-
     def set_tenant(self, tenant_id: UUID | str) -> None:
         """Scope the rest of this transaction to a tenant created inside it (sign-up)."""
         self._tenant_id = self._session.set_tenant(tenant_id)

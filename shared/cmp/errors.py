@@ -75,5 +75,12 @@ class RateLimited(DomainError):
     code = "rate_limited"
 
 
+class PaymentUnavailable(DomainError):
+    """The payment provider could not be reached or answered with a server error: retry later (503)."""
+
+    status = 503
+    code = "payment_unavailable"
+
+
 class PoisonMessage(Exception):
     """Raised by a job for input that retrying cannot fix: it goes to the dead-letter queue at once."""

@@ -37,6 +37,8 @@ REPOSITORIES: dict[str, str] = {
     "accounts": "cmp.tenancy.repository:AccountRepository",
     "auth_sessions": "cmp.tenancy.repository:SessionRepository",
     "onboardings": "cmp.provisioning.repository:OnboardingRepository",
+    "subscriptions": "cmp.commerce.repository:SubscriptionRepository",
+    "orders": "cmp.commerce.repository:OrderRepository",
 }
 
 

@@ -478,6 +478,16 @@ def main() -> None:
             args.runs,
             lambda i: service.search(search_from_query({"sort": ("rating", "popular")[i % 2]})),
         )
+        by_price = timed(
+            args.runs,
+            lambda i: service.search(search_from_query({"sort": ("price_asc", "price_desc")[i % 2]})),
+        )
+        price_only = timed(
+            args.runs,
+            lambda i: service.search(
+                search_from_query({"category": list(CATEGORIES)[i % 4], "min_price": "10", "max_price": "60"})
+            ),
+        )
         broad = timed(args.runs, lambda i: service.search(search_from_query({"q": "se"})))
         categories = timed(args.runs, lambda i: service.categories())
         featured = timed(args.runs, lambda i: service.featured(12))
@@ -493,6 +503,8 @@ def main() -> None:
         print(summary("search q+category+price, relevance, page 3", page3))
         print(summary("browse a category, newest, page 1", browse))
         print(summary("browse all, by rating / popularity, page 1", by_rating))
+        print(summary("browse all, by price up / down, page 1", by_price))
+        print(summary("browse a category, price 10..60, newest", price_only))
         print(summary("broad two-letter prefix q=se, relevance", broad))
         print(summary("categories (grouped counts)", categories))
         print(summary("featured (12)", featured))

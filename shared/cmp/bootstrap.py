@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from cmp.catalog.review import ReviewService
     from cmp.catalog.views import ProductViews
     from cmp.catalog.wizard import ProductWizard
+    from cmp.commerce.checkout import CheckoutService
+    from cmp.commerce.events import PaymentEvents
+    from cmp.commerce.ports import PaymentProvider
+    from cmp.commerce.views import CommerceViews
     from cmp.housekeeping import Housekeeping
     from cmp.provisioning.services import OnboardingService
     from cmp.tenancy.services import TenancyService
@@ -50,6 +54,7 @@ class Services:
     ids: IdGenerator = field(default_factory=RandomIds)
     hasher: PasswordHasher = field(default_factory=PasswordHasher)
     jwt_secret: Callable[[], str] | None = None
+    local_payments_secret: Callable[[], str] | None = None
 
     @contextmanager
     def unit_of_work(self, tenant_id: UUID | str | None = None) -> Iterator[UnitOfWork]:
@@ -154,6 +159,47 @@ class Services:
         from cmp.catalog.review import ReviewService
 
         return ReviewService(self.unit_of_work, self.objects, lambda: self.settings.assets_bucket, self.clock)
+
+    @cached_property
+    def payments(self) -> PaymentProvider:
+        """The configured payment provider (`Settings.payment_provider`); raises ValueError for an unknown
+        name."""
+        provider = self.settings.payment_provider
+        if provider != "local":
+            raise ValueError(f"unknown PAYMENT_PROVIDER {provider!r}: use local or stripe")
+        from cmp.commerce.local_payments import LocalPayments
+        from cmp.commerce.payment_repository import LocalPaymentObjects
+
+        secret = self.local_payments_secret or (
+            lambda: self.secrets.get(self.settings.local_payments_secret_arn)
+        )
+        return LocalPayments(
+            LocalPaymentObjects(self.db.session), secret, self.clock, self.payment_events.apply
+        )
+
+    @cached_property
+    def payment_events(self) -> PaymentEvents:
+        from cmp.commerce.events import PaymentEvents
+
+        return PaymentEvents(
+            self.unit_of_work,
+            lambda: self.settings.runtime_provisioning_state_machine_arn,
+            self.clock,
+            self.ids,
+        )
+
+    @cached_property
+    def checkout(self) -> CheckoutService:
+        from cmp.commerce.checkout import CheckoutService, CheckoutUrls
+
+        urls = CheckoutUrls(self.settings.checkout_success_url, self.settings.checkout_cancel_url)
+        return CheckoutService(self.unit_of_work, lambda: self.payments, urls, self.clock, self.ids)
+
+    @cached_property
+    def commerce_views(self) -> CommerceViews:
+        from cmp.commerce.views import CommerceViews
+
+        return CommerceViews(self.db.session)
 
 
 def bootstrap(settings: Settings | None = None, **overrides: object) -> Services:

@@ -28,3 +28,18 @@ class Settings:
     assets_cdn_domain: str = field(default_factory=lambda: _env("ASSETS_CDN_DOMAIN"))
     """The CloudFront domain serving published assets with security headers; empty: presigned S3 URLs."""
     session_retention_days: int = field(default_factory=lambda: int(_env("SESSION_RETENTION_DAYS", "7")))
+    payment_provider: str = field(default_factory=lambda: _env("PAYMENT_PROVIDER", "local"))
+    """`local` (the offline provider, the default of `make run`) or `stripe`."""
+    local_payments_secret_arn: str = field(default_factory=lambda: _env("LOCAL_PAYMENTS_SECRET_ARN"))
+    """The local provider's webhook signing secret (Secrets Manager)."""
+    stripe_secret_key_arn: str = field(default_factory=lambda: _env("STRIPE_SECRET_KEY_ARN"))
+    stripe_webhook_secret_arn: str = field(default_factory=lambda: _env("STRIPE_WEBHOOK_SECRET_ARN"))
+    checkout_success_url: str = field(
+        default_factory=lambda: _env("CHECKOUT_SUCCESS_URL", "https://portal.cmp.local/checkout/success")
+    )
+    checkout_cancel_url: str = field(
+        default_factory=lambda: _env("CHECKOUT_CANCEL_URL", "https://portal.cmp.local/checkout/cancelled")
+    )
+    runtime_provisioning_state_machine_arn: str = field(
+        default_factory=lambda: _env("RUNTIME_PROVISIONING_STATE_MACHINE_ARN")
+    )

@@ -33,6 +33,7 @@ ALLOWED: dict[str, set[str]] = {
     "admin_api": PYDANTIC,
     "auth_api": PYDANTIC,
     "capabilities_api": PYDANTIC,
+    "commerce_api": PYDANTIC,
     "marketplace_api": PYDANTIC,
     "provider_api": PYDANTIC,
     "onboarding_worker": PYDANTIC,

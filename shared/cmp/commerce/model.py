@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from cmp.errors import Conflict
+from cmp.errors import Conflict, FieldError, ValidationFailed
+from cmp.money import to_minor
 
 OrderStatus = Literal["pending", "paid", "active", "failed", "cancelled", "refunded"]
 OrderKind = Literal["purchase", "plan_change", "renewal"]
@@ -35,6 +36,79 @@ successful attempt of the same checkout (Stripe retries an async payment)."""
 
 LIVE_STATUSES: frozenset[str] = frozenset({"provisioning", "active", "past_due", "suspended"})
 """Subscription statuses that hold the product (at most one per project and product)."""
+
+SUBSCRIPTION_TRANSITIONS: dict[str, frozenset[str]] = {
+    "provisioning": frozenset({"active", "cancelled"}),
+    "active": frozenset({"past_due", "cancelled", "suspended", "expired"}),
+    "past_due": frozenset({"active", "cancelled", "expired"}),
+    "suspended": frozenset({"active", "cancelled"}),
+    "cancelled": frozenset(),
+    "expired": frozenset(),
+}
+"""Which subscription status may follow which: a dedicated runtime is provisioned before it is active; a
+declined renewal makes an active subscription past due until a payment succeeds; cancelled and expired
+are final."""
+
+
+PRICE_FIELDS: dict[str, str] = {"monthly": "priceMonthly", "yearly": "priceYearly"}
+
+
+def find_plan(plans: list[dict[str, Any]], plan_id: str) -> dict[str, Any] | None:
+    """The plan document with this stable `id`, or None."""
+    return next((plan for plan in plans if plan.get("id") == plan_id), None)
+
+
+def plan_amount(plan: dict[str, Any], billing_period: str) -> int | None:
+    """The plan's price for the period in minor units of its currency (`cmp.money.to_minor`), None when the
+    plan has no price for it ("contact the seller", or no yearly price)."""
+    price = plan.get(PRICE_FIELDS[billing_period])
+    return None if price is None else to_minor(str(price), str(plan["currency"]))
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A product's live version as a buyer purchases it (its marketplace listing): the seller, the version,
+    the capability document and the plans (stored camelCase documents, each with its stable `id`)."""
+
+    product_id: uuid.UUID
+    seller_tenant_id: uuid.UUID
+    version: str
+    name: str
+    slug: str
+    category: str
+    capabilities: dict[str, Any]
+    plans: list[dict[str, Any]]
+
+    def priced_plan(self, plan_id: str, billing_period: str) -> tuple[dict[str, Any], int]:
+        """The plan and its price in minor units for the period; raises ValidationFailed at `plan_id` (no
+        such plan in this version) or at `billing_period` (no price for it)."""
+        return priced_plan(self.plans, plan_id, billing_period, self.version)
+
+
+def priced_plan(
+    plans: list[dict[str, Any]], plan_id: str, billing_period: str, version: str
+) -> tuple[dict[str, Any], int]:
+    """`Offer.priced_plan` over the plans of any published version."""
+    plan = find_plan(plans, plan_id)
+    if plan is None:
+        known = ", ".join(f"{p.get('id')} ({p.get('name')})" for p in plans)
+        raise ValidationFailed(
+            "no such plan",
+            errors=[FieldError("plan_id", f"is not a plan of version {version}; its plans are {known}")],
+        )
+    amount = plan_amount(plan, billing_period)
+    if amount is None:
+        offered = [period for period in PRICE_FIELDS if plan_amount(plan, period) is not None]
+        hint = f"it is sold {' and '.join(offered)}" if offered else "contact the seller for a price"
+        raise ValidationFailed(
+            "the plan has no price for this billing period",
+            errors=[
+                FieldError(
+                    "billing_period", f"plan '{plan.get('name')}' has no {billing_period} price; {hint}"
+                )
+            ],
+        )
+    return plan, amount
 
 
 @dataclass
@@ -59,6 +133,16 @@ class Order:
     checkout_session_id: str | None = None
     payment: dict[str, Any] = field(default_factory=dict)
     failure_reason: str | None = None
+    project_id: uuid.UUID | None = None
+    product_name: str | None = None
+    product_slug: str | None = None
+    category: str | None = None
+    plan: dict[str, Any] | None = None
+    capabilities: dict[str, Any] | None = None
+    runtime_type: RuntimeType | None = None
+    idempotency_key: str | None = None
+    request_fingerprint: str | None = None
+    provider_subscription_ref: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -138,6 +222,8 @@ class Subscription:
     provider_subscription_ref: str | None = None
     provisioning: dict[str, Any] = field(default_factory=dict)
     last_event_at: datetime | None = None
+    billing_anchor_day: int | None = None
+    status_reason: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -152,3 +238,110 @@ class Subscription:
         if not self.is_live:
             raise Conflict(f"subscription {self.id} is {self.status}; it can no longer be configured")
         self.configuration = {**self.configuration, section: values}
+
+    def _move(self, status: SubscriptionStatus, reason: str | None = None) -> bool:
+        """Move to `status` with `reason` (None clears it); False when already there, Conflict when the
+        move is not allowed."""
+        if self.status == status:
+            changed = self.status_reason != reason
+            self.status_reason = reason
+            return changed
+        if status not in SUBSCRIPTION_TRANSITIONS[self.status]:
+            raise Conflict(f"subscription {self.id} is {self.status} and cannot become {status}")
+        self.status = status
+        self.status_reason = reason
+        return True
+
+    def activate(self) -> bool:
+        """The runtime is ready (provisioning done) or a payment brought a past-due subscription back."""
+        return self._move("active")
+
+    def mark_past_due(self, reason: str) -> bool:
+        """A renewal payment failed; the subscription keeps its period until a payment succeeds."""
+        if self.status == "provisioning":
+            return False
+        return self._move("past_due", reason)
+
+    def record_provisioning(self, step: str, status: str, detail: dict[str, Any], at: datetime) -> None:
+        """Record one runtime provisioning step's outcome in `provisioning` (`steps.<step>` and `state`)."""
+        steps = dict(self.provisioning.get("steps", {}))
+        steps[step] = {"status": status, "detail": detail, "at": at.isoformat()}
+        state = "failed" if status == "failed" else self.provisioning.get("state", "running")
+        self.provisioning = {**self.provisioning, "state": state, "steps": steps}
+
+    def provisioning_succeeded(self, at: datetime) -> bool:
+        """The last provisioning step finished: the subscription is active."""
+        self.provisioning = {**self.provisioning, "state": "completed", "completed_at": at.isoformat()}
+        return self._move("active")
+
+    def provisioning_failed(self, reason: str, at: datetime) -> None:
+        """Provisioning failed: the subscription stays `provisioning`, with the reason to show and act on."""
+        self.provisioning = {**self.provisioning, "state": "failed", "failed_at": at.isoformat()}
+        self.status_reason = reason
+
+    def advance(self, period_start: datetime, period_end: datetime) -> bool:
+        """A new billing period was paid (`invoice.paid`): move the period forward and clear a past-due
+        state. False when the period is not later than the current one (a duplicate or the first invoice)."""
+        if period_end <= self.current_period_end:
+            return False
+        self.current_period_start, self.current_period_end = period_start, period_end
+        if self.status == "past_due":
+            self._move("active")
+        return True
+
+    def cancel(self, at: datetime, at_period_end: bool, reason: str | None) -> bool:
+        """The buyer cancels: at the end of the period (the subscription stays live until then) or at once.
+        Raises Conflict when it already ended."""
+        if not self.is_live:
+            raise Conflict(f"subscription {self.id} is {self.status}; there is nothing to cancel")
+        self.cancellation_reason = reason
+        if at_period_end:
+            self.cancel_at_period_end = True
+            self.pending_change = None
+            return True
+        return self.end(at)
+
+    def end(self, at: datetime) -> bool:
+        """The subscription ends now (cancelled at once, at its period end, or deleted by the provider);
+        False when it already had."""
+        if self.status in ("cancelled", "expired"):
+            return False
+        self.cancelled_at = at
+        self.pending_change = None
+        return self._move("cancelled", self.status_reason if self.status == "past_due" else None)
+
+    def schedule_change(self, change: dict[str, Any]) -> None:
+        """Remember a downgrade taking effect at the period end (`{"plan_id", "plan", "billing_period",
+        "amount", "effective_at"}`); replaces an earlier one. Raises Conflict when the subscription ended
+        or is set to cancel at the period end."""
+        self.require_changeable()
+        self.pending_change = change
+
+    def change_plan(
+        self,
+        plan: dict[str, Any],
+        billing_period: BillingPeriod,
+        amount: int,
+        period: tuple[datetime, datetime] | None = None,
+    ) -> None:
+        """Move to another plan of the version held, from now (an upgrade) or from the period end (a
+        scheduled downgrade applied by the renewal job); `period` replaces the billing period when the
+        interval changed (Stripe resets the billing cycle anchor)."""
+        self.plan_id = str(plan["id"])
+        self.plan = plan
+        self.billing_period = billing_period
+        self.amount = amount
+        self.runtime_type = plan.get("runtimeType", self.runtime_type)
+        self.pending_change = None
+        if period is not None:
+            self.current_period_start, self.current_period_end = period
+            self.billing_anchor_day = period[0].day
+
+    def require_changeable(self) -> None:
+        """Raises Conflict unless the plan may change now (live, provisioned, not cancelling)."""
+        if not self.is_live:
+            raise Conflict(f"subscription {self.id} is {self.status}; its plan can no longer change")
+        if self.cancel_at_period_end:
+            raise Conflict(f"subscription {self.id} is cancelled at the end of its period")
+        if self.status == "provisioning":
+            raise Conflict(f"subscription {self.id} is still being provisioned; change its plan afterwards")

@@ -6,7 +6,7 @@ Repository Protocols of the commerce unit of work are added beside it as the ser
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from cmp.commerce.payment_model import CheckoutRequest, CheckoutSession, PaymentEvent, Price, ProrationQuote
 
@@ -82,4 +82,22 @@ class PaymentProvider(Protocol):
     ) -> PaymentEvent:
         """Charge one new billing period (only called when `renews_itself` is False); returns the
         `invoice.paid` or `payment.failed` event it produced."""
+        ...
+
+
+class LocalPaymentStore(Protocol):
+    """Where the local payment provider keeps its Stripe-shaped objects (a platform table behind SECURITY
+    DEFINER functions: `cmp.commerce.payment_repository.LocalPaymentObjects`)."""
+
+    def put(self, object_id: str, kind: str, data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+        """Store a new object; when `idempotency_key` was used before, nothing is stored and the first
+        object is returned instead."""
+        ...
+
+    def get(self, object_id: str) -> dict[str, Any] | None:
+        """The object, or None."""
+        ...
+
+    def update(self, object_id: str, data: dict[str, Any]) -> None:
+        """Replace the object's data."""
         ...

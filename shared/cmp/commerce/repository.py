@@ -12,6 +12,7 @@ from psycopg.types.json import Jsonb
 from cmp.commerce.model import Order, Subscription
 from cmp.db.session import Session
 from cmp.errors import Conflict, NotFound
+from cmp.provisioning.model import DEFAULT_PROJECT
 
 _JSON_COLUMNS = frozenset(
     {"plan", "capabilities", "configuration", "pending_change", "provisioning", "payment"}
@@ -43,6 +44,14 @@ def _update(session: Session, table: str, values: dict[str, Any]) -> None:
 _GENERATED = frozenset({"created_at", "updated_at"})
 
 
+def _subscription(row: dict[str, Any]) -> Subscription:
+    return Subscription(**{f.name: row[f.name] for f in fields(Subscription)})
+
+
+def _order(row: dict[str, Any]) -> Order:
+    return Order(**{f.name: row[f.name] for f in fields(Order)})
+
+
 class SubscriptionRepository:
     """`subscriptions` rows as `Subscription` entities (`uow.subscriptions`)."""
 
@@ -57,7 +66,7 @@ class SubscriptionRepository:
         )
         if row is None:
             raise NotFound("subscription not found")
-        return Subscription(**{f.name: row[f.name] for f in fields(Subscription)})
+        return _subscription(row)
 
     def add(self, subscription: Subscription) -> None:
         """Insert a new subscription; raises `Conflict` when the project already holds a live subscription to
@@ -71,6 +80,40 @@ class SubscriptionRepository:
     def save(self, subscription: Subscription) -> None:
         """Write every changed field of the subscription."""
         _update(self._session, "subscriptions", _values(subscription, _GENERATED | {"tenant_id"}))
+
+    def live_for_product(self, product_id: uuid.UUID) -> Subscription | None:
+        """The organization's live subscription to the product in any of its projects, or None."""
+        row = self._session.fetch_one(
+            "select * from subscriptions where product_id = %s"
+            " and status in ('provisioning', 'active', 'past_due', 'suspended') limit 1",
+            (product_id,),
+        )
+        return None if row is None else _subscription(row)
+
+    def by_provider_ref(self, provider: str, subscription_ref: str) -> Subscription | None:
+        """The subscription the provider knows as `subscription_ref`, locked for this transaction."""
+        row = self._session.fetch_one(
+            "select * from subscriptions where payment_provider = %s and provider_subscription_ref = %s"
+            " for update",
+            (provider, subscription_ref),
+        )
+        return None if row is None else _subscription(row)
+
+    def default_project(self, tenant_id: uuid.UUID) -> uuid.UUID:
+        """The organization's first project, created (`Default`) when it has none ("auto-project")."""
+        self._session.execute(
+            "insert into projects (tenant_id, name) select %s, %s"
+            " where not exists (select 1 from projects where tenant_id = %s)"
+            " on conflict (tenant_id, name) do nothing",
+            (tenant_id, DEFAULT_PROJECT, tenant_id),
+        )
+        row = self._session.fetch_one(
+            "select id from projects where tenant_id = %s order by created_at, id limit 1", (tenant_id,)
+        )
+        if row is None:
+            raise NotFound(f"organization {tenant_id} not found")
+        project_id: uuid.UUID = row["id"]
+        return project_id
 
 
 class OrderRepository:
@@ -86,11 +129,38 @@ class OrderRepository:
         )
         if row is None:
             raise NotFound("order not found")
-        return Order(**{f.name: row[f.name] for f in fields(Order)})
+        return _order(row)
 
     def add(self, order: Order) -> None:
-        """Insert a new order."""
-        _insert(self._session, "orders", _values(order, _GENERATED))
+        """Insert a new order; raises `Conflict` when its idempotency key is taken (a concurrent retry),
+        leaving the transaction usable."""
+        try:
+            with self._session.savepoint():
+                _insert(self._session, "orders", _values(order, _GENERATED))
+        except psycopg.errors.UniqueViolation as e:
+            raise Conflict("an order with this Idempotency-Key already exists") from e
+
+    def by_idempotency_key(self, key: str) -> Order | None:
+        """The organization's order made with this `Idempotency-Key`, or None."""
+        row = self._session.fetch_one("select * from orders where idempotency_key = %s", (key,))
+        return None if row is None else _order(row)
+
+    def by_checkout_session(self, provider: str, session_id: str) -> Order | None:
+        """The order paid through this checkout session, locked for this transaction, or None."""
+        row = self._session.fetch_one(
+            "select * from orders where payment_provider = %s and checkout_session_id = %s for update",
+            (provider, session_id),
+        )
+        return None if row is None else _order(row)
+
+    def paid_for(self, subscription_id: uuid.UUID) -> list[Order]:
+        """The paid or active orders of a subscription (its purchase, plan changes, renewals)."""
+        rows = self._session.fetch_all(
+            "select * from orders where subscription_id = %s and status in ('paid', 'active')"
+            " order by created_at",
+            (subscription_id,),
+        )
+        return [_order(r) for r in rows]
 
     def save(self, order: Order) -> None:
         """Write every changed field of the order."""

@@ -39,6 +39,11 @@ REPOSITORIES: dict[str, str] = {
     "onboardings": "cmp.provisioning.repository:OnboardingRepository",
     "subscriptions": "cmp.commerce.repository:SubscriptionRepository",
     "orders": "cmp.commerce.repository:OrderRepository",
+    "payment_events": "cmp.commerce.payment_repository:PaymentEventRepository",
+    "payment_customers": "cmp.commerce.payment_repository:PaymentCustomerRepository",
+    "offers": "cmp.commerce.payment_repository:OfferRepository",
+    "reconciliation": "cmp.commerce.payment_repository:ReconciliationRepository",
+    "billing_scans": "cmp.commerce.payment_repository:BillingScans",
 }
 
 

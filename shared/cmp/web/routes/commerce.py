@@ -1,0 +1,96 @@
+"""The buyer's commerce: checkout, orders, subscriptions (list, one, plan change, cancellation)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from uuid import UUID
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+
+from cmp.catalog.paging import ProductPage
+from cmp.commerce.checkout import CheckoutInput
+from cmp.web.commerce_schemas import CheckoutBody, Order, OrderList, Subscription, SubscriptionList
+from cmp.web.deps import Buyer, ServicesDep
+from cmp.web.schemas import PageCursor, PageLimit, answers
+
+router = Router()
+BUYER = (401, 403)
+ONE = (401, 403, 404)
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Retrying with the same key and body returns the first order; another body is a 409",
+    ),
+]
+
+
+@router.post(
+    "/v1/checkout",
+    responses=answers(201, "Order created; see `status` and `payment`", 401, 403, 404, 409, 503),
+)
+def checkout(
+    body: CheckoutBody, buyer: Buyer, services: ServicesDep, idempotency_key: IdempotencyKey = None
+) -> tuple[Order, int]:
+    """Buy a plan of a product's current published version. With the local provider the payment is taken
+    at once (`status` active, or failed with `failure_reason`); with Stripe, send the buyer to
+    `payment.url` and the order completes by webhook."""
+    asked = CheckoutInput(
+        body.product,
+        body.plan_id,
+        body.billing_period,
+        body.payment_method,
+        body.success_url,
+        body.cancel_url,
+    )
+    order_id = services.checkout.checkout(buyer.tenant_id, buyer.user_id, asked, idempotency_key)
+    return Order.model_validate(services.commerce_views.order(buyer.tenant_id, order_id)), 201
+
+
+@router.get(
+    "/v1/orders", responses=answers(200, "One page of the organization's orders, newest first", *BUYER)
+)
+def list_orders(
+    buyer: Buyer, services: ServicesDep, limit: PageLimit = None, cursor: PageCursor = None
+) -> OrderList:
+    """The organization's orders: purchases, plan changes and renewals."""
+    page = ProductPage.from_query(limit, cursor)
+    return OrderList.model_validate(services.commerce_views.page_orders(buyer.tenant_id, page))
+
+
+@router.get("/v1/orders/<order_id>", responses=answers(200, "The order", *ONE))
+def get_order(order_id: UUID, buyer: Buyer, services: ServicesDep) -> Order:
+    """One order of the organization (another organization's id is a 404)."""
+    return Order.model_validate(services.commerce_views.order(buyer.tenant_id, order_id))
+
+
+@router.get(
+    "/v1/subscriptions",
+    responses=answers(200, "One page of the organization's subscriptions, newest first", *BUYER),
+)
+def list_subscriptions(
+    buyer: Buyer,
+    services: ServicesDep,
+    category: Annotated[
+        Literal["agent", "app", "assistant", "automation"] | None, Query(description="Only this category")
+    ] = None,
+    status: Annotated[
+        Literal["provisioning", "active", "past_due", "cancelled", "expired", "suspended"] | None,
+        Query(description="Only this status"),
+    ] = None,
+    limit: PageLimit = None,
+    cursor: PageCursor = None,
+) -> SubscriptionList:
+    """The products the organization holds across categories, with usage against plan limits."""
+    page = ProductPage.from_query(limit, cursor)
+    found = services.commerce_views.page_subscriptions(buyer.tenant_id, page, category, status)
+    return SubscriptionList.model_validate(found)
+
+
+@router.get("/v1/subscriptions/<subscription_id>", responses=answers(200, "The subscription", *ONE))
+def get_subscription(subscription_id: UUID, buyer: Buyer, services: ServicesDep) -> Subscription:
+    """One subscription of the organization with its usage this period."""
+    return Subscription.model_validate(services.commerce_views.subscription(buyer.tenant_id, subscription_id))

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from cmp.commerce.events import PaymentEvents
     from cmp.commerce.ports import PaymentProvider
     from cmp.commerce.views import CommerceViews
+    from cmp.commerce.webhooks import Webhooks
     from cmp.housekeeping import Housekeeping
     from cmp.provisioning.services import OnboardingService
     from cmp.tenancy.services import TenancyService
@@ -194,6 +195,12 @@ class Services:
 
         urls = CheckoutUrls(self.settings.checkout_success_url, self.settings.checkout_cancel_url)
         return CheckoutService(self.unit_of_work, lambda: self.payments, urls, self.clock, self.ids)
+
+    @cached_property
+    def webhooks(self) -> Webhooks:
+        from cmp.commerce.webhooks import Webhooks
+
+        return Webhooks(lambda: self.payments, self.payment_events)
 
     @cached_property
     def commerce_views(self) -> CommerceViews:

@@ -30,6 +30,7 @@ def test_every_function_has_a_sample_event(platform: Platform) -> None:
         ("AuthApiFunction", "auth_api", 401),
         ("CapabilitiesApiFunction", "capabilities_api", 200),
         ("CommerceApiFunction", "commerce_api", 200),
+        ("PaymentsWebhookFunction", "payments_webhook", 401),
         ("ProviderApiFunction", "provider_api", 200),
         ("AdminApiFunction", "admin_api", 200),
         ("MarketplaceApiFunction", "marketplace_api", 200),

@@ -45,8 +45,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Applied:
-    """What applying one event did: `applied` False for a duplicate, a stale or ignored event, or one about
-    nothing of ours; `outcome` says which (`applied`, `duplicate`, `stale`, `ignored`, `unknown`)."""
+    """What applying one event did: `applied` False for a duplicate, a stale or ignored event, one about
+    nothing of ours or one its order refuses; `outcome` says which (`applied`, `duplicate`, `stale`,
+    `ignored`, `unknown`, `refused`)."""
 
     applied: bool
     outcome: str
@@ -79,8 +80,9 @@ class PaymentEvents:
 
     def apply(self, event: PaymentEvent) -> Applied:
         """Apply one event exactly once (see the module docstring). Never raises for an event about an
-        unknown order or subscription (logged, `unknown`); raises `Conflict` only for a transition the
-        entities refuse, which rolls back the claim so a later delivery can try again."""
+        unknown order or subscription (logged, `unknown`) nor for a transition the order or subscription
+        refuses (a refund of an order never paid: logged, `refused`, nothing written, the claim released);
+        other errors propagate with nothing written (the provider delivers again)."""
         if event.kind == "ignored":
             return Applied(False, "ignored")
         owner = self._owner(event)
@@ -99,7 +101,14 @@ class PaymentEvents:
                 return Applied(False, "unknown")
             if not uow.payment_events.claim(event, tenant_id, order.id if order else None):
                 return Applied(False, "duplicate", order.id if order else None)
-            outcome = self._dispatch(uow, event, order, subscription)
+            try:
+                outcome = self._dispatch(uow, event, order, subscription)
+            except Conflict as e:
+                log.warning(
+                    "payment event refused by the order or subscription; not applied",
+                    extra={"event_id": event.event_id, "type": event.raw_type, "reason": e.message},
+                )
+                return Applied(False, "refused", order.id if order else None)
             uow.commit()
         sub_id = subscription.id if subscription else (order.subscription_id if order else None)
         return Applied(outcome == "applied", outcome, order.id if order else None, sub_id)

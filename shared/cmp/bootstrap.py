@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from cmp.catalog.review import ReviewService
     from cmp.catalog.views import ProductViews
     from cmp.catalog.wizard import ProductWizard
+    from cmp.commerce.changes import SubscriptionChanges
     from cmp.commerce.checkout import CheckoutService
     from cmp.commerce.events import PaymentEvents
     from cmp.commerce.ports import PaymentProvider
@@ -195,6 +196,12 @@ class Services:
 
         urls = CheckoutUrls(self.settings.checkout_success_url, self.settings.checkout_cancel_url)
         return CheckoutService(self.unit_of_work, lambda: self.payments, urls, self.clock, self.ids)
+
+    @cached_property
+    def subscription_changes(self) -> SubscriptionChanges:
+        from cmp.commerce.changes import SubscriptionChanges
+
+        return SubscriptionChanges(self.unit_of_work, lambda: self.payments, self.clock, self.ids)
 
     @cached_property
     def webhooks(self) -> Webhooks:

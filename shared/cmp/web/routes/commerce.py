@@ -10,7 +10,17 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
 from cmp.catalog.paging import ProductPage
 from cmp.commerce.checkout import CheckoutInput
-from cmp.web.commerce_schemas import CheckoutBody, Order, OrderList, Subscription, SubscriptionList
+from cmp.web.commerce_schemas import (
+    CancelBody,
+    CancelResult,
+    CheckoutBody,
+    Order,
+    OrderList,
+    PlanChangeBody,
+    PlanChangeResult,
+    Subscription,
+    SubscriptionList,
+)
 from cmp.web.deps import Buyer, ServicesDep
 from cmp.web.schemas import PageCursor, PageLimit, answers
 
@@ -94,3 +104,39 @@ def list_subscriptions(
 def get_subscription(subscription_id: UUID, buyer: Buyer, services: ServicesDep) -> Subscription:
     """One subscription of the organization with its usage this period."""
     return Subscription.model_validate(services.commerce_views.subscription(buyer.tenant_id, subscription_id))
+
+
+@router.post(
+    "/v1/subscriptions/<subscription_id>/plan",
+    responses=answers(
+        200, "Changed now (upgrade) or scheduled for the period end (downgrade)", 401, 403, 404, 409, 503
+    ),
+)
+def change_plan(
+    subscription_id: UUID, body: PlanChangeBody, buyer: Buyer, services: ServicesDep
+) -> PlanChangeResult:
+    """Move to another plan or billing period of the version held: an upgrade (a higher price, or monthly
+    to yearly) applies now and charges the proration; a downgrade (a lower price, or yearly to monthly)
+    applies at the end of the period and charges nothing now."""
+    done = services.subscription_changes.change_plan(
+        buyer.tenant_id, subscription_id, body.plan_id, body.billing_period
+    )
+    shown = services.commerce_views.subscription(buyer.tenant_id, subscription_id)
+    return PlanChangeResult.model_validate(
+        {**done, "subscription_id": str(subscription_id), "subscription": shown}
+    )
+
+
+@router.post(
+    "/v1/subscriptions/<subscription_id>/cancel",
+    responses=answers(200, "Cancelled now or at the period end", 401, 403, 404, 409, 503),
+)
+def cancel(subscription_id: UUID, body: CancelBody, buyer: Buyer, services: ServicesDep) -> CancelResult:
+    """Cancel at the end of the period (default; it stays usable until then) or at once, with a reason."""
+    done = services.subscription_changes.cancel(
+        buyer.tenant_id, subscription_id, body.at_period_end, body.reason
+    )
+    shown = services.commerce_views.subscription(buyer.tenant_id, subscription_id)
+    return CancelResult.model_validate(
+        {**done, "subscription_id": str(subscription_id), "subscription": shown}
+    )

@@ -1,0 +1,219 @@
+"""Plan changes and cancellation of a subscription, by Stripe Billing's rules (`cmp.commerce.proration`).
+
+- An upgrade (a higher price in the same interval, or monthly -> yearly) happens at once: the provider
+  moves the subscription and invoices the proration (`change_now`), a `plan_change` order records what
+  was charged (or credited, negative), and the subscription takes the new plan (and, monthly -> yearly, a
+  new yearly period from now).
+- A downgrade (a lower or equal price in the same interval, and yearly -> monthly always) waits for the end
+  of the period: the provider schedules it (`schedule_change`) and the subscription keeps it as
+  `pending_change`; nothing is charged now. The renewal job applies it.
+- A change stays within the product version the subscription holds (its capability snapshot); a newer
+  version's plans are not offered here, since moving to a newer version changes what the buyer configured
+  against: that is an explicit upgrade of the version, not a plan change. A change between the shared and
+  the dedicated runtime is refused too (it needs a new runtime: cancel and buy the other plan).
+- Cancellation is at the period end (the subscription stays live until then; the renewal job ends it) or
+  at once, with the buyer's reason recorded. Nothing is refunded by a cancellation.
+
+The subscription row stays locked while the provider is called, so two changes of one subscription run
+one after the other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from cmp.commerce.model import Order, Subscription, priced_plan
+from cmp.commerce.payment_model import Price
+from cmp.commerce.ports import PaymentProvider
+from cmp.commerce.proration import change_kind
+from cmp.db.uow import UnitOfWorkFactory
+from cmp.errors import Conflict, FieldError, ValidationFailed
+from cmp.money import format_amount
+from cmp.ports import Clock, IdGenerator
+
+
+def subscription_price(subscription: Subscription) -> Price:
+    """The provider price of what the subscription pays now."""
+    return Price(
+        product_id=str(subscription.product_id),
+        product_name=subscription.product_name,
+        plan_id=subscription.plan_id,
+        plan_name=str(subscription.plan.get("name", subscription.plan_id)),
+        billing_period=subscription.billing_period,
+        currency=subscription.currency,
+        unit_amount=subscription.amount,
+    )
+
+
+def plan_price(subscription: Subscription, plan: dict[str, Any], billing_period: str, amount: int) -> Price:
+    """The provider price of another plan of the subscription's product."""
+    return Price(
+        product_id=str(subscription.product_id),
+        product_name=subscription.product_name,
+        plan_id=str(plan["id"]),
+        plan_name=str(plan.get("name", plan["id"])),
+        billing_period=billing_period,  # type: ignore[arg-type]
+        currency=str(plan["currency"]),
+        unit_amount=amount,
+    )
+
+
+class SubscriptionChanges:
+    """`payments` returns the configured provider."""
+
+    def __init__(
+        self, uow: UnitOfWorkFactory, payments: Callable[[], PaymentProvider], clock: Clock, ids: IdGenerator
+    ) -> None:
+        self._uow = uow
+        self._payments = payments
+        self._clock = clock
+        self._ids = ids
+
+    def change_plan(
+        self, tenant_id: str, subscription_id: uuid.UUID, plan_id: str, billing_period: str
+    ) -> dict[str, Any]:
+        """Change the plan and/or billing period; returns `{"change", "effective_at", "amount_due",
+        "currency", "amount_due_display", "order_id"}`.
+
+        Raises NotFound (no such subscription in the organization), ValidationFailed at `plan_id` (not a
+        plan of the version held, another currency or runtime) or `billing_period` (no price for it),
+        Conflict (the same plan and period, a subscription that ended, is cancelling or still being
+        provisioned), PaymentUnavailable.
+        """
+        payments = self._payments()
+        now = self._clock.now()
+        with self._uow(uuid.UUID(tenant_id)) as uow:
+            subscription: Subscription = uow.subscriptions.get(subscription_id, for_update=True)
+            subscription.require_changeable()
+            plans = uow.offers.version_plans(subscription.product_id, subscription.product_version)
+            plan, amount = priced_plan(plans, plan_id, billing_period, subscription.product_version)
+            if plan["id"] == subscription.plan_id and billing_period == subscription.billing_period:
+                raise Conflict("the subscription is already on this plan and billing period")
+            self._check_compatible(subscription, plan)
+            current = subscription_price(subscription)
+            new = plan_price(subscription, plan, billing_period, amount)
+            ref = subscription.provider_subscription_ref or ""
+            if change_kind(current, new) == "downgrade":
+                effective = subscription.current_period_end
+                payments.schedule_change(ref, new, effective)
+                subscription.schedule_change(
+                    {
+                        "plan_id": plan["id"],
+                        "plan": plan,
+                        "billing_period": billing_period,
+                        "amount": amount,
+                        "effective_at": effective.isoformat(),
+                    }
+                )
+                uow.subscriptions.save(subscription)
+                uow.commit()
+                return _result("downgrade", effective.isoformat(), 0, subscription.currency, None)
+            quote = payments.change_now(
+                ref, current, new, subscription.current_period_start, subscription.current_period_end, now
+            )
+            period_changed = (quote.period_start, quote.period_end) != (
+                subscription.current_period_start,
+                subscription.current_period_end,
+            )
+            subscription.change_plan(
+                plan,
+                new.billing_period,
+                amount,
+                (quote.period_start, quote.period_end) if period_changed else None,
+            )
+            order = self._change_order(subscription, plan, quote.amount_due, quote.proration_date.isoformat())
+            uow.orders.add(order)
+            uow.subscriptions.save(subscription)
+            uow.commit()
+        return _result(
+            "upgrade", quote.proration_date.isoformat(), quote.amount_due, quote.currency, order.id
+        )
+
+    def cancel(
+        self, tenant_id: str, subscription_id: uuid.UUID, at_period_end: bool, reason: str | None
+    ) -> dict[str, Any]:
+        """Cancel at the period end or at once; returns `{"effective_at", "amount_due", "currency"}`.
+        Raises NotFound, Conflict (it already ended), PaymentUnavailable."""
+        payments = self._payments()
+        now = self._clock.now()
+        with self._uow(uuid.UUID(tenant_id)) as uow:
+            subscription: Subscription = uow.subscriptions.get(subscription_id, for_update=True)
+            if not subscription.is_live:
+                raise Conflict(f"the subscription is {subscription.status}; there is nothing to cancel")
+            if subscription.provider_subscription_ref:
+                payments.cancel(subscription.provider_subscription_ref, at_period_end)
+            subscription.cancel(now, at_period_end, reason)
+            uow.subscriptions.save(subscription)
+            if not subscription.is_live:
+                uow.offers.refresh_subscriber_count(subscription.product_id)
+            uow.commit()
+        effective = subscription.current_period_end if at_period_end else now
+        return {"effective_at": effective.isoformat(), "amount_due": 0, "currency": subscription.currency}
+
+    @staticmethod
+    def _check_compatible(subscription: Subscription, plan: dict[str, Any]) -> None:
+        if plan.get("currency") != subscription.currency:
+            raise ValidationFailed(
+                "the plan is priced in another currency",
+                errors=[
+                    FieldError(
+                        "plan_id",
+                        f"is priced in {plan.get('currency')}, the subscription in {subscription.currency}",
+                    )
+                ],
+            )
+        if plan.get("runtimeType", "shared") != subscription.runtime_type:
+            raise ValidationFailed(
+                "the plan runs on another runtime",
+                errors=[
+                    FieldError(
+                        "plan_id",
+                        f"runs on the {plan.get('runtimeType')} runtime and the subscription on the "
+                        f"{subscription.runtime_type} one; cancel and buy that plan instead",
+                    )
+                ],
+            )
+
+    def _change_order(
+        self, subscription: Subscription, plan: dict[str, Any], amount_due: int, at: str
+    ) -> Order:
+        order = Order(
+            id=self._ids.new_id(),
+            tenant_id=subscription.tenant_id,
+            seller_tenant_id=subscription.seller_tenant_id,
+            buyer_user_id=None,
+            product_id=subscription.product_id,
+            product_version=subscription.product_version,
+            plan_id=str(plan["id"]),
+            plan_name=str(plan.get("name", plan["id"])),
+            billing_period=subscription.billing_period,
+            currency=subscription.currency,
+            amount=amount_due,
+            payment_provider=subscription.payment_provider,
+            kind="plan_change",
+            status="paid",
+            project_id=subscription.project_id,
+            product_name=subscription.product_name,
+            product_slug=subscription.product_slug,
+            category=subscription.category,
+            plan=plan,
+            runtime_type=subscription.runtime_type,
+            payment={"provider": subscription.payment_provider, "proration_date": at},
+        )
+        order.activate(subscription.id)
+        return order
+
+
+def _result(
+    kind: str, effective_at: str, amount_due: int, currency: str, order_id: uuid.UUID | None
+) -> dict[str, Any]:
+    return {
+        "change": kind,
+        "effective_at": effective_at,
+        "amount_due": amount_due,
+        "currency": currency,
+        "amount_due_display": format_amount(amount_due, currency),
+        "order_id": str(order_id) if order_id else None,
+    }

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from cmp.catalog.review import ReviewService
     from cmp.catalog.views import ProductViews
     from cmp.catalog.wizard import ProductWizard
+    from cmp.commerce.billing import BillingJobs
     from cmp.commerce.changes import SubscriptionChanges
     from cmp.commerce.checkout import CheckoutService
     from cmp.commerce.events import PaymentEvents
@@ -202,6 +203,12 @@ class Services:
         from cmp.commerce.changes import SubscriptionChanges
 
         return SubscriptionChanges(self.unit_of_work, lambda: self.payments, self.clock, self.ids)
+
+    @cached_property
+    def billing(self) -> BillingJobs:
+        from cmp.commerce.billing import BillingJobs
+
+        return BillingJobs(self.unit_of_work, lambda: self.payments, self.payment_events, self.clock)
 
     @cached_property
     def webhooks(self) -> Webhooks:

@@ -30,6 +30,7 @@ PYDANTIC = {"pydantic", "pydantic_core", "annotated_types", "typing_inspection"}
 ALLOWED: dict[str, set[str]] = {
     "authorizer": set(),
     "housekeeping": set(),
+    "billing": set(),
     "admin_api": PYDANTIC,
     "auth_api": PYDANTIC,
     "capabilities_api": PYDANTIC,

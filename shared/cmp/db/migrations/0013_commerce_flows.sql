@@ -168,7 +168,8 @@ create or replace function billing_stale_orders(p_cutoff timestamptz, p_limit in
         select o.tenant_id, o.id from orders o
         where o.created_at < p_cutoff and o.kind = 'purchase'
           and (o.status = 'pending' or (o.status = 'paid' and o.subscription_id is null))
-        order by o.created_at limit p_limit
+          and not exists (select 1 from reconciliation_issues r where r.order_id = o.id and r.resolved_at is null)
+        order by o.updated_at limit p_limit
     $$;
 
 create or replace function billing_unpaid_subscriptions(p_cutoff timestamptz, p_limit integer)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from cmp.commerce.payment_model import (
     BillingPeriod,
@@ -42,8 +42,9 @@ from cmp.errors import (
 
 if TYPE_CHECKING:
     import stripe
+    from stripe.params import CustomerCreateParams
 
-INTERVALS: dict[BillingPeriod, str] = {"monthly": "month", "yearly": "year"}
+INTERVALS: dict[BillingPeriod, Literal["month", "year"]] = {"monthly": "month", "yearly": "year"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -97,11 +98,11 @@ class StripePayments:
         with _translated("create the checkout session"):
             customer_ref = request.customer_ref
             if customer_ref is None:
-                customer: dict[str, Any] = {"metadata": {"tenant_id": request.tenant_id}}
+                customer: CustomerCreateParams = {"metadata": {"tenant_id": request.tenant_id}}
                 if request.customer_email:
                     customer["email"] = request.customer_email
                 created = client.v1.customers.create(
-                    cast(Any, customer), {"idempotency_key": f"cmp-customer-{request.order_id}"}
+                    customer, {"idempotency_key": f"cmp-customer-{request.order_id}"}
                 )
                 customer_ref = str(created.id)
             price_id = self._price_id(request.price)
@@ -258,7 +259,7 @@ class StripePayments:
                         {
                             "items": [
                                 {
-                                    "price": object_id(item["price"]) or "",
+                                    "price": str(object_id(item["price"])),
                                     "quantity": item.get("quantity") or 1,
                                 }
                                 for item in current["items"]
@@ -269,10 +270,7 @@ class StripePayments:
                         },
                         {
                             "items": [{"price": price_id, "quantity": 1}],
-                            "duration": {
-                                "interval": cast(Any, INTERVALS[new.billing_period]),
-                                "interval_count": 1,
-                            },
+                            "duration": {"interval": INTERVALS[new.billing_period], "interval_count": 1},
                             "proration_behavior": "none",
                         },
                     ],
@@ -339,7 +337,7 @@ class StripePayments:
                 "product": product_id,
                 "currency": price.currency.lower(),
                 "unit_amount": price.unit_amount,
-                "recurring": {"interval": cast(Any, INTERVALS[price.billing_period]), "interval_count": 1},
+                "recurring": {"interval": INTERVALS[price.billing_period], "interval_count": 1},
                 "lookup_key": price.lookup_key,
                 # an inactive price keeps its lookup key until a new price takes it over
                 "transfer_lookup_key": bool(found),

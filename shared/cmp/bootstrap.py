@@ -168,6 +168,13 @@ class Services:
         """The configured payment provider (`Settings.payment_provider`); raises ValueError for an unknown
         name."""
         provider = self.settings.payment_provider
+        if provider == "stripe":
+            from cmp.commerce.stripe_payments import StripePayments
+
+            return StripePayments(
+                lambda: self.secrets.get(self.settings.stripe_secret_key_arn),
+                lambda: self.secrets.get(self.settings.stripe_webhook_secret_arn),
+            )
         if provider != "local":
             raise ValueError(f"unknown PAYMENT_PROVIDER {provider!r}: use local or stripe")
         from cmp.commerce.local_payments import LocalPayments

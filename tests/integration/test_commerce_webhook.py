@@ -4,15 +4,26 @@ about an order we do not know is a 200 with applied false, never a 500."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import time
 import uuid
 from typing import Any
 
 import psycopg
 import pytest
 
+from cmp.aws.clients import client
+from cmp.bootstrap import bootstrap
+from cmp.commerce.checkout import CheckoutInput, CheckoutService, CheckoutUrls
+from cmp.commerce.payment_model import CheckoutRequest, CheckoutSession
+from cmp.config import Settings
+from cmp.db import Database
+from cmp.errors import NotFound, Unauthorized
+
 from .commerce_support import buy, new_tenant, plan, publish
-from .conftest import Platform, api_event, caller_of
+from .conftest import FAST_HASHER, REPO, Platform, api_event, caller_of
 
 WEBHOOK = "/v1/payments/webhooks/local"
 
@@ -114,3 +125,81 @@ def test_a_well_signed_event_about_an_unknown_order_is_a_200_not_applied(
         payload = json.dumps(event).encode()
         status, body = post(platform, payload, provider.sign(payload))
         assert (status, body) == (200, {"received": True, "applied": False, "outcome": "unknown"}), metadata
+
+
+class _OpenStripeCheckout:
+    """Stripe's side of a checkout as the commerce service sees it: an open session with its hosted page
+    (the adapter itself is tested at Stripe's HTTP boundary with recorded shapes)."""
+
+    name = "stripe"
+    renews_itself = True
+
+    def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
+        return CheckoutSession(
+            provider="stripe",
+            session_id=f"cs_test_{uuid.uuid4().hex}",
+            status="open",
+            payment_status="unpaid",
+            url="https://checkout.stripe.com/c/pay/cs_test_x",
+            customer_ref="cus_test_1",
+            subscription_ref=None,
+            amount_total=request.price.unit_amount,
+            currency=request.price.currency,
+        )
+
+
+def test_a_stripe_checkout_waits_for_its_signed_webhook(
+    db: Database, aws: None, fresh_outbox: None, owner_conn: psycopg.Connection[Any]
+) -> None:
+    secret = "whsec_test_" + uuid.uuid4().hex
+    arn = client("secretsmanager").create_secret(Name=f"stripe-{uuid.uuid4().hex}", SecretString=secret)[
+        "ARN"
+    ]
+    settings = Settings(
+        payment_provider="stripe",
+        stripe_webhook_secret_arn=arn,
+        jwt_issuer="https://auth.test",
+        jwt_audience="t",
+    )
+    services = bootstrap(
+        settings, db=db, hasher=FAST_HASHER, jwt_secret=lambda: "test-signing-secret-" + "x" * 32
+    )
+    offer = publish(db, new_tenant(db), [plan("Starter", "starter", "29.00")])
+    buyer = caller_of(services, "Stripe Buyer", "buyer")
+    checkout = CheckoutService(
+        services.unit_of_work,
+        _OpenStripeCheckout,
+        CheckoutUrls("https://p/ok", "https://p/no"),
+        services.clock,
+        services.ids,
+    )
+    order_id = checkout.checkout(
+        buyer["tenant_id"], buyer["user_id"], CheckoutInput(offer["slug"], offer["plans"][0]["id"], "monthly")
+    )
+    order = services.commerce_views.order(buyer["tenant_id"], order_id)
+    assert (order["status"], order["payment"]["url"]) == (
+        "pending",
+        "https://checkout.stripe.com/c/pay/cs_test_x",
+    )
+
+    event = json.loads((REPO / "tests/fixtures/stripe/events/checkout.session.completed.json").read_text())
+    session = event["data"]["object"]
+    session.update(
+        id=order["payment"]["checkout_session_id"],
+        metadata={"order_id": str(order_id), "tenant_id": buyer["tenant_id"]},
+        client_reference_id=str(order_id),
+    )
+    event["created"] = int(time.time())
+    payload = json.dumps(event).encode()
+    timestamp = int(time.time())
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    signature = f"t={timestamp},v1={digest}"
+
+    assert services.webhooks.receive("stripe", payload, signature).applied
+    order = services.commerce_views.order(buyer["tenant_id"], order_id)
+    assert order["status"] == "active" and order["subscription_id"]
+    assert not services.webhooks.receive("stripe", payload, signature).applied
+    with pytest.raises(Unauthorized):
+        services.webhooks.receive("stripe", payload, signature.replace("v1=", "v1=0"))
+    with pytest.raises(NotFound):
+        services.webhooks.receive("local", payload, signature)

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from cmp.commerce.views import CommerceViews
     from cmp.commerce.webhooks import Webhooks
     from cmp.housekeeping import Housekeeping
+    from cmp.provisioning.runtime import RuntimeProvisioning
     from cmp.provisioning.services import OnboardingService
     from cmp.tenancy.services import TenancyService
     from cmp.tenancy.views import ProfileView
@@ -104,6 +105,12 @@ class Services:
         from cmp.provisioning.services import OnboardingService  # pydantic: only the onboarding worker pays
 
         return OnboardingService(self.unit_of_work, self.machines)
+
+    @cached_property
+    def runtime_provisioning(self) -> RuntimeProvisioning:
+        from cmp.provisioning.runtime import RuntimeProvisioning
+
+        return RuntimeProvisioning(self.unit_of_work, self.machines, self.clock)
 
     @cached_property
     def wizard(self) -> ProductWizard:

@@ -73,3 +73,14 @@ def test_the_billing_function_reports_what_it_did(platform: Platform) -> None:
     result = platform.invoke("BillingFunction", _event("billing"))
     assert isinstance(result, dict) and all(isinstance(count, int) for count in result.values())
     assert result.get("errors", 0) == 0
+
+
+def test_a_runtime_step_whose_token_is_no_longer_awaited_is_dead_lettered(platform: Platform) -> None:
+    result = platform.invoke("RuntimeProvisioningWorkerFunction", _event("runtime_provisioning_worker"))
+    assert result == {"batchItemFailures": []}
+    dead = client("sqs").receive_message(
+        QueueUrl=platform.ref("RuntimeProvisioningDeadLetterQueue"), MessageAttributeNames=["All"]
+    )["Messages"]
+    assert (
+        "no longer waits for this step" in dead[0]["MessageAttributes"]["cmp-failure-reason"]["StringValue"]
+    )

@@ -40,6 +40,7 @@ ALLOWED: dict[str, set[str]] = {
     "provider_api": PYDANTIC,
     "onboarding_worker": PYDANTIC,
     "review_worker": PYDANTIC,
+    "runtime_provisioning_worker": PYDANTIC,
 }
 
 PROBE = """

@@ -77,3 +77,18 @@ class Onboarding:
         outcome = StepOutcome(step, status, detail)
         self.outcomes.append(outcome)
         return outcome
+
+
+RuntimeStep = Literal["request_namespace", "complete", "mark_failed"]
+
+
+class RuntimeStepMessage(BaseModel):
+    """The SQS message the runtime-provisioning state machine sends for each step of a dedicated
+    subscription's provisioning (`sqs:sendMessage.waitForTaskToken`)."""
+
+    model_config = ConfigDict(extra="ignore")
+    step: RuntimeStep
+    tenant_id: str = Field(pattern=r"^[0-9a-f-]{36}$")
+    subscription_id: str = Field(pattern=r"^[0-9a-f-]{36}$")
+    task_token: str = Field(min_length=1)
+    error: dict[str, Any] | None = None

@@ -3,6 +3,7 @@ whatever their order, duplicates and replays harmless, stale updates ignored, un
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import replace
 from datetime import timedelta
@@ -18,7 +19,7 @@ from cmp.config import Settings
 from cmp.db import Database
 
 from .commerce_support import new_tenant, plan, publish
-from .conftest import FAST_HASHER, caller_of
+from .conftest import FAST_HASHER, Postgres, caller_of
 
 
 @pytest.fixture
@@ -272,3 +273,46 @@ def test_an_event_without_metadata_finds_its_order_by_the_checkout_session(
     bare = replace(completed, tenant_id=None, order_id=None)
     assert services.payment_events.apply(bare).applied
     assert services.commerce_views.order(buyer["tenant_id"], order_id)["status"] == "active"
+
+
+def test_the_subscriber_count_stays_true_under_concurrent_purchases_and_cancellations(
+    postgres: Postgres, services: Services, offer: dict[str, Any], owner_conn: psycopg.Connection[Any]
+) -> None:
+    """Each thread is its own process's worth of services (a Lambda instance serves one request at a time)."""
+    buyers = [caller_of(services, f"Crowd {n}", "buyer") for n in range(6)]
+    bought: list[tuple[str, uuid.UUID]] = []
+
+    def instance() -> Services:
+        return bootstrap(
+            services.settings, db=Database(postgres.app_url), local_payments_secret=lambda: "whsec_test"
+        )
+
+    def purchase(buyer: dict[str, str]) -> None:
+        own = instance()
+        order_id = own.checkout.checkout(
+            buyer["tenant_id"],
+            buyer["user_id"],
+            CheckoutInput(offer["slug"], offer["plans"][0]["id"], "monthly"),
+        )
+        bought.append((buyer["tenant_id"], order_id))
+        own.db.close()
+
+    def cancel(tenant: str, order_id: uuid.UUID) -> None:
+        own = instance()
+        subscription = own.commerce_views.order(tenant, order_id)["subscription_id"]
+        own.subscription_changes.cancel(tenant, uuid.UUID(subscription), False, "crowd leaves")
+        own.db.close()
+
+    count = "select subscriber_count from marketplace_listings where product_id = %s"
+    run_all([threading.Thread(target=purchase, args=(b,)) for b in buyers])
+    assert len(bought) == 6
+    assert _one(owner_conn, count, offer["id"])[0]["subscriber_count"] == 6
+    run_all([threading.Thread(target=cancel, args=pair) for pair in bought[:4]])
+    assert _one(owner_conn, count, offer["id"])[0]["subscriber_count"] == 2
+
+
+def run_all(threads: list[threading.Thread]) -> None:
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -138,15 +138,22 @@ create or replace function published_version_plans(p_product_id uuid, p_version 
     as $$ select plans from product_versions where product_id = p_product_id and version = p_version $$;
 
 -- marketplace_listings.subscriber_count: the organizations holding the product live, recomputed in the
--- transaction that starts or ends a subscription (the listing row's lock serialises concurrent changes).
+-- transaction that starts or ends a subscription. The listing row is locked first and counted in a second
+-- statement (a fresh snapshot under READ COMMITTED), so a change that waited for another's lock counts it:
+-- one UPDATE with the count in its SET would keep the snapshot from before the wait and lose a change.
 create or replace function commerce_refresh_subscriber_count(p_product_id uuid) returns integer
-    language sql security definer set search_path = public, pg_temp
+    language plpgsql security definer set search_path = public, pg_temp
     as $$
+    declare counted integer;
+    begin
+        perform 1 from marketplace_listings where product_id = p_product_id for update;
         update marketplace_listings set subscriber_count = (
             select count(distinct s.tenant_id) from subscriptions s
             where s.product_id = p_product_id and s.status in ('provisioning', 'active', 'past_due', 'suspended'))
         where product_id = p_product_id
-        returning subscriber_count
+        returning subscriber_count into counted;
+        return counted;
+    end
     $$;
 
 -- The billing jobs' cross-tenant reads: each returns (tenant_id, id) pairs only; the work then runs in

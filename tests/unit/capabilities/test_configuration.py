@@ -578,10 +578,11 @@ def test_rag_stores_every_setting_filling_the_products_values() -> None:
 
 
 def test_rag_top_k_cannot_exceed_the_sellers() -> None:
-    assert only(refused(ValidationFailed, AGENT, "rag", {"topK": 8})) == (
+    assert only(refused(ValidationFailed, AGENT, "rag", {"topK": 6})) == (
         "topK",
-        "must be at most 5, the product's configuration.rag.retrieval.topK (got 8)",
+        "must be at most 5, the product's configuration.rag.retrieval.topK (got 6)",
     )
+    assert validate_section(AGENT, "rag", {"topK": 5})["topK"] == 5
     assert only(refused(ValidationFailed, AGENT, "rag", {"topK": 0})) == (
         "topK",
         "must be at least 1 (got 0)",

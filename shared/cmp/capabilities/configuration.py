@@ -30,15 +30,21 @@ the section, e.g. `tone`, `colors.primary`, `alerts[0].to`):
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from cmp.capabilities.buyer_models import SETTINGS_MODELS
 from cmp.capabilities.configuration_rules import (
-    FORBIDDEN,
     FORMATS_BY_SUBCATEGORY,
-    LIMITS,
     OPTION_SECTIONS,
     forbidden_options,
+    forbidden_rag,
+    forbidden_widget,
+    limits_branding,
+    limits_output,
+    limits_persona,
+    limits_rag,
+    limits_widget,
 )
 from cmp.capabilities.configuration_sections import (
     SECTIONS,
@@ -46,6 +52,7 @@ from cmp.capabilities.configuration_sections import (
     enabled_sections,
     section_enabled,
 )
+from cmp.capabilities.configuration_workflow import forbidden_workflow, limits_workflow
 from cmp.capabilities.cron import parse_cron
 from cmp.capabilities.models import ProductCapabilities
 from cmp.capabilities.parsing import canonical_keys, parse_tolerant, show
@@ -59,6 +66,21 @@ __all__ = [
     "section_enabled",
     "validate_section",
 ]
+
+FORBIDDEN: dict[str, Callable[[ProductCapabilities, set[str], Any], list[FieldError]]] = {
+    "rag": forbidden_rag,
+    "workflow": forbidden_workflow,
+    "widget": forbidden_widget,
+}
+"""Sections whose 403 rules are their own; the option sections share `forbidden_options`."""
+LIMITS: dict[str, Callable[[ProductCapabilities, Any], list[FieldError]]] = {
+    "rag": limits_rag,
+    "persona": limits_persona,
+    "branding": limits_branding,
+    "output": limits_output,
+    "workflow": limits_workflow,
+    "widget": limits_widget,
+}
 
 DEFAULT_WELCOME = "Hi! How can I help you today?"
 DEFAULT_FALLBACK = "Sorry, I did not understand that. Could you say it another way?"

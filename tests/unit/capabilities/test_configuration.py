@@ -436,6 +436,22 @@ def test_a_schedule_needs_every_enabled_workflow_block_to_allow_it() -> None:
     ]
 
 
+def test_every_forbidden_workflow_field_is_listed_at_once() -> None:
+    caps = product("automation", configuration={"workflow": {"options": {"schedule": False}}})
+    body = {
+        "schedule": {"interval": "1h"},
+        "alerts": [{"on": "usage_limit", "channel": "email", "to": "a@b.co"}],
+    }
+    assert [(e.path, e.message) for e in refused(Forbidden, caps, "workflow", body)] == [
+        ("schedule", "configuration.workflow.options.schedule is disabled for this product"),
+        (
+            "alerts[0].on",
+            "analytics.alerts.types does not include 'usage_limit' for this product "
+            "(it offers error_rate, latency, failure)",
+        ),
+    ]
+
+
 def test_variables_are_open_only_where_both_blocks_allow_them() -> None:
     assert only(refused(Forbidden, product("automation"), "workflow", {"variables": {"REGION": "eu"}})) == (
         "variables",

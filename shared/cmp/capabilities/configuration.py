@@ -30,8 +30,11 @@ the section, e.g. `tone`, `colors.primary`, `alerts[0].to`):
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
 from typing import Any
+
+from pydantic import BaseModel
 
 from cmp.capabilities.buyer_models import SETTINGS_MODELS
 from cmp.capabilities.configuration_rules import (
@@ -122,13 +125,29 @@ def validate_section(snapshot: ProductCapabilities, section: str, values: object
     else:
         forbidden = FORBIDDEN[section](snapshot, given, parsed)
     if forbidden:
-        raise Forbidden(f"this product does not let you set these {section} fields", errors=forbidden)
+        raise Forbidden(
+            f"this product does not let you set these {section} fields",
+            errors=_in_field_order(forbidden, model),
+        )
     rejected = {error.path for error in type_errors}
     limits = LIMITS[section](snapshot, parsed) if section in LIMITS else []
     errors = type_errors + [error for error in limits if error.path not in rejected]
     if errors:
-        raise ValidationFailed(f"the {section} configuration is invalid", errors=errors)
+        raise ValidationFailed(
+            f"the {section} configuration is invalid", errors=_in_field_order(errors, model)
+        )
     return _normalised(snapshot, section, parsed.model_dump(by_alias=True, exclude_none=True, mode="json"))
+
+
+def _in_field_order(errors: list[FieldError], model: type[BaseModel]) -> list[FieldError]:
+    """Errors ordered by the section's fields (stable within a field); unknown fields last."""
+    order = {(info.alias or name): index for index, (name, info) in enumerate(model.model_fields.items())}
+
+    def position(error: FieldError) -> int:
+        head = re.split(r"[.\[]", error.path, maxsplit=1)[0]
+        return order.get(head, len(order))
+
+    return sorted(errors, key=position)
 
 
 def _normalised(snapshot: ProductCapabilities, section: str, document: dict[str, Any]) -> dict[str, Any]:

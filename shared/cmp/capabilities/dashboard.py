@@ -154,13 +154,10 @@ def _start(snapshot: ProductCapabilities, state: DashboardState) -> DashboardSec
         return DashboardSection("start_creating", "Start creating", text, None, {"templates": templates})
     steps = _steps(snapshot, state)
     done = sum(1 for step in steps if step["done"])
-    text = (
-        "Completed"
-        if done == len(steps)
-        else "Not started"
-        if done == 0
-        else f"{done} of {len(steps)} steps done"
-    )
+    if done == len(steps):
+        text = "Completed"
+    else:
+        text = "Not started" if done == 0 else f"{done} of {len(steps)} steps done"
     return DashboardSection("quick_start", "Quick start", text, done == len(steps), {"steps": steps})
 
 

@@ -609,6 +609,11 @@ def test_rag_top_k_cannot_exceed_the_sellers() -> None:
     )
 
 
+def test_errors_come_in_the_order_of_the_sections_fields() -> None:
+    errors = refused(ValidationFailed, AGENT, "rag", {"fallback": "shrug", "topK": 9})
+    assert [e.path for e in errors] == ["topK", "fallback"]
+
+
 def test_rag_choices_can_narrow_but_not_widen_the_product() -> None:
     caps = product(
         configuration={
@@ -679,9 +684,9 @@ def test_widget_values_within_the_customization_offered() -> None:
         Forbidden, AGENT, "widget", {"type": "popup", "position": "bottom-left", "avatar": "https://a.b/c"}
     )
     assert [(e.path, e.message) for e in errors] == [
+        ("type", "interfaces.widget.types does not include 'popup' for this product (it offers floating)"),
         ("position", "interfaces.widget.customization.position is disabled for this product"),
         ("avatar", "interfaces.widget.customization.avatar is disabled for this product"),
-        ("type", "interfaces.widget.types does not include 'popup' for this product (it offers floating)"),
     ]
 
 

@@ -86,7 +86,8 @@ class DashboardState:
 @dataclass(frozen=True)
 class DashboardSection:
     """One section or subsection. `complete` is whether it is set up (None where that means nothing);
-    `data` holds what the portal shows in it (camelCase keys)."""
+    `data` holds what the portal shows in it (snake_case keys, like every API field; the
+    configuration documents under `values` are as stored, camelCase)."""
 
     id: str
     title: str
@@ -129,7 +130,7 @@ def dashboard_descriptor(snapshot: ProductCapabilities, state: DashboardState) -
 def _overview(snapshot: ProductCapabilities, state: DashboardState) -> DashboardSection:
     category = snapshot.category or ""
     data = {
-        "productName": state.product_name,
+        "product_name": state.product_name,
         "status": state.status,
         "plan": state.plan_name,
         "category": category,
@@ -196,10 +197,10 @@ def _status(state: DashboardState) -> DashboardSection:
         text = f"Last run: {result}"
     schedule = state.configuration.get("workflow", {}).get("schedule")
     data = {
-        "lastRun": None if run is None else {
+        "last_run": None if run is None else {
             "at": run.at.isoformat(), "succeeded": run.succeeded, "ago": ago(run.at, now) if now else None,
         },
-        "nextRun": None if state.next_run is None else {
+        "next_run": None if state.next_run is None else {
             "at": state.next_run.isoformat(), "in": from_now(state.next_run, now) if now else None,
         },
         "schedule": describe_schedule(schedule) if isinstance(schedule, Mapping) else None,
@@ -250,13 +251,13 @@ def _training(snapshot: ProductCapabilities, state: DashboardState) -> Dashboard
     on = {
         "documents": (knowledge.enabled and knowledge.sources.documents)
         or (rag.enabled and rag.sources.documents),
-        "qaPairs": (knowledge.enabled and knowledge.sources.qa_files)
+        "qa_pairs": (knowledge.enabled and knowledge.sources.qa_files)
         or (rag.enabled and rag.sources.qa_pairs),
         "websites": (knowledge.enabled and knowledge.sources.websites)
         or (rag.enabled and rag.sources.websites),
     }
-    amounts = {"documents": state.documents, "qaPairs": state.qa_pairs, "websites": state.websites}
-    words = {"documents": "document", "qaPairs": "Q&A pair", "websites": "website"}
+    amounts = {"documents": state.documents, "qa_pairs": state.qa_pairs, "websites": state.websites}
+    words = {"documents": "document", "qa_pairs": "Q&A pair", "websites": "website"}
     kinds = [kind for kind in amounts if on[kind]]
     summary = [count(amounts[kind], words[kind]) for kind in kinds]
     present = [count(amounts[kind], words[kind]) for kind in kinds if amounts[kind]]
@@ -265,7 +266,7 @@ def _training(snapshot: ProductCapabilities, state: DashboardState) -> Dashboard
         "edits": ["rag"] if rag.enabled else [],
         **{kind: amounts[kind] for kind in kinds},
         "summary": summary,
-        "maxDocuments": rag.limits.max_documents if rag.enabled else knowledge.limits.max_documents,
+        "max_documents": rag.limits.max_documents if rag.enabled else knowledge.limits.max_documents,
     }
     return DashboardSection("training", "Training", text, bool(present), data)
 

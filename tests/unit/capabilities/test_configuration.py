@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -786,3 +789,26 @@ def test_closed_sections_and_options_are_always_forbidden_for_random_products() 
                 )
                 checked += 1
     assert checked > 100
+
+
+# ── the documented examples stay true ────────────────────────────────────
+
+DOC = Path(__file__).resolve().parents[3] / "docs" / "configuration.md"
+EXAMPLE = re.compile(
+    r"<!-- example: put (?P<section>\w+) (?P<product>\w+) -->\s*```json\n(?P<body>.*?)```\s*```json\n(?P<answer>.*?)```",
+    re.DOTALL,
+)
+PRODUCTS = {"agent": SUPPORT_AGENT, "writer": CONTENT_WRITER, "automation": DATA_SYNC}
+
+
+def test_every_documented_put_answers_as_shown() -> None:
+    examples = list(EXAMPLE.finditer(DOC.read_text()))
+    assert len(examples) == 9
+    for example in examples:
+        caps = snapshot(PRODUCTS[example["product"]])
+        body, answer = json.loads(example["body"]), json.loads(example["answer"])
+        try:
+            got: dict[str, Any] = validate_section(caps, example["section"], body)
+        except DomainError as e:
+            got = {**e.to_dict(), "request_id": answer.get("request_id")}
+        assert got == answer, example.group(0)

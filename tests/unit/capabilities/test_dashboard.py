@@ -4,7 +4,11 @@ in order, then how states change and which sections can never appear."""
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -135,7 +139,7 @@ def test_the_agent_dashboard_full_config() -> None:
     ]
     assert by_id(dashboard, "analytics").data["insights"] == ["satisfaction"]
     assert by_id(dashboard, "overview").data == {
-        "productName": "Customer Support Agent",
+        "product_name": "Customer Support Agent",
         "status": "active",
         "plan": "Pro",
         "category": "agent",
@@ -240,8 +244,8 @@ def test_the_automation_dashboard_workflow_focused() -> None:
         ("analytics", "Analytics", "1,237 / 5,000 executions", []),
     ]
     assert by_id(dashboard, "status").data == {
-        "lastRun": {"at": "2024-12-14T14:00:00+00:00", "succeeded": True, "ago": "5 minutes ago"},
-        "nextRun": {"at": "2024-12-14T15:00:00+00:00", "in": "in 55 minutes"},
+        "last_run": {"at": "2024-12-14T14:00:00+00:00", "succeeded": True, "ago": "5 minutes ago"},
+        "next_run": {"at": "2024-12-14T15:00:00+00:00", "in": "in 55 minutes"},
         "schedule": "Every hour",
     }
     assert by_id(dashboard, "connections").data["services"] == [
@@ -326,7 +330,7 @@ def test_automation_status_without_runs_without_a_clock_and_after_a_failure() ->
     assert dashboard_descriptor(caps, DashboardState(last_run=failed))[1].state == "Last run: failure"
     status = dashboard_descriptor(caps, DashboardState(last_run=failed, now=NOW))[1]
     assert status.state == "Last run 3 hours ago: failure"
-    assert status.data["lastRun"]["ago"] == "3 hours ago" and status.data["schedule"] is None
+    assert status.data["last_run"]["ago"] == "3 hours ago" and status.data["schedule"] is None
 
 
 def test_automation_configuration_not_yet_done() -> None:
@@ -489,3 +493,38 @@ INTEGRATE = ["widget", "api_keys", "mcp", "integrations"]
 def children(sections: list[DashboardSection], wanted: str) -> list[DashboardSection]:
     """The subsections of `wanted`, or [] when it is absent."""
     return next((list(s.sections) for s in sections if s.id == wanted), [])
+
+
+def test_the_documented_full_example_is_what_the_descriptor_returns() -> None:
+    """docs/configuration.md shows the agent dashboard of `test_the_agent_dashboard_full_config`."""
+    text = (Path(__file__).resolve().parents[3] / "docs" / "configuration.md").read_text()
+    block = re.search(r"<!-- example: dashboard agent -->\s*```json\n(.*?)```", text, re.DOTALL)
+    assert block is not None
+    caps = snapshot(SUPPORT_AGENT)
+    saved = {
+        "persona": {"name": "Support Assistant", "tone": ["professional", "friendly"]},
+        "conversation": {"welcomeMessage": "Hi! I'm here to help with your questions..."},
+        "branding": {"colors": {"primary": "#7c3aed"}, "logo": "https://cdn.acme.example/company-logo.png"},
+    }
+    state = DashboardState(
+        product_name="Customer Support Agent",
+        plan_name="Pro",
+        configuration=configured(caps, saved, "Customer Support Agent"),
+        configured=frozenset(saved),
+        documents=3,
+        qa_pairs=45,
+        active_api_keys=2,
+        widget_tokens=1,
+        widget_origins=2,
+        usage={"messages": 8234, "users": 1234, "sessions": 2051},
+        limits=limits_from_plan({"messages": 10_000}),
+    )
+    assert json.loads(block.group(1)) == [s.to_dict() for s in dashboard_descriptor(caps, state)]
+
+
+def test_the_descriptor_module_loads_no_pydantic() -> None:
+    """The dashboard reads the snapshot's attributes only; importing it must not build the settings or
+    capability models (a cold-start cost for the function that serves it)."""
+    probe = "import sys, cmp.capabilities.dashboard as d; print(sorted(m for m in ('pydantic', 'cmp.capabilities.models', 'cmp.capabilities.buyer_models') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -129,14 +129,23 @@ def validate_section(snapshot: ProductCapabilities, section: str, values: object
             f"this product does not let you set these {section} fields",
             errors=_in_field_order(forbidden, model),
         )
-    rejected = {error.path for error in type_errors}
+    rejected = [error.path for error in type_errors]
     limits = LIMITS[section](snapshot, parsed) if section in LIMITS else []
-    errors = type_errors + [error for error in limits if error.path not in rejected]
+    errors = type_errors + [error for error in limits if not any(_overlaps(error.path, p) for p in rejected)]
     if errors:
         raise ValidationFailed(
             f"the {section} configuration is invalid", errors=_in_field_order(errors, model)
         )
     return _normalised(snapshot, section, parsed.model_dump(by_alias=True, exclude_none=True, mode="json"))
+
+
+def _overlaps(path: str, rejected: str) -> bool:
+    """A limit error about a value pydantic already rejected (the value itself, inside it, or the object
+    holding it, which lost the value) would only repeat the type error."""
+    return any(
+        longer == shorter or longer.startswith((f"{shorter}.", f"{shorter}["))
+        for longer, shorter in ((path, rejected), (rejected, path))
+    )
 
 
 def _in_field_order(errors: list[FieldError], model: type[BaseModel]) -> list[FieldError]:

@@ -345,6 +345,13 @@ def test_a_schedule_is_stored_with_its_timezone_and_one_spelling() -> None:
     ) == {"schedule": {"interval": "1h", "timezone": "Europe/Paris"}}
 
 
+def test_a_malformed_value_is_reported_once() -> None:
+    assert only(refused(ValidationFailed, AUTOMATION, "workflow", {"schedule": {"cron": 5}})) == (
+        "schedule.cron",
+        "must be text (got 5)",
+    )
+
+
 def test_a_schedule_more_frequent_than_the_minimum_interval_is_422() -> None:
     assert only(refused(ValidationFailed, AUTOMATION, "workflow", {"schedule": {"cron": "*/5 * * * *"}})) == (
         "schedule.cron",

@@ -1,0 +1,100 @@
+"""The words of the buyer's dashboard: counts, usage against limits, relative times, schedules, statuses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from cmp.capabilities.cron import CronError, describe_cron, describe_interval, parse_cron
+
+STATUS_LABELS = {
+    "provisioning": "Provisioning",
+    "active": "Active",
+    "past_due": "Payment due",
+    "cancelled": "Cancelled",
+    "expired": "Expired",
+    "suspended": "Suspended",
+}
+"""Subscription status (`cmp.commerce.model.SubscriptionStatus`) → the badge the spec shows ("[Active]")."""
+
+METRIC_WORDS: dict[str, tuple[str, str]] = {
+    "messages": ("message", "messages"),
+    "tokens": ("token", "tokens"),
+    "sessions": ("session", "sessions"),
+    "users": ("user", "users"),
+    "api_calls": ("API call", "API calls"),
+    "compute_time": ("compute second", "compute seconds"),
+    "executions": ("execution", "executions"),
+}
+"""Usage metric → singular and plural words."""
+
+PLAN_LIMIT_METRICS = {
+    "messages": "messages",
+    "tokens": "tokens",
+    "apiCalls": "api_calls",
+    "executions": "executions",
+}
+"""A plan's `limits` key (docs/capabilities.md, Plans) → the usage metric it bounds. A plan's `users` are
+the buyer's seats, not the product's end users that the `users` metric counts, so they bound nothing here."""
+
+
+def count(number: int, singular: str, plural: str | None = None) -> str:
+    """`count(1, "document")` → `1 document`; `count(8234, "message")` → `8,234 messages`."""
+    word = singular if number == 1 else (plural or f"{singular}s")
+    return f"{number:,} {word}"
+
+
+def usage_text(metric: str, used: int, limit: int | None) -> str:
+    """`8,234 / 10,000 messages` against a plan limit, `8,234 messages` when unlimited."""
+    singular, plural = METRIC_WORDS.get(metric, (metric, metric))
+    if limit is None:
+        return count(used, singular, plural)
+    return f"{used:,} / {limit:,} {plural}"
+
+
+def limits_from_plan(plan_limits: Mapping[str, int | None]) -> dict[str, int | None]:
+    """A plan document's `limits` (camelCase keys) as usage metric → limit, for `DashboardState.limits`.
+    Keys that bound no usage metric (users, storageMB, rateLimitRpm, concurrency) are left out."""
+    return {PLAN_LIMIT_METRICS[key]: value for key, value in plan_limits.items() if key in PLAN_LIMIT_METRICS}
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status.replace("_", " ").capitalize())
+
+
+def _span(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return count(minutes, "minute")
+    hours = minutes // 60
+    if hours < 48:
+        return count(hours, "hour")
+    return count(hours // 24, "day")
+
+
+def ago(moment: datetime, now: datetime) -> str:
+    """`5 minutes ago`, `3 hours ago`, `just now` (under a minute)."""
+    seconds = (now - moment).total_seconds()
+    return "just now" if seconds < 60 else f"{_span(seconds)} ago"
+
+
+def from_now(moment: datetime, now: datetime) -> str:
+    """`in 55 minutes`, `in 2 days`, `now` (under a minute or past)."""
+    seconds = (moment - now).total_seconds()
+    return "now" if seconds < 60 else f"in {_span(seconds)}"
+
+
+def describe_schedule(schedule: Mapping[str, Any]) -> str | None:
+    """A stored workflow schedule (`{"cron" | "interval", "timezone"}`) in words, e.g. `Every hour` or
+    `Every day at 09:00 (Europe/Paris)`; None when it holds neither."""
+    timezone = schedule.get("timezone", "UTC")
+    suffix = "" if timezone == "UTC" else f" ({timezone})"
+    try:
+        if isinstance(schedule.get("cron"), str):
+            return describe_cron(parse_cron(schedule["cron"])) + suffix
+        if isinstance(schedule.get("interval"), str):
+            return describe_interval(schedule["interval"])
+    except CronError:
+        return None
+    return None

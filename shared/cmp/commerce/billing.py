@@ -32,9 +32,8 @@ from cmp.commerce.checkout import checkout_request, record_session
 from cmp.commerce.events import PaymentEvents, reconciled_event
 from cmp.commerce.model import Order, Subscription
 from cmp.commerce.payment_model import CheckoutSession
-from cmp.commerce.ports import PaymentProvider
+from cmp.commerce.ports import CommerceUnitOfWorkFactory, PaymentProvider
 from cmp.commerce.proration import next_period_end
-from cmp.db.uow import UnitOfWorkFactory
 from cmp.errors import NotFound
 from cmp.ports import Clock
 
@@ -47,7 +46,7 @@ class BillingJobs:
 
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        uow: CommerceUnitOfWorkFactory,
         payments: Callable[[], PaymentProvider],
         events: PaymentEvents,
         clock: Clock,

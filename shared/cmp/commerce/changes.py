@@ -26,9 +26,8 @@ from typing import Any
 
 from cmp.commerce.model import Order, Subscription, priced_plan
 from cmp.commerce.payment_model import Price
-from cmp.commerce.ports import PaymentProvider
+from cmp.commerce.ports import CommerceUnitOfWorkFactory, PaymentProvider
 from cmp.commerce.proration import change_kind
-from cmp.db.uow import UnitOfWorkFactory
 from cmp.errors import Conflict, FieldError, ValidationFailed
 from cmp.money import format_amount
 from cmp.ports import Clock, IdGenerator
@@ -64,7 +63,11 @@ class SubscriptionChanges:
     """`payments` returns the configured provider."""
 
     def __init__(
-        self, uow: UnitOfWorkFactory, payments: Callable[[], PaymentProvider], clock: Clock, ids: IdGenerator
+        self,
+        uow: CommerceUnitOfWorkFactory,
+        payments: Callable[[], PaymentProvider],
+        clock: Clock,
+        ids: IdGenerator,
     ) -> None:
         self._uow = uow
         self._payments = payments

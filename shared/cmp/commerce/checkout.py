@@ -24,8 +24,7 @@ from typing import Any
 
 from cmp.commerce.model import Order
 from cmp.commerce.payment_model import CheckoutRequest, CheckoutSession, Price
-from cmp.commerce.ports import PaymentProvider
-from cmp.db.uow import UnitOfWorkFactory
+from cmp.commerce.ports import CommerceUnitOfWork, CommerceUnitOfWorkFactory, PaymentProvider
 from cmp.errors import Conflict, DomainError, FieldError, ValidationFailed
 from cmp.ports import Clock, IdGenerator
 
@@ -118,7 +117,7 @@ class CheckoutService:
 
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        uow: CommerceUnitOfWorkFactory,
         payments: Callable[[], PaymentProvider],
         urls: CheckoutUrls,
         clock: Clock,
@@ -173,7 +172,7 @@ class CheckoutService:
 
     def _new_order(
         self,
-        uow: Any,
+        uow: CommerceUnitOfWork,
         tenant: uuid.UUID,
         user: uuid.UUID,
         asked: CheckoutInput,

@@ -34,9 +34,9 @@ from typing import Any
 
 from cmp.commerce.model import Order, Subscription
 from cmp.commerce.payment_model import PaymentEvent
+from cmp.commerce.ports import CommerceUnitOfWork, CommerceUnitOfWorkFactory
 from cmp.commerce.proration import next_period_end
 from cmp.db.outbox import OutboxMessage
-from cmp.db.uow import UnitOfWorkFactory
 from cmp.errors import Conflict, NotFound
 from cmp.ports import Clock, IdGenerator
 
@@ -68,7 +68,7 @@ class PaymentEvents:
 
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        uow: CommerceUnitOfWorkFactory,
         provisioning_machine: Callable[[], str],
         clock: Clock,
         ids: IdGenerator,
@@ -123,7 +123,7 @@ class PaymentEvents:
         return found
 
     @staticmethod
-    def _order(uow: Any, event: PaymentEvent, order_id: uuid.UUID | None) -> Order | None:
+    def _order(uow: CommerceUnitOfWork, event: PaymentEvent, order_id: uuid.UUID | None) -> Order | None:
         if order_id is not None:
             try:
                 order: Order = uow.orders.get(order_id, for_update=True)
@@ -136,7 +136,9 @@ class PaymentEvents:
         return None
 
     @staticmethod
-    def _subscription(uow: Any, event: PaymentEvent, order: Order | None) -> Subscription | None:
+    def _subscription(
+        uow: CommerceUnitOfWork, event: PaymentEvent, order: Order | None
+    ) -> Subscription | None:
         if order is not None and order.subscription_id is not None:
             subscription: Subscription = uow.subscriptions.get(order.subscription_id, for_update=True)
             return subscription
@@ -149,7 +151,11 @@ class PaymentEvents:
 
     # ------------------------------------------------------------------------------------------ effects
     def _dispatch(
-        self, uow: Any, event: PaymentEvent, order: Order | None, subscription: Subscription | None
+        self,
+        uow: CommerceUnitOfWork,
+        event: PaymentEvent,
+        order: Order | None,
+        subscription: Subscription | None,
     ) -> str:
         stale = (
             subscription is not None
@@ -194,7 +200,7 @@ class PaymentEvents:
                 uow.offers.refresh_subscriber_count(subscription.product_id)
         return outcome
 
-    def complete(self, uow: Any, order: Order, event: PaymentEvent) -> str:
+    def complete(self, uow: CommerceUnitOfWork, order: Order, event: PaymentEvent) -> str:
         """Mark a purchase paid and give it its subscription (see the module docstring), in `uow`'s
         transaction; the caller saves the order and commits. Reconciliation calls this too."""
         if order.kind != "purchase" or order.subscription_id is not None:
@@ -271,7 +277,11 @@ class PaymentEvents:
         )
 
     def _failed(
-        self, uow: Any, event: PaymentEvent, order: Order | None, subscription: Subscription | None
+        self,
+        uow: CommerceUnitOfWork,
+        event: PaymentEvent,
+        order: Order | None,
+        subscription: Subscription | None,
     ) -> str:
         reason = event.failure_reason or "the payment failed"
         if order is not None and order.status in ("pending", "failed"):
@@ -280,7 +290,7 @@ class PaymentEvents:
             return "applied"
         return "ignored"
 
-    def _renewed(self, uow: Any, event: PaymentEvent, subscription: Subscription) -> str:
+    def _renewed(self, uow: CommerceUnitOfWork, event: PaymentEvent, subscription: Subscription) -> str:
         """A paid invoice for a new period: the period moves on and a renewal order records the payment."""
         if event.period_start is None or event.period_end is None:
             return "ignored"

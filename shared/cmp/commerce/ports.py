@@ -1,14 +1,17 @@
-"""What commerce needs from outside: the payment provider (Stripe, or the local provider of `make run`).
-
-Repository Protocols of the commerce unit of work are added beside it as the services need them.
-"""
+"""What commerce needs from outside: the payment provider (Stripe, or the local provider of `make run`),
+the local provider's store, and the repositories of the commerce unit of work (`CommerceUnitOfWork`)."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
+from cmp.commerce.model import Offer, Order, Subscription
 from cmp.commerce.payment_model import CheckoutRequest, CheckoutSession, PaymentEvent, Price, ProrationQuote
+from cmp.db.outbox import OutboxMessage
 
 
 class PaymentProvider(Protocol):
@@ -101,3 +104,89 @@ class LocalPaymentStore(Protocol):
     def update(self, object_id: str, data: dict[str, Any]) -> None:
         """Replace the object's data."""
         ...
+
+
+class OrderRepository(Protocol):
+    """`cmp.commerce.repository.OrderRepository`."""
+
+    def get(self, order_id: uuid.UUID, for_update: bool = False) -> Order: ...
+    def add(self, order: Order) -> None: ...
+    def save(self, order: Order) -> None: ...
+    def by_idempotency_key(self, key: str) -> Order | None: ...
+    def by_checkout_session(self, provider: str, session_id: str) -> Order | None: ...
+    def paid_for(self, subscription_id: uuid.UUID) -> list[Order]: ...
+
+
+class SubscriptionRepository(Protocol):
+    """`cmp.commerce.repository.SubscriptionRepository`."""
+
+    def get(self, subscription_id: uuid.UUID, for_update: bool = False) -> Subscription: ...
+    def add(self, subscription: Subscription) -> None: ...
+    def save(self, subscription: Subscription) -> None: ...
+    def live_for_product(self, product_id: uuid.UUID) -> Subscription | None: ...
+    def by_provider_ref(self, provider: str, subscription_ref: str) -> Subscription | None: ...
+    def default_project(self, tenant_id: uuid.UUID) -> uuid.UUID: ...
+
+
+class PaymentEventRepository(Protocol):
+    def claim(self, event: PaymentEvent, tenant_id: uuid.UUID, order_id: uuid.UUID | None) -> bool: ...
+    def owner(self, event: PaymentEvent) -> tuple[uuid.UUID, uuid.UUID | None] | None: ...
+
+
+class PaymentCustomerRepository(Protocol):
+    def get(self, tenant_id: uuid.UUID, provider: str) -> str | None: ...
+    def email_of(self, user_id: uuid.UUID) -> str | None: ...
+    def add(self, tenant_id: uuid.UUID, provider: str, customer_ref: str) -> None: ...
+
+
+class OfferRepository(Protocol):
+    def find(self, product: str) -> Offer: ...
+    def version_plans(self, product_id: uuid.UUID, version: str) -> list[dict[str, Any]]: ...
+    def refresh_subscriber_count(self, product_id: uuid.UUID) -> None: ...
+
+
+class ReconciliationRepository(Protocol):
+    def open(
+        self,
+        kind: str,
+        reason: str,
+        tenant_id: uuid.UUID,
+        order_id: uuid.UUID | None = None,
+        subscription_id: uuid.UUID | None = None,
+    ) -> bool: ...
+    def resolve(self, kind: str, subject_id: uuid.UUID) -> bool: ...
+
+
+class BillingScans(Protocol):
+    def due_subscriptions(
+        self, provider: str, now: datetime, limit: int
+    ) -> list[tuple[uuid.UUID, uuid.UUID]]: ...
+    def stale_orders(self, cutoff: datetime, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]: ...
+    def unpaid_subscriptions(self, cutoff: datetime, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]: ...
+
+
+class Outbox(Protocol):
+    def add(self, message: OutboxMessage) -> None: ...
+
+
+class CommerceUnitOfWork(Protocol):
+    """The unit of work as commerce services use it (`cmp.db.uow.UnitOfWork`)."""
+
+    orders: OrderRepository
+    subscriptions: SubscriptionRepository
+    payment_events: PaymentEventRepository
+    payment_customers: PaymentCustomerRepository
+    offers: OfferRepository
+    reconciliation: ReconciliationRepository
+    billing_scans: BillingScans
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+CommerceUnitOfWorkFactory = Callable[..., AbstractContextManager[CommerceUnitOfWork]]
+"""`uow_factory(tenant_id=None)`: opens a (tenant-scoped) commerce unit of work."""

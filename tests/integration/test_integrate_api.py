@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -385,3 +386,28 @@ def test_a_credential_of_another_subscription_is_a_404_under_this_one(
     assert listed == {"items": []}
     _, still = call(platform, "GET", keys_path(first.id), buyer)
     assert still["items"][0]["status"] == "active"
+
+
+def test_a_create_call_logs_nothing_of_the_secret(
+    platform: Platform,
+    db: Database,
+    buyer: dict[str, str],
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The function's Powertools logger (JSON lines on stdout) and every other logger (botocore, psycopg,
+    Powertools' resolver) at DEBUG, the most they can ever say, while a key is created."""
+    module = platform.function(FUNCTION)
+    module.logger.setLevel("DEBUG")
+    caplog.set_level(logging.DEBUG)
+    subscription = subscribe(db, buyer["tenant_id"])
+    capfd.readouterr()
+    caplog.clear()
+    status, created = call(platform, "POST", keys_path(subscription.id), buyer, {"name": "Logged?"})
+    module.logger.info("probe: the capture sees this function's log lines")
+    out, err = capfd.readouterr()
+    assert status == 201
+    assert "probe: the capture sees" in out and caplog.records
+    secret = created["secret"]
+    for text in (out, err, caplog.text):
+        assert secret[11:] not in text and secret[-12:] not in text

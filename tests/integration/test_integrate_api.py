@@ -5,6 +5,7 @@ out, non-buyers, other organizations and other subscriptions, and never shows a 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import re
@@ -389,25 +390,25 @@ def test_a_credential_of_another_subscription_is_a_404_under_this_one(
 
 
 def test_a_create_call_logs_nothing_of_the_secret(
-    platform: Platform,
-    db: Database,
-    buyer: dict[str, str],
-    capfd: pytest.CaptureFixture[str],
-    caplog: pytest.LogCaptureFixture,
+    platform: Platform, db: Database, buyer: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
-    """The function's Powertools logger (JSON lines on stdout) and every other logger (botocore, psycopg,
-    Powertools' resolver) at DEBUG, the most they can ever say, while a key is created."""
+    """The function's Powertools logger (its JSON lines, read from its own handler) and every other logger
+    (botocore, psycopg, Powertools' resolver) at DEBUG, the most they can ever say, while a key is created."""
     module = platform.function(FUNCTION)
+    lines = io.StringIO()
+    handler = module.logger.registered_handler
+    previous = handler.setStream(lines)
     module.logger.setLevel("DEBUG")
     caplog.set_level(logging.DEBUG)
-    subscription = subscribe(db, buyer["tenant_id"])
-    capfd.readouterr()
-    caplog.clear()
-    status, created = call(platform, "POST", keys_path(subscription.id), buyer, {"name": "Logged?"})
-    module.logger.info("probe: the capture sees this function's log lines")
-    out, err = capfd.readouterr()
+    try:
+        subscription = subscribe(db, buyer["tenant_id"])
+        caplog.clear()
+        status, created = call(platform, "POST", keys_path(subscription.id), buyer, {"name": "Logged?"})
+        module.logger.info("probe: the capture sees this function's log lines")
+    finally:
+        handler.setStream(previous)
     assert status == 201
-    assert "probe: the capture sees" in out and caplog.records
+    assert "probe: the capture sees" in lines.getvalue() and caplog.records
     secret = created["secret"]
-    for text in (out, err, caplog.text):
+    for text in (lines.getvalue(), caplog.text):
         assert secret[11:] not in text and secret[-12:] not in text

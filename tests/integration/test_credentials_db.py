@@ -17,9 +17,9 @@ from cmp.bootstrap import Services
 from cmp.db import Database
 from cmp.tenancy.credential_repository import GatewayCredential
 from cmp.tenancy.credentials import ApiKeyRequest
+from tests.subscriptions import capabilities, subscribe
 
 from .conftest import caller_of
-from .subscriptions import capabilities, subscribe
 
 WIDGET_KEY = "integration-test-widget-key"
 

@@ -17,9 +17,9 @@ import pytest
 
 from cmp.bootstrap import Services
 from cmp.db import Database
+from tests.subscriptions import capabilities, subscribe
 
 from .conftest import Platform, api_event, caller_of
-from .subscriptions import capabilities, subscribe
 
 FUNCTION = "IntegrationApiFunction"
 SECRET = re.compile(r"^ar_sk_(live|test)_[0-9A-Za-z]{32}$")

@@ -1,6 +1,6 @@
-"""Subscriptions for tests that need one before checkout exists on this branch: written straight through the
-commerce repository (as `test_commerce_repository.py` does), with a capability snapshot built by the real
-validation from a category's defaults."""
+"""Subscriptions for tests that need one before checkout exists: written straight through the commerce
+repository (as `tests/integration/test_commerce_repository.py` does), with a capability snapshot built by the
+real validation from a category's defaults, or taken from a published product version."""
 
 from __future__ import annotations
 
@@ -47,10 +47,12 @@ def subscribe(
     status: str = "active",
     configuration: dict[str, Any] | None = None,
     slug: str = "support-agent",
+    product: tuple[uuid.UUID, uuid.UUID] | None = None,
 ) -> Subscription:
-    """A subscription of `buyer_tenant` (which gets a project) to a new product of a new seller."""
+    """A subscription of `buyer_tenant` (which gets a new project) to `product` (seller tenant id, product id),
+    by default a new product of a new seller."""
     buyer = uuid.UUID(str(buyer_tenant))
-    seller, product = seller_product(db)
+    seller, product_id = product or seller_product(db)
     project = uuid.uuid4()
     with db.session(buyer) as session:
         session.execute(
@@ -62,7 +64,7 @@ def subscribe(
         tenant_id=buyer,
         project_id=project,
         seller_tenant_id=seller,
-        product_id=product,
+        product_id=product_id,
         product_version="1.0.0",
         product_name="Support Agent",
         product_slug=slug,
@@ -84,3 +86,17 @@ def subscribe(
         uow.subscriptions.add(subscription)
         uow.commit()
     return subscription
+
+
+def published_version(db: Database, seller_tenant: str | uuid.UUID, slug: str) -> dict[str, Any]:
+    """The latest published version of the seller's product `slug`: `product_id`, `seller_tenant_id`,
+    `version`, `capabilities`, `plans` (as frozen at approval)."""
+    with db.session(seller_tenant) as session:
+        row = session.fetch_one(
+            "select p.id as product_id, p.tenant_id as seller_tenant_id, v.version, v.capabilities, v.plans"
+            " from products p join product_versions v on v.product_id = p.id"
+            " where p.slug = %s order by v.created_at desc limit 1",
+            (slug,),
+        )
+    assert row is not None, f"{slug} has no published version"
+    return row

@@ -425,7 +425,7 @@ class WidgetToken:
         """`ar_wt_****abc`."""
         return masked(WIDGET_TOKEN_PREFIX, self.token_hint)
 
-    def status(self) -> CredentialStatus:
+    def status(self) -> Literal["active", "revoked"]:
         """revoked or active (a widget token does not expire)."""
         return "revoked" if self.revoked_at is not None else "active"
 

@@ -143,7 +143,7 @@ class WidgetTokenOut(BaseModel):
             name=token.name,
             masked_token=token.masked,
             allowed_origins=token.allowed_origins,
-            status="revoked" if token.revoked_at is not None else "active",
+            status=token.status(),
             created_at=token.created_at,
             revoked_at=token.revoked_at,
         )

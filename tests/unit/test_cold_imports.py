@@ -34,6 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     "auth_api": PYDANTIC,
     "capabilities_api": PYDANTIC,
     "marketplace_api": PYDANTIC,
+    "integration_api": PYDANTIC,
     "provider_api": PYDANTIC,
     "onboarding_worker": PYDANTIC,
     "review_worker": PYDANTIC,

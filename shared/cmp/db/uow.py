@@ -39,6 +39,9 @@ REPOSITORIES: dict[str, str] = {
     "onboardings": "cmp.provisioning.repository:OnboardingRepository",
     "subscriptions": "cmp.commerce.repository:SubscriptionRepository",
     "orders": "cmp.commerce.repository:OrderRepository",
+    "api_keys": "cmp.tenancy.credential_repository:ApiKeyRepository",
+    "widget_tokens": "cmp.tenancy.credential_repository:WidgetTokenRepository",
+    "credential_lookup": "cmp.tenancy.credential_repository:CredentialLookup",
 }
 
 

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from cmp.housekeeping import Housekeeping
     from cmp.provisioning.runtime import RuntimeProvisioning
     from cmp.provisioning.services import OnboardingService
+    from cmp.tenancy.integrate import IntegrationService
     from cmp.tenancy.services import TenancyService
     from cmp.tenancy.views import ProfileView
 
@@ -59,6 +60,7 @@ class Services:
     hasher: PasswordHasher = field(default_factory=PasswordHasher)
     jwt_secret: Callable[[], str] | None = None
     local_payments_secret: Callable[[], str] | None = None
+    widget_token_key: Callable[[], str] | None = None
 
     @contextmanager
     def unit_of_work(self, tenant_id: UUID | str | None = None) -> Iterator[UnitOfWork]:
@@ -99,6 +101,14 @@ class Services:
         from cmp.tenancy.views import ProfileView
 
         return ProfileView(self.db.session)
+
+    @cached_property
+    def integration(self) -> IntegrationService:
+        """The buyer's API keys, widget tokens, embed snippet and MCP access."""
+        from cmp.tenancy.integrate import IntegrationService
+
+        key = self.widget_token_key or (lambda: self.secrets.get(self.settings.widget_token_secret_arn))
+        return IntegrationService(self.unit_of_work, self.clock, self.ids, key)
 
     @cached_property
     def onboarding(self) -> OnboardingService:

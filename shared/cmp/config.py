@@ -43,3 +43,9 @@ class Settings:
     runtime_provisioning_state_machine_arn: str = field(
         default_factory=lambda: _env("RUNTIME_PROVISIONING_STATE_MACHINE_ARN")
     )
+    widget_token_secret_arn: str = field(default_factory=lambda: _env("WIDGET_TOKEN_SECRET_ARN"))
+    """The Secrets Manager secret whose value is the key widget tokens are derived from (HMAC-SHA256)."""
+    public_api_url: str = field(default_factory=lambda: _env("PUBLIC_API_URL"))
+    """The API's public base URL (a custom domain, no trailing slash); empty: the URL the request came to."""
+    widget_script_url: str = field(default_factory=lambda: _env("WIDGET_SCRIPT_URL"))
+    """Where browsers load the embeddable widget; empty: `{public API URL}/v1/widget/widget.js`."""

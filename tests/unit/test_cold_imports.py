@@ -37,6 +37,7 @@ ALLOWED: dict[str, set[str]] = {
     "commerce_api": PYDANTIC,
     "payments_webhook": PYDANTIC,
     "marketplace_api": PYDANTIC,
+    "integration_api": PYDANTIC,
     "provider_api": PYDANTIC,
     "onboarding_worker": PYDANTIC,
     "review_worker": PYDANTIC,

@@ -44,6 +44,9 @@ REPOSITORIES: dict[str, str] = {
     "offers": "cmp.commerce.payment_repository:OfferRepository",
     "reconciliation": "cmp.commerce.payment_repository:ReconciliationRepository",
     "billing_scans": "cmp.commerce.payment_repository:BillingScans",
+    "api_keys": "cmp.tenancy.credential_repository:ApiKeyRepository",
+    "widget_tokens": "cmp.tenancy.credential_repository:WidgetTokenRepository",
+    "credential_lookup": "cmp.tenancy.credential_repository:CredentialLookup",
 }
 
 

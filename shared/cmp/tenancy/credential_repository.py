@@ -1,0 +1,130 @@
+"""The SQL of the buyer's integration credentials: `api_keys` (`uow.api_keys`) and `widget_tokens`
+(`uow.widget_tokens`), tenant-scoped under row-level security. Secrets are never written: entities carry only
+their SHA-256 and last characters. The gateway's cross-tenant read is `gateway_credential` (migration 0011),
+read by `CredentialLookup`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+from uuid import UUID
+
+from cmp.db.session import Session
+from cmp.errors import NotFound
+from cmp.tenancy.credentials import ApiKey, WidgetToken
+
+_KEY_COLUMNS = [f.name for f in fields(ApiKey)]
+_TOKEN_COLUMNS = [f.name for f in fields(WidgetToken)]
+
+
+def _insert(session: Session, table: str, columns: list[str], entity: object) -> None:
+    values = {name: getattr(entity, name) for name in columns if getattr(entity, name) is not None}
+    names = ", ".join(values)
+    placeholders = ", ".join(f"%({name})s" for name in values)
+    session.execute(f"insert into {table} ({names}) values ({placeholders})", values)
+
+
+class ApiKeyRepository:
+    """`api_keys` rows as `ApiKey` entities."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, key: ApiKey) -> None:
+        """Insert a new key (hash and hint only)."""
+        _insert(self._session, "api_keys", _KEY_COLUMNS, key)
+
+    def get(self, subscription_id: UUID, key_id: UUID, for_update: bool = False) -> ApiKey:
+        """The key of that subscription in the current tenant; raises `NotFound` otherwise."""
+        row = self._session.fetch_one(
+            f"select {', '.join(_KEY_COLUMNS)} from api_keys where id = %s and subscription_id = %s"
+            + (" for update" if for_update else ""),
+            (key_id, subscription_id),
+        )
+        if row is None:
+            raise NotFound("API key not found")
+        return ApiKey(**row)
+
+    def list(self, subscription_id: UUID) -> list[ApiKey]:
+        """Every key of the subscription, newest first."""
+        rows = self._session.fetch_all(
+            f"select {', '.join(_KEY_COLUMNS)} from api_keys where subscription_id = %s"
+            " order by created_at desc, id",
+            (subscription_id,),
+        )
+        return [ApiKey(**row) for row in rows]
+
+    def save(self, key: ApiKey) -> None:
+        """Store the key's revocation (the only thing that changes after creation here)."""
+        self._session.execute("update api_keys set revoked_at = %s where id = %s", (key.revoked_at, key.id))
+
+
+class WidgetTokenRepository:
+    """`widget_tokens` rows as `WidgetToken` entities."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, token: WidgetToken) -> None:
+        """Insert a new token (hash and hint only)."""
+        _insert(self._session, "widget_tokens", _TOKEN_COLUMNS, token)
+
+    def get(self, subscription_id: UUID, token_id: UUID, for_update: bool = False) -> WidgetToken:
+        """The token of that subscription in the current tenant; raises `NotFound` otherwise."""
+        row = self._session.fetch_one(
+            f"select {', '.join(_TOKEN_COLUMNS)} from widget_tokens where id = %s and subscription_id = %s"
+            + (" for update" if for_update else ""),
+            (token_id, subscription_id),
+        )
+        if row is None:
+            raise NotFound("widget token not found")
+        return WidgetToken(**row)
+
+    def list(self, subscription_id: UUID) -> list[WidgetToken]:
+        """Every token of the subscription, newest first."""
+        rows = self._session.fetch_all(
+            f"select {', '.join(_TOKEN_COLUMNS)} from widget_tokens where subscription_id = %s"
+            " order by created_at desc, id",
+            (subscription_id,),
+        )
+        return [WidgetToken(**row) for row in rows]
+
+    def save(self, token: WidgetToken) -> None:
+        """Store the token's revocation."""
+        self._session.execute(
+            "update widget_tokens set revoked_at = %s where id = %s", (token.revoked_at, token.id)
+        )
+
+
+@dataclass(frozen=True)
+class GatewayCredential:
+    """What the gateway needs to authorize a call made with a credential: `kind` is `api_key` or
+    `widget_token`; `allowed_origins` is None for keys; `rate_limit_per_minute` is the key's own, else the
+    plan's, else the product's; revoked, expired and ended-subscription credentials are returned too, so
+    the caller can say why it refuses."""
+
+    kind: str
+    credential_id: UUID
+    tenant_id: UUID
+    subscription_id: UUID
+    product_id: UUID
+    environment: str
+    scopes: list[str]
+    allowed_origins: list[str] | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    subscription_status: str
+    rate_limit_per_minute: int | None
+
+
+class CredentialLookup:
+    """`uow.credential_lookup`: the gateway's read of a credential by its hash, before any tenant is known."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def by_hash(self, secret_hash: str) -> GatewayCredential | None:
+        """The API key or widget token whose SHA-256 (64 lowercase hex digits) is `secret_hash`, through the
+        SECURITY DEFINER function `gateway_credential`; None for an unknown hash."""
+        row = self._session.fetch_one("select * from gateway_credential(%s)", (secret_hash,))
+        return GatewayCredential(**row) if row else None

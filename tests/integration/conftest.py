@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -134,6 +135,16 @@ class Platform:
             )
         return self._loaded[logical_id]
 
+    def close(self) -> None:
+        """Close the loaded functions' connection pools and forget their modules: a pool left open holds a
+        connection for the rest of the session, and enough of them exhaust the server's connections."""
+        for module in self._loaded.values():
+            services = getattr(module, "services", None)
+            if services is not None:
+                services.db.close()
+            sys.modules.pop(module.__name__, None)
+        self._loaded.clear()
+
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
         module = self.function(logical_id)
         fn = self.template.functions[logical_id]
@@ -167,8 +178,10 @@ class Platform:
 @pytest.fixture
 def platform(
     postgres: Postgres, aws: None, fresh_outbox: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Platform:
-    return Platform(postgres, monkeypatch, tmp_path / "secrets")
+) -> Iterator[Platform]:
+    loaded = Platform(postgres, monkeypatch, tmp_path / "secrets")
+    yield loaded
+    loaded.close()
 
 
 def api_event(

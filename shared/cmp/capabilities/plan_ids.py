@@ -8,7 +8,6 @@ product, never across products (a plan is always named with its product).
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -38,10 +37,15 @@ def id_rules(
         )
 
 
+BASE32 = "abcdefghijklmnopqrstuvwxyz234567"
+"""RFC 4648's base32 alphabet, lower case."""
+
+
 def new_plan_id(seed: uuid.UUID) -> str:
-    """A plan id made from a fresh UUID (an `IdGenerator`'s): `plan_` + the first 60 bits in lower-case
-    base32 (RFC 4648 alphabet a-z, 2-7)."""
-    return "plan_" + base64.b32encode(seed.bytes).decode("ascii").lower()[:12]
+    """A plan id made from a fresh UUID (an `IdGenerator`'s): `plan_` + its last 60 bits (all random in a
+    version 4 UUID) as 12 lower-case base32 characters."""
+    bits = seed.int
+    return "plan_" + "".join(BASE32[(bits >> (5 * place)) & 31] for place in reversed(range(12)))
 
 
 def assign_plan_ids(

@@ -148,7 +148,7 @@ A, B, C = "plan_aaaaaaaaaaaa", "plan_bbbbbbbbbbbb", "plan_cccccccccccc"
 
 def counter() -> Callable[[], str]:
     numbers = itertools.count()
-    return lambda: new_plan_id(uuid.UUID(int=next(numbers) << 64))
+    return lambda: new_plan_id(uuid.UUID(int=next(numbers)))
 
 
 def parsed(*bodies: dict[str, Any], caps: ProductCapabilities) -> list[PlanSpec]:
@@ -163,6 +163,8 @@ def test_new_plan_ids_are_plan_and_12_base32_characters() -> None:
     assert len(ids) == 200
     assert all(PlanSpec.model_validate({"id": i, "name": "x", "tier": "custom"}).id == i for i in ids)
     assert all(i.startswith("plan_") and len(i) == 17 for i in ids)
+    assert new_plan_id(uuid.UUID(int=1)) == "plan_aaaaaaaaaaab"
+    assert new_plan_id(uuid.UUID(int=2**60 - 1)) == "plan_777777777777"
     assert PLAN_ID_PATTERN == r"^plan_[a-z2-7]{12}$"
 
 

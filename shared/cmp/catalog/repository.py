@@ -183,9 +183,9 @@ class PlanRepository:
             "select spec ->> 'id' as id, spec ->> 'name' as name, 0 as source, null::timestamptz as created_at,"
             " position from plans where product_id = %(id)s and spec ? 'id'"
             " union all"
-            " select plan ->> 'id', plan ->> 'name', 1, v.created_at, (ordinality - 1)::int"
-            " from product_versions v, jsonb_array_elements(v.plans) with ordinality as plan"
-            " where v.product_id = %(id)s and plan ? 'id'"
+            " select t.plan ->> 'id', t.plan ->> 'name', 1, v.created_at, (t.n - 1)::int"
+            " from product_versions v, jsonb_array_elements(v.plans) with ordinality as t(plan, n)"
+            " where v.product_id = %(id)s and t.plan ? 'id'"
             " order by source, created_at desc, position",
             {"id": product_id},
         )

@@ -30,11 +30,12 @@ from typing import Any
 
 import psycopg
 
-from cmp.capabilities import CATEGORIES, plan_defaults, validate_capabilities
+from cmp.capabilities import CATEGORIES, new_plan_id, plan_defaults, validate_capabilities
 from cmp.catalog.marketplace import MarketplaceService
 from cmp.catalog.search import ProductSearch, build_search_sql
 from cmp.db import Database
 from cmp.db.migrate import migrate
+from cmp.money import to_minor
 from cmp.web.query import search_from_query
 from cmp_dev.local.stack import app_role_url, with_database
 
@@ -175,6 +176,7 @@ price range (the benchmark's filtered search)."""
 
 def generate(count: int, tenants: list[str]) -> Iterator[dict[str, Any]]:
     rng = random.Random(SEED)
+    plan_ids = random.Random(SEED + 1)
     categories = list(CATEGORIES)
     topics = list(TOPICS)
     start = datetime(2024, 1, 1, tzinfo=UTC)
@@ -198,12 +200,15 @@ def generate(count: int, tenants: list[str]) -> Iterator[dict[str, Any]]:
             "Set up takes minutes; no code needed.",
         ]
         starter = rng.choice(STARTER_PRICES)
-        plans = [_plan("Starter", "starter", starter), _plan("Pro", "pro", str(int(starter) * 3 + 29))]
+        plans = [
+            _plan(plan_ids, "Starter", "starter", starter),
+            _plan(plan_ids, "Pro", "pro", str(int(starter) * 3 + 29)),
+        ]
         if rng.random() < 0.3:
-            plans.append(_plan("Enterprise", "enterprise", None))
+            plans.append(_plan(plan_ids, "Enterprise", "enterprise", None))
         if rng.random() < 0.05:
-            plans = [_plan("Enterprise", "enterprise", None)]
-        prices = [Decimal(p["priceMonthly"]) for p in plans if p["priceMonthly"] is not None]
+            plans = [_plan(plan_ids, "Enterprise", "enterprise", None)]
+        prices = [to_minor(p["priceMonthly"], "USD") for p in plans if p["priceMonthly"] is not None]
         rated = rng.random() < 0.7
         yield {
             "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
@@ -230,9 +235,12 @@ def _mention(rng: random.Random, topic: str) -> str:
     return rng.choice(TOPICS[topic])
 
 
-def _plan(name: str, tier: str, monthly: str | None) -> dict[str, Any]:
+def _plan(plan_ids: random.Random, name: str, tier: str, monthly: str | None) -> dict[str, Any]:
+    """A stored plan; its id comes from its own random stream, so the listings are the same as before
+    plans had ids."""
     defaults = plan_defaults(tier)
     return {
+        "id": new_plan_id(uuid.UUID(int=plan_ids.getrandbits(128))),
         "name": name,
         "tier": tier,
         "priceMonthly": monthly,
@@ -310,6 +318,7 @@ def load(owner_url: str, count: int) -> None:
                     caps,
                     json.dumps(row["plans"]),
                     row["min_price"],
+                    "USD",
                     row["runtimes"],
                     row["featured"],
                     row["rating"],
@@ -334,7 +343,7 @@ def load(owner_url: str, count: int) -> None:
             with cur.copy(
                 "copy marketplace_listings (product_id, tenant_id, version, slug, name,"
                 " short_description, full_description, category, subcategory, tags, seller_name,"
-                " logo_key, screenshot_keys, capabilities, plans, min_price_monthly, runtime_types,"
+                " logo_key, screenshot_keys, capabilities, plans, min_price_minor, currency, runtime_types,"
                 " featured, rating_avg, rating_count, subscriber_count, published_at)"
                 " from stdin"
             ) as copy:

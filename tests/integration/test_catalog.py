@@ -141,13 +141,21 @@ def test_a_seller_publishes_a_product_through_review(
     status, approved = admin_api(platform, "POST", f"/products/{product_id}/approve", admin)
     assert status == 200 and approved["version"] == "1.0.0"
     listing = owner_conn.execute(
-        "select version, name, min_price_monthly, seller_name from marketplace_listings"
+        "select version, name, min_price_minor, currency, seller_name, plans from marketplace_listings"
         " where product_id = %s",
         (product_id,),
     ).fetchone()
-    assert listing[0] == "1.0.0" and listing[1] == "Support Agent publish-flow" and str(listing[2]) == "29.00"
+    assert listing[0] == "1.0.0" and listing[1] == "Support Agent publish-flow"
+    assert (listing[2], listing[3]) == (2900, "USD")
     status, product = provider(platform, "GET", f"/{product_id}", seller)
     assert product["status"] == "approved" and product["live_version"] == "1.0.0"
+    plan_ids = [plan["id"] for plan in product["plans"]]
+    assert all(plan_id.startswith("plan_") for plan_id in plan_ids)
+    assert [plan["id"] for plan in listing[5]] == plan_ids  # the live listing names the same plans
+    frozen = owner_conn.execute(
+        "select plans from product_versions where product_id = %s and version = '1.0.0'", (product_id,)
+    ).fetchone()[0]
+    assert [plan["id"] for plan in frozen] == plan_ids
 
 
 def test_editing_a_published_product_creates_a_new_version_and_keeps_the_live_one(
@@ -172,9 +180,9 @@ def test_editing_a_published_product_creates_a_new_version_and_keeps_the_live_on
         and edited["has_unpublished_changes"]
     )
     live_price = owner_conn.execute(
-        "select min_price_monthly from marketplace_listings where product_id = %s", (product_id,)
+        "select min_price_minor from marketplace_listings where product_id = %s", (product_id,)
     ).fetchone()[0]
-    assert str(live_price) == "29.00"
+    assert live_price == 2900
     provider(platform, "POST", f"/{product_id}/submit", seller)
     review(platform)
     status, approved = admin_api(platform, "POST", f"/products/{product_id}/approve", admin)
@@ -183,9 +191,9 @@ def test_editing_a_published_product_creates_a_new_version_and_keeps_the_live_on
     assert [v["version"] for v in versions["items"]] == ["1.1.0", "1.0.0"]
     assert versions["items"][1]["plans"][0]["priceMonthly"] == "29.00"
     live = owner_conn.execute(
-        "select version, min_price_monthly from marketplace_listings where product_id = %s", (product_id,)
+        "select version, min_price_minor from marketplace_listings where product_id = %s", (product_id,)
     ).fetchone()
-    assert live[0] == "1.1.0" and str(live[1]) == "39.00"
+    assert live[0] == "1.1.0" and live[1] == 3900
 
 
 def test_automated_checks_reject_with_reasons(platform: Platform, services: Services) -> None:

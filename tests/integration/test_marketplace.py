@@ -19,11 +19,12 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from cmp.capabilities import CATEGORIES, plan_defaults, validate_capabilities
+from cmp.capabilities import CATEGORIES, new_plan_id, plan_defaults, validate_capabilities
 from cmp.catalog.marketplace import MarketplaceService
 from cmp.catalog.search import build_search_sql
 from cmp.db import Database
 from cmp.errors import NotFound, ValidationFailed
+from cmp.money import to_minor
 from cmp.web.query import search_from_query
 from cmp_dev.local.stack import Postgres
 
@@ -47,15 +48,17 @@ def plan(
     *,
     runtime: str | None = None,
     features: tuple[str, ...] = (),
+    currency: str = "USD",
 ) -> dict[str, Any]:
-    """A plan as publishing stores it: camelCase, tier defaults applied, prices as strings."""
+    """A plan as publishing stores it: camelCase, tier defaults applied, prices as strings, a stable id."""
     defaults = plan_defaults(tier)
     return {
+        "id": new_plan_id(uuid.uuid4()),
         "name": name,
         "tier": tier,
         "priceMonthly": monthly,
         "priceYearly": yearly,
-        "currency": "USD",
+        "currency": currency,
         "limits": defaults["limits"],
         "runtimeType": runtime or defaults["runtimeType"],
         "features": list(features),
@@ -106,7 +109,12 @@ def publish(db: Database, seller: str) -> Any:
         screenshot_keys: tuple[str, ...] = (),
     ) -> dict[str, Any]:
         plans = plans if plans is not None else [plan("Starter", "starter", "29")]
-        prices = [Decimal(p["priceMonthly"]) for p in plans if p["priceMonthly"] is not None]
+        currency = plans[0]["currency"]
+        prices = [
+            to_minor(p["priceMonthly"], currency)
+            for p in plans
+            if p["priceMonthly"] is not None and p["currency"] == currency
+        ]
         slug = f"{'-'.join(name.lower().split())}-{uuid.uuid4().hex[:6]}"
         when = published_at or BASE_TIME + timedelta(minutes=next(_clock))
         caps = capabilities(category, subcategory)
@@ -132,10 +140,10 @@ def publish(db: Database, seller: str) -> Any:
             session.execute(
                 "insert into marketplace_listings (product_id, tenant_id, version, slug, name, short_description,"
                 " full_description, category, subcategory, tags, seller_name, logo_key, screenshot_keys,"
-                " capabilities, plans, min_price_monthly, runtime_types, featured, rating_avg, rating_count,"
-                " subscriber_count, published_at)"
+                " capabilities, plans, min_price_minor, currency, runtime_types, featured, rating_avg,"
+                " rating_count, subscriber_count, published_at)"
                 " values (%s, %s, '1.0.0', %s, %s, %s, %s, %s, %s, %s, 'Acme AI Solutions', %s, %s, %s, %s, %s,"
-                " %s, %s, %s, %s, %s, %s)",
+                " %s, %s, %s, %s, %s, %s, %s)",
                 (
                     row["id"],
                     seller,
@@ -151,6 +159,7 @@ def publish(db: Database, seller: str) -> Any:
                     Jsonb(caps),
                     Jsonb(plans),
                     min(prices) if prices else None,
+                    currency,
                     sorted({p["runtimeType"] for p in plans}),
                     featured,
                     Decimal(rating),
@@ -159,7 +168,7 @@ def publish(db: Database, seller: str) -> Any:
                     when,
                 ),
             )
-        return {"id": str(row["id"]), "slug": slug, "name": name}
+        return {"id": str(row["id"]), "slug": slug, "name": name, "plans": plans}
 
     return _publish
 
@@ -561,6 +570,75 @@ def test_each_filter(
     assert set(search(marketplace, **{**params, "tags": tags})) == expected
 
 
+@pytest.fixture
+def currencies(publish: Any) -> str:
+    """Products priced in USD, EUR and JPY (and one from before the one-currency rule: 29 USD and 10 EUR)."""
+    tag = new_tag()
+    publish("Dollar Bot", tags=[tag], plans=[plan("S", "starter", "19.99")])
+    publish("Euro Bot", tags=[tag], plans=[plan("S", "starter", "10", currency="EUR")])
+    publish("Yen Bot", tags=[tag], plans=[plan("S", "starter", "1500", currency="JPY")])
+    publish("Dinar Bot", tags=[tag], plans=[plan("S", "starter", "1.5", currency="KWD")])
+    publish(
+        "Mixed Bot",
+        tags=[tag],
+        plans=[plan("S", "starter", "29"), plan("P", "pro", "10", currency="EUR")],
+    )
+    return tag
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"max_price": "20"}, ["Dollar Bot"]),  # 10 EUR and 1500 JPY are not "under 20 dollars"
+        ({"max_price": "20", "currency": "EUR"}, ["Euro Bot"]),
+        ({"max_price": "30"}, ["Dollar Bot", "Mixed Bot"]),  # the mixed one costs 29 USD, never "10.0 USD"
+        ({"min_price": "1500", "max_price": "1500", "currency": "jpy"}, ["Yen Bot"]),
+        ({"max_price": "1.500", "currency": "KWD"}, ["Dinar Bot"]),
+        ({"sort": "price_asc"}, ["Dollar Bot", "Mixed Bot"]),
+        ({"sort": "price_desc"}, ["Mixed Bot", "Dollar Bot"]),
+        ({"sort": "price_asc", "currency": "EUR"}, ["Euro Bot"]),
+        (
+            {"sort": "name", "currency": "EUR"},
+            ["Dinar Bot", "Dollar Bot", "Euro Bot", "Mixed Bot", "Yen Bot"],
+        ),
+    ],
+)
+def test_prices_are_compared_in_one_currency(
+    currencies: str, marketplace: MarketplaceService, params: dict[str, str], expected: list[str]
+) -> None:
+    found = search(marketplace, tags=currencies, **params)
+    assert (found if "sort" in params else sorted(found)) == expected
+
+
+def test_cards_show_the_starting_price_with_the_currency_exponent(currencies: str, api: Any) -> None:
+    status, body = api("/v1/marketplace/products", {"tags": currencies, "sort": "name"})
+
+    assert status == 200, body
+    assert [(item["name"], item["min_price_monthly"], item["currency"]) for item in body["items"]] == [
+        ("Dinar Bot", "1.500", "KWD"),
+        ("Dollar Bot", "19.99", "USD"),
+        ("Euro Bot", "10.00", "EUR"),
+        ("Mixed Bot", "29.00", "USD"),
+        ("Yen Bot", "1500", "JPY"),
+    ]
+
+
+def test_an_unknown_currency_or_a_yen_fraction_is_a_422(api: Any) -> None:
+    status, body = api("/v1/marketplace/products", {"currency": "ABC", "max_price": "1500.5"})
+    assert status == 422
+    assert [e["path"] for e in body["errors"]] == ["query.currency"]
+
+    status, body = api("/v1/marketplace/products", {"currency": "JPY", "max_price": "1500.5"})
+    assert status == 422
+    assert body["errors"] == [
+        {
+            "path": "query.max_price",
+            "message": "is not an amount of JPY: JPY has no minor unit (ISO 4217 exponent 0): 1500.5 is not a "
+            "whole number of JPY",
+        }
+    ]
+
+
 # ---------------------------------------------------------------------------------------------- sorts and pages
 @pytest.fixture
 def ranked(publish: Any) -> tuple[str, dict[str, str]]:
@@ -760,13 +838,15 @@ def test_details_show_the_listing_capabilities_and_plans_side_by_side(api: Any, 
     assert body["full_description"].startswith("# Support")
     assert body["logo_url"] == ASSETS + "products/x/logo.png"
     assert body["screenshot_urls"] == [ASSETS + "products/x/1.png", ASSETS + "products/x/2.png"]
-    assert body["min_price_monthly"] == 29.0 and body["currency"] == "USD"
+    assert body["min_price_monthly"] == "29.00" and body["currency"] == "USD"
     assert body["runtime_types"] == ["dedicated", "shared"]
     assert body["capabilities"]["category"] == "Agent"
     assert "Chat (text)" in body["capabilities"]["interfaces"]
     assert body["capabilities"]["you_can_configure"]
     assert [p["name"] for p in body["plans"]] == ["Starter", "Pro", "Enterprise"]
-    assert body["plans"][1]["price_monthly"] == 99.5
+    assert (body["plans"][1]["price_monthly"], body["plans"][1]["price_yearly"]) == ("99.50", "990.00")
+    assert body["plans"][2]["price_monthly"] is None
+    assert [p["id"] for p in body["plans"]] == [p["id"] for p in product["plans"]]
     assert body["plans"][0]["limits"]["rate_limit_rpm"] == 60
 
     comparison = body["comparison"]
@@ -834,18 +914,20 @@ def test_compare_two_to_four_products_in_the_order_asked(api: Any, publish: Any)
     assert [p["name"] for p in body["products"]] == ["Compare B", "Compare A"]
     b_out, a_out = body["products"]
     assert a_out["price_range"] == {
-        "min_monthly": 10.0,
-        "max_monthly": 30.0,
+        "min_monthly": "10.00",
+        "max_monthly": "30.00",
         "currency": "USD",
         "custom_pricing": False,
     }
     assert b_out["price_range"] == {
-        "min_monthly": 20.0,
-        "max_monthly": 20.0,
+        "min_monthly": "20.00",
+        "max_monthly": "20.00",
         "currency": "USD",
         "custom_pricing": True,
     }
     assert b_out["plan_names"] == ["P", "E"]
+    assert [p["id"] for p in b_out["plans"]] == [p["id"] for p in b["plans"]]
+    assert [p["price_monthly"] for p in b_out["plans"]] == ["20.00", None]
     assert b_out["capabilities"]["category"] == "Automation"
     assert a_out["capabilities"]["category"] == "Agent"
 

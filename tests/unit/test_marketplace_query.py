@@ -74,7 +74,7 @@ def test_filters_are_parsed_into_their_types() -> None:
         limit="50",
     )
     assert search.tags == ("support", "sales")
-    assert (search.min_price, search.max_price) == (Decimal("0"), Decimal("49.99"))
+    assert (search.min_price, search.max_price, search.currency) == (0, 4999, "USD")
     assert (search.category, search.subcategory, search.runtime, search.sort, search.limit) == (
         "agent",
         "single",
@@ -98,6 +98,10 @@ def test_every_broken_rule_is_reported_under_its_query_parameter() -> None:
         ({"min_price": "10", "max_price": "5"}, "query.max_price"),
         ({"min_price": "1e3"}, "query.min_price"),
         ({"max_price": "1.999"}, "query.max_price"),
+        ({"max_price": "1500.5", "currency": "JPY"}, "query.max_price"),
+        ({"currency": "ABC"}, "query.currency"),
+        ({"currency": "xau", "min_price": "1"}, "query.currency"),
+        ({"currency": "dollars"}, "query.currency"),
         ({"sort": "relevance"}, "query.sort"),
         ({"q": "?!"}, "query.q"),
         ({"q": "a" * 201}, "query.q"),
@@ -150,8 +154,9 @@ def test_user_text_only_ever_travels_as_parameters() -> None:
         "l.category = %(category)s",
         "l.subcategory = %(subcategory)s",
         "l.tags @> %(tags)s::text[]",
-        "l.min_price_monthly >= %(min_price)s",
-        "l.min_price_monthly <= %(max_price)s",
+        "l.currency = %(currency)s",
+        "l.min_price_minor >= %(min_price)s",
+        "l.min_price_minor <= %(max_price)s",
         "%(runtime)s = any(l.runtime_types)",
     ):
         assert fragment in query
@@ -179,17 +184,68 @@ def test_browsing_has_no_where_clause_and_fetches_one_extra_row() -> None:
 
 def test_keyset_condition_follows_each_key_direction() -> None:
     search = parse(sort="price_desc")
-    after = (False, Decimal("19.00"), uuid4())
+    after = (False, 1900, uuid4())
     query, params = build_search_sql(ProductSearch(sort="price_desc", after=after, limit=search.limit))
     assert (
-        "((l.min_price_monthly is null > %(after_0)s::boolean)"
-        " or (l.min_price_monthly is null = %(after_0)s::boolean"
-        " and coalesce(l.min_price_monthly, 0) < %(after_1)s::numeric)"
-        " or (l.min_price_monthly is null = %(after_0)s::boolean"
-        " and coalesce(l.min_price_monthly, 0) = %(after_1)s::numeric"
+        "((l.min_price_minor is null > %(after_0)s::boolean)"
+        " or (l.min_price_minor is null = %(after_0)s::boolean"
+        " and coalesce(l.min_price_minor, 0) < %(after_1)s::bigint)"
+        " or (l.min_price_minor is null = %(after_0)s::boolean"
+        " and coalesce(l.min_price_minor, 0) = %(after_1)s::bigint"
         " and l.product_id > %(after_2)s::uuid))"
     ) in query
     assert (params["after_0"], params["after_1"], params["after_2"]) == after
+
+
+@pytest.mark.parametrize(
+    ("params", "minor"),
+    [
+        ({"min_price": "19.99"}, (1999, None)),
+        ({"min_price": "1500", "currency": "jpy"}, (1500, None)),
+        ({"max_price": "1.5", "currency": "KWD"}, (None, 1500)),
+        ({"min_price": "0", "max_price": " 10 ", "currency": " eur "}, (0, 1000)),
+    ],
+)
+def test_prices_are_read_in_minor_units_of_the_query_currency(
+    params: dict[str, str], minor: tuple[Any, ...]
+) -> None:
+    search = parse(**params)
+    assert (search.min_price, search.max_price) == minor
+    assert search.currency == (params.get("currency") or "USD").strip().upper()
+
+
+def test_a_yen_price_with_a_fraction_names_the_currency_rule() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        search_from_query({"max_price": "1500.5", "currency": "JPY"})
+    assert caught.value.errors[0].message == (
+        "is not an amount of JPY: JPY has no minor unit (ISO 4217 exponent 0): 1500.5 is not a whole number of JPY"
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "compares"),
+    [
+        ({"min_price": "0"}, True),
+        ({"max_price": "10"}, True),
+        ({"sort": "price_asc"}, True),
+        ({"sort": "price_desc", "currency": "EUR"}, True),
+        ({"currency": "EUR"}, False),
+        ({"sort": "rating", "category": "agent"}, False),
+    ],
+)
+def test_only_price_filters_and_price_sorts_are_bound_to_one_currency(
+    params: dict[str, str], compares: bool
+) -> None:
+    query, sql_params = build_search_sql(parse(**params))
+    assert ("l.currency = %(currency)s" in query) is compares
+    assert sql_params.get("currency") == (parse(**params).currency if compares else None)
+
+
+def test_a_cursor_belongs_to_its_currency() -> None:
+    usd = parse(sort="price_asc")
+    cursor = encode_cursor(usd, SAMPLE_VALUES["price_asc"])
+    with pytest.raises(ValueError, match="different search"):
+        decode_cursor(parse(sort="price_asc", currency="EUR"), cursor)
 
 
 def test_relevance_orders_by_weighted_rank_then_id() -> None:
@@ -202,8 +258,8 @@ def test_relevance_orders_by_weighted_rank_then_id() -> None:
 SAMPLE_VALUES: dict[str, tuple[Any, ...]] = {
     "relevance": (0.6079271, uuid4()),
     "newest": (datetime(2025, 3, 1, 12, 30, 15, 123456, tzinfo=UTC), uuid4()),
-    "price_asc": (True, Decimal("0"), uuid4()),
-    "price_desc": (False, Decimal("1234.50"), uuid4()),
+    "price_asc": (True, 0, uuid4()),
+    "price_desc": (False, 123450, uuid4()),
     "rating": (Decimal("4.75"), 1200, uuid4()),
     "popular": (30, Decimal("0.00"), uuid4()),
     "name": ("ledger lynx: ünïcode", uuid4()),

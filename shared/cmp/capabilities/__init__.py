@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from cmp.capabilities.enums import CATEGORIES
     from cmp.capabilities.maxima import PLATFORM_MAXIMA, PlatformMaxima
     from cmp.capabilities.models import ProductCapabilities
+    from cmp.capabilities.plan_ids import assign_plan_ids, find_plan, new_plan_id
     from cmp.capabilities.plans import (
         MAX_PLANS,
         PLAN_LIMIT_MAX,
@@ -46,6 +47,9 @@ _MODULES: dict[str, str] = {
     "PLAN_LIMIT_MAX": "cmp.capabilities.plans",
     "PlanLimits": "cmp.capabilities.plans",
     "PlanSpec": "cmp.capabilities.plans",
+    "assign_plan_ids": "cmp.capabilities.plan_ids",
+    "find_plan": "cmp.capabilities.plan_ids",
+    "new_plan_id": "cmp.capabilities.plan_ids",
     "plan_defaults": "cmp.capabilities.plans",
     "validate_plans": "cmp.capabilities.plans",
     "RagDetail": "cmp.capabilities.rag_detail",
@@ -70,10 +74,13 @@ __all__ = [
     "ProductCapabilities",
     "RagDetail",
     "WorkflowDetail",
+    "assign_plan_ids",
     "capability_json_schema",
     "capability_summary",
     "ensure_valid",
+    "find_plan",
     "merge_with_defaults",
+    "new_plan_id",
     "plan_defaults",
     "validate_capabilities",
     "validate_plans",

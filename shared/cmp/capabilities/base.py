@@ -33,6 +33,8 @@ INTERVAL_PATTERN = r"^[1-9][0-9]*(s|m|h|d)$"
 TTL_PATTERN = r"^([1-9][0-9]*(m|h|d)|never)$"
 RETENTION_PATTERN = r"^[1-9][0-9]*(h|d)$"
 RETRY_DELAY_PATTERN = r"^([1-9][0-9]*(ms|s|m)|fixed|linear|exponential)$"
+PLAN_ID_PATTERN = r"^plan_[a-z2-7]{12}$"
+"""A plan id: `plan_` and 12 lower-case base32 characters (60 bits), opaque to everyone but its product."""
 
 Interval = Annotated[str, StringConstraints(pattern=INTERVAL_PATTERN)]
 Ttl = Annotated[str, StringConstraints(pattern=TTL_PATTERN)]
@@ -44,5 +46,6 @@ PATTERN_HINTS: dict[str, str] = {
     TTL_PATTERN: "a duration such as '30m', '12h' or '7d', or 'never'",
     RETENTION_PATTERN: "a duration in hours or days such as '24h' or '30d'",
     RETRY_DELAY_PATTERN: "'fixed', 'linear', 'exponential' or a delay such as '500ms', '2s' or '1m'",
+    PLAN_ID_PATTERN: "a plan id as the API returned it, such as 'plan_k3v9x2mq7wza'",
 }
 """What a person should write when a string does not match its pattern."""

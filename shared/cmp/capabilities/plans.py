@@ -4,27 +4,44 @@ Tier defaults follow the spec's plan-based runtime selection: starter and pro ru
 runtime with fixed quotas; enterprise (and custom) run dedicated, unlimited unless the seller says
 otherwise. A limit of null means unlimited, or for `rateLimitRpm`/`concurrency`/`storageMB`
 "up to what the product's capabilities allow".
+
+Prices are amounts of an ISO 4217 currency (`cmp.money`), with no more decimal places than the
+currency's exponent, and every plan of a product is priced in one currency (plans[0]'s): a buyer compares
+a product's plans, and the marketplace its starting price, without exchange rates. Each plan has a stable
+`id` (`plan_` + 12 lower-case base32 characters) that orders and subscriptions refer to; see
+`cmp.capabilities.plan_ids` for how ids survive edits.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from cmp.capabilities.base import PLAN_ID_PATTERN
 from cmp.capabilities.defaults import deep_merge
 from cmp.capabilities.maxima import PLATFORM_MAXIMA
 from cmp.capabilities.models import ProductCapabilities
 from cmp.capabilities.parsing import canonical_keys, parse_tolerant, show
 from cmp.capabilities.plan_features import FEATURE_REFERENCE, capability_features
+from cmp.capabilities.plan_ids import id_rules
 from cmp.capabilities.validation import validate_capabilities
 from cmp.errors import FieldError
+from cmp.money import Money, exponent, is_currency, places_problem, with_exponent
 
 PlanTier = Literal["starter", "pro", "enterprise", "custom"]
 RuntimeType = Literal["shared", "dedicated"]
@@ -41,10 +58,13 @@ PLAN_LIMIT_MAX = 10**12
 """The ceiling of a plan quota the platform has no own maximum for (messages, tokens, API calls,
 executions, users): far above any real plan, well inside a PostgreSQL bigint."""
 Count = Annotated[int, Field(strict=True, ge=0, le=PLAN_LIMIT_MAX)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)]
+PRICE_MAX = 10**12
+"""The highest plan price in major units of any currency: above any real plan (10^12 IDR is ~60 million
+USD), and in minor units (at most 4 decimal places) well inside a PostgreSQL bigint."""
+Price = Annotated[Decimal, Field(ge=0, le=PRICE_MAX, allow_inf_nan=False)]
 PLAIN_DECIMAL = re.compile(r"\s*[0-9]+(\.[0-9]+)?\s*")
 """How a price given as text must be written: digits, optionally a point and more digits (no sign, exponent
-or NaN); `Money` then caps the decimal places."""
+or NaN); the currency's exponent then caps the decimal places."""
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -130,13 +150,19 @@ class PlanLimits(PlanModel):
 
 
 class PlanSpec(PlanModel):
-    """One purchasable plan. Omitted runtime type and limits take the tier's defaults."""
+    """One purchasable plan. Omitted runtime type and limits take the tier's defaults.
 
+    `id` is None until `assign_plan_ids` gives the plan one (stored plans always have one). Prices are in
+    major units of `currency`, held with exactly its ISO 4217 exponent as decimal places (29 USD is 29.00,
+    1500 JPY is 1500, 1.5 KWD is 1.500); `monthly` and `yearly` give them as `Money` (minor units).
+    """
+
+    id: Annotated[str, StringConstraints(pattern=PLAN_ID_PATTERN)] | None = None
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     tier: PlanTier
-    price_monthly: Money | None = None
-    price_yearly: Money | None = None
     currency: Annotated[str, StringConstraints(pattern=CURRENCY_PATTERN)] = "USD"
+    price_monthly: Price | None = None
+    price_yearly: Price | None = None
     limits: PlanLimits = Field(default_factory=PlanLimits)
     runtime_type: RuntimeType = "shared"
     features: list[
@@ -160,13 +186,33 @@ class PlanSpec(PlanModel):
         return cls.model_validate(document)
 
     def to_document(self) -> dict[str, Any]:
-        """The stored camelCase JSON form: tier defaults applied, prices as strings with two decimals."""
+        """The stored camelCase JSON form: tier defaults applied, prices as strings with the currency's
+        exponent ("29.00" USD, "1500" JPY, "1.500" KWD)."""
         return self.model_dump(by_alias=True, mode="json")
+
+    @property
+    def monthly(self) -> Money | None:
+        """The monthly price in minor units, None for a plan without one ("contact us")."""
+        return None if self.price_monthly is None else Money.of(self.price_monthly, self.currency)
+
+    @property
+    def yearly(self) -> Money | None:
+        """The yearly price in minor units, None for a plan without one."""
+        return None if self.price_yearly is None else Money.of(self.price_yearly, self.currency)
 
     @field_validator("currency", mode="before")
     @classmethod
     def _upper_currency(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_4217(cls, value: str) -> str:
+        try:
+            exponent(value)
+        except ValueError as e:
+            raise PydanticCustomError("currency", "{reason}", {"reason": str(e)}) from e
+        return value
 
     @field_validator("price_monthly", "price_yearly", mode="before")
     @classmethod
@@ -174,16 +220,32 @@ class PlanSpec(PlanModel):
         if isinstance(value, str) and not PLAIN_DECIMAL.fullmatch(value):
             raise PydanticCustomError(
                 "plain_decimal",
-                "must be a decimal number such as 29 or 29.99, with at most 2 decimal places and no "
-                "exponent (got {got})",
+                "must be a decimal number such as 29 or 29.99, with no sign and no exponent (got {got})",
                 {"got": show(value)},
             )
         return value
 
     @field_validator("price_monthly", "price_yearly")
     @classmethod
-    def _cents(cls, value: Decimal | None) -> Decimal | None:
-        return None if value is None else value.quantize(Decimal("0.01"))
+    def _in_minor_units(cls, value: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        """A whole number of the currency's minor units, written with its exponent. An invalid currency
+        was reported on its own field (it is then missing here) and leaves the price unchecked."""
+        currency = info.data.get("currency")
+        if value is None or not isinstance(currency, str) or not is_currency(currency):
+            return value
+        if places_problem(value, currency):
+            places = exponent(currency)
+            limit = (
+                f"must be a whole number of {currency}: {currency} has no minor unit"
+                if places == 0
+                else f"must have at most {places} decimal places in {currency}"
+            )
+            raise PydanticCustomError(
+                "currency_places",
+                "{limit} (ISO 4217 exponent {places}; got {got})",
+                {"limit": limit, "places": places, "got": str(value)},
+            )
+        return with_exponent(value, currency)
 
 
 def _price_rules(prefix: str, plan: PlanSpec) -> Iterator[FieldError]:
@@ -299,7 +361,7 @@ def _plan_rules(
 
 
 def validate_plans(
-    plans: object, capabilities: ProductCapabilities
+    plans: object, capabilities: ProductCapabilities, known_ids: Collection[str] | None = None
 ) -> tuple[list[PlanSpec], list[FieldError]]:
     """Check every plan against the platform rules and the product's capabilities.
 
@@ -307,8 +369,15 @@ def validate_plans(
     a document that fails them gets one error at `capabilities` (plans are then checked for shape and
     prices only). A plan that names no runtime type gets `default_runtime_type` for the product's
     deployment. At most `MAX_PLANS` plans (more is one error at `plans`, nothing else is checked).
-    Returns the parsed plans (tier defaults applied, prices as Decimal with two places; only plans free of
-    type errors) and every error found. Use the plans only when the error list is empty.
+
+    Money: `currency` must be an ISO 4217 code with a minor unit, prices a whole number of its minor units
+    (a 422 at `plans[i].priceMonthly` names the currency and its exponent), and one currency per product:
+    every plan uses plans[0]'s (else an error at `plans[i].currency`). Ids: a plan may carry the `id` the API
+    gave it; two plans may not share one, and with `known_ids` (every id the product ever had, see
+    `assign_plan_ids`) an id outside it is refused at `plans[i].id`.
+
+    Returns the parsed plans (tier defaults applied, prices with the currency's exponent, ids as given;
+    only plans free of type errors) and every error found. Use the plans only when the error list is empty.
     """
     if not isinstance(plans, list):
         return [], [FieldError("plans", f"must be a list of plans (got {show(plans)})")]
@@ -328,6 +397,8 @@ def validate_plans(
 
     normalised: list[PlanSpec] = []
     names: dict[str, int] = {}
+    ids: dict[str, int] = {}
+    product_currency: str | None = None
     for index, raw in enumerate(plans):
         prefix = f"plans[{index}]"
         if not isinstance(raw, dict):
@@ -339,12 +410,23 @@ def validate_plans(
             deployment = document.runtime.deployment
             completed = {**given, "runtimeType": default_runtime_type(given["tier"], deployment)}
         plan, type_errors = parse_tolerant(PlanSpec, completed, prefix)
-        errors.extend(type_errors)
+        errors.extend(_without_prices_in_a_refused_currency(prefix, type_errors))
         if plan is None:
             continue
         semantic = _plan_rules(index, plan, given, document)
         rejected = [error.path for error in type_errors]
         errors.extend(error for error in semantic if error.path not in rejected)
+        if f"{prefix}.currency" not in rejected:
+            if product_currency is None:
+                product_currency = plan.currency
+            elif plan.currency != product_currency:
+                errors.append(
+                    FieldError(
+                        f"{prefix}.currency",
+                        f"is {plan.currency} but plans[0] is priced in {product_currency}: all plans of a "
+                        "product use one currency",
+                    )
+                )
         folded = plan.name.casefold()
         if folded in names:
             errors.append(
@@ -355,6 +437,16 @@ def validate_plans(
             )
         else:
             names[folded] = index
+        errors.extend(id_rules(index, plan.id, ids, known_ids))
         if not type_errors:
             normalised.append(plan)
     return normalised, errors
+
+
+def _without_prices_in_a_refused_currency(prefix: str, errors: list[FieldError]) -> list[FieldError]:
+    """Once a plan's currency is refused its prices were re-read in the default one; their places errors
+    would name the wrong currency, so they go."""
+    if not any(error.path == f"{prefix}.currency" for error in errors):
+        return errors
+    prices = {f"{prefix}.priceMonthly", f"{prefix}.priceYearly"}
+    return [e for e in errors if not (e.path in prices and "ISO 4217 exponent" in e.message)]

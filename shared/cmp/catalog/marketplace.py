@@ -4,14 +4,14 @@ Reads only `marketplace_catalog`, the read-only view of `marketplace_listings` (
 each published product's live version), so drafts, products in review and archived products cannot
 appear. Every read runs without a tenant; the view exists so the planner can use the table's statistics
 (see migration 0003). Listings hold S3 keys for logos and screenshots; `asset_url` turns a
-key into a URL a browser can load (a presigned GET in production).
+key into a URL a browser can load (a presigned GET in production). A card's starting price is the listing's
+`min_price_minor` in its one `currency`, shown as a decimal string with the currency's ISO 4217 exponent.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +26,7 @@ from cmp.catalog.search import (
 )
 from cmp.db import Database
 from cmp.errors import FieldError, NotFound, ValidationFailed
+from cmp.money import format_amount
 
 CATEGORY_TEXT: dict[str, tuple[str, str]] = {
     "agent": ("Agents", "Conversational AI with context and memory"),
@@ -206,8 +207,10 @@ class MarketplaceService:
             "tags": list(row["tags"]),
             "seller_name": row["seller_name"],
             "logo_url": self._asset_url(row["logo_key"]) if self._asset_url and row["logo_key"] else None,
-            "min_price_monthly": money(row["min_price_monthly"]),
-            "currency": row["currency"] or "USD",
+            "min_price_monthly": None
+            if row["min_price_minor"] is None
+            else format_amount(row["min_price_minor"], row["currency"]),
+            "currency": row["currency"],
             "runtime_types": list(row["runtime_types"]),
             "rating_avg": float(row["rating_avg"]),
             "rating_count": row["rating_count"],
@@ -244,21 +247,3 @@ def _match_params(refs: Sequence[str]) -> dict[str, list[str]]:
         elif len(ref) <= 120 and SLUG_PATTERN.fullmatch(ref):
             slugs.append(ref)
     return {"ids": ids, "slugs": slugs}
-
-
-# ---------------------------------------------------------------------------------------------- plans
-def plan_amount(value: Any) -> Decimal | None:
-    """Plan prices are stored as JSON strings ("29.00") or numbers; anything else is no price."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() else None
-
-
-def money(value: Any) -> float | None:
-    """A plan price as a JSON number (None when there is no price)."""
-    amount = plan_amount(value)
-    return None if amount is None else float(amount)

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from cmp.capabilities import (
@@ -24,6 +23,7 @@ from cmp.capabilities import (
     validate_capabilities,
 )
 from cmp.errors import Conflict, FieldError, NotFound, ValidationFailed
+from cmp.money import Money
 
 if TYPE_CHECKING:
     from cmp.catalog.asset_model import Asset
@@ -460,10 +460,15 @@ class ListingProjection:
     plans: list[PlanSpec]
 
     @property
-    def min_price_monthly(self) -> Decimal | None:
-        """The lowest monthly price among the plans, None when no plan has one."""
-        prices = [p.price_monthly for p in self.plans if p.price_monthly is not None]
-        return min(prices) if prices else None
+    def currency(self) -> str:
+        """The product's currency: plans[0]'s, which every plan shares (`validate_plans`)."""
+        return self.plans[0].currency if self.plans else "USD"
+
+    @property
+    def min_monthly(self) -> Money | None:
+        """The lowest monthly price among the plans (minor units of `currency`), None when no plan has one."""
+        prices = [p.monthly for p in self.plans if p.monthly is not None and p.currency == self.currency]
+        return min(prices, key=lambda price: price.amount) if prices else None
 
     @property
     def runtime_types(self) -> list[str]:

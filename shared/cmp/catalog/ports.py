@@ -50,6 +50,11 @@ class PlanRepository(Protocol):
         """Make `plans` (in this order) the product's plans."""
         ...
 
+    def known(self, product_id: uuid.UUID) -> list[tuple[str, str]]:
+        """Every (plan id, plan name) the product ever had: its current plans in order, then those of its
+        published versions, newest version first (repeats included; `assign_plan_ids` takes the first)."""
+        ...
+
 
 class AssetRepository(Protocol):
     def get(self, product_id: uuid.UUID, asset_id: uuid.UUID) -> Asset:

@@ -178,6 +178,19 @@ class PlanRepository:
                 ],
             )
 
+    def known(self, product_id: uuid.UUID) -> list[tuple[str, str]]:
+        rows = self._session.fetch_all(
+            "select spec ->> 'id' as id, spec ->> 'name' as name, 0 as source, null::timestamptz as created_at,"
+            " position from plans where product_id = %(id)s and spec ? 'id'"
+            " union all"
+            " select t.plan ->> 'id', t.plan ->> 'name', 1, v.created_at, (t.n - 1)::int"
+            " from product_versions v, jsonb_array_elements(v.plans) with ordinality as t(plan, n)"
+            " where v.product_id = %(id)s and t.plan ? 'id'"
+            " order by source, created_at desc, position",
+            {"id": product_id},
+        )
+        return [(r["id"], r["name"]) for r in rows if r["id"] is not None]
+
 
 class AssetRepository:
     """`product_assets` rows as `Asset`s."""
@@ -349,10 +362,10 @@ class ListingRepository:
         self._session.execute(
             "insert into marketplace_listings (product_id, tenant_id, version, slug, name, short_description,"
             " full_description, category, subcategory, tags, seller_name, logo_key, screenshot_keys, demo_url,"
-            " documentation_url, capabilities, plans, min_price_monthly, runtime_types, published_at)"
+            " documentation_url, capabilities, plans, min_price_minor, currency, runtime_types, published_at)"
             " values (%(id)s, %(tenant)s, %(version)s, %(slug)s, %(name)s, %(short)s, %(full)s, %(category)s,"
             " %(subcategory)s, %(tags)s, coalesce((select name from tenants where id = %(tenant)s), ''),"
-            " %(logo)s, %(shots)s, %(demo)s, %(docs)s, %(caps)s, %(plans)s, %(min_price)s, %(runtimes)s,"
+            " %(logo)s, %(shots)s, %(demo)s, %(docs)s, %(caps)s, %(plans)s, %(min_price)s, %(currency)s, %(runtimes)s,"
             " %(published_at)s)"
             " on conflict (product_id) do update set version = excluded.version, slug = excluded.slug,"
             " name = excluded.name, short_description = excluded.short_description,"
@@ -361,7 +374,8 @@ class ListingRepository:
             " logo_key = excluded.logo_key, screenshot_keys = excluded.screenshot_keys,"
             " demo_url = excluded.demo_url, documentation_url = excluded.documentation_url,"
             " capabilities = excluded.capabilities, plans = excluded.plans,"
-            " min_price_monthly = excluded.min_price_monthly, runtime_types = excluded.runtime_types",
+            " min_price_minor = excluded.min_price_minor, currency = excluded.currency,"
+            " runtime_types = excluded.runtime_types",
             {
                 "id": product.id,
                 "tenant": product.tenant_id,
@@ -379,7 +393,8 @@ class ListingRepository:
                 "docs": listing.documentation_url,
                 "caps": Jsonb(product.capabilities.to_document()),
                 "plans": Jsonb([plan.to_document() for plan in projection.plans]),
-                "min_price": projection.min_price_monthly,
+                "min_price": projection.min_monthly.amount if projection.min_monthly else None,
+                "currency": projection.currency,
                 "runtimes": projection.runtime_types,
                 "published_at": product.published_at,
             },

@@ -13,6 +13,10 @@ Pure (no I/O), so every rule is unit-tested. Three choices shape it:
 - Pagination is keyset, not offset: each sort is a list of key expressions ending in `product_id`, and
   the cursor carries the last row's key values, so pages stay stable when listings are published
   between requests.
+- Prices are compared in one currency: `min_price`/`max_price` (minor units) and the price sorts only see
+  listings priced in the search's `currency` (default USD); listings in other currencies are left out of
+  them rather than ordered by an amount in another unit. Every listing has one currency (its plans share
+  it) and its starting price in minor units (`min_price_minor`, migration 0009).
 - The cursor is opaque and bound to its search: it names its sort and a fingerprint of the filters,
   and a checksum detects edits. A cursor from another sort or search, or an edited one, is a 422.
   (The checksum is not a secret: forging a cursor only moves a reader within public data, and every
@@ -44,7 +48,12 @@ MAX_QUERY_WORDS = 10
 MAX_TAGS = 10
 MAX_CURSOR_CHARS = 1000
 TAG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
-PRICE_PATTERN = re.compile(r"[0-9]{1,8}(\.[0-9]{1,2})?")
+PRICE_PATTERN = re.compile(r"[0-9]{1,12}(\.[0-9]{1,4})?")
+"""A price in a query, in major units; the currency's exponent then limits its decimal places."""
+DECIMAL_KEY_PATTERN = re.compile(r"[0-9]{1,8}(\.[0-9]{1,2})?")
+"""A decimal sort key (a rating) as a cursor carries it."""
+DEFAULT_CURRENCY = "USD"
+PRICE_SORTS = ("price_asc", "price_desc")
 WORD_PATTERN = re.compile(r"[^\W_]+")
 """Runs of letters and digits in any script; everything else (operators, quotes, `_`) separates words."""
 
@@ -79,15 +88,16 @@ FIXED_SORT_KEYS: dict[str, tuple[SortKey, ...]] = {
     # Each order has a btree index with exactly these expressions and directions (migrations 0002, 0003):
     # change one, change the other.
     "newest": (SortKey("l.published_at", True, "timestamp"), PRODUCT_ID),
-    # Listings without a monthly price (contact-us plans only) come last in both price orders.
+    # Listings without a monthly price (contact-us plans only) come last in both price orders. Price sorts
+    # see one currency (an equality on l.currency, the indexes' first column; migration 0009).
     "price_asc": (
-        SortKey("l.min_price_monthly is null", False, "bool"),
-        SortKey("coalesce(l.min_price_monthly, 0)", False, "decimal"),
+        SortKey("l.min_price_minor is null", False, "bool"),
+        SortKey("coalesce(l.min_price_minor, 0)", False, "int"),
         PRODUCT_ID,
     ),
     "price_desc": (
-        SortKey("l.min_price_monthly is null", False, "bool"),
-        SortKey("coalesce(l.min_price_monthly, 0)", True, "decimal"),
+        SortKey("l.min_price_minor is null", False, "bool"),
+        SortKey("coalesce(l.min_price_minor, 0)", True, "int"),
         PRODUCT_ID,
     ),
     "rating": (SortKey("l.rating_avg", True, "decimal"), SortKey("l.rating_count", True, "int"), PRODUCT_ID),
@@ -101,7 +111,7 @@ FIXED_SORT_KEYS: dict[str, tuple[SortKey, ...]] = {
 
 CARD_COLUMNS = (
     "l.product_id, l.slug, l.name, l.short_description, l.category, l.subcategory, l.tags, l.seller_name,"
-    " l.logo_key, l.min_price_monthly, l.plans -> 0 ->> 'currency' as currency, l.runtime_types,"
+    " l.logo_key, l.min_price_minor, l.currency, l.runtime_types,"
     " l.rating_avg, l.rating_count, l.featured, l.version"
 )
 """What a product card shows; every listing query selects these."""
@@ -109,18 +119,26 @@ CARD_COLUMNS = (
 
 @dataclass(frozen=True)
 class ProductSearch:
-    """A validated search. `after` holds the keyset values decoded from the cursor (None on page 1)."""
+    """A validated search. `min_price`/`max_price` are minor units of `currency` (an ISO 4217 code), which
+    is also the one currency price sorts order. `after` holds the keyset values decoded from the cursor
+    (None on page 1)."""
 
     words: tuple[str, ...] = ()
     category: str | None = None
     subcategory: str | None = None
     tags: tuple[str, ...] = ()
-    min_price: Decimal | None = None
-    max_price: Decimal | None = None
+    min_price: int | None = None
+    max_price: int | None = None
     runtime: str | None = None
     sort: str = "newest"
     limit: int = DEFAULT_LIMIT
     after: tuple[Any, ...] | None = None
+    currency: str = DEFAULT_CURRENCY
+
+    @property
+    def compares_prices(self) -> bool:
+        """Whether the search filters or sorts by price (and so sees only listings in `currency`)."""
+        return self.min_price is not None or self.max_price is not None or self.sort in PRICE_SORTS
 
     @property
     def fingerprint(self) -> str:
@@ -135,6 +153,7 @@ class ProductSearch:
                 str(self.max_price),
                 self.runtime,
                 self.sort,
+                self.currency,
             ]
         )
         return hashlib.sha256(basis.encode()).hexdigest()[:16]
@@ -217,7 +236,7 @@ def _read_timestamp(value: Any) -> datetime:
 
 
 def _read_decimal(value: Any) -> Decimal:
-    if not PRICE_PATTERN.fullmatch(_text(value)):
+    if not DECIMAL_KEY_PATTERN.fullmatch(_text(value)):
         raise ValueError(value)
     return Decimal(value)
 
@@ -333,12 +352,15 @@ def build_search_sql(search: ProductSearch) -> tuple[str, dict[str, Any]]:
     if search.tags:
         params["tags"] = list(search.tags)
         conditions.append("l.tags @> %(tags)s::text[]")
+    if search.compares_prices:
+        params["currency"] = search.currency
+        conditions.append("l.currency = %(currency)s")
     if search.min_price is not None:
         params["min_price"] = search.min_price
-        conditions.append("l.min_price_monthly >= %(min_price)s")
+        conditions.append("l.min_price_minor >= %(min_price)s")
     if search.max_price is not None:
         params["max_price"] = search.max_price
-        conditions.append("l.min_price_monthly <= %(max_price)s")
+        conditions.append("l.min_price_minor <= %(max_price)s")
     if search.runtime is not None:
         params["runtime"] = search.runtime
         conditions.append("%(runtime)s = any(l.runtime_types)")

@@ -11,9 +11,16 @@ import json
 import uuid
 from typing import Any
 
-from cmp.capabilities import ensure_valid, validate_capabilities, validate_plans
+from cmp.capabilities import (
+    PlanSpec,
+    assign_plan_ids,
+    ensure_valid,
+    new_plan_id,
+    validate_capabilities,
+    validate_plans,
+)
 from cmp.catalog.model import FlowImport, Listing, Product, parse_product_id
-from cmp.catalog.ports import CatalogUnitOfWorkFactory
+from cmp.catalog.ports import CatalogUnitOfWork, CatalogUnitOfWorkFactory
 from cmp.catalog.templates import TEMPLATES
 from cmp.catalog.views import product_detail
 from cmp.errors import FieldError, ValidationFailed
@@ -130,7 +137,7 @@ class ProductWizard:
             if spec["plans"] and not uow.plans.for_product(product.id):
                 plans, errors = validate_plans(spec["plans"], capabilities)
                 if not errors:
-                    uow.plans.replace(product, plans)
+                    self._replace_plans(uow, product, plans)
                     product.plans_filled(now)
             uow.products.save(product)
             detail = product_detail(uow, product)
@@ -155,7 +162,8 @@ class ProductWizard:
     # ── step 4: plans ─────────────────────────────────────────────────────────────────────
     def set_plans(self, tenant_id: str, product_id: str, plans: Any) -> dict[str, Any]:
         """Replace the plans (a JSON list) after checking them against the capabilities; `Conflict` before
-        step 3, `ValidationFailed` listing every plan error."""
+        step 3, `ValidationFailed` listing every plan error (an `id` the product never had is one, at
+        `plans[i].id`). Each plan keeps or gets its stable id (`cmp.capabilities.plan_ids`)."""
         if not isinstance(plans, list):
             raise ValidationFailed(
                 "plans must be a list", errors=[FieldError("plans", "must be a list of plans")]
@@ -164,15 +172,28 @@ class ProductWizard:
             product = uow.products.get(parse_product_id(product_id))
             product.ensure_editable()
             product.ensure_plans_allowed()
-            checked, errors = validate_plans(plans, product.capabilities)
+            known = uow.plans.known(product.id)
+            checked, errors = validate_plans(plans, product.capabilities, {plan_id for plan_id, _ in known})
             if errors:
                 raise ValidationFailed("plans are invalid", errors=errors)
-            uow.plans.replace(product, checked)
+            self._replace_plans(uow, product, checked, known)
             product.complete("plans", self._clock.now())
             uow.products.save(product)
             detail = product_detail(uow, product)
             uow.commit()
         return detail
+
+    def _replace_plans(
+        self,
+        uow: CatalogUnitOfWork,
+        product: Product,
+        plans: list[PlanSpec],
+        known: list[tuple[str, str]] | None = None,
+    ) -> None:
+        """Store `plans` (valid) with their stable ids; `known` as `uow.plans.known` gives it (read when
+        not given)."""
+        history = uow.plans.known(product.id) if known is None else known
+        uow.plans.replace(product, assign_plan_ids(plans, history, lambda: new_plan_id(self._ids.new_id())))
 
     # ── step 5: listing ───────────────────────────────────────────────────────────────────
     def set_listing(self, tenant_id: str, product_id: str, listing: dict[str, Any]) -> dict[str, Any]:

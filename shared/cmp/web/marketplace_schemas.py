@@ -47,8 +47,14 @@ class ProductCard(BaseModel):
     tags: list[str]
     seller_name: str
     logo_url: str | None = Field(description="Time-limited URL of the logo; null when there is none")
-    min_price_monthly: float | None = Field(description="Cheapest monthly plan price; null if all are custom")
-    currency: str
+    min_price_monthly: str | None = Field(
+        description="Cheapest monthly plan price in `currency`, as a decimal string with the currency's ISO 4217 "
+        'exponent ("29.00" USD, "1500" JPY, "1.500" KWD); null if every plan is custom (contact the seller)',
+        examples=["29.00"],
+    )
+    currency: str = Field(
+        description="ISO 4217 code of the product's one currency (all its plans use it)", examples=["USD"]
+    )
     runtime_types: list[str]
     rating_avg: float
     rating_count: int
@@ -64,13 +70,18 @@ class ProductPage(BaseModel):
 
 
 class PlanOffer(BaseModel):
-    """A plan as a buyer sees it."""
+    """A plan as a buyer sees it. Prices are decimal strings with the currency's ISO 4217 exponent; null
+    means no list price (contact the seller) or, for the yearly price, no yearly billing."""
 
+    id: str = Field(
+        description="The plan's stable id: name it to buy the plan (checkout's plan_id)",
+        examples=["plan_k3v9x2mq7wza"],
+    )
     name: str
     tier: str
-    price_monthly: float | None
-    price_yearly: float | None
-    currency: str
+    price_monthly: str | None = Field(examples=["29.00"])
+    price_yearly: str | None = Field(examples=["290.00"])
+    currency: str = Field(description="ISO 4217 code", examples=["USD"])
     runtime_type: str | None
     limits: dict[str, Any] = Field(
         description="Quotas; null means unlimited (or, for rate_limit_rpm, "
@@ -120,10 +131,10 @@ class ProductDetails(ProductCard):
 
 
 class PriceRange(BaseModel):
-    """Cheapest and dearest monthly price."""
+    """Cheapest and dearest monthly price, decimal strings with the currency's ISO 4217 exponent."""
 
-    min_monthly: float | None
-    max_monthly: float | None
+    min_monthly: str | None
+    max_monthly: str | None
     currency: str
     custom_pricing: bool = Field(description="Some plan has no list price (contact the seller)")
 
@@ -132,6 +143,7 @@ class ComparedProduct(ProductCard):
     """One product in a comparison."""
 
     price_range: PriceRange
+    plans: list[PlanOffer] = Field(description="Every plan, with its id, prices and limits")
     plan_names: list[str]
     capabilities: CapabilitySummary
 

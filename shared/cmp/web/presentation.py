@@ -1,15 +1,17 @@
 """How the marketplace shows a listing: plans in the API's snake_case, prices as display text, plans side by
 side, the capability summary. The catalog hands out stored listings (camelCase plan specs and the capability
 document); everything here is presentation, applied by the response models' builders below.
+
+Prices leave as decimal strings with their currency's ISO 4217 exponent ("29.00" USD, "1500" JPY, "1.500"
+KWD) beside the currency code; the comparison's display text adds grouping and a symbol.
 """
 
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
-from cmp.catalog.marketplace import money, plan_amount
+from cmp.money import Money, exponent
 
 QUOTA_LABELS = {
     "messages": "Messages / month",
@@ -34,14 +36,26 @@ def _snake_keys(summary: dict[str, Any]) -> dict[str, Any]:
     return {_snake(key): value for key, value in summary.items()}
 
 
+def _price(plan: dict[str, Any], key: str) -> Money | None:
+    """A stored plan price (`priceMonthly` / `priceYearly`, text in major units) as `Money`, None when the
+    plan has none."""
+    value = plan.get(key)
+    return None if value is None else Money.of(str(value), plan.get("currency") or "USD")
+
+
+def _text(price: Money | None) -> str | None:
+    return None if price is None else price.format()
+
+
 def plan_offer(plan: dict[str, Any]) -> dict[str, Any]:
-    """A stored (camelCase) plan in the API's snake_case."""
+    """A stored (camelCase) plan in the API's snake_case, prices as decimal strings of its currency."""
     limits = plan.get("limits") or {}
     return {
+        "id": plan.get("id"),
         "name": plan.get("name"),
         "tier": plan.get("tier"),
-        "price_monthly": money(plan.get("priceMonthly")),
-        "price_yearly": money(plan.get("priceYearly")),
+        "price_monthly": _text(_price(plan, "priceMonthly")),
+        "price_yearly": _text(_price(plan, "priceYearly")),
         "currency": plan.get("currency") or "USD",
         "runtime_type": plan.get("runtimeType"),
         "limits": {_snake(key): value for key, value in limits.items()},
@@ -55,24 +69,30 @@ def _snake(name: str) -> str:
 
 
 def price_range(plans: list[dict[str, Any]]) -> dict[str, Any]:
-    """Cheapest and dearest monthly price; `custom_pricing` when a plan has no price (contact the seller)."""
-    prices = [p for p in (plan_amount(plan.get("priceMonthly")) for plan in plans) if p is not None]
+    """Cheapest and dearest monthly price in the product's currency (plans[0]'s, which all plans share);
+    `custom_pricing` when a plan has no price (contact the seller)."""
+    currency = (plans[0].get("currency") if plans else None) or "USD"
+    monthly = [_price(plan, "priceMonthly") for plan in plans]
+    prices = [price for price in monthly if price is not None and price.currency == currency]
     return {
-        "min_monthly": float(min(prices)) if prices else None,
-        "max_monthly": float(max(prices)) if prices else None,
-        "currency": next((plan["currency"] for plan in plans if plan.get("currency")), "USD"),
-        "custom_pricing": len(prices) < len(plans),
+        "min_monthly": min(prices, key=lambda p: p.amount).format() if prices else None,
+        "max_monthly": max(prices, key=lambda p: p.amount).format() if prices else None,
+        "currency": currency,
+        "custom_pricing": any(price is None for price in monthly),
     }
 
 
-def _format_price(amount: Decimal | None, currency: str, *, when_missing: str) -> str:
-    if amount is None:
+def _format_price(price: Money | None, *, when_missing: str) -> str:
+    """Display text: "$29", "$29.50", "¥1,500", "1.500 KWD", "Free"; decimals only when there are some."""
+    if price is None:
         return when_missing
-    if amount == 0:
+    if price.amount == 0:
         return "Free"
-    number = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{symbol}{number}" if symbol else f"{number} {currency}"
+    amount = price.decimal
+    places = 0 if amount == amount.to_integral_value() else exponent(price.currency)
+    number = f"{amount:,.{places}f}"
+    symbol = CURRENCY_SYMBOLS.get(price.currency)
+    return f"{symbol}{number}" if symbol else f"{number} {price.currency}"
 
 
 def _count(value: Any) -> str:
@@ -117,27 +137,21 @@ def plan_comparison(plans: list[dict[str, Any]], capabilities: dict[str, Any]) -
     product without a knowledge base whose plans set none.
     """
     ceilings = _capability_ceilings(capabilities)
-    monthly = [plan_amount(p.get("priceMonthly")) for p in plans]
-    currencies = [p.get("currency") or "USD" for p in plans]
+    monthly = [_price(p, "priceMonthly") for p in plans]
     rows: list[dict[str, Any]] = [
         {
             "key": "price_monthly",
             "label": "Price / month",
-            "values": [
-                _format_price(price, currency, when_missing="Contact us")
-                for price, currency in zip(monthly, currencies, strict=True)
-            ],
+            "values": [_format_price(price, when_missing="Contact us") for price in monthly],
         },
         {
             "key": "price_yearly",
             "label": "Price / year",
             "values": [
                 _format_price(
-                    plan_amount(p.get("priceYearly")),
-                    currency,
-                    when_missing="Contact us" if price is None else NOT_INCLUDED,
+                    _price(p, "priceYearly"), when_missing="Contact us" if price is None else NOT_INCLUDED
                 )
-                for p, price, currency in zip(plans, monthly, currencies, strict=True)
+                for p, price in zip(plans, monthly, strict=True)
             ],
         },
         {
@@ -201,7 +215,8 @@ def product_page(listing: dict[str, Any]) -> dict[str, Any]:
 
 
 def compared_product(listing: dict[str, Any]) -> dict[str, Any]:
-    """One column of a comparison (`ComparedProduct`) from the catalog's listing: prices and plan names."""
+    """One column of a comparison (`ComparedProduct`) from the catalog's listing: prices, plans with their
+    ids and plan names."""
     from cmp.capabilities import capability_summary  # the capability models load on first page only
 
     plans = listing["plans"]
@@ -209,5 +224,6 @@ def compared_product(listing: dict[str, Any]) -> dict[str, Any]:
         **listing,
         "capabilities": _snake_keys(capability_summary(listing["capabilities"])),
         "price_range": price_range(plans),
+        "plans": [plan_offer(plan) for plan in plans],
         "plan_names": [plan.get("name") for plan in plans],
     }

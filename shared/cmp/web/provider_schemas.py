@@ -57,8 +57,10 @@ class PlansRequest(RequestModel):
     """Step 4: the plans, in display order."""
 
     plans: list[dict[str, Any]] = Field(
-        description="Plans as in docs/catalog.md: name, tier, priceMonthly, priceYearly, currency, "
-        "runtimeType, limits, features (camelCase keys)",
+        description="Plans as in docs/catalog.md: id (to keep a plan's id; leave out for a new plan), name, "
+        "tier, priceMonthly, priceYearly, currency (ISO 4217, one for all plans), runtimeType, limits, features "
+        "(camelCase keys). Prices may not have more decimals than the currency (1500 JPY, 29.99 USD)",
+        examples=[[{"name": "Starter", "tier": "starter", "priceMonthly": "29", "currency": "USD"}]],
     )
 
 
@@ -164,7 +166,9 @@ class ProductDetail(ProductSummary):
     flow: FlowInfo | None
     template: str | None
     listing: dict[str, Any]
-    plans: list[dict[str, Any]]
+    plans: list[dict[str, Any]] = Field(
+        description="The plans as stored (camelCase), each with its stable id and prices in its currency's decimals"
+    )
     assets: list[Asset]
     reviews: list[ReviewRun] = Field(description="The latest review runs, newest first")
 

@@ -16,6 +16,7 @@ from typing import Any
 from cmp.capabilities import CATEGORIES
 from cmp.catalog.marketplace import FEATURED_DEFAULT_LIMIT
 from cmp.catalog.search import (
+    DEFAULT_CURRENCY,
     DEFAULT_LIMIT,
     MAX_CURSOR_CHARS,
     MAX_LIMIT,
@@ -31,6 +32,7 @@ from cmp.catalog.search import (
     search_words,
 )
 from cmp.errors import FieldError, ValidationFailed
+from cmp.money import exponent, format_amount, to_minor
 
 SUBCATEGORY_OWNER = {sub: category for category, subs in CATEGORIES.items() for sub in subs}
 
@@ -44,8 +46,12 @@ QUERY_DOCS = {
     "subcategory": "A subcategory id (see /v1/marketplace/categories); must belong to `category` if both given",
     "tags": f"Comma-separated tags (≤ {MAX_TAGS} distinct; a repeated tag counts once); a product must carry "
     "all of them. Empty (`?tags=`) means no tag filter, like every other empty field",
-    "min_price": "Lowest monthly starting price, e.g. 0 or 19.99",
-    "max_price": "Highest monthly starting price (0 = free products only)",
+    "min_price": "Lowest monthly starting price in `currency`, e.g. 0 or 19.99 (no more decimals than the "
+    "currency has: 1500 for JPY); only products priced in `currency` match",
+    "max_price": "Highest monthly starting price in `currency` (0 = free products only); only products "
+    "priced in `currency` match",
+    "currency": f"ISO 4217 code of `min_price`, `max_price` and the price sorts (default {DEFAULT_CURRENCY}): "
+    "price filters and price sorts show only products priced in this currency; other searches ignore it",
     "runtime": " | ".join(RUNTIMES),
     "sort": "relevance (default with q) | newest (default) | price_asc | price_desc | rating | popular | name",
     "limit": f"Page size, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}; {FEATURED_DEFAULT_LIMIT} for featured)",
@@ -62,8 +68,9 @@ QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
     "q": {"maxLength": MAX_QUERY_CHARS},
     "category": {"pattern": _choice(CATEGORIES)},
     "subcategory": {"pattern": _choice(SUBCATEGORY_OWNER)},
-    "min_price": {"pattern": r"^\s*([0-9]{1,8}(\.[0-9]{1,2})?)?\s*$"},
-    "max_price": {"pattern": r"^\s*([0-9]{1,8}(\.[0-9]{1,2})?)?\s*$"},
+    "min_price": {"pattern": r"^\s*([0-9]{1,12}(\.[0-9]{1,4})?)?\s*$"},
+    "max_price": {"pattern": r"^\s*([0-9]{1,12}(\.[0-9]{1,4})?)?\s*$"},
+    "currency": {"pattern": r"^\s*([A-Za-z]{3})?\s*$"},
     "runtime": {"pattern": _choice(RUNTIMES)},
     "sort": {"pattern": _choice(SORTS)},
     "limit": {"pattern": r"^\s*([0-9]{1,3})?\s*$"},
@@ -97,10 +104,11 @@ def search_from_query(params: Mapping[str, str | None]) -> ProductSearch:
             allowed = ", ".join(CATEGORIES[category])
             fail("subcategory", f"must be one of {allowed} for category '{category}'")
     tags = _parse_tags(params.get("tags"), fail)
-    min_price = _parse_price("min_price", params.get("min_price"), fail)
-    max_price = _parse_price("max_price", params.get("max_price"), fail)
-    if min_price is not None and max_price is not None and min_price > max_price:
-        fail("max_price", f"must be at least min_price ({min_price})")
+    currency = _parse_currency(params.get("currency"), fail)
+    min_price = _parse_price("min_price", params.get("min_price"), currency, fail)
+    max_price = _parse_price("max_price", params.get("max_price"), currency, fail)
+    if min_price is not None and max_price is not None and min_price > max_price and currency is not None:
+        fail("max_price", f"must be at least min_price ({format_amount(min_price, currency)})")
     runtime = _blank_to_none(params.get("runtime"))
     if runtime is not None and runtime not in RUNTIMES:
         fail("runtime", f"must be one of {', '.join(RUNTIMES)}")
@@ -112,7 +120,18 @@ def search_from_query(params: Mapping[str, str | None]) -> ProductSearch:
     limit = parse_limit(params.get("limit"), DEFAULT_LIMIT, fail)
     if errors:
         raise ValidationFailed("the search parameters are invalid", errors=errors)
-    search = ProductSearch(words, category, subcategory, tags, min_price, max_price, runtime, sort, limit)
+    search = ProductSearch(
+        words,
+        category,
+        subcategory,
+        tags,
+        min_price,
+        max_price,
+        runtime,
+        sort,
+        limit,
+        currency=currency or DEFAULT_CURRENCY,
+    )
     cursor = _blank_to_none(params.get("cursor"))
     if cursor is None:
         return search
@@ -183,11 +202,33 @@ def _parse_tags(raw: str | None, fail: Report) -> tuple[str, ...]:
     return tags
 
 
-def _parse_price(name: str, raw: str | None, fail: Report) -> Decimal | None:
+def _parse_currency(raw: str | None, fail: Report) -> str | None:
+    """The ISO 4217 code (any case) or the default; None (reported) for an unknown one."""
+    value = _blank_to_none(raw)
+    if value is None:
+        return DEFAULT_CURRENCY
+    code = value.upper()
+    try:
+        exponent(code)
+    except ValueError as e:
+        fail("currency", str(e))
+        return None
+    return code
+
+
+def _parse_price(name: str, raw: str | None, currency: str | None, fail: Report) -> int | None:
+    """A price in major units of `currency` as minor units; not checked further when the currency is
+    unknown (reported on its own)."""
     value = _blank_to_none(raw)
     if value is None:
         return None
     if not PRICE_PATTERN.fullmatch(value):
-        fail(name, "must be a non-negative amount with at most two decimals, e.g. 0 or 49.99")
+        fail(name, "must be a non-negative amount such as 0 or 49.99 (at most 12 digits before the point)")
         return None
-    return Decimal(value)
+    if currency is None:
+        return None
+    try:
+        return to_minor(Decimal(value), currency)
+    except ValueError as e:
+        fail(name, f"is not an amount of {currency}: {e}")
+        return None

@@ -147,6 +147,7 @@ def test_normalised_plans_are_camel_case_with_defaults_applied(draft: Draft) -> 
     assert errors == []
     assert [p.model_dump(by_alias=True) for p in plans] == [
         {
+            "id": None,
             "name": "Starter",
             "tier": "starter",
             "priceMonthly": Decimal("29.00"),

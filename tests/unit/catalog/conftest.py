@@ -104,8 +104,8 @@ class Catalog:
 
 @pytest.fixture
 def catalog() -> Catalog:
-    products, plans, assets = MemoryProducts(), MemoryPlans(), MemoryAssets()
     runs, versions, listings = MemoryReviewRuns(), MemoryVersions(), MemoryListings()
+    products, plans, assets = MemoryProducts(), MemoryPlans(versions), MemoryAssets()
     uow = FakeUnitOfWorkFactory(
         products=products,
         plans=plans,

@@ -43,14 +43,26 @@ class MemoryProducts:
 
 
 class MemoryPlans:
-    def __init__(self) -> None:
+    def __init__(self, versions: MemoryVersions) -> None:
         self.rows: dict[uuid.UUID, list[PlanSpec]] = {}
+        self._versions = versions
 
     def for_product(self, product_id: uuid.UUID) -> list[PlanSpec]:
         return list(self.rows.get(product_id, []))
 
     def replace(self, product: Product, plans: list[PlanSpec]) -> None:
         self.rows[product.id] = list(plans)
+
+    def known(self, product_id: uuid.UUID) -> list[tuple[str, str]]:
+        current = [(p.id, p.name) for p in self.rows.get(product_id, []) if p.id is not None]
+        published = [
+            (str(plan["id"]), str(plan["name"]))
+            for (pid, _), snapshot in reversed(self._versions.rows.items())
+            if pid == product_id
+            for plan in snapshot["plans"]  # type: ignore[attr-defined]
+            if plan.get("id")
+        ]
+        return current + published
 
 
 class MemoryAssets:

@@ -6,6 +6,7 @@ import pytest
 
 from cmp.catalog.asset_model import MAX_PENDING_LOGOS, UPLOAD_EXPIRES_IN
 from cmp.errors import Conflict, NotFound, ValidationFailed
+from cmp.money import Money
 from tests.unit.catalog.conftest import ADMIN, BUCKET, PNG, TENANT, Catalog
 
 pytestmark = pytest.mark.unit
@@ -22,7 +23,11 @@ def test_passing_checks_then_approval_publish_the_first_version(catalog: Catalog
     product = catalog.product(product_id)
     assert (product.status, product.live_version) == ("approved", "1.0.0")
     listing = catalog.listings.rows[product.id]
-    assert (listing.version, listing.min_price_monthly, listing.runtime_types) == ("1.0.0", 29, ["shared"])
+    assert (listing.version, listing.min_monthly, listing.runtime_types) == (
+        "1.0.0",
+        Money(2900, "USD"),
+        ["shared"],
+    )
     snapshot = catalog.versions.rows[(product.id, "1.0.0")]
     assert snapshot["listing"]["logo_key"] == product.logo_key  # type: ignore[index]
     [run] = catalog.runs.rows.values()

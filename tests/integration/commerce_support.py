@@ -90,8 +90,8 @@ def publish(
         )
         session.execute(
             "insert into marketplace_listings (product_id, tenant_id, version, slug, name, short_description,"
-            " category, subcategory, seller_name, capabilities, plans, runtime_types, published_at)"
-            " values (%s, %s, %s, %s, %s, %s, %s, %s, 'Seller', %s, %s, %s, now())",
+            " category, subcategory, seller_name, capabilities, plans, runtime_types, currency, published_at)"
+            " values (%s, %s, %s, %s, %s, %s, %s, %s, 'Seller', %s, %s, %s, %s, now())",
             (
                 row["id"],
                 seller,
@@ -104,6 +104,7 @@ def publish(
                 Jsonb(caps),
                 Jsonb(plans),
                 sorted({p["runtimeType"] for p in plans}),
+                plans[0]["currency"],
             ),
         )
     return {"id": str(row["id"]), "slug": slug, "plans": plans, "seller": seller}

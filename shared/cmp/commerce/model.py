@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 from cmp.errors import Conflict, FieldError, ValidationFailed
-from cmp.money import to_minor
 
 OrderStatus = Literal["pending", "paid", "active", "failed", "cancelled", "refunded"]
 OrderKind = Literal["purchase", "plan_change", "renewal"]
@@ -50,21 +49,6 @@ declined renewal makes an active subscription past due until a payment succeeds;
 are final."""
 
 
-PRICE_FIELDS: dict[str, str] = {"monthly": "priceMonthly", "yearly": "priceYearly"}
-
-
-def find_plan(plans: list[dict[str, Any]], plan_id: str) -> dict[str, Any] | None:
-    """The plan document with this stable `id`, or None."""
-    return next((plan for plan in plans if plan.get("id") == plan_id), None)
-
-
-def plan_amount(plan: dict[str, Any], billing_period: str) -> int | None:
-    """The plan's price for the period in minor units of its currency (`cmp.money.to_minor`), None when the
-    plan has no price for it ("contact the seller", or no yearly price)."""
-    price = plan.get(PRICE_FIELDS[billing_period])
-    return None if price is None else to_minor(str(price), str(plan["currency"]))
-
-
 @dataclass(frozen=True)
 class Offer:
     """A product's live version as a buyer purchases it (its marketplace listing): the seller, the version,
@@ -88,27 +72,31 @@ class Offer:
 def priced_plan(
     plans: list[dict[str, Any]], plan_id: str, billing_period: str, version: str
 ) -> tuple[dict[str, Any], int]:
-    """`Offer.priced_plan` over the plans of any published version."""
-    plan = find_plan(plans, plan_id)
-    if plan is None:
-        known = ", ".join(f"{p.get('id')} ({p.get('name')})" for p in plans)
+    """`Offer.priced_plan` over the stored plans of any published version: the plan is found by its stable
+    id (`cmp.capabilities.find_plan`) and priced in minor units of its currency (`PlanSpec.monthly` /
+    `yearly`). Returns the stored plan document and the amount."""
+    from cmp.capabilities import PlanSpec, find_plan  # the plan models: loaded by purchases and changes only
+
+    specs = [PlanSpec.from_document(plan) for plan in plans]
+    spec = find_plan(specs, plan_id)
+    if spec is None:
+        known = ", ".join(f"{p.id} ({p.name})" for p in specs)
         raise ValidationFailed(
             "no such plan",
             errors=[FieldError("plan_id", f"is not a plan of version {version}; its plans are {known}")],
         )
-    amount = plan_amount(plan, billing_period)
-    if amount is None:
-        offered = [period for period in PRICE_FIELDS if plan_amount(plan, period) is not None]
+    prices = {"monthly": spec.monthly, "yearly": spec.yearly}
+    price = prices[billing_period]
+    if price is None:
+        offered = [period for period, offer in prices.items() if offer is not None]
         hint = f"it is sold {' and '.join(offered)}" if offered else "contact the seller for a price"
         raise ValidationFailed(
             "the plan has no price for this billing period",
             errors=[
-                FieldError(
-                    "billing_period", f"plan '{plan.get('name')}' has no {billing_period} price; {hint}"
-                )
+                FieldError("billing_period", f"plan '{spec.name}' has no {billing_period} price; {hint}")
             ],
         )
-    return plan, amount
+    return plans[specs.index(spec)], price.amount
 
 
 @dataclass

@@ -219,7 +219,7 @@ class LocalRunner:
     def _cors() -> dict[str, str]:
         return {
             "Access-Control-Allow-Origin": "*",
-            "Access-Control-Allow-Headers": "Authorization,Content-Type",
+            "Access-Control-Allow-Headers": "Authorization,Content-Type,Idempotency-Key",
             "Access-Control-Allow-Methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS",
         }
 

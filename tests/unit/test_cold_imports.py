@@ -35,6 +35,7 @@ ALLOWED: dict[str, set[str]] = {
     "capabilities_api": PYDANTIC,
     "marketplace_api": PYDANTIC,
     "provider_api": PYDANTIC,
+    "ratings_api": PYDANTIC,
     "onboarding_worker": PYDANTIC,
     "review_worker": PYDANTIC,
 }

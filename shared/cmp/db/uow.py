@@ -39,6 +39,7 @@ REPOSITORIES: dict[str, str] = {
     "onboardings": "cmp.provisioning.repository:OnboardingRepository",
     "subscriptions": "cmp.commerce.repository:SubscriptionRepository",
     "orders": "cmp.commerce.repository:OrderRepository",
+    "ratings": "cmp.catalog.rating_repository:RatingRepository",
 }
 
 

@@ -62,6 +62,12 @@ def require_seller(caller: Annotated[Caller, Depends(current_caller)]) -> Caller
     return caller
 
 
+def require_buyer(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
+    """The caller, who must hold the buyer role (401 signed out, 403 otherwise)."""
+    caller.require("buyer")
+    return caller
+
+
 def require_admin(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
     """The caller, who must hold the platform admin role (401 signed out, 403 otherwise)."""
     caller.require("admin")
@@ -76,4 +82,5 @@ else:
     ServicesDep = Annotated[object, Depends(get_services)]
 SignedIn = Annotated[Caller, Depends(current_caller)]
 Seller = Annotated[Caller, Depends(require_seller)]
+Buyer = Annotated[Caller, Depends(require_buyer)]
 Admin = Annotated[Caller, Depends(require_admin)]

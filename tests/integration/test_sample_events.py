@@ -32,6 +32,7 @@ def test_every_function_has_a_sample_event(platform: Platform) -> None:
         ("ProviderApiFunction", "provider_api", 200),
         ("AdminApiFunction", "admin_api", 200),
         ("MarketplaceApiFunction", "marketplace_api", 200),
+        ("RatingsApiFunction", "ratings_api", 404),
     ],
 )
 def test_api_functions_answer_their_sample_event(

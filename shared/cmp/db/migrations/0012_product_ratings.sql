@@ -69,13 +69,16 @@ create or replace function ratings_refresh_listing(p_product_id uuid) returns vo
     $$;
 
 -- A listing taken off the marketplace (archive) and published again is a new row: it starts from the
--- reviews, not from zero.
+-- reviews, not from zero. The application never gives the figures on insert (they take the column
+-- defaults); a row inserted with figures (seeded data) keeps them.
 create or replace function marketplace_listings_rating_on_insert() returns trigger
     language plpgsql security definer set search_path = public, pg_temp
     as $$
     begin
-        select s.rating_avg, s.rating_count into new.rating_avg, new.rating_count
-            from product_rating_summary(new.product_id) s;
+        if new.rating_count = 0 then
+            select s.rating_avg, s.rating_count into new.rating_avg, new.rating_count
+                from product_rating_summary(new.product_id) s;
+        end if;
         return new;
     end
     $$;

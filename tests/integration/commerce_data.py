@@ -6,8 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from psycopg.types.json import Jsonb
-
+from cmp.catalog.model import ListingProjection
 from cmp.commerce.model import Order, Subscription
 from cmp.db import Database
 
@@ -47,12 +46,9 @@ def published_product(db: Database, seller: uuid.UUID, name: str) -> tuple[uuid.
             " values (%s, %s, '1.0.0', '{}', '[]', '{}')",
             (seller, product),
         )
-        session.execute(
-            "insert into marketplace_listings (product_id, tenant_id, version, slug, name, short_description,"
-            " category, subcategory, seller_name, capabilities, plans, published_at)"
-            " values (%s, %s, '1.0.0', %s, %s, 'Helps.', 'agent', 'single', 'Seller', %s, %s, now())",
-            (product, seller, slug, name, Jsonb({}), Jsonb([{"name": "Pro", "currency": "USD"}])),
-        )
+    with db.unit_of_work(seller) as uow:  # listed as an approval lists it
+        uow.listings.publish(ListingProjection(uow.products.get(product), "1.0.0", []))
+        uow.commit()
     return product, slug
 
 

@@ -27,9 +27,12 @@ if TYPE_CHECKING:
     from cmp.catalog.assets import ProductAssets
     from cmp.catalog.lifecycle import ProductLifecycle
     from cmp.catalog.marketplace import MarketplaceService
+    from cmp.catalog.rating_views import RatingViews
+    from cmp.catalog.ratings import RatingService
     from cmp.catalog.review import ReviewService
     from cmp.catalog.views import ProductViews
     from cmp.catalog.wizard import ProductWizard
+    from cmp.commerce.sales_views import SalesViews
     from cmp.housekeeping import Housekeeping
     from cmp.provisioning.services import OnboardingService
     from cmp.tenancy.integrate import IntegrationService
@@ -164,6 +167,27 @@ class Services:
         from cmp.catalog.review import ReviewService
 
         return ReviewService(self.unit_of_work, self.objects, lambda: self.settings.assets_bucket, self.clock)
+
+    @cached_property
+    def ratings(self) -> RatingService:
+        """Subscribers' reviews of their products (not the submission review: `reviews`)."""
+        from cmp.catalog.ratings import RatingService
+
+        return RatingService(self.unit_of_work, self.clock, self.ids)
+
+    @cached_property
+    def rating_views(self) -> RatingViews:
+        """The public read side of product reviews."""
+        from cmp.catalog.rating_views import RatingViews
+
+        return RatingViews(self.db.session)
+
+    @cached_property
+    def sales_views(self) -> SalesViews:
+        """The seller's sales dashboard (read side)."""
+        from cmp.commerce.sales_views import SalesViews
+
+        return SalesViews(self.db.session, self.clock)
 
 
 def bootstrap(settings: Settings | None = None, **overrides: object) -> Services:

@@ -13,11 +13,13 @@ from cmp.bootstrap import bootstrap
 from cmp.observability import instruments
 from cmp.web.api import make_resolver
 from cmp.web.routes.provider import router
+from cmp.web.routes.sales import router as sales_router
 
 logger, metrics = instruments("provider-api")
 services = bootstrap()
 app = make_resolver(logger, services)
 app.include_router(router)
+app.include_router(sales_router)
 
 
 @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_REST)

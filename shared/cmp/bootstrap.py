@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from cmp.catalog.assets import ProductAssets
     from cmp.catalog.lifecycle import ProductLifecycle
     from cmp.catalog.marketplace import MarketplaceService
+    from cmp.catalog.rating_views import RatingViews
+    from cmp.catalog.ratings import RatingService
     from cmp.catalog.review import ReviewService
     from cmp.catalog.views import ProductViews
     from cmp.catalog.wizard import ProductWizard
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from cmp.commerce.checkout import CheckoutService
     from cmp.commerce.events import PaymentEvents
     from cmp.commerce.ports import PaymentProvider
+    from cmp.commerce.sales_views import SalesViews
     from cmp.commerce.views import CommerceViews
     from cmp.commerce.webhooks import Webhooks
     from cmp.housekeeping import Housekeeping
@@ -245,6 +248,27 @@ class Services:
         from cmp.commerce.views import CommerceViews
 
         return CommerceViews(self.db.session)
+
+    @cached_property
+    def ratings(self) -> RatingService:
+        """Subscribers' reviews of their products (not the submission review: `reviews`)."""
+        from cmp.catalog.ratings import RatingService
+
+        return RatingService(self.unit_of_work, self.clock, self.ids)
+
+    @cached_property
+    def rating_views(self) -> RatingViews:
+        """The public read side of product reviews."""
+        from cmp.catalog.rating_views import RatingViews
+
+        return RatingViews(self.db.session)
+
+    @cached_property
+    def sales_views(self) -> SalesViews:
+        """The seller's sales dashboard (read side)."""
+        from cmp.commerce.sales_views import SalesViews
+
+        return SalesViews(self.db.session, self.clock)
 
 
 def bootstrap(settings: Settings | None = None, **overrides: object) -> Services:

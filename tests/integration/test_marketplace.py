@@ -570,6 +570,19 @@ def test_each_filter(
     assert set(search(marketplace, **{**params, "tags": tags})) == expected
 
 
+def test_min_rating_keeps_reviewed_products_at_or_above_it(
+    publish: Any, marketplace: MarketplaceService
+) -> None:
+    tag = new_tag()
+    publish("Loved Bot", tags=[tag], rating="4.80", rating_count=12)
+    publish("Fine Bot", tags=[tag], rating="4.00", rating_count=3)
+    publish("Meh Bot", tags=[tag], rating="3.99", rating_count=40)
+    publish("New Bot", tags=[tag], rating="0", rating_count=0)
+    assert set(search(marketplace, tags=tag, min_rating="4")) == {"Loved Bot", "Fine Bot"}
+    assert set(search(marketplace, tags=tag, min_rating="4.5")) == {"Loved Bot"}
+    assert set(search(marketplace, tags=tag, min_rating="1")) == {"Loved Bot", "Fine Bot", "Meh Bot"}
+
+
 @pytest.fixture
 def currencies(publish: Any) -> str:
     """Products priced in USD, EUR and JPY (and one from before the one-currency rule: 29 USD and 10 EUR)."""

@@ -35,6 +35,7 @@ def test_every_function_has_a_sample_event(platform: Platform) -> None:
         ("AdminApiFunction", "admin_api", 200),
         ("MarketplaceApiFunction", "marketplace_api", 200),
         ("IntegrationApiFunction", "integration_api", 404),
+        ("RatingsApiFunction", "ratings_api", 404),
     ],
 )
 def test_api_functions_answer_their_sample_event(

@@ -39,6 +39,7 @@ ALLOWED: dict[str, set[str]] = {
     "marketplace_api": PYDANTIC,
     "integration_api": PYDANTIC,
     "provider_api": PYDANTIC,
+    "ratings_api": PYDANTIC,
     "onboarding_worker": PYDANTIC,
     "review_worker": PYDANTIC,
     "runtime_provisioning_worker": PYDANTIC,

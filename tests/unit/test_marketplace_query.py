@@ -107,11 +107,21 @@ def test_every_broken_rule_is_reported_under_its_query_parameter() -> None:
         ({"q": "a" * 201}, "query.q"),
         ({"q": " ".join(f"w{n}" for n in range(11))}, "query.q"),
         ({"limit": "1.5"}, "query.limit"),
+        ({"min_rating": "0"}, "query.min_rating"),
+        ({"min_rating": "5.5"}, "query.min_rating"),
+        ({"min_rating": "4.555"}, "query.min_rating"),
+        ({"min_rating": "NaN"}, "query.min_rating"),
+        ({"min_rating": "four"}, "query.min_rating"),
         ({"limit": "٣"}, "query.limit"),
     ],
 )
 def test_bad_values(params: dict[str, str], path: str) -> None:
     assert paths(**params) == [path]
+
+
+def test_min_rating_is_read_as_a_decimal_and_changes_the_cursor_fingerprint() -> None:
+    assert parse(min_rating=" 4.5 ").min_rating == Decimal("4.5")
+    assert parse(min_rating="4").fingerprint != parse().fingerprint
 
 
 def test_a_subcategory_alone_filters_across_categories() -> None:

@@ -15,7 +15,9 @@ from typing import Protocol
 from cmp.capabilities import PlanSpec
 from cmp.catalog.asset_model import Asset
 from cmp.catalog.model import ListingProjection, Product
+from cmp.catalog.rating_model import Rating
 from cmp.catalog.review_model import ReviewRun
+from cmp.commerce.model import Subscription
 from cmp.db.outbox import OutboxMessage
 
 
@@ -144,3 +146,48 @@ class Outbox(Protocol):
 
 CatalogUnitOfWorkFactory = Callable[..., AbstractContextManager[CatalogUnitOfWork]]
 """`uow_factory(tenant_id=None)`: opens a (tenant-scoped) catalog unit of work."""
+
+
+# ---------------------------------------------------------------------------------------------- ratings
+class RatingRepository(Protocol):
+    """Product reviews by subscribers (`cmp.catalog.rating_repository`), in the buyer's tenant."""
+
+    def for_subscription(self, subscription_id: uuid.UUID) -> Rating | None:
+        """The review written for the subscription, or None."""
+        ...
+
+    def add(self, rating: Rating) -> None: ...
+
+    def save(self, rating: Rating) -> None: ...
+
+    def delete(self, rating_id: uuid.UUID) -> None: ...
+
+    def author(self, user_id: uuid.UUID) -> tuple[str | None, str]:
+        """The user's display name (None when unset) and the current organization's name."""
+        ...
+
+    def refresh_listing(self, product_id: uuid.UUID) -> None:
+        """Make the product's listing rating (average, count) equal its reviews', under a lock on the
+        listing row, in this transaction (nothing to do when the product has no listing)."""
+        ...
+
+
+class SubscriptionReader(Protocol):
+    """What ratings read of `cmp.commerce`'s subscriptions (`uow.subscriptions`)."""
+
+    def get(self, subscription_id: uuid.UUID, for_update: bool = False) -> Subscription:
+        """The current tenant's subscription; raises `NotFound` (also for another tenant's)."""
+        ...
+
+
+class RatingUnitOfWork(Protocol):
+    """The unit of work as the rating service uses it."""
+
+    ratings: RatingRepository
+    subscriptions: SubscriptionReader
+
+    def commit(self) -> None: ...
+
+
+RatingUnitOfWorkFactory = Callable[..., AbstractContextManager[RatingUnitOfWork]]
+"""`uow_factory(tenant_id)`: opens a tenant-scoped unit of work carrying `ratings` and `subscriptions`."""

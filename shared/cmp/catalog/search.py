@@ -134,6 +134,7 @@ class ProductSearch:
     limit: int = DEFAULT_LIMIT
     after: tuple[Any, ...] | None = None
     currency: str = DEFAULT_CURRENCY
+    min_rating: Decimal | None = None
 
     @property
     def compares_prices(self) -> bool:
@@ -154,6 +155,7 @@ class ProductSearch:
                 self.runtime,
                 self.sort,
                 self.currency,
+                str(self.min_rating),
             ]
         )
         return hashlib.sha256(basis.encode()).hexdigest()[:16]
@@ -361,6 +363,9 @@ def build_search_sql(search: ProductSearch) -> tuple[str, dict[str, Any]]:
     if search.max_price is not None:
         params["max_price"] = search.max_price
         conditions.append("l.min_price_minor <= %(max_price)s")
+    if search.min_rating is not None:
+        params["min_rating"] = search.min_rating
+        conditions.append("l.rating_count > 0 and l.rating_avg >= %(min_rating)s")
     if search.runtime is not None:
         params["runtime"] = search.runtime
         conditions.append("%(runtime)s = any(l.runtime_types)")

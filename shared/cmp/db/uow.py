@@ -47,6 +47,7 @@ REPOSITORIES: dict[str, str] = {
     "api_keys": "cmp.tenancy.credential_repository:ApiKeyRepository",
     "widget_tokens": "cmp.tenancy.credential_repository:WidgetTokenRepository",
     "credential_lookup": "cmp.tenancy.credential_repository:CredentialLookup",
+    "ratings": "cmp.catalog.rating_repository:RatingRepository",
 }
 
 

@@ -52,6 +52,8 @@ QUERY_DOCS = {
     "priced in `currency` match",
     "currency": f"ISO 4217 code of `min_price`, `max_price` and the price sorts (default {DEFAULT_CURRENCY}): "
     "price filters and price sorts show only products priced in this currency; other searches ignore it",
+    "min_rating": "Lowest average star rating from subscribers' reviews, 1 to 5 (decimals allowed, e.g. 4.5); "
+    "products without reviews do not match",
     "runtime": " | ".join(RUNTIMES),
     "sort": "relevance (default with q) | newest (default) | price_asc | price_desc | rating | popular | name",
     "limit": f"Page size, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT}; {FEATURED_DEFAULT_LIMIT} for featured)",
@@ -71,6 +73,7 @@ QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
     "min_price": {"pattern": r"^\s*([0-9]{1,12}(\.[0-9]{1,4})?)?\s*$"},
     "max_price": {"pattern": r"^\s*([0-9]{1,12}(\.[0-9]{1,4})?)?\s*$"},
     "currency": {"pattern": r"^\s*([A-Za-z]{3})?\s*$"},
+    "min_rating": {"pattern": r"^\s*([1-5](\.[0-9]{1,2})?)?\s*$"},
     "runtime": {"pattern": _choice(RUNTIMES)},
     "sort": {"pattern": _choice(SORTS)},
     "limit": {"pattern": r"^\s*([0-9]{1,3})?\s*$"},
@@ -109,6 +112,7 @@ def search_from_query(params: Mapping[str, str | None]) -> ProductSearch:
     max_price = _parse_price("max_price", params.get("max_price"), currency, fail)
     if min_price is not None and max_price is not None and min_price > max_price and currency is not None:
         fail("max_price", f"must be at least min_price ({format_amount(min_price, currency)})")
+    min_rating = _parse_rating(params.get("min_rating"), fail)
     runtime = _blank_to_none(params.get("runtime"))
     if runtime is not None and runtime not in RUNTIMES:
         fail("runtime", f"must be one of {', '.join(RUNTIMES)}")
@@ -131,6 +135,7 @@ def search_from_query(params: Mapping[str, str | None]) -> ProductSearch:
         sort,
         limit,
         currency=currency or DEFAULT_CURRENCY,
+        min_rating=min_rating,
     )
     cursor = _blank_to_none(params.get("cursor"))
     if cursor is None:
@@ -214,6 +219,24 @@ def _parse_currency(raw: str | None, fail: Report) -> str | None:
         fail("currency", str(e))
         return None
     return code
+
+
+def _parse_rating(raw: str | None, fail: Report) -> Decimal | None:
+    """`min_rating` as a Decimal between 1 and 5 with at most two decimals (ratings are stored as numeric(3, 2))."""
+    value = _blank_to_none(raw)
+    if value is None:
+        return None
+    try:
+        rating = Decimal(value)
+    except ArithmeticError:
+        rating = None
+    if rating is None or not rating.is_finite() or not 1 <= rating <= 5 or rating.as_tuple().exponent < -2:  # type: ignore[operator]
+        fail(
+            "min_rating",
+            f"must be a number from 1 to 5 with at most 2 decimals, e.g. 4 or 4.5 (got {value!r})",
+        )
+        return None
+    return rating
 
 
 def _parse_price(name: str, raw: str | None, currency: str | None, fail: Report) -> int | None:

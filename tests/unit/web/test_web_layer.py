@@ -18,7 +18,7 @@ from cmp.errors import NotFound, ValidationFailed
 from cmp.flows.safety import MAX_INTEGER_DIGITS, MAX_NESTING_DEPTH
 from cmp.web.api import MAX_BODY_BYTES, error_path, make_resolver, nesting_depth, parse_json_body
 from cmp.web.query import QUERY_DOCS, search_from_query
-from cmp.web.routes import admin, auth, capabilities, marketplace, provider
+from cmp.web.routes import admin, auth, capabilities, marketplace, provider, ratings, sales
 
 TENANT = "00000000-0000-4000-8000-0000000000aa"
 USER = "00000000-0000-4000-8000-0000000000bb"
@@ -408,23 +408,30 @@ def test_a_500_carries_the_request_id_that_its_log_line_carries(call: Any, log: 
     assert any(entry.get("request_id") == REQUEST_ID and "unhandled" in entry["message"] for entry in logged)
 
 
+CREATE_OR_REPLACE = {("put", "/v1/subscriptions/{subscription_id}/review")}
+"""Operations answering 201 when they create and 200 when they replace."""
+
+
 def test_every_operation_declares_its_statuses_with_the_error_body(call: Any) -> None:
     app = make_resolver(Logger(service="web-test"))
-    for module in (admin, auth, capabilities, marketplace, provider):
+    for module in (admin, auth, capabilities, marketplace, provider, ratings, sales):
         app.include_router(module.router)
     document = app.get_openapi_schema().model_dump(mode="json", by_alias=True, exclude_none=True)
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             responses = operation["responses"]
             success = [code for code in responses if code.startswith("2")]
-            assert len(success) == 1, (method, path, responses)
+            if (method, path) in CREATE_OR_REPLACE:
+                assert sorted(success) == ["200", "201"], (method, path, responses)
+            else:
+                assert len(success) == 1, (method, path, responses)
             assert {"413", "415", "422"} <= set(responses), (method, path)
             for code, response in responses.items():
                 if code.startswith("2"):
                     continue
                 ref = response["content"]["application/json"]["schema"]["$ref"]
                 assert ref.endswith(("/ErrorBody", "/InvalidCapabilities")), (method, path, code, ref)
-            if "{product_id}" in path:
+            if "{product_id}" in path or "{subscription_id}" in path:
                 assert "404" in responses, (method, path)
             if path.startswith(("/v1/provider", "/v1/admin")):
                 assert {"401", "403"} <= set(responses), (method, path)

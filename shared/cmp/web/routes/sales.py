@@ -1,0 +1,52 @@
+"""The seller's sales dashboard and a product's customers (`/v1/provider/...`, the seller role)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from cmp.catalog.paging import ProductPage
+from cmp.commerce.sales_views import SalesRange
+from cmp.web.deps import Seller, ServicesDep
+from cmp.web.sales_schemas import CustomerPage, FromQuery, PeriodQuery, SalesDashboard, ToQuery
+from cmp.web.schemas import PRODUCT, SELLER, PageCursor, PageLimit, answers
+
+router = Router()
+
+
+@router.get(
+    "/v1/provider/sales",
+    responses=answers(200, "Subscribers, customers, revenue and orders per product", *SELLER),
+)
+def sales(
+    seller: Seller,
+    services: ServicesDep,
+    period: PeriodQuery = None,
+    from_: FromQuery = None,
+    to: ToQuery = None,
+) -> SalesDashboard:
+    """The organization's sales: per product ever published, subscribers and customers (live and ever),
+    revenue per month or year and currency (paid and active orders, minor units), the latest orders."""
+    views = services.sales_views
+    sales_range = SalesRange.from_query(period, from_, to, views.today())
+    return SalesDashboard.model_validate(views.dashboard(seller.tenant_id, sales_range))
+
+
+@router.get(
+    "/v1/provider/products/<product_id>/customers",
+    responses=answers(200, "One page of the product's customers, newest first", *PRODUCT),
+)
+def customers(
+    product_id: UUID,
+    seller: Seller,
+    services: ServicesDep,
+    limit: PageLimit = None,
+    cursor: PageCursor = None,
+) -> CustomerPage:
+    """The organizations subscribed (now or before) to one of the organization's products: plan, status
+    and since when, newest first, a page at a time (`next_cursor`)."""
+    page = ProductPage.from_query(limit, cursor)
+    return CustomerPage.model_validate(
+        services.sales_views.customers(seller.tenant_id, str(product_id), page)
+    )

@@ -333,8 +333,8 @@ class Subscription:
         if self.status == "past_due":
             reason = f" ({self.status_reason})" if self.status_reason else ""
             raise Conflict(
-                f"subscription {self.id} is past due: its renewal payment failed{reason}; the plan can change "
-                "once the period is paid (the billing job retries the renewal), or cancel it"
+                f"subscription {self.id} is past due: its renewal payment failed{reason}; its plan cannot "
+                "change until that period is paid (it can be cancelled)"
             )
         if not self.current_period_start <= now < self.current_period_end:
             raise Conflict(

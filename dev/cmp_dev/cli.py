@@ -90,6 +90,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
                 stack.moto.endpoint,
                 demo_products_line(seeded, LOCAL_DIR),
                 DEMO_ACCOUNTS,
+                seeded["subscriptions"],
             )
         while not signals.wait(SUPERVISION_SECONDS):
             problem = stack.failure()
@@ -126,8 +127,14 @@ def demo_products_line(seeded: dict[str, Any], local_dir: Path) -> str:
     )
 
 
-def _print_banner(api: str, moto_endpoint: str, products_line: str, accounts: Sequence[DemoAccount]) -> None:
-    seller = accounts[0]
+def _print_banner(
+    api: str,
+    moto_endpoint: str,
+    products_line: str,
+    accounts: Sequence[DemoAccount],
+    subscriptions: dict[str, str],
+) -> None:
+    seller, buyer = accounts[0], accounts[1]
     print(f"""
 CMP is running.
 API: {api}
@@ -137,17 +144,26 @@ AWS (moto): {moto_endpoint}
 Demo accounts (password after the colon):""")
     for account in accounts:
         print(f"  {'/'.join(account.roles[1:]):<14} {account.email} : {account.password}")
-    print(
-        f"""
-Try it:
-  curl -s {api}/v1/marketplace/categories
-  TOKEN=$(curl -s -X POST {api}/v1/auth/login -H 'Content-Type: application/json' \\
-    -d '{{"email": "{seller.email}", "password": "{seller.password}"}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-  curl -s {api}/v1/me -H "Authorization: Bearer $TOKEN"
-
-Press Ctrl-C to stop every process this started.""",
-        flush=True,
-    )
+    held = ", ".join(f"{slug} ({subscription_id})" for slug, subscription_id in subscriptions.items())
+    print(f"Demo buyer's subscriptions: {held or 'none'}")
+    login = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"access_token\"])'"
+    lines = [
+        "",
+        "Try it:",
+        f"  curl -s {api}/v1/marketplace/categories",
+        f"  TOKEN=$(curl -s -X POST {api}/v1/auth/login -H 'Content-Type: application/json' \\",
+        f"""    -d '{{"email": "{seller.email}", "password": "{seller.password}"}}' | {login})""",
+        f'  curl -s {api}/v1/me -H "Authorization: Bearer $TOKEN"',
+    ]
+    if subscriptions:
+        lines += [
+            f"  BUYER=$(curl -s -X POST {api}/v1/auth/login -H 'Content-Type: application/json' \\",
+            f"""    -d '{{"email": "{buyer.email}", "password": "{buyer.password}"}}' | {login})""",
+            f"  curl -s {api}/v1/subscriptions/{next(iter(subscriptions.values()))}/dashboard"
+            ' -H "Authorization: Bearer $BUYER"',
+        ]
+    lines += ["", "Press Ctrl-C to stop every process this started."]
+    print("\n".join(lines), flush=True)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:

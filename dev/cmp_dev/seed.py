@@ -14,6 +14,8 @@ import httpx
 
 from cmp.bootstrap import Services
 from cmp.catalog.messages import ReviewJob
+from cmp.catalog.paging import PRODUCTS_MAX_LIMIT, ProductPage
+from cmp.commerce.checkout import CheckoutInput
 from cmp.errors import NotFound
 
 # A valid 1×1 PNG, the demo products' logo.
@@ -43,12 +45,11 @@ class DemoProduct:
 
 
 SELLER = DemoAccount("seller@demo.cmp.dev", "Acme-Sells-2026!", "Acme AI Labs", ("owner", "seller", "buyer"))
+BUYER = DemoAccount("buyer@demo.cmp.dev", "Globex-Buys-2026!", "Globex Retail", ("owner", "buyer"))
 ADMIN = DemoAccount("admin@demo.cmp.dev", "Platform-Ops-2026!", "CMP Platform", ("owner", "admin"), True)
-DEMO_ACCOUNTS = (
-    SELLER,
-    DemoAccount("buyer@demo.cmp.dev", "Globex-Buys-2026!", "Globex Retail", ("owner", "buyer")),
-    ADMIN,
-)
+DEMO_ACCOUNTS = (SELLER, BUYER, ADMIN)
+DEMO_PURCHASES = ("acme-support-agent", "acme-blog-writer", "acme-crm-sync")
+"""What the demo buyer holds: the demo agent, assistant and automation, each on its first plan, monthly."""
 
 _DESCRIPTION = (
     "{name} is a demo product of the CMP marketplace. It shows how a listing reads: what the "
@@ -132,11 +133,35 @@ def seed(services: Services) -> dict[str, Any]:
     published = [
         _publish(services, tenants[SELLER.email], users[ADMIN.email], product) for product in DEMO_PRODUCTS
     ]
+    unpublished = _unpublished(services, tenants[SELLER.email], published)
+    buyable = [slug for slug in DEMO_PURCHASES if slug not in unpublished]
     return {
         "tenants": tenants,
         "products": published,
-        "unpublished": _unpublished(services, tenants[SELLER.email], published),
+        "unpublished": unpublished,
+        "subscriptions": _subscribe(services, tenants[BUYER.email], users[BUYER.email], buyable),
     }
+
+
+def _subscribe(services: Services, tenant_id: str, user_id: str, slugs: list[str]) -> dict[str, str]:
+    """The demo buyer's live subscription to each of `slugs` (slug → subscription id), bought through
+    checkout with the local provider's paying test card the first time, found again afterwards."""
+    page = ProductPage.from_query(str(PRODUCTS_MAX_LIMIT), None)
+    held = {
+        item["product"]["slug"]: item["subscription_id"]
+        for item in services.commerce_views.page_subscriptions(tenant_id, page)["items"]
+        if item["status"] in ("active", "provisioning")
+    }
+    for slug in slugs:
+        if slug in held:
+            continue
+        plan_id = services.marketplace.product(slug)["plans"][0]["id"]
+        order_id = services.checkout.checkout(
+            tenant_id, user_id, CheckoutInput(slug, plan_id, "monthly", "pm_card_visa"), f"demo-{slug}"
+        )
+        order = services.commerce_views.order(tenant_id, order_id)
+        held[slug] = str(order["subscription_id"])
+    return {slug: held[slug] for slug in slugs}
 
 
 def _unpublished(services: Services, tenant_id: str, slugs: list[str]) -> dict[str, str]:

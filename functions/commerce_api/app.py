@@ -1,4 +1,5 @@
-"""The buyer's commerce: checkout, orders and subscriptions (plan changes, cancellation).
+"""The buyer's commerce: checkout, orders and subscriptions (plan changes, cancellation, configuration
+sections and the adaptive dashboard).
 
 `services` is built once per container and injected into the routes by `make_resolver` (the
 `cmp.web.deps.get_services` dependency).
@@ -13,11 +14,13 @@ from cmp.bootstrap import bootstrap
 from cmp.observability import instruments
 from cmp.web.api import make_resolver
 from cmp.web.routes.commerce import router
+from cmp.web.routes.configuration import router as configuration_router
 
 logger, metrics = instruments("commerce-api")
 services = bootstrap()
 app = make_resolver(logger, services)
 app.include_router(router)
+app.include_router(configuration_router)
 
 
 @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_REST)

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from cmp.commerce.billing import BillingJobs
     from cmp.commerce.changes import SubscriptionChanges
     from cmp.commerce.checkout import CheckoutService
+    from cmp.commerce.configuration import SubscriptionConfiguration
+    from cmp.commerce.dashboard_views import SubscriptionDashboard
     from cmp.commerce.events import PaymentEvents
     from cmp.commerce.ports import PaymentProvider
     from cmp.commerce.sales_views import SalesViews
@@ -248,6 +250,18 @@ class Services:
         from cmp.commerce.views import CommerceViews
 
         return CommerceViews(self.db.session)
+
+    @cached_property
+    def subscription_configuration(self) -> SubscriptionConfiguration:
+        from cmp.commerce.configuration import SubscriptionConfiguration
+
+        return SubscriptionConfiguration(self.unit_of_work)
+
+    @cached_property
+    def subscription_dashboard(self) -> SubscriptionDashboard:
+        from cmp.commerce.dashboard_views import SubscriptionDashboard
+
+        return SubscriptionDashboard(self.db.session, self.clock)
 
     @cached_property
     def ratings(self) -> RatingService:

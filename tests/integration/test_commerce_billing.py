@@ -20,6 +20,7 @@ from cmp.commerce.checkout import CheckoutInput
 from cmp.commerce.payment_model import PaymentEvent
 from cmp.config import Settings
 from cmp.db import Database
+from cmp.errors import Conflict
 from tests.fakes import FixedClock
 
 from .commerce_support import new_tenant, plan, publish
@@ -193,6 +194,15 @@ def test_a_declined_renewal_makes_the_subscription_past_due_with_the_reason(
     assert (shown["status"], shown["status_reason"]) == ("past_due", "card_declined: the card was declined")
     assert shown["current_period"]["end"] == end.isoformat()
     assert rows(owner_conn, "select id from orders where tenant_id = %s and kind = 'renewal'", tenant) == []
+    plans = {p["name"]: p["id"] for p in offer["plans"]}
+    for plan_id, period in (
+        (plans["Pro"], "monthly"),
+        (plans["Starter"], "yearly"),
+        (plans["Pro"], "yearly"),
+    ):
+        with pytest.raises(Conflict, match="past due"):
+            services.subscription_changes.change_plan(tenant, subscription_id, plan_id, period)
+    assert services.commerce_views.subscription(tenant, subscription_id)["pending_change"] is None
 
 
 class _DieOnDelivery:

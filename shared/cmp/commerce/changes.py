@@ -89,7 +89,7 @@ class SubscriptionChanges:
         now = self._clock.now()
         with self._uow(uuid.UUID(tenant_id)) as uow:
             subscription: Subscription = uow.subscriptions.get(subscription_id, for_update=True)
-            subscription.require_changeable()
+            subscription.require_changeable(now)
             plans = uow.offers.version_plans(subscription.product_id, subscription.product_version)
             plan, amount = priced_plan(plans, plan_id, billing_period, subscription.product_version)
             if plan["id"] == subscription.plan_id and billing_period == subscription.billing_period:
@@ -108,7 +108,8 @@ class SubscriptionChanges:
                         "billing_period": billing_period,
                         "amount": amount,
                         "effective_at": effective.isoformat(),
-                    }
+                    },
+                    now,
                 )
                 uow.subscriptions.save(subscription)
                 uow.commit()

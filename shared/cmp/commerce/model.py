@@ -298,11 +298,11 @@ class Subscription:
         self.pending_change = None
         return self._move("cancelled", self.status_reason if self.status == "past_due" else None)
 
-    def schedule_change(self, change: dict[str, Any]) -> None:
+    def schedule_change(self, change: dict[str, Any], now: datetime) -> None:
         """Remember a downgrade taking effect at the period end (`{"plan_id", "plan", "billing_period",
         "amount", "effective_at"}`); replaces an earlier one. Raises Conflict when the subscription ended
-        or is set to cancel at the period end."""
-        self.require_changeable()
+        or is set to cancel at the period end (`require_changeable`)."""
+        self.require_changeable(now)
         self.pending_change = change
 
     def change_plan(
@@ -325,10 +325,22 @@ class Subscription:
             self.current_period_start, self.current_period_end = period
             self.billing_anchor_day = period[0].day
 
-    def require_changeable(self) -> None:
-        """Raises Conflict unless the plan may change now (live, provisioned, not cancelling)."""
+    def require_changeable(self, now: datetime) -> None:
+        """Raises Conflict unless the plan may change now: live, provisioned, paid up (not past due), not
+        cancelling, and inside its current billing period (a change is priced against that period)."""
         if not self.is_live:
             raise Conflict(f"subscription {self.id} is {self.status}; its plan can no longer change")
+        if self.status == "past_due":
+            reason = f" ({self.status_reason})" if self.status_reason else ""
+            raise Conflict(
+                f"subscription {self.id} is past due: its renewal payment failed{reason}; the plan can change "
+                "once the period is paid (the billing job retries the renewal), or cancel it"
+            )
+        if not self.current_period_start <= now < self.current_period_end:
+            raise Conflict(
+                f"subscription {self.id}'s billing period ended at {self.current_period_end.isoformat()} and "
+                "has not been renewed yet; change its plan after the renewal"
+            )
         if self.cancel_at_period_end:
             raise Conflict(f"subscription {self.id} is cancelled at the end of its period")
         if self.status == "provisioning":

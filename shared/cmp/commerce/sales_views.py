@@ -81,6 +81,12 @@ class SalesRange:
         )
 
 
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(9998, 12, 31)
+"""The dates `from`/`to` may name: every period bucket and bound of such a range is a date Python and
+PostgreSQL both hold (the day after `to`, a year bucket's end)."""
+
+
 def _day(raw: str | None, path: str, errors: list[FieldError]) -> date | None:
     text = (raw or "").strip()
     if not text:
@@ -88,10 +94,14 @@ def _day(raw: str | None, path: str, errors: list[FieldError]) -> date | None:
     try:
         if len(text) != 10:
             raise ValueError(text)
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         errors.append(FieldError(path, "must be a date as YYYY-MM-DD"))
         return None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        errors.append(FieldError(path, f"must be between {EARLIEST_DAY} and {LATEST_DAY}"))
+        return None
+    return day
 
 
 def _default_start(period: str, end: date) -> date:

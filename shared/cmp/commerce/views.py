@@ -175,7 +175,7 @@ class CommerceViews:
                 (*params, page.limit + 1),
             )
             shown = rows[: page.limit]
-            used = _usage(session, [r["id"] for r in shown])
+            used = usage_this_period(session, [r["id"] for r in shown])
         return _page([subscription_view(r, used.get(r["id"], {})) for r in shown], rows, page)
 
     def subscription(self, tenant_id: str, subscription_id: uuid.UUID) -> dict[str, Any]:
@@ -184,11 +184,11 @@ class CommerceViews:
             row = session.fetch_one("select * from subscriptions where id = %s", (subscription_id,))
             if row is None:
                 raise NotFound("subscription not found")
-            used = _usage(session, [row["id"]])
+            used = usage_this_period(session, [row["id"]])
         return subscription_view(row, used.get(row["id"], {}))
 
 
-def _usage(session: Session, subscription_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:
+def usage_this_period(session: Session, subscription_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:
     """Usage per subscription and metric within each subscription's current period."""
     if not subscription_ids:
         return {}

@@ -23,7 +23,7 @@ import secrets
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -198,14 +198,29 @@ def rate_limit_errors(value: int | None, ceiling: int | None, source: str) -> li
     return []
 
 
+MAX_KEY_LIFETIME_DAYS = 3660
+"""The latest expiry a key may have: about ten years ahead (omit `expires_at` for a key that never
+expires). It also keeps every stored expiry a date Python and PostgreSQL both read back (year ≤ 9999)."""
+
+
 def expiry_errors(expires_at: datetime | None, now: datetime) -> list[FieldError]:
-    """An expiry is optional (never expires); when given it carries its offset and lies in the future."""
+    """An expiry is optional (never expires); when given it carries its offset and lies in the future, at
+    most `MAX_KEY_LIFETIME_DAYS` ahead."""
     if expires_at is None:
         return []
     if expires_at.tzinfo is None:
         return [FieldError("expires_at", "give the time with its offset, e.g. 2027-01-31T00:00:00Z")]
     if expires_at <= now:
         return [FieldError("expires_at", f"must be in the future (now is {now.isoformat()})")]
+    latest = now + timedelta(days=MAX_KEY_LIFETIME_DAYS)
+    if expires_at > latest:
+        return [
+            FieldError(
+                "expires_at",
+                f"must be at most {MAX_KEY_LIFETIME_DAYS:,} days ahead (by {latest.date().isoformat()}); "
+                "leave it out for a key that never expires",
+            )
+        ]
     return []
 
 
@@ -227,6 +242,8 @@ def normalise_origin(text: str) -> tuple[str | None, str | None]:
         return None, "is not an origin: write scheme://host[:port], e.g. https://shop.example.com"
     if parts.username is not None or parts.password is not None:
         return None, "must not contain credentials"
+    if port == 0:
+        return None, "port 0 is not a port a browser can load a page from (use 1 to 65535)"
     if parts.path not in ("", "/") or parts.query or parts.fragment or value.endswith(("?", "#")):
         return None, "must not have a path, query or fragment: an origin is scheme://host[:port]"
     if not _valid_host(host):

@@ -45,6 +45,8 @@ def test_explicit_days_are_kept() -> None:
         (None, "20260101", None, {"query.from": "must be a date as YYYY-MM-DD"}),
         (None, "2026-03-02", "2026-03-01", {"query.from": "is after to"}),
         ("year", "2010-01-01", "2026-01-01", {"query.from": "the range may span at most 3660 days"}),
+        (None, None, "9999-12-31", {"query.to": "must be between 1970-01-01 and 9998-12-31"}),
+        ("year", "0001-01-01", None, {"query.from": "must be between 1970-01-01 and 9998-12-31"}),
     ],
 )
 def test_bad_parameters_are_named(

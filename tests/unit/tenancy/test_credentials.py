@@ -16,6 +16,7 @@ from cmp.commerce.model import Subscription
 from cmp.errors import Conflict, Forbidden, ValidationFailed
 from cmp.tenancy.credentials import (
     BASE62,
+    MAX_KEY_LIFETIME_DAYS,
     SCOPE_NEEDS,
     SCOPES,
     ApiKey,
@@ -165,6 +166,15 @@ def test_expiry_is_in_the_future_and_has_an_offset() -> None:
         issue(ApiKeyRequest("K", expires_at=datetime(2030, 1, 1)))  # a time without its offset
 
 
+@pytest.mark.parametrize("text", ["9999-12-31T23:59:59-12:00", "9999-12-31T00:00:00+00:00"])
+def test_an_expiry_beyond_ten_years_is_refused_before_it_can_be_stored(text: str) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        issue(ApiKeyRequest("K", expires_at=datetime.fromisoformat(text)))
+    assert [e.path for e in refused.value.errors] == ["expires_at"]
+    assert "days ahead" in refused.value.errors[0].message
+    issue(ApiKeyRequest("K", expires_at=NOW + timedelta(days=MAX_KEY_LIFETIME_DAYS)))
+
+
 def test_only_a_live_subscription_takes_keys_and_revoking_twice_is_harmless() -> None:
     for status in ("cancelled", "expired"):
         with pytest.raises(Conflict, match=status):
@@ -206,6 +216,7 @@ def test_origins_are_normalised_as_browsers_send_them(given: str, origin: str) -
         ("ftp://shop.example.com", "scheme://host"),
         ("https://bücher.example", "xn--"),
         ("https://shop.example.com:99999", "scheme://host"),
+        ("https://a.com:0", "port 0"),
         ("https://[::1]", "not a valid host"),
         ("https://-bad-.example", "not a valid host"),
     ],

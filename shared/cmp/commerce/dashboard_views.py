@@ -1,0 +1,84 @@
+"""The adaptive dashboard of one subscription (`GET /v1/subscriptions/{id}/dashboard`): the facts gathered
+from the buyer's rows, turned into sections by `cmp.capabilities.dashboard.dashboard_descriptor`.
+
+Facts read here: the subscription (status, plan, configuration, snapshot), its active API keys (not
+revoked, not expired), its widget tokens and their distinct allowed origins (the sites the widget is live
+on), and usage this billing period against the plan's limits. Knowledge documents and workflow runs are
+counted by the modules that own them once they exist (the knowledge and automations issues); until then
+they are zero, as for a subscription that has none.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+from cmp.capabilities.configuration import default_configuration
+from cmp.capabilities.dashboard import DashboardState, dashboard_descriptor
+from cmp.capabilities.dashboard_text import limits_from_plan
+from cmp.capabilities.models import ProductCapabilities
+from cmp.commerce.views import usage_this_period
+from cmp.db.session import Session
+from cmp.errors import NotFound
+from cmp.ports import Clock
+
+
+class SubscriptionDashboard:
+    """The read side of the adaptive dashboard."""
+
+    def __init__(self, sessions: Callable[..., AbstractContextManager[Session]], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    def descriptor(self, tenant_id: str, subscription_id: uuid.UUID) -> dict[str, Any]:
+        """`{"subscription_id", "product": {"id", "slug", "name", "category", "version"}, "plan", "status",
+        "sections": [DashboardSection.to_dict(), ...]}`; raises NotFound for a subscription the tenant does
+        not hold."""
+        with self._sessions(tenant_id, read_only=True) as session:
+            row = session.fetch_one("select * from subscriptions where id = %s", (subscription_id,))
+            if row is None:
+                raise NotFound("subscription not found")
+            keys = session.fetch_one(
+                "select count(*) as n from api_keys where subscription_id = %s and revoked_at is null"
+                " and (expires_at is null or expires_at > now())",
+                (subscription_id,),
+            )
+            widgets = session.fetch_one(
+                "select count(distinct t.id) as tokens, count(distinct o.origin) as origins"
+                " from widget_tokens t left join lateral unnest(t.allowed_origins) as o(origin) on true"
+                " where t.subscription_id = %s and t.revoked_at is null",
+                (subscription_id,),
+            )
+            used = usage_this_period(session, [subscription_id]).get(subscription_id, {})
+        assert keys is not None and widgets is not None
+        snapshot = ProductCapabilities.from_document(row["capabilities"])
+        stored: dict[str, Any] = row["configuration"]
+        plan: dict[str, Any] = row["plan"]
+        state = DashboardState(
+            status=row["status"],
+            product_name=row["product_name"],
+            plan_name=plan.get("name"),
+            configuration={**default_configuration(snapshot, product_name=row["product_name"]), **stored},
+            configured=frozenset(stored),
+            active_api_keys=int(keys["n"]),
+            widget_tokens=int(widgets["tokens"]),
+            widget_origins=int(widgets["origins"]),
+            usage=used,
+            limits=limits_from_plan(plan.get("limits") or {}),
+            now=self._clock.now(),
+        )
+        return {
+            "subscription_id": str(row["id"]),
+            "product": {
+                "id": str(row["product_id"]),
+                "slug": row["product_slug"],
+                "name": row["product_name"],
+                "category": row["category"],
+                "version": row["product_version"],
+            },
+            "plan": {"id": row["plan_id"], "name": plan.get("name"), "tier": plan.get("tier")},
+            "status": row["status"],
+            "sections": [section.to_dict() for section in dashboard_descriptor(snapshot, state)],
+        }

@@ -1,0 +1,159 @@
+"""A subscription's configuration sections and dashboard through the real handler and database: a buyer sets
+only what the seller enabled (403 naming the capability path), within its limits (422), reads defaults
+before saving, and sees a dashboard built from its own keys, widget sites and usage; other organizations,
+sellers and the signed out get 404 / 403 / 401."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from cmp.bootstrap import Services
+from cmp.db import Database
+from tests.subscriptions import capabilities, subscribe
+
+from .conftest import Platform, api_event, caller_of
+
+FUNCTION = "CommerceApiFunction"
+AGENT = {
+    "configuration": {
+        "persona": {"enabled": True, "options": {"name": True, "tone": False, "instructions": True}},
+        "rag": {"enabled": True, "retrieval": {"topK": 5}},
+    },
+    "interfaces": {"widget": {"enabled": True}, "api": {"enabled": True, "protocols": ["rest"]}},
+    "analytics": {"usage": {"enabled": True, "metrics": ["messages"]}},
+}
+
+
+def call(
+    platform: Platform, method: str, path: str, who: dict[str, str] | None, body: Any = None
+) -> tuple[int, Any]:
+    response = platform.invoke(FUNCTION, api_event(method, path, body, who))
+    return response["statusCode"], json.loads(response["body"]) if response["body"] else None
+
+
+@pytest.fixture
+def buyer(services: Services) -> dict[str, str]:
+    return caller_of(services, "Config Buyer", "buyer")
+
+
+def test_a_section_reads_its_default_then_what_the_buyer_saved(
+    platform: Platform, db: Database, buyer: dict[str, str]
+) -> None:
+    subscription = subscribe(db, buyer["tenant_id"], capabilities(**AGENT))
+    path = f"/v1/subscriptions/{subscription.id}/configuration/persona"
+    status, before = call(platform, "GET", path, buyer)
+    assert status == 200, before
+    assert before["configured"] is False
+    status, saved = call(platform, "PUT", path, buyer, {"name": "Ana", "instructions": "Answer in Spanish."})
+    assert status == 200, saved
+    assert (saved["configured"], saved["values"]["name"]) == (True, "Ana")
+    status, after = call(platform, "GET", path, buyer)
+    assert (status, after["values"]) == (200, saved["values"])
+    status, listed = call(platform, "GET", f"/v1/subscriptions/{subscription.id}/configuration", buyer)
+    assert status == 200
+    assert {s["section"]: s["configured"] for s in listed["sections"]}["persona"] is True
+
+
+def test_a_disabled_option_is_a_403_naming_the_capability_and_nothing_is_stored(
+    platform: Platform, db: Database, buyer: dict[str, str]
+) -> None:
+    subscription = subscribe(db, buyer["tenant_id"], capabilities(**AGENT))
+    path = f"/v1/subscriptions/{subscription.id}/configuration/persona"
+    status, body = call(platform, "PUT", path, buyer, {"name": "Ana", "tone": "friendly"})
+    assert status == 403, body
+    assert [e["path"] for e in body["errors"]] == ["tone"]
+    assert "configuration.persona.options.tone" in body["errors"][0]["message"]
+    assert call(platform, "GET", path, buyer)[1]["configured"] is False
+
+
+def test_a_value_beyond_the_sellers_limit_is_a_422_naming_the_limit(
+    platform: Platform, db: Database, buyer: dict[str, str]
+) -> None:
+    subscription = subscribe(db, buyer["tenant_id"], capabilities(**AGENT))
+    status, body = call(
+        platform, "PUT", f"/v1/subscriptions/{subscription.id}/configuration/rag", buyer, {"topK": 50}
+    )
+    assert status == 422, body
+    assert any("configuration.rag.retrieval.topK" in e["message"] for e in body["errors"])
+
+
+@pytest.mark.parametrize(("section", "status"), [("branding", 403), ("nonsense", 404)])
+def test_a_closed_or_unknown_section(
+    platform: Platform, db: Database, buyer: dict[str, str], section: str, status: int
+) -> None:
+    document = capabilities(**AGENT)
+    document["configuration"]["branding"]["enabled"] = False
+    subscription = subscribe(db, buyer["tenant_id"], document)
+    path = f"/v1/subscriptions/{subscription.id}/configuration/{section}"
+    assert call(platform, "GET", path, buyer)[0] == status
+    assert call(platform, "PUT", path, buyer, {})[0] == status
+
+
+def test_the_dashboard_counts_this_subscriptions_keys_sites_and_usage(
+    platform: Platform, db: Database, buyer: dict[str, str]
+) -> None:
+    subscription = subscribe(
+        db,
+        buyer["tenant_id"],
+        capabilities(**AGENT),
+        plan={
+            "id": "plan_pro",
+            "name": "Pro",
+            "tier": "pro",
+            "limits": {"messages": 10000, "rateLimitRpm": 300},
+        },
+    )
+    integrate = f"/v1/subscriptions/{subscription.id}"
+    for name in ("Production", "Development"):
+        status, _ = platform_call(platform, "POST", f"{integrate}/api-keys", buyer, {"name": name})
+        assert status == 201
+    status, _ = platform_call(
+        platform,
+        "POST",
+        f"{integrate}/widget/tokens",
+        buyer,
+        {"allowed_origins": ["https://shop.example.com", "https://help.example.com"]},
+    )
+    assert status == 201
+    with db.session(buyer["tenant_id"]) as session:
+        session.execute(
+            "insert into usage_records (tenant_id, subscription_id, metric, quantity, dedup_key)"
+            " values (%s, %s, 'messages', 8234, %s)",
+            (buyer["tenant_id"], subscription.id, f"test-{uuid.uuid4()}"),
+        )
+    status, board = call(platform, "GET", f"{integrate}/dashboard", buyer)
+    assert status == 200, board
+    ids = [s["id"] for s in board["sections"]]
+    assert ids[0] == "overview" and "configure" in ids and "integrate" in ids and "analytics" in ids
+    integrate_section = next(s for s in board["sections"] if s["id"] == "integrate")
+    states = {s["id"]: s["state"] for s in integrate_section["sections"]}
+    assert states["api_keys"] == "2 active keys"
+    assert states["widget"] == "Live on 2 sites"
+    flattened = json.dumps(board)
+    assert "8,234 / 10,000 messages" in flattened
+
+
+def platform_call(
+    platform: Platform, method: str, path: str, who: dict[str, str], body: Any
+) -> tuple[int, Any]:
+    response = platform.invoke("IntegrationApiFunction", api_event(method, path, body, who))
+    return response["statusCode"], json.loads(response["body"])
+
+
+def test_other_organizations_sellers_and_the_signed_out_see_nothing(
+    platform: Platform, services: Services, db: Database, buyer: dict[str, str]
+) -> None:
+    subscription = subscribe(db, buyer["tenant_id"], capabilities(**AGENT))
+    other = caller_of(services, "Other Buyer", "buyer")
+    seller = caller_of(services, "Only Seller", "seller")
+    base = f"/v1/subscriptions/{subscription.id}"
+    for path in (f"{base}/configuration", f"{base}/configuration/persona", f"{base}/dashboard"):
+        assert call(platform, "GET", path, other)[0] == 404, path
+        assert call(platform, "GET", path, seller)[0] == 403, path
+        assert call(platform, "GET", path, None)[0] == 401, path
+    assert call(platform, "PUT", f"{base}/configuration/persona", other, {"name": "Mallory"})[0] == 404
+    assert call(platform, "GET", f"{base}/configuration/persona", buyer)[1]["configured"] is False

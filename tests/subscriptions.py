@@ -1,6 +1,6 @@
 """Subscriptions for tests that need one before checkout exists: written straight through the commerce
 repository (as `tests/integration/test_commerce_repository.py` does), with a capability snapshot built by the
-real validation from a category's defaults, or taken from a published product version."""
+real validation from a category's defaults."""
 
 from __future__ import annotations
 
@@ -86,17 +86,3 @@ def subscribe(
         uow.subscriptions.add(subscription)
         uow.commit()
     return subscription
-
-
-def published_version(db: Database, seller_tenant: str | uuid.UUID, slug: str) -> dict[str, Any]:
-    """The latest published version of the seller's product `slug`: `product_id`, `seller_tenant_id`,
-    `version`, `capabilities`, `plans` (as frozen at approval)."""
-    with db.session(seller_tenant) as session:
-        row = session.fetch_one(
-            "select p.id as product_id, p.tenant_id as seller_tenant_id, v.version, v.capabilities, v.plans"
-            " from products p join product_versions v on v.product_id = p.id"
-            " where p.slug = %s order by v.created_at desc limit 1",
-            (slug,),
-        )
-    assert row is not None, f"{slug} has no published version"
-    return row

@@ -238,10 +238,10 @@ def _report(path: Path, block: Block, output: str, problem: str) -> str:
     )
 
 
-def run_examples(path: Path, base_url: str, workdir: Path, blocks: list[Block] | None = None) -> list[str]:
-    """Run the examples of `path` (or `blocks` taken from it) against `base_url` in `workdir`; the problems
-    found, one per block (empty when every block ran and every `# expect:` block showed a proper error)."""
-    blocks = examples(path) if blocks is None else blocks
+def run_examples(path: Path, base_url: str, workdir: Path) -> list[str]:
+    """Run the examples of `path` against `base_url` in `workdir`; the problems found, one per block (empty
+    when every block ran and every `# expect:` block showed a proper error)."""
+    blocks = examples(path)
     out = workdir / ".docs-test"
     out.mkdir()
     script = _script(blocks, out).replace(DOCS_URL, base_url)

@@ -215,6 +215,16 @@ def test_an_idempotency_key_returns_the_first_order_and_refuses_another_request(
     assert "Idempotency-Key" in refused["message"]
 
 
+def test_an_empty_idempotency_key_is_refused_not_ignored(
+    platform: Platform, buyer: dict[str, str], offer: dict[str, Any], owner_conn: psycopg.Connection[Any]
+) -> None:
+    body = {"product": offer["slug"], "plan_id": offer["plans"][0]["id"], "billing_period": "monthly"}
+    status, refused = call(platform, "POST", "/v1/checkout", buyer, body, headers={"Idempotency-Key": ""})
+    assert status == 422, refused
+    assert [e["path"] for e in refused["errors"]] == ["header.idempotency-key"], refused
+    assert _rows(owner_conn, "select id from orders where tenant_id = %s", buyer["tenant_id"]) == []
+
+
 def test_only_a_signed_in_buyer_may_check_out_and_orders_stay_in_their_organization(
     platform: Platform, auth: Any, buyer: dict[str, str], offer: dict[str, Any]
 ) -> None:

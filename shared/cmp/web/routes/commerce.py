@@ -32,6 +32,7 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
+        min_length=1,
         max_length=255,
         description="Retrying with the same key and body returns the first order; another body is a 409",
     ),

@@ -17,8 +17,10 @@ from cmp.db.outbox import OutboxMessage
 class PaymentProvider(Protocol):
     """A payment provider, shaped after Stripe Billing.
 
-    Adapters turn vendor errors into domain errors: a declined card is not an error (the session comes back
-    `complete`/`unpaid` with `failure_reason`, or a `payment.failed` event follows); an unreachable provider
+    Adapters turn vendor errors into domain errors: a card declined at checkout or renewal is not an error
+    (the session comes back `complete`/`unpaid` with `failure_reason`, or a `payment.failed` event follows);
+    a card declined on an immediate plan change (`change_now`) raises `ValidationFailed` at
+    `payment_method` (422), since nothing changed; an unreachable provider
     raises `cmp.errors.PaymentUnavailable` (503); a webhook with a bad signature raises `Unauthorized`.
     """
 

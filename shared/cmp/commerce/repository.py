@@ -30,12 +30,6 @@ def _values(entity: Order | Subscription, skip: frozenset[str]) -> dict[str, Any
     return values
 
 
-def _insert(session: Session, table: str, values: dict[str, Any]) -> None:
-    columns = ", ".join(values)
-    placeholders = ", ".join(f"%({name})s" for name in values)
-    session.execute(f"insert into {table} ({columns}) values ({placeholders})", values)
-
-
 def _update(session: Session, table: str, values: dict[str, Any]) -> None:
     assignments = ", ".join(f"{name} = %({name})s" for name in values if name != "id")
     session.execute(f"update {table} set {assignments}, updated_at = now() where id = %(id)s", values)
@@ -73,7 +67,7 @@ class SubscriptionRepository:
         the product (the `subscriptions_one_live` index), leaving the transaction usable."""
         try:
             with self._session.savepoint():
-                _insert(self._session, "subscriptions", _values(subscription, _GENERATED))
+                self._session.insert("subscriptions", _values(subscription, _GENERATED))
         except psycopg.errors.UniqueViolation as e:
             raise Conflict("this project already has a live subscription to the product") from e
 
@@ -136,7 +130,7 @@ class OrderRepository:
         leaving the transaction usable."""
         try:
             with self._session.savepoint():
-                _insert(self._session, "orders", _values(order, _GENERATED))
+                self._session.insert("orders", _values(order, _GENERATED))
         except psycopg.errors.UniqueViolation as e:
             raise Conflict("an order with this Idempotency-Key already exists") from e
 

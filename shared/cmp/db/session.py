@@ -52,6 +52,13 @@ class Session:
         """Run a statement; returns the number of rows it touched."""
         return self._cursor(query, params).rowcount
 
+    def insert(self, table: str, values: dict[str, Any]) -> None:
+        """Insert one row of `table` from `values` (column name → value). Column and table names come from
+        the repositories' own entity fields, never from input; the values are bound parameters."""
+        columns = ", ".join(values)
+        placeholders = ", ".join(f"%({name})s" for name in values)
+        self.execute(f"insert into {table} ({columns}) values ({placeholders})", values)
+
     def execute_many(self, query: Query, params: list[Any]) -> None:
         """Run one statement for each parameter set, pipelined."""
         self._check_open()

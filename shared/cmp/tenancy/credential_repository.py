@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from cmp.db.session import Session
@@ -17,11 +18,9 @@ _KEY_COLUMNS = [f.name for f in fields(ApiKey)]
 _TOKEN_COLUMNS = [f.name for f in fields(WidgetToken)]
 
 
-def _insert(session: Session, table: str, columns: list[str], entity: object) -> None:
-    values = {name: getattr(entity, name) for name in columns if getattr(entity, name) is not None}
-    names = ", ".join(values)
-    placeholders = ", ".join(f"%({name})s" for name in values)
-    session.execute(f"insert into {table} ({names}) values ({placeholders})", values)
+def _row(columns: list[str], entity: object) -> dict[str, Any]:
+    """The entity's set fields among `columns` (unset ones take the column default)."""
+    return {name: getattr(entity, name) for name in columns if getattr(entity, name) is not None}
 
 
 class ApiKeyRepository:
@@ -32,7 +31,7 @@ class ApiKeyRepository:
 
     def add(self, key: ApiKey) -> None:
         """Insert a new key (hash and hint only)."""
-        _insert(self._session, "api_keys", _KEY_COLUMNS, key)
+        self._session.insert("api_keys", _row(_KEY_COLUMNS, key))
 
     def get(self, subscription_id: UUID, key_id: UUID, for_update: bool = False) -> ApiKey:
         """The key of that subscription in the current tenant; raises `NotFound` otherwise."""
@@ -67,7 +66,7 @@ class WidgetTokenRepository:
 
     def add(self, token: WidgetToken) -> None:
         """Insert a new token (hash and hint only)."""
-        _insert(self._session, "widget_tokens", _TOKEN_COLUMNS, token)
+        self._session.insert("widget_tokens", _row(_TOKEN_COLUMNS, token))
 
     def get(self, subscription_id: UUID, token_id: UUID, for_update: bool = False) -> WidgetToken:
         """The token of that subscription in the current tenant; raises `NotFound` otherwise."""

@@ -251,9 +251,11 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from cmp_dev.devtools import manifest_check
     from cmp_dev.devtools.template_check import main as check_main
 
-    return int(check_main([str(ROOT / "template.yaml")]))
+    template = int(check_main([str(ROOT / "template.yaml")]))
+    return max(template, manifest_check.main())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,9 +275,10 @@ def main(argv: list[str] | None = None) -> int:
     openapi = sub.add_parser("openapi", help="write the merged OpenAPI 3.1 document")
     openapi.add_argument("-o", "--output", default="-")
     openapi.set_defaults(func=cmd_openapi)
-    sub.add_parser("check", help="transform + lint template.yaml, validate every ASL file").set_defaults(
-        func=cmd_check
-    )
+    sub.add_parser(
+        "check",
+        help="transform + lint template.yaml, validate every ASL file and the dedicated runtime manifests",
+    ).set_defaults(func=cmd_check)
     admin = sub.add_parser("admin", help="platform administration")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
     create = admin_sub.add_parser("create", help="create a platform admin")

@@ -1,0 +1,63 @@
+"""Validate a dedicated tenant's manifests against the real OpenAPI schemas of the Kubernetes version the
+EKS base pins (`kubernetes-validate`, strict: unknown fields are errors). Run by `cmp check` on sample
+tenants (with and without a GPU) and by the tests and the provisioning benchmark on what they build."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from cmp.provisioning.iam import TenantResources
+from cmp.provisioning.manifests import (
+    KUBERNETES_VERSION,
+    ClusterSettings,
+    RuntimeSpec,
+    namespace_manifests,
+    runtime_manifests,
+    to_dicts,
+)
+from cmp.provisioning.sizing import RuntimeSize
+
+
+class ManifestInvalid(ValueError):
+    """A built manifest does not match the pinned Kubernetes version's schema (a bug, never user input)."""
+
+
+def validate(manifests: list[dict[str, Any]]) -> None:
+    """Check each object; raises `ManifestInvalid` naming the object, the field path and the problem."""
+    import kubernetes_validate
+
+    for manifest in manifests:
+        try:
+            kubernetes_validate.validate(manifest, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            kind, name = manifest.get("kind"), manifest.get("metadata", {}).get("name")
+            path = ".".join(str(p) for p in e.path)
+            raise ManifestInvalid(f"{kind} {name}: {path or '(root)'}: {e.message}") from e
+
+
+def sample_manifests() -> list[dict[str, Any]]:
+    """Two sample tenants' objects: a medium CPU runtime and a GPU one."""
+    resources = TenantResources(
+        "123456789012", "us-east-1", "cmp-data", "oidc.eks.us-east-1.amazonaws.com/id/X"
+    )
+    cluster = ClusterSettings(resources, "123456789012.dkr.ecr.us-east-1.amazonaws.com/cmp-runtime:check")
+    manifests: list[Any] = []
+    for compute in ({"cpu": "medium", "memory": "medium"}, {"cpu": "gpu", "memory": "high"}):
+        tenant = uuid.uuid4()
+        spec = RuntimeSpec(
+            tenant, uuid.uuid4(), uuid.uuid4(), "1.0.0", RuntimeSize.of({"runtime": {"compute": compute}})
+        )
+        manifests += namespace_manifests(tenant, [spec.size], cluster) + runtime_manifests(spec, cluster)
+    return to_dicts(manifests)
+
+
+def main() -> int:
+    """Print what is wrong and return 1, or return 0."""
+    try:
+        validate(sample_manifests())
+    except ManifestInvalid as e:
+        print(f"dedicated runtime manifests: {e}")
+        return 1
+    print(f"dedicated runtime manifests: valid for Kubernetes {KUBERNETES_VERSION}")
+    return 0

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from cmp.commerce.views import CommerceViews
     from cmp.commerce.webhooks import Webhooks
     from cmp.housekeeping import Housekeeping
+    from cmp.provisioning.dedicated import DedicatedRuntimes
     from cmp.provisioning.runtime import RuntimeProvisioning
     from cmp.provisioning.services import OnboardingService
     from cmp.tenancy.integrate import IntegrationService
@@ -125,7 +126,14 @@ class Services:
     def runtime_provisioning(self) -> RuntimeProvisioning:
         from cmp.provisioning.runtime import RuntimeProvisioning
 
-        return RuntimeProvisioning(self.unit_of_work, self.machines, self.clock)
+        return RuntimeProvisioning(self.unit_of_work, self.machines, self.clock, self.dedicated_runtimes)
+
+    @cached_property
+    def dedicated_runtimes(self) -> DedicatedRuntimes | None:
+        """The cluster and IAM side of dedicated runtimes; None when no cluster is configured."""
+        from cmp.provisioning.dedicated import dedicated_runtimes
+
+        return dedicated_runtimes(self.settings)
 
     @cached_property
     def wizard(self) -> ProductWizard:

@@ -43,6 +43,22 @@ class Settings:
     runtime_provisioning_state_machine_arn: str = field(
         default_factory=lambda: _env("RUNTIME_PROVISIONING_STATE_MACHINE_ARN")
     )
+    kubernetes_api_url: str = field(default_factory=lambda: _env("KUBERNETES_API_URL"))
+    """A Kubernetes API server reached without authentication (the local fake of `make run`); empty: EKS."""
+    eks_cluster_name: str = field(default_factory=lambda: _env("EKS_CLUSTER_NAME"))
+    """The EKS cluster dedicated runtimes run on (infra/eks-base.yaml); empty with no API URL: none."""
+    eks_oidc_issuer: str = field(default_factory=lambda: _env("EKS_OIDC_ISSUER"))
+    """The cluster's OIDC issuer without `https://`, which tenant roles trust (IRSA)."""
+    aws_account_id: str = field(default_factory=lambda: _env("AWS_ACCOUNT_ID", "000000000000"))
+    tenant_data_bucket: str = field(default_factory=lambda: _env("TENANT_DATA_BUCKET", "cmp-tenant-data"))
+    """The bucket holding each tenant's data under `tenants/{tenant id}/`."""
+    runtime_image: str = field(default_factory=lambda: _env("RUNTIME_IMAGE", "cmp-runtime:local"))
+    """The dedicated runtime's container image (infra/Dockerfile), by digest or tag."""
+    gateway_namespace: str = field(default_factory=lambda: _env("GATEWAY_NAMESPACE", "cmp-gateway"))
+    aws_endpoint_cidrs: tuple[str, ...] = field(
+        default_factory=lambda: tuple(c for c in _env("AWS_ENDPOINT_CIDRS", "10.0.96.0/20").split(",") if c)
+    )
+    """The CIDRs of the VPC's AWS endpoints, the only non-DNS egress of tenant pods."""
     widget_token_secret_arn: str = field(default_factory=lambda: _env("WIDGET_TOKEN_SECRET_ARN"))
     """The Secrets Manager secret whose value is the key widget tokens are derived from (HMAC-SHA256)."""
     public_api_url: str = field(default_factory=lambda: _env("PUBLIC_API_URL"))

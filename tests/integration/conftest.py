@@ -23,6 +23,7 @@ from cmp.db.migrate import migrate
 from cmp.tenancy.passwords import PasswordHasher
 from cmp_dev.local.events import sqs_event
 from cmp_dev.local.functions import LambdaContext, load_handler
+from cmp_dev.local.kube_api import FakeKubernetes, KubeApiServer
 from cmp_dev.local.stack import (
     MOTO_CONFIG,
     Postgres,
@@ -237,3 +238,15 @@ def caller_of(
         "roles": ",".join(claims.roles),
         "session_id": claims.session_id,
     }
+
+
+@pytest.fixture
+def fake_cluster(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKubernetes]:
+    """The local fake Kubernetes API server, named by KUBERNETES_API_URL for the functions loaded after."""
+    cluster = FakeKubernetes()
+    server = KubeApiServer(cluster).start()
+    monkeypatch.setenv("KUBERNETES_API_URL", server.url)
+    try:
+        yield cluster
+    finally:
+        server.stop()

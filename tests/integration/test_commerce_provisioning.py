@@ -22,6 +22,12 @@ from .commerce_support import buy, new_tenant, plan, publish
 from .conftest import FAST_HASHER, Platform, Postgres, caller_of
 
 
+@pytest.fixture(autouse=True)
+def _cluster(fake_cluster: Any) -> Any:
+    """Every test here provisions onto the fake API server."""
+    return fake_cluster
+
+
 @pytest.fixture
 def dedicated(platform: Platform) -> dict[str, Any]:
     db = platform.function("CommerceApiFunction").services.db
@@ -74,9 +80,14 @@ def test_a_dedicated_plan_is_provisioned_by_the_state_machine_then_active(
     assert stored["status"] == "active" and stored["status_reason"] is None
     assert stored["provisioning"]["state"] == "completed"
     steps = stored["provisioning"]["steps"]
-    assert steps["request_namespace"]["detail"] == {
-        "namespace": f"tenant-{buyer['tenant_id']}",
-        "requested": True,
+    assert steps["create_namespace"]["detail"]["namespace"] == f"tenant-{buyer['tenant_id']}"
+    assert {s for s in steps if steps[s]["status"] == "succeeded"} == {
+        "create_namespace",
+        "create_role",
+        "apply_manifests",
+        "wait_rollout",
+        "register_endpoint",
+        "complete",
     }
     assert steps["complete"]["status"] == "succeeded"
     count = owner_conn.execute(
@@ -92,11 +103,12 @@ def test_a_failed_step_marks_the_subscription_with_a_readable_reason(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     worker = platform.function("RuntimeProvisioningWorkerFunction")
+    runtimes = worker.services.dedicated_runtimes
 
-    def refuse(subscription: Any) -> dict[str, Any]:
+    def refuse(tenant_id: Any) -> dict[str, Any]:
         raise ValidationFailed("the cluster has no room for another namespace")
 
-    monkeypatch.setattr(worker.services.runtime_provisioning, "request_namespace", refuse)
+    monkeypatch.setattr(runtimes, "create_namespace", refuse)
     buyer = caller_of(platform.function("AuthApiFunction").services, "Unlucky", "buyer")
     order = buy(platform, buyer, dedicated)[1]
 

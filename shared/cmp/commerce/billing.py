@@ -90,6 +90,7 @@ class BillingJobs:
                 subscription.end(subscription.current_period_end)
                 uow.subscriptions.save(subscription)
                 uow.offers.refresh_subscriber_count(subscription.product_id)
+                self._events.runtime_ended(uow, subscription)
                 uow.commit()
                 return "ended"
             change = subscription.pending_change

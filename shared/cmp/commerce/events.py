@@ -198,6 +198,7 @@ class PaymentEvents:
             uow.subscriptions.save(subscription)
             if was_live and not subscription.is_live:
                 uow.offers.refresh_subscriber_count(subscription.product_id)
+                self.runtime_ended(uow, subscription)
         return outcome
 
     def complete(self, uow: CommerceUnitOfWork, order: Order, event: PaymentEvent) -> str:
@@ -241,6 +242,22 @@ class PaymentEvents:
                 )
             )
         return "applied"
+
+    def runtime_ended(self, uow: Any, subscription: Subscription) -> None:
+        """A dedicated subscription ended (at its period end, or the provider deleted it): start
+        deprovisioning its runtime through the outbox (execution `deprovision-{subscription_id}`)."""
+        if subscription.runtime_type == "dedicated":
+            uow.outbox.add(
+                OutboxMessage.start_execution(
+                    self._machine(),
+                    f"deprovision-{subscription.id}",
+                    {
+                        "action": "deprovision",
+                        "tenant_id": str(subscription.tenant_id),
+                        "subscription_id": str(subscription.id),
+                    },
+                )
+            )
 
     def _new_subscription(self, order: Order, event: PaymentEvent) -> Subscription:
         if order.project_id is None or order.plan is None or order.capabilities is None:

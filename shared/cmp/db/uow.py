@@ -37,6 +37,7 @@ REPOSITORIES: dict[str, str] = {
     "accounts": "cmp.tenancy.repository:AccountRepository",
     "auth_sessions": "cmp.tenancy.repository:SessionRepository",
     "onboardings": "cmp.provisioning.repository:OnboardingRepository",
+    "runtime_endpoints": "cmp.provisioning.repository:RuntimeEndpointRepository",
     "subscriptions": "cmp.commerce.repository:SubscriptionRepository",
     "orders": "cmp.commerce.repository:OrderRepository",
     "payment_events": "cmp.commerce.payment_repository:PaymentEventRepository",

@@ -79,7 +79,20 @@ class Onboarding:
         return outcome
 
 
-RuntimeStep = Literal["request_namespace", "complete", "mark_failed"]
+RuntimeStep = Literal[
+    "create_namespace",
+    "create_role",
+    "apply_manifests",
+    "wait_rollout",
+    "register_endpoint",
+    "complete",
+    "compensate",
+    "mark_failed",
+    "export_data",
+    "delete_namespace",
+    "revoke_role",
+]
+"""Provisioning steps in order, its failure path (compensate, mark_failed), then deprovisioning's."""
 
 
 class RuntimeStepMessage(BaseModel):
@@ -92,3 +105,29 @@ class RuntimeStepMessage(BaseModel):
     subscription_id: str = Field(pattern=r"^[0-9a-f-]{36}$")
     task_token: str = Field(min_length=1)
     error: dict[str, Any] | None = None
+
+
+EndpointState = Literal["ready", "down", "deprovisioned"]
+
+
+@dataclass
+class RuntimeEndpoint:
+    """Where the gateway reaches a dedicated subscription's runtime (`url`), the product version it runs
+    and its state: `ready` once its rollout was available, `down` when found unavailable (`state_reason`),
+    `deprovisioned` after the subscription ended."""
+
+    subscription_id: UUID
+    tenant_id: UUID
+    namespace: str
+    url: str
+    product_version: str
+    role_arn: str | None
+    state: EndpointState = "ready"
+    state_reason: str | None = None
+
+    def deprovision(self) -> bool:
+        """The runtime is gone; False when it already was."""
+        if self.state == "deprovisioned":
+            return False
+        self.state, self.state_reason = "deprovisioned", None
+        return True

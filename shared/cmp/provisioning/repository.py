@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 from psycopg.types.json import Jsonb
 
 from cmp.db.session import Session
-from cmp.provisioning.model import Onboarding
+from cmp.provisioning.model import Onboarding, RuntimeEndpoint
 
 
 class OnboardingRepository:
@@ -51,3 +52,48 @@ class OnboardingRepository:
             " detail = excluded.detail, updated_at = now()",
             [(onboarding.tenant_id, o.step, o.status, Jsonb(o.detail)) for o in onboarding.outcomes],
         )
+
+
+class RuntimeEndpointRepository:
+    """`uow.runtime_endpoints`: the dedicated runtimes of the unit of work's tenant (`runtime_endpoints`)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, subscription_id: UUID) -> RuntimeEndpoint | None:
+        row = self._session.fetch_one(
+            "select subscription_id, tenant_id, namespace, url, product_version, role_arn, state, state_reason"
+            " from runtime_endpoints where subscription_id = %s",
+            (subscription_id,),
+        )
+        return RuntimeEndpoint(**row) if row else None
+
+    def save(self, endpoint: RuntimeEndpoint) -> None:
+        """Insert or update the endpoint (registering twice keeps one row)."""
+        self._session.execute(
+            "insert into runtime_endpoints (subscription_id, tenant_id, namespace, url, product_version,"
+            " role_arn, state, state_reason) values (%s, %s, %s, %s, %s, %s, %s, %s)"
+            " on conflict (subscription_id) do update set url = excluded.url,"
+            " product_version = excluded.product_version, role_arn = excluded.role_arn,"
+            " state = excluded.state, state_reason = excluded.state_reason, updated_at = now()",
+            (
+                endpoint.subscription_id,
+                endpoint.tenant_id,
+                endpoint.namespace,
+                endpoint.url,
+                endpoint.product_version,
+                endpoint.role_arn,
+                endpoint.state,
+                endpoint.state_reason,
+            ),
+        )
+
+    def dedicated_capabilities(self, tenant_id: UUID) -> list[dict[str, Any]]:
+        """The capability snapshots of the tenant's live dedicated subscriptions (what its namespace quota
+        is sized for), oldest first."""
+        rows = self._session.fetch_all(
+            "select capabilities from subscriptions where tenant_id = %s and runtime_type = 'dedicated'"
+            " and status in ('provisioning', 'active', 'past_due', 'suspended') order by created_at, id",
+            (tenant_id,),
+        )
+        return [row["capabilities"] for row in rows]

@@ -8,16 +8,22 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
 
 from cmp.aws.clients import client
+from cmp.bootstrap import bootstrap
+from cmp.commerce.checkout import CheckoutInput
+from cmp.config import Settings
+from cmp.db import Database
 from cmp_dev.local.kube_api import FakeKubernetes
+from tests.fakes import FixedClock
 
 from .commerce_support import buy, new_tenant, plan, publish
-from .conftest import Platform, caller_of
+from .conftest import FAST_HASHER, Platform, caller_of
 from .test_commerce_provisioning import finish, subscription
 
 
@@ -182,3 +188,50 @@ def test_deprovisioning_after_the_end_exports_the_location_and_removes_the_runti
     steps = subscription(owner_conn, subscription_id)["provisioning"]["steps"]
     assert steps["delete_namespace"]["detail"]["deleted"] is False
     assert steps["revoke_role"]["detail"]["deleted"] is False
+
+
+def test_a_dedicated_subscription_ending_at_its_period_end_starts_its_deprovisioning(
+    db: Database,
+    aws: None,
+    fresh_outbox: None,
+    dedicated: dict[str, Any],
+    owner_conn: psycopg.Connection[Any],
+) -> None:
+    clock = FixedClock(datetime(2026, 3, 15, 9, 30, tzinfo=UTC))
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:runtime-provisioning"
+    services = bootstrap(
+        Settings(
+            runtime_provisioning_state_machine_arn=machine, jwt_issuer="https://auth.test", jwt_audience="t"
+        ),
+        db=db,
+        hasher=FAST_HASHER,
+        local_payments_secret=lambda: "whsec_test",
+        jwt_secret=lambda: "test-signing-secret-" + "x" * 32,
+        clock=clock,
+    )
+    buyer = caller_of(services, "Period End", "buyer")
+    order_id = services.checkout.checkout(
+        buyer["tenant_id"],
+        buyer["user_id"],
+        CheckoutInput(dedicated["slug"], dedicated["plans"][0]["id"], "monthly"),
+    )
+    subscription_id = uuid.UUID(
+        services.commerce_views.order(buyer["tenant_id"], order_id)["subscription_id"]
+    )
+    # its runtime provisioned (the tests above cover that part)
+    owner_conn.execute("update subscriptions set status = 'active' where id = %s", (subscription_id,))
+    services.subscription_changes.cancel(buyer["tenant_id"], subscription_id, True, "moving on")
+    started = "select payload from outbox where kind = 'stepfunctions' and target = %s and name = %s"
+    assert owner_conn.execute(started, (machine, f"deprovision-{subscription_id}")).fetchone() is None
+
+    clock.current = clock.current + timedelta(days=40)
+    assert services.billing.renew()["ended"] >= 1
+
+    (payload,) = owner_conn.execute(started, (machine, f"deprovision-{subscription_id}")).fetchone() or (
+        None,
+    )
+    assert payload == {
+        "action": "deprovision",
+        "tenant_id": buyer["tenant_id"],
+        "subscription_id": str(subscription_id),
+    }

@@ -251,11 +251,11 @@ def cmd_openapi(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from cmp_dev.devtools import manifest_check
+    from cmp_dev.devtools import infra_check, manifest_check
     from cmp_dev.devtools.template_check import main as check_main
 
     template = int(check_main([str(ROOT / "template.yaml")]))
-    return max(template, manifest_check.main())
+    return max(template, infra_check.main(ROOT / "infra"), manifest_check.main())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     openapi.set_defaults(func=cmd_openapi)
     sub.add_parser(
         "check",
-        help="transform + lint template.yaml, validate every ASL file and the dedicated runtime manifests",
+        help="lint template.yaml (transformed) and infra/, validate every ASL file and the dedicated runtime manifests",
     ).set_defaults(func=cmd_check)
     admin = sub.add_parser("admin", help="platform administration")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)

@@ -33,6 +33,7 @@ APP = "cmp-runtime"
 MANAGER = "cmp-provisioning"
 """The server-side apply field manager, also the `app.kubernetes.io/managed-by` label."""
 PORT = 8080
+"""Where the runtime image's Lambda Runtime Interface Emulator takes invocations (infra/Dockerfile)."""
 TENANT_LABEL = "cmp.io/tenant"
 SUBSCRIPTION_LABEL = "cmp.io/subscription"
 VERSION_LABEL = "cmp.io/product-version"
@@ -200,7 +201,7 @@ def runtime_manifests(spec: RuntimeSpec, cluster: ClusterSettings) -> list[Any]:
     if size.gpus:
         limits[GPU_RESOURCE] = str(size.gpus)
     seccomp = k.V1SeccompProfile(type="RuntimeDefault")
-    probe = k.V1Probe(http_get=k.V1HTTPGetAction(path="/healthz", port="http"), period_seconds=10)
+    probe = k.V1Probe(tcp_socket=k.V1TCPSocketAction(port="http"), period_seconds=10)
     env = {
         "CMP_RUNTIME": "dedicated",
         "CMP_TENANT_ID": str(spec.tenant_id),

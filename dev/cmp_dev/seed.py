@@ -67,6 +67,12 @@ DEMO_PRODUCTS = (
             "tags": ["support", "customer-service", "rag"],
             "short_description": "Answers customer questions from your documents, with citations, around the clock.",
         },
+        capabilities={"runtime": {"deployment": "hybrid", "compute": {"cpu": "medium", "memory": "medium"}}},
+        plans=[
+            {"name": "Starter", "tier": "starter", "priceMonthly": "29", "priceYearly": "290"},
+            {"name": "Pro", "tier": "pro", "priceMonthly": "99", "priceYearly": "990"},
+            {"name": "Enterprise", "tier": "enterprise", "priceMonthly": "999", "priceYearly": "9990"},
+        ],
     ),
     DemoProduct(
         "acme-faq-bot",

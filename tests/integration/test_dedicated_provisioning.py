@@ -235,3 +235,34 @@ def test_a_dedicated_subscription_ending_at_its_period_end_starts_its_deprovisio
         "tenant_id": buyer["tenant_id"],
         "subscription_id": str(subscription_id),
     }
+
+
+def test_compensation_keeps_what_another_dedicated_subscription_of_the_tenant_uses(
+    platform: Platform,
+    dedicated: dict[str, Any],
+    fake_cluster: FakeKubernetes,
+    owner_conn: psycopg.Connection[Any],
+) -> None:
+    db = platform.function("CommerceApiFunction").services.db
+    second = publish(db, new_tenant(db), [plan("Enterprise", "enterprise", "500.00", "5000.00")])
+    buyer, first_id = bought(platform, dedicated, "Two Runtimes")
+    assert finish(platform, first_id, timeout=60) == "SUCCEEDED"
+    status, order = buy(platform, buyer, second)
+    assert status == 201, order
+    second_id = order["subscription_id"]
+    namespace = f"tenant-{buyer['tenant_id']}"
+    fake_cluster.stall(namespace, f"sub-{second_id}")
+
+    assert finish(platform, second_id, timeout=60) == "FAILED"
+
+    detail = subscription(owner_conn, second_id)["provisioning"]["steps"]["compensate"]["detail"]
+    assert detail["kept_for_other_subscriptions"] is True
+    assert sorted(detail["runtime_deleted"]) == sorted(
+        f"{kind}/sub-{second_id}"
+        for kind in ("Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget")
+    )
+    assert ("namespaces", None, namespace) in fake_cluster.objects
+    assert ("deployments", namespace, f"sub-{first_id}") in fake_cluster.objects
+    assert role(buyer["tenant_id"]) is not None
+    quota = fake_cluster.objects[("resourcequotas", namespace, "runtime-quota")]
+    assert quota["spec"]["hard"]["pods"] == "22", "sized for both runtimes while the second was applied"

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cmp_dev.local.kube_api import FakeKubernetes, KubeApiServer
 from cmp_dev.local.runner import LocalRunner
 from cmp_dev.local.stack import Moto, Postgres, function_environment, provision
 from cmp_dev.local.template import LocalTemplate, Resolver, read_template
@@ -23,6 +24,7 @@ class Stack:
     resolver: Resolver
     runner: LocalRunner
     local_dir: Path
+    kubernetes: KubeApiServer
 
     def environment(self, function: str) -> dict[str, str]:
         return function_environment(
@@ -44,6 +46,7 @@ class Stack:
     def stop(self) -> None:
         """Stop everything this stack started, users first: runner (pollers, workers), moto, PostgreSQL."""
         self.runner.stop()
+        self.kubernetes.stop()
         self.moto.stop()
         self.postgres.stop()
         (self.local_dir / STATE_FILE).unlink(missing_ok=True)
@@ -62,6 +65,7 @@ def start_stack(
     postgres = Postgres.start(local_dir / pg_dir_name)
     postgres.migrate()
     moto = Moto.start(moto_port, log_path=local_dir / "moto.log")
+    kubernetes = KubeApiServer(FakeKubernetes()).start()
     try:
         resolver = provision(template, moto.endpoint, local_dir / "secrets")
         queue_arns = {q: (resolver.physical[q]["Ref"], resolver.physical[q]["Arn"]) for q in template.queues}
@@ -70,21 +74,24 @@ def start_stack(
             return {
                 **os.environ,
                 **function_environment(template, function, resolver, moto.endpoint, postgres.app_url),
+                "KUBERNETES_API_URL": kubernetes.url,
             }
 
         runner = LocalRunner(template, environment, moto.endpoint, queue_arns, port=http_port)
         runner.start()
     except BaseException:
+        kubernetes.stop()
         moto.stop()
         postgres.stop()
         raise
-    stack = Stack(template, postgres, moto, resolver, runner, local_dir)
+    stack = Stack(template, postgres, moto, resolver, runner, local_dir, kubernetes)
     state_file = local_dir / STATE_FILE
     state_file.write_text(
         json.dumps(
             {
                 "api": runner.base_url,
                 "aws_endpoint": moto.endpoint,
+                "kubernetes_api": kubernetes.url,
                 "database_url": postgres.app_url,
                 "physical": resolver.physical,
                 "environment": stack.combined_environment(),

@@ -1,0 +1,38 @@
+"""`make run` plays the cluster: buying the demo agent's Enterprise plan provisions its dedicated runtime
+end to end (outbox → Step Functions in moto → the provisioning worker → the fake Kubernetes API server and
+moto's IAM) and the subscription becomes active."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from cmp_dev.local.dev import Stack
+
+from .conftest import Account, eventually
+
+
+def test_buying_the_demo_agent_enterprise_plan_provisions_it(
+    api: httpx.Client, stack: Stack, seeded: dict[str, Any], buyer: Account
+) -> None:
+    product = api.get("/v1/marketplace/products/acme-support-agent").json()
+    enterprise = next(p for p in product["plans"] if p["name"] == "Enterprise")
+    assert enterprise["runtime_type"] == "dedicated" and enterprise["price_monthly"] == "999.00"
+    order = buyer.post(
+        "/v1/checkout",
+        json={"product": "acme-support-agent", "plan_id": enterprise["id"], "billing_period": "monthly"},
+    )
+    assert order.status_code == 201, order.text
+    subscription_id = order.json()["subscription_id"]
+
+    def active() -> dict[str, Any] | None:
+        shown: dict[str, Any] = buyer.get(f"/v1/subscriptions/{subscription_id}").json()
+        return shown if shown["status"] == "active" else None
+
+    shown = eventually(active, timeout=60)
+    assert shown["runtime_type"] == "dedicated"
+    namespace = f"tenant-{buyer.tenant_id}"
+    objects = stack.kubernetes.cluster.objects
+    assert ("deployments", namespace, f"sub-{subscription_id}") in objects
+    assert ("networkpolicies", namespace, "gateway-only") in objects

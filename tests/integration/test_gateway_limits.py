@@ -84,9 +84,12 @@ def test_the_concurrency_cap_is_released_and_expires(
     services: Services, db: Database, owner_conn: psycopg.Connection[Any]
 ) -> None:
     ctx = _key_context(services, db, _plan(rateLimitRpm=600, concurrency=2))
-    with services.gateway.admit(ctx), services.gateway.admit(ctx):
-        with pytest.raises(RateLimited, match="2 concurrent"):
-            services.gateway.admit(ctx)
+    with (
+        services.gateway.admit(ctx),
+        services.gateway.admit(ctx),
+        pytest.raises(RateLimited, match="2 concurrent"),
+    ):
+        services.gateway.admit(ctx)
     with services.gateway.admit(ctx):  # both slots were freed on leaving the blocks
         pass
     crashed = services.gateway.admit(ctx)  # never closed: a function that died mid-call
@@ -142,7 +145,9 @@ def test_quotas_refuse_naming_use_and_reset_and_alert_once_per_period(
     assert row is not None and over.value.resets_at == row["current_period_end"].isoformat()
     assert int(over.value.headers["Retry-After"]) > 28 * 86400  # the period ends in 29 days
     body = over.value.to_dict()
-    assert body["error"] == "quota_exceeded" and "messages quota is used up (10 of 10)" in str(body["message"])
+    assert body["error"] == "quota_exceeded" and "messages quota is used up (10 of 10)" in str(
+        body["message"]
+    )
     _use(db, ctx, "tokens_in", 500)
     _use(db, ctx, "tokens_out", 300)
     services.gateway.admit(ctx, metric="tokens", cost=200).close()  # 800 + 200 = 1,000: both alerts

@@ -5,9 +5,10 @@
     response.headers.update(admission.headers)     # RateLimit-Policy / RateLimit
 
 The order of checks: the subscription and credential (revoked or expired since the authorizer cached them:
-401; subscription not callable: 403), the rate limits (all buckets or none: 429 `RateLimited`), the plan
-quota of `metric` (429 `QuotaExceeded`), then the concurrency lease (429 `RateLimited`). Any refusal rolls
-the whole transaction back, so a refused call consumes nothing. Usage alerts at 80 % and 100 % of a quota
+401; subscription not callable: 403), the plan quota of `metric` (429 `QuotaExceeded`), then in one
+statement (`gateway_admit`, which holds the limiter's row locks only while it runs and the commit that
+follows) the rate limits and the concurrency lease (all buckets and the lease or nothing: 429
+`RateLimited`). Any refusal rolls the whole transaction back, so a refused call consumes nothing. Usage alerts at 80 % and 100 % of a quota
 are written to the outbox in the same transaction (`usage.alert`, once per period).
 """
 
@@ -17,6 +18,7 @@ import math
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from types import TracebackType
 from typing import Any
@@ -48,6 +50,8 @@ class Admission:
 
     headers: dict[str, str]
     release: Callable[[], None] | None = field(default=None, repr=False)
+    admitted_at: datetime | None = None
+    """The rate limiter's clock (the database's) when the call was admitted; None when no limit applied."""
 
     def __enter__(self) -> Admission:
         return self
@@ -93,26 +97,32 @@ class Gateway:
                 raise NotFound("subscription not found")
             self._check_credential(state)
             limits = SubscriptionLimits.of(state["plan"] or {}, state["runtime_limits"])
+            if metric in limits.quotas:
+                self._check_quota(uow, ctx, state, metric, cost, limits.quotas[metric])
             policies = self._policies(ctx, limits, state["key_rate_limit"])
-            outcomes = uow.gateway.check_rates(policies, cost) if policies else []
+            lease = None
+            if limits.concurrency is not None:
+                lease_id = self._ids.new_id()
+                lease = (
+                    lease_id,
+                    ctx.tenant_id,
+                    ctx.subscription_id,
+                    limits.concurrency,
+                    limits.lease_seconds,
+                )
+            outcomes, held = uow.gateway.admit(policies, cost, lease) if policies or lease else ([], 0)
             if not all(o.allowed for o in outcomes):
                 refused = ", ".join(o.policy.name for o in outcomes if not o.allowed)
                 raise RateLimited(f"rate limit reached ({refused}); retry later", refusal_headers(outcomes))
-            if metric in limits.quotas:
-                self._check_quota(uow, ctx, state, metric, cost, limits.quotas[metric])
-            if limits.concurrency is not None:
-                lease_id = self._ids.new_id()
-                held = uow.gateway.acquire_lease(
-                    lease_id, ctx.tenant_id, ctx.subscription_id, limits.concurrency, limits.lease_seconds
+            if held is None:
+                raise RateLimited(
+                    f"the plan allows {limits.concurrency} concurrent calls; retry when one ends",
+                    {"Retry-After": "1", **ratelimit_headers(outcomes)},
                 )
-                if held is None:
-                    raise RateLimited(
-                        f"the plan allows {limits.concurrency} concurrent calls; retry when one ends",
-                        {"Retry-After": "1", **ratelimit_headers(outcomes)},
-                    )
             uow.commit()
         release = None if lease_id is None else partial(self._release, ctx.tenant_id, lease_id)
-        return Admission(ratelimit_headers(outcomes), release)
+        admitted_at = outcomes[0].checked_at if outcomes else None
+        return Admission(ratelimit_headers(outcomes), release, admitted_at)
 
     # ------------------------------------------------------------------------------------------ internals
     def _check_credential(self, state: dict[str, Any]) -> None:

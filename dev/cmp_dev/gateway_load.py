@@ -11,6 +11,7 @@ from typing import Any
 from cmp.db import Database
 from cmp.gateway.context import RuntimeContext
 from cmp.gateway.errors import RateLimited
+from cmp.gateway.ports import NoDedicatedRuntime
 from cmp.gateway.services import Gateway
 from cmp.system import RandomIds, SystemClock
 
@@ -28,7 +29,9 @@ def hammer(url: str, ctx: RuntimeContext, clients: int, seconds: float) -> dict[
 
     def client() -> None:
         db = Database(url, min_size=1, max_size=1)
-        gateway = Gateway(db.unit_of_work, SystemClock(), RandomIds(), lambda: "default")
+        gateway = Gateway(
+            db.unit_of_work, SystemClock(), RandomIds(), lambda: "default", NoDedicatedRuntime()
+        )
         with db.session():  # open the connection before the start line
             pass
         mine: list[datetime] = []

@@ -15,7 +15,8 @@ from cmp.bootstrap import Services
 from cmp.db import Database
 from cmp.errors import NotFound
 from cmp.gateway.context import RuntimeContext
-from cmp.gateway.errors import QuotaExceeded, RateLimited
+from cmp.gateway.errors import QuotaExceeded, RateLimited, RuntimeUnavailable
+from cmp.gateway.services import Gateway
 from cmp.tenancy.credentials import ApiKeyRequest
 from tests.subscriptions import capabilities, subscribe
 
@@ -181,3 +182,32 @@ def test_a_rate_refusal_waits_what_retry_after_says(services: Services, db: Data
     assert 1 <= wait <= 2  # one emission interval (2 s at 30 rpm), rounded up
     time.sleep(wait)
     services.gateway.admit(ctx).close()
+
+
+def test_a_dedicated_subscription_is_a_503_with_its_provisioning_state_until_it_has_an_endpoint(
+    services: Services, db: Database
+) -> None:
+    ctx = _key_context(services, db, _plan(rateLimitRpm=60))
+    with db.session(ctx.tenant_id) as session:
+        session.execute(
+            "update subscriptions set runtime_type = 'dedicated', provisioning = '{\"state\": \"running\"}'"
+            " where id = %s",
+            (ctx.subscription_id,),
+        )
+    with pytest.raises(RuntimeUnavailable) as unavailable:
+        services.gateway.admit(ctx)
+    assert (unavailable.value.status, unavailable.value.state) == (503, "running")
+    assert "provisioning: running" in unavailable.value.message
+
+    class Endpoint:
+        def endpoint(
+            self, tenant_id: uuid.UUID, subscription_id: uuid.UUID, provisioning: dict[str, Any]
+        ) -> str:
+            return f"https://tenant-{tenant_id}.runtime.internal"
+
+    routed = Gateway(services.unit_of_work, services.clock, services.ids, lambda: "default", Endpoint())
+    with routed.admit(ctx) as admission:
+        assert admission.endpoint == f"https://tenant-{ctx.tenant_id}.runtime.internal"
+    shared = _key_context(services, db, _plan(rateLimitRpm=60))
+    with services.gateway.admit(shared) as admission:
+        assert admission.endpoint is None  # shared plans run in-process

@@ -49,6 +49,7 @@ REPOSITORIES: dict[str, str] = {
     "widget_tokens": "cmp.tenancy.credential_repository:WidgetTokenRepository",
     "credential_lookup": "cmp.tenancy.credential_repository:CredentialLookup",
     "ratings": "cmp.catalog.rating_repository:RatingRepository",
+    "gateway": "cmp.gateway.repository:GatewayRepository",
 }
 
 

@@ -113,15 +113,15 @@ class Services:
     @cached_property
     def gateway(self) -> Gateway:
         """Admission of runtime calls: rate limits, plan quotas, concurrency caps."""
-        from cmp.gateway.ports import NoDedicatedRuntime
         from cmp.gateway.services import Gateway
+        from cmp.provisioning.router import RegisteredRuntimes
 
         return Gateway(
             self.unit_of_work,
             self.clock,
             self.ids,
             lambda: self.settings.event_bus_name,
-            NoDedicatedRuntime(),
+            RegisteredRuntimes(self.unit_of_work),
             self.settings.gateway_product_rate_per_minute,
         )
 

@@ -19,6 +19,7 @@ from cmp.bootstrap import bootstrap
 from cmp.commerce.checkout import CheckoutInput
 from cmp.config import Settings
 from cmp.db import Database
+from cmp.provisioning.router import RegisteredRuntimes
 from cmp_dev.local.kube_api import FakeKubernetes
 from tests.fakes import FixedClock
 
@@ -168,7 +169,14 @@ def test_deprovisioning_after_the_end_exports_the_location_and_removes_the_runti
     owner_conn: psycopg.Connection[Any],
 ) -> None:
     buyer, subscription_id = bought(platform, dedicated, "Leaving Buyer")
+    router = RegisteredRuntimes(platform.function("CommerceApiFunction").services.unit_of_work)
+    tenant, sub = uuid.UUID(buyer["tenant_id"]), uuid.UUID(subscription_id)
+    assert router.endpoint(tenant, sub, {}) is None, "not provisioned yet: the gateway answers 503"
     assert finish(platform, subscription_id) == "SUCCEEDED"
+    url = f"http://sub-{subscription_id}.tenant-{tenant}.svc.cluster.local"
+    assert router.endpoint(tenant, sub, {}) == url
+    other = caller_of(platform.function("AuthApiFunction").services, "Other Org", "buyer")
+    assert router.endpoint(uuid.UUID(other["tenant_id"]), sub, {}) is None, "never another tenant's runtime"
     owner_conn.execute(
         "update subscriptions set status = 'cancelled', cancelled_at = now() where id = %s",
         (subscription_id,),
@@ -183,6 +191,7 @@ def test_deprovisioning_after_the_end_exports_the_location_and_removes_the_runti
     assert owner_conn.execute(
         "select state from runtime_endpoints where subscription_id = %s", (subscription_id,)
     ).fetchone() == ("deprovisioned",)
+    assert router.endpoint(tenant, sub, {}) is None
 
     assert deprovision(platform, buyer["tenant_id"], subscription_id) == "SUCCEEDED", "idempotent"
     steps = subscription(owner_conn, subscription_id)["provisioning"]["steps"]

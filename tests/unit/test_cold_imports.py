@@ -31,6 +31,7 @@ ALLOWED: dict[str, set[str]] = {
     "authorizer": set(),
     "housekeeping": set(),
     "billing": set(),
+    "usage_rollup": set(),
     "admin_api": PYDANTIC,
     "auth_api": PYDANTIC,
     "capabilities_api": PYDANTIC,

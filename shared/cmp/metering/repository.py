@@ -30,20 +30,17 @@ class UsageRepository:
         The event counts in the period of its own timestamp, or as an adjustment on the next open period
         when that one is closed (`cmp.metering.model.place`). The target period's row is held FOR KEY
         SHARE until the transaction ends, so the roll-up (FOR UPDATE) never closes a period under a record
-        it has not seen. Raises `NotFound` for a subscription the tenant does not hold."""
-        current = self._session.fetch_one(
-            "select current_period_start, current_period_end from subscriptions where id = %s",
-            (event.subscription_id,),
-        )
-        if current is None:
-            raise NotFound("subscription not found")
-        self._ensure_period(
-            event.subscription_id, current["current_period_start"], current["current_period_end"]
-        )
+        it has not seen. Three statements: the periods, the lock, the insert. Raises `NotFound` for a
+        subscription the tenant does not hold."""
+        periods = self.periods(event.subscription_id)
+        if not periods:
+            self._ensure_current_period(event.subscription_id)
+            periods = self.periods(event.subscription_id)
         for _ in range(_PLACEMENT_ATTEMPTS):
-            placement = place(self.periods(event.subscription_id), event.occurred_at)
+            placement = place(periods, event.occurred_at)
             if self._hold_open(event.subscription_id, placement.period):
                 break
+            periods = self.periods(event.subscription_id)
         else:
             raise Conflict("the usage period kept closing while the event was recorded; retry")
         row = self._session.fetch_one(
@@ -73,6 +70,18 @@ class UsageRepository:
             (subscription_id,),
         )
         return [BillingPeriod(r["period_start"], r["period_end"], r["closed_at"] is not None) for r in rows]
+
+    def _ensure_current_period(self, subscription_id: uuid.UUID) -> None:
+        """Add the subscription's current period (migration 0017's trigger adds every period a subscription
+        enters; this covers none being stored). Raises `NotFound` for a subscription the tenant does not
+        hold."""
+        current = self._session.fetch_one(
+            "select current_period_start, current_period_end from subscriptions where id = %s",
+            (subscription_id,),
+        )
+        if current is None:
+            raise NotFound("subscription not found")
+        self._ensure_period(subscription_id, current["current_period_start"], current["current_period_end"])
 
     def _ensure_period(self, subscription_id: uuid.UUID, start: datetime, end: datetime) -> None:
         self._session.execute(

@@ -50,6 +50,7 @@ REPOSITORIES: dict[str, str] = {
     "ratings": "cmp.catalog.rating_repository:RatingRepository",
     "usage": "cmp.metering.repository:UsageRepository",
     "usage_rollups": "cmp.metering.repository:UsageRollupRepository",
+    "gateway": "cmp.gateway.repository:GatewayRepository",
 }
 
 

@@ -49,6 +49,8 @@ REPOSITORIES: dict[str, str] = {
     "widget_tokens": "cmp.tenancy.credential_repository:WidgetTokenRepository",
     "credential_lookup": "cmp.tenancy.credential_repository:CredentialLookup",
     "ratings": "cmp.catalog.rating_repository:RatingRepository",
+    "usage": "cmp.metering.repository:UsageRepository",
+    "usage_rollups": "cmp.metering.repository:UsageRollupRepository",
     "gateway": "cmp.gateway.repository:GatewayRepository",
 }
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 from cmp.web.schemas import RequestModel, Timestamp
+
+PASSWORD_NOTE = "Held as a secret: its repr (and so any log of the request model) shows asterisks"
 
 
 class SignupRequest(RequestModel):
     """A new organization and its owner."""
 
     email: str = Field(min_length=3, max_length=254, examples=["ada@example.com"])
-    password: str = Field(min_length=1, max_length=256)
+    password: SecretStr = Field(min_length=1, max_length=256, description=PASSWORD_NOTE)
     organization_name: str = Field(min_length=1, max_length=200, examples=["Analytical Engines Ltd"])
     account_type: Literal["seller", "buyer", "both"] = "both"
 
@@ -22,7 +24,7 @@ class LoginRequest(RequestModel):
     """Email and password (and optionally which organization to sign in to)."""
 
     email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=256)
+    password: SecretStr = Field(min_length=1, max_length=256, description=PASSWORD_NOTE)
     organization_id: str | None = Field(
         default=None, max_length=64, description="Sign in to this organization (default: first)"
     )

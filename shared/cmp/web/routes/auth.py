@@ -14,14 +14,16 @@ router = Router()
 @router.post("/v1/auth/signup", responses=answers(201, "Account created; signed in", 409))
 def signup(body: SignupRequest, services: ServicesDep) -> tuple[TokenResponse, int]:
     """Create an organization and its owner, and sign the owner in."""
-    issued = services.tenancy.signup(body.email, body.password, body.organization_name, body.account_type)
+    issued = services.tenancy.signup(
+        body.email, body.password.get_secret_value(), body.organization_name, body.account_type
+    )
     return TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in), 201
 
 
 @router.post("/v1/auth/login", responses=answers(200, "Signed in", 401, 403, 429))
 def login(body: LoginRequest, services: ServicesDep) -> TokenResponse:
     """Sign in; returns a bearer token for the API."""
-    issued = services.tenancy.login(body.email, body.password, body.organization_id)
+    issued = services.tenancy.login(body.email, body.password.get_secret_value(), body.organization_id)
     return TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in)
 
 

@@ -45,9 +45,9 @@ if TYPE_CHECKING:
     from cmp.gateway.authorization import RuntimeAuthorizer
     from cmp.gateway.services import Gateway
     from cmp.housekeeping import Housekeeping
-    from cmp.provisioning.dedicated import DedicatedRuntimes
     from cmp.metering.services import UsageRollupJob
     from cmp.metering.views import UsageViews
+    from cmp.provisioning.dedicated import DedicatedRuntimes
     from cmp.provisioning.runtime import RuntimeProvisioning
     from cmp.provisioning.services import OnboardingService
     from cmp.tenancy.integrate import IntegrationService

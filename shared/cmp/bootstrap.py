@@ -48,6 +48,9 @@ if TYPE_CHECKING:
     from cmp.tenancy.integrate import IntegrationService
     from cmp.tenancy.services import TenancyService
     from cmp.tenancy.views import ProfileView
+    from cmp.workflows.runs import WorkflowRuns
+    from cmp.workflows.services import WorkflowDefinitions
+    from cmp.workflows.worker import StepWorker
 
 
 @dataclass
@@ -283,6 +286,35 @@ class Services:
         from cmp.commerce.sales_views import SalesViews
 
         return SalesViews(self.db.session, self.clock)
+
+    @cached_property
+    def workflows(self) -> WorkflowDefinitions:
+        """A subscription's workflows: definitions, versions, activation."""
+        from cmp.workflows.services import EngineSettings, WorkflowDefinitions
+
+        settings = EngineSettings(
+            lambda: self.settings.workflow_steps_queue_url, lambda: self.settings.workflow_execution_role_arn
+        )
+        return WorkflowDefinitions(self.unit_of_work, self.machines, settings, self.ids)
+
+    @cached_property
+    def workflow_runs(self) -> WorkflowRuns:
+        from cmp.workflows.runs import WorkflowRuns
+
+        return WorkflowRuns(self.unit_of_work, self.machines, self.clock, self.ids)
+
+    @cached_property
+    def step_worker(self) -> StepWorker:
+        """The workflow step worker with its actions (http through the guarded fetcher, storage on S3)."""
+        from cmp.workflows.actions import Actions
+        from cmp.workflows.http import GuardedFetcher
+        from cmp.workflows.worker import StepWorker
+
+        allowed = frozenset(
+            h.strip() for h in self.settings.workflow_http_allowed_hosts.split(",") if h.strip()
+        )
+        actions = Actions(GuardedFetcher(allowed), self.objects, lambda: self.settings.workflow_bucket)
+        return StepWorker(self.unit_of_work, self.machines, actions, self.clock, self.ids)
 
 
 def bootstrap(settings: Settings | None = None, **overrides: object) -> Services:

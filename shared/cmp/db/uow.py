@@ -48,6 +48,8 @@ REPOSITORIES: dict[str, str] = {
     "widget_tokens": "cmp.tenancy.credential_repository:WidgetTokenRepository",
     "credential_lookup": "cmp.tenancy.credential_repository:CredentialLookup",
     "ratings": "cmp.catalog.rating_repository:RatingRepository",
+    "workflows": "cmp.workflows.repository:WorkflowRepository",
+    "workflow_runs": "cmp.workflows.repository:RunRepository",
 }
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from cmp.aws.clients import client
 from cmp.bootstrap import Services
+from cmp.catalog.paging import ProductPage
 from cmp.db import Database
 from cmp.errors import Conflict, NotFound, ValidationFailed
 
@@ -170,7 +171,7 @@ def test_an_idempotency_key_returns_the_first_run(db: Database, engine: tuple[Se
     first = services.workflow_runs.start(tenant, workflow_id, ORDERS, idempotency_key="delivery-1")
     second = services.workflow_runs.start(tenant, workflow_id, {"other": 1}, idempotency_key="delivery-1")
     assert second["run_id"] == first["run_id"]
-    assert len(services.workflow_runs.page(tenant, workflow_id, None, None, 10)["items"]) == 1
+    assert len(services.workflow_runs.page(tenant, workflow_id, None, ProductPage(10))["items"]) == 1
 
 
 def test_cancel_stops_the_run_and_rerun_starts_a_new_one(db: Database, engine: tuple[Services, str]) -> None:
@@ -189,7 +190,7 @@ def test_cancel_stops_the_run_and_rerun_starts_a_new_one(db: Database, engine: t
     again = services.workflow_runs.rerun(tenant, uuid.UUID(run["run_id"]))
     assert again["rerun_of"] == run["run_id"] and again["run_id"] != run["run_id"]
     assert drive(services, queue, tenant, again["run_id"])["status"] == "succeeded"
-    page = services.workflow_runs.page(tenant, workflow_id, "cancelled", None, 10)
+    page = services.workflow_runs.page(tenant, workflow_id, "cancelled", ProductPage(10))
     assert [r["run_id"] for r in page["items"]] == [run["run_id"]]
 
 
@@ -198,8 +199,10 @@ def test_runs_page_newest_first_with_a_cursor(db: Database, engine: tuple[Servic
     tenant = new_tenant(db, "Automation Buyer")
     workflow_id = uuid.UUID(_activated(services, tenant, automation(db, tenant).id, SYNC))
     ids = [services.workflow_runs.start(tenant, workflow_id, ORDERS)["run_id"] for _ in range(3)]
-    first = services.workflow_runs.page(tenant, workflow_id, None, None, 2)
-    second = services.workflow_runs.page(tenant, workflow_id, None, first["next_cursor"], 2)
+    first = services.workflow_runs.page(tenant, workflow_id, None, ProductPage(2))
+    second = services.workflow_runs.page(
+        tenant, workflow_id, None, ProductPage.from_query("2", first["next_cursor"])
+    )
     assert [r["run_id"] for r in first["items"] + second["items"]] == ids[::-1]
     assert second["next_cursor"] is None
 

@@ -75,6 +75,7 @@ class LocalTemplate:
     buckets: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
     distributions: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
     state_machines: dict[str, StateMachineDef] = field(default_factory=dict)
     authorizer_function: str | None = None
     authorizer_ttl: int = 0
@@ -112,6 +113,8 @@ def read_template(path: Path) -> LocalTemplate:
             tpl.secrets.append(logical_id)
         elif kind == "AWS::CloudFront::Distribution":
             tpl.distributions.append(logical_id)
+        elif kind == "AWS::IAM::Role":
+            tpl.roles.append(logical_id)
         elif kind == "AWS::Serverless::StateMachine":
             tpl.state_machines[logical_id] = StateMachineDef(
                 logical_id,

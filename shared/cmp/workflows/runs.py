@@ -9,12 +9,11 @@ each step and the run's end (`cmp.workflows.worker`).
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
-from datetime import datetime
 from typing import Any
 
+from cmp.catalog.paging import ProductPage, encode_cursor
 from cmp.db.outbox import OutboxMessage
 from cmp.errors import BadRequest, Conflict, FieldError, ValidationFailed
 from cmp.ports import Clock, IdGenerator
@@ -76,24 +75,6 @@ def step_view(step: StepExecution) -> dict[str, Any]:
         "output": step.output,
         "error": step.error_message,
     }
-
-
-def _cursor(run: Run) -> str:
-    assert run.created_at is not None
-    raw = json.dumps([run.created_at.isoformat(), str(run.id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _after(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    if cursor is None:
-        return None
-    try:
-        created, run_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(created), uuid.UUID(run_id)
-    except (ValueError, TypeError) as e:
-        raise ValidationFailed(
-            "Bad cursor", errors=[FieldError("query.cursor", "not a cursor this API returned")]
-        ) from e
 
 
 class WorkflowRuns:
@@ -165,9 +146,10 @@ class WorkflowRuns:
             return summary
 
     def page(
-        self, tenant_id: str, workflow_id: uuid.UUID, status: str | None, cursor: str | None, limit: int
+        self, tenant_id: str, workflow_id: uuid.UUID, status: str | None, page: ProductPage
     ) -> dict[str, Any]:
-        """`{"items": [run_summary…], "next_cursor"}`, newest first, optionally only runs in `status`."""
+        """`{"items": [run_summary…], "next_cursor"}`, newest first, optionally only runs in `status` (the
+        paging of `cmp.catalog.paging`: `limit`, and the cursor of the last run's (created_at, id))."""
         if status is not None and status not in RUN_STATUSES:
             raise ValidationFailed(
                 "Bad filter",
@@ -175,11 +157,11 @@ class WorkflowRuns:
             )
         with self._uow(tenant_id) as uow:
             uow.workflows.get(workflow_id)
-            runs = uow.workflow_runs.page(workflow_id, status, _after(cursor), limit + 1)
-        more = len(runs) > limit
+            runs = uow.workflow_runs.page(workflow_id, status, page.after, page.limit + 1)
+        last = runs[page.limit - 1] if len(runs) > page.limit else None
         return {
-            "items": [run_summary(r) for r in runs[:limit]],
-            "next_cursor": _cursor(runs[limit - 1]) if more else None,
+            "items": [run_summary(r) for r in runs[: page.limit]],
+            "next_cursor": encode_cursor(last.created_at, last.id) if last and last.created_at else None,
         }
 
     def detail(self, tenant_id: str, run_id: uuid.UUID) -> dict[str, Any]:

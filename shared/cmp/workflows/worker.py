@@ -10,7 +10,8 @@ Messages (`cmp.workflows.compiler`): `{"kind": "step" | "branch" | "finish", "ru
 - `finish`: record the run's end (succeeded or failed with the error) and the workflow's stats, once.
 
 A run that was cancelled gets no more steps (its execution was stopped; a late message is answered with
-a failure nobody waits for). A message whose task token is gone (timed out, stopped) is dropped.
+a failure nobody waits for). A message whose task token is gone (timed out, stopped) is dropped; one naming a run or version that does
+not exist is dead-lettered.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from cmp.aws.adapters import TaskTokenGone
+from cmp.errors import NotFound, PoisonMessage
 from cmp.ports import Clock, IdGenerator
 from cmp.workflows.actions import Actions, StepFailed
 from cmp.workflows.definition import Definition, Node, parse_definition
@@ -48,18 +50,24 @@ class StepWorker:
         self._definition = lru_cache(maxsize=256)(self._load_definition)
 
     def handle(self, message: dict[str, Any]) -> None:
-        """Answer one callback message; raises only for transient failures (the queue redelivers it)."""
+        """Answer one callback message. Raises PoisonMessage (dead-lettered at once) when its run or version
+        does not exist; any other exception is transient (the queue redelivers the message)."""
         token = str(message["task_token"])
         try:
-            if message["kind"] == "finish":
-                self._finish(message)
-                self._engine.task_succeeded(token, {})
-            elif message["kind"] == "branch":
-                self._engine.task_succeeded(token, {"branch": self._branch(message)})
-            else:
-                self._step(message, token)
+            self._answer(message, token)
         except TaskTokenGone:
             return
+        except NotFound as e:
+            raise PoisonMessage(f"{e.message}: the run or its workflow version no longer exists") from e
+
+    def _answer(self, message: dict[str, Any], token: str) -> None:
+        if message["kind"] == "finish":
+            self._finish(message)
+            self._engine.task_succeeded(token, {})
+        elif message["kind"] == "branch":
+            self._engine.task_succeeded(token, {"branch": self._branch(message)})
+        else:
+            self._step(message, token)
 
     def _node(self, message: dict[str, Any]) -> Node:
         definition = self._definition(str(message["tenant_id"]), str(message["workflow_version_id"]))

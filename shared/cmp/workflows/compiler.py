@@ -17,8 +17,10 @@ moto and against a dedicated tenant's own queue). The state input is the run con
 - `onError`: `retry` → Retry (`IntervalSeconds`, `MaxAttempts`, `BackoffRate`) then fail; `fallback` → Catch
   to the fallback node; `continue` → Catch storing the error as the step's output and going on; `fail` →
   the run fails.
-- A failure anywhere at the top level is caught into `RecordFailure` (worker `kind: "finish"`, status
-  failed) then `RunFailed`; the end of the flow is `RecordSuccess` (`kind: "finish"`, status succeeded).
+- The flow runs inside one Parallel state `Run` (its single branch), so a failure anywhere, including a
+  state that cannot catch (a Pass whose intrinsic fails, a loop over a value that is not an array), ends in
+  `RecordFailure` (worker `kind: "finish"`, status failed) then `RunFailed`; the end of the flow is
+  `RecordSuccess` (`kind: "finish"`, status succeeded).
 - Each callback Task has `TimeoutSeconds` (the node's, else the product's step timeout) and, when given,
   `HeartbeatSeconds`.
 
@@ -68,14 +70,15 @@ class Compiler:
             "ResultPath": None,
             "End": True,
         }
-        states[RECORD_FAILURE] = self._callback(
-            {"kind": "finish", "status": "failed", "error.$": "$.error"}, FINISH_TIMEOUT_SECONDS
-        ) | {"ResultPath": None, "Next": RUN_FAILED}
-        states[RUN_FAILED] = {
-            "Type": "Fail",
-            "Error": "WorkflowRunFailed",
-            "Cause": "A step failed; see the run's steps.",
-        }
+        if steps is not None:
+            states[RECORD_FAILURE] = self._callback(
+                {"kind": "finish", "status": "failed", "error.$": "$.error"}, FINISH_TIMEOUT_SECONDS
+            ) | {"ResultPath": None, "Next": RUN_FAILED}
+            states[RUN_FAILED] = {
+                "Type": "Fail",
+                "Error": "WorkflowRunFailed",
+                "Cause": "A step failed; see the run's steps.",
+            }
         return {
             "Comment": f"CMP workflow version {self.version_id}",
             "StartAt": RUN if steps is not None else RECORD_SUCCESS,

@@ -50,6 +50,7 @@ REPOSITORIES: dict[str, str] = {
     "ratings": "cmp.catalog.rating_repository:RatingRepository",
     "workflows": "cmp.workflows.repository:WorkflowRepository",
     "workflow_runs": "cmp.workflows.repository:RunRepository",
+    "gateway": "cmp.gateway.repository:GatewayRepository",
 }
 
 

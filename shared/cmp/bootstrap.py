@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from cmp.gateway.authorization import RuntimeAuthorizer
     from cmp.gateway.services import Gateway
     from cmp.housekeeping import Housekeeping
+    from cmp.metering.services import UsageRollupJob
+    from cmp.metering.views import UsageViews
     from cmp.provisioning.runtime import RuntimeProvisioning
     from cmp.provisioning.services import OnboardingService
     from cmp.tenancy.integrate import IntegrationService
@@ -337,6 +339,20 @@ class Services:
         )
         actions = Actions(GuardedFetcher(allowed), self.objects, lambda: self.settings.workflow_bucket)
         return StepWorker(self.unit_of_work, self.machines, actions, self.clock, self.ids)
+
+    @cached_property
+    def usage_rollup(self) -> UsageRollupJob:
+        """The scheduled roll-up of usage records per subscription, period, metric and day."""
+        from cmp.metering.services import UsageRollupJob
+
+        return UsageRollupJob(self.unit_of_work, self.clock)
+
+    @cached_property
+    def usage_views(self) -> UsageViews:
+        """The buyer's usage per period, metric and day against plan limits (read side)."""
+        from cmp.metering.views import UsageViews
+
+        return UsageViews(self.db.session)
 
 
 def bootstrap(settings: Settings | None = None, **overrides: object) -> Services:

@@ -51,6 +51,8 @@ REPOSITORIES: dict[str, str] = {
     "workflows": "cmp.workflows.repository:WorkflowRepository",
     "workflow_runs": "cmp.workflows.repository:RunRepository",
     "gateway": "cmp.gateway.repository:GatewayRepository",
+    "usage": "cmp.metering.repository:UsageRepository",
+    "usage_rollups": "cmp.metering.repository:UsageRollupRepository",
 }
 
 

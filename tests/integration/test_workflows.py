@@ -5,6 +5,7 @@ organizations."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
 from typing import Any
@@ -171,6 +172,11 @@ def test_an_idempotency_key_returns_the_first_run(db: Database, engine: tuple[Se
     first = services.workflow_runs.start(tenant, workflow_id, ORDERS, idempotency_key="delivery-1")
     second = services.workflow_runs.start(tenant, workflow_id, {"other": 1}, idempotency_key="delivery-1")
     assert second["run_id"] == first["run_id"]
+    with db.session(tenant) as session:
+        metered = session.fetch_all(
+            "select metric, quantity from usage_records where dedup_key like 'workflow-run:%%'"
+        )
+    assert [(r["metric"], r["quantity"]) for r in metered] == [("executions", 1)]
     assert len(services.workflow_runs.page(tenant, workflow_id, None, ProductPage(10))["items"]) == 1
 
 
@@ -255,3 +261,16 @@ def test_another_organization_sees_nothing(db: Database, engine: tuple[Services,
     ):
         with pytest.raises(NotFound):
             attempt()
+
+
+def test_a_two_hundred_node_workflow_runs(db: Database, engine: tuple[Services, str]) -> None:
+    services, queue = engine
+    tenant = new_tenant(db, "Automation Buyer")
+    nodes: list[dict[str, Any]] = [{"id": "start", "type": "manual"}]
+    nodes += [{"id": f"s{i}", "type": "transform", "config": {"set": {"i": i}}} for i in range(199)]
+    edges = [{"source": a["id"], "target": b["id"]} for a, b in itertools.pairwise(nodes)]
+    workflow_id = _activated(services, tenant, automation(db, tenant).id, {"nodes": nodes, "edges": edges})
+    run = services.workflow_runs.start(tenant, uuid.UUID(workflow_id), {})
+    detail = drive(services, queue, tenant, run["run_id"], timeout=300)
+    assert detail["status"] == "succeeded"
+    assert [s["step_id"] for s in detail["steps"]] == [f"s{i}" for i in range(199)]

@@ -46,10 +46,13 @@ FINISH_TIMEOUT_SECONDS = 300
 class Compiler:
     """One compilation: the queue the worker reads, the version's id and the default step timeout."""
 
-    def __init__(self, queue_url: str, version_id: str, step_timeout_seconds: int) -> None:
+    def __init__(
+        self, queue_url: str, version_id: str, step_timeout_seconds: int, max_iterations: int
+    ) -> None:
         self.queue_url = queue_url
         self.version_id = version_id
         self.step_timeout = step_timeout_seconds
+        self.max_iterations = max_iterations
 
     def compile(self, definition: Definition) -> dict[str, Any]:
         flow = definition.flow
@@ -199,7 +202,7 @@ class Compiler:
 
     def _loop(self, node: Node) -> dict[str, Any]:
         config = node.config
-        limit = config.get("maxIterations", 100)
+        limit = int(config.get("maxIterations", self.max_iterations))
         if config.get("type", "for_each") == "repeat":
             times = int(config["times"])
             parameters = {"items.$": f"States.ArrayRange(1, {times}, 1)", "count": times}
@@ -279,10 +282,16 @@ def _transition(state: dict[str, Any], after: str | None) -> None:
 
 
 def compile_definition(
-    definition: Definition, *, queue_url: str, version_id: str, step_timeout_seconds: int
+    definition: Definition,
+    *,
+    queue_url: str,
+    version_id: str,
+    step_timeout_seconds: int,
+    max_iterations: int = 100,
 ) -> dict[str, Any]:
-    """The ASL of `definition` (which must have passed `parse_definition` and `check_definition`)."""
-    return Compiler(queue_url, version_id, step_timeout_seconds).compile(definition)
+    """The ASL of `definition` (which must have passed `parse_definition` and `check_definition`);
+    `max_iterations` bounds a loop that sets no `maxIterations` (the product's `flow.loops.maxIterations`)."""
+    return Compiler(queue_url, version_id, step_timeout_seconds, max_iterations).compile(definition)
 
 
 def check_compiled(asl: dict[str, Any]) -> list[str]:

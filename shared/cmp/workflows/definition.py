@@ -152,6 +152,9 @@ def _flow(
     if not isinstance(raw_nodes, list) or not raw_nodes:
         errors.append(FieldError(_join(path, "nodes"), "expected a non-empty array of nodes"))
         return None
+    if len(raw_nodes) + len(seen) > MAX_NODES:
+        errors.append(FieldError(_join(path, "nodes"), f"at most {MAX_NODES} nodes in one workflow"))
+        return None
     if not isinstance(raw_edges, list):
         errors.append(FieldError(_join(path, "edges"), "expected an array of edges"))
         raw_edges = []

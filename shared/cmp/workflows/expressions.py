@@ -25,6 +25,7 @@ from cmp.errors import FieldError
 OPERATORS = ("equals", "contains", "greater", "less", "regex", "exists")
 ROOTS = ("input", "vars", "steps", "item", "index")
 MAX_REGEX_LENGTH = 200
+MAX_CONDITION_DEPTH = 10
 
 _SEGMENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _PATH = rf"{_SEGMENT}(?:\.{_SEGMENT}|\[\d+\])*"
@@ -98,9 +99,14 @@ def _as_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-def check_condition(raw: object, path: str, *, operators: tuple[str, ...], nested: bool) -> list[FieldError]:
-    """Problems with condition `raw` at JSON path `path`: its shape, operators outside `operators`, and a
-    group inside a group unless `nested` (the capability's `nestedConditions`)."""
+def check_condition(
+    raw: object, path: str, *, operators: tuple[str, ...], nested: bool, depth: int = 0
+) -> list[FieldError]:
+    """Problems with condition `raw` at JSON path `path`: its shape, operators outside `operators`, a group
+    inside a group unless `nested` (the capability's `nestedConditions`), groups deeper than
+    `MAX_CONDITION_DEPTH`."""
+    if depth > MAX_CONDITION_DEPTH:
+        return [FieldError(path, f"conditions nest at most {MAX_CONDITION_DEPTH} groups deep")]
     if not isinstance(raw, dict):
         return [FieldError(path, "expected a condition {left, operator, right} or a group {all|any: [...]}")]
     group = next((key for key in ("all", "any") if key in raw), None)
@@ -118,7 +124,7 @@ def check_condition(raw: object, path: str, *, operators: tuple[str, ...], neste
                 )
             else:
                 errors += check_condition(
-                    item, f"{path}.{group}[{index}]", operators=operators, nested=nested
+                    item, f"{path}.{group}[{index}]", operators=operators, nested=nested, depth=depth + 1
                 )
         return errors
     errors = []

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from cmp.commerce.ports import SubscriptionRepository
 from cmp.db.outbox import Outbox
+from cmp.metering.repository import UsageRepository
 from cmp.workflows.repository import RunRepository, WorkflowRepository
 
 
@@ -16,6 +17,7 @@ class WorkflowUnitOfWork(Protocol):
     workflows: WorkflowRepository
     workflow_runs: RunRepository
     outbox: Outbox
+    usage: UsageRepository
 
     def commit(self) -> None: ...
 

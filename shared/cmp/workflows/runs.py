@@ -1,6 +1,7 @@
 """Workflow runs: start (manual or API, idempotent per key), history, details with every step, cancel, rerun.
 
-A run is written with its state machine start in the same transaction (the outbox relays the start after the
+A run is written with its state machine start and its metering (one `executions` usage record, keyed by the
+run id, `cmp.metering`) in the same transaction (the outbox relays the start after the
 commit, and a sweep retries it), so a run is never recorded without its execution nor started twice: the
 execution is named after the run id, and an `Idempotency-Key` already used on the workflow returns the
 first run. The execution input is the run context (`cmp.workflows.expressions`). The step worker records
@@ -16,6 +17,7 @@ from typing import Any
 from cmp.catalog.paging import ProductPage, encode_cursor
 from cmp.db.outbox import OutboxMessage
 from cmp.errors import BadRequest, Conflict, FieldError, ValidationFailed
+from cmp.metering.model import UsageEvent
 from cmp.ports import Clock, IdGenerator
 from cmp.workflows.masking import mask
 from cmp.workflows.model import FINISHED, Run, StepExecution
@@ -135,6 +137,7 @@ class WorkflowRuns:
             existing = uow.workflow_runs.add(run)
             if existing is not None:
                 return run_summary(existing)
+            uow.usage.record(UsageEvent(run.subscription_id, "executions", 1, now, f"workflow-run:{run.id}"))
             variables = version.definition.get("variables") if isinstance(version.definition, dict) else None
             uow.outbox.add(
                 OutboxMessage.start_execution(

@@ -246,6 +246,7 @@ class WorkflowDefinitions:
             queue_url=self._settings.steps_queue_url(),
             version_id=str(version_id),
             step_timeout_seconds=allowance.step_timeout_seconds,
+            max_iterations=allowance.max_iterations,
         )
         structural = check_compiled(asl)
         if structural:

@@ -281,7 +281,9 @@ def _on_error(raw: object, path: str, errors: list[FieldError]) -> ErrorHandling
     if isinstance(rate, bool) or not isinstance(rate, int | float) or not 1.0 <= rate <= 10.0:
         errors.append(FieldError(f"{path}.backoffRate", "expected a number from 1 to 10"))
     fallback = raw.get("fallback")
-    if (strategy == "fallback") != (fallback is not None):
+    if fallback is not None and not isinstance(fallback, str):
+        errors.append(FieldError(f"{path}.fallback", "expected a node id"))
+    elif (strategy == "fallback") != (fallback is not None):
         errors.append(
             FieldError(f"{path}.fallback", "a node id is required with, and only with, strategy 'fallback'")
         )

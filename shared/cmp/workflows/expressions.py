@@ -157,7 +157,7 @@ def check_condition(
         else:
             try:
                 re.compile(right)
-            except re.error as e:
+            except (re.error, OverflowError, RecursionError) as e:
                 errors.append(FieldError(f"{path}.right", f"not a regular expression: {e}"))
     elif operator in ("greater", "less") and (
         isinstance(right, bool) or not isinstance(right, int | float | str)

@@ -313,7 +313,7 @@ def _check_schedule(node: Node, allow: Allowance) -> list[FieldError]:
         if key == "interval":
             seconds = interval_minutes(str(config["interval"])) * 60
         elif key == "preset":
-            if config["preset"] not in SCHEDULE_PRESETS:
+            if not isinstance(config["preset"], str) or config["preset"] not in SCHEDULE_PRESETS:
                 return [FieldError(f"{path}.preset", f"expected one of {', '.join(SCHEDULE_PRESETS)}")]
             seconds = min_gap_minutes(parse_cron(SCHEDULE_PRESETS[config["preset"]])) * 60
         else:

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from cmp.tenancy.integrate import IntegrationService
     from cmp.tenancy.services import TenancyService
     from cmp.tenancy.views import ProfileView
+    from cmp.workflows.hooks import WebhookDeliveries
     from cmp.workflows.runs import WorkflowRuns
     from cmp.workflows.services import WorkflowDefinitions
     from cmp.workflows.worker import StepWorker
@@ -73,6 +74,7 @@ class Services:
     jwt_secret: Callable[[], str] | None = None
     local_payments_secret: Callable[[], str] | None = None
     widget_token_key: Callable[[], str] | None = None
+    workflow_hook_key: Callable[[], str] | None = None
 
     @contextmanager
     def unit_of_work(self, tenant_id: UUID | str | None = None) -> Iterator[UnitOfWork]:
@@ -319,7 +321,24 @@ class Services:
         settings = EngineSettings(
             lambda: self.settings.workflow_steps_queue_url, lambda: self.settings.workflow_execution_role_arn
         )
-        return WorkflowDefinitions(self.unit_of_work, self.machines, settings, self.ids)
+        return WorkflowDefinitions(
+            self.unit_of_work, self.machines, settings, self.ids, self._workflow_hook_secret
+        )
+
+    def _workflow_hook_secret(self) -> str:
+        """The secret webhook keys derive from (`workflow_hook_key` in tests, else Secrets Manager)."""
+        if self.workflow_hook_key is not None:
+            return self.workflow_hook_key()
+        return self.secrets.get(self.settings.workflow_hook_secret_arn)
+
+    @cached_property
+    def workflow_hooks(self) -> WebhookDeliveries:
+        """Webhook deliveries to workflows (`POST /v1/hooks/{webhook_id}`)."""
+        from cmp.workflows.hooks import WebhookDeliveries
+
+        return WebhookDeliveries(
+            self.unit_of_work, self.workflow_runs, self._workflow_hook_secret, self.clock
+        )
 
     @cached_property
     def workflow_runs(self) -> WorkflowRuns:

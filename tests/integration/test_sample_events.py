@@ -37,6 +37,7 @@ def test_every_function_has_a_sample_event(platform: Platform) -> None:
         ("IntegrationApiFunction", "integration_api", 404),
         ("RatingsApiFunction", "ratings_api", 404),
         ("WorkflowsApiFunction", "workflows_api", 404),
+        ("WorkflowHooksFunction", "workflow_hooks", 404),
         ("RuntimeApiFunction", "runtime_api", 404),
     ],
 )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 import uuid
 from typing import Any
 
@@ -16,7 +17,8 @@ from cmp.aws.clients import client
 from cmp.bootstrap import Services
 from cmp.catalog.paging import ProductPage
 from cmp.db import Database
-from cmp.errors import Conflict, NotFound, ValidationFailed
+from cmp.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from cmp.workflows.actions import sign
 
 from .commerce_support import new_tenant
 from .workflow_support import automation, drive, with_workflow_engine
@@ -274,3 +276,51 @@ def test_a_two_hundred_node_workflow_runs(db: Database, engine: tuple[Services, 
     detail = drive(services, queue, tenant, run["run_id"], timeout=300)
     assert detail["status"] == "succeeded"
     assert [s["step_id"] for s in detail["steps"]] == [f"s{i}" for i in range(199)]
+
+
+HOOKED: dict[str, Any] = {
+    "nodes": [
+        {"id": "hook", "type": "webhook", "config": {"method": "POST", "auth": "signature"}},
+        {"id": "echo", "type": "transform", "config": {"expression": "input.order"}},
+    ],
+    "edges": [{"source": "hook", "target": "echo"}],
+}
+
+
+def test_a_signed_webhook_delivery_runs_once(db: Database, engine: tuple[Services, str]) -> None:
+    services, queue = engine
+    services.workflow_hook_key = lambda: "hook-secret-for-tests"
+    tenant = new_tenant(db, "Automation Buyer")
+    workflow_id = _activated(services, tenant, automation(db, tenant).id, HOOKED)
+    hook = services.workflows.get(tenant, uuid.UUID(workflow_id))["webhook"]
+    webhook_id = hook["path"].rsplit("/", 1)[1]
+    body = b'{"order": "A-7"}'
+    now = int(time.time())
+    headers = {"X-CMP-Signature": sign(hook["signing_key"], body, now), "Idempotency-Key": "delivery-1"}
+    first = services.workflow_hooks.deliver(webhook_id, headers, body)
+    again = services.workflow_hooks.deliver(webhook_id, headers, body)
+    assert again["run_id"] == first["run_id"] and first["trigger_type"] == "webhook"
+    detail = drive(services, queue, tenant, first["run_id"])
+    assert detail["steps"][0]["output"] == {"value": "A-7"}
+    for bad in (
+        {"X-CMP-Signature": sign("not-the-key", body, now)},
+        {"X-CMP-Signature": sign(hook["signing_key"], body, now - 600)},
+        {"X-CMP-Signature": sign(hook["signing_key"], b'{"order": "B"}', now)},
+        {},
+    ):
+        with pytest.raises(Unauthorized):
+            services.workflow_hooks.deliver(webhook_id, bad, body)
+    with pytest.raises(NotFound):
+        services.workflow_hooks.deliver("wh_" + "x" * 24, headers, body)
+
+
+def test_only_a_webhook_trigger_answers_its_address(db: Database, engine: tuple[Services, str]) -> None:
+    services, _ = engine
+    services.workflow_hook_key = lambda: "hook-secret-for-tests"
+    tenant = new_tenant(db, "Automation Buyer")
+    manual = services.workflows.list(tenant, automation(db, tenant).id)[0]
+    with db.session(tenant) as session:
+        row = session.fetch_one("select webhook_id from workflows where id = %s", (manual["workflow_id"],))
+    assert row is not None and manual["webhook"] is None
+    with pytest.raises(NotFound):
+        services.workflow_hooks.deliver(row["webhook_id"], {}, b"{}")

@@ -95,3 +95,28 @@ def test_another_organization_and_the_signed_out_get_nothing(
         assert call(platform, method, path, None)[0] == 401, path
     assert call(platform, "PUT", f"/v1/workflows/{workflow_id}", other, {"definition": DEFINITION})[0] == 404
     assert call(platform, "POST", f"/v1/workflows/{workflow_id}/runs", other, {"input": {}})[0] == 404
+
+
+def test_a_webhook_delivery_through_the_public_route(
+    platform: Platform, db: Database, buyer: dict[str, str]
+) -> None:
+    subscription = automation(db, buyer["tenant_id"])
+    workflow_id = call(platform, "GET", f"/v1/subscriptions/{subscription.id}/workflows", buyer)[1]["items"][
+        0
+    ]["workflow_id"]
+    hooked = {
+        "nodes": [{"id": "hook", "type": "webhook", "config": {"auth": "api_key"}}, DEFINITION["nodes"][1]],
+        "edges": [{"source": "hook", "target": "total"}],
+    }
+    status, saved = call(platform, "PUT", f"/v1/workflows/{workflow_id}", buyer, {"definition": hooked})
+    assert status == 200 and saved["webhook"]["auth"] == "api_key", saved
+    assert call(platform, "POST", f"/v1/workflows/{workflow_id}/activate", buyer)[0] == 200
+    path, key = saved["webhook"]["path"], saved["webhook"]["signing_key"]
+    event = api_event("POST", path, {"amounts": [2, 3]}, None)
+    event["headers"] = {**(event.get("headers") or {}), "X-API-Key": key, "X-Delivery-Id": "d-1"}
+    response = platform.invoke("WorkflowHooksFunction", event)
+    assert response["statusCode"] == 202, response["body"]
+    again = platform.invoke("WorkflowHooksFunction", event)
+    assert json.loads(again["body"])["run_id"] == json.loads(response["body"])["run_id"]
+    event["headers"]["X-API-Key"] = "wrong"
+    assert platform.invoke("WorkflowHooksFunction", event)["statusCode"] == 401

@@ -48,6 +48,7 @@ ALLOWED: dict[str, set[str]] = {
     "runtime_provisioning_worker": PYDANTIC,
     "workflows_api": PYDANTIC,
     "workflow_step_worker": PYDANTIC,
+    "workflow_hooks": PYDANTIC,
 }
 
 PROBE = """

@@ -31,6 +31,16 @@ class WorkflowStats(BaseModel):
     last_run_at: datetime | None
 
 
+class Webhook(BaseModel):
+    """Where a webhook trigger answers and how its callers authenticate (docs/automations.md, Webhooks)."""
+
+    path: str = Field(examples=["/v1/hooks/wh_3kVb9xQm2Lr8TzPw0aYdFnUe"])
+    auth: Literal["none", "api_key", "signature", "basic"]
+    signing_key: str = Field(
+        description="The key callers sign with (signature), send (api_key) or use as password (basic)"
+    )
+
+
 class Workflow(BaseModel):
     """A workflow with its latest version's definition. `runnable` false: `problems` lists what stops it
     (nodes of an imported flow this platform does not run); it cannot be activated until fixed."""
@@ -44,6 +54,7 @@ class Workflow(BaseModel):
     version: int = Field(description="The latest saved version")
     active_version: int | None = Field(description="The version new runs use (set by activate)")
     trigger: Trigger
+    webhook: Webhook | None = Field(description="For a webhook trigger: its URL path and key")
     definition: dict[str, Any] = Field(description="nodes, edges and variables (docs/automations.md)")
     runnable: bool
     problems: list[Problem]

@@ -46,6 +46,8 @@ class Workflow:
     description: str
     trigger_type: str
     trigger_config: dict[str, Any]
+    webhook_id: str
+    """The public id of its webhook URL (`POST /v1/hooks/{webhook_id}`); only a webhook trigger answers."""
     version: int = 1
     """The latest saved version."""
     active_version: int | None = None

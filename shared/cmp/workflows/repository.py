@@ -97,6 +97,11 @@ class WorkflowRepository:
             raise NotFound("workflow version not found")
         return _entity(WorkflowVersion, row)
 
+    def hook(self, webhook_id: str) -> tuple[str, uuid.UUID] | None:
+        """(tenant id, workflow id) behind a webhook id, before any tenant is known; None when unknown."""
+        row = self._session.fetch_one("select * from workflow_hook(%s)", (webhook_id,))
+        return (str(row["tenant_id"]), row["workflow_id"]) if row else None
+
     def product_flow(self, subscription_id: uuid.UUID) -> tuple[str | None, dict[str, Any] | None]:
         """(format, definition) of the flow the subscription's product was imported from; (None, None) when
         it has none."""

@@ -12,6 +12,7 @@ trigger to build on.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from cmp.errors import Conflict, FieldError, ValidationFailed
 from cmp.ports import IdGenerator
 from cmp.workflows.compiler import check_compiled, compile_definition
 from cmp.workflows.definition import Definition, parse_definition
+from cmp.workflows.hooks import signing_key
 from cmp.workflows.imports import import_flow
 from cmp.workflows.model import Workflow, WorkflowVersion
 from cmp.workflows.ports import WorkflowEngine, WorkflowUnitOfWork, WorkflowUnitOfWorkFactory
@@ -67,6 +69,7 @@ def workflow_view(workflow: Workflow, version: WorkflowVersion) -> dict[str, Any
         "active_version": workflow.active_version,
         "trigger": {"type": workflow.trigger_type, "config": workflow.trigger_config},
         "definition": version.definition,
+        "webhook": None,
         "runnable": version.asl is not None,
         "problems": version.problems,
         "stats": {
@@ -89,11 +92,24 @@ class WorkflowDefinitions:
         engine: WorkflowEngine,
         settings: EngineSettings,
         ids: IdGenerator,
+        hook_key: Callable[[], str],
     ) -> None:
         self._uow = uow
         self._engine = engine
         self._settings = settings
         self._ids = ids
+        self._hook_key = hook_key
+
+    def _view(self, workflow: Workflow, version: WorkflowVersion) -> dict[str, Any]:
+        """`workflow_view` plus, for a webhook trigger, its URL path and the key its callers sign or send."""
+        view = workflow_view(workflow, version)
+        if workflow.trigger_type == "webhook":
+            view["webhook"] = {
+                "path": f"/v1/hooks/{workflow.webhook_id}",
+                "auth": workflow.trigger_config.get("auth", "none"),
+                "signing_key": signing_key(self._hook_key(), workflow.webhook_id),
+            }
+        return view
 
     def list(self, tenant_id: str, subscription_id: uuid.UUID) -> list[dict[str, Any]]:
         """The subscription's workflows (oldest first), creating its first one for an automation; raises
@@ -104,7 +120,7 @@ class WorkflowDefinitions:
             created = not workflows and subscription.category == "automation" and subscription.status in LIVE
             if created:
                 workflows = [self._create_first(uow, subscription)]
-            views = [workflow_view(w, uow.workflows.version(w.id, w.version)) for w in workflows]
+            views = [self._view(w, uow.workflows.version(w.id, w.version)) for w in workflows]
             if created:
                 uow.commit()
             return views
@@ -113,7 +129,7 @@ class WorkflowDefinitions:
         """One workflow (`workflow_view`); raises NotFound (also for another tenant's)."""
         with self._uow(tenant_id) as uow:
             workflow = uow.workflows.get(workflow_id)
-            return workflow_view(workflow, uow.workflows.version(workflow_id, workflow.version))
+            return self._view(workflow, uow.workflows.version(workflow_id, workflow.version))
 
     def replace(self, tenant_id: str, workflow_id: uuid.UUID, body: dict[str, Any]) -> dict[str, Any]:
         """Save `body` (`{"definition", "name"?, "description"?}`) as a new version; raises ValidationFailed
@@ -138,7 +154,7 @@ class WorkflowDefinitions:
             )
             uow.workflows.save(workflow)
             uow.workflows.add_version(version)
-            view = workflow_view(uow.workflows.get(workflow_id), version)
+            view = self._view(uow.workflows.get(workflow_id), version)
             uow.commit()
             return view
 
@@ -168,7 +184,7 @@ class WorkflowDefinitions:
                 uow.workflows.save_version(version)
             workflow.activate()
             uow.workflows.save(workflow)
-            view = workflow_view(uow.workflows.get(workflow_id), version)
+            view = self._view(uow.workflows.get(workflow_id), version)
             uow.commit()
             return view
 
@@ -187,7 +203,7 @@ class WorkflowDefinitions:
             workflow = uow.workflows.get(workflow_id, for_update=True)
             change(workflow)
             uow.workflows.save(workflow)
-            view = workflow_view(
+            view = self._view(
                 uow.workflows.get(workflow_id), uow.workflows.version(workflow_id, workflow.version)
             )
             uow.commit()
@@ -209,6 +225,7 @@ class WorkflowDefinitions:
             "",
             compiled.trigger_type,
             compiled.trigger_config,
+            "wh_" + secrets.token_urlsafe(18),
             source=source,
         )
         version = WorkflowVersion(

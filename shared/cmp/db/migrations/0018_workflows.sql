@@ -14,6 +14,7 @@ create table workflows (
     source varchar(20) not null default 'product' check (source in ('product', 'n8n', 'langflow', 'custom')),
     trigger_type varchar(50) not null,
     trigger_config jsonb not null default '{}',
+    webhook_id varchar(40) not null unique check (webhook_id ~ '^wh_[A-Za-z0-9_-]{20,36}$'),
     status varchar(20) not null default 'draft' check (status in ('draft', 'active', 'paused')),
     version integer not null default 1 check (version > 0),
     active_version integer check (active_version between 1 and version),
@@ -118,3 +119,14 @@ as $$
 $$;
 revoke all on function workflow_product_flow(uuid) from public;
 grant execute on function workflow_product_flow(uuid) to cmp_app;
+
+-- A webhook delivery's only read before its tenant is known: the workflow behind a webhook id (its URL,
+-- `POST /v1/hooks/{webhook_id}`). Returns the ids only; the caller continues in that tenant's context.
+create or replace function workflow_hook(p_webhook_id text)
+returns table (tenant_id uuid, workflow_id uuid)
+language sql stable security definer set search_path = public
+as $$
+    select w.tenant_id, w.id from workflows w where w.webhook_id = p_webhook_id
+$$;
+revoke all on function workflow_hook(text) from public;
+grant execute on function workflow_hook(text) to cmp_app;

@@ -6,7 +6,9 @@ Prints:
   per step   — a 10-step no-op workflow (`transform` set {}), `BENCH_RUNS` runs one after another (default
                100): wall time from the start request to the run recorded as succeeded, divided by its
                steps (the run's start and finish tasks included in the total), p50 / p99;
-  replays    — `BENCH_DELIVERIES` start requests (default 10,000) carrying `BENCH_DISTINCT` distinct
+  webhook    — `BENCH_HOOK_RUNS` webhook deliveries (default 50) to a 1-step workflow, then every run
+               driven to completion: deliveries per second from the first delivery to the last completion;
+  replays    — `BENCH_DELIVERIES` webhook deliveries (default 10,000) carrying `BENCH_DISTINCT` distinct
                Idempotency-Keys (default 100), each key sent as many times: runs created must equal the
                distinct keys.
 
@@ -41,6 +43,14 @@ from cmp_dev.local.stack import MOTO_CONFIG, app_role_url, with_database  # noqa
 RUNS = int(os.environ.get("BENCH_RUNS", "100"))
 DELIVERIES = int(os.environ.get("BENCH_DELIVERIES", "10000"))
 DISTINCT = int(os.environ.get("BENCH_DISTINCT", "100"))
+HOOK_RUNS = int(os.environ.get("BENCH_HOOK_RUNS", "50"))
+HOOKED: dict[str, Any] = {
+    "nodes": [
+        {"id": "hook", "type": "webhook", "config": {"auth": "none"}},
+        {"id": "one", "type": "transform", "config": {"set": {}}},
+    ],
+    "edges": [{"source": "hook", "target": "one"}],
+}
 STEPS = 10
 NOOP: dict[str, Any] = {
     "nodes": [{"id": "start", "type": "manual"}]
@@ -65,19 +75,23 @@ def database() -> str:
     return app_role_url(owner)
 
 
-def workflow(services: Services, tenant: str) -> uuid.UUID:
+def workflow(services: Services, tenant: str, definition: dict[str, Any]) -> uuid.UUID:
     subscription = subscribe(services.db, tenant, capabilities("automation", "scheduled"), slug="bench")
     with services.db.session(tenant) as session:
         session.execute("update subscriptions set category = 'automation' where id = %s", (subscription.id,))
     workflow_id = uuid.UUID(services.workflows.list(tenant, subscription.id)[0]["workflow_id"])
-    services.workflows.replace(tenant, workflow_id, {"definition": NOOP})
+    services.workflows.replace(tenant, workflow_id, {"definition": definition})
     services.workflows.activate(tenant, workflow_id)
     return workflow_id
 
 
-def drive(services: Services, queue: str, tenant: str, run_id: str) -> None:
+def drive(services: Services, queue: str, tenant: str, *run_ids: str) -> None:
     sqs = client("sqs")
-    while services.workflow_runs.detail(tenant, uuid.UUID(run_id))["status"] == "running":
+    pending = set(run_ids)
+    while pending:
+        pending = {
+            r for r in pending if services.workflow_runs.detail(tenant, uuid.UUID(r))["status"] == "running"
+        }
         for message in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
             services.step_worker.handle(json.loads(message["Body"]))
             sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
@@ -94,11 +108,14 @@ def main() -> None:
         settings = Settings(
             workflow_steps_queue_url=queue, workflow_execution_role_arn="arn:aws:iam::123456789012:role/bench"
         )
-        services = bootstrap(settings, db=db)
+        services = bootstrap(settings, db=db, workflow_hook_key=lambda: "bench-hook-secret")
         tenant = str(uuid.uuid4())
         with db.session(tenant) as session:
             session.execute("insert into tenants (id, name, slug) values (%s, 'Bench', %s)", (tenant, tenant))
-        workflow_id = workflow(services, tenant)
+        workflow_id = workflow(services, tenant, NOOP)
+        hooked = workflow(services, tenant, HOOKED)
+        path = services.workflows.get(tenant, hooked)["webhook"]["path"]
+        webhook_id = path.rsplit("/", 1)[1]
 
         per_step = []
         for _ in range(RUNS):
@@ -113,16 +130,26 @@ def main() -> None:
             f"p99 {p99 * 1000:.1f} ms"
         )
 
-        before = len(services.workflow_runs.page(tenant, workflow_id, None, _page(1000))["items"])
+        started = time.perf_counter()
+        runs = [
+            services.workflow_hooks.deliver(webhook_id, {}, b'{"n": 1}')["run_id"] for _ in range(HOOK_RUNS)
+        ]
+        drive(services, queue, tenant, *runs)
+        elapsed = time.perf_counter() - started
+        print(
+            f"webhook    {HOOK_RUNS} deliveries to a 1-step workflow, all completed: {HOOK_RUNS / elapsed:.1f} runs/s"
+        )
+
+        before = len(services.workflow_runs.page(tenant, hooked, None, _page(100_000))["items"])
         started = time.perf_counter()
         for delivery in range(DELIVERIES):
-            key = f"delivery-{delivery % DISTINCT}"
-            services.workflow_runs.start(tenant, workflow_id, {"n": delivery % DISTINCT}, idempotency_key=key)
+            key = {"Idempotency-Key": f"delivery-{delivery % DISTINCT}"}
+            services.workflow_hooks.deliver(webhook_id, key, b'{"n": 2}')
         elapsed = time.perf_counter() - started
-        after = len(services.workflow_runs.page(tenant, workflow_id, None, _page(1000))["items"])
+        after = len(services.workflow_runs.page(tenant, hooked, None, _page(100_000))["items"])
         print(
-            f"replays    {DELIVERIES} requests, {DISTINCT} distinct keys: {after - before} runs created "
-            f"({DELIVERIES / elapsed:.0f} requests/s)"
+            f"replays    {DELIVERIES} deliveries, {DISTINCT} distinct delivery ids: {after - before} runs created "
+            f"({DELIVERIES / elapsed:.0f} deliveries/s)"
         )
         db.close()
 

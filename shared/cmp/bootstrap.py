@@ -53,6 +53,10 @@ if TYPE_CHECKING:
     from cmp.tenancy.integrate import IntegrationService
     from cmp.tenancy.services import TenancyService
     from cmp.tenancy.views import ProfileView
+    from cmp.workflows.hooks import WebhookDeliveries
+    from cmp.workflows.runs import WorkflowRuns
+    from cmp.workflows.services import WorkflowDefinitions
+    from cmp.workflows.worker import StepWorker
 
 
 @dataclass
@@ -71,6 +75,7 @@ class Services:
     jwt_secret: Callable[[], str] | None = None
     local_payments_secret: Callable[[], str] | None = None
     widget_token_key: Callable[[], str] | None = None
+    workflow_hook_key: Callable[[], str] | None = None
 
     @contextmanager
     def unit_of_work(self, tenant_id: UUID | str | None = None) -> Iterator[UnitOfWork]:
@@ -317,6 +322,52 @@ class Services:
         from cmp.commerce.sales_views import SalesViews
 
         return SalesViews(self.db.session, self.clock)
+
+    @cached_property
+    def workflows(self) -> WorkflowDefinitions:
+        """A subscription's workflows: definitions, versions, activation."""
+        from cmp.workflows.services import EngineSettings, WorkflowDefinitions
+
+        settings = EngineSettings(
+            lambda: self.settings.workflow_steps_queue_url, lambda: self.settings.workflow_execution_role_arn
+        )
+        return WorkflowDefinitions(
+            self.unit_of_work, self.machines, settings, self.ids, self._workflow_hook_secret
+        )
+
+    def _workflow_hook_secret(self) -> str:
+        """The secret webhook keys derive from (`workflow_hook_key` in tests, else Secrets Manager)."""
+        if self.workflow_hook_key is not None:
+            return self.workflow_hook_key()
+        return self.secrets.get(self.settings.workflow_hook_secret_arn)
+
+    @cached_property
+    def workflow_hooks(self) -> WebhookDeliveries:
+        """Webhook deliveries to workflows (`POST /v1/hooks/{webhook_id}`)."""
+        from cmp.workflows.hooks import WebhookDeliveries
+
+        return WebhookDeliveries(
+            self.unit_of_work, self.workflow_runs, self._workflow_hook_secret, self.clock
+        )
+
+    @cached_property
+    def workflow_runs(self) -> WorkflowRuns:
+        from cmp.workflows.runs import WorkflowRuns
+
+        return WorkflowRuns(self.unit_of_work, self.machines, self.clock, self.ids)
+
+    @cached_property
+    def step_worker(self) -> StepWorker:
+        """The workflow step worker with its actions (http through the guarded fetcher, storage on S3)."""
+        from cmp.workflows.actions import Actions
+        from cmp.workflows.http import GuardedFetcher
+        from cmp.workflows.worker import StepWorker
+
+        allowed = frozenset(
+            h.strip() for h in self.settings.workflow_http_allowed_hosts.split(",") if h.strip()
+        )
+        actions = Actions(GuardedFetcher(allowed), self.objects, lambda: self.settings.workflow_bucket)
+        return StepWorker(self.unit_of_work, self.machines, actions, self.clock, self.ids)
 
     @cached_property
     def usage_rollup(self) -> UsageRollupJob:

@@ -69,3 +69,16 @@ class Settings:
     """The API's public base URL (a custom domain, no trailing slash); empty: the URL the request came to."""
     widget_script_url: str = field(default_factory=lambda: _env("WIDGET_SCRIPT_URL"))
     """Where browsers load the embeddable widget; empty: `{public API URL}/v1/widget/widget.js`."""
+    workflow_steps_queue_url: str = field(
+        default_factory=lambda: _env("WORKFLOW_STEPS_QUEUE_URL_FOR_STATE_MACHINES")
+    )
+    """The queue workflow state machines send their callback tasks to (the step worker reads it); the API
+    only writes it into the state machines it creates (hence the variable's suffix, see the template gate)."""
+    workflow_execution_role_arn: str = field(default_factory=lambda: _env("WORKFLOW_EXECUTION_ROLE_ARN"))
+    """The role workflow state machines run as (may send to the steps queue, nothing else)."""
+    workflow_bucket: str = field(default_factory=lambda: _env("WORKFLOW_BUCKET"))
+    """Where storage steps read and write, under `workflows/{tenant_id}/`."""
+    workflow_http_allowed_hosts: str = field(default_factory=lambda: _env("WORKFLOW_HTTP_ALLOWED_HOSTS"))
+    """Comma-separated `host:port`s http steps may reach although private (the local demo endpoints only)."""
+    workflow_hook_secret_arn: str = field(default_factory=lambda: _env("WORKFLOW_HOOK_SECRET_ARN"))
+    """The secret each workflow's webhook key is derived from (HMAC-SHA256 of its webhook id)."""

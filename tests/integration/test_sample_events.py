@@ -36,6 +36,8 @@ def test_every_function_has_a_sample_event(platform: Platform) -> None:
         ("MarketplaceApiFunction", "marketplace_api", 200),
         ("IntegrationApiFunction", "integration_api", 404),
         ("RatingsApiFunction", "ratings_api", 404),
+        ("WorkflowsApiFunction", "workflows_api", 404),
+        ("WorkflowHooksFunction", "workflow_hooks", 404),
         ("RuntimeApiFunction", "runtime_api", 404),
     ],
 )
@@ -92,3 +94,12 @@ def test_a_runtime_step_whose_token_is_no_longer_awaited_is_dead_lettered(platfo
     assert (
         "no longer waits for this step" in dead[0]["MessageAttributes"]["cmp-failure-reason"]["StringValue"]
     )
+
+
+def test_a_workflow_step_of_a_run_that_does_not_exist_is_dead_lettered(platform: Platform) -> None:
+    result = platform.invoke("WorkflowStepWorkerFunction", _event("workflow_step_worker"))
+    assert result == {"batchItemFailures": []}
+    dead = client("sqs").receive_message(
+        QueueUrl=platform.ref("WorkflowStepsDeadLetterQueue"), MessageAttributeNames=["All"]
+    )["Messages"]
+    assert "no longer exists" in dead[0]["MessageAttributes"]["cmp-failure-reason"]["StringValue"]

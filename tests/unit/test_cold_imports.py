@@ -46,6 +46,9 @@ ALLOWED: dict[str, set[str]] = {
     "onboarding_worker": PYDANTIC,
     "review_worker": PYDANTIC,
     "runtime_provisioning_worker": PYDANTIC,
+    "workflows_api": PYDANTIC,
+    "workflow_step_worker": PYDANTIC,
+    "workflow_hooks": PYDANTIC,
 }
 
 PROBE = """

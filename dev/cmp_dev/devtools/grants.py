@@ -13,6 +13,8 @@ What a variable implies (the function uses what it is told about):
 - an `AWS::S3::Bucket`: `s3:GetObject` on its objects;
 - a state machine: `states:StartExecution`;
 - an `AWS::Events::EventBus`: `events:PutEvents`.
+A variable whose name ends in `_FOR_STATE_MACHINES` is handed on, not used: the function writes the value
+into state machine definitions it creates (whose own role is checked by AWS), so it implies nothing.
 Managed policies are not looked into, and a `Deny` on the resource wins over any `Allow`.
 """
 
@@ -157,10 +159,15 @@ def _referenced(value: Any) -> Iterator[str]:
             yield from _referenced(item)
 
 
+HANDED_ON_SUFFIX = "_FOR_STATE_MACHINES"
+
+
 def needs_of(names: _Names, environment: dict[str, Any]) -> dict[str, list[Need]]:
     """Per environment variable, the permissions its value implies."""
     found: dict[str, list[Need]] = {}
     for variable, value in environment.items():
+        if variable.endswith(HANDED_ON_SUFFIX):
+            continue
         for name in dict.fromkeys(_referenced(value)):
             need = _need(names, name)
             if need is not None:

@@ -200,6 +200,10 @@ def provision(template: LocalTemplate, endpoint: str | None, secrets_dir: Path) 
     for logical_id in template.distributions:
         # No CDN locally: an empty domain makes the functions serve presigned S3 URLs instead.
         physical[logical_id] = {"Ref": f"cmp-local-{logical_id}", "DomainName": ""}
+    for logical_id in template.roles:
+        # moto does not check the role a state machine runs as: a name is all that is needed locally.
+        name = f"cmp-local-{logical_id}"
+        physical[logical_id] = {"Ref": name, "Arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"}
     for logical_id in template.functions:
         arn = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:cmp-local-{logical_id}"
         physical[logical_id] = {"Ref": f"cmp-local-{logical_id}", "Arn": arn}

@@ -87,6 +87,7 @@ class LocalTemplate:
     buckets: list[str] = field(default_factory=list)
     secrets: list[str] = field(default_factory=list)
     distributions: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
     state_machines: dict[str, StateMachineDef] = field(default_factory=dict)
     authorizers: dict[str, AuthorizerDef] = field(default_factory=dict)
     default_authorizer: str | None = None
@@ -136,6 +137,8 @@ def read_template(path: Path) -> LocalTemplate:
             tpl.secrets.append(logical_id)
         elif kind == "AWS::CloudFront::Distribution":
             tpl.distributions.append(logical_id)
+        elif kind == "AWS::IAM::Role":
+            tpl.roles.append(logical_id)
         elif kind == "AWS::Serverless::StateMachine":
             tpl.state_machines[logical_id] = StateMachineDef(
                 logical_id,

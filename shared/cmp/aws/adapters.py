@@ -16,6 +16,10 @@ class AwsUnavailable(RuntimeError):
     """A transient AWS failure: jobs retry it, APIs answer 503."""
 
 
+class InvalidDefinition(ValueError):
+    """Step Functions rejected a state machine definition; the message is its reason."""
+
+
 class TaskTokenGone(RuntimeError):
     """The execution no longer waits for this task (timed out, stopped, or the token is not valid)."""
 
@@ -60,6 +64,33 @@ class StateMachines:
         except BotoCoreError as e:
             raise AwsUnavailable("could not start state machine") from e
         return str(out["executionArn"])
+
+    def create(self, name: str, definition: dict[str, Any], role_arn: str) -> str:
+        """Create a Standard state machine called `name` and return its ARN (creating the same name with the
+        same definition again returns the same ARN). Raises `InvalidDefinition` when Step Functions rejects
+        the ASL."""
+        try:
+            out = self._client.create_state_machine(
+                name=name, definition=json.dumps(definition), roleArn=role_arn, type="STANDARD"
+            )
+        except ClientError as e:
+            code = e.response["Error"]["Code"]
+            if code in ("InvalidDefinition", "ValidationException"):
+                raise InvalidDefinition(e.response["Error"].get("Message", code)) from e
+            raise AwsUnavailable("could not create the state machine") from e
+        except BotoCoreError as e:
+            raise AwsUnavailable("could not create the state machine") from e
+        return str(out["stateMachineArn"])
+
+    def stop(self, execution_arn: str, cause: str) -> None:
+        """Stop a running execution (a finished one is left as it is)."""
+        try:
+            self._client.stop_execution(executionArn=execution_arn, cause=cause[:32768])
+        except ClientError as e:
+            if e.response["Error"]["Code"] not in ("ExecutionDoesNotExist", "ExecutionNotRunning"):
+                raise AwsUnavailable("could not stop the execution") from e
+        except BotoCoreError as e:
+            raise AwsUnavailable("could not stop the execution") from e
 
     def task_succeeded(self, token: str, output: dict[str, Any]) -> None:
         self._answer(self._client.send_task_success, taskToken=token, output=json.dumps(output))
@@ -150,6 +181,31 @@ class ObjectStore:
             raise AwsUnavailable("object store unavailable") from e
         data: bytes = out["Body"].read()
         return data[:length]
+
+    def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
+        try:
+            self._client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+        except (ClientError, BotoCoreError) as e:
+            raise AwsUnavailable("object store unavailable") from e
+
+    def get(self, bucket: str, key: str, max_bytes: int) -> bytes | None:
+        """The object's first `max_bytes` bytes, or None when it does not exist."""
+        data = self.read_prefix(bucket, key, max_bytes)
+        return data if data or self.head(bucket, key) is not None else None
+
+    def delete(self, bucket: str, key: str) -> None:
+        try:
+            self._client.delete_object(Bucket=bucket, Key=key)
+        except (ClientError, BotoCoreError) as e:
+            raise AwsUnavailable("object store unavailable") from e
+
+    def list(self, bucket: str, prefix: str, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` objects under `prefix`: `{"key"` (without the prefix), `"size"}`."""
+        try:
+            out = self._client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=max(1, min(limit, 1000)))
+        except (ClientError, BotoCoreError) as e:
+            raise AwsUnavailable("object store unavailable") from e
+        return [{"key": o["Key"][len(prefix) :], "size": o["Size"]} for o in out.get("Contents", [])]
 
     def head(self, bucket: str, key: str) -> dict[str, Any] | None:
         try:

@@ -52,6 +52,8 @@ REPOSITORIES: dict[str, str] = {
     "usage": "cmp.metering.repository:UsageRepository",
     "usage_rollups": "cmp.metering.repository:UsageRollupRepository",
     "gateway": "cmp.gateway.repository:GatewayRepository",
+    "workflows": "cmp.workflows.repository:WorkflowRepository",
+    "workflow_runs": "cmp.workflows.repository:RunRepository",
 }
 
 

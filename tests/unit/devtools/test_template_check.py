@@ -495,3 +495,12 @@ def test_the_api_answers_gateway_errors_in_the_platform_error_shape() -> None:
         assert set(parsed) == {"error", "message", "errors", "request_id"}, kind
         assert parsed["errors"] == [], kind
         assert parsed["request_id"] == "req-1" and parsed["error"], kind
+
+
+def test_a_value_handed_on_to_state_machines_grants_nothing() -> None:
+    """The workflows API writes the steps queue's URL into the state machines it creates and never sends to
+    it: the `_FOR_STATE_MACHINES` suffix keeps the gate from asking for (and so granting) sqs:SendMessage."""
+    grants = Grants(transformed(load_template(REPO / "template.yaml")))
+    assert "WORKFLOW_STEPS_QUEUE_URL_FOR_STATE_MACHINES" not in grants.needs("WorkflowsApiFunction")
+    steps = grants.need("WorkflowStepsQueue")
+    assert steps is not None and not grants.allows("WorkflowsApiFunction", steps)

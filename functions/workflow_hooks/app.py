@@ -1,0 +1,25 @@
+"""Webhook deliveries to workflows (`POST /v1/hooks/{webhook_id}`): no authorizer, the trigger's own auth.
+
+`services` is built once per container and injected into the route by `make_resolver`.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from cmp.bootstrap import bootstrap
+from cmp.observability import instruments
+from cmp.web.api import make_resolver
+from cmp.web.routes.hooks import router
+
+logger, metrics = instruments("workflow-hooks")
+services = bootstrap()
+app = make_resolver(logger, services)
+app.include_router(router)
+
+
+@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

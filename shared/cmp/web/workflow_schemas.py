@@ -1,0 +1,120 @@
+"""Request and response models of the workflow routes (`cmp.web.routes.workflows`).
+
+The flow definition is the model of `cmp.workflows.definition` (camelCase keys, as the portal's editor and
+docs/automations.md write it); every other field is snake_case like the rest of the API.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from cmp.web.schemas import RequestModel
+
+
+class Problem(BaseModel):
+    path: str = Field(examples=["definition.nodes[3]"])
+    message: str
+
+
+class Trigger(BaseModel):
+    type: str = Field(examples=["schedule"])
+    config: dict[str, Any]
+
+
+class WorkflowStats(BaseModel):
+    total_runs: int
+    successful_runs: int
+    failed_runs: int
+    last_run_at: datetime | None
+
+
+class Webhook(BaseModel):
+    """Where a webhook trigger answers and how its callers authenticate (docs/automations.md, Webhooks)."""
+
+    path: str = Field(examples=["/v1/hooks/wh_3kVb9xQm2Lr8TzPw0aYdFnUe"])
+    auth: Literal["none", "api_key", "signature", "basic"]
+    signing_key: str = Field(
+        description="The key callers sign with (signature), send (api_key) or use as password (basic)"
+    )
+
+
+class Workflow(BaseModel):
+    """A workflow with its latest version's definition. `runnable` false: `problems` lists what stops it
+    (nodes of an imported flow this platform does not run); it cannot be activated until fixed."""
+
+    workflow_id: str
+    subscription_id: str
+    name: str
+    description: str
+    source: Literal["product", "n8n", "langflow", "custom"]
+    status: Literal["draft", "active", "paused"]
+    version: int = Field(description="The latest saved version")
+    active_version: int | None = Field(description="The version new runs use (set by activate)")
+    trigger: Trigger
+    webhook: Webhook | None = Field(description="For a webhook trigger: its URL path and key")
+    definition: dict[str, Any] = Field(description="nodes, edges and variables (docs/automations.md)")
+    runnable: bool
+    problems: list[Problem]
+    stats: WorkflowStats
+    created_at: datetime | None
+    updated_at: datetime | None
+
+
+class WorkflowList(BaseModel):
+    items: list[Workflow]
+
+
+class WorkflowBody(RequestModel):
+    """A new version of the workflow: its whole definition, and optionally a new name or description."""
+
+    definition: dict[str, Any] = Field(description="nodes, edges and variables (docs/automations.md)")
+    name: str | None = Field(default=None, min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class RunBody(RequestModel):
+    input: dict[str, Any] = Field(
+        default_factory=dict, description="The run's input, `{{ input.… }}` in steps"
+    )
+
+
+class RunSummary(BaseModel):
+    run_id: str
+    workflow_id: str
+    version: int
+    status: Literal["pending", "running", "succeeded", "failed", "cancelled"]
+    trigger_type: str
+    rerun_of: str | None
+    created_at: datetime | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    duration_ms: int | None
+    error: str | None = Field(description="The error name of a failed run (e.g. Http.Status)")
+
+
+class RunList(BaseModel):
+    items: list[RunSummary]
+    next_cursor: str | None
+
+
+class StepExecution(BaseModel):
+    step_id: str
+    type: str
+    name: str | None
+    status: Literal["running", "succeeded", "failed"]
+    attempt: int = Field(description="0 for the first attempt, then each retry")
+    started_at: datetime | None
+    completed_at: datetime | None
+    duration_ms: int | None
+    input: Any = Field(description="The step's configuration as rendered for this run, credentials masked")
+    output: Any = Field(description="What the step returned, credentials masked")
+    error: str | None
+
+
+class RunDetail(RunSummary):
+    input: dict[str, Any] = Field(description="The run's input, credentials masked")
+    error_details: dict[str, Any] | None
+    steps: list[StepExecution]

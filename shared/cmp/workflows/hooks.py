@@ -1,0 +1,108 @@
+"""Webhook triggers: `POST /v1/hooks/{webhook_id}` starts a run of the workflow behind the id.
+
+The URL's id is the only thing a caller knows; it is looked up before any tenant is known (the SECURITY
+DEFINER function `workflow_hook`). Only an active workflow whose trigger is a webhook answers; anything else
+is a 404 (or 409 for a paused or draft one), so ids reveal nothing.
+
+Authentication, as the trigger's `auth` says (spec Part 7 `triggers.webhook.authentication`), with the
+workflow's key `signing_key(platform secret, webhook_id)` (HMAC-SHA256, so it can be shown again, never
+stored): `none`; `api_key` (header `X-API-Key: <key>`); `basic` (user `cmp`, password the key);
+`signature` (header `X-CMP-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`, refused
+when `t` is more than `TOLERANCE_SECONDS` from now, so a captured delivery cannot be replayed later).
+
+Exactly one run per delivery: the delivery's `Idempotency-Key` (or `X-Delivery-Id`) header becomes the run's
+idempotency key, so a retried delivery answers with the first run and starts nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from cmp.errors import Conflict, NotFound, Unauthorized
+from cmp.ports import Clock
+from cmp.workflows.actions import sign
+from cmp.workflows.ports import WorkflowUnitOfWorkFactory
+from cmp.workflows.runs import WorkflowRuns
+
+TOLERANCE_SECONDS = 300
+_SIGNATURE = re.compile(r"^t=(\d{1,12}),v1=([0-9a-f]{64})$")
+
+
+def signing_key(secret: str, webhook_id: str) -> str:
+    """The key of one workflow's webhook, derived from the platform's secret (hex, 64 characters)."""
+    return hmac.new(secret.encode(), f"cmp-workflow-hook:{webhook_id}".encode(), hashlib.sha256).hexdigest()
+
+
+class WebhookDeliveries:
+    def __init__(
+        self, uow: WorkflowUnitOfWorkFactory, runs: WorkflowRuns, secret: Callable[[], str], clock: Clock
+    ) -> None:
+        self._uow = uow
+        self._runs = runs
+        self._secret = secret
+        self._clock = clock
+
+    def deliver(self, webhook_id: str, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+        """Start (or find, for a retried delivery) the run of this delivery; returns `run_summary`. Raises
+        NotFound (unknown id, not a webhook trigger), Unauthorized (authentication failed), Conflict (the
+        workflow is not active)."""
+        with self._uow(None) as uow:
+            found = uow.workflows.hook(webhook_id)
+        if found is None:
+            raise NotFound("no webhook at this address")
+        tenant_id, workflow_id = found
+        with self._uow(tenant_id) as uow:
+            workflow = uow.workflows.get(workflow_id)
+        if workflow.trigger_type != "webhook":
+            raise NotFound("no webhook at this address")
+        lowered = {k.lower(): v for k, v in headers.items()}
+        self._authenticate(str(workflow.trigger_config.get("auth", "none")), webhook_id, lowered, body)
+        if workflow.status != "active":
+            raise Conflict(f"the workflow is {workflow.status}")
+        delivery = lowered.get("idempotency-key") or lowered.get("x-delivery-id")
+        return self._runs.start(
+            tenant_id,
+            workflow_id,
+            _payload(body),
+            trigger_type="webhook",
+            idempotency_key=f"hook:{delivery[:240]}" if delivery else None,
+        )
+
+    def _authenticate(self, auth: str, webhook_id: str, headers: dict[str, str], body: bytes) -> None:
+        if auth == "none":
+            return
+        key = signing_key(self._secret(), webhook_id)
+        if auth == "api_key":
+            ok = hmac.compare_digest(headers.get("x-api-key", ""), key)
+        elif auth == "basic":
+            expected = "Basic " + base64.b64encode(f"cmp:{key}".encode()).decode()
+            ok = hmac.compare_digest(headers.get("authorization", ""), expected)
+        else:
+            ok = self._signed(headers.get("x-cmp-signature", ""), key, body)
+        if not ok:
+            raise Unauthorized(f"this webhook needs {auth} authentication (see the workflow's webhook)")
+
+    def _signed(self, header: str, key: str, body: bytes) -> bool:
+        match = _SIGNATURE.match(header.strip())
+        if match is None:
+            return False
+        timestamp = int(match.group(1))
+        if abs(self._clock.now().timestamp() - timestamp) > TOLERANCE_SECONDS:
+            return False
+        return hmac.compare_digest(header.strip(), sign(key, body, timestamp))
+
+
+def _payload(body: bytes) -> dict[str, Any]:
+    """The run's input: the JSON object sent, or `{"body": <text>}` for anything else."""
+    text = body.decode("utf-8", errors="replace")
+    try:
+        parsed = json.loads(text) if text.strip() else {}
+    except ValueError:
+        return {"body": text}
+    return parsed if isinstance(parsed, dict) else {"body": parsed}

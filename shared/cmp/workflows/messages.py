@@ -1,0 +1,23 @@
+"""The SQS message workflow state machines send the step worker (built by `cmp.workflows.compiler`)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class StepMessage(BaseModel):
+    """One callback task: run a step, decide a branch, or record the run's end."""
+
+    model_config = ConfigDict(extra="ignore")
+    kind: Literal["step", "branch", "finish"]
+    run_id: str = Field(pattern=r"^[0-9a-f-]{36}$")
+    tenant_id: str = Field(pattern=r"^[0-9a-f-]{36}$")
+    workflow_version_id: str = Field(pattern=r"^[0-9a-f-]{36}$")
+    task_token: str = Field(min_length=1)
+    node: str | None = None
+    attempt: int | None = None
+    context: dict[str, Any] | None = None
+    status: Literal["succeeded", "failed"] | None = None
+    error: dict[str, Any] | None = None

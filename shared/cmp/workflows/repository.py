@@ -1,0 +1,182 @@
+"""The workflow SQL: workflows, versions, runs and step executions of the unit of work's (buyer) tenant."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import fields
+from datetime import datetime
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from cmp.db.session import Session
+from cmp.errors import NotFound
+from cmp.workflows.model import Run, StepExecution, Workflow, WorkflowVersion
+
+_JSON = frozenset(
+    {
+        "trigger_config",
+        "definition",
+        "asl",
+        "problems",
+        "trigger_payload",
+        "output",
+        "error_details",
+        "input",
+        "metadata",
+    }
+)
+_GENERATED = frozenset({"created_at", "updated_at"})
+_T = TypeVar("_T")
+
+
+def _values(entity: object, skip: frozenset[str] = _GENERATED) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for f in fields(entity):  # type: ignore[arg-type]
+        if f.name not in skip:
+            value = getattr(entity, f.name)
+            values[f.name] = Jsonb(value) if f.name in _JSON and value is not None else value
+    return values
+
+
+def _entity(cls: type[_T], row: dict[str, Any]) -> _T:
+    return cls(**{f.name: row[f.name] for f in fields(cls)})  # type: ignore[arg-type]
+
+
+def _update(session: Session, table: str, values: dict[str, Any], touch: bool) -> None:
+    assignments = ", ".join(f"{name} = %({name})s" for name in values if name not in ("id", "tenant_id"))
+    stamp = ", updated_at = now()" if touch else ""
+    session.execute(f"update {table} set {assignments}{stamp} where id = %(id)s", values)
+
+
+class WorkflowRepository:
+    """`workflows` and `workflow_versions` rows (`uow.workflows`)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, workflow_id: uuid.UUID, for_update: bool = False) -> Workflow:
+        """The workflow of the current tenant; raises NotFound (also for another tenant's id)."""
+        row = self._session.fetch_one(
+            "select * from workflows where id = %s" + (" for update" if for_update else ""), (workflow_id,)
+        )
+        if row is None:
+            raise NotFound("workflow not found")
+        return _entity(Workflow, row)
+
+    def for_subscription(self, subscription_id: uuid.UUID) -> list[Workflow]:
+        rows = self._session.fetch_all(
+            "select * from workflows where subscription_id = %s order by created_at, id", (subscription_id,)
+        )
+        return [_entity(Workflow, row) for row in rows]
+
+    def add(self, workflow: Workflow) -> None:
+        self._session.insert("workflows", _values(workflow))
+
+    def save(self, workflow: Workflow) -> None:
+        _update(self._session, "workflows", _values(workflow), touch=True)
+
+    def add_version(self, version: WorkflowVersion) -> None:
+        self._session.insert("workflow_versions", _values(version))
+
+    def save_version(self, version: WorkflowVersion) -> None:
+        _update(self._session, "workflow_versions", _values(version), touch=False)
+
+    def version(self, workflow_id: uuid.UUID, version: int) -> WorkflowVersion:
+        row = self._session.fetch_one(
+            "select * from workflow_versions where workflow_id = %s and version = %s", (workflow_id, version)
+        )
+        if row is None:
+            raise NotFound(f"workflow version {version} not found")
+        return _entity(WorkflowVersion, row)
+
+    def version_by_id(self, version_id: uuid.UUID) -> WorkflowVersion:
+        row = self._session.fetch_one("select * from workflow_versions where id = %s", (version_id,))
+        if row is None:
+            raise NotFound("workflow version not found")
+        return _entity(WorkflowVersion, row)
+
+    def hook(self, webhook_id: str) -> tuple[str, uuid.UUID] | None:
+        """(tenant id, workflow id) behind a webhook id, before any tenant is known; None when unknown."""
+        row = self._session.fetch_one("select * from workflow_hook(%s)", (webhook_id,))
+        return (str(row["tenant_id"]), row["workflow_id"]) if row else None
+
+    def product_flow(self, subscription_id: uuid.UUID) -> tuple[str | None, dict[str, Any] | None]:
+        """(format, definition) of the flow the subscription's product was imported from; (None, None) when
+        it has none."""
+        row = self._session.fetch_one("select * from workflow_product_flow(%s)", (subscription_id,))
+        return (row["flow_format"], row["flow_definition"]) if row else (None, None)
+
+
+class RunRepository:
+    """`workflow_runs` and `workflow_step_executions` rows (`uow.workflow_runs`)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, run_id: uuid.UUID, for_update: bool = False) -> Run:
+        """The run of the current tenant; raises NotFound (also for another tenant's id)."""
+        row = self._session.fetch_one(
+            "select * from workflow_runs where id = %s" + (" for update" if for_update else ""), (run_id,)
+        )
+        if row is None:
+            raise NotFound("run not found")
+        return _entity(Run, row)
+
+    def add(self, run: Run) -> Run | None:
+        """Insert the run; returns the existing run instead (inserting nothing) when the workflow already has
+        a run with the same idempotency key."""
+        try:
+            with self._session.savepoint():
+                self._session.insert("workflow_runs", _values(run))
+        except psycopg.errors.UniqueViolation:
+            row = self._session.fetch_one(
+                "select * from workflow_runs where workflow_id = %s and idempotency_key = %s",
+                (run.workflow_id, run.idempotency_key),
+            )
+            assert row is not None
+            return _entity(Run, row)
+        return None
+
+    def save(self, run: Run) -> None:
+        _update(self._session, "workflow_runs", _values(run), touch=False)
+
+    def page(
+        self, workflow_id: uuid.UUID, status: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> list[Run]:
+        """Newest first; `after` is the (created_at, id) of the last run of the previous page."""
+        clauses: list[str] = ["workflow_id = %s"]
+        params: list[Any] = [workflow_id]
+        if status is not None:
+            clauses.append("status = %s")
+            params.append(status)
+        if after is not None:
+            clauses.append("(created_at, id) < (%s, %s)")
+            params += [after[0], after[1]]
+        rows = self._session.fetch_all(
+            f"select * from workflow_runs where {' and '.join(clauses)} order by created_at desc, id desc limit %s",
+            (*params, limit),
+        )
+        return [_entity(Run, row) for row in rows]
+
+    def step(self, run_id: uuid.UUID, step_id: str, attempt: int) -> StepExecution | None:
+        row = self._session.fetch_one(
+            "select * from workflow_step_executions where run_id = %s and step_id = %s and attempt = %s"
+            " order by started_at desc limit 1",
+            (run_id, step_id, attempt),
+        )
+        return _entity(StepExecution, row) if row else None
+
+    def steps(self, run_id: uuid.UUID) -> list[StepExecution]:
+        rows = self._session.fetch_all(
+            "select * from workflow_step_executions where run_id = %s order by started_at, created_at",
+            (run_id,),
+        )
+        return [_entity(StepExecution, row) for row in rows]
+
+    def add_step(self, step: StepExecution) -> None:
+        self._session.insert("workflow_step_executions", _values(step))
+
+    def save_step(self, step: StepExecution) -> None:
+        _update(self._session, "workflow_step_executions", _values(step), touch=False)

@@ -1,0 +1,204 @@
+"""Workflow runs: start (manual or API, idempotent per key), history, details with every step, cancel, rerun.
+
+A run is written with its state machine start and its metering (one `executions` usage record, keyed by the
+run id, `cmp.metering`) in the same transaction (the outbox relays the start after the
+commit, and a sweep retries it), so a run is never recorded without its execution nor started twice: the
+execution is named after the run id, and an `Idempotency-Key` already used on the workflow returns the
+first run. The execution input is the run context (`cmp.workflows.expressions`). The step worker records
+each step and the run's end (`cmp.workflows.worker`).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from cmp.catalog.paging import ProductPage, encode_cursor
+from cmp.db.outbox import OutboxMessage
+from cmp.errors import BadRequest, Conflict, FieldError, ValidationFailed
+from cmp.metering.model import UsageEvent
+from cmp.ports import Clock, IdGenerator
+from cmp.workflows.masking import mask
+from cmp.workflows.model import FINISHED, Run, StepExecution
+from cmp.workflows.ports import WorkflowEngine, WorkflowUnitOfWorkFactory
+
+MAX_INPUT_BYTES = 64 * 1024
+RUN_STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    """The ARN Step Functions gives the execution `name` of a state machine."""
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:')}:{name}"
+
+
+def run_context(run: Run, variables: dict[str, Any]) -> dict[str, Any]:
+    """The execution input: the run's identity, its trigger payload, the workflow's variables, no steps yet."""
+    return {
+        "run": {
+            "id": str(run.id),
+            "tenant_id": str(run.tenant_id),
+            "workflow_id": str(run.workflow_id),
+            "version": run.version,
+        },
+        "input": run.trigger_payload,
+        "vars": variables,
+        "steps": {},
+    }
+
+
+def run_summary(run: Run) -> dict[str, Any]:
+    return {
+        "run_id": str(run.id),
+        "workflow_id": str(run.workflow_id),
+        "version": run.version,
+        "status": run.status,
+        "trigger_type": run.trigger_type,
+        "rerun_of": str(run.rerun_of) if run.rerun_of else None,
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "completed_at": run.completed_at,
+        "duration_ms": run.duration_ms,
+        "error": run.error_message,
+    }
+
+
+def step_view(step: StepExecution) -> dict[str, Any]:
+    return {
+        "step_id": step.step_id,
+        "type": step.step_type,
+        "name": step.step_name,
+        "status": step.status,
+        "attempt": step.attempt,
+        "started_at": step.started_at,
+        "completed_at": step.completed_at,
+        "duration_ms": step.duration_ms,
+        "input": step.input,
+        "output": step.output,
+        "error": step.error_message,
+    }
+
+
+class WorkflowRuns:
+    """Starting, listing, reading, cancelling and re-running runs."""
+
+    def __init__(
+        self, uow: WorkflowUnitOfWorkFactory, engine: WorkflowEngine, clock: Clock, ids: IdGenerator
+    ) -> None:
+        self._uow = uow
+        self._engine = engine
+        self._clock = clock
+        self._ids = ids
+
+    def start(
+        self,
+        tenant_id: str,
+        workflow_id: uuid.UUID,
+        payload: object,
+        *,
+        trigger_type: str = "manual",
+        idempotency_key: str | None = None,
+        rerun_of: uuid.UUID | None = None,
+    ) -> dict[str, Any]:
+        """Start a run of the workflow's active version with `payload` as its input; returns `run_summary`
+        (the first run when `idempotency_key` was used before). Raises Conflict (not active), ValidationFailed
+        (input not an object or over 64 KiB), NotFound."""
+        if not isinstance(payload, dict):
+            raise ValidationFailed(
+                "The run input is not valid", errors=[FieldError("input", "expected an object")]
+            )
+        if len(json.dumps(payload)) > MAX_INPUT_BYTES:
+            raise ValidationFailed(
+                "The run input is too large", errors=[FieldError("input", "at most 64 KiB of JSON")]
+            )
+        if idempotency_key is not None and not 0 < len(idempotency_key) <= 255:
+            raise BadRequest(
+                "Idempotency-Key must be 1 to 255 characters",
+                errors=[FieldError("header.idempotency-key", "1 to 255 characters")],
+            )
+        with self._uow(tenant_id) as uow:
+            workflow = uow.workflows.get(workflow_id)
+            number = workflow.require_runnable()
+            version = uow.workflows.version(workflow_id, number)
+            assert version.state_machine_arn is not None
+            now = self._clock.now()
+            run = Run(
+                self._ids.new_id(),
+                workflow.tenant_id,
+                workflow.id,
+                workflow.subscription_id,
+                number,
+                trigger_type,
+                payload,
+                idempotency_key=idempotency_key,
+                rerun_of=rerun_of,
+            )
+            run.start(execution_arn(version.state_machine_arn, str(run.id)), now)
+            existing = uow.workflow_runs.add(run)
+            if existing is not None:
+                return run_summary(existing)
+            uow.usage.record(UsageEvent(run.subscription_id, "executions", 1, now, f"workflow-run:{run.id}"))
+            variables = version.definition.get("variables") if isinstance(version.definition, dict) else None
+            uow.outbox.add(
+                OutboxMessage.start_execution(
+                    version.state_machine_arn, str(run.id), run_context(run, variables or {})
+                )
+            )
+            summary = run_summary(uow.workflow_runs.get(run.id))
+            uow.commit()
+            return summary
+
+    def page(
+        self, tenant_id: str, workflow_id: uuid.UUID, status: str | None, page: ProductPage
+    ) -> dict[str, Any]:
+        """`{"items": [run_summary…], "next_cursor"}`, newest first, optionally only runs in `status` (the
+        paging of `cmp.catalog.paging`: `limit`, and the cursor of the last run's (created_at, id))."""
+        if status is not None and status not in RUN_STATUSES:
+            raise ValidationFailed(
+                "Bad filter",
+                errors=[FieldError("query.status", f"expected one of {', '.join(RUN_STATUSES)}")],
+            )
+        with self._uow(tenant_id) as uow:
+            uow.workflows.get(workflow_id)
+            runs = uow.workflow_runs.page(workflow_id, status, page.after, page.limit + 1)
+        last = runs[page.limit - 1] if len(runs) > page.limit else None
+        return {
+            "items": [run_summary(r) for r in runs[: page.limit]],
+            "next_cursor": encode_cursor(last.created_at, last.id) if last and last.created_at else None,
+        }
+
+    def detail(self, tenant_id: str, run_id: uuid.UUID) -> dict[str, Any]:
+        """`run_summary` plus the masked input, error details and every step execution in order."""
+        with self._uow(tenant_id) as uow:
+            run = uow.workflow_runs.get(run_id)
+            steps = uow.workflow_runs.steps(run_id)
+        return {
+            **run_summary(run),
+            "input": mask(run.trigger_payload),
+            "error_details": run.error_details,
+            "steps": [step_view(s) for s in steps],
+        }
+
+    def cancel(self, tenant_id: str, run_id: uuid.UUID) -> dict[str, Any]:
+        """Stop the execution and mark the run cancelled; raises Conflict when it already finished."""
+        with self._uow(tenant_id) as uow:
+            run = uow.workflow_runs.get(run_id, for_update=True)
+            if run.status in FINISHED:
+                raise Conflict(f"the run already {run.status}")
+            run.finish("cancelled", self._clock.now())
+            workflow = uow.workflows.get(run.workflow_id, for_update=True)
+            workflow.count_finished("cancelled", self._clock.now())
+            uow.workflow_runs.save(run)
+            uow.workflows.save(workflow)
+            uow.commit()
+        if run.execution_arn:
+            self._engine.stop(run.execution_arn, "cancelled by the buyer")
+        return run_summary(run)
+
+    def rerun(self, tenant_id: str, run_id: uuid.UUID) -> dict[str, Any]:
+        """A new run of the workflow's active version with the same input (`rerun_of` names the first)."""
+        with self._uow(tenant_id) as uow:
+            run = uow.workflow_runs.get(run_id)
+        return self.start(
+            tenant_id, run.workflow_id, run.trigger_payload, trigger_type=run.trigger_type, rerun_of=run.id
+        )

@@ -1,0 +1,157 @@
+"""The step worker: answers the callback tasks of workflow state machines (DESIGN §4).
+
+Messages (`cmp.workflows.compiler`): `{"kind": "step" | "branch" | "finish", "run_id", "tenant_id",
+"workflow_version_id", "task_token", …}`.
+
+- `step`: render the node's configuration against the run context (`{{ }}` references), record a step
+  execution (input and output masked), run the action (`cmp.workflows.actions`), answer `SendTaskSuccess`
+  with its output (an object as it is, any other value as `{"value": …}`, so `{{ steps.x.value }}` reads it) or `SendTaskFailure` with its error (Step Functions then applies the node's `onError`).
+- `branch`: decide an `if`/`switch` whose condition ASL cannot state; answers `{"branch": name}`.
+- `finish`: record the run's end (succeeded or failed with the error) and the workflow's stats, once.
+
+A run that was cancelled gets no more steps (its execution was stopped; a late message is answered with
+a failure nobody waits for). A message whose task token is gone (timed out, stopped) is dropped; one naming a run or version that does
+not exist is dead-lettered.
+"""
+
+from __future__ import annotations
+
+import uuid
+from functools import lru_cache
+from typing import Any
+
+from cmp.aws.adapters import TaskTokenGone
+from cmp.errors import NotFound, PoisonMessage
+from cmp.ports import Clock, IdGenerator
+from cmp.workflows.actions import Actions, StepFailed
+from cmp.workflows.definition import Definition, Node, parse_definition
+from cmp.workflows.expressions import evaluate, render
+from cmp.workflows.masking import mask
+from cmp.workflows.model import RunStatus, StepExecution
+from cmp.workflows.ports import WorkflowEngine, WorkflowUnitOfWorkFactory
+
+MAX_STORED_BYTES = 64_000
+
+
+class StepWorker:
+    def __init__(
+        self,
+        uow: WorkflowUnitOfWorkFactory,
+        engine: WorkflowEngine,
+        actions: Actions,
+        clock: Clock,
+        ids: IdGenerator,
+    ) -> None:
+        self._uow = uow
+        self._engine = engine
+        self._actions = actions
+        self._clock = clock
+        self._ids = ids
+        self._definition = lru_cache(maxsize=256)(self._load_definition)
+
+    def handle(self, message: dict[str, Any]) -> None:
+        """Answer one callback message. Raises PoisonMessage (dead-lettered at once) when its run or version
+        does not exist; any other exception is transient (the queue redelivers the message)."""
+        token = str(message["task_token"])
+        try:
+            self._answer(message, token)
+        except TaskTokenGone:
+            return
+        except NotFound as e:
+            raise PoisonMessage(f"{e.message}: the run or its workflow version no longer exists") from e
+
+    def _answer(self, message: dict[str, Any], token: str) -> None:
+        if message["kind"] == "finish":
+            self._finish(message)
+            self._engine.task_succeeded(token, {})
+        elif message["kind"] == "branch":
+            self._engine.task_succeeded(token, {"branch": self._branch(message)})
+        else:
+            self._step(message, token)
+
+    def _node(self, message: dict[str, Any]) -> Node:
+        definition = self._definition(str(message["tenant_id"]), str(message["workflow_version_id"]))
+        return next(n for n in definition.all_nodes() if n.id == message["node"])
+
+    def _load_definition(self, tenant_id: str, version_id: str) -> Definition:
+        with self._uow(tenant_id) as uow:
+            version = uow.workflows.version_by_id(uuid.UUID(version_id))
+        return parse_definition(version.definition)
+
+    def _branch(self, message: dict[str, Any]) -> str:
+        node, context = self._node(message), message["context"]
+        if node.type == "if":
+            return "true" if evaluate(node.config["condition"], context) else "false"
+        for case in node.config["cases"]:
+            if evaluate(case["condition"], context):
+                return str(case["name"])
+        return "default"
+
+    def _step(self, message: dict[str, Any], token: str) -> None:
+        tenant_id, run_id = str(message["tenant_id"]), uuid.UUID(str(message["run_id"]))
+        node, context = self._node(message), message["context"]
+        view = {key: context[key] for key in ("input", "vars", "steps", "item", "index") if key in context}
+        config = render(node.config, view)
+        started = self._clock.now()
+        step = StepExecution(
+            self._ids.new_id(),
+            uuid.UUID(tenant_id),
+            run_id,
+            node.id,
+            node.type,
+            node.name,
+            attempt=int(message.get("attempt") or 0),
+            started_at=started,
+            input=_bounded(mask(config)),
+        )
+        with self._uow(tenant_id) as uow:
+            run = uow.workflow_runs.get(run_id)
+            if run.status == "cancelled":
+                self._engine.task_failed(token, "Run.Cancelled", "the run was cancelled")
+                return
+            uow.workflow_runs.add_step(step)
+            uow.commit()
+        try:
+            result = self._actions.run(node.type, config, view, tenant_id)
+        except StepFailed as failure:
+            self._record(tenant_id, step, "failed", None, failure.cause)
+            self._engine.task_failed(token, failure.error, failure.cause)
+            return
+        output = result if isinstance(result, dict) else {"value": result}
+        self._record(tenant_id, step, "succeeded", output, None)
+        self._engine.task_succeeded(token, output)
+
+    def _record(
+        self, tenant_id: str, step: StepExecution, status: str, output: Any, error: str | None
+    ) -> None:
+        step.status, step.completed_at = status, self._clock.now()
+        assert step.started_at is not None
+        step.duration_ms = int((step.completed_at - step.started_at).total_seconds() * 1000)
+        step.output, step.error_message = _bounded(mask(output)), error
+        with self._uow(tenant_id) as uow:
+            uow.workflow_runs.save_step(step)
+            uow.commit()
+
+    def _finish(self, message: dict[str, Any]) -> None:
+        tenant_id, run_id = str(message["tenant_id"]), uuid.UUID(str(message["run_id"]))
+        now = self._clock.now()
+        with self._uow(tenant_id) as uow:
+            run = uow.workflow_runs.get(run_id, for_update=True)
+            status: RunStatus = "succeeded" if message.get("status") == "succeeded" else "failed"
+            if not run.finish(status, now, message.get("error") if status == "failed" else None):
+                return
+            workflow = uow.workflows.get(run.workflow_id, for_update=True)
+            workflow.count_finished(status, now)
+            uow.workflow_runs.save(run)
+            uow.workflows.save(workflow)
+            uow.commit()
+
+
+def _bounded(value: Any) -> Any:
+    """`value`, or a note saying it was too large to keep (step history stores at most 64 kB per field)."""
+    import json
+
+    text = json.dumps(value, default=str)
+    if len(text) <= MAX_STORED_BYTES:
+        return value
+    return {"truncated": True, "bytes": len(text)}

@@ -169,10 +169,10 @@ class IngestionJobs:
             )
         real = detect_format(data, document.filename or "")
         named = format_of_name(document.filename or "")
-        if policy is not None and real not in policy.formats:
-            raise UnreadableDocument(f"the file is {real.upper()}, which this plan does not accept")
         if named is not None and named != real and not (named in TEXT_FORMATS and real in TEXT_FORMATS):
             raise UnreadableDocument(f"the file is {real.upper()}, not {named.upper()} as its name says")
+        if policy is not None and real not in policy.formats:
+            raise UnreadableDocument(f"the file is {real.upper()}, which this plan does not accept")
         if policy is not None and len(data) != document.size_bytes:
             self._resize(document, len(data))
         return parse(data, real)

@@ -16,15 +16,17 @@ import pytest
 
 from cmp.aws.clients import client
 from cmp.bootstrap import Services
+from cmp.commerce.model import Subscription
 from cmp.db import Database
+from cmp.gateway.context import RuntimeContext
 from cmp.knowledge.embeddings import HashEmbedder
+from cmp.tenancy.credentials import SCOPES
 from tests.subscriptions import capabilities, subscribe
 
 from .conftest import Platform, api_event, caller_of
 
 pytestmark = pytest.mark.integration
 API, WORKER = "KnowledgeApiFunction", "IngestionWorkerFunction"
-FIXTURES = Path("/work/shared/fixtures/knowledge")
 KNOWLEDGE = {
     "knowledge": {"enabled": True, "sources": {"documents": True, "qaFiles": True, "websites": True}},
     "rag": {
@@ -53,6 +55,24 @@ def loaded(platform: Platform) -> Platform:
 @pytest.fixture
 def buyer(services: Services) -> dict[str, str]:
     return caller_of(services, "Knowledge Buyer", "buyer")
+
+
+def caller(
+    subscription: Subscription, scopes: tuple[str, ...] = tuple(SCOPES), key: bool = False
+) -> dict[str, str]:
+    """The runtime authorizer's context for a call on `subscription`: its buyer's portal token (every
+    scope), or an API key with `scopes`."""
+    return RuntimeContext(
+        "api_key" if key else "portal",
+        subscription.tenant_id,
+        subscription.id,
+        subscription.product_id,
+        subscription.plan_id,
+        "shared",
+        uuid.uuid4() if key else None,
+        scopes,
+        user_id=None if key else uuid.uuid4(),
+    ).to_authorizer()
 
 
 def call(
@@ -98,23 +118,24 @@ def test_an_uploaded_pdf_is_ingested_with_pages_and_tables_and_never_duplicated(
     fixtures_dir: Path,
 ) -> None:
     subscription = subscribe(db, buyer["tenant_id"], capabilities(configuration=KNOWLEDGE))
+    who = caller(subscription)
     data = (fixtures_dir / "pr-138-example.pdf").read_bytes()
     status, created = call(
         loaded,
         "POST",
         f"{kb(subscription.id)}/documents",
-        buyer,
+        who,
         {"filename": "rates.pdf", "content_type": "application/pdf", "size_bytes": len(data)},
     )
     assert status == 201, created
     key = created["upload"]["fields"]["key"]
     assert key == f"knowledge/{buyer['tenant_id']}/{subscription.id}/{created['document_id']}"
     path = f"{kb(subscription.id)}/documents/{created['document_id']}"
-    assert call(loaded, "GET", path, buyer)[1]["status"] == "pending"
+    assert call(loaded, "GET", path, who)[1]["status"] == "pending"
 
     upload(loaded, created, data)
     assert drain(loaded) >= 2  # the S3 notification, then the tenant-grouped document job
-    status, document = call(loaded, "GET", path, buyer)
+    status, document = call(loaded, "GET", path, who)
     assert document["status"] == "indexed", document
     assert document["title"] == "Home Loan Interest Rates" and document["author"] == "CBA Forms Production"
     chunks = document["chunk_count"]
@@ -130,14 +151,14 @@ def test_an_uploaded_pdf_is_ingested_with_pages_and_tables_and_never_duplicated(
         (created["document_id"],),
     ).fetchone()
     assert table[0] > 0
-    preview = call(loaded, "GET", f"{path}/preview", buyer)[1]
+    preview = call(loaded, "GET", f"{path}/preview", who)[1]
     assert "Home Loan" in preview["text"] and preview["warnings"] == []
 
     # A re-delivered job finds the same text indexed: nothing is rewritten or duplicated.
     jobs = loaded.function(WORKER).services.ingestion
     assert jobs.ingest(buyer["tenant_id"], uuid.UUID(created["document_id"])) == "unchanged"
     # Reindex embeds again and replaces the chunks in one transaction.
-    status, body = call(loaded, "POST", f"{path}/reindex", buyer)
+    status, body = call(loaded, "POST", f"{path}/reindex", who)
     assert status == 202 and body["status"] == "pending"
     drain(loaded)
     count = owner_conn.execute(
@@ -146,11 +167,11 @@ def test_an_uploaded_pdf_is_ingested_with_pages_and_tables_and_never_duplicated(
     ).fetchone()
     assert count == (chunks, chunks)
 
-    stats = call(loaded, "GET", kb(subscription.id), buyer)[1]
+    stats = call(loaded, "GET", kb(subscription.id), who)[1]
     assert stats["documents"] == 1 and stats["chunks"] == chunks and stats["size_bytes"] == len(data)
     assert stats["storage_limit_bytes"] == 500 * 1024 * 1024 and stats["last_indexed_at"]
 
-    assert call(loaded, "DELETE", path, buyer)[0] == 204
+    assert call(loaded, "DELETE", path, who)[0] == 204
     assert owner_conn.execute(
         "select count(*) from knowledge_chunks where document_id = %s", (created["document_id"],)
     ).fetchone() == (0,)
@@ -161,6 +182,7 @@ def test_a_crash_mid_document_restarts_cleanly(
     loaded: Platform, db: Database, buyer: dict[str, str], owner_conn: psycopg.Connection[Any]
 ) -> None:
     subscription = subscribe(db, buyer["tenant_id"], capabilities(configuration=KNOWLEDGE))
+    who = caller(subscription)
     text = "\n\n".join(
         f"Paragraph {i}. " + "Returns are accepted within thirty days. " * 40 for i in range(12)
     )
@@ -169,7 +191,7 @@ def test_a_crash_mid_document_restarts_cleanly(
         loaded,
         "POST",
         f"{kb(subscription.id)}/documents",
-        buyer,
+        who,
         {"filename": "returns.txt", "content_type": "text/plain", "size_bytes": len(data)},
     )[1]
     upload(loaded, created, data)
@@ -189,14 +211,14 @@ def test_a_crash_mid_document_restarts_cleanly(
     jobs._batch_size = 2
     with pytest.raises(RuntimeError):
         jobs.ingest(buyer["tenant_id"], document_id)
-    half = call(loaded, "GET", f"{kb(subscription.id)}/documents/{document_id}", buyer)[1]
+    half = call(loaded, "GET", f"{kb(subscription.id)}/documents/{document_id}", who)[1]
     assert half["status"] == "embedding" and half["progress"]["done"] == 2 and "killed" in half["error"]
     assert owner_conn.execute(
         "select count(*) from knowledge_chunks where document_id = %s", (document_id,)
     ).fetchone() == (0,)
     jobs._embedder = lambda: HashEmbedder()
     assert jobs.ingest(buyer["tenant_id"], document_id) == "indexed"
-    done = call(loaded, "GET", f"{kb(subscription.id)}/documents/{document_id}", buyer)[1]
+    done = call(loaded, "GET", f"{kb(subscription.id)}/documents/{document_id}", who)[1]
     assert done["status"] == "indexed" and done["error"] is None
     assert owner_conn.execute(
         "select count(*) from knowledge_chunks where document_id = %s", (document_id,)
@@ -207,17 +229,18 @@ def test_a_file_that_is_not_what_its_name_says_fails_with_the_reason_and_is_dead
     loaded: Platform, db: Database, buyer: dict[str, str], fixtures_dir: Path
 ) -> None:
     subscription = subscribe(db, buyer["tenant_id"], capabilities(configuration=KNOWLEDGE))
+    who = caller(subscription)
     data = (fixtures_dir / "markitdown-test.docx").read_bytes()[:900_000]
     created = call(
         loaded,
         "POST",
         f"{kb(subscription.id)}/documents",
-        buyer,
+        who,
         {"filename": "manual.pdf", "content_type": "application/pdf", "size_bytes": len(data)},
     )[1]
     upload(loaded, created, data)
     drain(loaded)
-    document = call(loaded, "GET", f"{kb(subscription.id)}/documents/{created['document_id']}", buyer)[1]
+    document = call(loaded, "GET", f"{kb(subscription.id)}/documents/{created['document_id']}", who)[1]
     assert document["status"] == "failed"
     assert "DOCX" in document["error"] and "PDF" in document["error"]
     reasons = [m["MessageAttributes"]["cmp-failure-reason"]["StringValue"] for m in dead_letters(loaded)]
@@ -228,12 +251,13 @@ def test_the_plan_limits_are_checked_before_the_upload(
     loaded: Platform, db: Database, buyer: dict[str, str]
 ) -> None:
     subscription = subscribe(db, buyer["tenant_id"], capabilities(configuration=KNOWLEDGE))
+    who = caller(subscription)
     path = f"{kb(subscription.id)}/documents"
     status, body = call(
         loaded,
         "POST",
         path,
-        buyer,
+        who,
         {"filename": "big.pdf", "content_type": "application/pdf", "size_bytes": 2 * 1024 * 1024},
     )
     assert status == 413 and body["errors"][0]["path"] == "body.size_bytes"
@@ -241,7 +265,7 @@ def test_the_plan_limits_are_checked_before_the_upload(
         loaded,
         "POST",
         path,
-        buyer,
+        who,
         {"filename": "sheet.xlsx", "content_type": "application/octet-stream", "size_bytes": 10},
     )
     assert status == 422 and body["errors"][0]["path"] == "body.filename"
@@ -251,7 +275,7 @@ def test_the_plan_limits_are_checked_before_the_upload(
         loaded,
         "POST",
         f"{kb(plain.id)}/documents",
-        buyer,
+        caller(plain),
         {"filename": "a.pdf", "content_type": "application/pdf", "size_bytes": 10},
     )
     assert status == 403
@@ -261,17 +285,18 @@ def test_qa_pairs_import_with_per_row_errors_and_are_indexed_as_citable_document
     loaded: Platform, db: Database, buyer: dict[str, str], owner_conn: psycopg.Connection[Any]
 ) -> None:
     subscription = subscribe(db, buyer["tenant_id"], capabilities(configuration=KNOWLEDGE))
+    who = caller(subscription)
     path = f"{kb(subscription.id)}/qa"
     bad = "question,answer\nHow long do refunds take?,Five days\nWhere is my order?,\n"
-    status, body = call(loaded, "POST", path, buyer, {"csv": bad})
+    status, body = call(loaded, "POST", path, who, {"csv": bad})
     assert status == 422 and body["errors"] == [
         {"path": "csv.line[3].answer", "message": "must not be empty"}
     ]
     good = "Question;Answer\nHow long do refunds take?;Five business days.\n¿Cuánto tarda el reembolso?;Cinco días hábiles.\n"
-    status, body = call(loaded, "POST", path, buyer, {"csv": good})
+    status, body = call(loaded, "POST", path, who, {"csv": good})
     assert status == 201 and len(body["items"]) == 2
     status, body = call(
-        loaded, "POST", path, buyer, {"pairs": [{"question": "Do you ship abroad?", "answer": "Yes."}]}
+        loaded, "POST", path, who, {"pairs": [{"question": "Do you ship abroad?", "answer": "Yes."}]}
     )
     assert status == 201
     pair = body["items"][0]
@@ -286,7 +311,7 @@ def test_qa_pairs_import_with_per_row_errors_and_are_indexed_as_citable_document
         loaded,
         "PUT",
         f"{path}/{pair['pair_id']}",
-        buyer,
+        who,
         {"question": "Do you ship abroad?", "answer": "Yes, to 40 countries."},
     )
     assert status == 200 and edited["answer"] == "Yes, to 40 countries."
@@ -294,25 +319,27 @@ def test_qa_pairs_import_with_per_row_errors_and_are_indexed_as_citable_document
     assert owner_conn.execute(
         "select content from knowledge_chunks where document_id = %s", (pair["document_id"],)
     ).fetchone() == ("Q: Do you ship abroad?\nA: Yes, to 40 countries.",)
-    assert call(loaded, "DELETE", f"{path}/{pair['pair_id']}", buyer)[0] == 204
-    assert len(call(loaded, "GET", path, buyer)[1]["items"]) == 2
+    assert call(loaded, "DELETE", f"{path}/{pair['pair_id']}", who)[0] == 204
+    assert len(call(loaded, "GET", path, who)[1]["items"]) == 2
 
 
 def test_another_organization_gets_404_on_every_route(
     loaded: Platform, db: Database, buyer: dict[str, str], services: Services
 ) -> None:
     subscription = subscribe(db, buyer["tenant_id"], capabilities(configuration=KNOWLEDGE))
+    who = caller(subscription)
     created = call(
         loaded,
         "POST",
         f"{kb(subscription.id)}/documents",
-        buyer,
+        who,
         {"filename": "a.txt", "content_type": "text/plain", "size_bytes": 10},
     )[1]
     pair = call(
-        loaded, "POST", f"{kb(subscription.id)}/qa", buyer, {"pairs": [{"question": "q?", "answer": "a."}]}
+        loaded, "POST", f"{kb(subscription.id)}/qa", who, {"pairs": [{"question": "q?", "answer": "a."}]}
     )[1]["items"][0]
-    other = caller_of(services, "Other Buyer", "buyer")
+    stranger = caller_of(services, "Other Buyer", "buyer")
+    other = caller(subscribe(db, stranger["tenant_id"], capabilities(configuration=KNOWLEDGE)))
     one = f"{kb(subscription.id)}/documents/{created['document_id']}"
     for method, path, body in [
         ("GET", kb(subscription.id), None),
@@ -334,4 +361,19 @@ def test_another_organization_gets_404_on_every_route(
     ]:
         status, _ = call(loaded, method, path, other, body)
         assert status == 404, (method, path, status)
-    assert call(loaded, "GET", one, buyer)[0] == 200
+    assert call(loaded, "GET", one, who)[0] == 200
+
+
+def test_an_api_key_needs_the_knowledge_scope_of_what_it_does(
+    loaded: Platform, db: Database, buyer: dict[str, str]
+) -> None:
+    subscription = subscribe(db, buyer["tenant_id"], capabilities(configuration=KNOWLEDGE))
+    reader = caller(subscription, ("knowledge:read",), key=True)
+    invoker = caller(subscription, ("invoke",), key=True)
+    new = {"filename": "a.txt", "content_type": "text/plain", "size_bytes": 10}
+    assert call(loaded, "GET", kb(subscription.id), reader)[0] == 200
+    status, body = call(loaded, "POST", f"{kb(subscription.id)}/documents", reader, new)
+    assert status == 403 and "knowledge:write" in body["message"]
+    assert call(loaded, "GET", f"{kb(subscription.id)}/documents", invoker)[0] == 403
+    writer = caller(subscription, ("knowledge:read", "knowledge:write"), key=True)
+    assert call(loaded, "POST", f"{kb(subscription.id)}/documents", writer, new)[0] == 201

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from cmp.gateway.authorization import RuntimeAuthorizer
     from cmp.gateway.services import Gateway
     from cmp.housekeeping import Housekeeping
+    from cmp.knowledge.crawler import WebsiteCrawls
     from cmp.knowledge.ingestion import IngestionJobs
     from cmp.knowledge.ports import Embedder
     from cmp.knowledge.services import KnowledgeService
@@ -369,6 +370,23 @@ class Services:
             lambda: self.settings.ingestion_queue_url,
             lambda: self.embedder,
             self.clock,
+            crawl=lambda tenant_id, source_id: self.website_crawls.crawl(tenant_id, source_id),
+        )
+
+    @cached_property
+    def website_crawls(self) -> WebsiteCrawls:
+        """Website sources: crawls and scheduled refreshes (fetching through the SSRF-safe fetcher)."""
+        from cmp.knowledge.crawler import Crawler, WebsiteCrawls
+        from cmp.net.safe_http import SafeFetcher
+
+        return WebsiteCrawls(
+            self.unit_of_work,
+            self.objects,
+            lambda: self.settings.knowledge_bucket,
+            lambda: self.settings.ingestion_queue_url,
+            lambda: Crawler(SafeFetcher(self.settings.crawl_allowed_hosts)),
+            self.clock,
+            self.ids,
         )
 
 

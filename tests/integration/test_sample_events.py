@@ -97,3 +97,7 @@ def test_a_runtime_step_whose_token_is_no_longer_awaited_is_dead_lettered(platfo
 
 def test_the_ingestion_worker_ignores_an_upload_of_a_document_that_does_not_exist(platform: Platform) -> None:
     assert platform.invoke("IngestionWorkerFunction", _event("ingestion_worker")) == {"batchItemFailures": []}
+
+
+def test_the_knowledge_refresh_reports_how_many_crawls_it_queued(platform: Platform) -> None:
+    assert platform.invoke("KnowledgeRefreshFunction", _event("knowledge_refresh")) == {"queued": 0}

@@ -45,6 +45,9 @@ ALLOWED: dict[str, set[str]] = {
     "onboarding_worker": PYDANTIC,
     "review_worker": PYDANTIC,
     "runtime_provisioning_worker": PYDANTIC,
+    "knowledge_api": PYDANTIC,
+    "ingestion_worker": PYDANTIC,
+    "knowledge_refresh": set(),
 }
 
 PROBE = """

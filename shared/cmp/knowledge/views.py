@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -17,9 +17,9 @@ from cmp.db.session import Session
 from cmp.errors import NotFound
 from cmp.knowledge.model import Document
 from cmp.knowledge.policy import KnowledgePolicy
-from cmp.knowledge.repository import DOCUMENT_COLUMNS
 
 MAX_LISTED = 500
+DOCUMENT_COLUMNS = tuple(f.name for f in fields(Document))
 
 
 @dataclass(frozen=True)

@@ -37,10 +37,16 @@ CROSS_LINGUAL = [
     ("¿Qué versiones de Express reciben soporte?", "support"),
 ]
 EN_PAGES = [
-    "express_en_debugging.md", "express_en_static-files.md", "express_en_installing.md", "express_en_faq.md",
-    "express_en_compression-middleware.md", "express_en_behind-proxies.md",
-    "express_en_healthcheck-graceful-shutdown.md", "express_en_timeout-middleware.md",
-    "express_en_best-practice-security.md", "express_en_support.md",
+    "express_en_debugging.md",
+    "express_en_static-files.md",
+    "express_en_installing.md",
+    "express_en_faq.md",
+    "express_en_compression-middleware.md",
+    "express_en_behind-proxies.md",
+    "express_en_healthcheck-graceful-shutdown.md",
+    "express_en_timeout-middleware.md",
+    "express_en_best-practice-security.md",
+    "express_en_support.md",
 ]
 
 
@@ -105,20 +111,24 @@ def main() -> None:
         reciprocal += 1 / rank
         right.append(max(scores[i] for i in relevant))
         wrong.append(max(scores[i] for i in range(len(passages)) if i not in relevant))
-    print(json.dumps({
-        "model": name,
-        "cold_start_s": round(cold, 2),
-        "passages": len(sample),
-        "passages_per_s": round(len(sample) / elapsed, 2),
-        "dimension": int(vectors.shape[1]),
-        "package_mb": round(package_size(module) / 1e6, 1),
-        "cross_lingual_acc@1": round(hits / len(CROSS_LINGUAL), 2),
-        "cross_lingual_mrr": round(reciprocal / len(CROSS_LINGUAL), 3),
-        "mean_cos_right": round(float(np.mean(right)), 3),
-        "mean_cos_best_wrong": round(float(np.mean(wrong)), 3),
-        "corpus_passages": len(passages),
-        "load_average": os.getloadavg()[0],
-    }))
+    print(
+        json.dumps(
+            {
+                "model": name,
+                "cold_start_s": round(cold, 2),
+                "passages": len(sample),
+                "passages_per_s": round(len(sample) / elapsed, 2),
+                "dimension": int(vectors.shape[1]),
+                "package_mb": round(package_size(module) / 1e6, 1),
+                "cross_lingual_acc@1": round(hits / len(CROSS_LINGUAL), 2),
+                "cross_lingual_mrr": round(reciprocal / len(CROSS_LINGUAL), 3),
+                "mean_cos_right": round(float(np.mean(right)), 3),
+                "mean_cos_best_wrong": round(float(np.mean(wrong)), 3),
+                "corpus_passages": len(passages),
+                "load_average": os.getloadavg()[0],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -103,9 +103,25 @@ def decode_text(data: bytes) -> str:
         from charset_normalizer import from_bytes
 
         best = from_bytes(data).best()
-        if best is None:
+        guess = str(best) if best is not None else None
+        try:
+            western: str | None = data.decode("cp1252")
+        except UnicodeDecodeError:
+            western = None
+        # On short Western text the detector may pick a CJK code page (mojibake); cp1252 wins when it reads
+        # the bytes as Latin script and the guess does not.
+        if western is not None and (guess is None or _latin_share(western) > _latin_share(guess)):
+            return western
+        if guess is None:
             raise UnreadableDocument("the text's encoding could not be recognised") from None
-        return str(best)
+        return guess
+
+
+def _latin_share(text: str) -> float:
+    """The share of characters that are ASCII or Latin letters and signs (U+00A0 to U+024F, and the
+    typographic punctuation of cp1252)."""
+    latin = sum(1 for c in text if c.isascii() or "\u00a0" <= c <= "\u024f" or "\u2010" <= c <= "\u20ac")
+    return latin / max(len(text), 1)
 
 
 def parse(data: bytes, fmt: Format) -> ParsedDocument:

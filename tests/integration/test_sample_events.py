@@ -38,6 +38,7 @@ def test_every_function_has_a_sample_event(platform: Platform) -> None:
         ("RatingsApiFunction", "ratings_api", 404),
         ("WorkflowsApiFunction", "workflows_api", 404),
         ("WorkflowHooksFunction", "workflow_hooks", 404),
+        ("KnowledgeApiFunction", "knowledge_api", 404),
         ("RuntimeApiFunction", "runtime_api", 404),
     ],
 )
@@ -103,3 +104,11 @@ def test_a_workflow_step_of_a_run_that_does_not_exist_is_dead_lettered(platform:
         QueueUrl=platform.ref("WorkflowStepsDeadLetterQueue"), MessageAttributeNames=["All"]
     )["Messages"]
     assert "no longer exists" in dead[0]["MessageAttributes"]["cmp-failure-reason"]["StringValue"]
+
+
+def test_the_ingestion_worker_ignores_an_upload_of_a_document_that_does_not_exist(platform: Platform) -> None:
+    assert platform.invoke("IngestionWorkerFunction", _event("ingestion_worker")) == {"batchItemFailures": []}
+
+
+def test_the_knowledge_refresh_reports_how_many_crawls_it_queued(platform: Platform) -> None:
+    assert platform.invoke("KnowledgeRefreshFunction", _event("knowledge_refresh")) == {"queued": 0}

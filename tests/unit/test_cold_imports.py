@@ -49,6 +49,9 @@ ALLOWED: dict[str, set[str]] = {
     "workflows_api": PYDANTIC,
     "workflow_step_worker": PYDANTIC,
     "workflow_hooks": PYDANTIC,
+    "knowledge_api": PYDANTIC,
+    "ingestion_worker": PYDANTIC,
+    "knowledge_refresh": set(),
 }
 
 PROBE = """

@@ -1,0 +1,1 @@
+"""Outbound network access on behalf of tenants (crawling their websites, automations' HTTP actions)."""

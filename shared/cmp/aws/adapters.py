@@ -182,9 +182,9 @@ class ObjectStore:
         data: bytes = out["Body"].read()
         return data[:length]
 
-    def put(self, bucket: str, key: str, body: bytes, content_type: str) -> None:
+    def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
         try:
-            self._client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+            self._client.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
         except (ClientError, BotoCoreError) as e:
             raise AwsUnavailable("object store unavailable") from e
 
@@ -215,18 +215,6 @@ class ObjectStore:
                 return None
             raise AwsUnavailable("object store unavailable") from e
         return out
-
-    def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
-        try:
-            self._client.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
-        except (ClientError, BotoCoreError) as e:
-            raise AwsUnavailable("object store unavailable") from e
-
-    def delete(self, bucket: str, key: str) -> None:
-        try:
-            self._client.delete_object(Bucket=bucket, Key=key)
-        except (ClientError, BotoCoreError) as e:
-            raise AwsUnavailable("object store unavailable") from e
 
 
 class EventBus:

@@ -48,6 +48,11 @@ REPOSITORIES: dict[str, str] = {
     "widget_tokens": "cmp.tenancy.credential_repository:WidgetTokenRepository",
     "credential_lookup": "cmp.tenancy.credential_repository:CredentialLookup",
     "ratings": "cmp.catalog.rating_repository:RatingRepository",
+    "knowledge_bases": "cmp.knowledge.repository:KnowledgeBaseRepository",
+    "knowledge_documents": "cmp.knowledge.repository:DocumentRepository",
+    "knowledge_chunks": "cmp.knowledge.repository:ChunkRepository",
+    "knowledge_qa": "cmp.knowledge.repository:QaRepository",
+    "knowledge_url_sources": "cmp.knowledge.repository:UrlSourceRepository",
 }
 
 

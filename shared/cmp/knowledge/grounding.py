@@ -28,8 +28,11 @@ SNIPPET_CHARS = 300
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
 _STOPWORDS = frozenset(
-    "a an and are as at be by can de del do does el en es for from how i in is it la las los me mi my no "
-    "of on or para por que qué se the this to what when where which who why with y you your".split()
+    re.findall(
+        r"\w+",
+        "a an and are as at be by can de del do does el en es for from how i in is it la las los me mi my no "
+        "of on or para por que qué se the this to what when where which who why with y you your",
+    )
 )
 
 
@@ -79,7 +82,7 @@ def snippet(text: str, query: str, limit: int = SNIPPET_CHARS) -> str:
     wanted = terms(query)
     best = max(range(len(spans)), key=lambda i: (len(wanted & terms(text[slice(*spans[i])])), -i))
     start, end = spans[best]
-    for s, e in spans[best + 1 :]:
+    for _, e in spans[best + 1 :]:
         if e - start > limit:
             break
         end = e
@@ -130,7 +133,9 @@ def citation(index: int, hit: SearchHit, query: str) -> Citation:
     )
 
 
-def supporting(hits: Sequence[SearchHit], threshold: float, language: str | None, limit: int) -> list[SearchHit]:
+def supporting(
+    hits: Sequence[SearchHit], threshold: float, language: str | None, limit: int
+) -> list[SearchHit]:
     """The hits an answer may rest on: those at or above `threshold` (by similarity, or by rank order when
     there is none), at most `limit`, those in `language` first (the user's language where the knowledge
     base has it), otherwise in rank order."""

@@ -54,7 +54,10 @@ class BedrockReranker:
             answer = self._client.rerank(
                 queries=[{"type": "TEXT", "textQuery": {"text": query}}],
                 sources=[
-                    {"type": "INLINE", "inlineDocumentSource": {"type": "TEXT", "textDocument": {"text": h.content}}}
+                    {
+                        "type": "INLINE",
+                        "inlineDocumentSource": {"type": "TEXT", "textDocument": {"text": h.content}},
+                    }
                     for h in candidates
                 ],
                 rerankingConfiguration={

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from psycopg import sql
 
 from cmp.errors import Conflict
+from cmp.knowledge.model import TS_CONFIGS as LANGUAGE_CONFIGS
+from cmp.knowledge.model import ts_config_for
 from cmp.knowledge.rerank import Reranker
 
 if TYPE_CHECKING:
@@ -46,8 +48,8 @@ EXACT_MAX_CHUNKS = 20_000
 """A base of at most this many chunks is searched exactly (btree + sort); larger ones through HNSW."""
 RRF_K = 60
 """Reciprocal rank fusion's constant (Cormack, Clarke and Buettcher, SIGIR 2009)."""
-TS_CONFIGS: tuple[str, ...] = ("cmp_english", "cmp_spanish", "cmp_simple")
-"""Every text search configuration chunks are written with (migration 0014, `cmp.knowledge.model`)."""
+TS_CONFIGS: tuple[str, ...] = (*dict.fromkeys(LANGUAGE_CONFIGS.values()), ts_config_for(None))
+"""Every text search configuration chunks are written with (`cmp.knowledge.model.ts_config_for`)."""
 HNSW_EF_SEARCH = 100
 """`hnsw.ef_search` for filtered scans: the candidate list per step of the iterative scan."""
 
@@ -177,6 +179,7 @@ def _statement(method: Method, base: BaseRef, exact: bool, with_vector: bool, wh
             "case when c.embedding_dimension = {d} then 1 - (c.embedding::vector({d}) <=>"
             " %(query_vector)s::vector({d})) end"
         ).format(d=sql.Literal(base.embedding_dimension))
+    ranked: sql.Composable
     if method == "vector":
         ranked = sql.SQL("select id, 1 - distance as score from vec")
         ctes = sql.SQL("vec as materialized ({v})").format(

@@ -27,17 +27,20 @@ question and an unrelated passage score 0.0-0.3)."""
 SNIPPET_CHARS = 300
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
-_STOPWORDS = frozenset(
-    re.findall(
-        r"\w+",
-        "a an and are as at be by can de del do does el en es for from how i in is it la las los me mi my no "
-        "of on or para por que qué se the this to what when where which who why with y you your",
-    )
-)
 
 
 def _fold(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+
+
+_STOPWORDS = frozenset(
+    _fold(word)
+    for word in _WORD.findall(
+        "a an and are as at be by can de del do does el en es for from how i in is it la las los me mi my no "
+        "of on or para por que qué cuál cómo dónde cuándo se the this to what when where which who why with "
+        "y you your"
+    )
+)
 
 
 def terms(text: str) -> set[str]:

@@ -283,8 +283,10 @@ class KnowledgeSearch:
         top_k: int,
         method: Method,
         filters: SearchFilters | None = None,
+        rerank: bool = False,
     ) -> list[SearchHit]:
-        """The `top_k` best chunks (an empty list when the subscription has no knowledge base yet).
+        """The `top_k` best chunks (an empty list when the subscription has no knowledge base yet); with
+        `rerank` and a reranker configured, the best `top_k` of three times as many candidates.
 
         The query is embedded before the transaction opens. Raises `Conflict` when the base was embedded
         with another model than this deployment's query embedder (vectors of two models are not
@@ -303,12 +305,13 @@ class KnowledgeSearch:
                 f"with {embedder.model}: reindex it, or search with method 'keyword'"
             )
         vector = embedder.embed_query(query) if comparable else None
-        fetch = top_k * 3 if self._reranker is not None else top_k
+        reranker = self._reranker if rerank else None
+        fetch = top_k * 3 if reranker is not None else top_k
         with self._sessions(tenant, read_only=True) as session:
             hits = search_chunks(
                 session, tenant, base, query, vector, fetch, method, filters or SearchFilters(),
                 self._exact_max_chunks,
             )  # fmt: skip
-        if self._reranker is not None:
-            hits = self._reranker.rerank(query, hits, top_k)
+        if reranker is not None:
+            hits = reranker.rerank(query, hits, top_k)
         return hits

@@ -49,6 +49,9 @@ class FakeObjectStorage:
     def read_prefix(self, bucket: str, key: str, length: int) -> bytes:
         return self.objects.get((bucket, key), (b"", ""))[0][:length]
 
+    def delete(self, bucket: str, key: str) -> None:
+        self.objects.pop((bucket, key), None)
+
 
 class FakeQueue:
     def __init__(self) -> None:

@@ -42,6 +42,14 @@ class ObjectStorage(Protocol):
         """The first `length` bytes of the object (for signature checks); b"" when it does not exist."""
         ...
 
+    def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
+        """Store an object (replacing one of the same key)."""
+        ...
+
+    def delete(self, bucket: str, key: str) -> None:
+        """Delete an object; deleting one that does not exist is not an error (S3 semantics)."""
+        ...
+
 
 class MessageQueue(Protocol):
     """An SQS-like queue addressed by URL. Bodies are JSON objects; attributes are string-valued."""

@@ -160,6 +160,18 @@ class ObjectStore:
             raise AwsUnavailable("object store unavailable") from e
         return out
 
+    def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
+        try:
+            self._client.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+        except (ClientError, BotoCoreError) as e:
+            raise AwsUnavailable("object store unavailable") from e
+
+    def delete(self, bucket: str, key: str) -> None:
+        try:
+            self._client.delete_object(Bucket=bucket, Key=key)
+        except (ClientError, BotoCoreError) as e:
+            raise AwsUnavailable("object store unavailable") from e
+
 
 class EventBus:
     """EventBridge `PutEvents`, one event at a time (the outbox relay sends them as they come)."""

@@ -17,7 +17,7 @@ from typing import Any, Literal, Protocol
 from cmp.capabilities.configuration import default_configuration
 from cmp.capabilities.models import ProductCapabilities
 from cmp.errors import FieldError, Forbidden, ValidationFailed
-from cmp.knowledge.grounding import DEFAULT_CONFIDENCE_THRESHOLD, Citation
+from cmp.knowledge.grounding import Citation
 
 Fallback = Literal["refuse", "general", "escalate"]
 Mode = Literal["extractive", "generative"]
@@ -149,7 +149,8 @@ class AgentSettings:
     citations: bool
     strict: bool
     fallback: Fallback
-    threshold: float
+    threshold: float | None
+    """The product's confidence threshold; None: the query embedder's (`grounding.default_threshold`)."""
     history_turns: int
     image_input: bool
     streaming: bool
@@ -164,15 +165,15 @@ class AgentSettings:
     ) -> AgentSettings:
         """The settings of a subscription: each section as the buyer saved it, else its default
         (`cmp.capabilities.configuration.default_configuration`); the threshold and history from the
-        product's RAG detail (`generation.grounding.confidenceThreshold` when above 0, else
-        DEFAULT_CONFIDENCE_THRESHOLD; `generation.context.historyTurns` when `includeHistory`), and no
+        product's RAG detail (`generation.grounding.confidenceThreshold` when above 0, else None;
+        `generation.context.historyTurns` when `includeHistory`), and no
         history at all unless `interfaces.chat.features.multiTurn` is on."""
         snapshot = ProductCapabilities.from_document(capabilities)
         sections = {**default_configuration(snapshot, product_name=product_name), **configuration}
         rag = sections.get("rag") or {}
         product_rag = snapshot.configuration.rag
         detail = product_rag.detail
-        threshold = DEFAULT_CONFIDENCE_THRESHOLD
+        threshold = None
         history = DEFAULT_HISTORY_TURNS
         if detail is not None:
             if detail.generation.grounding.confidence_threshold > 0:

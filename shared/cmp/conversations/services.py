@@ -32,7 +32,7 @@ from cmp.conversations.ports import Completion, LanguageModel, Passage, Prompt
 from cmp.conversations.prompt import assemble
 from cmp.db.uow import UnitOfWorkFactory
 from cmp.errors import Conflict, NotFound
-from cmp.knowledge.grounding import Citation, citation, confidence, supporting
+from cmp.knowledge.grounding import Citation, citation, confidence, default_threshold, supporting
 from cmp.knowledge.retrieval import KnowledgeSearch
 from cmp.ports import IdGenerator
 
@@ -202,8 +202,11 @@ class AgentService:
             tenant_id, subscription_id, request.message, settings.top_k, settings.method
         )
         score = confidence(request.message, hits)
-        support = supporting(hits, settings.threshold, language.split("-")[0], CITED_PASSAGES)
-        if score >= settings.threshold and support:
+        threshold = settings.threshold
+        if threshold is None:
+            threshold = default_threshold(self._search.query_model)
+        support = supporting(hits, threshold, language.split("-")[0], CITED_PASSAGES)
+        if score >= threshold and support:
             cited = [citation(i, hit, request.message) for i, hit in enumerate(support, start=1)]
             passages = [
                 Passage(c.index, hit.content, hit.language, c.snippet, c.title)

@@ -21,9 +21,19 @@ from dataclasses import dataclass
 from cmp.knowledge.retrieval import SearchHit
 
 DEFAULT_CONFIDENCE_THRESHOLD = 0.35
-"""Used when the product's capability detail sets no `generation.grounding.confidenceThreshold` above 0:
-a cosine similarity under it means the best passage is about something else (for the offline embedder, a
-question and an unrelated passage score 0.0-0.3)."""
+"""The threshold for an embedding model without a calibrated one below (cosine similarity)."""
+CONFIDENCE_THRESHOLDS: dict[str, float] = {"multilingual-e5-small": 0.8, "hash-test": 0.15}
+"""Per query embedding model: e5 models score every pair high (DESIGN.md §7: a Spanish question scored 0.88
+against the right English passage, 0.75 against a distractor); the hashing test embedder scores shared
+words only (an unrelated question 0.0-0.1, a paraphrase 0.2-0.5). Used when the product's capability detail
+sets no `generation.grounding.confidenceThreshold` above 0."""
+
+
+def default_threshold(embedding_model: str) -> float:
+    """The confidence threshold for queries embedded with `embedding_model`."""
+    return CONFIDENCE_THRESHOLDS.get(embedding_model, DEFAULT_CONFIDENCE_THRESHOLD)
+
+
 SNIPPET_CHARS = 300
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")

@@ -275,6 +275,11 @@ class KnowledgeSearch:
         self._reranker = reranker
         self._exact_max_chunks = exact_max_chunks
 
+    @property
+    def query_model(self) -> str:
+        """The name of the model queries are embedded with."""
+        return self._embedder().model
+
     def search(
         self,
         tenant_id: uuid.UUID | str,

@@ -15,7 +15,7 @@ from cmp.conversations.model import MAX_IMAGE_BYTES, AgentSettings, ImageInput
 from cmp.conversations.ports import Passage
 from cmp.conversations.prompt import assemble
 from cmp.errors import Forbidden, ValidationFailed
-from cmp.knowledge.grounding import DEFAULT_CONFIDENCE_THRESHOLD, confidence, coverage, snippet, supporting
+from cmp.knowledge.grounding import confidence, coverage, snippet, supporting
 from cmp.knowledge.retrieval import SearchHit
 from tests.subscriptions import capabilities
 
@@ -45,7 +45,7 @@ def test_settings_come_from_the_snapshot_and_the_buyers_sections() -> None:
     assert settings.fallback == "escalate"
     assert settings.persona == {"name": "Ana"}
     plain = _settings()
-    assert plain.threshold == DEFAULT_CONFIDENCE_THRESHOLD and plain.history_turns == 5
+    assert plain.threshold is None and plain.history_turns == 5
     single_turn = _settings(interfaces={"chat": {"enabled": True, "features": {"multiTurn": False}}})
     assert single_turn.history_turns == 0
 

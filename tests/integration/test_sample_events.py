@@ -37,6 +37,7 @@ def test_every_function_has_a_sample_event(platform: Platform) -> None:
         ("IntegrationApiFunction", "integration_api", 404),
         ("RatingsApiFunction", "ratings_api", 404),
         ("KnowledgeApiFunction", "knowledge_api", 404),
+        ("RuntimeApiFunction", "runtime_api", 404),
     ],
 )
 def test_api_functions_answer_their_sample_event(
@@ -50,6 +51,11 @@ def test_api_functions_answer_their_sample_event(
 def test_the_authorizer_rejects_the_placeholder_token(platform: Platform) -> None:
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         platform.invoke("AuthorizerFunction", _event("authorizer"))
+
+
+def test_the_runtime_authorizer_rejects_the_placeholder_key(platform: Platform) -> None:
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        platform.invoke("RuntimeAuthorizerFunction", _event("runtime_authorizer"))
 
 
 def test_the_housekeeping_function_reports_what_it_did(platform: Platform) -> None:

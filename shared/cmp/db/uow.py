@@ -54,6 +54,7 @@ REPOSITORIES: dict[str, str] = {
     "knowledge_qa": "cmp.knowledge.repository:QaRepository",
     "knowledge_url_sources": "cmp.knowledge.repository:UrlSourceRepository",
     "conversations": "cmp.conversations.repository:ConversationRepository",
+    "gateway": "cmp.gateway.repository:GatewayRepository",
 }
 
 

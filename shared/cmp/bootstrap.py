@@ -52,6 +52,8 @@ if TYPE_CHECKING:
     from cmp.knowledge.retrieval import KnowledgeSearch
     from cmp.knowledge.services import KnowledgeService
     from cmp.knowledge.views import KnowledgeViews
+    from cmp.metering.services import UsageRollupJob
+    from cmp.metering.views import UsageViews
     from cmp.provisioning.runtime import RuntimeProvisioning
     from cmp.provisioning.services import OnboardingService
     from cmp.tenancy.integrate import IntegrationService
@@ -416,6 +418,20 @@ class Services:
         from cmp.conversations.services import AgentService
 
         return AgentService(self.unit_of_work, self.knowledge_search, lambda: self.language_model, self.ids)
+
+    @cached_property
+    def usage_rollup(self) -> UsageRollupJob:
+        """The scheduled roll-up of usage records per subscription, period, metric and day."""
+        from cmp.metering.services import UsageRollupJob
+
+        return UsageRollupJob(self.unit_of_work, self.clock)
+
+    @cached_property
+    def usage_views(self) -> UsageViews:
+        """The buyer's usage per period, metric and day against plan limits (read side)."""
+        from cmp.metering.views import UsageViews
+
+        return UsageViews(self.db.session)
 
 
 def bootstrap(settings: Settings | None = None, **overrides: object) -> Services:

@@ -32,6 +32,7 @@ ALLOWED: dict[str, set[str]] = {
     "runtime_authorizer": set(),
     "housekeeping": set(),
     "billing": set(),
+    "usage_rollup": set(),
     "admin_api": PYDANTIC,
     "auth_api": PYDANTIC,
     "capabilities_api": PYDANTIC,

@@ -55,6 +55,8 @@ REPOSITORIES: dict[str, str] = {
     "knowledge_url_sources": "cmp.knowledge.repository:UrlSourceRepository",
     "conversations": "cmp.conversations.repository:ConversationRepository",
     "gateway": "cmp.gateway.repository:GatewayRepository",
+    "usage": "cmp.metering.repository:UsageRepository",
+    "usage_rollups": "cmp.metering.repository:UsageRollupRepository",
 }
 
 

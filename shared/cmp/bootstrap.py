@@ -417,7 +417,9 @@ class Services:
         """The agent runtime: chat turns, knowledge tests, feedback, widget settings."""
         from cmp.conversations.services import AgentService
 
-        return AgentService(self.unit_of_work, self.knowledge_search, lambda: self.language_model, self.ids)
+        return AgentService(
+            self.unit_of_work, self.knowledge_search, lambda: self.language_model, self.clock, self.ids
+        )
 
     @cached_property
     def usage_rollup(self) -> UsageRollupJob:

@@ -40,7 +40,11 @@ class Ctx:
 @pytest.fixture
 def agent(services: Services, db: Database) -> AgentService:
     return AgentService(
-        services.unit_of_work, KnowledgeSearch(db.session, lambda: EMBEDDER), ExtractiveAnswerer, services.ids
+        services.unit_of_work,
+        KnowledgeSearch(db.session, lambda: EMBEDDER),
+        ExtractiveAnswerer,
+        services.clock,
+        services.ids,
     )
 
 
@@ -132,6 +136,11 @@ def test_a_retried_turn_returns_the_first_answer_and_is_stored_once(
         "select count(*) from conversation_messages where session_id = %s", (first.session_id,)
     ).fetchone()
     assert rows == (2,)
+    usage = owner_conn.execute(
+        "select metric, quantity from usage_records where subscription_id = %s order by metric",
+        (techcorp.subscription_id,),
+    ).fetchall()
+    assert usage == [("messages", 1), ("tokens_in", first.tokens_in), ("tokens_out", first.tokens_out)]
 
 
 def test_another_tenant_can_neither_chat_nor_rate(agent: AgentService, techcorp: Ctx, db: Database) -> None:

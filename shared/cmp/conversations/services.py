@@ -6,7 +6,8 @@ image the product or model cannot take; return the first answer again for a repe
 the language; retrieve (`services.knowledge_search`); decide grounding (confidence against the threshold;
 below it the configured fallback: refuse, answer from general knowledge, or escalate with the hand-off
 message); assemble the prompt with the session's last turns; ask the model; store the user's message and the
-answer in one transaction.
+answer, and meter the turn (`messages`, `tokens_in`, `tokens_out`, keyed by the user message's id), in one
+transaction; a retried turn (same Idempotency-Key) finds the first answer and meters nothing.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from cmp.db.uow import UnitOfWorkFactory
 from cmp.errors import Conflict, NotFound
 from cmp.knowledge.grounding import Citation, citation, confidence, default_threshold, supporting
 from cmp.knowledge.retrieval import KnowledgeSearch
-from cmp.ports import IdGenerator
+from cmp.metering.model import UsageEvent
+from cmp.ports import Clock, IdGenerator
 
 
 class AgentService:
@@ -45,11 +47,13 @@ class AgentService:
         uow: UnitOfWorkFactory,
         search: KnowledgeSearch,
         model: Callable[[], LanguageModel],
+        clock: Clock,
         ids: IdGenerator,
     ) -> None:
         self._uow = uow
         self._search = search
         self._model = model
+        self._clock = clock
         self._ids = ids
 
     # ── reading the subscription ─────────────────────────────────────────
@@ -149,6 +153,17 @@ class AgentService:
                 assert first is not None
                 yield first
                 return
+            now = self._clock.now()
+            for metric, quantity in (
+                ("messages", 1),
+                ("tokens_in", answer.tokens_in),
+                ("tokens_out", answer.tokens_out),
+            ):
+                if quantity:
+                    uow.usage.record(UsageEvent(
+                        ctx.subscription_id, metric, quantity, now, f"chat:{user_message_id}:{metric}",
+                        api_key_id=ctx.key_id,
+                    ))  # fmt: skip
             uow.commit()
         yield answer
 

@@ -31,14 +31,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from psycopg import sql
-
 from cmp.errors import Conflict
 from cmp.knowledge.model import TS_CONFIGS as LANGUAGE_CONFIGS
 from cmp.knowledge.model import ts_config_for
 from cmp.knowledge.rerank import Reranker
 
 if TYPE_CHECKING:
+    from psycopg import sql
+
     from cmp.db.session import Session
     from cmp.knowledge.ports import Embedder
 
@@ -107,6 +107,8 @@ class BaseRef:
 
 
 def _filter_clause(filters: SearchFilters, params: dict[str, Any]) -> sql.Composable:
+    from psycopg import sql
+
     parts: list[sql.Composable] = []
     if filters.source_types:
         params["f_source_types"] = list(filters.source_types)
@@ -131,7 +133,7 @@ def _filter_clause(filters: SearchFilters, params: dict[str, Any]) -> sql.Compos
     return sql.Composed(parts)
 
 
-_SCOPE = sql.SQL(
+_SCOPE = (
     "from knowledge_chunks c join knowledge_documents d on d.id = c.document_id"
     " where c.tenant_id = %(tenant)s and c.knowledge_base_id = %(base)s"
 )
@@ -139,6 +141,8 @@ _SCOPE = sql.SQL(
 
 def _vector_candidates(dimension: int, exact: bool, where: sql.Composable) -> sql.Composable:
     """`(id, distance)` rows, nearest first, at most `%(candidates)s` of them."""
+    from psycopg import sql
+
     vec = sql.SQL("c.embedding::vector({d})").format(d=sql.Literal(dimension))
     query = sql.SQL("%(query_vector)s::vector({d})").format(d=sql.Literal(dimension))
     condition = sql.SQL(" and c.embedding_dimension = {d}").format(d=sql.Literal(dimension))
@@ -147,22 +151,24 @@ def _vector_candidates(dimension: int, exact: bool, where: sql.Composable) -> sq
             "select id, embedding <=> {q} as distance from ("
             "select c.id, {vec} as embedding {scope}{cond}{where} offset 0) rows"
             " order by distance limit %(candidates)s"
-        ).format(q=query, vec=vec, scope=_SCOPE, cond=condition, where=where)
+        ).format(q=query, vec=vec, scope=sql.SQL(_SCOPE), cond=condition, where=where)
     return sql.SQL(
         "select id, distance from ("
         "select c.id, {vec} <=> {q} as distance {scope}{cond}{where}"
         " order by distance limit %(candidates)s) relaxed order by distance + 0"
-    ).format(q=query, vec=vec, scope=_SCOPE, cond=condition, where=where)
+    ).format(q=query, vec=vec, scope=sql.SQL(_SCOPE), cond=condition, where=where)
 
 
 def _keyword_candidates(where: sql.Composable) -> sql.Composable:
     """`(id, rank)` rows, best first, at most `%(candidates)s` of them."""
+    from psycopg import sql
+
     branches = [
         sql.SQL(
             "select c.id, ts_rank_cd(c.content_tsv, websearch_to_tsquery({cfg}::regconfig, %(query_text)s))"
             " as rank {scope} and c.ts_config = {cfg}::regconfig"
             " and c.content_tsv @@ websearch_to_tsquery({cfg}::regconfig, %(query_text)s){where}"
-        ).format(cfg=sql.Literal(config), scope=_SCOPE, where=where)
+        ).format(cfg=sql.Literal(config), scope=sql.SQL(_SCOPE), where=where)
         for config in TS_CONFIGS
     ]
     return sql.SQL("select id, rank from ({union}) k order by rank desc, id limit %(candidates)s").format(
@@ -173,6 +179,8 @@ def _keyword_candidates(where: sql.Composable) -> sql.Composable:
 def _statement(method: Method, base: BaseRef, exact: bool, with_vector: bool, where: sql.Composable) -> Any:
     """The one statement answering a search: candidates of the method, joined to their chunk, document and
     (when there is a query vector) cosine similarity, best first, `%(top_k)s` rows."""
+    from psycopg import sql
+
     similarity: sql.Composable = sql.SQL("null::float8")
     if with_vector:
         similarity = sql.SQL(

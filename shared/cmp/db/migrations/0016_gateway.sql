@@ -97,8 +97,9 @@ create function gateway_rate_check(
             end loop;
         end if;
         return query
-            select p_buckets[i], oks[i], case when all_ok then next_tats[i] else current_tats[i] end, now_ts
-            from generate_subscripts(p_buckets, 1) as i;
+            select p_buckets[g.j], oks[g.j], case when all_ok then next_tats[g.j] else current_tats[g.j] end,
+                   now_ts
+            from generate_subscripts(p_buckets, 1) as g(j);
     end
     $$;
 revoke all on function gateway_rate_check(text[], double precision[], double precision[], integer) from public;

@@ -62,8 +62,11 @@ def _call(
     event["requestContext"]["authorizer"] = {**ctx.to_authorizer(), "principalId": f"key:{ctx.key_id}"}
     answer = platform.invoke("AgentApiFunction", event)
     text = answer["body"]
-    is_json = answer["headers"].get("Content-Type", "").startswith("application/json")
-    return answer["statusCode"], answer["headers"], json.loads(text) if is_json else text
+    headers = {k: v[-1] for k, v in (answer.get("multiValueHeaders") or {}).items()} | (
+        answer.get("headers") or {}
+    )
+    is_json = headers.get("Content-Type", "").startswith("application/json")
+    return answer["statusCode"], headers, json.loads(text) if is_json else text
 
 
 def test_chat_answers_in_spanish_with_citations_then_takes_feedback(

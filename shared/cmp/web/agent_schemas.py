@@ -6,13 +6,25 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, StringConstraints
 
 from cmp.capabilities.maxima import PLATFORM_MAXIMA
 from cmp.conversations.model import IMAGE_TYPES, MAX_MESSAGE_CHARS
 from cmp.web.schemas import RequestModel
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)]
+
+
+def _iso_text(value: Any) -> Any:
+    """A time must be ISO 8601 text (a bare number is not read as a Unix time)."""
+    if not isinstance(value, str):
+        raise ValueError("give the time as ISO 8601 text with its offset, e.g. 2026-01-31T00:00:00Z")
+    return value
+
+
+When = Annotated[
+    AwareDatetime, BeforeValidator(_iso_text), Field(strict=False, description="ISO 8601 with offset")
+]
 LanguageTag = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$", max_length=35)
 ]
@@ -114,12 +126,8 @@ class SearchFiltersBody(RequestModel):
     source_types: list[Literal["file", "url", "qa"]] | None = Field(default=None, max_length=3)
     document_ids: list[Annotated[UUID, Field(strict=False)]] | None = Field(default=None, max_length=100)
     languages: list[LanguageTag] | None = Field(default=None, max_length=10)
-    published_after: Annotated[
-        AwareDatetime | None, Field(strict=False, description="ISO 8601 with offset")
-    ] = None
-    published_before: Annotated[
-        AwareDatetime | None, Field(strict=False, description="ISO 8601 with offset")
-    ] = None
+    published_after: When | None = None
+    published_before: When | None = None
     metadata: dict[str, str | int | bool] | None = Field(
         default=None, max_length=20, description="Documents whose metadata holds every key with this value"
     )

@@ -82,6 +82,18 @@ class Settings:
     """Comma-separated `host:port`s http steps may reach although private (the local demo endpoints only)."""
     workflow_hook_secret_arn: str = field(default_factory=lambda: _env("WORKFLOW_HOOK_SECRET_ARN"))
     """The secret each workflow's webhook key is derived from (HMAC-SHA256 of its webhook id)."""
+    # The agent runtime's language model and reranker (cmp.conversations, cmp.knowledge.rerank).
+    llm_provider: str = field(default_factory=lambda: _env("LLM_PROVIDER", "extractive"))
+    """`extractive` (the offline default: quotes the knowledge base), `bedrock` or `openai` (compatible)."""
+    llm_model: str = field(default_factory=lambda: _env("LLM_MODEL"))
+    """The Bedrock model id or the OpenAI-compatible model name."""
+    llm_vision: bool = field(default_factory=lambda: _env("LLM_VISION", "false").lower() == "true")
+    """Whether `llm_model` reads images (the product must also allow image input)."""
+    llm_base_url: str = field(default_factory=lambda: _env("LLM_BASE_URL", "https://api.openai.com/v1"))
+    llm_api_key_arn: str = field(default_factory=lambda: _env("LLM_API_KEY_ARN"))
+    """The Secrets Manager secret holding the OpenAI-compatible endpoint's API key."""
+    rerank_model_arn: str = field(default_factory=lambda: _env("RERANK_MODEL_ARN"))
+    """A Bedrock reranking model's ARN; empty: no reranking (no offline reranker ships its weights)."""
     # ---------------------------------------------------------------------------------- knowledge (K1)
     knowledge_bucket: str = field(default_factory=lambda: _env("KNOWLEDGE_BUCKET"))
     """The bucket of uploaded knowledge files and crawled pages (`knowledge/{tenant}/…` keys)."""

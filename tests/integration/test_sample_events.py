@@ -40,6 +40,9 @@ def test_every_function_has_a_sample_event(platform: Platform) -> None:
         ("WorkflowHooksFunction", "workflow_hooks", 404),
         ("KnowledgeApiFunction", "knowledge_api", 404),
         ("RuntimeApiFunction", "runtime_api", 404),
+        ("KnowledgeApiFunction", "knowledge_api", 404),
+        ("RuntimeApiFunction", "runtime_api", 404),
+        ("AgentApiFunction", "agent_api", 404),
     ],
 )
 def test_api_functions_answer_their_sample_event(

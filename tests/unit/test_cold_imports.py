@@ -43,6 +43,7 @@ ALLOWED: dict[str, set[str]] = {
     "provider_api": PYDANTIC,
     "ratings_api": PYDANTIC,
     "runtime_api": PYDANTIC,
+    "agent_api": PYDANTIC,
     "onboarding_worker": PYDANTIC,
     "review_worker": PYDANTIC,
     "runtime_provisioning_worker": PYDANTIC,

@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     from cmp.commerce.sales_views import SalesViews
     from cmp.commerce.views import CommerceViews
     from cmp.commerce.webhooks import Webhooks
+    from cmp.gateway.authorization import RuntimeAuthorizer
+    from cmp.gateway.services import Gateway
     from cmp.housekeeping import Housekeeping
     from cmp.provisioning.runtime import RuntimeProvisioning
     from cmp.provisioning.services import OnboardingService
@@ -98,6 +100,26 @@ class Services:
             lambda: self.settings.onboarding_state_machine_arn,
             self.clock,
             self.ids,
+        )
+
+    @cached_property
+    def runtime_authorizer(self) -> RuntimeAuthorizer:
+        """The runtime routes' authorizer (API keys, widget tokens, portal JWTs), with its warm cache."""
+        from cmp.gateway.authorization import RuntimeAuthorizer
+
+        return RuntimeAuthorizer(self.unit_of_work, self.tenancy.authenticate, self.clock)
+
+    @cached_property
+    def gateway(self) -> Gateway:
+        """Admission of runtime calls: rate limits, plan quotas, concurrency caps."""
+        from cmp.gateway.services import Gateway
+
+        return Gateway(
+            self.unit_of_work,
+            self.clock,
+            self.ids,
+            lambda: self.settings.event_bus_name,
+            self.settings.gateway_product_rate_per_minute,
         )
 
     @cached_property

@@ -45,6 +45,10 @@ class Settings:
     )
     widget_token_secret_arn: str = field(default_factory=lambda: _env("WIDGET_TOKEN_SECRET_ARN"))
     """The Secrets Manager secret whose value is the key widget tokens are derived from (HMAC-SHA256)."""
+    event_bus_name: str = field(default_factory=lambda: _env("EVENT_BUS_NAME", "default"))
+    gateway_product_rate_per_minute: int | None = field(
+        default_factory=lambda: int(_env("GATEWAY_PRODUCT_RPM")) if _env("GATEWAY_PRODUCT_RPM") else None
+    )
     public_api_url: str = field(default_factory=lambda: _env("PUBLIC_API_URL"))
     """The API's public base URL (a custom domain, no trailing slash); empty: the URL the request came to."""
     widget_script_url: str = field(default_factory=lambda: _env("WIDGET_SCRIPT_URL"))

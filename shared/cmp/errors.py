@@ -25,6 +25,8 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.errors = list(errors)
+        self.headers: dict[str, str] = {}
+        """Response headers the error adds (a 429's `Retry-After`…); none by default."""
 
     def to_dict(self) -> dict[str, object]:
         body: dict[str, object] = {"error": self.code, "message": self.message}

@@ -63,6 +63,8 @@ def test_the_gateway_finds_a_key_by_its_hash_without_a_tenant(wired: Services, d
         tenant_id=uuid.UUID(buyer["tenant_id"]),
         subscription_id=subscription.id,
         product_id=subscription.product_id,
+        plan_id=subscription.plan_id,
+        runtime_type=subscription.runtime_type,
         environment="test",
         scopes=["invoke", "analytics:read"],
         allowed_origins=None,

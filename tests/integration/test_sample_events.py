@@ -36,6 +36,7 @@ def test_every_function_has_a_sample_event(platform: Platform) -> None:
         ("MarketplaceApiFunction", "marketplace_api", 200),
         ("IntegrationApiFunction", "integration_api", 404),
         ("RatingsApiFunction", "ratings_api", 404),
+        ("RuntimeApiFunction", "runtime_api", 404),
     ],
 )
 def test_api_functions_answer_their_sample_event(
@@ -49,6 +50,11 @@ def test_api_functions_answer_their_sample_event(
 def test_the_authorizer_rejects_the_placeholder_token(platform: Platform) -> None:
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         platform.invoke("AuthorizerFunction", _event("authorizer"))
+
+
+def test_the_runtime_authorizer_rejects_the_placeholder_key(platform: Platform) -> None:
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        platform.invoke("RuntimeAuthorizerFunction", _event("runtime_authorizer"))
 
 
 def test_the_housekeeping_function_reports_what_it_did(platform: Platform) -> None:

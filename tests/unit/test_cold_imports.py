@@ -29,6 +29,7 @@ PYDANTIC = {"pydantic", "pydantic_core", "annotated_types", "typing_inspection"}
 # that no handler may load at import: boto3, psycopg, aws_xray_sdk, jwt/cryptography, argon2, yaml.
 ALLOWED: dict[str, set[str]] = {
     "authorizer": set(),
+    "runtime_authorizer": set(),
     "housekeeping": set(),
     "billing": set(),
     "admin_api": PYDANTIC,
@@ -40,6 +41,7 @@ ALLOWED: dict[str, set[str]] = {
     "integration_api": PYDANTIC,
     "provider_api": PYDANTIC,
     "ratings_api": PYDANTIC,
+    "runtime_api": PYDANTIC,
     "onboarding_worker": PYDANTIC,
     "review_worker": PYDANTIC,
     "runtime_provisioning_worker": PYDANTIC,

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from cmp_dev.local.events import route_pattern, route_specificity
-from cmp_dev.local.template import LocalTemplate
+from cmp_dev.local.template import ApiRoute, LocalTemplate
+
+RUNTIME_AUTHORIZER = "RuntimeAuthorizer"
+"""The template's authorizer of runtime routes, which also accepts an API key in `X-Api-Key`."""
 
 SWAGGER_PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>CMP API</title>
@@ -29,7 +32,10 @@ def merge_openapi(
         "paths": {},
         "components": {
             "schemas": {},
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "apiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+            },
         },
     }
     if server_url:
@@ -39,14 +45,17 @@ def merge_openapi(
         merged["components"]["schemas"].update(doc.get("components", {}).get("schemas", {}))
         for path, operations in doc.get("paths", {}).items():
             for method, operation in operations.items():
-                if requires_sign_in(template, function, path, method):
+                route = matching_route(template, function, path, method)
+                if route is None or route.authorized:
                     operation["security"] = [{"bearerAuth": []}]
+                if route is not None and route.authorizer == RUNTIME_AUTHORIZER:
+                    operation["security"].append({"apiKeyHeader": []})
                 merged["paths"].setdefault(path, {})[method] = operation
     return merged
 
 
-def requires_sign_in(template: LocalTemplate, function: str, path: str, method: str) -> bool:
-    """Whether API Gateway runs the authorizer for this operation (its most specific matching route)."""
+def matching_route(template: LocalTemplate, function: str, path: str, method: str) -> ApiRoute | None:
+    """The template route API Gateway picks for this operation (the most specific match), if any."""
     routes = [
         r
         for r in template.routes
@@ -54,6 +63,10 @@ def requires_sign_in(template: LocalTemplate, function: str, path: str, method: 
         and r.method in (method.upper(), "ANY")
         and route_pattern(r.path).match(path)
     ]
-    if not routes:
-        return True
-    return max(routes, key=route_specificity).authorized
+    return max(routes, key=route_specificity) if routes else None
+
+
+def requires_sign_in(template: LocalTemplate, function: str, path: str, method: str) -> bool:
+    """Whether API Gateway runs an authorizer for this operation (its most specific matching route)."""
+    route = matching_route(template, function, path, method)
+    return route is None or route.authorized

@@ -54,7 +54,7 @@ class LocalRunner:
         self.routes = RouteTable(template.routes, self._operations)
         self._operations_cache: dict[str, Operations] = {}
         self._operations_lock = threading.Lock()
-        self._auth_cache: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._auth_cache: dict[tuple[str | None, ...], tuple[float, dict[str, Any]]] = {}
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._openapi: dict[str, Any] | None = None
@@ -128,7 +128,7 @@ class LocalRunner:
             return _not_allowed(method, path, decision.allowed, request_id)
         route, params = decision.route, decision.params
         authorizer: dict[str, Any] | None = None
-        if route.authorized and self.template.authorizer_function:
+        if self.template.route_authorizer(route) is not None:
             outcome = self._authorize(route, decision.method, path, headers, params, request_id)
             if isinstance(outcome, tuple):
                 return outcome
@@ -179,15 +179,17 @@ class LocalRunner:
         params: dict[str, str],
         request_id: str,
     ) -> dict[str, Any] | tuple[int, dict[str, str], bytes]:
-        token = headers.get("authorization")
-        if not token:
+        auth = self.template.route_authorizer(route)
+        assert auth is not None
+        identity = tuple(headers.get(name) for name in auth.identity_headers)
+        if not all(identity):
             return gateway_response(self.template, "UNAUTHORIZED", request_id)
-        cached = self._auth_cache.get(token)
+        cache_key = (auth.function, *identity)
+        cached = self._auth_cache.get(cache_key) if auth.ttl > 0 else None
         if cached and cached[0] > time.monotonic():
             return cached[1]
-        assert self.template.authorizer_function
         try:
-            policy = self.functions[self.template.authorizer_function].invoke(
+            policy = self.functions[auth.function].invoke(
                 events.authorizer_event(route, method, path, headers, params)
             )
         except FunctionError as e:
@@ -199,8 +201,8 @@ class LocalRunner:
         if not any(s.get("Effect") == "Allow" for s in statements):
             return gateway_response(self.template, "ACCESS_DENIED", request_id)
         context = {**policy.get("context", {}), "principalId": policy.get("principalId")}
-        if self.template.authorizer_ttl > 0:
-            self._auth_cache[token] = (time.monotonic() + self.template.authorizer_ttl, context)
+        if auth.ttl > 0:
+            self._auth_cache[cache_key] = (time.monotonic() + auth.ttl, context)
         return context
 
     def _static(self, path: str, request_id: str) -> tuple[int, dict[str, str], bytes]:
@@ -219,7 +221,7 @@ class LocalRunner:
     def _cors() -> dict[str, str]:
         return {
             "Access-Control-Allow-Origin": "*",
-            "Access-Control-Allow-Headers": "Authorization,Content-Type,Idempotency-Key",
+            "Access-Control-Allow-Headers": "Authorization,Content-Type,Idempotency-Key,X-Api-Key",
             "Access-Control-Allow-Methods": "GET,POST,PUT,PATCH,DELETE,OPTIONS",
         }
 

@@ -19,6 +19,18 @@ class ApiRoute:
     path: str
     method: str
     authorized: bool
+    authorizer: str | None = None
+    """The name of the route's authorizer among the API's `Authorizers` (None: the default one)."""
+
+
+@dataclass(frozen=True)
+class AuthorizerDef:
+    """One of the API's Lambda REQUEST authorizers: its function, its result cache time (0: off) and the
+    headers API Gateway requires before calling it (only when caching is on, as API Gateway does)."""
+
+    function: str
+    ttl: int
+    identity_headers: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -76,9 +88,21 @@ class LocalTemplate:
     secrets: list[str] = field(default_factory=list)
     distributions: list[str] = field(default_factory=list)
     state_machines: dict[str, StateMachineDef] = field(default_factory=dict)
-    authorizer_function: str | None = None
-    authorizer_ttl: int = 0
+    authorizers: dict[str, AuthorizerDef] = field(default_factory=dict)
+    default_authorizer: str | None = None
     gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)
+
+    @property
+    def authorizer_function(self) -> str | None:
+        """The default authorizer's function (None when the API has none)."""
+        default = self.authorizers.get(self.default_authorizer or "")
+        return default.function if default else None
+
+    def route_authorizer(self, route: ApiRoute) -> AuthorizerDef | None:
+        """The authorizer API Gateway runs for `route`, or None for an open route."""
+        if not route.authorized:
+            return None
+        return self.authorizers.get(route.authorizer or self.default_authorizer or "")
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -121,11 +145,15 @@ def read_template(path: Path) -> LocalTemplate:
         elif kind == "AWS::Serverless::Api":
             tpl.gateway_responses = _gateway_responses(props.get("GatewayResponses", {}), tpl.parameters)
             auth = props.get("Auth", {})
-            default = auth.get("DefaultAuthorizer")
-            if default:
-                authorizer = auth["Authorizers"][default]
-                tpl.authorizer_function = _logical_ref(authorizer["FunctionArn"])
-                tpl.authorizer_ttl = int(authorizer.get("Identity", {}).get("ReauthorizeEvery", 300))
+            tpl.default_authorizer = auth.get("DefaultAuthorizer")
+            for name, authorizer in auth.get("Authorizers", {}).items():
+                identity = authorizer.get("Identity", {})
+                ttl = int(identity.get("ReauthorizeEvery", 300))
+                tpl.authorizers[name] = AuthorizerDef(
+                    _logical_ref(authorizer["FunctionArn"]),
+                    ttl,
+                    tuple(h.lower() for h in identity.get("Headers", [])) if ttl > 0 else (),
+                )
     return tpl
 
 
@@ -137,7 +165,13 @@ def _read_events(
         if event["Type"] == "Api":
             authorizer = props.get("Auth", {}).get("Authorizer")
             tpl.routes.append(
-                ApiRoute(function, props["Path"], props["Method"].upper(), authorizer != "NONE")
+                ApiRoute(
+                    function,
+                    props["Path"],
+                    props["Method"].upper(),
+                    authorizer != "NONE",
+                    authorizer if authorizer not in (None, "NONE") else None,
+                )
             )
         elif event["Type"] == "SQS":
             tpl.sqs_sources.append(

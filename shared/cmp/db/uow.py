@@ -53,6 +53,7 @@ REPOSITORIES: dict[str, str] = {
     "knowledge_chunks": "cmp.knowledge.repository:ChunkRepository",
     "knowledge_qa": "cmp.knowledge.repository:QaRepository",
     "knowledge_url_sources": "cmp.knowledge.repository:UrlSourceRepository",
+    "gateway": "cmp.gateway.repository:GatewayRepository",
 }
 
 

@@ -98,7 +98,8 @@ class WidgetTokenRepository:
 @dataclass(frozen=True)
 class GatewayCredential:
     """What the gateway needs to authorize a call made with a credential: `kind` is `api_key` or
-    `widget_token`; `allowed_origins` is None for keys; `rate_limit_per_minute` is the key's own, else the
+    `widget_token`; `plan_id` and `runtime_type` (shared or dedicated) are the subscription's;
+    `allowed_origins` is None for keys; `rate_limit_per_minute` is the key's own, else the
     plan's, else the product's; revoked, expired and ended-subscription credentials are returned too, so
     the caller can say why it refuses."""
 
@@ -107,6 +108,8 @@ class GatewayCredential:
     tenant_id: UUID
     subscription_id: UUID
     product_id: UUID
+    plan_id: str
+    runtime_type: str
     environment: str
     scopes: list[str]
     allowed_origins: list[str] | None
@@ -124,6 +127,6 @@ class CredentialLookup:
 
     def by_hash(self, secret_hash: str) -> GatewayCredential | None:
         """The API key or widget token whose SHA-256 (64 lowercase hex digits) is `secret_hash`, through the
-        SECURITY DEFINER function `gateway_credential`; None for an unknown hash."""
+        SECURITY DEFINER function `gateway_credential` (migrations 0011, 0016); None for an unknown hash."""
         row = self._session.fetch_one("select * from gateway_credential(%s)", (secret_hash,))
         return GatewayCredential(**row) if row else None

@@ -209,10 +209,13 @@ def make_resolver(logger: Logger, services: Services | None = None) -> APIGatewa
     def request_id() -> str:
         return str(app.current_event.request_context.request_id or "")
 
-    def error(status: int, body: dict[str, Any]) -> Response[Any]:
+    def error(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[Any]:
         body = {"errors": [], **body, "request_id": request_id()}
         return Response(
-            status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body)
+            status_code=status,
+            content_type=content_types.APPLICATION_JSON,
+            body=json.dumps(body),
+            headers=headers or None,
         )
 
     def tag_tenant(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
@@ -245,7 +248,7 @@ def make_resolver(logger: Logger, services: Services | None = None) -> APIGatewa
 
     @app.exception_handler(DomainError)
     def domain_error(e: DomainError) -> Response[Any]:
-        return error(e.status, e.to_dict())
+        return error(e.status, e.to_dict(), e.headers)
 
     @app.exception_handler(RequestUnsupportedContentType)
     def unsupported_media_type(e: RequestUnsupportedContentType) -> Response[Any]:

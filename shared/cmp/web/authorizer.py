@@ -21,6 +21,18 @@ def bearer_token(event: dict[str, Any]) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
+def header(event: dict[str, Any], name: str) -> str | None:
+    """The value of header `name` (compared without regard to case), or None when absent or blank."""
+    headers = event.get("headers") or {}
+    value = next((str(v) for k, v in headers.items() if k.lower() == name.lower()), "").strip()
+    return value or None
+
+
+def runtime_token(event: dict[str, Any]) -> str | None:
+    """The credential of a runtime call: the `X-Api-Key` header, else the `Authorization: Bearer` token."""
+    return header(event, "x-api-key") or bearer_token(event)
+
+
 def allow_all(event: dict[str, Any], principal_id: str, context: dict[str, str]) -> dict[str, Any]:
     """A policy allowing every method and path of the calling API stage, with `context` passed on to the
     integration (`requestContext.authorizer`). Every route is allowed because API Gateway caches the answer
@@ -39,3 +51,11 @@ def allow_all(event: dict[str, Any], principal_id: str, context: dict[str, str])
         },
         "context": context,
     }
+
+
+def deny_all(event: dict[str, Any], principal_id: str) -> dict[str, Any]:
+    """A policy denying the call: API Gateway answers 403 (`ACCESS_DENIED`) without calling the route."""
+    answer = allow_all(event, principal_id, {})
+    answer["policyDocument"]["Statement"][0]["Effect"] = "Deny"
+    del answer["context"]
+    return answer

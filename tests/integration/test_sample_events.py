@@ -36,6 +36,7 @@ def test_every_function_has_a_sample_event(platform: Platform) -> None:
         ("MarketplaceApiFunction", "marketplace_api", 200),
         ("IntegrationApiFunction", "integration_api", 404),
         ("RatingsApiFunction", "ratings_api", 404),
+        ("KnowledgeApiFunction", "knowledge_api", 404),
         ("RuntimeApiFunction", "runtime_api", 404),
     ],
 )
@@ -92,3 +93,7 @@ def test_a_runtime_step_whose_token_is_no_longer_awaited_is_dead_lettered(platfo
     assert (
         "no longer waits for this step" in dead[0]["MessageAttributes"]["cmp-failure-reason"]["StringValue"]
     )
+
+
+def test_the_ingestion_worker_ignores_an_upload_of_a_document_that_does_not_exist(platform: Platform) -> None:
+    assert platform.invoke("IngestionWorkerFunction", _event("ingestion_worker")) == {"batchItemFailures": []}

@@ -188,6 +188,23 @@ def provision(template: LocalTemplate, endpoint: str | None, secrets_dir: Path) 
         name = f"cmp-local-{logical_id.lower()}"
         s3.create_bucket(Bucket=name)
         physical[logical_id] = {"Ref": name, "Arn": f"arn:aws:s3:::{name}"}
+    for logical_id, configs in template.bucket_notifications.items():
+        s3.put_bucket_notification_configuration(
+            Bucket=physical[logical_id]["Ref"],
+            NotificationConfiguration={
+                "QueueConfigurations": [
+                    {
+                        "QueueArn": resolver.resolve(c["Queue"]),
+                        "Events": [c["Event"]],
+                        # CloudFormation's Filter.S3Key.Rules is the API's Filter.Key.FilterRules.
+                        "Filter": {
+                            "Key": {"FilterRules": c.get("Filter", {}).get("S3Key", {}).get("Rules", [])}
+                        },
+                    }
+                    for c in configs
+                ]
+            },
+        )
     sm = aws("secretsmanager")
     secrets_dir.mkdir(parents=True, exist_ok=True)
     for logical_id in template.secrets:

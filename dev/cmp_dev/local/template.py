@@ -85,6 +85,8 @@ class LocalTemplate:
     schedules: list[ScheduleSource] = field(default_factory=list)
     queues: dict[str, dict[str, Any]] = field(default_factory=dict)
     buckets: list[str] = field(default_factory=list)
+    bucket_notifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Bucket → its `NotificationConfiguration.QueueConfigurations` (S3 events sent to SQS)."""
     secrets: list[str] = field(default_factory=list)
     distributions: list[str] = field(default_factory=list)
     state_machines: dict[str, StateMachineDef] = field(default_factory=dict)
@@ -132,6 +134,9 @@ def read_template(path: Path) -> LocalTemplate:
             tpl.queues[logical_id] = props
         elif kind == "AWS::S3::Bucket":
             tpl.buckets.append(logical_id)
+            queue_configs = props.get("NotificationConfiguration", {}).get("QueueConfigurations", [])
+            if queue_configs:
+                tpl.bucket_notifications[logical_id] = queue_configs
         elif kind == "AWS::SecretsManager::Secret":
             tpl.secrets.append(logical_id)
         elif kind == "AWS::CloudFront::Distribution":

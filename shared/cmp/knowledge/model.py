@@ -31,7 +31,7 @@ REFRESH_PERIODS: dict[str, timedelta | None] = {
 
 _MOVES: dict[str, tuple[str, ...]] = {
     "pending": ("parsing", "failed"),
-    "parsing": ("parsing", "embedding", "failed"),
+    "parsing": ("parsing", "embedding", "indexed", "failed"),
     "embedding": ("parsing", "embedding", "indexed", "failed"),
     "indexed": ("pending", "parsing"),
     "failed": ("pending", "parsing"),

@@ -98,7 +98,7 @@ class KnowledgePolicy:
             chunking=ChunkingOptions(
                 chunking.get("strategy") or "hybrid",
                 int(chunking.get("chunkSize") or 512),
-                int(chunking.get("overlap") if chunking.get("overlap") is not None else 50),
+                int(50 if chunking.get("overlap") is None else chunking["overlap"]),
             ),
         )
 

@@ -23,7 +23,7 @@ from cmp.errors import NotFound
 from cmp.knowledge.model import ChunkDraft, Document, KnowledgeBase, QaPair, UrlSource, ts_config_for
 
 _BASE_COLUMNS = tuple(f.name for f in fields(KnowledgeBase))
-_DOCUMENT_COLUMNS = tuple(f.name for f in fields(Document))
+DOCUMENT_COLUMNS = tuple(f.name for f in fields(Document))
 _QA_COLUMNS = tuple(f.name for f in fields(QaPair))
 _SOURCE_COLUMNS = tuple(f.name for f in fields(UrlSource))
 
@@ -84,16 +84,16 @@ class DocumentRepository:
         )
         if row is None:
             raise NotFound("document not found")
-        return Document(**{name: row[name] for name in _DOCUMENT_COLUMNS})
+        return Document(**{name: row[name] for name in DOCUMENT_COLUMNS})
 
     def add(self, document: Document) -> None:
         """Insert a new document."""
-        self._session.insert("knowledge_documents", _values(document, _DOCUMENT_COLUMNS))
+        self._session.insert("knowledge_documents", _values(document, DOCUMENT_COLUMNS))
 
     def save(self, document: Document) -> None:
         """Write every field but the id, tenant, base and creation time."""
         fixed = {"id", "tenant_id", "knowledge_base_id", "created_at"}
-        columns = [name for name in _DOCUMENT_COLUMNS if name not in fixed]
+        columns = [name for name in DOCUMENT_COLUMNS if name not in fixed]
         assignments = ", ".join(f"{name} = %({name})s" for name in columns)
         values = _values(document, columns)
         values["id"] = document.id
@@ -125,7 +125,7 @@ class DocumentRepository:
         rows = self._session.fetch_all(
             "select * from knowledge_documents where url_source_id = %s order by created_at", (source_id,)
         )
-        return [Document(**{name: row[name] for name in _DOCUMENT_COLUMNS}) for row in rows]
+        return [Document(**{name: row[name] for name in DOCUMENT_COLUMNS}) for row in rows]
 
 
 class ChunkRepository:
@@ -206,6 +206,14 @@ class QaRepository:
             (pair.question, pair.answer, pair.updated_at, pair.id),
         )
 
+    def count(self, base_id: uuid.UUID) -> int:
+        """How many pairs the base holds."""
+        row = self._session.fetch_one(
+            "select count(*)::int as n from knowledge_qa_pairs where knowledge_base_id = %s", (base_id,)
+        )
+        assert row is not None
+        return int(row["n"])
+
     def list(self, base_id: uuid.UUID) -> list[QaPair]:
         """The base's pairs, newest first."""
         rows = self._session.fetch_all(
@@ -230,6 +238,21 @@ class UrlSourceRepository:
         if row is None:
             raise NotFound("website source not found")
         return UrlSource(**{name: row[name] for name in _SOURCE_COLUMNS})
+
+    def find(self, base_id: uuid.UUID, url: str) -> UrlSource | None:
+        """The base's source of exactly this URL, or None."""
+        row = self._session.fetch_one(
+            "select * from knowledge_url_sources where knowledge_base_id = %s and url = %s", (base_id, url)
+        )
+        return UrlSource(**{name: row[name] for name in _SOURCE_COLUMNS}) if row else None
+
+    def count(self, base_id: uuid.UUID) -> int:
+        """How many website sources the base holds."""
+        row = self._session.fetch_one(
+            "select count(*)::int as n from knowledge_url_sources where knowledge_base_id = %s", (base_id,)
+        )
+        assert row is not None
+        return int(row["n"])
 
     def add(self, source: UrlSource) -> None:
         """Insert a new source; raises the unique violation when the base already has this URL."""

@@ -65,7 +65,7 @@ def format_of_name(filename: str) -> Format | None:
     """The format named by a file's extension (`.markdown` is md, `.htm` html), or None."""
     suffix = PurePosixPath(filename.lower()).suffix.lstrip(".")
     suffix = {"markdown": "md", "htm": "html", "text": "txt"}.get(suffix, suffix)
-    return suffix if suffix in FORMATS else None  # type: ignore[return-value]
+    return suffix if suffix in FORMATS else None
 
 
 def detect_format(data: bytes, filename: str) -> Format:
@@ -87,7 +87,7 @@ def detect_format(data: bytes, filename: str) -> Format:
     if _HTML.match(decode_text(data[:4096])[:4096].encode("utf-8", "replace")):
         return "html"
     named = format_of_name(filename)
-    return named if named in ("txt", "md", "csv", "html") else "txt"  # type: ignore[return-value]
+    return named if named in ("txt", "md", "csv", "html") else "txt"
 
 
 def decode_text(data: bytes) -> str:

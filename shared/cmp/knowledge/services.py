@@ -1,0 +1,344 @@
+"""Knowledge use cases behind the API: presigned uploads, documents (list, read, reindex, delete,
+preview), websites and Q&A pairs, each in the buyer's own subscription.
+
+Every call opens a unit of work of the caller's tenant and loads the subscription first: another
+organization's subscription is `NotFound` (404) before anything else is read. Work that takes time
+(parsing, embedding, crawling) is queued through the outbox to the ingestion queue, with the tenant as the
+message group (fair queues); the ingestion worker (`cmp.knowledge.ingestion`) does it.
+
+Object keys: `knowledge/{tenant_id}/{subscription_id}/{document_id}`; the presigned POST pins that exact
+key, the declared content type and the byte range [1, declared size], so an upload can only land where
+and as big as it was allowed.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cmp.db.outbox import OutboxMessage
+from cmp.db.uow import UnitOfWorkFactory
+from cmp.errors import Conflict, FieldError, ValidationFailed
+from cmp.knowledge.messages import crawl_job, document_job
+from cmp.knowledge.model import Document, KnowledgeBase, QaPair, RefreshInterval, UrlSource
+from cmp.knowledge.parsers import format_of_name
+from cmp.knowledge.policy import KnowledgePolicy
+from cmp.ports import Clock, IdGenerator, ObjectStorage
+
+UPLOAD_EXPIRES_SECONDS = 900
+_CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
+
+
+def object_key(tenant_id: uuid.UUID, subscription_id: uuid.UUID, document_id: uuid.UUID) -> str:
+    """Where a document's file is stored (always under its tenant's prefix)."""
+    return f"knowledge/{tenant_id}/{subscription_id}/{document_id}"
+
+
+def parse_object_key(key: str) -> tuple[str, str] | None:
+    """(tenant id, document id) of a knowledge object key, or None for any other key."""
+    parts = key.split("/")
+    if len(parts) != 4 or parts[0] != "knowledge":
+        return None
+    try:
+        return str(uuid.UUID(parts[1])), str(uuid.UUID(parts[3]))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A new document and the browser form that uploads its file (`{"url", "fields"}`)."""
+
+    document: Document
+    form: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class QaRow:
+    """One Q&A pair to import: `row` is its place in the request and `path` names it in errors
+    (`pairs[3]`, `csv.line[7]`)."""
+
+    row: int
+    question: str
+    answer: str
+    path: str = "body"
+
+
+class KnowledgeService:
+    """The buyer's knowledge base of one subscription. Raises `NotFound` (not this tenant's subscription
+    or document), `Forbidden` (the plan lacks the source), `ValidationFailed` / `PayloadTooLarge` (limits,
+    input) and `Conflict` (a document still being ingested cannot be reindexed)."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        objects: ObjectStorage,
+        bucket: Callable[[], str],
+        queue_url: Callable[[], str],
+        embedding: Callable[[], tuple[str, int]],
+        clock: Clock,
+        ids: IdGenerator,
+    ) -> None:
+        self._uow = uow
+        self._objects = objects
+        self._bucket = bucket
+        self._queue_url = queue_url
+        self._embedding = embedding
+        self._clock = clock
+        self._ids = ids
+
+    # ------------------------------------------------------------------------------------------ helpers
+    def _open(self, uow: Any, subscription_id: uuid.UUID) -> tuple[Any, KnowledgePolicy, KnowledgeBase]:
+        subscription = uow.subscriptions.get(subscription_id)
+        policy = KnowledgePolicy.of(subscription.capabilities)
+        base = uow.knowledge_bases.for_subscription(subscription_id)
+        if base is None:
+            model, dimension = self._embedding()
+            base = KnowledgeBase(
+                self._ids.new_id(),
+                subscription.tenant_id,
+                subscription_id,
+                None,
+                model,
+                dimension,
+                self._clock.now(),
+            )
+            uow.knowledge_bases.add(base)
+        return subscription, policy, base
+
+    def _enqueue(self, uow: Any, tenant_id: uuid.UUID, body: dict[str, str]) -> None:
+        uow.outbox.add(OutboxMessage.to_queue(self._queue_url(), body, group_id=str(tenant_id)))
+
+    # ------------------------------------------------------------------------------------------ files
+    def request_upload(
+        self, tenant_id: str, subscription_id: uuid.UUID, filename: str, content_type: str, size_bytes: int
+    ) -> Upload:
+        """A pending document and its presigned POST, after checking the format (by name here, by the
+        file's signature after upload), the per-file size and the base's count and total size."""
+        if not _CONTENT_TYPE.match(content_type):
+            raise ValidationFailed(
+                "invalid content type",
+                errors=[FieldError("body.content_type", "a MIME type like application/pdf")],
+            )
+        with self._uow(tenant_id) as uow:
+            subscription, policy, base = self._open(uow, subscription_id)
+            policy.require("documents")
+            files, total = uow.knowledge_documents.usage(base.id)
+            policy.check_file(format_of_name(filename), size_bytes, files, total)
+            document_id = self._ids.new_id()
+            key = object_key(subscription.tenant_id, subscription_id, document_id)
+            document = Document(
+                document_id,
+                subscription.tenant_id,
+                base.id,
+                "file",
+                self._clock.now(),
+                filename=filename,
+                content_type=content_type,
+                size_bytes=size_bytes,
+                object_key=key,
+                title=filename,
+            )
+            uow.knowledge_documents.add(document)
+            uow.commit()
+        form = self._objects.presigned_post(
+            self._bucket(), key, content_type, size_bytes, UPLOAD_EXPIRES_SECONDS
+        )
+        return Upload(document, form)
+
+    def document(self, tenant_id: str, subscription_id: uuid.UUID, document_id: uuid.UUID) -> Document:
+        """One document of the subscription's knowledge base."""
+        with self._uow(tenant_id) as uow:
+            _, _, base = self._open(uow, subscription_id)
+            return self._owned(uow, base, document_id)
+
+    @staticmethod
+    def _owned(uow: Any, base: KnowledgeBase, document_id: uuid.UUID, for_update: bool = False) -> Document:
+        from cmp.errors import NotFound
+
+        document: Document = uow.knowledge_documents.get(document_id, for_update=for_update)
+        if document.knowledge_base_id != base.id:
+            raise NotFound("document not found")
+        return document
+
+    def reindex(self, tenant_id: str, subscription_id: uuid.UUID, document_id: uuid.UUID) -> Document:
+        """Queue an indexed or failed document again; its current chunks serve until the new ones replace
+        them. Raises `Conflict` while it is being ingested."""
+        with self._uow(tenant_id) as uow:
+            _, _, base = self._open(uow, subscription_id)
+            document = self._owned(uow, base, document_id, for_update=True)
+            if document.status == "pending" and document.attempts == 0 and document.source_type == "file":
+                raise Conflict("the document's file has not been uploaded yet")
+            document.reindex()
+            uow.knowledge_documents.save(document)
+            self._enqueue(uow, document.tenant_id, document_job(str(document.tenant_id), str(document.id)))
+            uow.commit()
+            return document
+
+    def delete(self, tenant_id: str, subscription_id: uuid.UUID, document_id: uuid.UUID) -> None:
+        """Delete the document with its chunks (and Q&A pair), then its stored file."""
+        with self._uow(tenant_id) as uow:
+            _, _, base = self._open(uow, subscription_id)
+            document = self._owned(uow, base, document_id, for_update=True)
+            uow.knowledge_documents.delete(document.id)
+            uow.commit()
+        if document.object_key:
+            self._objects.delete(self._bucket(), document.object_key)
+
+    # ------------------------------------------------------------------------------------------ websites
+    def add_website(
+        self,
+        tenant_id: str,
+        subscription_id: uuid.UUID,
+        url: str,
+        max_depth: int,
+        max_pages: int,
+        refresh_interval: RefreshInterval,
+    ) -> UrlSource:
+        """Add a website to crawl (same site, `max_depth` links from `url`, at most `max_pages` pages)
+        and queue its first crawl. The URL must be http(s); whether its host is reachable and public is
+        checked when it is fetched (`cmp.net.safe_http`)."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValidationFailed("invalid URL", errors=[FieldError("body.url", "an http or https URL")])
+        with self._uow(tenant_id) as uow:
+            subscription, policy, base = self._open(uow, subscription_id)
+            policy.require("websites")
+            errors = []
+            if max_depth > policy.max_depth:
+                errors.append(FieldError("body.max_depth", f"at most {policy.max_depth} for this plan"))
+            if uow.knowledge_url_sources.count(base.id) + 1 > policy.max_urls:
+                errors.append(FieldError("body.url", f"the plan allows {policy.max_urls} websites"))
+            if errors:
+                raise ValidationFailed("the website is not allowed by the plan", errors=errors)
+            source = UrlSource(
+                self._ids.new_id(),
+                subscription.tenant_id,
+                base.id,
+                url,
+                max_depth,
+                max_pages,
+                refresh_interval,
+                self._clock.now(),
+            )
+            if uow.knowledge_url_sources.find(base.id, url) is not None:
+                raise Conflict(
+                    "this website is already in the knowledge base",
+                    errors=[FieldError("body.url", "already added")],
+                )
+            uow.knowledge_url_sources.add(source)
+            self._enqueue(uow, source.tenant_id, crawl_job(str(source.tenant_id), str(source.id)))
+            uow.commit()
+            return source
+
+    # ------------------------------------------------------------------------------------------ Q&A
+    def add_qa_pairs(self, tenant_id: str, subscription_id: uuid.UUID, rows: list[QaRow]) -> list[QaPair]:
+        """Add the pairs (each becomes a document of one chunk, queued for embedding). Raises
+        `ValidationFailed` listing every bad row (`pairs[3].answer`, `csv.line[7].answer`) and adds none when any is bad."""
+        errors = [
+            FieldError(f"{row.path}.{name}", "must not be empty")
+            for row in rows
+            for name in ("question", "answer")
+            if not getattr(row, name).strip()
+        ]
+        errors += [
+            FieldError(f"{row.path}.question", "at most 2000 characters")
+            for row in rows
+            if len(row.question) > 2000
+        ]
+        errors += [
+            FieldError(f"{row.path}.answer", "at most 20000 characters")
+            for row in rows
+            if len(row.answer) > 20000
+        ]
+        if not rows:
+            errors.append(FieldError("body", "no Q&A pair given"))
+        if errors:
+            raise ValidationFailed("some Q&A pairs are invalid; none was added", errors=errors)
+        with self._uow(tenant_id) as uow:
+            subscription, policy, base = self._open(uow, subscription_id)
+            policy.require("qa_pairs")
+            if uow.knowledge_qa.count(base.id) + len(rows) > policy.max_pairs:
+                raise ValidationFailed(
+                    "too many Q&A pairs",
+                    errors=[FieldError("body", f"the plan allows {policy.max_pairs} pairs")],
+                )
+            now = self._clock.now()
+            pairs = []
+            for row in rows:
+                document = Document(
+                    self._ids.new_id(),
+                    subscription.tenant_id,
+                    base.id,
+                    "qa",
+                    now,
+                    title=row.question.strip()[:200],
+                )
+                pair = QaPair(
+                    self._ids.new_id(),
+                    subscription.tenant_id,
+                    base.id,
+                    document.id,
+                    row.question.strip(),
+                    row.answer.strip(),
+                    now,
+                    now,
+                )
+                uow.knowledge_documents.add(document)
+                uow.knowledge_qa.add(pair)
+                self._enqueue(
+                    uow, document.tenant_id, document_job(str(document.tenant_id), str(document.id))
+                )
+                pairs.append(pair)
+            uow.commit()
+            return pairs
+
+    def qa_pairs(self, tenant_id: str, subscription_id: uuid.UUID) -> list[QaPair]:
+        """The knowledge base's Q&A pairs, newest first."""
+        with self._uow(tenant_id) as uow:
+            _, _, base = self._open(uow, subscription_id)
+            return list(uow.knowledge_qa.list(base.id))
+
+    def edit_qa_pair(
+        self, tenant_id: str, subscription_id: uuid.UUID, pair_id: uuid.UUID, question: str, answer: str
+    ) -> QaPair:
+        """Change a pair's text and queue its chunk for re-embedding."""
+        if not question.strip() or not answer.strip():
+            raise ValidationFailed(
+                "empty Q&A pair", errors=[FieldError("body", "question and answer must not be empty")]
+            )
+        with self._uow(tenant_id) as uow:
+            _, _, base = self._open(uow, subscription_id)
+            pair = self._pair(uow, base, pair_id)
+            document = uow.knowledge_documents.get(pair.document_id, for_update=True)
+            pair.question, pair.answer, pair.updated_at = question.strip(), answer.strip(), self._clock.now()
+            uow.knowledge_qa.save(pair)
+            document.title = pair.question[:200]
+            if document.status in ("indexed", "failed"):
+                document.reindex()
+            uow.knowledge_documents.save(document)
+            self._enqueue(uow, document.tenant_id, document_job(str(document.tenant_id), str(document.id)))
+            uow.commit()
+            return pair
+
+    def delete_qa_pair(self, tenant_id: str, subscription_id: uuid.UUID, pair_id: uuid.UUID) -> None:
+        """Delete a pair with its document and chunk."""
+        with self._uow(tenant_id) as uow:
+            _, _, base = self._open(uow, subscription_id)
+            pair = self._pair(uow, base, pair_id)
+            uow.knowledge_documents.delete(pair.document_id)
+            uow.commit()
+
+    @staticmethod
+    def _pair(uow: Any, base: KnowledgeBase, pair_id: uuid.UUID) -> QaPair:
+        from cmp.errors import NotFound
+
+        pair: QaPair = uow.knowledge_qa.get(pair_id)
+        if pair.knowledge_base_id != base.id:
+            raise NotFound("Q&A pair not found")
+        return pair

@@ -1,0 +1,105 @@
+"""The knowledge base's read side: its documents and its stats, for the portal and the API.
+
+Each read runs in a read-only transaction of the caller's tenant; another tenant's subscription is
+`NotFound` (row-level security hides it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cmp.db.session import Session
+from cmp.errors import NotFound
+from cmp.knowledge.model import Document
+from cmp.knowledge.policy import KnowledgePolicy
+from cmp.knowledge.repository import DOCUMENT_COLUMNS
+
+MAX_LISTED = 500
+
+
+@dataclass(frozen=True)
+class KnowledgeStats:
+    """Documents (per status), chunks, bytes stored, the last indexing time and the plan's limits."""
+
+    documents: int
+    by_status: dict[str, int]
+    chunks: int
+    size_bytes: int
+    last_indexed_at: datetime | None
+    embedding_model: str | None
+    storage_limit_bytes: int
+    document_limit: int
+    websites: int
+    qa_pairs: int
+
+
+class KnowledgeViews:
+    def __init__(self, session: Callable[..., AbstractContextManager[Session]]) -> None:
+        self._session = session
+
+    def _capabilities(self, session: Session, subscription_id: uuid.UUID) -> dict[str, Any]:
+        row = session.fetch_one("select capabilities from subscriptions where id = %s", (subscription_id,))
+        if row is None:
+            raise NotFound("subscription not found")
+        capabilities: dict[str, Any] = row["capabilities"]
+        return capabilities
+
+    def documents(
+        self, tenant_id: str, subscription_id: uuid.UUID, source_type: str | None = None
+    ) -> list[Document]:
+        """The base's documents, newest first (at most `MAX_LISTED`), optionally of one source type."""
+        with self._session(tenant_id, read_only=True) as session:
+            self._capabilities(session, subscription_id)
+            rows = session.fetch_all(
+                "select d.* from knowledge_documents d join knowledge_bases b on b.id = d.knowledge_base_id"
+                " where b.subscription_id = %s and (%s::text is null or d.source_type = %s)"
+                " order by d.created_at desc, d.id limit %s",
+                (subscription_id, source_type, source_type, MAX_LISTED),
+            )
+        return [Document(**{name: row[name] for name in DOCUMENT_COLUMNS}) for row in rows]
+
+    def stats(self, tenant_id: str, subscription_id: uuid.UUID) -> KnowledgeStats:
+        """The base's figures against the plan (an empty base before the first document)."""
+        with self._session(tenant_id, read_only=True) as session:
+            policy = KnowledgePolicy.of(self._capabilities(session, subscription_id))
+            base = session.fetch_one(
+                "select id, embedding_model, last_indexed_at from knowledge_bases where subscription_id = %s",
+                (subscription_id,),
+            )
+            counts: dict[str, int] = {}
+            figures: dict[str, Any] = {"size_bytes": 0, "chunks": 0, "websites": 0, "qa_pairs": 0}
+            if base is not None:
+                for row in session.fetch_all(
+                    "select status, count(*)::int as n from knowledge_documents where knowledge_base_id = %s"
+                    " group by status",
+                    (base["id"],),
+                ):
+                    counts[row["status"]] = row["n"]
+                figures = (
+                    session.fetch_one(
+                        "select (select coalesce(sum(size_bytes), 0)::bigint from knowledge_documents"
+                        "        where knowledge_base_id = %(b)s) as size_bytes,"
+                        " (select count(*)::int from knowledge_chunks where knowledge_base_id = %(b)s) as chunks,"
+                        " (select count(*)::int from knowledge_url_sources where knowledge_base_id = %(b)s) as websites,"
+                        " (select count(*)::int from knowledge_qa_pairs where knowledge_base_id = %(b)s) as qa_pairs",
+                        {"b": base["id"]},
+                    )
+                    or figures
+                )
+        return KnowledgeStats(
+            documents=sum(counts.values()),
+            by_status=counts,
+            chunks=figures["chunks"],
+            size_bytes=figures["size_bytes"],
+            last_indexed_at=base["last_indexed_at"] if base else None,
+            embedding_model=base["embedding_model"] if base else None,
+            storage_limit_bytes=policy.max_total_bytes,
+            document_limit=policy.max_files,
+            websites=figures["websites"],
+            qa_pairs=figures["qa_pairs"],
+        )

@@ -1,0 +1,337 @@
+"""Knowledge ingestion through the real handlers, PostgreSQL and moto: a presigned upload lands, S3 tells
+the queue, the worker re-queues it in the tenant's group and ingests it (pending → indexed, chunks with
+page numbers); re-delivery and reindex never duplicate chunks; a crash mid-document restarts cleanly; a
+file that is not what its name says fails with the reason and goes to the DLQ; limits, Q&A import with
+per-row errors, delete, stats; another organization gets 404 everywhere."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from cmp.aws.clients import client
+from cmp.bootstrap import Services
+from cmp.db import Database
+from cmp.knowledge.embeddings import HashEmbedder
+from tests.subscriptions import capabilities, subscribe
+
+from .conftest import Platform, api_event, caller_of
+
+pytestmark = pytest.mark.integration
+API, WORKER = "KnowledgeApiFunction", "IngestionWorkerFunction"
+FIXTURES = Path("/work/shared/fixtures/knowledge")
+KNOWLEDGE = {
+    "knowledge": {"enabled": True, "sources": {"documents": True, "qaFiles": True, "websites": True}},
+    "rag": {
+        "enabled": True,
+        "sources": {"documents": True, "websites": True, "qaPairs": True},
+        "detail": {"sources": {"documents": {"formats": ["pdf", "md", "txt", "csv"], "maxFileSize": 1}}},
+    },
+}
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    import os
+
+    return Path(os.environ.get("CMP_SHARED_DIR", "/work/shared")) / "fixtures" / "knowledge"
+
+
+@pytest.fixture
+def loaded(platform: Platform) -> Platform:
+    """Both functions loaded, on the deterministic test embedder (no model in integration tests)."""
+    for name in (API, WORKER):
+        platform.function(name).services.embedder = HashEmbedder()
+    return platform
+
+
+@pytest.fixture
+def buyer(services: Services) -> dict[str, str]:
+    return caller_of(services, "Knowledge Buyer", "buyer")
+
+
+def call(
+    platform: Platform, method: str, path: str, who: dict[str, str] | None, body: Any = None
+) -> tuple[int, Any]:
+    response = platform.invoke(API, api_event(method, path, body, who))
+    return response["statusCode"], json.loads(response["body"]) if response["body"] else None
+
+
+def kb(subscription_id: object) -> str:
+    return f"/v1/subscriptions/{subscription_id}/knowledge"
+
+
+def upload(platform: Platform, created: dict[str, Any], data: bytes) -> None:
+    """What the browser's POST to the presigned form does: the object lands under the form's key."""
+    fields = created["upload"]["fields"]
+    client("s3").put_object(
+        Bucket=platform.ref("KnowledgeBucket"),
+        Key=fields["key"],
+        Body=data,
+        ContentType=fields["Content-Type"],
+    )
+
+
+def drain(platform: Platform) -> int:
+    return platform.drain("IngestionQueue", WORKER)
+
+
+def dead_letters(platform: Platform) -> list[dict[str, Any]]:
+    out = client("sqs").receive_message(
+        QueueUrl=platform.ref("IngestionDeadLetterQueue"),
+        MaxNumberOfMessages=10,
+        MessageAttributeNames=["All"],
+    )
+    return list(out.get("Messages", []))
+
+
+def test_an_uploaded_pdf_is_ingested_with_pages_and_tables_and_never_duplicated(
+    loaded: Platform,
+    db: Database,
+    buyer: dict[str, str],
+    owner_conn: psycopg.Connection[Any],
+    fixtures_dir: Path,
+) -> None:
+    subscription = subscribe(db, buyer["tenant_id"], capabilities(configuration=KNOWLEDGE))
+    data = (fixtures_dir / "pr-138-example.pdf").read_bytes()
+    status, created = call(
+        loaded,
+        "POST",
+        f"{kb(subscription.id)}/documents",
+        buyer,
+        {"filename": "rates.pdf", "content_type": "application/pdf", "size_bytes": len(data)},
+    )
+    assert status == 201, created
+    key = created["upload"]["fields"]["key"]
+    assert key == f"knowledge/{buyer['tenant_id']}/{subscription.id}/{created['document_id']}"
+    path = f"{kb(subscription.id)}/documents/{created['document_id']}"
+    assert call(loaded, "GET", path, buyer)[1]["status"] == "pending"
+
+    upload(loaded, created, data)
+    assert drain(loaded) >= 2  # the S3 notification, then the tenant-grouped document job
+    status, document = call(loaded, "GET", path, buyer)
+    assert document["status"] == "indexed", document
+    assert document["title"] == "Home Loan Interest Rates" and document["author"] == "CBA Forms Production"
+    chunks = document["chunk_count"]
+    assert chunks > 0 and document["progress"] == {"done": chunks, "total": chunks}
+    pages = owner_conn.execute(
+        "select distinct page from knowledge_chunks where document_id = %s order by 1",
+        (created["document_id"],),
+    ).fetchall()
+    assert pages == [(1,), (2,)]
+    table = owner_conn.execute(
+        "select count(*) from knowledge_chunks where document_id = %s and metadata->>'kind' = 'table'"
+        " and content like '| %%'",
+        (created["document_id"],),
+    ).fetchone()
+    assert table[0] > 0
+    preview = call(loaded, "GET", f"{path}/preview", buyer)[1]
+    assert "Home Loan" in preview["text"] and preview["warnings"] == []
+
+    # A re-delivered job finds the same text indexed: nothing is rewritten or duplicated.
+    jobs = loaded.function(WORKER).services.ingestion
+    assert jobs.ingest(buyer["tenant_id"], uuid.UUID(created["document_id"])) == "unchanged"
+    # Reindex embeds again and replaces the chunks in one transaction.
+    status, body = call(loaded, "POST", f"{path}/reindex", buyer)
+    assert status == 202 and body["status"] == "pending"
+    drain(loaded)
+    count = owner_conn.execute(
+        "select count(*), count(distinct ordinal) from knowledge_chunks where document_id = %s",
+        (created["document_id"],),
+    ).fetchone()
+    assert count == (chunks, chunks)
+
+    stats = call(loaded, "GET", kb(subscription.id), buyer)[1]
+    assert stats["documents"] == 1 and stats["chunks"] == chunks and stats["size_bytes"] == len(data)
+    assert stats["storage_limit_bytes"] == 500 * 1024 * 1024 and stats["last_indexed_at"]
+
+    assert call(loaded, "DELETE", path, buyer)[0] == 204
+    assert owner_conn.execute(
+        "select count(*) from knowledge_chunks where document_id = %s", (created["document_id"],)
+    ).fetchone() == (0,)
+    assert "Contents" not in client("s3").list_objects_v2(Bucket=loaded.ref("KnowledgeBucket"), Prefix=key)
+
+
+def test_a_crash_mid_document_restarts_cleanly(
+    loaded: Platform, db: Database, buyer: dict[str, str], owner_conn: psycopg.Connection[Any]
+) -> None:
+    subscription = subscribe(db, buyer["tenant_id"], capabilities(configuration=KNOWLEDGE))
+    text = "\n\n".join(
+        f"Paragraph {i}. " + "Returns are accepted within thirty days. " * 40 for i in range(12)
+    )
+    data = text.encode()
+    created = call(
+        loaded,
+        "POST",
+        f"{kb(subscription.id)}/documents",
+        buyer,
+        {"filename": "returns.txt", "content_type": "text/plain", "size_bytes": len(data)},
+    )[1]
+    upload(loaded, created, data)
+    jobs = loaded.function(WORKER).services.ingestion
+    document_id = uuid.UUID(created["document_id"])
+
+    class Dying(HashEmbedder):
+        calls = 0
+
+        def embed_documents(self, texts: Any) -> list[list[float]]:
+            Dying.calls += 1
+            if Dying.calls == 2:
+                raise RuntimeError("killed")
+            return super().embed_documents(texts)
+
+    jobs._embedder = lambda: Dying()
+    jobs._batch_size = 2
+    with pytest.raises(RuntimeError):
+        jobs.ingest(buyer["tenant_id"], document_id)
+    half = call(loaded, "GET", f"{kb(subscription.id)}/documents/{document_id}", buyer)[1]
+    assert half["status"] == "embedding" and half["progress"]["done"] == 2 and "killed" in half["error"]
+    assert owner_conn.execute(
+        "select count(*) from knowledge_chunks where document_id = %s", (document_id,)
+    ).fetchone() == (0,)
+    jobs._embedder = lambda: HashEmbedder()
+    assert jobs.ingest(buyer["tenant_id"], document_id) == "indexed"
+    done = call(loaded, "GET", f"{kb(subscription.id)}/documents/{document_id}", buyer)[1]
+    assert done["status"] == "indexed" and done["error"] is None
+    assert owner_conn.execute(
+        "select count(*) from knowledge_chunks where document_id = %s", (document_id,)
+    ).fetchone() == (done["chunk_count"],)
+
+
+def test_a_file_that_is_not_what_its_name_says_fails_with_the_reason_and_is_dead_lettered(
+    loaded: Platform, db: Database, buyer: dict[str, str], fixtures_dir: Path
+) -> None:
+    subscription = subscribe(db, buyer["tenant_id"], capabilities(configuration=KNOWLEDGE))
+    data = (fixtures_dir / "markitdown-test.docx").read_bytes()[:900_000]
+    created = call(
+        loaded,
+        "POST",
+        f"{kb(subscription.id)}/documents",
+        buyer,
+        {"filename": "manual.pdf", "content_type": "application/pdf", "size_bytes": len(data)},
+    )[1]
+    upload(loaded, created, data)
+    drain(loaded)
+    document = call(loaded, "GET", f"{kb(subscription.id)}/documents/{created['document_id']}", buyer)[1]
+    assert document["status"] == "failed"
+    assert "DOCX" in document["error"] and "PDF" in document["error"]
+    reasons = [m["MessageAttributes"]["cmp-failure-reason"]["StringValue"] for m in dead_letters(loaded)]
+    assert any(created["document_id"] in reason for reason in reasons)
+
+
+def test_the_plan_limits_are_checked_before_the_upload(
+    loaded: Platform, db: Database, buyer: dict[str, str]
+) -> None:
+    subscription = subscribe(db, buyer["tenant_id"], capabilities(configuration=KNOWLEDGE))
+    path = f"{kb(subscription.id)}/documents"
+    status, body = call(
+        loaded,
+        "POST",
+        path,
+        buyer,
+        {"filename": "big.pdf", "content_type": "application/pdf", "size_bytes": 2 * 1024 * 1024},
+    )
+    assert status == 413 and body["errors"][0]["path"] == "body.size_bytes"
+    status, body = call(
+        loaded,
+        "POST",
+        path,
+        buyer,
+        {"filename": "sheet.xlsx", "content_type": "application/octet-stream", "size_bytes": 10},
+    )
+    assert status == 422 and body["errors"][0]["path"] == "body.filename"
+    off = {"knowledge": {"enabled": False}, "rag": {"enabled": False}}
+    plain = subscribe(db, buyer["tenant_id"], capabilities(configuration=off))
+    status, body = call(
+        loaded,
+        "POST",
+        f"{kb(plain.id)}/documents",
+        buyer,
+        {"filename": "a.pdf", "content_type": "application/pdf", "size_bytes": 10},
+    )
+    assert status == 403
+
+
+def test_qa_pairs_import_with_per_row_errors_and_are_indexed_as_citable_documents(
+    loaded: Platform, db: Database, buyer: dict[str, str], owner_conn: psycopg.Connection[Any]
+) -> None:
+    subscription = subscribe(db, buyer["tenant_id"], capabilities(configuration=KNOWLEDGE))
+    path = f"{kb(subscription.id)}/qa"
+    bad = "question,answer\nHow long do refunds take?,Five days\nWhere is my order?,\n"
+    status, body = call(loaded, "POST", path, buyer, {"csv": bad})
+    assert status == 422 and body["errors"] == [
+        {"path": "csv.line[3].answer", "message": "must not be empty"}
+    ]
+    good = "Question;Answer\nHow long do refunds take?;Five business days.\n¿Cuánto tarda el reembolso?;Cinco días hábiles.\n"
+    status, body = call(loaded, "POST", path, buyer, {"csv": good})
+    assert status == 201 and len(body["items"]) == 2
+    status, body = call(
+        loaded, "POST", path, buyer, {"pairs": [{"question": "Do you ship abroad?", "answer": "Yes."}]}
+    )
+    assert status == 201
+    pair = body["items"][0]
+    drain(loaded)
+    rows = owner_conn.execute(
+        "select d.source_type, d.status, c.content, c.ts_config::text from knowledge_documents d"
+        " join knowledge_chunks c on c.document_id = d.id where d.id = %s",
+        (pair["document_id"],),
+    ).fetchall()
+    assert rows == [("qa", "indexed", "Q: Do you ship abroad?\nA: Yes.", "cmp_simple")]
+    status, edited = call(
+        loaded,
+        "PUT",
+        f"{path}/{pair['pair_id']}",
+        buyer,
+        {"question": "Do you ship abroad?", "answer": "Yes, to 40 countries."},
+    )
+    assert status == 200 and edited["answer"] == "Yes, to 40 countries."
+    drain(loaded)
+    assert owner_conn.execute(
+        "select content from knowledge_chunks where document_id = %s", (pair["document_id"],)
+    ).fetchone() == ("Q: Do you ship abroad?\nA: Yes, to 40 countries.",)
+    assert call(loaded, "DELETE", f"{path}/{pair['pair_id']}", buyer)[0] == 204
+    assert len(call(loaded, "GET", path, buyer)[1]["items"]) == 2
+
+
+def test_another_organization_gets_404_on_every_route(
+    loaded: Platform, db: Database, buyer: dict[str, str], services: Services
+) -> None:
+    subscription = subscribe(db, buyer["tenant_id"], capabilities(configuration=KNOWLEDGE))
+    created = call(
+        loaded,
+        "POST",
+        f"{kb(subscription.id)}/documents",
+        buyer,
+        {"filename": "a.txt", "content_type": "text/plain", "size_bytes": 10},
+    )[1]
+    pair = call(
+        loaded, "POST", f"{kb(subscription.id)}/qa", buyer, {"pairs": [{"question": "q?", "answer": "a."}]}
+    )[1]["items"][0]
+    other = caller_of(services, "Other Buyer", "buyer")
+    one = f"{kb(subscription.id)}/documents/{created['document_id']}"
+    for method, path, body in [
+        ("GET", kb(subscription.id), None),
+        ("GET", f"{kb(subscription.id)}/documents", None),
+        (
+            "POST",
+            f"{kb(subscription.id)}/documents",
+            {"filename": "b.txt", "content_type": "text/plain", "size_bytes": 5},
+        ),
+        ("GET", one, None),
+        ("GET", f"{one}/preview", None),
+        ("POST", f"{one}/reindex", None),
+        ("DELETE", one, None),
+        ("POST", f"{kb(subscription.id)}/urls", {"url": "https://example.com/"}),
+        ("GET", f"{kb(subscription.id)}/qa", None),
+        ("POST", f"{kb(subscription.id)}/qa", {"pairs": [{"question": "x", "answer": "y"}]}),
+        ("PUT", f"{kb(subscription.id)}/qa/{pair['pair_id']}", {"question": "x", "answer": "y"}),
+        ("DELETE", f"{kb(subscription.id)}/qa/{pair['pair_id']}", None),
+    ]:
+        status, _ = call(loaded, method, path, other, body)
+        assert status == 404, (method, path, status)
+    assert call(loaded, "GET", one, buyer)[0] == 200

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from aws_lambda_powertools import Logger
 
-from cmp.web.routes.integrate import WIDGET_SCRIPT_PATH
 from cmp.web.api import make_resolver
+from cmp.web.routes.integrate import WIDGET_SCRIPT_PATH
 from cmp.web.routes.widget import SCRIPT_PATH, router, widget_script
 
 pytestmark = pytest.mark.unit

@@ -42,13 +42,18 @@ if TYPE_CHECKING:
     from cmp.commerce.sales_views import SalesViews
     from cmp.commerce.views import CommerceViews
     from cmp.commerce.webhooks import Webhooks
+    from cmp.conversations.ports import LanguageModel
+    from cmp.conversations.services import AgentService
     from cmp.gateway.authorization import RuntimeAuthorizer
     from cmp.gateway.services import Gateway
     from cmp.housekeeping import Housekeeping
     from cmp.knowledge.ingestion import IngestionJobs
     from cmp.knowledge.ports import Embedder
+    from cmp.knowledge.retrieval import KnowledgeSearch
     from cmp.knowledge.services import KnowledgeService
     from cmp.knowledge.views import KnowledgeViews
+    from cmp.metering.services import UsageRollupJob
+    from cmp.metering.views import UsageViews
     from cmp.provisioning.runtime import RuntimeProvisioning
     from cmp.provisioning.services import OnboardingService
     from cmp.tenancy.integrate import IntegrationService
@@ -370,6 +375,65 @@ class Services:
             lambda: self.embedder,
             self.clock,
         )
+
+    @cached_property
+    def knowledge_search(self) -> KnowledgeSearch:
+        """Search in a subscription's knowledge base; reranks through Bedrock when `RERANK_MODEL_ARN` is set
+        and the subscription asks for reranking."""
+        from cmp.knowledge.retrieval import KnowledgeSearch
+
+        reranker = None
+        if self.settings.rerank_model_arn:
+            from cmp.knowledge.rerank import BedrockReranker
+
+            reranker = BedrockReranker(self.settings.rerank_model_arn)
+        return KnowledgeSearch(self.db.session, lambda: self.embedder, reranker)
+
+    @cached_property
+    def language_model(self) -> LanguageModel:
+        """The configured language model (`Settings.llm_provider`); raises ValueError for an unknown name."""
+        provider = self.settings.llm_provider
+        if provider == "bedrock":
+            from cmp.conversations.providers import BedrockConverse
+
+            return BedrockConverse(self.settings.llm_model, self.settings.llm_vision)
+        if provider == "openai":
+            from cmp.conversations.providers import OpenAICompatible
+
+            return OpenAICompatible(
+                self.settings.llm_base_url,
+                self.settings.llm_model,
+                lambda: self.secrets.get(self.settings.llm_api_key_arn),
+                self.settings.llm_vision,
+            )
+        if provider != "extractive":
+            raise ValueError(f"unknown LLM_PROVIDER {provider!r}: use extractive, bedrock or openai")
+        from cmp.conversations.extractive import ExtractiveAnswerer
+
+        return ExtractiveAnswerer()
+
+    @cached_property
+    def agent(self) -> AgentService:
+        """The agent runtime: chat turns, knowledge tests, feedback, widget settings."""
+        from cmp.conversations.services import AgentService
+
+        return AgentService(
+            self.unit_of_work, self.knowledge_search, lambda: self.language_model, self.clock, self.ids
+        )
+
+    @cached_property
+    def usage_rollup(self) -> UsageRollupJob:
+        """The scheduled roll-up of usage records per subscription, period, metric and day."""
+        from cmp.metering.services import UsageRollupJob
+
+        return UsageRollupJob(self.unit_of_work, self.clock)
+
+    @cached_property
+    def usage_views(self) -> UsageViews:
+        """The buyer's usage per period, metric and day against plan limits (read side)."""
+        from cmp.metering.views import UsageViews
+
+        return UsageViews(self.db.session)
 
 
 def bootstrap(settings: Settings | None = None, **overrides: object) -> Services:

@@ -53,6 +53,18 @@ class Settings:
     """The API's public base URL (a custom domain, no trailing slash); empty: the URL the request came to."""
     widget_script_url: str = field(default_factory=lambda: _env("WIDGET_SCRIPT_URL"))
     """Where browsers load the embeddable widget; empty: `{public API URL}/v1/widget/chat.js`."""
+    # The agent runtime's language model and reranker (cmp.conversations, cmp.knowledge.rerank).
+    llm_provider: str = field(default_factory=lambda: _env("LLM_PROVIDER", "extractive"))
+    """`extractive` (the offline default: quotes the knowledge base), `bedrock` or `openai` (compatible)."""
+    llm_model: str = field(default_factory=lambda: _env("LLM_MODEL"))
+    """The Bedrock model id or the OpenAI-compatible model name."""
+    llm_vision: bool = field(default_factory=lambda: _env("LLM_VISION", "false").lower() == "true")
+    """Whether `llm_model` reads images (the product must also allow image input)."""
+    llm_base_url: str = field(default_factory=lambda: _env("LLM_BASE_URL", "https://api.openai.com/v1"))
+    llm_api_key_arn: str = field(default_factory=lambda: _env("LLM_API_KEY_ARN"))
+    """The Secrets Manager secret holding the OpenAI-compatible endpoint's API key."""
+    rerank_model_arn: str = field(default_factory=lambda: _env("RERANK_MODEL_ARN"))
+    """A Bedrock reranking model's ARN; empty: no reranking (no offline reranker ships its weights)."""
     # ---------------------------------------------------------------------------------- knowledge (K1)
     knowledge_bucket: str = field(default_factory=lambda: _env("KNOWLEDGE_BUCKET"))
     """The bucket of uploaded knowledge files and crawled pages (`knowledge/{tenant}/…` keys)."""

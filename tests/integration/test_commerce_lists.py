@@ -10,6 +10,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from cmp.db import Database
+from cmp.metering.model import UsageEvent
+
 from .commerce_support import buy, call, new_tenant, plan, publish
 from .conftest import Platform, caller_of
 
@@ -83,7 +86,11 @@ def test_lists_are_newest_first_paged_and_filtered(
 
 
 def test_usage_this_period_is_summed_per_metric_against_the_plan_limits(
-    platform: Platform, auth: Any, shelf: list[dict[str, Any]], owner_conn: psycopg.Connection[Any]
+    platform: Platform,
+    auth: Any,
+    shelf: list[dict[str, Any]],
+    owner_conn: psycopg.Connection[Any],
+    db: Database,
 ) -> None:
     buyer = caller_of(auth, "User", "buyer")
     order = buy(platform, buyer, shelf[0])[1]
@@ -94,23 +101,24 @@ def test_usage_this_period_is_summed_per_metric_against_the_plan_limits(
     rows = [
         ("messages", 8000, start),
         ("messages", 234, end - timedelta(seconds=1)),
-        ("messages", 999, start - timedelta(seconds=1)),  # the previous period
         ("messages", 999, end),  # the next period
-        ("tokens", 12345, start + timedelta(days=1)),
-        ("images", 3, start + timedelta(days=2)),
+        ("tokens_in", 12000, start + timedelta(days=1)),
+        ("tokens_out", 345, start + timedelta(days=1)),
+        ("documents", 3, start + timedelta(days=2)),
     ]
-    for metric, quantity, at in rows:
-        owner_conn.execute(
-            "insert into usage_records (tenant_id, subscription_id, metric, quantity, recorded_at, dedup_key)"
-            " values (%s, %s, %s, %s, %s, %s)",
-            (buyer["tenant_id"], order["subscription_id"], metric, quantity, at, uuid.uuid4().hex),
-        )
+    with db.unit_of_work(buyer["tenant_id"]) as uow:
+        for metric, quantity, at in rows:
+            subscription_id = uuid.UUID(order["subscription_id"])
+            uow.usage.record(UsageEvent(subscription_id, metric, quantity, at, uuid.uuid4().hex))
+        uow.commit()
     status, subscription = call(platform, "GET", f"/v1/subscriptions/{order['subscription_id']}", buyer)
     assert status == 200, subscription
     assert subscription["usage"] == {
         "messages": {"used": 8234, "limit": 10_000},
         "tokens": {"used": 12345, "limit": 1_000_000},
-        "images": {"used": 3, "limit": None},
+        "tokens_in": {"used": 12000, "limit": None},
+        "tokens_out": {"used": 345, "limit": None},
+        "documents": {"used": 3, "limit": None},
     }
     assert (subscription["plan"]["tier"], subscription["amount"], subscription["amount_display"]) == (
         "pro",

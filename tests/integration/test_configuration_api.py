@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from cmp.bootstrap import Services
 from cmp.db import Database
+from cmp.metering.model import UsageEvent
 from tests.subscriptions import capabilities, subscribe
 
 from .conftest import Platform, api_event, caller_of
@@ -119,12 +121,11 @@ def test_the_dashboard_counts_this_subscriptions_keys_sites_and_usage(
         {"allowed_origins": ["https://shop.example.com", "https://help.example.com"]},
     )
     assert status == 201
-    with db.session(buyer["tenant_id"]) as session:
-        session.execute(
-            "insert into usage_records (tenant_id, subscription_id, metric, quantity, dedup_key)"
-            " values (%s, %s, 'messages', 8234, %s)",
-            (buyer["tenant_id"], subscription.id, f"test-{uuid.uuid4()}"),
+    with db.unit_of_work(buyer["tenant_id"]) as uow:
+        uow.usage.record(
+            UsageEvent(subscription.id, "messages", 8234, datetime.now(UTC), f"test-{uuid.uuid4()}")
         )
+        uow.commit()
     status, board = call(platform, "GET", f"{integrate}/dashboard", buyer)
     assert status == 200, board
     ids = [s["id"] for s in board["sections"]]

@@ -19,9 +19,9 @@ from cmp.capabilities.configuration import default_configuration
 from cmp.capabilities.dashboard import DashboardState, dashboard_descriptor
 from cmp.capabilities.dashboard_text import limits_from_plan
 from cmp.capabilities.models import ProductCapabilities
-from cmp.commerce.views import usage_this_period
 from cmp.db.session import Session
 from cmp.errors import NotFound
+from cmp.metering.views import usage_this_period
 from cmp.ports import Clock
 
 

@@ -1,4 +1,5 @@
-"""The seller's sales dashboard: subscribers, customers, revenue and orders of the seller's own products.
+"""The seller's sales dashboard: subscribers, customers, revenue, orders and usage of the seller's own
+products.
 
 Orders and subscriptions belong to the buyers' organizations (row-level security on the buyer), so the
 seller reads them only through the SECURITY DEFINER functions of migration 0012, which take the seller from
@@ -250,4 +251,37 @@ class SalesViews:
                 for r in rows
             ],
             "next_cursor": encode_cursor(rows[-1]["since"], rows[-1]["subscription_id"]) if more else None,
+        }
+
+    def usage(self, tenant_id: str, product_id: str) -> dict[str, Any]:
+        """A product's usage in each customer's current billing period (the numbers the buyer sees,
+        `cmp.metering.views`): `{"product_id", "totals": {metric: quantity}, "customers": [{subscription_id,
+        organization: {id, name}, plan: {id, name}, status, period: {start, end}, usage: {metric:
+        quantity}}]}`, customers by name. Raises `NotFound` for a product that is not the seller's."""
+        pid = parse_product_id(product_id)
+        with self._sessions(tenant_id, read_only=True) as session:
+            if session.fetch_one("select 1 from products where id = %s", (pid,)) is None:
+                raise NotFound("product not found")
+            rows = session.fetch_all("select * from seller_product_usage(%s)", (pid,))
+        totals: dict[str, int] = defaultdict(int)
+        customers: dict[uuid.UUID, dict[str, Any]] = {}
+        for r in rows:
+            customer = customers.setdefault(
+                r["subscription_id"],
+                {
+                    "subscription_id": str(r["subscription_id"]),
+                    "organization": {"id": str(r["buyer_tenant_id"]), "name": r["buyer_name"]},
+                    "plan": {"id": r["plan_id"], "name": r["plan_name"]},
+                    "status": r["status"],
+                    "period": {"start": r["period_start"].isoformat(), "end": r["period_end"].isoformat()},
+                    "usage": {},
+                },
+            )
+            if r["metric"] is not None:
+                customer["usage"][r["metric"]] = int(r["quantity"])
+                totals[r["metric"]] += int(r["quantity"])
+        return {
+            "product_id": str(pid),
+            "totals": dict(sorted(totals.items())),
+            "customers": list(customers.values()),
         }

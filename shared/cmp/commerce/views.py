@@ -17,6 +17,7 @@ from typing import Any
 from cmp.catalog.paging import ProductPage, encode_cursor
 from cmp.db.session import Session
 from cmp.errors import NotFound
+from cmp.metering.views import usage_this_period
 from cmp.money import format_amount
 
 QUOTA_METRICS: dict[str, str] = {
@@ -25,7 +26,9 @@ QUOTA_METRICS: dict[str, str] = {
     "api_calls": "apiCalls",
     "executions": "executions",
 }
-"""Usage metric (as `usage_records.metric` names it) -> the plan limit that caps it per billing period."""
+"""Usage metric (as `usage_records.metric` names it) -> the plan limit that caps it per billing period.
+`tokens` is the sum of the metered `tokens_in` and `tokens_out` (`cmp.metering.model.METRICS`)."""
+TOKEN_METRICS = ("tokens_in", "tokens_out")
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -69,8 +72,10 @@ def order_view(row: dict[str, Any]) -> dict[str, Any]:
 
 def usage_against_limits(plan: dict[str, Any], used: dict[str, int]) -> dict[str, dict[str, int | None]]:
     """`{"messages": {"used": 8234, "limit": 10000}, …}`: each quota the plan sets (a null limit is
-    unlimited), and every metric with usage in the period."""
+    unlimited), and every metric with usage in the period (`tokens` also sums `tokens_in` and `tokens_out`)."""
     limits = plan.get("limits") or {}
+    if any(m in used for m in TOKEN_METRICS):
+        used = {**used, "tokens": used.get("tokens", 0) + sum(used.get(m, 0) for m in TOKEN_METRICS)}
     usage: dict[str, dict[str, int | None]] = {}
     for metric, limit_key in QUOTA_METRICS.items():
         limit = limits.get(limit_key)
@@ -186,23 +191,6 @@ class CommerceViews:
                 raise NotFound("subscription not found")
             used = usage_this_period(session, [row["id"]])
         return subscription_view(row, used.get(row["id"], {}))
-
-
-def usage_this_period(session: Session, subscription_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, int]]:
-    """Usage per subscription and metric within each subscription's current period."""
-    if not subscription_ids:
-        return {}
-    rows = session.fetch_all(
-        "select u.subscription_id, u.metric, sum(u.quantity)::bigint as used from usage_records u"
-        " join subscriptions s on s.id = u.subscription_id"
-        " where u.subscription_id = any(%s) and u.recorded_at >= s.current_period_start"
-        " and u.recorded_at < s.current_period_end group by u.subscription_id, u.metric",
-        (subscription_ids,),
-    )
-    usage: dict[uuid.UUID, dict[str, int]] = {}
-    for r in rows:
-        usage.setdefault(r["subscription_id"], {})[r["metric"]] = int(r["used"])
-    return usage
 
 
 def _page(items: list[dict[str, Any]], rows: list[dict[str, Any]], page: ProductPage) -> dict[str, Any]:

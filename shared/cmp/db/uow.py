@@ -53,7 +53,10 @@ REPOSITORIES: dict[str, str] = {
     "knowledge_chunks": "cmp.knowledge.repository:ChunkRepository",
     "knowledge_qa": "cmp.knowledge.repository:QaRepository",
     "knowledge_url_sources": "cmp.knowledge.repository:UrlSourceRepository",
+    "conversations": "cmp.conversations.repository:ConversationRepository",
     "gateway": "cmp.gateway.repository:GatewayRepository",
+    "usage": "cmp.metering.repository:UsageRepository",
+    "usage_rollups": "cmp.metering.repository:UsageRollupRepository",
 }
 
 

@@ -1,4 +1,4 @@
-"""The seller's sales dashboard and a product's customers (`/v1/provider/...`, the seller role)."""
+"""The seller's sales dashboard, a product's customers and its usage (`/v1/provider/...`, the seller role)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from cmp.commerce.sales_views import SalesRange
 from cmp.web.deps import Seller, ServicesDep
 from cmp.web.sales_schemas import CustomerPage, FromQuery, PeriodQuery, SalesDashboard, ToQuery
 from cmp.web.schemas import PRODUCT, SELLER, PageCursor, PageLimit, answers
+from cmp.web.usage_schemas import ProductUsage
 
 router = Router()
 
@@ -50,3 +51,13 @@ def customers(
     return CustomerPage.model_validate(
         services.sales_views.customers(seller.tenant_id, str(product_id), page)
     )
+
+
+@router.get(
+    "/v1/provider/products/<product_id>/usage",
+    responses=answers(200, "The product's usage per customer this billing period", *PRODUCT),
+)
+def product_usage(product_id: UUID, seller: Seller, services: ServicesDep) -> ProductUsage:
+    """Usage of one of the organization's products: per customer (organization, plan, status) in the
+    customer's current billing period, per metric, and the totals; the same numbers the customer sees."""
+    return ProductUsage.model_validate(services.sales_views.usage(seller.tenant_id, str(product_id)))

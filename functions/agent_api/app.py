@@ -1,0 +1,28 @@
+"""The agent runtime API behind the runtime authorizer: chat (JSON or server-sent events), feedback, the
+widget's settings, and a subscription's knowledge search and test.
+
+`services` is built once per container and injected into the routes by `make_resolver` (the
+`cmp.web.deps.get_services` dependency). The embedder, the language model and the language detector load
+on first use, not at import.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from cmp.bootstrap import bootstrap
+from cmp.observability import instruments
+from cmp.web.api import make_resolver
+from cmp.web.routes.agents import router
+
+logger, metrics = instruments("agent-api")
+services = bootstrap()
+app = make_resolver(logger, services)
+app.include_router(router)
+
+
+@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,271 @@
+"""The agent runtime's use cases: answer a chat turn (whole or streamed), test the knowledge base, rate an
+answer, and the widget's settings (spec Part 7 "Runtime Execution"; Part 6 grounding and citations).
+
+A turn, in order: load the subscription (another tenant's is a 404) and resolve its settings; refuse an
+image the product or model cannot take; return the first answer again for a repeated Idempotency-Key; detect
+the language; retrieve (`services.knowledge_search`); decide grounding (confidence against the threshold;
+below it the configured fallback: refuse, answer from general knowledge, or escalate with the hand-off
+message); assemble the prompt with the session's last turns; ask the model; store the user's message and the
+answer, and meter the turn (`messages`, `tokens_in`, `tokens_out`, keyed by the user message's id), in one
+transaction; a retried turn (same Idempotency-Key) finds the first answer and meters nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from cmp.conversations.language import detect
+from cmp.conversations.model import (
+    CITED_PASSAGES,
+    AgentSettings,
+    Caller,
+    ChatAnswer,
+    ChatRequest,
+    Fallback,
+    Mode,
+    Rating,
+)
+from cmp.conversations.phrases import phrase
+from cmp.conversations.ports import Completion, LanguageModel, Passage, Prompt
+from cmp.conversations.prompt import assemble
+from cmp.db.uow import UnitOfWorkFactory
+from cmp.errors import Conflict, NotFound
+from cmp.knowledge.grounding import Citation, citation, confidence, default_threshold, supporting
+from cmp.knowledge.retrieval import KnowledgeSearch
+from cmp.metering.model import UsageEvent
+from cmp.ports import Clock, IdGenerator
+
+
+class AgentService:
+    """`services.agent`. `model` builds the configured language model on first use."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        search: KnowledgeSearch,
+        model: Callable[[], LanguageModel],
+        clock: Clock,
+        ids: IdGenerator,
+    ) -> None:
+        self._uow = uow
+        self._search = search
+        self._model = model
+        self._clock = clock
+        self._ids = ids
+
+    # ── reading the subscription ─────────────────────────────────────────
+
+    def settings(self, tenant_id: uuid.UUID | str, subscription_id: uuid.UUID) -> AgentSettings:
+        """The subscription's agent settings; raises NotFound (unknown or another tenant's subscription) or
+        Conflict (an ended subscription, or a product that is not an agent)."""
+        with self._uow(tenant_id) as uow:
+            subscription = uow.subscriptions.get(subscription_id)
+        if not subscription.is_live:
+            raise Conflict(
+                f"subscription {subscription_id} is {subscription.status}; its agent no longer answers"
+            )
+        if subscription.category != "agent":
+            raise Conflict(f"subscription {subscription_id} is to a {subscription.category}, not an agent")
+        return AgentSettings.resolve(
+            subscription.product_name, subscription.capabilities, subscription.configuration
+        )
+
+    def widget(self, tenant_id: uuid.UUID | str, subscription_id: uuid.UUID) -> dict[str, Any]:
+        """What the embeddable widget renders: `interfaces.widget` settings (type, theme, colors, position,
+        size, avatar, launcher), the conversation's welcome message and variants, suggested prompts, exit
+        message and feedback request, the branding name and the persona's name and avatar, and whether the
+        agent streams and takes images."""
+        settings = self.settings(tenant_id, subscription_id)
+        widget, chat, persona = settings.widget, settings.conversation, settings.persona
+        return {
+            "subscription_id": str(subscription_id),
+            "type": widget.get("type"),
+            "theme": widget.get("theme"),
+            "colors": widget.get("colors"),
+            "position": widget.get("position"),
+            "size": widget.get("size"),
+            "avatar": widget.get("avatar") or persona.get("avatar"),
+            "launcher": widget.get("launcher"),
+            "welcome_message": chat.get("welcomeMessage"),
+            "welcome_variants": chat.get("welcomeVariants") or [],
+            "suggested_prompts": chat.get("suggestedPrompts") or [],
+            "exit_message": chat.get("exitMessage"),
+            "feedback_request": bool(chat.get("feedbackRequest")),
+            "branding_name": settings.branding.get("companyName") or settings.product_name,
+            "persona_name": persona.get("name") or settings.product_name,
+            "streaming": settings.streaming,
+            "image_input": settings.image_input,
+        }
+
+    # ── a turn ───────────────────────────────────────────────────────────
+
+    def chat(self, ctx: Caller, request: ChatRequest) -> ChatAnswer:
+        """Answer one turn and store it; raises NotFound (subscription or session), Conflict, Forbidden or
+        ValidationFailed (an image the product or model cannot take), ModelUnavailable (503)."""
+        answer: ChatAnswer | None = None
+        for item in self.stream(ctx, request):
+            if isinstance(item, ChatAnswer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def stream(self, ctx: Caller, request: ChatRequest) -> Iterator[str | ChatAnswer]:
+        """The answer's text pieces as the model produces them, then the stored `ChatAnswer` (errors as
+        `chat`, raised before the first piece)."""
+        settings, model, known = self._admit(ctx, request)
+        if known is not None:
+            yield known.answer
+            yield known
+            return
+        session_id = request.session_id or self._ids.new_id()
+        history: list[tuple[Any, str]] = []
+        if request.session_id is not None:
+            with self._uow(ctx.tenant_id) as uow:
+                if not uow.conversations.session_exists(request.session_id, ctx.subscription_id):
+                    raise NotFound(f"no session {request.session_id} in this agent's conversations")
+                history = uow.conversations.history(request.session_id, settings.history_turns)
+        draft = self._draft(ctx.tenant_id, ctx.subscription_id, settings, model, request, history)
+        completion: Completion | None = draft.fixed
+        if completion is None:
+            assert draft.prompt is not None
+            for piece in model.stream(draft.prompt):
+                if isinstance(piece, Completion):
+                    completion = piece
+                else:
+                    yield piece
+        else:
+            yield completion.text
+        assert completion is not None
+        answer = draft.answer(session_id, self._ids.new_id(), completion)
+        user_message_id = self._ids.new_id()
+        with self._uow(ctx.tenant_id) as uow:
+            stored = uow.conversations.record_turn(
+                ctx.principal, ctx.key_id, ctx.subscription_id, user_message_id, request.message,
+                request.image.media_type if request.image else None, request.idempotency_key, answer,
+                new_session=request.session_id is None,
+            )  # fmt: skip
+            if not stored:
+                first = uow.conversations.answered(ctx.subscription_id, request.idempotency_key or "")
+                uow.rollback()
+                assert first is not None
+                yield first
+                return
+            now = self._clock.now()
+            for metric, quantity in (
+                ("messages", 1),
+                ("tokens_in", answer.tokens_in),
+                ("tokens_out", answer.tokens_out),
+            ):
+                if quantity:
+                    uow.usage.record(UsageEvent(
+                        ctx.subscription_id, metric, quantity, now, f"chat:{user_message_id}:{metric}",
+                        api_key_id=ctx.key_id,
+                    ))  # fmt: skip
+            uow.commit()
+        yield answer
+
+    def test(self, tenant_id: uuid.UUID | str, subscription_id: uuid.UUID, question: str) -> ChatAnswer:
+        """ "Test knowledge base": the answer the agent would give to `question` as a new conversation, with
+        its sources; nothing is stored (session and message ids are fresh and unsaved)."""
+        settings = self.settings(tenant_id, subscription_id)
+        model = self._model()
+        draft = self._draft(tenant_id, subscription_id, settings, model, ChatRequest(question), [])
+        if draft.fixed is not None:
+            completion = draft.fixed
+        else:
+            assert draft.prompt is not None
+            completion = model.complete(draft.prompt)
+        return draft.answer(self._ids.new_id(), self._ids.new_id(), completion)
+
+    def rate(self, tenant_id: uuid.UUID | str, subscription_id: uuid.UUID, message_id: uuid.UUID,
+             rating: Rating, comment: str | None) -> None:  # fmt: skip
+        """Record the end user's rating of an answer (again: replaces it); NotFound for a message that is not
+        one of the subscription's answers."""
+        with self._uow(tenant_id) as uow:
+            uow.conversations.rate(message_id, subscription_id, rating, comment)
+            uow.commit()
+
+    # ── steps ────────────────────────────────────────────────────────────
+
+    def _admit(
+        self, ctx: Caller, request: ChatRequest
+    ) -> tuple[AgentSettings, LanguageModel, ChatAnswer | None]:
+        settings = self.settings(ctx.tenant_id, ctx.subscription_id)
+        model = self._model()
+        settings.check_image(request.image, model.name, model.vision)
+        known = None
+        if request.idempotency_key:
+            with self._uow(ctx.tenant_id) as uow:
+                known = uow.conversations.answered(ctx.subscription_id, request.idempotency_key)
+        return settings, model, known
+
+    def _draft(
+        self,
+        tenant_id: uuid.UUID | str,
+        subscription_id: uuid.UUID,
+        settings: AgentSettings,
+        model: LanguageModel,
+        request: ChatRequest,
+        history: list[tuple[Any, str]],
+    ) -> _Draft:
+        language = settings.response_language(detect(request.message), request.language)
+        mode: Mode = "generative" if model.generative else "extractive"
+        hits = self._search.search(
+            tenant_id, subscription_id, request.message, settings.top_k, settings.method
+        )
+        score = confidence(request.message, hits)
+        threshold = settings.threshold
+        if threshold is None:
+            threshold = default_threshold(self._search.query_model)
+        support = supporting(hits, threshold, language.split("-")[0], CITED_PASSAGES)
+        if score >= threshold and support:
+            cited = [citation(i, hit, request.message) for i, hit in enumerate(support, start=1)]
+            passages = [
+                Passage(c.index, hit.content, hit.language, c.snippet, c.title)
+                for c, hit in zip(cited, support, strict=True)
+            ]
+            prompt = assemble(settings, request.message, language, passages, history, request.image)
+            return _Draft(
+                language, score, None, mode, prompt=prompt, citations=cited if settings.citations else []
+            )
+        fallback = settings.fallback
+        if fallback == "general" and model.generative:
+            prompt = assemble(settings, request.message, language, [], history, request.image, grounded=False)
+            return _Draft(language, score, "general", mode, prompt=prompt)
+        if fallback == "escalate":
+            text = settings.conversation.get("handoffMessage") or phrase("escalate", language)
+        else:
+            fallback = "refuse"
+            text = settings.conversation.get("fallbackMessage") or phrase("refuse", language)
+        return _Draft(language, score, fallback, mode, fixed=Completion(text, 0, 0))
+
+
+@dataclass
+class _Draft:
+    """A turn after retrieval: a prompt for the model, or a fixed fallback message (`fixed`)."""
+
+    language: str
+    score: float
+    fallback: Fallback | None
+    mode: Mode
+    prompt: Prompt | None = None
+    fixed: Completion | None = None
+    citations: list[Citation] = field(default_factory=list)
+
+    def answer(self, session_id: uuid.UUID, message_id: uuid.UUID, completion: Completion) -> ChatAnswer:
+        return ChatAnswer(
+            session_id=session_id,
+            message_id=message_id,
+            answer=completion.text,
+            language=self.language,
+            grounded=self.fallback is None,
+            confidence=self.score,
+            fallback=self.fallback,
+            mode=self.mode,
+            citations=self.citations,
+            tokens_in=completion.tokens_in,
+            tokens_out=completion.tokens_out,
+        )

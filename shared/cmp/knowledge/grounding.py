@@ -1,0 +1,158 @@
+"""Grounding an answer in retrieved chunks: how confident retrieval is, which chunks to cite, and the
+quoted snippet of each (spec Part 6 "grounding" and "citations").
+
+Rules:
+- **Confidence** of a retrieval is the best hit's cosine similarity to the query (clamped to [0, 1]);
+  without comparable vectors (keyword search over a base embedded with another model) it is the share of
+  the query's words the best hit contains. Below the threshold, the answer is not grounded and the
+  configured fallback applies (`cmp.conversations.services`).
+- **Citations** are built only from hits of the search that ran in the caller's tenant and knowledge base,
+  and every snippet is a verbatim slice of its chunk's text (`snippet(...)` never paraphrases), so a
+  citation always quotes text that is really in the cited chunk.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cmp.knowledge.retrieval import SearchHit
+
+DEFAULT_CONFIDENCE_THRESHOLD = 0.35
+"""The threshold for an embedding model without a calibrated one below (cosine similarity)."""
+CONFIDENCE_THRESHOLDS: dict[str, float] = {"multilingual-e5-small": 0.8, "hash-test": 0.15}
+"""Per query embedding model: e5 models score every pair high (DESIGN.md §7: a Spanish question scored 0.88
+against the right English passage, 0.75 against a distractor); the hashing test embedder scores shared
+words only (an unrelated question 0.0-0.1, a paraphrase 0.2-0.5). Used when the product's capability detail
+sets no `generation.grounding.confidenceThreshold` above 0."""
+
+
+def default_threshold(embedding_model: str) -> float:
+    """The confidence threshold for queries embedded with `embedding_model`."""
+    return CONFIDENCE_THRESHOLDS.get(embedding_model, DEFAULT_CONFIDENCE_THRESHOLD)
+
+
+SNIPPET_CHARS = 300
+_WORD = re.compile(r"\w+", re.UNICODE)
+_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
+
+
+def _fold(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+
+
+_STOPWORDS = frozenset(
+    _fold(word)
+    for word in _WORD.findall(
+        "a an and are as at be by can de del do does el en es for from how i in is it la las los me mi my no "
+        "of on or para por que qué cuál cómo dónde cuándo se the this to what when where which who why with "
+        "y you your"
+    )
+)
+
+
+def terms(text: str) -> set[str]:
+    """The content words of `text`, case- and accent-folded, without short stop words."""
+    return {w for w in _WORD.findall(_fold(text)) if w not in _STOPWORDS and len(w) > 1}
+
+
+def coverage(query: str, text: str) -> float:
+    """The share of the query's content words found in `text`, in [0, 1] (0 for a query without any)."""
+    wanted = terms(query)
+    return len(wanted & terms(text)) / len(wanted) if wanted else 0.0
+
+
+def confidence(query: str, hits: Sequence[SearchHit]) -> float:
+    """How sure retrieval is that the best hit answers the query, in [0, 1] (module docstring)."""
+    if not hits:
+        return 0.0
+    similarities = [h.similarity for h in hits if h.similarity is not None]
+    if similarities:
+        return max(0.0, min(1.0, max(similarities)))
+    return max(coverage(query, h.content) for h in hits)
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """The (start, end) offsets of the sentences of `text`, whitespace excluded."""
+    spans, start = [], 0
+    for match in _SENTENCE_END.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def snippet(text: str, query: str, limit: int = SNIPPET_CHARS) -> str:
+    """The passage of `text` that best matches `query`: the sentence sharing most query words, extended by
+    its following sentences while it fits in `limit` characters, or cut at a word boundary when the
+    sentence alone is longer. Always a verbatim slice of `text` (stripped), never empty for non-blank text.
+    """
+    spans = sentences(text)
+    if not spans:
+        return ""
+    wanted = terms(query)
+    best = max(range(len(spans)), key=lambda i: (len(wanted & terms(text[slice(*spans[i])])), -i))
+    start, end = spans[best]
+    for _, e in spans[best + 1 :]:
+        if e - start > limit:
+            break
+        end = e
+    if end - start > limit:
+        cut = text.rfind(" ", start, start + limit)
+        end = cut if cut > start else start + limit
+    return text[start:end].strip()
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source of an answer. `snippet` is a verbatim slice of the chunk `chunk_id`."""
+
+    index: int
+    source_type: str
+    document_id: str
+    title: str | None
+    page: int | None
+    url: str | None
+    chunk_id: str
+    snippet: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "index": self.index,
+            "source_type": self.source_type,
+            "document_id": self.document_id,
+            "title": self.title,
+            "page": self.page,
+            "url": self.url,
+            "chunk_id": self.chunk_id,
+            "snippet": self.snippet,
+        }
+
+
+def citation(index: int, hit: SearchHit, query: str) -> Citation:
+    """Citation number `index` for `hit`: its document's title (else file name, else URL), page, URL and
+    the best-matching snippet of the chunk."""
+    return Citation(
+        index=index,
+        source_type=hit.source_type,
+        document_id=str(hit.document_id),
+        title=hit.title or hit.filename or hit.url,
+        page=hit.page,
+        url=hit.url,
+        chunk_id=str(hit.chunk_id),
+        snippet=snippet(hit.content, query),
+    )
+
+
+def supporting(
+    hits: Sequence[SearchHit], threshold: float, language: str | None, limit: int
+) -> list[SearchHit]:
+    """The hits an answer may rest on: those at or above `threshold` (by similarity, or by rank order when
+    there is none), at most `limit`, those in `language` first (the user's language where the knowledge
+    base has it), otherwise in rank order."""
+    usable = [h for h in hits if h.similarity is None or h.similarity >= threshold]
+    if language:
+        usable.sort(key=lambda h: (h.language != language, h.rank))
+    return usable[:limit]

@@ -1,0 +1,330 @@
+"""Searching a knowledge base: vector, keyword and hybrid retrieval in PostgreSQL (pgvector + full text).
+
+This is the read side of `cmp.knowledge` (the `views.py` room: raw SQL over the tables of migration 0014,
+in a read-only, tenant-scoped transaction). The rules come from DESIGN.md §6, measured on pgvector 0.8:
+
+- **vector**: an HNSW scan filtered by tenant silently returns fewer rows than asked, so the scan runs with
+  `hnsw.iterative_scan = relaxed_order` (it keeps walking the graph until `LIMIT` rows pass the filters),
+  and its results are re-sorted by distance (relaxed order may be slightly out of order; pgvector's
+  README). A knowledge base of at most `EXACT_MAX_CHUNKS` chunks takes the exact path instead: its rows,
+  read through the `(tenant_id, knowledge_base_id)` btree in a materialised CTE, sorted by true distance —
+  for a small base that is both faster and exact. Embeddings are an untyped `vector` column; queries cast
+  to the base's dimension under `embedding_dimension = N`, the partial HNSW index's own expression.
+- **keyword**: `websearch_to_tsquery` in each text search configuration the platform writes chunks with
+  (`cmp_english`, `cmp_spanish`, `cmp_simple`: the chunk's language decides, `cmp.knowledge.model`), one
+  branch per configuration with the same configuration on both sides, so each branch is a GIN probe; a
+  configuration no chunk of the base uses contributes no rows. Ranked by `ts_rank_cd`.
+- **hybrid**: both candidate lists fused by reciprocal rank fusion (Cormack et al. 2009, k = 60) in one
+  statement.
+
+Filters (`SearchFilters`) apply in every method, inside the scan (so `top_k` rows come back whenever the
+base holds that many matching chunks): source types, documents, chunk languages, the document's date
+(`published_at`, else when it was added) and metadata containment (`@>` on the document's metadata).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from cmp.errors import Conflict
+from cmp.knowledge.model import TS_CONFIGS as LANGUAGE_CONFIGS
+from cmp.knowledge.model import ts_config_for
+from cmp.knowledge.rerank import Reranker
+
+if TYPE_CHECKING:
+    from psycopg import sql
+
+    from cmp.db.session import Session
+    from cmp.knowledge.ports import Embedder
+
+Method = Literal["vector", "keyword", "hybrid"]
+METHODS: tuple[Method, ...] = ("vector", "keyword", "hybrid")
+EXACT_MAX_CHUNKS = 20_000
+"""A base of at most this many chunks is searched exactly (btree + sort); larger ones through HNSW."""
+RRF_K = 60
+"""Reciprocal rank fusion's constant (Cormack, Clarke and Buettcher, SIGIR 2009)."""
+TS_CONFIGS: tuple[str, ...] = (*dict.fromkeys(LANGUAGE_CONFIGS.values()), ts_config_for(None))
+"""Every text search configuration chunks are written with (`cmp.knowledge.model.ts_config_for`)."""
+HNSW_EF_SEARCH = 100
+"""`hnsw.ef_search` for filtered scans: the candidate list per step of the iterative scan."""
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """What a search may return; every field narrows it, empty means no restriction.
+
+    `published_after`/`published_before` compare with the document's `published_at` (or, when it has none,
+    the time it was added); `metadata` matches documents whose metadata contains every key with that value.
+    """
+
+    source_types: tuple[str, ...] = ()
+    document_ids: tuple[uuid.UUID, ...] = ()
+    languages: tuple[str, ...] = ()
+    published_after: datetime | None = None
+    published_before: datetime | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One retrieved chunk with what a citation needs.
+
+    `score` is the method's own ranking value (cosine similarity for vector, `ts_rank_cd` for keyword, the
+    fused RRF score for hybrid); `similarity` is the chunk's cosine similarity to the query embedding in
+    [-1, 1] (None when the search had no comparable query vector). `rank` starts at 1.
+    """
+
+    rank: int
+    chunk_id: uuid.UUID
+    document_id: uuid.UUID
+    knowledge_base_id: uuid.UUID
+    content: str
+    ordinal: int
+    page: int | None
+    section: str | None
+    language: str | None
+    source_type: str
+    title: str | None
+    filename: str | None
+    url: str | None
+    score: float
+    similarity: float | None
+
+
+@dataclass(frozen=True)
+class BaseRef:
+    """The knowledge base a search runs in: its id and the embedding model its chunks were made with."""
+
+    id: uuid.UUID
+    embedding_model: str
+    embedding_dimension: int
+    chunk_count: int
+
+
+def _filter_clause(filters: SearchFilters, params: dict[str, Any]) -> sql.Composable:
+    from psycopg import sql
+
+    parts: list[sql.Composable] = []
+    if filters.source_types:
+        params["f_source_types"] = list(filters.source_types)
+        parts.append(sql.SQL(" and d.source_type = any(%(f_source_types)s)"))
+    if filters.document_ids:
+        params["f_documents"] = list(filters.document_ids)
+        parts.append(sql.SQL(" and c.document_id = any(%(f_documents)s)"))
+    if filters.languages:
+        params["f_languages"] = list(filters.languages)
+        parts.append(sql.SQL(" and c.language = any(%(f_languages)s)"))
+    if filters.published_after is not None:
+        params["f_after"] = filters.published_after
+        parts.append(sql.SQL(" and coalesce(d.published_at, d.created_at) >= %(f_after)s"))
+    if filters.published_before is not None:
+        params["f_before"] = filters.published_before
+        parts.append(sql.SQL(" and coalesce(d.published_at, d.created_at) < %(f_before)s"))
+    if filters.metadata:
+        from psycopg.types.json import Jsonb
+
+        params["f_metadata"] = Jsonb(filters.metadata)
+        parts.append(sql.SQL(" and d.metadata @> %(f_metadata)s"))
+    return sql.Composed(parts)
+
+
+_SCOPE = (
+    "from knowledge_chunks c join knowledge_documents d on d.id = c.document_id"
+    " where c.tenant_id = %(tenant)s and c.knowledge_base_id = %(base)s"
+)
+
+
+def _vector_candidates(dimension: int, exact: bool, where: sql.Composable) -> sql.Composable:
+    """`(id, distance)` rows, nearest first, at most `%(candidates)s` of them."""
+    from psycopg import sql
+
+    vec = sql.SQL("c.embedding::vector({d})").format(d=sql.Literal(dimension))
+    query = sql.SQL("%(query_vector)s::vector({d})").format(d=sql.Literal(dimension))
+    condition = sql.SQL(" and c.embedding_dimension = {d}").format(d=sql.Literal(dimension))
+    if exact:
+        return sql.SQL(
+            "select id, embedding <=> {q} as distance from ("
+            "select c.id, {vec} as embedding {scope}{cond}{where} offset 0) rows"
+            " order by distance limit %(candidates)s"
+        ).format(q=query, vec=vec, scope=sql.SQL(_SCOPE), cond=condition, where=where)
+    return sql.SQL(
+        "select id, distance from ("
+        "select c.id, {vec} <=> {q} as distance {scope}{cond}{where}"
+        " order by distance limit %(candidates)s) relaxed order by distance + 0"
+    ).format(q=query, vec=vec, scope=sql.SQL(_SCOPE), cond=condition, where=where)
+
+
+def _keyword_candidates(where: sql.Composable) -> sql.Composable:
+    """`(id, rank)` rows, best first, at most `%(candidates)s` of them."""
+    from psycopg import sql
+
+    branches = [
+        sql.SQL(
+            "select c.id, ts_rank_cd(c.content_tsv, websearch_to_tsquery({cfg}::regconfig, %(query_text)s))"
+            " as rank {scope} and c.ts_config = {cfg}::regconfig"
+            " and c.content_tsv @@ websearch_to_tsquery({cfg}::regconfig, %(query_text)s){where}"
+        ).format(cfg=sql.Literal(config), scope=sql.SQL(_SCOPE), where=where)
+        for config in TS_CONFIGS
+    ]
+    return sql.SQL("select id, rank from ({union}) k order by rank desc, id limit %(candidates)s").format(
+        union=sql.SQL(" union all ").join(branches)
+    )
+
+
+def _statement(method: Method, base: BaseRef, exact: bool, with_vector: bool, where: sql.Composable) -> Any:
+    """The one statement answering a search: candidates of the method, joined to their chunk, document and
+    (when there is a query vector) cosine similarity, best first, `%(top_k)s` rows."""
+    from psycopg import sql
+
+    similarity: sql.Composable = sql.SQL("null::float8")
+    if with_vector:
+        similarity = sql.SQL(
+            "case when c.embedding_dimension = {d} then 1 - (c.embedding::vector({d}) <=>"
+            " %(query_vector)s::vector({d})) end"
+        ).format(d=sql.Literal(base.embedding_dimension))
+    ranked: sql.Composable
+    if method == "vector":
+        ranked = sql.SQL("select id, 1 - distance as score from vec")
+        ctes = sql.SQL("vec as materialized ({v})").format(
+            v=_vector_candidates(base.embedding_dimension, exact, where)
+        )
+    elif method == "keyword":
+        ranked = sql.SQL("select id, rank as score from kw")
+        ctes = sql.SQL("kw as materialized ({k})").format(k=_keyword_candidates(where))
+    else:
+        ranked = sql.SQL(
+            "select id, sum(1.0 / ({rrf} + r))::float8 as score from ("
+            "select id, row_number() over (order by distance, id) as r from vec"
+            " union all select id, row_number() over (order by rank desc, id) as r from kw) f group by id"
+        ).format(rrf=sql.Literal(RRF_K))
+        ctes = sql.SQL("vec as materialized ({v}), kw as materialized ({k})").format(
+            v=_vector_candidates(base.embedding_dimension, exact, where), k=_keyword_candidates(where)
+        )
+    return sql.SQL(
+        "with {ctes}, ranked as ({ranked})"
+        " select c.id as chunk_id, c.document_id, c.knowledge_base_id, c.content, c.ordinal, c.page,"
+        " c.section, c.language, d.source_type, d.title, d.filename, d.url, r.score::float8 as score,"
+        " {similarity} as similarity"
+        " from ranked r join knowledge_chunks c on c.id = r.id join knowledge_documents d on d.id = c.document_id"
+        " order by r.score desc, c.id limit %(top_k)s"
+    ).format(ctes=ctes, ranked=ranked, similarity=similarity)
+
+
+def search_chunks(
+    session: Session,
+    tenant_id: uuid.UUID,
+    base: BaseRef,
+    query_text: str,
+    query_vector: Sequence[float] | None,
+    top_k: int,
+    method: Method,
+    filters: SearchFilters,
+    exact_max_chunks: int = EXACT_MAX_CHUNKS,
+) -> list[SearchHit]:
+    """The `top_k` best chunks of `base` for the query, in the caller's (tenant-scoped) transaction.
+
+    `query_vector` is required for vector and hybrid (its length must be the base's dimension).
+    """
+    params: dict[str, Any] = {
+        "tenant": tenant_id,
+        "base": base.id,
+        "query_text": query_text,
+        "top_k": top_k,
+        "candidates": max(top_k * 4, 40) if method == "hybrid" else top_k,
+    }
+    if query_vector is not None:
+        params["query_vector"] = "[" + ",".join(repr(float(x)) for x in query_vector) + "]"
+    exact = base.chunk_count <= exact_max_chunks
+    if method != "keyword" and not exact:
+        session.execute("select set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+        session.execute("select set_config('hnsw.ef_search', %s, true)", (str(max(HNSW_EF_SEARCH, top_k)),))
+    where = _filter_clause(filters, params)
+    statement = _statement(method, base, exact, query_vector is not None, where)
+    rows = session.fetch_all(statement, params)
+    return [SearchHit(rank=i, **row) for i, row in enumerate(rows, start=1)]
+
+
+def knowledge_base(session: Session, subscription_id: uuid.UUID) -> BaseRef | None:
+    """The subscription's knowledge base with its chunk count (None when it has none, or another tenant's
+    subscription is named: RLS hides it)."""
+    row = session.fetch_one(
+        "select b.id, b.embedding_model, b.embedding_dimension,"
+        " (select count(*) from knowledge_chunks c where c.tenant_id = b.tenant_id"
+        "  and c.knowledge_base_id = b.id) as chunk_count"
+        " from knowledge_bases b where b.subscription_id = %s",
+        (subscription_id,),
+    )
+    return BaseRef(**row) if row else None
+
+
+class KnowledgeSearch:
+    """`services.knowledge_search`: search a subscription's knowledge base (`POST …/knowledge/search`, the
+    agent's retrieval step, MCP `search`).
+
+    `sessions` is `Database.session` (read-only transactions scoped to the tenant); `embedder` builds the
+    query embedder on first use; `reranker`, when given, reorders the fused candidates (`cmp.knowledge.
+    rerank`).
+    """
+
+    def __init__(
+        self,
+        sessions: Callable[..., AbstractContextManager[Session]],
+        embedder: Callable[[], Embedder],
+        reranker: Reranker | None = None,
+        exact_max_chunks: int = EXACT_MAX_CHUNKS,
+    ) -> None:
+        self._sessions = sessions
+        self._embedder = embedder
+        self._reranker = reranker
+        self._exact_max_chunks = exact_max_chunks
+
+    @property
+    def query_model(self) -> str:
+        """The name of the model queries are embedded with."""
+        return self._embedder().model
+
+    def search(
+        self,
+        tenant_id: uuid.UUID | str,
+        subscription_id: uuid.UUID,
+        query: str,
+        top_k: int,
+        method: Method,
+        filters: SearchFilters | None = None,
+        rerank: bool = False,
+    ) -> list[SearchHit]:
+        """The `top_k` best chunks (an empty list when the subscription has no knowledge base yet); with
+        `rerank` and a reranker configured, the best `top_k` of three times as many candidates.
+
+        The query is embedded before the transaction opens. Raises `Conflict` when the base was embedded
+        with another model than this deployment's query embedder (vectors of two models are not
+        comparable; keyword search still works), `EmbeddingUnavailable` when the embedder cannot answer.
+        """
+        tenant = uuid.UUID(str(tenant_id))
+        embedder = self._embedder()
+        with self._sessions(tenant, read_only=True) as session:
+            base = knowledge_base(session, subscription_id)
+        if base is None:
+            return []
+        comparable = embedder.model == base.embedding_model and embedder.dimension == base.embedding_dimension
+        if method != "keyword" and not comparable:
+            raise Conflict(
+                f"this knowledge base was embedded with {base.embedding_model}, and queries are embedded "
+                f"with {embedder.model}: reindex it, or search with method 'keyword'"
+            )
+        vector = embedder.embed_query(query) if comparable else None
+        reranker = self._reranker if rerank else None
+        fetch = top_k * 3 if reranker is not None else top_k
+        with self._sessions(tenant, read_only=True) as session:
+            hits = search_chunks(
+                session, tenant, base, query, vector, fetch, method, filters or SearchFilters(),
+                self._exact_max_chunks,
+            )  # fmt: skip
+        if reranker is not None:
+            hits = reranker.rerank(query, hits, top_k)
+        return hits

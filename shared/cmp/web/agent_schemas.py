@@ -1,0 +1,152 @@
+"""Request and response models of the agent runtime API (chat, feedback, widget settings) and of a
+subscription's knowledge search and test (contracts: `POST /v1/agents/{id}/chat` and its siblings)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from cmp.capabilities.maxima import PLATFORM_MAXIMA
+from cmp.conversations.model import IMAGE_TYPES, MAX_MESSAGE_CHARS
+from cmp.web.schemas import RequestModel
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)]
+LanguageTag = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$", max_length=35)
+]
+
+
+class ImageBody(RequestModel):
+    media_type: Literal["image/png", "image/jpeg", "image/gif", "image/webp"] = Field(
+        description=f"One of {', '.join(IMAGE_TYPES)}"
+    )
+    data: Annotated[str, StringConstraints(min_length=1, max_length=5_000_000)] = Field(
+        description="The image's bytes, base64-encoded (at most 3.75 MB decoded)"
+    )
+
+
+class ChatBody(RequestModel):
+    """One user turn. Without `session_id` a new conversation starts; `language` (BCP 47) overrides the
+    detected language of `message`."""
+
+    message: Text = Field(examples=["Hola! ¿Es compatible este cargador?"])
+    session_id: UUID | None = None
+    image: ImageBody | None = Field(
+        default=None, description="Only when the product accepts images and its model reads them"
+    )
+    language: LanguageTag | None = None
+
+
+class CitationOut(BaseModel):
+    """A numbered source: `snippet` is quoted verbatim from the cited chunk."""
+
+    index: int
+    source_type: Literal["file", "url", "qa"]
+    document_id: str
+    title: str | None
+    page: int | None
+    url: str | None
+    chunk_id: str
+    snippet: str
+
+
+class UsageOut(BaseModel):
+    tokens_in: int
+    tokens_out: int
+
+
+class ChatResponse(BaseModel):
+    """The agent's answer. `grounded` false means the configured `fallback` answered (refuse: the buyer's
+    fallback message; escalate: the hand-off message; general: the model without knowledge context);
+    `mode` extractive: the answer quotes the knowledge base, nothing is generated."""
+
+    session_id: str
+    message_id: str
+    answer: str
+    language: str = Field(examples=["es"])
+    grounded: bool
+    confidence: float = Field(ge=0, le=1)
+    fallback: Literal["refuse", "general", "escalate"] | None
+    mode: Literal["extractive", "generative"]
+    citations: list[CitationOut]
+    usage: UsageOut
+
+
+class FeedbackBody(RequestModel):
+    rating: Literal["up", "down"]
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+
+
+class FeedbackResponse(BaseModel):
+    message_id: str
+    rating: Literal["up", "down"]
+    comment: str | None
+
+
+class WidgetSettingsResponse(BaseModel):
+    """What `chat.js` renders, from the subscription's widget, conversation, branding and persona
+    sections (null: not set, the widget's own default applies)."""
+
+    subscription_id: str
+    type: str | None
+    theme: str | None
+    colors: dict[str, Any] | None
+    position: str | None
+    size: dict[str, Any] | None
+    avatar: str | None
+    launcher: dict[str, Any] | None
+    welcome_message: str | None
+    welcome_variants: list[str]
+    suggested_prompts: list[str]
+    exit_message: str | None
+    feedback_request: bool
+    branding_name: str
+    persona_name: str
+    streaming: bool
+    image_input: bool
+
+
+class SearchFiltersBody(RequestModel):
+    """Every field narrows the search; dates compare with the document's date (published, else added)."""
+
+    source_types: list[Literal["file", "url", "qa"]] | None = Field(default=None, max_length=3)
+    document_ids: list[UUID] | None = Field(default=None, max_length=100)
+    languages: list[LanguageTag] | None = Field(default=None, max_length=10)
+    published_after: datetime | None = None
+    published_before: datetime | None = None
+    metadata: dict[str, str | int | bool] | None = Field(
+        default=None, max_length=20, description="Documents whose metadata holds every key with this value"
+    )
+
+
+class SearchBody(RequestModel):
+    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    top_k: int = Field(default=5, ge=1, le=PLATFORM_MAXIMA.top_k)
+    method: Literal["vector", "keyword", "hybrid"] = "hybrid"
+    filters: SearchFiltersBody | None = None
+
+
+class SearchHitOut(BaseModel):
+    """A ranked chunk with its citation. `score` is the method's (cosine, ts_rank_cd or fused RRF);
+    `similarity` the cosine similarity to the query."""
+
+    rank: int
+    score: float
+    similarity: float | None
+    content: str
+    language: str | None
+    section: str | None
+    citation: CitationOut
+
+
+class SearchResponse(BaseModel):
+    query: str
+    method: Literal["vector", "keyword", "hybrid"]
+    hits: list[SearchHitOut]
+
+
+class KnowledgeTestBody(RequestModel):
+    question: Text

@@ -1,0 +1,161 @@
+"""The agent's answering parts without I/O: settings resolved from a capability snapshot, image rules,
+language detection, prompt assembly, the extractive answerer, grounding's confidence and snippets."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from typing import Any
+
+import pytest
+
+from cmp.conversations.extractive import ExtractiveAnswerer
+from cmp.conversations.language import detect
+from cmp.conversations.model import MAX_IMAGE_BYTES, AgentSettings, ImageInput
+from cmp.conversations.ports import Passage
+from cmp.conversations.prompt import assemble
+from cmp.errors import Forbidden, ValidationFailed
+from cmp.knowledge.grounding import confidence, coverage, snippet, supporting
+from cmp.knowledge.retrieval import SearchHit
+from tests.subscriptions import capabilities
+
+pytestmark = pytest.mark.unit
+PNG = ImageInput("image/png", b"\x89PNG\r\n\x1a\n")
+
+
+def _agent(**overrides: Any) -> dict[str, Any]:
+    return capabilities(**overrides)
+
+
+def _settings(configuration: dict[str, Any] | None = None, **overrides: Any) -> AgentSettings:
+    return AgentSettings.resolve("Support Agent", _agent(**overrides), configuration or {})
+
+
+def test_settings_come_from_the_snapshot_and_the_buyers_sections() -> None:
+    document = _agent(
+        interfaces={"chat": {"enabled": True, "features": {"multiTurn": True, "imageInput": True}}},
+        configuration={"rag": {"enabled": True, "retrieval": {"topK": 8, "method": "keyword"},
+                               "grounding": {"strictMode": True, "fallback": "escalate"},
+                               "detail": {"generation": {"context": {"includeHistory": True, "historyTurns": 3},
+                                                         "grounding": {"confidenceThreshold": 0.6}}}}},
+    )  # fmt: skip
+    settings = AgentSettings.resolve("Support Agent", document, {"persona": {"name": "Ana"}})
+    assert (settings.top_k, settings.method, settings.strict) == (8, "keyword", True)
+    assert settings.threshold == 0.6 and settings.history_turns == 3 and settings.image_input
+    assert settings.fallback == "escalate"
+    assert settings.persona == {"name": "Ana"}
+    plain = _settings()
+    assert plain.threshold is None and plain.history_turns == 5
+    single_turn = _settings(interfaces={"chat": {"enabled": True, "features": {"multiTurn": False}}})
+    assert single_turn.history_turns == 0
+
+
+def test_images_need_the_capability_and_a_vision_model() -> None:
+    with pytest.raises(Forbidden) as closed:
+        _settings().check_image(PNG, "extractive", False)
+    assert closed.value.errors[0].path == "image"
+    assert "interfaces.chat.features.imageInput" in closed.value.errors[0].message
+    open_settings = _settings(interfaces={"chat": {"enabled": True, "features": {"imageInput": True}}})
+    with pytest.raises(ValidationFailed, match="cannot read images") as blind:
+        open_settings.check_image(PNG, "extractive", False)
+    assert "extractive" in blind.value.errors[0].message
+    open_settings.check_image(PNG, "claude", True)
+    open_settings.check_image(None, "extractive", False)
+
+
+@pytest.mark.parametrize(
+    ("media_type", "data", "path"),
+    [
+        ("image/tiff", "AAAA", "image.media_type"),
+        ("image/png", "not base64!", "image.data"),
+        ("image/png", base64.b64encode(b"x" * (MAX_IMAGE_BYTES + 1)).decode(), "image.data"),
+    ],
+)
+def test_an_unreadable_image_is_a_422_at_its_field(media_type: str, data: str, path: str) -> None:
+    with pytest.raises(ValidationFailed) as failed:
+        ImageInput.parse(media_type, data)
+    assert failed.value.errors[0].path == path
+
+
+def test_language_detection_and_the_answer_language() -> None:
+    assert detect("Hola! ¿Es compatible este cargador con mi portátil?") == "es"
+    assert detect("Is this charger compatible with my laptop?") == "en"
+    assert detect("ok") is None
+    settings = _settings()
+    assert settings.response_language("es", None) == "es"
+    assert settings.response_language("es", "pt-BR") == "pt-BR"
+    assert settings.response_language(None, None) == "en"
+    fixed = AgentSettings.resolve("A", _agent(), {"persona": {"language": "fr"}})
+    assert fixed.response_language("es", None) == "fr"
+
+
+def test_the_prompt_carries_persona_branding_language_rules_and_context() -> None:
+    settings = AgentSettings.resolve(
+        "Support Agent",
+        _agent(configuration={"rag": {"enabled": True, "retrieval": {"citations": True}}}),
+        {"persona": {"name": "Ana", "tone": ["friendly"], "instructions": "Be brief.", "boundaries": ["No prices"]},
+         "branding": {"companyName": "TechCorp Inc.", "tagline": "Your One-Stop Tech Shop"},
+         "conversation": {"handoffMessage": "Un agente le atenderá."}},
+    )  # fmt: skip
+    passages = [
+        Passage(
+            1,
+            "El cargador de 65W no es compatible.",
+            "es",
+            "El cargador de 65W no es compatible.",
+            "Catálogo",
+        )
+    ]
+    prompt = assemble(
+        settings, "¿Es compatible?", "es", passages, [("user", "Hola"), ("assistant", "¡Hola!")], None
+    )
+    for part in (
+        "You are Ana",
+        "TechCorp Inc. - Your One-Stop Tech Shop",
+        "Voice: friendly",
+        "Spanish (es)",
+        "Be brief.",
+        "Never: No prices",
+        "Un agente le atenderá.",
+        "[1] Catálogo: El cargador",
+        "[1].",
+    ):
+        assert part in prompt.system  # fmt: skip
+    assert prompt.history == (("user", "Hola"), ("assistant", "¡Hola!"))
+
+
+def _hit(rank: int, content: str, language: str = "en", similarity: float | None = 0.8) -> SearchHit:
+    return SearchHit(
+        rank, uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), content, 0, 1, None, language, "file", "Guide", None,
+        None, 1.0, similarity,
+    )  # fmt: skip
+
+
+def test_the_extractive_answer_quotes_passages_in_the_users_language_first() -> None:
+    hits = [_hit(1, "Returns within 30 days.", "en", 0.9), _hit(2, "Devoluciones en 30 días.", "es", 0.7)]
+    chosen = supporting(hits, 0.5, "es", 3)
+    assert [h.language for h in chosen] == ["es", "en"]
+    passages = [Passage(i, h.content, h.language, h.content) for i, h in enumerate(chosen, start=1)]
+    settings = _settings()
+    answer = ExtractiveAnswerer().complete(assemble(settings, "¿devoluciones?", "es", passages, [], None))
+    assert answer.text.startswith("De la base de conocimientos (respuesta extractiva")
+    assert "Devoluciones en 30 días. [1]" in answer.text and answer.tokens_out == len(answer.text.split())
+    english_only = [Passage(1, "Returns within 30 days.", "en", "Returns within 30 days.")]
+    text = (
+        ExtractiveAnswerer().complete(assemble(settings, "¿devoluciones?", "es", english_only, [], None)).text
+    )
+    assert "Los pasajes se citan en el idioma de las fuentes." in text
+    pieces = list(ExtractiveAnswerer().stream(assemble(settings, "q", "en", english_only, [], None)))
+    assert "".join(p for p in pieces if isinstance(p, str)) == pieces[-1].text  # type: ignore[union-attr]
+
+
+def test_confidence_and_snippets() -> None:
+    assert confidence("q", []) == 0.0
+    assert confidence("q", [_hit(1, "a", similarity=1.2)]) == 1.0
+    assert confidence("refund policy", [_hit(1, "Our refund rules", similarity=None)]) == 0.5
+    assert coverage("¿Cuál es la política?", "politica de devoluciones") == 1.0
+    text = "Welcome to the guide. The 65W charger fits every Nova laptop. Shipping is free over $50."
+    quoted = snippet(text, "65W charger", limit=60)
+    assert quoted == "The 65W charger fits every Nova laptop." and quoted in text
+    long = "word " * 200
+    assert len(snippet(long, "word", limit=50)) <= 50 and snippet(long, "word", limit=50) in long

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Body, Depends
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from cmp.bootstrap import Services
@@ -24,11 +24,10 @@ from cmp.errors import FieldError, ValidationFailed
 from cmp.gateway.context import RuntimeContext
 from cmp.knowledge.grounding import citation
 from cmp.mcp_endpoint import AgentTools, SearchMethod, handle
-from cmp.web.deps import ServicesDep, runtime_context
+from cmp.web.deps import Runtime, ServicesDep
 from cmp.web.schemas import answers
 
 router = Router()
-Runtime = Annotated[RuntimeContext, Depends(runtime_context)]
 MAX_TOP_K = 20
 """The most passages one `search` call returns."""
 

@@ -10,13 +10,14 @@ The credential must belong to the path's subscription (404 otherwise: never anot
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from pydantic import BaseModel, ConfigDict, Field
 
 from cmp.bootstrap import Services
 from cmp.conversations.model import ChatRequest
@@ -31,19 +32,32 @@ router = Router()
 MAX_TOP_K = 20
 """The most passages one `search` call returns."""
 
-MCP_ANSWERS = answers(200, "The JSON-RPC answer (MCP Streamable HTTP, JSON mode)", 401, 403, 404, 406)
+JSON_RPC = {"type": "object", "description": "A JSON-RPC 2.0 response"}
+MCP_ANSWERS = answers(200, "The JSON-RPC answer (MCP Streamable HTTP, JSON mode)", 401, 403, 404)
 MCP_ANSWERS[200]["content"] = {
     "application/json": {
-        "schema": {"type": "object", "description": "A JSON-RPC 2.0 response"},
+        "schema": JSON_RPC,
         "example": {"jsonrpc": "2.0", "id": 1, "result": {"tools": [{"name": "ask"}, {"name": "search"}]}},
     }
 }
 MCP_ANSWERS[202] = {"description": "A JSON-RPC notification was accepted (no body)", "content": {}}
 MCP_ANSWERS[406] = {
-    **MCP_ANSWERS[406],
     "description": "The request does not accept application/json (MCP clients send "
-    "`Accept: application/json, text/event-stream`)",
+    "`Accept: application/json, text/event-stream`); a JSON-RPC error body",
+    "content": {"application/json": {"schema": JSON_RPC}},
 }
+
+
+class McpMessage(BaseModel):
+    """One JSON-RPC 2.0 request (with `id`) or notification (without) from an MCP client; the `mcp` package
+    reads the rest (`params` per method)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    jsonrpc: Literal["2.0"]
+    method: str = Field(min_length=1, max_length=200)
+    id: int | str | None = None
+    params: dict[str, Any] | None = None
 
 
 def agent_tools(services: Services, ctx: RuntimeContext, subscription_id: UUID) -> AgentTools:
@@ -97,7 +111,7 @@ def _session(value: str | None) -> UUID | None:
 @router.post("/v1/mcp/<subscription_id>", responses=MCP_ANSWERS)
 def mcp(
     subscription_id: UUID,
-    body: Annotated[dict[str, Any], Body(description="One JSON-RPC 2.0 message (MCP)")],
+    body: Annotated[McpMessage, Body(description="One JSON-RPC 2.0 request or notification (MCP)")],
     ctx: Runtime,
     services: ServicesDep,
 ) -> Response[Any]:

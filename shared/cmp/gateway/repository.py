@@ -35,54 +35,44 @@ class GatewayRepository:
             {"subscription": subscription_id, "credential": credential_id},
         )
 
-    def check_rates(self, policies: list[RatePolicy], cost: int) -> list[RateOutcome]:
-        """Take `cost` from every policy's bucket or from none (`gateway_rate_check`), in bucket order.
-
-        The transaction commits without waiting for its WAL flush (`synchronous_commit = off`): a crash may
-        forget the last few milliseconds of limiter state, never admit a call twice."""
+    def admit(
+        self,
+        policies: list[RatePolicy],
+        cost: int,
+        lease: tuple[UUID, UUID, UUID, int, int] | None,
+    ) -> tuple[list[RateOutcome], int | None]:
+        """One `gateway_admit` call: take `cost` from every policy's bucket (in bucket order) or from none,
+        and when `lease` = (lease id, tenant id, subscription id, cap, ttl seconds) is given, a concurrency
+        lease too. Returns each policy's outcome and the leases held with the new one (0 without a cap,
+        None when the cap refused; then no bucket was charged either)."""
         ordered = sorted(policies, key=lambda p: p.bucket)
-        self._session.execute("set local synchronous_commit = off")
+        lease_id, tenant_id, subscription_id, cap, ttl = lease or (None, None, None, None, None)
         rows = self._session.fetch_all(
-            "select bucket, allowed, tat, checked_at from gateway_rate_check(%s, %s, %s, %s)",
+            "select bucket, allowed, tat, checked_at, leases_held"
+            " from gateway_admit(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 [p.bucket for p in ordered],
                 [p.interval_ms for p in ordered],
                 [p.tolerance_ms for p in ordered],
                 cost,
+                lease_id,
+                tenant_id,
+                subscription_id,
+                cap,
+                ttl,
             ),
         )
         by_bucket = {row["bucket"]: row for row in rows}
-        return [
-            RateOutcome(
-                p,
-                by_bucket[p.bucket]["allowed"],
-                by_bucket[p.bucket]["tat"],
-                by_bucket[p.bucket]["checked_at"],
-            )
+        outcomes = [
+            RateOutcome(p, row["allowed"], row["tat"], row["checked_at"])
             for p in policies
+            for row in [by_bucket[p.bucket]]
         ]
-
-    def acquire_lease(
-        self, lease_id: UUID, tenant_id: UUID, subscription_id: UUID, cap: int, ttl_seconds: int
-    ) -> int | None:
-        """Take a concurrency lease (`gateway_lease_acquire`): the number held with it, or None at the cap."""
-        row = self._session.fetch_one(
-            "select gateway_lease_acquire(%s, %s, %s, %s, %s) as held",
-            (lease_id, tenant_id, subscription_id, cap, ttl_seconds),
-        )
-        return None if row is None else row["held"]
+        return outcomes, rows[0]["leases_held"]
 
     def release_lease(self, lease_id: UUID) -> None:
         """Free a lease (releasing twice, or after it expired, is harmless)."""
-        self._session.execute("delete from gateway_leases where id = %s", (lease_id,))
-
-    def leases_held(self, subscription_id: UUID) -> int:
-        """Unexpired leases of the subscription now."""
-        row = self._session.fetch_one(
-            "select count(*) as held from gateway_leases where subscription_id = %s and expires_at > now()",
-            (subscription_id,),
-        )
-        return int(row["held"]) if row else 0
+        self._session.execute("select gateway_lease_release(%s)", (lease_id,))
 
     def period_usage(self, subscription_id: UUID, metrics: tuple[str, ...], since: datetime) -> int:
         """The sum of `usage_records.quantity` of `metrics` recorded since `since` (the period's start)."""

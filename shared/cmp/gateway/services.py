@@ -5,9 +5,11 @@
     response.headers.update(admission.headers)     # RateLimit-Policy / RateLimit
 
 The order of checks: the subscription and credential (revoked or expired since the authorizer cached them:
-401; subscription not callable: 403), the rate limits (all buckets or none: 429 `RateLimited`), the plan
-quota of `metric` (429 `QuotaExceeded`), then the concurrency lease (429 `RateLimited`). Any refusal rolls
-the whole transaction back, so a refused call consumes nothing. Usage alerts at 80 % and 100 % of a quota
+401; subscription not callable: 403), where it runs (a dedicated subscription without a runtime endpoint
+yet: 503 `RuntimeUnavailable` with its provisioning state), the plan quota of `metric` (429 `QuotaExceeded`), then in one
+statement (`gateway_admit`, which holds the limiter's row locks only while it runs and the commit that
+follows) the rate limits and the concurrency lease (all buckets and the lease or nothing: 429
+`RateLimited`). Any refusal rolls the whole transaction back, so a refused call consumes nothing. Usage alerts at 80 % and 100 % of a quota
 are written to the outbox in the same transaction (`usage.alert`, once per period).
 """
 
@@ -17,6 +19,7 @@ import math
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from types import TracebackType
 from typing import Any
@@ -26,7 +29,7 @@ from cmp.db.outbox import OutboxMessage
 from cmp.errors import Forbidden, NotFound, Unauthorized
 from cmp.gateway.authorization import CALLABLE_STATUSES
 from cmp.gateway.context import RuntimeContext
-from cmp.gateway.errors import QuotaExceeded, RateLimited
+from cmp.gateway.errors import QuotaExceeded, RateLimited, RuntimeUnavailable
 from cmp.gateway.model import (
     QUOTAS,
     RatePolicy,
@@ -35,6 +38,7 @@ from cmp.gateway.model import (
     reached_thresholds,
     refusal_headers,
 )
+from cmp.gateway.ports import RuntimeRouter
 from cmp.ports import Clock, IdGenerator
 
 ALERT_SOURCE = "cmp.gateway"
@@ -48,6 +52,10 @@ class Admission:
 
     headers: dict[str, str]
     release: Callable[[], None] | None = field(default=None, repr=False)
+    admitted_at: datetime | None = None
+    """The rate limiter's clock (the database's) when the call was admitted; None when no limit applied."""
+    endpoint: str | None = None
+    """Where to send the call: the dedicated runtime's base URL, or None to run it in-process (shared)."""
 
     def __enter__(self) -> Admission:
         return self
@@ -74,12 +82,14 @@ class Gateway:
         clock: Clock,
         ids: IdGenerator,
         event_bus: Callable[[], str],
+        router: RuntimeRouter,
         product_rate_per_minute: int | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._ids = ids
         self._event_bus = event_bus
+        self._router = router
         self._product_rate = product_rate_per_minute
 
     def admit(self, ctx: RuntimeContext, metric: str = "api_calls", cost: int = 1) -> Admission:
@@ -92,27 +102,34 @@ class Gateway:
             if state is None:
                 raise NotFound("subscription not found")
             self._check_credential(state)
+            endpoint = self._endpoint(ctx, state)
             limits = SubscriptionLimits.of(state["plan"] or {}, state["runtime_limits"])
+            if metric in limits.quotas:
+                self._check_quota(uow, ctx, state, metric, cost, limits.quotas[metric])
             policies = self._policies(ctx, limits, state["key_rate_limit"])
-            outcomes = uow.gateway.check_rates(policies, cost) if policies else []
+            lease = None
+            if limits.concurrency is not None:
+                lease_id = self._ids.new_id()
+                lease = (
+                    lease_id,
+                    ctx.tenant_id,
+                    ctx.subscription_id,
+                    limits.concurrency,
+                    limits.lease_seconds,
+                )
+            outcomes, held = uow.gateway.admit(policies, cost, lease) if policies or lease else ([], 0)
             if not all(o.allowed for o in outcomes):
                 refused = ", ".join(o.policy.name for o in outcomes if not o.allowed)
                 raise RateLimited(f"rate limit reached ({refused}); retry later", refusal_headers(outcomes))
-            if metric in limits.quotas:
-                self._check_quota(uow, ctx, state, metric, cost, limits.quotas[metric])
-            if limits.concurrency is not None:
-                lease_id = self._ids.new_id()
-                held = uow.gateway.acquire_lease(
-                    lease_id, ctx.tenant_id, ctx.subscription_id, limits.concurrency, limits.lease_seconds
+            if held is None:
+                raise RateLimited(
+                    f"the plan allows {limits.concurrency} concurrent calls; retry when one ends",
+                    {"Retry-After": "1", **ratelimit_headers(outcomes)},
                 )
-                if held is None:
-                    raise RateLimited(
-                        f"the plan allows {limits.concurrency} concurrent calls; retry when one ends",
-                        {"Retry-After": "1", **ratelimit_headers(outcomes)},
-                    )
             uow.commit()
         release = None if lease_id is None else partial(self._release, ctx.tenant_id, lease_id)
-        return Admission(ratelimit_headers(outcomes), release)
+        admitted_at = outcomes[0].checked_at if outcomes else None
+        return Admission(ratelimit_headers(outcomes), release, admitted_at, endpoint)
 
     # ------------------------------------------------------------------------------------------ internals
     def _check_credential(self, state: dict[str, Any]) -> None:
@@ -122,6 +139,17 @@ class Gateway:
             raise Unauthorized("this API key has expired")
         if state["status"] not in CALLABLE_STATUSES:
             raise Forbidden(f"the subscription is {state['status']}; it cannot be called")
+
+    def _endpoint(self, ctx: RuntimeContext, state: dict[str, Any]) -> str | None:
+        """None for a shared-plan subscription (run in-process); the dedicated runtime's URL otherwise, or
+        RuntimeUnavailable (503) naming the provisioning state while it has none."""
+        if state["runtime_type"] != "dedicated":
+            return None
+        provisioning = state["provisioning"] or {}
+        endpoint = self._router.endpoint(ctx.tenant_id, ctx.subscription_id, provisioning)
+        if endpoint is None:
+            raise RuntimeUnavailable(str(provisioning.get("state") or "pending"))
+        return endpoint
 
     def _policies(
         self, ctx: RuntimeContext, limits: SubscriptionLimits, key_rate: int | None

@@ -53,57 +53,6 @@ create table gateway_rate_buckets (
 );
 revoke all on gateway_rate_buckets from cmp_app;
 
--- Check and take `p_cost` units from every bucket of `p_buckets` at once, or from none (GCRA; Brandur
--- Leach's "throttled" and redis-cell describe the same algorithm). For bucket i the emission interval is
--- p_interval_ms[i] and the tolerance p_tolerance_ms[i] (burst x interval). The clock is the database's,
--- read after the bucket rows are locked, so every caller of a bucket sees one monotonic clock. Rows are
--- locked in the order given: callers pass buckets sorted, so two checks never wait on each other in a
--- cycle. Returns one row per bucket: whether it admitted, its arrival time after the check (unchanged when
--- the check refused) and the clock reading used.
-create function gateway_rate_check(
-    p_buckets text[], p_interval_ms double precision[], p_tolerance_ms double precision[], p_cost integer
-)
-    returns table (bucket text, allowed boolean, tat timestamptz, checked_at timestamptz)
-    language plpgsql security definer set search_path = public, pg_temp
-    as $$
-    declare
-        n integer := cardinality(p_buckets);
-        current_tats timestamptz[] := '{}';
-        next_tats timestamptz[] := '{}';
-        oks boolean[] := '{}';
-        all_ok boolean := true;
-        now_ts timestamptz;
-        stored timestamptz;
-        start_at timestamptz;
-        i integer;
-    begin
-        insert into gateway_rate_buckets as b (bucket, tat)
-            select u, '-infinity'::timestamptz from unnest(p_buckets) as u
-            on conflict on constraint gateway_rate_buckets_pkey do nothing;
-        for i in 1..n loop
-            select b.tat into stored from gateway_rate_buckets b where b.bucket = p_buckets[i] for update;
-            current_tats := current_tats || stored;
-        end loop;
-        now_ts := clock_timestamp();
-        for i in 1..n loop
-            start_at := greatest(current_tats[i], now_ts);
-            next_tats := next_tats || (start_at + make_interval(secs => p_interval_ms[i] * p_cost / 1000.0));
-            oks := oks || (next_tats[i] - now_ts <= make_interval(secs => p_tolerance_ms[i] / 1000.0));
-            all_ok := all_ok and oks[i];
-        end loop;
-        if all_ok then
-            for i in 1..n loop
-                update gateway_rate_buckets b set tat = next_tats[i] where b.bucket = p_buckets[i];
-            end loop;
-        end if;
-        return query
-            select p_buckets[i], oks[i], case when all_ok then next_tats[i] else current_tats[i] end, now_ts
-            from generate_subscripts(p_buckets, 1) as i;
-    end
-    $$;
-revoke all on function gateway_rate_check(text[], double precision[], double precision[], integer) from public;
-grant execute on function gateway_rate_check(text[], double precision[], double precision[], integer) to cmp_app;
-
 -- Concurrency leases: one row per call in flight (a chat session, a workflow run) of a subscription, held
 -- until the call releases it or `expires_at` passes, so a Lambda that crashes mid-call frees its slot when
 -- the lease expires instead of leaking it.
@@ -119,28 +68,98 @@ alter table gateway_leases enable row level security;
 create policy tenant_rows on gateway_leases
     using (tenant_id = app_current_tenant()) with check (tenant_id = app_current_tenant());
 
--- Take a lease if fewer than `p_cap` unexpired leases of the subscription exist: expired ones are deleted
--- first, and the subscription's advisory lock (held to the end of the transaction) makes count-then-insert
--- atomic. Returns the number of leases held including the new one, or null when the cap is reached (no
--- lease taken).
-create function gateway_lease_acquire(
-    p_id uuid, p_tenant uuid, p_subscription uuid, p_cap integer, p_ttl_seconds integer
+-- Admit one call, in one statement: take `p_cost` units from every bucket of `p_buckets` at once, or from
+-- none (GCRA; Brandur Leach's "throttled" and redis-cell describe the same algorithm), and when `p_cap` is
+-- not null also take a concurrency lease `p_lease_id` of the subscription (at most `p_cap` unexpired, the
+-- lease living `p_ttl_seconds`). For bucket i the emission interval is p_interval_ms[i] and the tolerance
+-- p_tolerance_ms[i] (burst x interval). The clock is the database's, read after the bucket rows are locked,
+-- so every caller of a bucket sees one monotonic clock. Rows are locked in the order given: callers pass
+-- buckets sorted, so two calls never wait on each other in a cycle; the subscription's advisory lock makes
+-- count-then-insert of leases atomic. Nothing is written unless every bucket and the cap admit. The
+-- transaction commits without waiting for its WAL flush: a crash may forget the last milliseconds of
+-- limiter state, never admit a call twice. Returns one row per bucket: whether it admitted, its arrival
+-- time after the call (unchanged when refused), the clock reading, and the leases held including the new
+-- one (null when the cap refused, 0 when no cap applies).
+create function gateway_admit(
+    p_buckets text[], p_interval_ms double precision[], p_tolerance_ms double precision[], p_cost integer,
+    p_lease_id uuid, p_tenant uuid, p_subscription uuid, p_cap integer, p_ttl_seconds integer
 )
-    returns integer
-    language plpgsql set search_path = public, pg_temp
+    returns table (bucket text, allowed boolean, tat timestamptz, checked_at timestamptz, leases_held integer)
+    language plpgsql security definer set search_path = public, pg_temp
     as $$
     declare
-        held integer;
+        n integer := coalesce(cardinality(p_buckets), 0);
+        current_tats timestamptz[] := '{}';
+        next_tats timestamptz[] := '{}';
+        oks boolean[] := '{}';
+        all_ok boolean := true;
+        held integer := 0;
+        now_ts timestamptz;
+        stored timestamptz;
+        i integer;
     begin
-        perform pg_advisory_xact_lock(hashtextextended('gateway_lease:' || p_subscription::text, 0));
-        delete from gateway_leases where subscription_id = p_subscription and expires_at <= clock_timestamp();
-        select count(*) into held from gateway_leases where subscription_id = p_subscription;
-        if held >= p_cap then
-            return null;
+        perform set_config('synchronous_commit', 'off', true);
+        insert into gateway_rate_buckets as b (bucket, tat)
+            select u, '-infinity'::timestamptz from unnest(p_buckets) as u
+            on conflict on constraint gateway_rate_buckets_pkey do nothing;
+        for i in 1..n loop
+            select b.tat into stored from gateway_rate_buckets b where b.bucket = p_buckets[i] for update;
+            current_tats := current_tats || stored;
+        end loop;
+        now_ts := clock_timestamp();
+        for i in 1..n loop
+            next_tats := next_tats
+                || (greatest(current_tats[i], now_ts) + make_interval(secs => p_interval_ms[i] * p_cost / 1000.0));
+            oks := oks || (next_tats[i] - now_ts <= make_interval(secs => p_tolerance_ms[i] / 1000.0));
+            all_ok := all_ok and oks[i];
+        end loop;
+        if all_ok and p_cap is not null then
+            -- leases are tenant rows: only the current tenant's own subscription may take one
+            if p_tenant is distinct from app_current_tenant() or not exists (
+                select 1 from subscriptions s where s.id = p_subscription and s.tenant_id = p_tenant
+            ) then
+                raise exception 'gateway_admit: subscription % is not the current tenant''s', p_subscription
+                    using errcode = '42501';
+            end if;
+            perform pg_advisory_xact_lock(hashtextextended('gateway_lease:' || p_subscription::text, 0));
+            delete from gateway_leases l where l.subscription_id = p_subscription and l.expires_at <= now_ts;
+            select count(*) into held from gateway_leases l where l.subscription_id = p_subscription;
+            if held >= p_cap then
+                all_ok := false;
+                held := null;
+            else
+                insert into gateway_leases (id, tenant_id, subscription_id, expires_at)
+                    values (p_lease_id, p_tenant, p_subscription, now_ts + make_interval(secs => p_ttl_seconds));
+                held := held + 1;
+            end if;
         end if;
-        insert into gateway_leases (id, tenant_id, subscription_id, expires_at)
-            values (p_id, p_tenant, p_subscription, clock_timestamp() + make_interval(secs => p_ttl_seconds));
-        return held + 1;
+        if all_ok then
+            for i in 1..n loop
+                update gateway_rate_buckets b set tat = next_tats[i] where b.bucket = p_buckets[i];
+            end loop;
+        end if;
+        return query
+            select p_buckets[g.j], oks[g.j], case when all_ok then next_tats[g.j] else current_tats[g.j] end,
+                   now_ts, held
+            from generate_subscripts(p_buckets, 1) as g(j)
+            union all
+            select null, held is not null, null, now_ts, held where n = 0;
+    end
+    $$;
+revoke all on function gateway_admit(text[], double precision[], double precision[], integer, uuid, uuid, uuid,
+    integer, integer) from public;
+grant execute on function gateway_admit(text[], double precision[], double precision[], integer, uuid, uuid, uuid,
+    integer, integer) to cmp_app;
+
+-- Free a lease (the caller's own: row-level security applies), committing without waiting for the WAL
+-- flush like `gateway_admit`; a lease lost in a crash is one that expires anyway.
+create function gateway_lease_release(p_id uuid)
+    returns void
+    language plpgsql set search_path = public, pg_temp
+    as $$
+    begin
+        perform set_config('synchronous_commit', 'off', true);
+        delete from gateway_leases where id = p_id;
     end
     $$;
 

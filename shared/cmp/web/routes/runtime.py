@@ -18,14 +18,15 @@ router = Router()
 
 @router.get(
     "/v1/runtime/<subscription_id>/context",
-    responses=answers(200, "The caller's runtime context", 401, 403, 404, 429),
+    responses=answers(200, "The caller's runtime context", 401, 403, 404, 429, 503),
 )
 def runtime_context_of(
     subscription_id: UUID, ctx: Runtime, services: ServicesDep
 ) -> Response[RuntimeContextOut]:
     """The credential's runtime context. It is admitted like any runtime call (one `api_calls` unit, held to
     the key's, the subscription's and the product's rate limits), so its `RateLimit-Policy` and `RateLimit`
-    headers show the limits in force, and a 429 shows `Retry-After`."""
+    headers show the limits in force, and a 429 shows `Retry-After`; a dedicated-plan subscription whose
+    runtime does not exist yet is a 503 naming its provisioning state."""
     ctx.require_subscription(subscription_id)
     with services.gateway.admit(ctx, metric="api_calls") as admission:
         body = RuntimeContextOut(

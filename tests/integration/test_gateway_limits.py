@@ -1,0 +1,213 @@
+"""`Gateway.admit` against the real database: rate limits (key override, plan, burst) with their headers,
+atomicity across buckets, concurrency caps released and expiring, plan quotas and their once-per-period
+alerts, and another tenant's context."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import psycopg
+import pytest
+
+from cmp.bootstrap import Services
+from cmp.db import Database
+from cmp.errors import NotFound
+from cmp.gateway.context import RuntimeContext
+from cmp.gateway.errors import QuotaExceeded, RateLimited, RuntimeUnavailable
+from cmp.gateway.services import Gateway
+from cmp.tenancy.credentials import ApiKeyRequest
+from tests.subscriptions import capabilities, subscribe
+
+from .conftest import caller_of
+
+PRODUCT = capabilities(interfaces={"api": {"enabled": True}})
+
+
+def _plan(**limits: Any) -> dict[str, Any]:
+    return {"id": "plan_starter", "name": "Starter", "tier": "starter", "limits": limits}
+
+
+def _key_context(
+    services: Services, db: Database, plan: dict[str, Any], key_rpm: int | None = None
+) -> RuntimeContext:
+    buyer = caller_of(services, "Limits Buyer", "buyer")
+    subscription = subscribe(db, buyer["tenant_id"], PRODUCT, plan=plan)
+    issued = services.integration.create_api_key(
+        buyer["tenant_id"],
+        buyer["user_id"],
+        subscription.id,
+        ApiKeyRequest("k", rate_limit_per_minute=key_rpm),
+    )
+    return services.runtime_authorizer.authorize(issued.secret, None, None)
+
+
+def test_the_keys_own_limit_and_burst_then_429_with_headers(services: Services, db: Database) -> None:
+    ctx = _key_context(services, db, _plan(rateLimitRpm=60, concurrency=None), key_rpm=6)
+    first = services.gateway.admit(ctx)
+    assert first.headers["RateLimit-Policy"] == '"key";q=6;w=60, "subscription";q=60;w=60'
+    assert first.headers["RateLimit"] == '"key";r=0;t=10'  # burst of 1 at 6 rpm: one every 10 s
+    with pytest.raises(RateLimited) as refused:
+        services.gateway.admit(ctx)
+    assert refused.value.status == 429
+    assert refused.value.headers["Retry-After"] in {"9", "10"}
+    assert refused.value.headers["RateLimit"].startswith('"key";r=0;t=')
+
+
+def test_the_plan_rate_applies_with_a_burst_of_ten_seconds(services: Services, db: Database) -> None:
+    ctx = _key_context(services, db, _plan(rateLimitRpm=60))
+    admitted = 0
+    for _ in range(15):
+        try:
+            services.gateway.admit(ctx).close()
+            admitted += 1
+        except RateLimited:
+            pass
+    assert admitted in (10, 11)  # the burst (10 s of 60 rpm), plus one if a second passed meanwhile
+
+
+def test_a_refusal_by_one_bucket_takes_nothing_from_the_others(services: Services, db: Database) -> None:
+    ctx = _key_context(services, db, _plan(rateLimitRpm=60), key_rpm=6)
+    services.gateway.admit(ctx)
+    for _ in range(5):
+        with pytest.raises(RateLimited):
+            services.gateway.admit(ctx)
+    remaining = services.gateway.admit  # another key of the same subscription still has 9 of 10 at once
+    other = services.integration.create_api_key(
+        str(ctx.tenant_id), None, ctx.subscription_id, ApiKeyRequest("other")
+    )
+    other_ctx = services.runtime_authorizer.authorize(other.secret, None, None)
+    assert remaining(other_ctx).headers["RateLimit"] == '"subscription";r=8;t=2'
+
+
+def test_the_concurrency_cap_is_released_and_expires(
+    services: Services, db: Database, owner_conn: psycopg.Connection[Any]
+) -> None:
+    ctx = _key_context(services, db, _plan(rateLimitRpm=600, concurrency=2))
+    with (
+        services.gateway.admit(ctx),
+        services.gateway.admit(ctx),
+        pytest.raises(RateLimited, match="2 concurrent"),
+    ):
+        services.gateway.admit(ctx)
+    with services.gateway.admit(ctx):  # both slots were freed on leaving the blocks
+        pass
+    crashed = services.gateway.admit(ctx)  # never closed: a function that died mid-call
+    services.gateway.admit(ctx)
+    with pytest.raises(RateLimited):
+        services.gateway.admit(ctx)
+    owner_conn.execute(
+        "update gateway_leases set expires_at = now() - interval '1 second' where subscription_id = %s",
+        (ctx.subscription_id,),
+    )
+    services.gateway.admit(ctx).close()  # the expired leases no longer count
+    crashed.close()
+
+
+def _use(db: Database, ctx: RuntimeContext, metric: str, quantity: int) -> None:
+    with db.session(ctx.tenant_id) as session:
+        session.execute(
+            "insert into usage_records (tenant_id, subscription_id, metric, quantity, dedup_key)"
+            " values (%s, %s, %s, %s, %s)",
+            (ctx.tenant_id, ctx.subscription_id, metric, quantity, uuid.uuid4().hex),
+        )
+
+
+def _alerts(owner_conn: psycopg.Connection[Any], ctx: RuntimeContext) -> list[tuple[Any, ...]]:
+    return owner_conn.execute(
+        "select payload->>'quota', (payload->>'threshold')::int from outbox"
+        " where name = 'usage.alert' and payload->>'subscription_id' = %s order by created_at",
+        (str(ctx.subscription_id),),
+    ).fetchall()
+
+
+def test_quotas_refuse_naming_use_and_reset_and_alert_once_per_period(
+    services: Services, db: Database, owner_conn: psycopg.Connection[Any]
+) -> None:
+    ctx = _key_context(services, db, _plan(rateLimitRpm=6000, messages=10, tokens=1000))
+    _use(db, ctx, "messages", 7)
+    services.gateway.admit(ctx, metric="messages").close()  # 7 used + this one = 8 of 10: the 80 % alert
+    services.gateway.admit(ctx, metric="messages").close()  # (metering records calls; none here) no new alert
+    assert _alerts(owner_conn, ctx) == [("messages", 80)]
+    _use(db, ctx, "messages", 3)
+    with pytest.raises(QuotaExceeded) as over:
+        services.gateway.admit(ctx, metric="messages")
+    assert (over.value.quota, over.value.used, over.value.limit, over.value.status) == (
+        "messages",
+        10,
+        10,
+        429,
+    )
+    with db.session(ctx.tenant_id) as session:
+        row = session.fetch_one(
+            "select current_period_end from subscriptions where id = %s", (ctx.subscription_id,)
+        )
+    assert row is not None and over.value.resets_at == row["current_period_end"].isoformat()
+    assert int(over.value.headers["Retry-After"]) > 28 * 86400  # the period ends in 29 days
+    body = over.value.to_dict()
+    assert body["error"] == "quota_exceeded" and "messages quota is used up (10 of 10)" in str(
+        body["message"]
+    )
+    _use(db, ctx, "tokens_in", 500)
+    _use(db, ctx, "tokens_out", 300)
+    services.gateway.admit(ctx, metric="tokens", cost=200).close()  # 800 + 200 = 1,000: both alerts
+    with pytest.raises(QuotaExceeded, match="tokens"):
+        services.gateway.admit(ctx, metric="tokens", cost=201)
+    services.gateway.admit(ctx, metric="api_calls").close()  # the plan sets no API call quota
+    assert _alerts(owner_conn, ctx) == [("messages", 80), ("tokens", 80), ("tokens", 100)]
+
+
+def test_a_context_naming_another_tenants_subscription_finds_nothing(
+    services: Services, db: Database
+) -> None:
+    ctx = _key_context(services, db, _plan(rateLimitRpm=60))
+    other = _key_context(services, db, _plan(rateLimitRpm=60))
+    forged = RuntimeContext(**{**ctx.__dict__, "subscription_id": other.subscription_id})
+    with pytest.raises(NotFound):
+        services.gateway.admit(forged)
+
+
+def test_a_rate_refusal_waits_what_retry_after_says(services: Services, db: Database) -> None:
+    ctx = _key_context(services, db, _plan(rateLimitRpm=60), key_rpm=30)
+    refusal = None
+    for _ in range(30):  # the burst (5) goes first; how many more get in depends on this machine's speed
+        try:
+            services.gateway.admit(ctx).close()
+        except RateLimited as e:
+            refusal = e
+            break
+    assert refusal is not None
+    wait = int(refusal.headers["Retry-After"])
+    assert 1 <= wait <= 2  # one emission interval (2 s at 30 rpm), rounded up
+    time.sleep(wait)
+    services.gateway.admit(ctx).close()
+
+
+def test_a_dedicated_subscription_is_a_503_with_its_provisioning_state_until_it_has_an_endpoint(
+    services: Services, db: Database
+) -> None:
+    ctx = _key_context(services, db, _plan(rateLimitRpm=60))
+    with db.session(ctx.tenant_id) as session:
+        session.execute(
+            "update subscriptions set runtime_type = 'dedicated', provisioning = '{\"state\": \"running\"}'"
+            " where id = %s",
+            (ctx.subscription_id,),
+        )
+    with pytest.raises(RuntimeUnavailable) as unavailable:
+        services.gateway.admit(ctx)
+    assert (unavailable.value.status, unavailable.value.state) == (503, "running")
+    assert "provisioning: running" in unavailable.value.message
+
+    class Endpoint:
+        def endpoint(
+            self, tenant_id: uuid.UUID, subscription_id: uuid.UUID, provisioning: dict[str, Any]
+        ) -> str:
+            return f"https://tenant-{tenant_id}.runtime.internal"
+
+    routed = Gateway(services.unit_of_work, services.clock, services.ids, lambda: "default", Endpoint())
+    with routed.admit(ctx) as admission:
+        assert admission.endpoint == f"https://tenant-{ctx.tenant_id}.runtime.internal"
+    shared = _key_context(services, db, _plan(rateLimitRpm=60))
+    with services.gateway.admit(shared) as admission:
+        assert admission.endpoint is None  # shared plans run in-process

@@ -1,18 +1,17 @@
-"""What the agent runtime needs: a language model, and the repository of sessions, messages and feedback.
+"""What the agent runtime needs from a language model: the prompt it answers and the port itself.
 
 Implementations: `cmp.conversations.extractive.ExtractiveAnswerer` (the offline default),
-`cmp.conversations.providers.BedrockConverse` and `.OpenAICompatible` (production);
-`cmp.conversations.repository.ConversationRepository` (PostgreSQL, migration 0015).
+`cmp.conversations.providers.BedrockConverse` and `.OpenAICompatible` (production). Sessions, messages and
+feedback are `uow.conversations` (`cmp.conversations.repository.ConversationRepository`, migration 0015).
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from cmp.conversations.model import ChatAnswer, ImageInput, Rating
+from cmp.conversations.model import ImageInput
 
 
 @dataclass(frozen=True)
@@ -67,41 +66,4 @@ class LanguageModel(Protocol):
 
     def stream(self, prompt: Prompt) -> Iterator[str | Completion]:
         """Text pieces as they are produced, then the whole `Completion` last."""
-        ...
-
-
-class ConversationRepository(Protocol):
-    def session_exists(self, session_id: uuid.UUID, subscription_id: uuid.UUID) -> bool:
-        """Whether the session belongs to the subscription (in the unit of work's tenant)."""
-        ...
-
-    def history(self, session_id: uuid.UUID, turns: int) -> list[tuple[Literal["user", "assistant"], str]]:
-        """The last `turns` user/assistant exchanges of the session as (role, text), oldest first."""
-        ...
-
-    def answered(self, subscription_id: uuid.UUID, idempotency_key: str) -> ChatAnswer | None:
-        """The answer already given to the user message with this idempotency key, if any."""
-        ...
-
-    def record_turn(
-        self,
-        caller_principal: str,
-        api_key_id: uuid.UUID | None,
-        subscription_id: uuid.UUID,
-        user_message_id: uuid.UUID,
-        message: str,
-        image_media_type: str | None,
-        idempotency_key: str | None,
-        answer: ChatAnswer,
-        new_session: bool,
-    ) -> bool:
-        """Store the user's message and the answer (creating the session when `new_session`); returns False
-        when a concurrent request with the same idempotency key stored its turn first (nothing written)."""
-        ...
-
-    def rate(
-        self, message_id: uuid.UUID, subscription_id: uuid.UUID, rating: Rating, comment: str | None
-    ) -> None:
-        """Record (or replace) the feedback on an answer; raises NotFound when `message_id` is not an answer
-        of the subscription."""
         ...

@@ -43,7 +43,6 @@ if TYPE_CHECKING:
     from cmp.knowledge.ports import Embedder
 
 Method = Literal["vector", "keyword", "hybrid"]
-METHODS: tuple[Method, ...] = ("vector", "keyword", "hybrid")
 EXACT_MAX_CHUNKS = 20_000
 """A base of at most this many chunks is searched exactly (btree + sort); larger ones through HNSW."""
 RRF_K = 60

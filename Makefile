@@ -16,9 +16,12 @@ $(LOCAL_STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[local]"
 	touch $(LOCAL_STAMP)
 
+# The widget's browser test drives Debian's chromium (apt, as root) through Playwright's Python client;
+# Playwright never downloads a browser here.
 $(DEV_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e ".[dev]"
+	command -v chromium >/dev/null || apt-get install -y chromium
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pip install --quiet -e ".[dev]"
 	touch $(LOCAL_STAMP) $(DEV_STAMP)
 
 install: $(DEV_STAMP)

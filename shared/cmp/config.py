@@ -68,7 +68,7 @@ class Settings:
     public_api_url: str = field(default_factory=lambda: _env("PUBLIC_API_URL"))
     """The API's public base URL (a custom domain, no trailing slash); empty: the URL the request came to."""
     widget_script_url: str = field(default_factory=lambda: _env("WIDGET_SCRIPT_URL"))
-    """Where browsers load the embeddable widget; empty: `{public API URL}/v1/widget/widget.js`."""
+    """Where browsers load the embeddable widget; empty: `{public API URL}/v1/widget/chat.js`."""
     workflow_steps_queue_url: str = field(
         default_factory=lambda: _env("WORKFLOW_STEPS_QUEUE_URL_FOR_STATE_MACHINES")
     )

@@ -234,9 +234,9 @@ def test_widget_tokens_bind_normalised_origins_and_embed_the_configured_widget(
         host="api.test:8000",
     )
     assert status == 200, embed
-    assert embed["script_url"] == "http://api.test:8000/v1/widget/widget.js"
+    assert embed["script_url"] == "http://api.test:8000/v1/widget/chat.js"
     assert embed["html"] == (
-        f'<script src="http://api.test:8000/v1/widget/widget.js" data-token="{token}" '
+        f'<script src="http://api.test:8000/v1/widget/chat.js" data-token="{token}" '
         f'data-subscription="{subscription.id}" data-type="floating" data-theme="dark" '
         'data-colors-primary="#7c3aed&quot;&gt;&lt;script&gt;" async></script>'
     )

@@ -43,6 +43,7 @@ def test_every_function_has_a_sample_event(platform: Platform) -> None:
         ("KnowledgeApiFunction", "knowledge_api", 404),
         ("RuntimeApiFunction", "runtime_api", 404),
         ("AgentApiFunction", "agent_api", 404),
+        ("McpApiFunction", "mcp_api", 200),
     ],
 )
 def test_api_functions_answer_their_sample_event(

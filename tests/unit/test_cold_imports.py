@@ -44,6 +44,8 @@ ALLOWED: dict[str, set[str]] = {
     "ratings_api": PYDANTIC,
     "runtime_api": PYDANTIC,
     "agent_api": PYDANTIC,
+    "mcp_api": PYDANTIC,  # the mcp package (Starlette, httpx2, jsonschema) is imported on the first MCP call
+    "widget_script": PYDANTIC,
     "onboarding_worker": PYDANTIC,
     "review_worker": PYDANTIC,
     "runtime_provisioning_worker": PYDANTIC,

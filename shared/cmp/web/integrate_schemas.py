@@ -165,7 +165,7 @@ class EmbedSnippet(BaseModel):
     """The `<script>` tag to paste into a page served from one of the token's origins."""
 
     html: str = Field(
-        examples=['<script src="…/widget.js" data-token="ar_wt_…" data-subscription="…" async></script>']
+        examples=['<script src="…/chat.js" data-token="ar_wt_…" data-subscription="…" async></script>']
     )
     script_url: str
     token_id: UUID

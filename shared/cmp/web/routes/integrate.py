@@ -34,7 +34,7 @@ READ = (401, 403, 404)
 """Signed out; not a buyer, or the product lacks the capability; not this organization's subscription."""
 WRITE = (401, 403, 404, 409)
 """As READ, plus 409: the subscription has ended (no new credentials)."""
-WIDGET_SCRIPT_PATH = "/v1/widget/widget.js"
+WIDGET_SCRIPT_PATH = "/v1/widget/chat.js"
 """Where the agent runtime serves the widget when no WIDGET_SCRIPT_URL is set."""
 
 

@@ -1,12 +1,14 @@
-"""Cold-start guard: the third-party packages each handler module imports when Lambda loads it.
+"""Cold-start guard: the top-level packages each function's handler module imports when Lambda loads it.
 
-A function's cold start is dominated by what its module imports (docs/performance.md, `bench/cold_start.py`
-measures it). This test keeps the load-time import set of every function to an allow-list, so a new heavy
+A function's cold start is dominated by what its module imports (docs/performance.md; `bench/cold_start.py`
+measures it). For every `AWS::Serverless::Function` of template.yaml, this test imports the handler module
+(`Handler`, from `CodeUri`) in a fresh interpreter with the function's template environment, diffs the
+top-level names in `sys.modules` before and after, and holds the third-party ones to ALLOWED below: a new heavy
 import in a hot function fails CI with its name, without timing anything. A package a function needs only on
 some requests belongs behind a function-level import (imported on first use).
 
-The check runs each handler import in a fresh interpreter with networking never touched: importing a handler
-must not connect anywhere.
+Adding a function to template.yaml means adding one line to ALLOWED (the test says which). Importing a handler
+must not connect anywhere: the probe runs without credentials or endpoints.
 """
 
 from __future__ import annotations
@@ -18,85 +20,125 @@ from pathlib import Path
 
 import pytest
 
+from cmp_dev.local.template import FunctionDef, read_template
+
 REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "template.yaml"
+THIS_FILE = "tests/unit/test_cold_imports.py"
 
 # What every function may load: Powertools' logger and metrics (jmespath and typing_extensions come with
-# them), the cmp package, and botocore's exception classes that the AWS adapters catch (~5 ms; the clients,
+# them), the cmp package, and botocore's exception classes that the AWS adapters catch (~6 ms; the clients,
 # boto3 and the X-Ray SDK load on first use).
-COMMON = {"aws_lambda_powertools", "cmp", "typing_extensions", "jmespath", "botocore"}
-PYDANTIC = {"pydantic", "pydantic_core", "annotated_types", "typing_inspection"}
-# Per function, on top of COMMON. Keep these minimal: each entry is paid on every cold start. Heavy packages
-# that no handler may load at import: boto3, psycopg, aws_xray_sdk, jwt/cryptography, argon2, yaml.
-ALLOWED: dict[str, set[str]] = {
-    "authorizer": set(),
-    "runtime_authorizer": set(),
-    "housekeeping": set(),
-    "billing": set(),
-    "usage_rollup": set(),
-    "admin_api": PYDANTIC,
-    "auth_api": PYDANTIC,
-    "capabilities_api": PYDANTIC,
-    "commerce_api": PYDANTIC,
-    "payments_webhook": PYDANTIC,
-    "marketplace_api": PYDANTIC,
-    "integration_api": PYDANTIC,
-    "provider_api": PYDANTIC,
-    "ratings_api": PYDANTIC,
-    "runtime_api": PYDANTIC,
-    "agent_api": PYDANTIC,
-    "mcp_api": PYDANTIC,  # the mcp package (Starlette, httpx2, jsonschema) is imported on the first MCP call
-    "widget_script": PYDANTIC,
-    "onboarding_worker": PYDANTIC,
-    "review_worker": PYDANTIC,
-    "runtime_provisioning_worker": PYDANTIC,
-    "workflows_api": PYDANTIC,
-    "workflow_step_worker": PYDANTIC,
-    "workflow_hooks": PYDANTIC,
-    "knowledge_api": PYDANTIC,
-    "ingestion_worker": PYDANTIC,
-    "knowledge_refresh": set(),
+COMMON = frozenset({"aws_lambda_powertools", "cmp", "typing_extensions", "jmespath", "botocore"})
+JOB = COMMON
+"""A scheduled job or the authorizer: no pydantic at load time."""
+API = COMMON | {"pydantic", "pydantic_core", "annotated_types", "typing_inspection"}
+"""An API function: Powertools' validating resolver needs pydantic (~100 ms of every API cold start)."""
+
+# One line per function of template.yaml (its logical id). Keep these minimal: each package is paid on every
+# cold start. Never at load time in any function: boto3, psycopg, aws_xray_sdk, jwt/cryptography, argon2,
+# yaml, stripe.
+ALLOWED: dict[str, frozenset[str]] = {
+    "AuthorizerFunction": JOB,
+    "HousekeepingFunction": JOB,
+    "BillingFunction": JOB,
+    "AdminApiFunction": API,
+    "AuthApiFunction": API,
+    "CapabilitiesApiFunction": API,
+    "CommerceApiFunction": API,
+    "PaymentsWebhookFunction": API,
+    "MarketplaceApiFunction": API,
+    "IntegrationApiFunction": API,
+    "ProviderApiFunction": API,
+    "RatingsApiFunction": API,
+    "OnboardingWorkerFunction": API,
+    "ReviewWorkerFunction": API,
+    "RuntimeProvisioningWorkerFunction": API,
+    "RuntimeAuthorizerFunction": JOB,
+    "UsageRollupFunction": JOB,
+    "KnowledgeRefreshFunction": JOB,
+    "RuntimeApiFunction": API,
+    "AgentApiFunction": API,
+    "McpApiFunction": API,  # the mcp package (Starlette, httpx, jsonschema) is imported on the first MCP call
+    "WidgetScriptFunction": API,
+    "KnowledgeApiFunction": API,
+    "IngestionWorkerFunction": API,
+    "WorkflowsApiFunction": API,
+    "WorkflowHooksFunction": API,
+    "WorkflowStepWorkerFunction": API,
 }
 
 PROBE = """
-import json, sys
+import importlib, json, sys
 sys.path.insert(0, {shared!r}); sys.path.insert(0, {folder!r})
 before = set(sys.modules)
-import app
+importlib.import_module({module!r})
 print(json.dumps(sorted({{m.split('.')[0] for m in set(sys.modules) - before}})))
 """
 
 
-def loaded_packages(folder: Path) -> set[str]:
-    code = PROBE.format(shared=str(REPO / "shared"), folder=str(folder))
+def probe_environment(function: FunctionDef) -> dict[str, str]:
+    """The function's template environment (literal values; intrinsics left out), without AWS credentials."""
+    literal = {k: v for k, v in function.environment.items() if isinstance(v, str)}
+    return {**literal, "AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
+
+
+def loaded_packages(folder: Path, module: str = "app", environment: dict[str, str] | None = None) -> set[str]:
+    """The third-party top-level packages importing `module` from `folder` adds to a fresh interpreter."""
+    code = PROBE.format(shared=str(REPO / "shared"), folder=str(folder), module=module)
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
         check=True,
         cwd=folder,
-        env={"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"},
+        env=environment or {"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"},
     )
     names = json.loads(out.stdout.strip().splitlines()[-1])
-    return {n for n in names if not n.startswith("_") and n not in sys.stdlib_module_names and n != "app"}
+    return {n for n in names if not n.startswith("_") and n not in sys.stdlib_module_names and n != module}
 
 
-FUNCTIONS = sorted(p.name for p in (REPO / "functions").iterdir() if (p / "app.py").exists())
+def budget_problem(function: str, loaded: set[str]) -> str | None:
+    """Why `function`'s load-time packages break the allow-list, or None when they don't."""
+    if function not in ALLOWED:
+        return (
+            f"{function} (template.yaml) has no allow-list: add the line `{function!r}: API,` (or JOB, for a "
+            f"function without pydantic) to ALLOWED in {THIS_FILE}"
+        )
+    extra = loaded - ALLOWED[function]
+    if extra:
+        return (
+            f"{function} now imports {sorted(extra)} when Lambda loads it; import them where they are used "
+            f"(first use), or add them to its ALLOWED line in {THIS_FILE} with the measured cost in "
+            "docs/performance.md"
+        )
+    return None
 
 
-def test_every_function_has_an_allow_list() -> None:
-    assert sorted(ALLOWED) == FUNCTIONS
+FUNCTIONS = read_template(TEMPLATE).functions
 
 
-@pytest.mark.parametrize("function", FUNCTIONS)
-def test_handler_loads_only_allowed_packages(function: str) -> None:
-    extra = loaded_packages(REPO / "functions" / function) - COMMON - ALLOWED.get(function, set())
-    assert not extra, (
-        f"{function} now imports {sorted(extra)} when Lambda loads it; import them where they are used "
-        "(first use), or add them to ALLOWED in this test with the measured cost in docs/performance.md"
+def test_every_allow_list_entry_is_a_function_of_the_template() -> None:
+    assert not set(ALLOWED) - set(FUNCTIONS), (
+        f"ALLOWED names functions template.yaml no longer has: {THIS_FILE}"
     )
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_handler_loads_only_allowed_packages(name: str) -> None:
+    function = FUNCTIONS[name]
+    loaded = loaded_packages(function.code_dir, function.module, probe_environment(function))
+    problem = budget_problem(name, loaded)
+    assert problem is None, problem
 
 
 def test_the_probe_sees_a_heavy_import(tmp_path: Path) -> None:
     """The guard itself: a handler that imports boto3 at load time is caught, by name."""
     (tmp_path / "app.py").write_text("import boto3\n")
-    assert "boto3" in loaded_packages(tmp_path) - COMMON
+    problem = budget_problem("AdminApiFunction", loaded_packages(tmp_path))
+    assert problem is not None and "'boto3'" in problem
+
+
+def test_a_function_without_an_allow_list_says_how_to_add_it() -> None:
+    problem = budget_problem("KnowledgeApiFunction", {"cmp"})
+    assert problem is not None and "add the line `'KnowledgeApiFunction': API,`" in problem

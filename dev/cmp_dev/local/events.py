@@ -3,6 +3,7 @@ EventBridge Scheduler."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
@@ -17,7 +18,10 @@ API_ID = "local"
 STAGE = "dev"
 
 
+@functools.cache
 def route_pattern(path: str) -> re.Pattern[str]:
+    """The regular expression matching request paths of an API Gateway path template (`{name}` one segment,
+    `{name+}` the rest); built once per template, as the runner matches every request against every route."""
     regex = ""
     for segment in path.strip("/").split("/"):
         if segment.endswith("+}"):

@@ -58,6 +58,7 @@ class LocalRunner:
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._openapi: dict[str, Any] | None = None
+        self._openapi_lock = threading.Lock()
         self._host = host
         self.server = ThreadingHTTPServer((host, port), self._handler_class())
         self.server.daemon_threads = True
@@ -77,6 +78,7 @@ class LocalRunner:
             self._spawn(
                 partial(run_schedule, schedule.expression, fire, self._stopping), f"schedule-{schedule.name}"
             )
+        self._spawn(self._warm_openapi, "openapi")
 
     def stop(self) -> None:
         """Stop serving and polling (each poller ends its current receive, at most a second), then the
@@ -97,11 +99,22 @@ class LocalRunner:
 
     # ------------------------------------------------------------------ HTTP
     def openapi(self) -> dict[str, Any]:
-        if self._openapi is None:
-            names = sorted({r.function for r in self.template.routes})
-            documents = {n: doc for n in names if (doc := self.functions[n].openapi())}
-            self._openapi = merge_openapi(self.template, documents, self.base_url)
-        return self._openapi
+        """The API's OpenAPI document, merged from every API function's own, built once (a request arriving
+        while it is being built waits for it)."""
+        with self._openapi_lock:
+            if self._openapi is None:
+                names = sorted({r.function for r in self.template.routes})
+                documents = {n: doc for n in names if (doc := self.functions[n].openapi())}
+                self._openapi = merge_openapi(self.template, documents, self.base_url)
+            return self._openapi
+
+    def _warm_openapi(self) -> None:
+        """Build the OpenAPI document as soon as the stack runs: the API models build on first use
+        (`cmp.web.schemas.ApiModel`), so the first `/openapi.json` would otherwise pay for all of them."""
+        try:
+            self.openapi()
+        except FunctionError as e:  # the stack stopped first, or a function cannot start: a request retries
+            log.warning("OpenAPI document not built at start: %s", e)
 
     def dispatch(
         self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str

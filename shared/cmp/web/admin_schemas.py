@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from cmp.web.schemas import RequestModel, Timestamp
+from cmp.web.schemas import ApiModel, RequestModel, Timestamp
 
 
 class RejectRequest(RequestModel):
@@ -22,7 +22,7 @@ class FeatureRequest(RequestModel):
 
 
 # ---------------------------------------------------------------------------------------------- admin
-class QueuedReview(BaseModel):
+class QueuedReview(ApiModel):
     """A product in the review queue with its latest review run."""
 
     product_id: str
@@ -37,14 +37,14 @@ class QueuedReview(BaseModel):
     submitted_at: Timestamp
 
 
-class ReviewQueue(BaseModel):
+class ReviewQueue(ApiModel):
     """One page of the products waiting for a decision."""
 
     items: list[QueuedReview]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
-class Approval(BaseModel):
+class Approval(ApiModel):
     """The version the approval published."""
 
     product_id: str
@@ -52,7 +52,7 @@ class Approval(BaseModel):
     version: str
 
 
-class Rejection(BaseModel):
+class Rejection(ApiModel):
     """The reasons the seller sees."""
 
     product_id: str
@@ -60,7 +60,7 @@ class Rejection(BaseModel):
     reasons: list[str]
 
 
-class Featured(BaseModel):
+class Featured(ApiModel):
     """The listing's featured flag as now stored."""
 
     product_id: str

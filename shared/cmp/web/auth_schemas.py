@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr
 
-from cmp.web.schemas import RequestModel, Timestamp
+from cmp.web.schemas import ApiModel, RequestModel, Timestamp
 
 PASSWORD_NOTE = "Held as a secret: its repr (and so any log of the request model) shows asterisks"
 
@@ -31,7 +31,7 @@ class LoginRequest(RequestModel):
 
 
 # ---------------------------------------------------------------------------------------------- auth
-class TokenResponse(BaseModel):
+class TokenResponse(ApiModel):
     """A bearer token for the `Authorization` header."""
 
     access_token: str
@@ -39,13 +39,13 @@ class TokenResponse(BaseModel):
     expires_in: int = Field(description="Seconds")
 
 
-class SignedOut(BaseModel):
+class SignedOut(ApiModel):
     """The session has ended."""
 
     status: Literal["signed_out"]
 
 
-class UserInfo(BaseModel):
+class UserInfo(ApiModel):
     """The signed-in user."""
 
     id: str
@@ -54,7 +54,7 @@ class UserInfo(BaseModel):
     is_platform_admin: bool
 
 
-class OrganizationInfo(BaseModel):
+class OrganizationInfo(ApiModel):
     """The organization the caller signed in to."""
 
     id: str
@@ -63,7 +63,7 @@ class OrganizationInfo(BaseModel):
     runtime_tier: str | None = Field(description="shared | dedicated; null until onboarding chooses")
 
 
-class OnboardingStep(BaseModel):
+class OnboardingStep(ApiModel):
     """One provisioning step of the organization."""
 
     step: str
@@ -72,14 +72,14 @@ class OnboardingStep(BaseModel):
     updated_at: Timestamp
 
 
-class OnboardingInfo(BaseModel):
+class OnboardingInfo(ApiModel):
     """The organization's provisioning progress."""
 
     state: str
     steps: list[OnboardingStep]
 
 
-class Profile(BaseModel):
+class Profile(ApiModel):
     """The caller, their organization, roles and onboarding."""
 
     user: UserInfo

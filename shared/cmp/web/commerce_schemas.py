@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from cmp.web.schemas import RequestModel, Timestamp
+from cmp.web.schemas import ApiModel, RequestModel, Timestamp
 
 BillingPeriod = Literal["monthly", "yearly"]
 PlanId = Annotated[str, Field(min_length=1, max_length=40, examples=["plan_k3v9x2mq7wza"])]
@@ -49,7 +49,7 @@ class CancelBody(RequestModel):
 
 
 # ---------------------------------------------------------------------------------------------- shared
-class ProductRef(BaseModel):
+class ProductRef(ApiModel):
     id: str
     slug: str | None
     name: str | None
@@ -57,7 +57,7 @@ class ProductRef(BaseModel):
     version: str = Field(description="The product version bought (its capability snapshot)")
 
 
-class PaymentInfo(BaseModel):
+class PaymentInfo(ApiModel):
     """Where the buyer pays: with Stripe, send them to `url` (or use `client_secret` in an embedded
     checkout); the local provider completes at once (`url` null)."""
 
@@ -69,12 +69,12 @@ class PaymentInfo(BaseModel):
 
 
 # ---------------------------------------------------------------------------------------------- orders
-class OrderPlan(BaseModel):
+class OrderPlan(ApiModel):
     id: str
     name: str
 
 
-class Order(BaseModel):
+class Order(ApiModel):
     """One order: a purchase, a plan change or a renewal."""
 
     order_id: str
@@ -93,30 +93,30 @@ class Order(BaseModel):
     updated_at: Timestamp | None
 
 
-class OrderList(BaseModel):
+class OrderList(ApiModel):
     items: list[Order]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
 # ---------------------------------------------------------------------------------------------- subscriptions
-class SubscriptionPlan(BaseModel):
+class SubscriptionPlan(ApiModel):
     id: str
     name: str
     tier: str | None
     features: list[str]
 
 
-class Period(BaseModel):
+class Period(ApiModel):
     start: Timestamp | None
     end: Timestamp | None
 
 
-class Usage(BaseModel):
+class Usage(ApiModel):
     used: int
     limit: int | None = Field(description="null: unlimited")
 
 
-class PendingChange(BaseModel):
+class PendingChange(ApiModel):
     """A downgrade taking effect at the end of the period."""
 
     plan_id: str
@@ -128,7 +128,7 @@ class PendingChange(BaseModel):
     effective_at: Timestamp
 
 
-class Subscription(BaseModel):
+class Subscription(ApiModel):
     """A product the organization holds: its plan, billing period, status and usage this period."""
 
     subscription_id: str
@@ -154,12 +154,12 @@ class Subscription(BaseModel):
     created_at: Timestamp | None
 
 
-class SubscriptionList(BaseModel):
+class SubscriptionList(ApiModel):
     items: list[Subscription]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
-class PlanChangeResult(BaseModel):
+class PlanChangeResult(ApiModel):
     """What the change does and when."""
 
     subscription_id: str
@@ -172,7 +172,7 @@ class PlanChangeResult(BaseModel):
     subscription: Subscription
 
 
-class CancelResult(BaseModel):
+class CancelResult(ApiModel):
     """When the subscription ends."""
 
     subscription_id: str

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from cmp.web.schemas import ApiModel
 
 
-class ConfigurationSection(BaseModel):
+class ConfigurationSection(ApiModel):
     """One configuration section of a subscription, as stored (or its default when never saved)."""
 
     subscription_id: str
@@ -22,14 +24,14 @@ class ConfigurationSection(BaseModel):
     )
 
 
-class ConfigurationSections(BaseModel):
+class ConfigurationSections(ApiModel):
     """Every section the product opens, in dashboard order."""
 
     subscription_id: str
     sections: list[ConfigurationSection]
 
 
-class DashboardSection(BaseModel):
+class DashboardSection(ApiModel):
     """One section or subsection of the dashboard: `state` is the line the portal shows beside its title
     ("3 documents", "Configured", "8,234 / 10,000 messages"), `complete` whether it is set up (null where
     that means nothing), `data` what the portal renders inside it."""
@@ -42,7 +44,7 @@ class DashboardSection(BaseModel):
     sections: list[DashboardSection]
 
 
-class DashboardProduct(BaseModel):
+class DashboardProduct(ApiModel):
     id: str
     slug: str
     name: str
@@ -50,13 +52,13 @@ class DashboardProduct(BaseModel):
     version: str
 
 
-class DashboardPlan(BaseModel):
+class DashboardPlan(ApiModel):
     id: str
     name: str | None
     tier: str | None
 
 
-class Dashboard(BaseModel):
+class Dashboard(ApiModel):
     """The adaptive dashboard descriptor: which sections this product's capabilities give, in order."""
 
     subscription_id: str

@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
+from pydantic import AwareDatetime, BeforeValidator, Field
 
 from cmp.capabilities.maxima import PLATFORM_MAXIMA
 from cmp.tenancy.credentials import MAX_NAME_LENGTH, MAX_ORIGINS, SCOPES, ApiKey, Scope, WidgetToken
 from cmp.tenancy.integrate import McpAccess, WidgetEmbed
-from cmp.web.schemas import RequestModel
+from cmp.web.schemas import ApiModel, RequestModel
 
 MCP_TRANSPORT = "streamable-http"
 """The MCP transport of the endpoint (one URL for every message, protocol revision 2025-03-26 and later)."""
@@ -65,7 +65,7 @@ class NewApiKey(RequestModel):
     )
 
 
-class ApiKeyOut(BaseModel):
+class ApiKeyOut(ApiModel):
     """A key as listed: never its secret."""
 
     id: UUID
@@ -104,7 +104,7 @@ class CreatedApiKey(ApiKeyOut):
     secret: str = Field(description="The API key. Copy it now: it is never shown again")
 
 
-class ApiKeyList(BaseModel):
+class ApiKeyList(ApiModel):
     """The subscription's keys, newest first (revoked and expired ones included, see `status`)."""
 
     items: list[ApiKeyOut]
@@ -124,7 +124,7 @@ class NewWidgetToken(RequestModel):
     )
 
 
-class WidgetTokenOut(BaseModel):
+class WidgetTokenOut(ApiModel):
     """A widget token as listed."""
 
     id: UUID
@@ -155,13 +155,13 @@ class CreatedWidgetToken(WidgetTokenOut):
     token: str
 
 
-class WidgetTokenList(BaseModel):
+class WidgetTokenList(ApiModel):
     """The subscription's widget tokens, newest first (revoked ones included)."""
 
     items: list[WidgetTokenOut]
 
 
-class EmbedSnippet(BaseModel):
+class EmbedSnippet(ApiModel):
     """The `<script>` tag to paste into a page served from one of the token's origins."""
 
     html: str = Field(
@@ -211,7 +211,7 @@ def _text(value: Any) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- MCP
-class McpKey(BaseModel):
+class McpKey(ApiModel):
     """An active key of the subscription that may call the endpoint (scope `invoke`)."""
 
     id: UUID
@@ -219,7 +219,7 @@ class McpKey(BaseModel):
     masked_key: str
 
 
-class McpAuth(BaseModel):
+class McpAuth(ApiModel):
     """How the client authenticates: an API key of scope `invoke`, as a bearer token."""
 
     header: str = "Authorization"
@@ -227,7 +227,7 @@ class McpAuth(BaseModel):
     scope: str = "invoke"
 
 
-class McpConnection(BaseModel):
+class McpConnection(ApiModel):
     """Everything an MCP client needs to connect to the subscription's product."""
 
     subscription_id: UUID

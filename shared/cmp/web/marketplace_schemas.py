@@ -8,10 +8,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from cmp.web.schemas import ApiModel
 
 
-class SubcategorySummary(BaseModel):
+class SubcategorySummary(ApiModel):
     """A subcategory and its live product count."""
 
     id: str
@@ -19,7 +21,7 @@ class SubcategorySummary(BaseModel):
     product_count: int
 
 
-class CategorySummary(BaseModel):
+class CategorySummary(ApiModel):
     """A category, its subcategories and live product counts."""
 
     id: str
@@ -29,13 +31,13 @@ class CategorySummary(BaseModel):
     subcategories: list[SubcategorySummary]
 
 
-class CategoriesResponse(BaseModel):
+class CategoriesResponse(ApiModel):
     """The four categories in spec order."""
 
     categories: list[CategorySummary]
 
 
-class ProductCard(BaseModel):
+class ProductCard(ApiModel):
     """A product as a search result or featured tile shows it."""
 
     id: str
@@ -62,14 +64,14 @@ class ProductCard(BaseModel):
     version: str
 
 
-class ProductPage(BaseModel):
+class ProductPage(ApiModel):
     """One page of search results."""
 
     items: list[ProductCard]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
-class PlanOffer(BaseModel):
+class PlanOffer(ApiModel):
     """A plan as a buyer sees it. Prices are decimal strings with the currency's ISO 4217 exponent; null
     means no list price (contact the seller) or, for the yearly price, no yearly billing."""
 
@@ -90,7 +92,7 @@ class PlanOffer(BaseModel):
     features: list[str]
 
 
-class ComparisonRow(BaseModel):
+class ComparisonRow(ApiModel):
     """One row of the plan comparison: a price, limit or feature per plan."""
 
     key: str = Field(description="price_monthly, price_yearly, runtime_type, limits.<name> or feature")
@@ -98,14 +100,14 @@ class ComparisonRow(BaseModel):
     values: list[str] = Field(description="One display value per plan, in column order")
 
 
-class PlanComparison(BaseModel):
+class PlanComparison(ApiModel):
     """The product's plans side by side, as display text."""
 
     columns: list[str] = Field(description="Plan names")
     rows: list[ComparisonRow]
 
 
-class CapabilitySummary(BaseModel):
+class CapabilitySummary(ApiModel):
     """What the product does, in a buyer's words (from the capability document)."""
 
     category: str
@@ -130,7 +132,7 @@ class ProductDetails(ProductCard):
     comparison: PlanComparison
 
 
-class PriceRange(BaseModel):
+class PriceRange(ApiModel):
     """Cheapest and dearest monthly price, decimal strings with the currency's ISO 4217 exponent."""
 
     min_monthly: str | None
@@ -148,13 +150,13 @@ class ComparedProduct(ProductCard):
     capabilities: CapabilitySummary
 
 
-class CompareResponse(BaseModel):
+class CompareResponse(ApiModel):
     """The products in the order asked."""
 
     products: list[ComparedProduct]
 
 
-class FeaturedResponse(BaseModel):
+class FeaturedResponse(ApiModel):
     """Featured and top-rated listings."""
 
     items: list[ProductCard]

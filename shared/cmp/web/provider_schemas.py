@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from cmp.web.schemas import RequestModel, Timestamp
+from cmp.web.schemas import ApiModel, RequestModel, Timestamp
 
 
 class NewProductRequest(RequestModel):
@@ -98,14 +98,14 @@ class UploadRequest(RequestModel):
 
 
 # ---------------------------------------------------------------------------------------------- provider
-class WizardState(BaseModel):
+class WizardState(ApiModel):
     """Which wizard steps are done."""
 
     completed: list[str]
     next: str | None = Field(description="The next step to complete; null when all are")
 
 
-class ProductSummary(BaseModel):
+class ProductSummary(ApiModel):
     """A product in the seller's list."""
 
     id: str
@@ -123,21 +123,21 @@ class ProductSummary(BaseModel):
     updated_at: Timestamp
 
 
-class ProductList(BaseModel):
+class ProductList(ApiModel):
     """One page of the organization's products."""
 
     items: list[ProductSummary]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
-class FlowInfo(BaseModel):
+class FlowInfo(ApiModel):
     """The imported file's format and the importer's report."""
 
     format: str
     report: dict[str, Any] | None
 
 
-class Asset(BaseModel):
+class Asset(ApiModel):
     """An uploaded logo or screenshot."""
 
     id: str
@@ -148,7 +148,7 @@ class Asset(BaseModel):
     created_at: Timestamp
 
 
-class ReviewRun(BaseModel):
+class ReviewRun(ApiModel):
     """One review of the product: automated checks and the decision."""
 
     id: str
@@ -180,7 +180,7 @@ class ProductDetail(ProductSummary):
         return self
 
 
-class ImportResult(BaseModel):
+class ImportResult(ApiModel):
     """The product after an import, the importer's report, and whether its proposal was applied."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -190,14 +190,14 @@ class ImportResult(BaseModel):
     proposed_capabilities_applied: bool
 
 
-class PresignedPost(BaseModel):
+class PresignedPost(ApiModel):
     """Where and how to POST the file."""
 
     url: str
     fields: dict[str, str]
 
 
-class UploadTicket(BaseModel):
+class UploadTicket(ApiModel):
     """An authorised upload."""
 
     asset_id: str
@@ -207,7 +207,7 @@ class UploadTicket(BaseModel):
     complete_with: str
 
 
-class Submission(BaseModel):
+class Submission(ApiModel):
     """The review run the submission started."""
 
     product_id: str
@@ -215,7 +215,7 @@ class Submission(BaseModel):
     review_run_id: str
 
 
-class Version(BaseModel):
+class Version(ApiModel):
     """A published version's snapshot."""
 
     version: str
@@ -225,7 +225,7 @@ class Version(BaseModel):
     created_at: Timestamp
 
 
-class VersionList(BaseModel):
+class VersionList(ApiModel):
     """The product's published versions."""
 
     items: list[Version]

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from cmp.catalog.rating_model import BODY_MAX_CHARS, RATING_MAX, RATING_MIN, TITLE_MAX_CHARS
-from cmp.web.schemas import RequestModel, Timestamp
+from cmp.web.schemas import ApiModel, RequestModel, Timestamp
 
 
 class ReviewRequest(RequestModel):
@@ -26,7 +26,7 @@ class ReviewRequest(RequestModel):
     )
 
 
-class Review(BaseModel):
+class Review(ApiModel):
     """The organization's review of its subscription's product."""
 
     id: str
@@ -41,7 +41,7 @@ class Review(BaseModel):
     updated_at: Timestamp
 
 
-class PublicReview(BaseModel):
+class PublicReview(ApiModel):
     """A review as the product page shows it (no ids of the organization, its subscription or its user)."""
 
     id: str
@@ -54,18 +54,18 @@ class PublicReview(BaseModel):
     updated_at: Timestamp
 
 
-class ReviewedProduct(BaseModel):
+class ReviewedProduct(ApiModel):
     id: str
     slug: str
     name: str
 
 
-class StarCount(BaseModel):
+class StarCount(ApiModel):
     rating: int
     count: int
 
 
-class RatingSummary(BaseModel):
+class RatingSummary(ApiModel):
     """The product's rating, as its marketplace card shows it, and how many reviews gave each star count."""
 
     rating_avg: float = Field(description="Average stars, to two decimals; 0 without reviews")
@@ -73,7 +73,7 @@ class RatingSummary(BaseModel):
     distribution: list[StarCount] = Field(description="5 stars to 1")
 
 
-class ReviewPage(BaseModel):
+class ReviewPage(ApiModel):
     """One page of a product's reviews, newest first."""
 
     product: ReviewedProduct

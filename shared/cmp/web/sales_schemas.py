@@ -7,27 +7,27 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from cmp.commerce.sales_views import DEFAULT_MONTHS, DEFAULT_YEARS, MAX_RANGE_DAYS
-from cmp.web.schemas import Timestamp
+from cmp.web.schemas import ApiModel, Timestamp
 
 DATE_PATTERN = r"^\s*([0-9]{4}-[0-9]{2}-[0-9]{2})?\s*$"
 
 
-class Amount(BaseModel):
+class Amount(ApiModel):
     """A sum of money in one currency."""
 
     currency: str = Field(description="ISO 4217 code")
     amount: int = Field(description="In the currency's minor unit")
 
 
-class Counts(BaseModel):
+class Counts(ApiModel):
     live: int = Field(description="Provisioning, active, past due or suspended now")
     total: int = Field(description="Ever")
 
 
-class PeriodRevenue(BaseModel):
+class PeriodRevenue(ApiModel):
     """Revenue of one product in one period and currency."""
 
     period_start: str = Field(description="First day of the month or year (UTC), YYYY-MM-DD")
@@ -36,12 +36,12 @@ class PeriodRevenue(BaseModel):
     orders: int
 
 
-class Named(BaseModel):
+class Named(ApiModel):
     id: str
     name: str | None
 
 
-class SaleOrder(BaseModel):
+class SaleOrder(ApiModel):
     """An order of one of the seller's products."""
 
     id: str
@@ -55,7 +55,7 @@ class SaleOrder(BaseModel):
     created_at: Timestamp
 
 
-class ProductSales(BaseModel):
+class ProductSales(ApiModel):
     """One product's sales."""
 
     id: str
@@ -72,13 +72,13 @@ class ProductSales(BaseModel):
     recent_orders: list[SaleOrder] = Field(description="Latest orders of this product, newest first")
 
 
-class SalesTotals(BaseModel):
+class SalesTotals(ApiModel):
     subscribers: Counts
     customers: Counts = Field(description="Distinct buyer organizations over all products")
     revenue: list[Amount] = Field(description="Over the whole range and all products, per currency")
 
 
-class SalesDashboard(BaseModel):
+class SalesDashboard(ApiModel):
     """The seller's sales over a range of days, per product (products ever published, by name)."""
 
     period: str = Field(description="month | year")
@@ -89,7 +89,7 @@ class SalesDashboard(BaseModel):
     recent_orders: list[SaleOrder] = Field(description="Latest orders of all products, newest first")
 
 
-class Customer(BaseModel):
+class Customer(ApiModel):
     """A buyer organization's subscription to the product."""
 
     subscription_id: str
@@ -102,7 +102,7 @@ class Customer(BaseModel):
     cancel_at_period_end: bool
 
 
-class CustomerPage(BaseModel):
+class CustomerPage(ApiModel):
     """One page of a product's customers, newest first."""
 
     items: list[Customer]

@@ -18,15 +18,23 @@ Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
 """An ISO 8601 timestamp with its offset, as the service wrote it."""
 
 
+class ApiModel(BaseModel):
+    """Base of every request and response model of the API: its validator and serializer are built when a
+    request first needs them (pydantic's `defer_build`), not when Lambda loads the function, so a function
+    pays only for the models of the routes it serves (docs/performance.md, cold starts)."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
 # ---------------------------------------------------------------------------------------------- errors
-class ErrorDetail(BaseModel):
+class ErrorDetail(ApiModel):
     """One problem with one field."""
 
     path: str = Field(description="The field: `name`, `plans[1].tier`, `query.limit`, `body`")
     message: str
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(ApiModel):
     """Every error the API answers has this shape."""
 
     error: str = Field(description="Machine-readable kind: validation_failed, not_found, conflict, …")
@@ -74,7 +82,7 @@ EDIT = (401, 403, 404, 409)
 
 
 # ---------------------------------------------------------------------------------------------- requests
-class RequestModel(BaseModel):
+class RequestModel(ApiModel):
     """Base of every request body: strict types, unknown fields refused."""
 
     model_config = ConfigDict(extra="forbid", strict=True)

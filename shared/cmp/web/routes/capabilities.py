@@ -1,4 +1,7 @@
-"""The capability document's JSON Schema, and validation of a draft without saving it."""
+"""The capability document's JSON Schema, and validation of a draft without saving it.
+
+`cmp.capabilities` (~120 pydantic models, ~90 ms to define) is imported by each route on first use, not when
+Lambda loads the function: preflight and refused requests never need it (docs/performance.md)."""
 
 from __future__ import annotations
 
@@ -8,15 +11,14 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from cmp.capabilities import capability_json_schema, validate_capabilities
-from cmp.web.schemas import ERROR_DESCRIPTIONS, ErrorBody, answers
+from cmp.web.schemas import ERROR_DESCRIPTIONS, ApiModel, ErrorBody, answers
 
 router = Router()
 
 
-class ValidCapabilities(BaseModel):
+class ValidCapabilities(ApiModel):
     """The document with every default filled in."""
 
     valid: Literal[True]
@@ -33,6 +35,8 @@ class InvalidCapabilities(ErrorBody):
 @router.get("/v1/capabilities/schema", responses=answers(200, "JSON Schema (draft 2020-12) of the document"))
 def schema() -> dict[str, Any]:
     """The capability document's JSON Schema."""
+    from cmp.capabilities import capability_json_schema
+
     return capability_json_schema()
 
 
@@ -50,6 +54,8 @@ def validate(
     body: Annotated[Any, Body(description="A capability document (any JSON value is checked)")] = None,
 ) -> Response[Any]:
     """Check a capability document without saving it; every broken rule is listed."""
+    from cmp.capabilities import validate_capabilities
+
     result = validate_capabilities(body)
     if result.capabilities is not None:
         return Response(

@@ -5,17 +5,17 @@ from __future__ import annotations
 import base64
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from cmp.web.deps import ServicesDep
-from cmp.web.schemas import answers
+from cmp.web.schemas import ApiModel, answers
 
 router = Router()
 SIGNATURE_HEADER = "stripe-signature"
 """Both providers sign with Stripe's scheme, in Stripe's header (`Stripe-Signature: t=…,v1=…`)."""
 
 
-class WebhookReceipt(BaseModel):
+class WebhookReceipt(ApiModel):
     """The delivery was verified: `applied` False for a duplicate, replay, stale or ignored event, or one
     about no order of ours (all answered 200, so the provider stops retrying)."""
 

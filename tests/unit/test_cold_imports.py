@@ -140,5 +140,5 @@ def test_the_probe_sees_a_heavy_import(tmp_path: Path) -> None:
 
 
 def test_a_function_without_an_allow_list_says_how_to_add_it() -> None:
-    problem = budget_problem("KnowledgeApiFunction", {"cmp"})
-    assert problem is not None and "add the line `'KnowledgeApiFunction': API,`" in problem
+    problem = budget_problem("BrandNewFunction", {"cmp"})
+    assert problem is not None and "add the line `'BrandNewFunction': API,`" in problem

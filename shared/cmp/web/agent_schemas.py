@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints
 
 from cmp.capabilities.maxima import PLATFORM_MAXIMA
 from cmp.conversations.model import IMAGE_TYPES, MAX_MESSAGE_CHARS
-from cmp.web.schemas import RequestModel
+from cmp.web.schemas import ApiModel, RequestModel
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)]
 
@@ -51,7 +51,7 @@ class ChatBody(RequestModel):
     language: LanguageTag | None = None
 
 
-class CitationOut(BaseModel):
+class CitationOut(ApiModel):
     """A numbered source: `snippet` is quoted verbatim from the cited chunk."""
 
     index: int
@@ -64,12 +64,12 @@ class CitationOut(BaseModel):
     snippet: str
 
 
-class UsageOut(BaseModel):
+class UsageOut(ApiModel):
     tokens_in: int
     tokens_out: int
 
 
-class ChatResponse(BaseModel):
+class ChatResponse(ApiModel):
     """The agent's answer. `grounded` false means the configured `fallback` answered (refuse: the buyer's
     fallback message; escalate: the hand-off message; general: the model without knowledge context);
     `mode` extractive: the answer quotes the knowledge base, nothing is generated."""
@@ -91,13 +91,13 @@ class FeedbackBody(RequestModel):
     comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
 
 
-class FeedbackResponse(BaseModel):
+class FeedbackResponse(ApiModel):
     message_id: str
     rating: Literal["up", "down"]
     comment: str | None
 
 
-class WidgetSettingsResponse(BaseModel):
+class WidgetSettingsResponse(ApiModel):
     """What `chat.js` renders, from the subscription's widget, conversation, branding and persona
     sections (null: not set, the widget's own default applies)."""
 
@@ -140,7 +140,7 @@ class SearchBody(RequestModel):
     filters: SearchFiltersBody | None = None
 
 
-class SearchHitOut(BaseModel):
+class SearchHitOut(ApiModel):
     """A ranked chunk with its citation. `score` is the method's (cosine, ts_rank_cd or fused RRF);
     `similarity` the cosine similarity to the query."""
 
@@ -153,7 +153,7 @@ class SearchHitOut(BaseModel):
     citation: CitationOut
 
 
-class SearchResponse(BaseModel):
+class SearchResponse(ApiModel):
     query: str
     method: Literal["vector", "keyword", "hybrid"]
     hits: list[SearchHitOut]

@@ -6,11 +6,11 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from cmp.knowledge.model import Document, QaPair, UrlSource
 from cmp.knowledge.views import KnowledgeStats
-from cmp.web.schemas import RequestModel
+from cmp.web.schemas import ApiModel, RequestModel
 
 MAX_UPLOAD_BYTES = 5 * 1024**3
 """S3's limit for one POST upload (5 GiB); the plan's per-file size is usually far below."""
@@ -26,14 +26,14 @@ class NewDocument(RequestModel):
     size_bytes: int = Field(ge=1, le=MAX_UPLOAD_BYTES, description="The file's exact size in bytes")
 
 
-class UploadForm(BaseModel):
+class UploadForm(ApiModel):
     """A presigned S3 POST: send `fields` and then the file as multipart/form-data to `url`."""
 
     url: str
     fields: dict[str, str]
 
 
-class DocumentOut(BaseModel):
+class DocumentOut(ApiModel):
     """A document with its ingestion status and progress (chunks embedded / to embed)."""
 
     document_id: UUID
@@ -75,18 +75,18 @@ class DocumentOut(BaseModel):
         )
 
 
-class CreatedDocument(BaseModel):
+class CreatedDocument(ApiModel):
     document_id: UUID
     status: Literal["pending"]
     upload: UploadForm
     expires_in: int = Field(description="Seconds the upload form stays valid")
 
 
-class DocumentList(BaseModel):
+class DocumentList(ApiModel):
     items: list[DocumentOut]
 
 
-class Preview(BaseModel):
+class Preview(ApiModel):
     """The extracted text (its first characters) and what parsing reported."""
 
     document_id: UUID
@@ -105,7 +105,7 @@ class NewWebsite(RequestModel):
     refresh_interval: Literal["never", "daily", "weekly", "monthly"] = "never"
 
 
-class WebsiteOut(BaseModel):
+class WebsiteOut(ApiModel):
     url_source_id: UUID
     url: str
     max_depth: int
@@ -152,7 +152,7 @@ class QaImport(RequestModel):
         return self
 
 
-class QaPairOut(BaseModel):
+class QaPairOut(ApiModel):
     pair_id: UUID
     document_id: UUID
     question: str
@@ -172,11 +172,11 @@ class QaPairOut(BaseModel):
         )
 
 
-class QaPairList(BaseModel):
+class QaPairList(ApiModel):
     items: list[QaPairOut]
 
 
-class StatsOut(BaseModel):
+class StatsOut(ApiModel):
     """The knowledge base's figures against the plan's limits."""
 
     documents: int

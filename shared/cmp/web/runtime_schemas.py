@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from cmp.web.schemas import ApiModel
 
 
-class RuntimeContextOut(BaseModel):
+class RuntimeContextOut(ApiModel):
     """Who the gateway sees on this call: the credential kind, the subscription it acts for, its scopes and,
     for a widget token, the checked Origin."""
 

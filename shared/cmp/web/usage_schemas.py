@@ -7,11 +7,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from cmp.web.commerce_schemas import Usage
 from cmp.web.sales_schemas import Named
-from cmp.web.schemas import Timestamp
+from cmp.web.schemas import ApiModel, Timestamp
 
 UsagePeriodQuery = Annotated[
     str | None,
@@ -23,7 +23,7 @@ UsagePeriodQuery = Annotated[
 ]
 
 
-class UsagePeriod(BaseModel):
+class UsagePeriod(ApiModel):
     start: Timestamp
     end: Timestamp
     current: bool = Field(description="The subscription's current billing period")
@@ -32,12 +32,12 @@ class UsagePeriod(BaseModel):
     )
 
 
-class UsageDay(BaseModel):
+class UsageDay(ApiModel):
     date: str = Field(description="UTC day, YYYY-MM-DD")
     usage: dict[str, int] = Field(description="Metric -> quantity counted on that day")
 
 
-class SubscriptionUsage(BaseModel):
+class SubscriptionUsage(ApiModel):
     """One subscription's usage in one billing period, against its plan's limits."""
 
     subscription_id: str
@@ -54,12 +54,12 @@ class SubscriptionUsage(BaseModel):
     periods: list[UsagePeriod] = Field(description="Every period the subscription had usage in, newest first")
 
 
-class CustomerPeriod(BaseModel):
+class CustomerPeriod(ApiModel):
     start: Timestamp
     end: Timestamp
 
 
-class CustomerUsage(BaseModel):
+class CustomerUsage(ApiModel):
     subscription_id: str
     organization: Named
     plan: Named
@@ -68,7 +68,7 @@ class CustomerUsage(BaseModel):
     usage: dict[str, int] = Field(description="Metric -> quantity in that period")
 
 
-class ProductUsage(BaseModel):
+class ProductUsage(ApiModel):
     """A product's usage per customer in each customer's current billing period."""
 
     product_id: str

@@ -9,29 +9,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from cmp.web.schemas import RequestModel
+from cmp.web.schemas import ApiModel, RequestModel
 
 
-class Problem(BaseModel):
+class Problem(ApiModel):
     path: str = Field(examples=["definition.nodes[3]"])
     message: str
 
 
-class Trigger(BaseModel):
+class Trigger(ApiModel):
     type: str = Field(examples=["schedule"])
     config: dict[str, Any]
 
 
-class WorkflowStats(BaseModel):
+class WorkflowStats(ApiModel):
     total_runs: int
     successful_runs: int
     failed_runs: int
     last_run_at: datetime | None
 
 
-class Webhook(BaseModel):
+class Webhook(ApiModel):
     """Where a webhook trigger answers and how its callers authenticate (docs/automations.md, Webhooks)."""
 
     path: str = Field(examples=["/v1/hooks/wh_3kVb9xQm2Lr8TzPw0aYdFnUe"])
@@ -41,7 +41,7 @@ class Webhook(BaseModel):
     )
 
 
-class Workflow(BaseModel):
+class Workflow(ApiModel):
     """A workflow with its latest version's definition. `runnable` false: `problems` lists what stops it
     (nodes of an imported flow this platform does not run); it cannot be activated until fixed."""
 
@@ -63,7 +63,7 @@ class Workflow(BaseModel):
     updated_at: datetime | None
 
 
-class WorkflowList(BaseModel):
+class WorkflowList(ApiModel):
     items: list[Workflow]
 
 
@@ -81,7 +81,7 @@ class RunBody(RequestModel):
     )
 
 
-class RunSummary(BaseModel):
+class RunSummary(ApiModel):
     run_id: str
     workflow_id: str
     version: int
@@ -95,12 +95,12 @@ class RunSummary(BaseModel):
     error: str | None = Field(description="The error name of a failed run (e.g. Http.Status)")
 
 
-class RunList(BaseModel):
+class RunList(ApiModel):
     items: list[RunSummary]
     next_cursor: str | None
 
 
-class StepExecution(BaseModel):
+class StepExecution(ApiModel):
     step_id: str
     type: str
     name: str | None

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from cmp.bootstrap import Services
 from cmp.conversations.model import ChatRequest
@@ -26,7 +26,7 @@ from cmp.gateway.context import RuntimeContext
 from cmp.knowledge.grounding import citation
 from cmp.mcp_endpoint import AgentTools, SearchMethod, handle
 from cmp.web.deps import Runtime, ServicesDep
-from cmp.web.schemas import answers
+from cmp.web.schemas import ApiModel, answers
 
 router = Router()
 MAX_TOP_K = 20
@@ -48,7 +48,7 @@ MCP_ANSWERS[406] = {
 }
 
 
-class McpMessage(BaseModel):
+class McpMessage(ApiModel):
     """One JSON-RPC 2.0 request (with `id`) or notification (without) from an MCP client; the `mcp` package
     reads the rest (`params` per method)."""
 

@@ -113,9 +113,11 @@ class Services:
     def gateway(self) -> Gateway:
         """Admission of runtime calls: rate limits, plan quotas, concurrency caps."""
         from cmp.gateway.ports import NoDedicatedRuntime
+        from cmp.gateway.repository import GatewayStatements
         from cmp.gateway.services import Gateway
 
         return Gateway(
+            GatewayStatements(self.db.statement),
             self.unit_of_work,
             self.clock,
             self.ids,

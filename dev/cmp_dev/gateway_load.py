@@ -12,6 +12,7 @@ from cmp.db import Database
 from cmp.gateway.context import RuntimeContext
 from cmp.gateway.errors import RateLimited
 from cmp.gateway.ports import NoDedicatedRuntime
+from cmp.gateway.repository import GatewayStatements
 from cmp.gateway.services import Gateway
 from cmp.system import RandomIds, SystemClock
 
@@ -30,7 +31,12 @@ def hammer(url: str, ctx: RuntimeContext, clients: int, seconds: float) -> dict[
     def client() -> None:
         db = Database(url, min_size=1, max_size=1)
         gateway = Gateway(
-            db.unit_of_work, SystemClock(), RandomIds(), lambda: "default", NoDedicatedRuntime()
+            GatewayStatements(db.statement),
+            db.unit_of_work,
+            SystemClock(),
+            RandomIds(),
+            lambda: "default",
+            NoDedicatedRuntime(),
         )
         with db.session():  # open the connection before the start line
             pass

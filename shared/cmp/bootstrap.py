@@ -128,10 +128,12 @@ class Services:
     @cached_property
     def gateway(self) -> Gateway:
         """Admission of runtime calls: rate limits, plan quotas, concurrency caps."""
+        from cmp.gateway.repository import GatewayStatements
         from cmp.gateway.services import Gateway
         from cmp.provisioning.router import RegisteredRuntimes
 
         return Gateway(
+            GatewayStatements(self.db.statement),
             self.unit_of_work,
             self.clock,
             self.ids,

@@ -1,20 +1,32 @@
 """The rate limiter's accuracy under concurrency, against the real database: 100 clients (threads, each with
 its own connection and its own `Gateway`, as 100 warm Lambda containers would be) call `admit` with one API
-key as fast as they can for 30 s. Every 1-second window of the database clock after the initial burst admits
-0.98x to 1.02x of the rate, and the whole run admits the burst plus the rate for its duration within the
-same bounds (the 1-minute window needs a 60-second run: `bench/gateway_bench.py --accuracy-seconds 65`).
+key as fast as they can. Every window after the initial burst admits 0.98x to 1.02x of the rate, and the
+whole run admits the burst plus the rate for its duration within the same bounds.
+
+The property is relative to the limit, so the test first measures how many admissions this host drives in
+the slowest second of a 4-second probe under a limit it cannot reach, and sets the limit to a fifth of
+that, at most TARGET_PER_MINUTE (6,000): the clients then always outpace the limit, on an idle machine or
+a loaded one, instead of the test failing because the host is slow. A window must expect at least
+MIN_PER_WINDOW (100) admissions for 2 % to cover the two admissions its edges may move, so the windows are
+1 second long at 100/s and above, and the shortest whole number of seconds reaching 100 below that. The
+1-minute window needs a run over 60 s, longer than this test may take:
+`bench/gateway_bench.py --accuracy-seconds 65`.
 
 Anchors (issue 10): a widely used key service's own accuracy test tolerates -5 % / +20 %; a popular LLM
 proxy admitted 544 of 1,022 requests against a 100 rpm limit."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from cmp.bootstrap import Services
 from cmp.db import Database
+from cmp.gateway.context import RuntimeContext
+from cmp.gateway.model import default_burst
 from cmp.tenancy.credentials import ApiKeyRequest
 from cmp_dev.gateway_load import hammer
 from cmp_dev.local.stack import Postgres
@@ -22,47 +34,64 @@ from tests.subscriptions import capabilities, subscribe
 
 from .conftest import caller_of
 
-RATE_PER_MINUTE = 3000
-"""50 per second; the default burst is 10 s of it: 500. At 50/s a 1-second window admits 49 to 51 (one
-admission either side of a window's edge), exactly the 2 % bounds; 100/s needs a machine that serves well
-over 100 attempts a second to 100 clients (bench/gateway_bench.py measures both)."""
-BURST = 500
+TARGET_PER_MINUTE = 6000
+"""100 per second (burst: 10 s of it), the limit on a machine that drives 500 admissions in its slowest
+second; it is then checked in 1-second windows."""
+MIN_PER_WINDOW = 100
+"""A window's count may be off by up to two from rate x length, from where its edges fall and the clients'
+varying delay (an admission due just before the window made just inside it); at 100 that is 2 %."""
+OUTPACE = 5
+"""The clients can admit this many times the limit, so the burst drains in 10 s / (OUTPACE - 1)."""
 CLIENTS = 100
-SECONDS = 30.0
+PROBE_SECONDS = 4.0
+SECONDS = 22.0
 
 
 @pytest.fixture
-def hammered(services: Services, db: Database, postgres: Postgres) -> dict[str, Any]:
-    buyer = caller_of(services, "Accuracy Buyer", "buyer")
-    plan = {
-        "id": "plan_acc",
-        "name": "Acc",
-        "tier": "pro",
-        "limits": {"rateLimitRpm": RATE_PER_MINUTE, "concurrency": 1000},
-    }
-    subscription = subscribe(
-        db, buyer["tenant_id"], capabilities(interfaces={"api": {"enabled": True}}), plan=plan
-    )
-    issued = services.integration.create_api_key(
-        buyer["tenant_id"], buyer["user_id"], subscription.id, ApiKeyRequest("load")
-    )
-    ctx = services.runtime_authorizer.authorize(issued.secret, None, None)
-    return hammer(postgres.app_url, ctx, CLIENTS, SECONDS)
+def key_with_limit(services: Services, db: Database) -> Callable[[int], RuntimeContext]:
+    """A fresh subscription and API key whose plan allows `rate` calls a minute (and 1,000 at once)."""
+
+    def make(rate: int) -> RuntimeContext:
+        buyer = caller_of(services, "Accuracy Buyer", "buyer")
+        plan = {"id": "plan_acc", "name": "Acc", "tier": "pro"}
+        plan["limits"] = {"rateLimitRpm": rate, "concurrency": 1000}  # type: ignore[assignment]
+        subscription = subscribe(
+            db, buyer["tenant_id"], capabilities(interfaces={"api": {"enabled": True}}), plan=plan
+        )
+        issued = services.integration.create_api_key(
+            buyer["tenant_id"], buyer["user_id"], subscription.id, ApiKeyRequest("load")
+        )
+        return services.runtime_authorizer.authorize(issued.secret, None, None)
+
+    return make
 
 
-def test_100_clients_get_the_rate_within_two_percent(hammered: dict[str, Any]) -> None:
-    rate = RATE_PER_MINUTE / 60
-    burst = BURST
-    windows = hammered["per_second"]
-    assert hammered["errors"] == 0
-    assert hammered["attempts"] > 1.5 * hammered["admitted"], "the clients must outpace the limit to test it"
-    assert windows[0] <= 1.02 * (burst + rate)
-    # The burst goes first, as fast as the clients can take it; the steady state starts with the window
-    # after the one in which the burst ran out. The last window is cut short by the end of the run.
-    cumulative = [sum(windows[: i + 1]) for i in range(len(windows))]
-    burst_spent = next(i for i, total in enumerate(cumulative) if total >= burst)
-    steady = windows[burst_spent + 1 : -1]
-    assert len(steady) >= SECONDS / 2, windows
-    assert all(0.98 * rate <= n <= 1.02 * rate for n in steady), windows
-    expected_total = burst + rate * hammered["span_seconds"]
-    assert 0.98 * expected_total <= hammered["admitted"] <= 1.02 * expected_total
+def test_100_clients_get_the_rate_within_two_percent(
+    key_with_limit: Callable[[int], RuntimeContext], postgres: Postgres
+) -> None:
+    probe = hammer(postgres.app_url, key_with_limit(10**7), CLIENTS, PROBE_SECONDS)
+    capacity = min(probe["per_second"][1:-1] or [0])  # the slowest whole second this host drove
+    per_minute = min(TARGET_PER_MINUTE, math.floor(capacity / OUTPACE * 60))
+    assert per_minute >= 60, f"the host admits {capacity:.0f}/s, too slow to test a limit"
+    rate, burst = per_minute / 60, default_burst(per_minute)
+    window = max(1, math.ceil(MIN_PER_WINDOW / rate))
+
+    run: dict[str, Any] = hammer(postgres.app_url, key_with_limit(per_minute), CLIENTS, SECONDS)
+    seconds = run["per_second"]
+    detail = f"{per_minute} rpm, {window}-s windows, probe {capacity:.0f}/s, per second {seconds}"
+    assert run["errors"] == 0
+    assert run["attempts"] > 1.5 * run["admitted"], "the clients must outpace the limit: " + detail
+    assert seconds[0] <= 1.02 * (burst + rate), detail
+    # The burst goes first, as fast as the clients can take it, while the rate keeps refilling it; it has
+    # run out in the first second after the first (which starts whenever the clients do) that admits no
+    # more than the rate. The steady state starts a whole second after that one; the last second is cut
+    # short by the end of the run.
+    spent = [i for i, n in enumerate(seconds) if i > 0 and n <= 1.02 * rate]
+    assert spent, "the burst never ran out: " + detail
+    burst_spent = spent[0]
+    steady = seconds[burst_spent + 2 : -1]
+    windows = [sum(steady[i : i + window]) for i in range(0, len(steady) - window + 1, window)]
+    assert len(windows) * window >= SECONDS / 3, detail
+    assert all(0.98 * rate * window <= n <= 1.02 * rate * window for n in windows), detail
+    expected_total = burst + rate * run["span_seconds"]
+    assert 0.98 * expected_total <= run["admitted"] <= 1.02 * expected_total, detail

@@ -4,8 +4,10 @@ alerts, and another tenant's context."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -16,6 +18,7 @@ from cmp.db import Database
 from cmp.errors import NotFound
 from cmp.gateway.context import RuntimeContext
 from cmp.gateway.errors import QuotaExceeded, RateLimited, RuntimeUnavailable
+from cmp.gateway.repository import GatewayStatements
 from cmp.gateway.services import Gateway
 from cmp.tenancy.credentials import ApiKeyRequest
 from tests.subscriptions import capabilities, subscribe
@@ -205,9 +208,46 @@ def test_a_dedicated_subscription_is_a_503_with_its_provisioning_state_until_it_
         ) -> str:
             return f"https://tenant-{tenant_id}.runtime.internal"
 
-    routed = Gateway(services.unit_of_work, services.clock, services.ids, lambda: "default", Endpoint())
+    routed = Gateway(
+        GatewayStatements(db.statement),
+        services.unit_of_work,
+        services.clock,
+        services.ids,
+        lambda: "default",
+        Endpoint(),
+    )
     with routed.admit(ctx) as admission:
         assert admission.endpoint == f"https://tenant-{ctx.tenant_id}.runtime.internal"
     shared = _key_context(services, db, _plan(rateLimitRpm=60))
     with services.gateway.admit(shared) as admission:
         assert admission.endpoint is None  # shared plans run in-process
+
+
+def test_admission_is_two_round_trips_and_release_one(
+    services: Services, db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """Each round trip ends the client's messages with a Sync (pipeline) or is a simple Query: libpq's
+    trace of the connection counts them."""
+    ctx = _key_context(services, db, _plan(rateLimitRpm=600, concurrency=2, messages=1000))
+    trace = tmp_path / "libpq.trace"
+    opened = db._connection
+
+    @contextlib.contextmanager
+    def traced() -> Iterator[psycopg.Connection[Any]]:
+        with opened() as conn, trace.open("a") as out:
+            conn.pgconn.trace(out.fileno())
+            try:
+                yield conn
+            finally:
+                conn.pgconn.untrace()
+
+    def round_trips() -> int:
+        sent = [line.split("\t") for line in trace.read_text().splitlines()]
+        trace.write_text("")
+        return sum(1 for fields in sent if fields[1:2] == ["F"] and fields[3] in {"Sync", "Query"})
+
+    monkeypatch.setattr(db, "_connection", traced)
+    admission = services.gateway.admit(ctx, metric="messages")
+    assert round_trips() == 2
+    admission.close()
+    assert round_trips() == 1

@@ -76,6 +76,30 @@ class Database:
                 yield session
             session.close()
 
+    def statement(self, tenant_id: UUID | str, query: str, params: Any = None) -> list[dict[str, Any]]:
+        """Run one statement in its own transaction scoped to `tenant_id` and return its rows, in ONE round
+        trip: BEGIN, the tenant setting, the statement and COMMIT go out together in pipeline mode (with
+        psycopg's own transaction handling off: it would wait for its BEGIN first). For the hot paths that
+        need no unit of work (the gateway's admission and lease release). An error in the statement rolls
+        the transaction back and is raised (psycopg's own errors)."""
+        from psycopg.pq import TransactionStatus
+
+        tenant = str(UUID(str(tenant_id)))
+        with self._connection() as conn:
+            conn.autocommit = True
+            try:
+                with conn.pipeline():
+                    conn.execute("begin")
+                    conn.execute("select set_config('app.tenant_id', %s, true)", (tenant,))
+                    cursor = conn.execute(query, params)
+                    conn.execute("commit")
+                rows: list[dict[str, Any]] = cursor.fetchall() if cursor.description else []
+                return rows
+            finally:
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    conn.execute("rollback")
+                conn.autocommit = False
+
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         pool = self._ensure_open()

@@ -1,53 +1,81 @@
-"""The gateway's SQL (`uow.gateway`): the subscription and credential state a call is admitted against, the
-GCRA check, concurrency leases, period usage sums and the once-per-period alert claims. Migration 0016."""
+"""The gateway's SQL. `GatewayStatements` is the admission hot path: each method is ONE statement sent with its
+transaction and tenant setting in one round trip (`Database.statement`) -- the call state with the period's
+quota use, the GCRA check with the concurrency lease (`gateway_admit`), the lease release.
+`GatewayRepository` (`uow.gateway`) claims the once-per-period usage alerts inside a unit of work, so the
+alert goes out through the outbox. Migration 0016."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from cmp.db.session import Session
-from cmp.gateway.model import RateOutcome, RatePolicy
+from cmp.gateway.model import QUOTAS, RateOutcome, RatePolicy
+
+Statement = Callable[[UUID, str, Any], list[dict[str, Any]]]
+"""`Database.statement`: (tenant id, SQL, parameters) -> rows, one round trip."""
 
 
-class GatewayRepository:
-    """Tenant-scoped (row-level security) except the rate buckets, reached through `gateway_rate_check`."""
+class GatewayStatements:
+    """The admission statements, each run under row-level security of the given tenant (the rate buckets
+    are reached only through `gateway_admit`)."""
 
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, statement: Statement) -> None:
+        self._statement = statement
 
-    def call_state(self, subscription_id: UUID, credential_id: UUID | None) -> dict[str, Any] | None:
-        """The subscription's status, plan, `runtime.limits`, runtime type, provisioning and period, and the
-        credential's own rate limit, revocation and expiry (None columns for a portal call); None when the
-        subscription is not the current tenant's."""
-        return self._session.fetch_one(
+    def call_state(
+        self, tenant_id: UUID, subscription_id: UUID, credential_id: UUID | None, quota: str
+    ) -> dict[str, Any] | None:
+        """The subscription's status, plan, `runtime.limits`, runtime type, provisioning and period, the
+        credential's own rate limit, revocation and expiry (None columns for a portal call), and for `quota`
+        (a name of `QUOTAS`; any other name sums nothing) `used`: the units recorded in `usage_records`
+        since the period's start, and `alerted`: the alert thresholds already sent this period. None when
+        the subscription is not the tenant's."""
+        metrics = list(QUOTAS[quota][1]) if quota in QUOTAS else []
+        rows = self._statement(
+            tenant_id,
             """
             select s.status, s.plan, s.capabilities #> '{runtime,limits}' as runtime_limits, s.runtime_type,
                    s.provisioning, s.current_period_start, s.current_period_end,
                    k.rate_limit_per_minute as key_rate_limit, coalesce(k.revoked_at, w.revoked_at) as revoked_at,
-                   k.expires_at
+                   k.expires_at,
+                   (select coalesce(sum(u.quantity), 0) from usage_records u
+                    where u.subscription_id = s.id and u.metric = any(%(metrics)s)
+                      and u.recorded_at >= s.current_period_start) as used,
+                   array(select a.threshold from usage_alerts a
+                         where a.subscription_id = s.id and a.metric = %(quota)s
+                           and a.period_start = s.current_period_start) as alerted
             from subscriptions s
             left join api_keys k on k.id = %(credential)s and k.subscription_id = s.id
             left join widget_tokens w on w.id = %(credential)s and w.subscription_id = s.id
             where s.id = %(subscription)s
             """,
-            {"subscription": subscription_id, "credential": credential_id},
+            {
+                "subscription": subscription_id,
+                "credential": credential_id,
+                "metrics": metrics,
+                "quota": quota,
+            },
         )
+        return rows[0] if rows else None
 
     def admit(
         self,
+        tenant_id: UUID,
         policies: list[RatePolicy],
         cost: int,
-        lease: tuple[UUID, UUID, UUID, int, int] | None,
+        lease: tuple[UUID, UUID, int, int] | None,
     ) -> tuple[list[RateOutcome], int | None]:
         """One `gateway_admit` call: take `cost` from every policy's bucket (in bucket order) or from none,
-        and when `lease` = (lease id, tenant id, subscription id, cap, ttl seconds) is given, a concurrency
-        lease too. Returns each policy's outcome and the leases held with the new one (0 without a cap,
-        None when the cap refused; then no bucket was charged either)."""
+        and when `lease` = (lease id, subscription id, cap, ttl seconds) is given, a concurrency lease of
+        `tenant_id`'s subscription too. Returns each policy's outcome and the leases held with the new one
+        (0 without a cap, None when the cap refused; then no bucket was charged either)."""
         ordered = sorted(policies, key=lambda p: p.bucket)
-        lease_id, tenant_id, subscription_id, cap, ttl = lease or (None, None, None, None, None)
-        rows = self._session.fetch_all(
+        lease_id, subscription_id, cap, ttl = lease or (None, None, None, None)
+        rows = self._statement(
+            tenant_id,
             "select bucket, allowed, tat, checked_at, leases_held"
             " from gateway_admit(%s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
@@ -56,7 +84,7 @@ class GatewayRepository:
                 [p.tolerance_ms for p in ordered],
                 cost,
                 lease_id,
-                tenant_id,
+                tenant_id if lease else None,
                 subscription_id,
                 cap,
                 ttl,
@@ -70,18 +98,16 @@ class GatewayRepository:
         ]
         return outcomes, rows[0]["leases_held"]
 
-    def release_lease(self, lease_id: UUID) -> None:
-        """Free a lease (releasing twice, or after it expired, is harmless)."""
-        self._session.execute("select gateway_lease_release(%s)", (lease_id,))
+    def release_lease(self, tenant_id: UUID, lease_id: UUID) -> None:
+        """Free a lease of `tenant_id` (releasing twice, or after it expired, is harmless)."""
+        self._statement(tenant_id, "select gateway_lease_release(%s)", (lease_id,))
 
-    def period_usage(self, subscription_id: UUID, metrics: tuple[str, ...], since: datetime) -> int:
-        """The sum of `usage_records.quantity` of `metrics` recorded since `since` (the period's start)."""
-        row = self._session.fetch_one(
-            "select coalesce(sum(quantity), 0) as used from usage_records"
-            " where subscription_id = %s and metric = any(%s) and recorded_at >= %s",
-            (subscription_id, list(metrics), since),
-        )
-        return int(row["used"]) if row else 0
+
+class GatewayRepository:
+    """`uow.gateway`: the usage alert claims, in the unit of work whose outbox sends the alert."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
 
     def claim_alert(
         self,

@@ -4,13 +4,16 @@
         answer = ...                               # the work
     response.headers.update(admission.headers)     # RateLimit-Policy / RateLimit
 
-The order of checks: the subscription and credential (revoked or expired since the authorizer cached them:
-401; subscription not callable: 403), where it runs (a dedicated subscription without a runtime endpoint
-yet: 503 `RuntimeUnavailable` with its provisioning state), the plan quota of `metric` (429 `QuotaExceeded`), then in one
-statement (`gateway_admit`, which holds the limiter's row locks only while it runs and the commit that
-follows) the rate limits and the concurrency lease (all buckets and the lease or nothing: 429
-`RateLimited`). Any refusal rolls the whole transaction back, so a refused call consumes nothing. Usage alerts at 80 % and 100 % of a quota
-are written to the outbox in the same transaction (`usage.alert`, once per period).
+Two round trips, each one statement in its own transaction (`cmp.gateway.repository.GatewayStatements`):
+the call state with the period's quota use, then `gateway_admit`. The order of checks: the subscription and
+credential (revoked or expired since the authorizer cached them: 401; subscription not callable: 403), where
+it runs (a dedicated subscription without a runtime endpoint yet: 503 `RuntimeUnavailable` with its
+provisioning state), the plan quota of `metric` (429 `QuotaExceeded`), then in one statement
+(`gateway_admit`, which holds the limiter's row locks only while it runs) the rate limits and the
+concurrency lease (all buckets and the lease or nothing: 429 `RateLimited`). A refused call consumes
+nothing. A call that takes a quota to 80 % or 100 % for the first time in a period also writes the
+`usage.alert` to the outbox, in a unit of work of its own after admission (once per period: the claim in
+`usage_alerts` decides). Releasing the concurrency slot is one statement.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from datetime import datetime
 from functools import partial
 from types import TracebackType
 from typing import Any
-from uuid import UUID
 
 from cmp.db.outbox import OutboxMessage
 from cmp.errors import Forbidden, NotFound, Unauthorized
@@ -31,7 +33,6 @@ from cmp.gateway.authorization import CALLABLE_STATUSES
 from cmp.gateway.context import RuntimeContext
 from cmp.gateway.errors import QuotaExceeded, RateLimited, RuntimeUnavailable
 from cmp.gateway.model import (
-    QUOTAS,
     RatePolicy,
     SubscriptionLimits,
     ratelimit_headers,
@@ -39,6 +40,7 @@ from cmp.gateway.model import (
     refusal_headers,
 )
 from cmp.gateway.ports import RuntimeRouter
+from cmp.gateway.repository import GatewayStatements
 from cmp.ports import Clock, IdGenerator
 
 ALERT_SOURCE = "cmp.gateway"
@@ -73,11 +75,13 @@ class Admission:
 
 
 class Gateway:
-    """Admission of runtime calls. `product_rate_per_minute`, when set, adds a per-product limit shared by
+    """Admission of runtime calls: `statements` run the two admission statements, `uow` the rare alert
+    claim. `product_rate_per_minute`, when set, adds a per-product limit shared by
     every buyer of a product (the pooled runtime's protection against one product's flood)."""
 
     def __init__(
         self,
+        statements: GatewayStatements,
         uow: Callable[..., AbstractContextManager[Any]],
         clock: Clock,
         ids: IdGenerator,
@@ -85,6 +89,7 @@ class Gateway:
         router: RuntimeRouter,
         product_rate_per_minute: int | None = None,
     ) -> None:
+        self._statements = statements
         self._uow = uow
         self._clock = clock
         self._ids = ids
@@ -96,38 +101,36 @@ class Gateway:
         """Admit one call of `cost` units of `metric` (a quota name of `cmp.gateway.model.QUOTAS`, or any
         other metric, which no quota caps). Raises Unauthorized, Forbidden, NotFound, RateLimited or
         QuotaExceeded as described in the module docstring."""
-        lease_id: UUID | None = None
-        with self._uow(ctx.tenant_id) as uow:
-            state = uow.gateway.call_state(ctx.subscription_id, ctx.key_id)
-            if state is None:
-                raise NotFound("subscription not found")
-            self._check_credential(state)
-            endpoint = self._endpoint(ctx, state)
-            limits = SubscriptionLimits.of(state["plan"] or {}, state["runtime_limits"])
-            if metric in limits.quotas:
-                self._check_quota(uow, ctx, state, metric, cost, limits.quotas[metric])
-            policies = self._policies(ctx, limits, state["key_rate_limit"])
-            lease = None
-            if limits.concurrency is not None:
-                lease_id = self._ids.new_id()
-                lease = (
-                    lease_id,
-                    ctx.tenant_id,
-                    ctx.subscription_id,
-                    limits.concurrency,
-                    limits.lease_seconds,
-                )
-            outcomes, held = uow.gateway.admit(policies, cost, lease) if policies or lease else ([], 0)
-            if not all(o.allowed for o in outcomes):
-                refused = ", ".join(o.policy.name for o in outcomes if not o.allowed)
-                raise RateLimited(f"rate limit reached ({refused}); retry later", refusal_headers(outcomes))
-            if held is None:
-                raise RateLimited(
-                    f"the plan allows {limits.concurrency} concurrent calls; retry when one ends",
-                    {"Retry-After": "1", **ratelimit_headers(outcomes)},
-                )
-            uow.commit()
-        release = None if lease_id is None else partial(self._release, ctx.tenant_id, lease_id)
+        state = self._statements.call_state(ctx.tenant_id, ctx.subscription_id, ctx.key_id, metric)
+        if state is None:
+            raise NotFound("subscription not found")
+        self._check_credential(state)
+        endpoint = self._endpoint(ctx, state)
+        limits = SubscriptionLimits.of(state["plan"] or {}, state["runtime_limits"])
+        alerts: list[int] = []
+        if metric in limits.quotas:
+            alerts = self._check_quota(state, metric, cost, limits.quotas[metric])
+        policies = self._policies(ctx, limits, state["key_rate_limit"])
+        lease_id = self._ids.new_id() if limits.concurrency is not None else None
+        lease = None
+        if lease_id is not None and limits.concurrency is not None:
+            lease = (lease_id, ctx.subscription_id, limits.concurrency, limits.lease_seconds)
+        outcomes, held = (
+            self._statements.admit(ctx.tenant_id, policies, cost, lease) if policies or lease else ([], 0)
+        )
+        if not all(o.allowed for o in outcomes):
+            refused = ", ".join(o.policy.name for o in outcomes if not o.allowed)
+            raise RateLimited(f"rate limit reached ({refused}); retry later", refusal_headers(outcomes))
+        if held is None:
+            raise RateLimited(
+                f"the plan allows {limits.concurrency} concurrent calls; retry when one ends",
+                {"Retry-After": "1", **ratelimit_headers(outcomes)},
+            )
+        if alerts:
+            self._send_alerts(ctx, state, metric, int(state["used"]) + cost, limits.quotas[metric], alerts)
+        release = (
+            None if lease_id is None else partial(self._statements.release_lease, ctx.tenant_id, lease_id)
+        )
         admitted_at = outcomes[0].checked_at if outcomes else None
         return Admission(ratelimit_headers(outcomes), release, admitted_at, endpoint)
 
@@ -167,33 +170,42 @@ class Gateway:
             policies.append(RatePolicy.of("product", f"product:{ctx.product_id}", self._product_rate))
         return policies
 
-    def _check_quota(
-        self, uow: Any, ctx: RuntimeContext, state: dict[str, Any], quota: str, cost: int, limit: int
-    ) -> None:
-        period_start, period_end = state["current_period_start"], state["current_period_end"]
-        used = uow.gateway.period_usage(ctx.subscription_id, QUOTAS[quota][1], period_start)
+    def _check_quota(self, state: dict[str, Any], quota: str, cost: int, limit: int) -> list[int]:
+        """Raise QuotaExceeded when `cost` more units pass `limit`; else the alert thresholds this call
+        reaches that were not sent yet this period."""
+        used, period_end = int(state["used"]), state["current_period_end"]
         if used + cost > limit:
             wait = math.ceil((period_end - self._clock.now()).total_seconds())
             raise QuotaExceeded(quota, used, limit, period_end.isoformat(), max(1, wait))
-        for threshold in reached_thresholds(used + cost, limit):
-            if uow.gateway.claim_alert(
-                ctx.tenant_id, ctx.subscription_id, quota, period_start, threshold, used + cost, limit
-            ):
-                detail = {
-                    "tenant_id": str(ctx.tenant_id),
-                    "subscription_id": str(ctx.subscription_id),
-                    "quota": quota,
-                    "threshold": threshold,
-                    "used": used + cost,
-                    "limit": limit,
-                    "period_start": period_start.isoformat(),
-                    "resets_at": period_end.isoformat(),
-                }
-                uow.outbox.add(
-                    OutboxMessage.event(self._event_bus(), ALERT_SOURCE, ALERT_DETAIL_TYPE, detail)
-                )
+        return [t for t in reached_thresholds(used + cost, limit) if t not in (state["alerted"] or [])]
 
-    def _release(self, tenant_id: UUID, lease_id: UUID) -> None:
-        with self._uow(tenant_id) as uow:
-            uow.gateway.release_lease(lease_id)
+    def _send_alerts(
+        self,
+        ctx: RuntimeContext,
+        state: dict[str, Any],
+        quota: str,
+        used: int,
+        limit: int,
+        thresholds: list[int],
+    ) -> None:
+        """Claim each threshold's alert for the period and send the ones this call claimed (outbox)."""
+        period_start, period_end = state["current_period_start"], state["current_period_end"]
+        with self._uow(ctx.tenant_id) as uow:
+            for threshold in thresholds:
+                if uow.gateway.claim_alert(
+                    ctx.tenant_id, ctx.subscription_id, quota, period_start, threshold, used, limit
+                ):
+                    detail = {
+                        "tenant_id": str(ctx.tenant_id),
+                        "subscription_id": str(ctx.subscription_id),
+                        "quota": quota,
+                        "threshold": threshold,
+                        "used": used,
+                        "limit": limit,
+                        "period_start": period_start.isoformat(),
+                        "resets_at": period_end.isoformat(),
+                    }
+                    uow.outbox.add(
+                        OutboxMessage.event(self._event_bus(), ALERT_SOURCE, ALERT_DETAIL_TYPE, detail)
+                    )
             uow.commit()

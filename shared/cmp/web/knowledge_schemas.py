@@ -140,10 +140,12 @@ class QaPairIn(RequestModel):
 
 class QaImport(RequestModel):
     """Either `pairs` (a JSON list) or `csv` (the text of a CSV file with `question` and `answer`
-    columns), not both."""
+    columns), not both. The maxima keep every valid body under API Gateway's 10 MB payload limit (at most
+    500 × 22,000 characters of pairs, or 5,000,000 characters of CSV), so a body the schema admits is never
+    refused with a 413 before it is read."""
 
-    pairs: list[QaPairIn] | None = Field(default=None, max_length=5000)
-    csv: str | None = Field(default=None, max_length=10_000_000)
+    pairs: list[QaPairIn] | None = Field(default=None, max_length=500)
+    csv: str | None = Field(default=None, max_length=5_000_000)
 
     @model_validator(mode="after")
     def _one(self) -> QaImport:

@@ -140,11 +140,11 @@ class QaPairIn(RequestModel):
 
 class QaImport(RequestModel):
     """Either `pairs` (a JSON list) or `csv` (the text of a CSV file with `question` and `answer`
-    columns), not both. The maxima keep every valid body under API Gateway's 10 MB payload limit (at most
-    500 × 22,000 characters of pairs, or 5,000,000 characters of CSV), so a body the schema admits is never
-    refused with a 413 before it is read."""
+    columns), not both. The maxima keep a body of plain text under API Gateway's 10 MB payload limit (at
+    most 200 × 22,000 characters of pairs, or 5,000,000 characters of CSV); larger imports go in several
+    calls."""
 
-    pairs: list[QaPairIn] | None = Field(default=None, max_length=500)
+    pairs: list[QaPairIn] | None = Field(default=None, max_length=200)
     csv: str | None = Field(default=None, max_length=5_000_000)
 
     @model_validator(mode="after")

@@ -66,7 +66,8 @@ def fuzz(
 
 
 def assert_clean(result: subprocess.CompletedProcess[str]) -> None:
-    report = result.stdout[-6000:] + result.stderr[-2000:]
+    failures = result.stdout.partition("= FAILURES =")[2].partition("= WARNINGS =")[0]
+    report = failures[:8000] + result.stdout[-3000:] + result.stderr[-2000:]
     assert result.returncode == 0, report
     assert " passed" in result.stdout and "failure" not in result.stdout.split("SUMMARY")[-1], report
 

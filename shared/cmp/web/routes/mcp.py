@@ -52,7 +52,7 @@ class McpMessage(ApiModel):
     """One JSON-RPC 2.0 request (with `id`) or notification (without) from an MCP client; the `mcp` package
     reads the rest (`params` per method)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     jsonrpc: Literal["2.0"]
     method: str = Field(min_length=1, max_length=200)

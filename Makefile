@@ -20,7 +20,7 @@ $(LOCAL_STAMP): pyproject.toml
 # Playwright never downloads a browser here.
 $(DEV_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	command -v chromium >/dev/null || apt-get install -y chromium
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/pip install --quiet -e ".[dev]"
 	touch $(LOCAL_STAMP) $(DEV_STAMP)
 

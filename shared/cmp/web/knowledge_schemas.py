@@ -141,7 +141,7 @@ class QaPairIn(RequestModel):
 class QaImport(RequestModel):
     """Either `pairs` (a JSON list) or `csv` (the text of a CSV file with `question` and `answer`
     columns), not both. The maxima keep a body of plain text under API Gateway's 10 MB payload limit (at
-    most 200 × 22,000 characters of pairs, or 5,000,000 characters of CSV); larger imports go in several
+    most 200 pairs of up to 22,000 characters each, or 5,000,000 characters of CSV); larger imports go in several
     calls."""
 
     pairs: list[QaPairIn] | None = Field(default=None, max_length=200)

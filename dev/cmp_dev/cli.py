@@ -91,6 +91,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
                 demo_products_line(seeded, LOCAL_DIR),
                 DEMO_ACCOUNTS,
                 seeded["subscriptions"],
+                seeded["demo_agent"],
             )
         while not signals.wait(SUPERVISION_SECONDS):
             problem = stack.failure()
@@ -127,12 +128,30 @@ def demo_products_line(seeded: dict[str, Any], local_dir: Path) -> str:
     )
 
 
+def demo_agent_lines(api: str, agent: dict[str, Any]) -> list[str]:
+    """The banner's TechCorp lines, from `seeded["demo_agent"]` (`cmp_dev.demo_agent.DemoAgent` as a dict):
+    how its knowledge was indexed, and a chat call in Spanish with the demo API key (or, when a document
+    is not indexed, which and why)."""
+    indexed = sum(status == "indexed" for status in agent["documents"].values())
+    lines = [
+        "",
+        f"TechCorp support agent ({agent['subscription_id']}): {indexed} of {len(agent['documents'])} knowledge"
+        f" documents indexed (seeding took {agent['seconds']:.0f} s). Ask it in Spanish, with its API key:",
+        f"  curl -s -X POST {api}/v1/agents/{agent['subscription_id']}/chat \\",
+        f"    -H 'Authorization: Bearer {agent['api_key']}' -H 'Content-Type: application/json' \\",
+        f"""    -d '{{"message": "{agent["question"]}"}}'""",
+    ]
+    lines += [f"  not indexed: {name}: {problem}" for name, problem in agent["problems"].items()]
+    return lines
+
+
 def _print_banner(
     api: str,
     moto_endpoint: str,
     products_line: str,
     accounts: Sequence[DemoAccount],
     subscriptions: dict[str, str],
+    demo_agent: dict[str, Any] | None,
 ) -> None:
     seller, buyer = accounts[0], accounts[1]
     print(f"""
@@ -162,6 +181,8 @@ Demo accounts (password after the colon):""")
             f"  curl -s {api}/v1/subscriptions/{next(iter(subscriptions.values()))}/dashboard"
             ' -H "Authorization: Bearer $BUYER"',
         ]
+    if demo_agent:
+        lines += demo_agent_lines(api, demo_agent)
     lines += ["", "Press Ctrl-C to stop every process this started."]
     print("\n".join(lines), flush=True)
 

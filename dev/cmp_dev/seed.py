@@ -7,7 +7,7 @@ admin approval), so the demo marketplace shows exactly what the platform would p
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
@@ -17,6 +17,7 @@ from cmp.catalog.messages import ReviewJob
 from cmp.catalog.paging import PRODUCTS_MAX_LIMIT, ProductPage
 from cmp.commerce.checkout import CheckoutInput
 from cmp.errors import NotFound
+from cmp_dev.demo_agent import seed_demo_agent
 
 # A valid 1×1 PNG, the demo products' logo.
 LOGO_PNG = base64.b64decode(
@@ -48,8 +49,12 @@ SELLER = DemoAccount("seller@demo.cmp.dev", "Acme-Sells-2026!", "Acme AI Labs", 
 BUYER = DemoAccount("buyer@demo.cmp.dev", "Globex-Buys-2026!", "Globex Retail", ("owner", "buyer"))
 ADMIN = DemoAccount("admin@demo.cmp.dev", "Platform-Ops-2026!", "CMP Platform", ("owner", "admin"), True)
 DEMO_ACCOUNTS = (SELLER, BUYER, ADMIN)
-DEMO_PURCHASES = ("acme-support-agent", "acme-blog-writer", "acme-crm-sync")
-"""What the demo buyer holds: the demo agent, assistant and automation, each on its first plan, monthly."""
+DEMO_AGENT = "techcorp-support-agent"
+"""The demo buyer's agent that answers from TechCorp's catalog and return policy (`cmp_dev.demo_agent`)."""
+DEMO_PURCHASES = (DEMO_AGENT, "acme-support-agent", "acme-blog-writer", "acme-crm-sync")
+"""What the demo buyer holds: the TechCorp agent, the demo agent, assistant and automation, each on its first
+plan, monthly. The TechCorp agent is bought first, so the newest agent subscription (the one the docs'
+examples take) is still the demo agent with an empty knowledge base."""
 
 _DESCRIPTION = (
     "{name} is a demo product of the CMP marketplace. It shows how a listing reads: what the "
@@ -73,6 +78,20 @@ DEMO_PRODUCTS = (
             {"name": "Pro", "tier": "pro", "priceMonthly": "99", "priceYearly": "990"},
             {"name": "Enterprise", "tier": "enterprise", "priceMonthly": "999", "priceYearly": "9990"},
         ],
+    ),
+    DemoProduct(
+        DEMO_AGENT,
+        "agent",
+        "single",
+        "customer_support",
+        {
+            "name": "TechCorp Support Agent",
+            "tags": ["support", "multilingual", "rag"],
+            "short_description": "Answers TechCorp's customers about its products and returns, in English"
+            " and Spanish, with citations.",
+        },
+        capabilities={"runtime": {"deployment": "hybrid", "compute": {"cpu": "medium", "memory": "medium"}}},
+        plans=[{"name": "Starter", "tier": "starter", "priceMonthly": "19", "priceYearly": "190"}],
     ),
     DemoProduct(
         "acme-faq-bot",
@@ -117,8 +136,11 @@ DEMO_PRODUCTS = (
 def seed(services: Services) -> dict[str, Any]:
     """Create what does not exist yet: the demo accounts, then the seller's published demo products.
 
-    Returns `tenants` (demo email → tenant id), `products` (the demo products' slugs) and `unpublished`
-    (slug → product status, for each demo product that is not in the marketplace now). A demo product
+    Returns `tenants` (demo email → tenant id), `products` (the demo products' slugs), `unpublished`
+    (slug → product status, for each demo product that is not in the marketplace now), `subscriptions`
+    (the demo buyer's, slug → subscription id) and `demo_agent` (`cmp_dev.demo_agent.DemoAgent` as a dict: the
+    TechCorp knowledge ingested into the buyer's demo agent and a new API key for it; None when the buyer
+    holds no demo agent). A demo product
     that exists is left as it is: one archived after an earlier run stays archived, and `unpublished`
     says so.
     """
@@ -141,11 +163,16 @@ def seed(services: Services) -> dict[str, Any]:
     ]
     unpublished = _unpublished(services, tenants[SELLER.email], published)
     buyable = [slug for slug in DEMO_PURCHASES if slug not in unpublished]
+    subscriptions = _subscribe(services, tenants[BUYER.email], users[BUYER.email], buyable)
+    agent = subscriptions.get(DEMO_AGENT)
     return {
         "tenants": tenants,
         "products": published,
         "unpublished": unpublished,
-        "subscriptions": _subscribe(services, tenants[BUYER.email], users[BUYER.email], buyable),
+        "subscriptions": subscriptions,
+        "demo_agent": asdict(seed_demo_agent(services, tenants[BUYER.email], users[BUYER.email], agent))
+        if agent
+        else None,
     }
 
 

@@ -1,8 +1,11 @@
 """`make run`'s banner tells the truth about the demo products: after one was archived, a restart says
-how many the marketplace really shows and which it does not, instead of repeating "4 published"."""
+how many the marketplace really shows and which it does not, instead of repeating "5 published". Its
+TechCorp example call, asked in Spanish, gets a cited Spanish answer; a restart indexes nothing twice and
+prints a new demo key (the previous one is revoked)."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import signal
@@ -31,6 +34,16 @@ class Dev(CmpDevProcess):
         assert self.wait() == 0, self.output
 
 
+def _ask_techcorp(banner: str) -> tuple[str, httpx.Response]:
+    """Send the banner's TechCorp example call as printed; returns its API key and the response."""
+    found = re.search(
+        r"curl -s -X POST (\S+/chat) \\\n\s+-H 'Authorization: Bearer (\S+)' .*\\\n\s+-d '(\{.*\})'", banner
+    )
+    assert found, banner
+    url, key, body = found.groups()
+    return key, httpx.post(url, headers={"Authorization": f"Bearer {key}"}, json=json.loads(body), timeout=60)
+
+
 def _archive_as_demo_seller(api_url: str, slug: str) -> None:
     with httpx.Client(base_url=api_url, timeout=30) as api:
         login = api.post("/v1/auth/login", json={"email": SELLER.email, "password": SELLER.password})
@@ -46,16 +59,30 @@ def test_the_banner_counts_what_the_marketplace_really_shows_after_a_restart() -
     shutil.rmtree(BANNER_DIR, ignore_errors=True)
     first = Dev()
     try:
-        assert "Demo products: 4 published in the marketplace\n" in first.output
+        assert "Demo products: 5 published in the marketplace\n" in first.output
+        assert "4 of 4 knowledge documents indexed" in first.output, first.output
+        first_key, asked = _ask_techcorp(first.output)
+        assert asked.status_code == 200, asked.text
+        answer = asked.json()
+        assert answer["language"] == "es" and answer["grounded"], answer
+        assert "15 días" in answer["answer"], answer
+        assert answer["citations"][0]["title"].startswith("Política de devoluciones"), answer["citations"]
         _archive_as_demo_seller(first.api, "acme-faq-bot")
     finally:
         first.stop()
     second = Dev()
     try:
         banner = second.output
-        assert "Demo products: 4 published" not in banner
+        assert "Demo products: 5 published" not in banner
+        assert "4 of 4 knowledge documents indexed" in banner, banner
+        second_key, asked = _ask_techcorp(banner)
+        assert second_key != first_key and asked.status_code == 200, asked.text
+        revoked = httpx.post(
+            asked.url, headers={"Authorization": f"Bearer {first_key}"}, json={"message": "hola"}
+        )
+        assert revoked.status_code == 401, revoked.text
         assert (
-            "Demo products: 3 of 4 published in the marketplace; not published: acme-faq-bot (archived).\n"
+            "Demo products: 4 of 5 published in the marketplace; not published: acme-faq-bot (archived).\n"
             "  Seeding leaves the demo products it finds as they are; for fresh demo data, stop CMP and"
             f" delete {BANNER_DIR} (all local data)\n"
         ) in banner
@@ -65,6 +92,7 @@ def test_the_banner_counts_what_the_marketplace_really_shows_after_a_restart() -
             "acme-blog-writer",
             "acme-crm-sync",
             "acme-support-agent",
+            "techcorp-support-agent",
         ]
     finally:
         second.stop()

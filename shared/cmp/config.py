@@ -79,7 +79,7 @@ class Settings:
     workflow_bucket: str = field(default_factory=lambda: _env("WORKFLOW_BUCKET"))
     """Where storage steps read and write, under `workflows/{tenant_id}/`."""
     workflow_http_allowed_hosts: str = field(default_factory=lambda: _env("WORKFLOW_HTTP_ALLOWED_HOSTS"))
-    """Comma-separated `host:port`s http steps may reach although private (the local demo endpoints only)."""
+    """Comma-separated host names http steps may reach although private (the local demo endpoints only)."""
     workflow_hook_secret_arn: str = field(default_factory=lambda: _env("WORKFLOW_HOOK_SECRET_ARN"))
     """The secret each workflow's webhook key is derived from (HMAC-SHA256 of its webhook id)."""
     # The agent runtime's language model and reranker (cmp.conversations, cmp.knowledge.rerank).

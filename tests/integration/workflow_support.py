@@ -38,7 +38,7 @@ def with_workflow_engine(services: Services, bucket: str | None = None) -> tuple
         workflow_steps_queue_url=queue_url,
         workflow_execution_role_arn=ROLE_ARN,
         workflow_bucket=bucket or "",
-        workflow_http_allowed_hosts="127.0.0.1:9",
+        workflow_http_allowed_hosts="127.0.0.1",
     )
     return Services(settings=settings, db=services.db, hasher=services.hasher), queue_url
 

@@ -1,28 +1,27 @@
 """The http action's fetcher: one request to a public address, pinned to the address that was checked.
 
-SSRF rules: only `http`/`https`; the host is resolved once and every address must be globally routable
-(no loopback, private, link-local — the cloud metadata address 169.254.169.254 among them —, multicast,
-reserved or unspecified); the request then connects to that checked address (the `Host` header and TLS
-SNI/verification keep the name), so a second DNS answer cannot redirect it (DNS rebinding); redirects are
-not followed (a 3xx is returned as it is); the body is read up to `max_bytes`. `allowed_hosts`
-(`host:port` entries, from `Settings.workflow_http_allowed_hosts`) lets named local endpoints through: the
-local runner's demo endpoints, never set in AWS.
+The SSRF rules are the platform's one set, `cmp.net.safe_http.SafeFetcher.check` (scheme, no credentials in
+the URL, every resolved address public, the connection pinned to the checked address with `Host` and TLS
+SNI keeping the name). Unlike the crawler, an http step may use any method and send a body, follows no
+redirects (a 3xx is returned as it is, for the workflow to decide) and reads the body up to `max_bytes`.
+`allowed_hosts` (host names, from `Settings.workflow_http_allowed_hosts`) lets named local endpoints
+through: the local runner's demo endpoints, never set in AWS.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
+from collections.abc import Iterable
 from urllib.parse import urlsplit, urlunsplit
 
+from cmp.net.safe_http import FetchRefused, SafeFetcher
 from cmp.workflows.actions import HttpResponse, StepFailed
 
 
 class GuardedFetcher:
     """`HttpFetcher` over httpx with the rules of the module docstring."""
 
-    def __init__(self, allowed_hosts: frozenset[str] = frozenset()) -> None:
-        self._allowed = allowed_hosts
+    def __init__(self, allowed_hosts: Iterable[str] = ()) -> None:
+        self._guard = SafeFetcher(allowed_hosts)
 
     def request(
         self,
@@ -33,21 +32,23 @@ class GuardedFetcher:
         timeout: float,
         max_bytes: int,
     ) -> HttpResponse:
+        """Send one request; raises `StepFailed` (`Http.Refused`, `Http.Timeout`, `Http.TooLarge`,
+        `Http.Unreachable`)."""
         import httpx
 
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise StepFailed("Http.Refused", f"not an http(s) URL: {url[:200]}")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        host = parts.hostname
-        address = self._address(host, port)
-        netloc = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-        pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-        request_headers = {**headers, "host": parts.netloc.rpartition("@")[2]}
         try:
-            with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            host, port, address = self._guard.check(url)
+        except FetchRefused as e:
+            raise StepFailed("Http.Refused", e.message) from e
+        parts = urlsplit(url)
+        literal = f"[{address}]" if ":" in address else address
+        pinned = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
+        request_headers = {**headers, "host": parts.netloc.rpartition("@")[2]}
+        extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+        try:
+            with httpx.Client(timeout=timeout, follow_redirects=False, trust_env=False) as client:
                 request = client.build_request(
-                    method, pinned, headers=request_headers, content=body, extensions={"sni_hostname": host}
+                    method, pinned, headers=request_headers, content=body, extensions=extensions
                 )
                 response = client.send(request, stream=True)
                 try:
@@ -67,15 +68,3 @@ class GuardedFetcher:
         return HttpResponse(
             response.status_code, {k.lower(): v for k, v in response.headers.items()}, bytes(data)
         )
-
-    def _address(self, host: str, port: int) -> str:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as e:
-            raise StepFailed("Http.Unreachable", f"{host} does not resolve") from e
-        addresses = [str(info[4][0]) for info in infos]
-        if f"{host}:{port}" not in self._allowed:
-            for address in addresses:
-                if not ipaddress.ip_address(address.split("%")[0]).is_global:
-                    raise StepFailed("Http.Refused", f"{host} resolves to a private or internal address")
-        return addresses[0]

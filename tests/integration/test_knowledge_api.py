@@ -38,10 +38,8 @@ KNOWLEDGE = {
 
 
 @pytest.fixture
-def fixtures_dir() -> Path:
-    import os
-
-    return Path(os.environ.get("CMP_SHARED_DIR", "/work/shared")) / "fixtures" / "knowledge"
+def fixtures_dir(shared_dir: Path) -> Path:
+    return shared_dir / "fixtures" / "knowledge"
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ encodings, the real format by signature."""
 from __future__ import annotations
 
 import io
-import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,18 +13,16 @@ import pytest
 from cmp.knowledge.parsers import UnreadableDocument, decode_text, detect_format, parse
 
 pytestmark = pytest.mark.unit
-FIXTURES = Path(os.environ.get("CMP_SHARED_DIR", "/work/shared")) / "fixtures" / "knowledge"
 
 
-def _fixture(name: str) -> bytes:
-    path = FIXTURES / name
-    if not path.exists():
-        pytest.skip(f"{path} is not on this machine")
-    return path.read_bytes()
+@pytest.fixture
+def fixture(shared_dir: Path) -> Callable[[str], bytes]:
+    """The bytes of a file of the shared knowledge fixtures (`shared_dir` fails loudly when it is missing)."""
+    return lambda name: (shared_dir / "fixtures" / "knowledge" / name).read_bytes()
 
 
-def test_a_pdf_gives_text_per_page_and_tables_as_markdown_rows() -> None:
-    parsed = parse(_fixture("pr-138-example.pdf"), "pdf")
+def test_a_pdf_gives_text_per_page_and_tables_as_markdown_rows(fixture: Callable[[str], bytes]) -> None:
+    parsed = parse(fixture("pr-138-example.pdf"), "pdf")
     assert parsed.pages == 2 and parsed.title == "Home Loan Interest Rates"
     assert {s.page for s in parsed.sections} == {1, 2}
     tables = [s for s in parsed.sections if s.kind == "table"]
@@ -34,8 +32,8 @@ def test_a_pdf_gives_text_per_page_and_tables_as_markdown_rows() -> None:
     assert first_row not in prose  # the table's words are not repeated as word soup
 
 
-def test_a_table_split_across_pages_keeps_its_header() -> None:
-    parsed = parse(_fixture("WARN-Report-for-7-1-2015-to-03-25-2016.pdf"), "pdf")
+def test_a_table_split_across_pages_keeps_its_header(fixture: Callable[[str], bytes]) -> None:
+    parsed = parse(fixture("WARN-Report-for-7-1-2015-to-03-25-2016.pdf"), "pdf")
     tables = [s for s in parsed.sections if s.kind == "table"]
     headers = {t.text.split("\n")[0] for t in tables}
     page_one_header = next(t for t in tables if t.page == 1).text.split("\n")[0]
@@ -43,21 +41,21 @@ def test_a_table_split_across_pages_keeps_its_header() -> None:
     assert len(headers) >= 1
 
 
-def test_a_docx_keeps_its_order_tables_and_core_properties() -> None:
-    parsed = parse(_fixture("markitdown-test.docx"), "docx")
+def test_a_docx_keeps_its_order_tables_and_core_properties(fixture: Callable[[str], bytes]) -> None:
+    parsed = parse(fixture("markitdown-test.docx"), "docx")
     assert parsed.title and parsed.title.startswith("AutoGen")
     assert parsed.author == "Adam Fourney" and parsed.published_at is not None
     assert any(s.kind == "table" and s.text.startswith("| ") for s in parsed.sections)
 
 
-def test_a_csv_becomes_one_table() -> None:
-    parsed = parse(_fixture("stanley-cups.csv"), "csv")
+def test_a_csv_becomes_one_table(fixture: Callable[[str], bytes]) -> None:
+    parsed = parse(fixture("stanley-cups.csv"), "csv")
     assert parsed.sections[0].kind == "table"
     assert "| Maple Leafs | TOR | 13 |" in parsed.text
 
 
-def test_markdown_is_sectioned_by_headings_with_the_title() -> None:
-    parsed = parse(_fixture("express_es_faq.md"), "md")
+def test_markdown_is_sectioned_by_headings_with_the_title(fixture: Callable[[str], bytes]) -> None:
+    parsed = parse(fixture("express_es_faq.md"), "md")
     assert parsed.title == "FAQ" and len(parsed.sections) > 3
     assert any(s.heading and "estructurar" in s.heading for s in parsed.sections)
 
@@ -85,8 +83,8 @@ def test_html_main_text_without_navigation_and_with_tables() -> None:
     assert "Home | Shop" not in parsed.text and "var x" not in parsed.text and "(c) Shop" not in parsed.text
 
 
-def test_the_real_format_comes_from_the_signature() -> None:
-    assert detect_format(_fixture("markitdown-test.docx"), "manual.pdf") == "docx"
+def test_the_real_format_comes_from_the_signature(fixture: Callable[[str], bytes]) -> None:
+    assert detect_format(fixture("markitdown-test.docx"), "manual.pdf") == "docx"
     assert detect_format(b"%PDF-1.4 ...", "notes.txt") == "pdf"
     with pytest.raises(UnreadableDocument, match="image/png"):
         detect_format(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32, "a.pdf")

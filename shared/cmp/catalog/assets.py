@@ -20,7 +20,7 @@ from cmp.catalog.asset_model import (
     ensure_room_to_announce,
     ensure_room_to_complete,
 )
-from cmp.catalog.model import parse_product_id
+from cmp.catalog.ids import parse_product_id
 from cmp.catalog.ports import CatalogUnitOfWork, CatalogUnitOfWorkFactory
 from cmp.catalog.views import product_detail
 from cmp.errors import NotFound, ValidationFailed

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from cmp.catalog.model import parse_product_id
+from cmp.catalog.ids import parse_product_id
 from cmp.catalog.ports import CatalogUnitOfWorkFactory
 from cmp.catalog.review_model import ReviewRun
 from cmp.catalog.views import product_detail

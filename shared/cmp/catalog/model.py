@@ -22,7 +22,7 @@ from cmp.capabilities import (
     merge_with_defaults,
     validate_capabilities,
 )
-from cmp.errors import Conflict, FieldError, NotFound, ValidationFailed
+from cmp.errors import Conflict, FieldError, ValidationFailed
 from cmp.money import Money
 
 if TYPE_CHECKING:
@@ -441,14 +441,6 @@ def default_capabilities(category: str, subcategory: str) -> ProductCapabilities
 
 def _replace(listing: Listing, **changes: Any) -> Listing:
     return Listing(**{**listing.__dict__, **changes})
-
-
-def parse_product_id(product_id: str) -> uuid.UUID:
-    """A product id from a path; raises `NotFound` for anything that is not a UUID."""
-    try:
-        return uuid.UUID(product_id)
-    except ValueError as e:
-        raise NotFound("product not found") from e
 
 
 @dataclass(frozen=True)

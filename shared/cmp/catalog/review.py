@@ -15,8 +15,9 @@ from typing import Any
 
 from cmp.capabilities import PlanSpec, validate_capabilities, validate_plans
 from cmp.catalog.asset_model import bytes_to_check, content_problems, content_type_of_key
+from cmp.catalog.ids import parse_product_id
 from cmp.catalog.messages import ReviewJob
-from cmp.catalog.model import FULL_DESCRIPTION_REVIEW_MIN_LENGTH, ListingProjection, Product, parse_product_id
+from cmp.catalog.model import FULL_DESCRIPTION_REVIEW_MIN_LENGTH, ListingProjection, Product
 from cmp.catalog.ports import CatalogUnitOfWork, CatalogUnitOfWorkFactory
 from cmp.catalog.review_model import Check, ReviewRun, clean_reasons
 from cmp.catalog.versions import next_version

@@ -12,7 +12,8 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from cmp.catalog.asset_model import Asset
-from cmp.catalog.model import WIZARD_STEPS, Product, parse_product_id
+from cmp.catalog.ids import parse_product_id
+from cmp.catalog.model import WIZARD_STEPS, Product
 from cmp.catalog.paging import ProductPage, encode_cursor
 from cmp.catalog.ports import AssetRepository, PlanRepository, ProductRepository, ReviewRunRepository
 from cmp.catalog.repository import (

@@ -19,7 +19,8 @@ from cmp.capabilities import (
     validate_capabilities,
     validate_plans,
 )
-from cmp.catalog.model import FlowImport, Listing, Product, parse_product_id
+from cmp.catalog.ids import parse_product_id
+from cmp.catalog.model import FlowImport, Listing, Product
 from cmp.catalog.ports import CatalogUnitOfWork, CatalogUnitOfWorkFactory
 from cmp.catalog.templates import TEMPLATES
 from cmp.catalog.views import product_detail

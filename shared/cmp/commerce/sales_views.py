@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
-from cmp.catalog.model import parse_product_id
+from cmp.catalog.ids import parse_product_id
 from cmp.catalog.paging import ProductPage, encode_cursor
 from cmp.commerce.model import LIVE_STATUSES
 from cmp.db.session import Session

@@ -28,7 +28,6 @@ from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from cmp.capabilities.models import ProductCapabilities
 from cmp.capabilities.paths import dig
 from cmp.commerce.model import Subscription
 from cmp.errors import Conflict, FieldError, Forbidden, ValidationFailed
@@ -106,6 +105,8 @@ def product_capabilities(subscription: Subscription) -> dict[str, Any]:
     """The subscription's capability snapshot, complete (every switch present, defaults filled), as the
     camelCase document whose paths the rules name. Raises pydantic's `ValidationError` for a snapshot that
     does not have the schema's shape (snapshots are validated at purchase)."""
+    from cmp.capabilities.models import ProductCapabilities  # ~120 models: only where a key is issued
+
     return ProductCapabilities.from_document(subscription.capabilities).to_document()
 
 

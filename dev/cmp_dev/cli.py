@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 ROOT = Path.cwd()
 LOCAL_DIR = Path(os.environ.get("CMP_LOCAL_DIR", ROOT / ".local"))
-SUPERVISION_SECONDS = 1.0  # how often `cmp dev` checks that moto and PostgreSQL still run
+SUPERVISION_SECONDS = 1.0  # how often `cmp dev` checks that the AWS APIs and PostgreSQL still run
 
 
 def _use_running_stack() -> None:
@@ -69,7 +69,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
     signals = StopSignals()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    print("Starting the local stack (PostgreSQL, moto, functions)...", flush=True)
+    print("Starting the local stack (PostgreSQL, the AWS APIs, functions)...", flush=True)
     try:
         stack = start_stack(ROOT, LOCAL_DIR, http_port=args.port)
     except OSError as e:
@@ -87,7 +87,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             seeded = seed(bootstrap())
             _print_banner(
                 stack.runner.base_url,
-                stack.moto.endpoint,
+                f"AWS ({stack.aws.name}): {stack.aws.endpoint}",
                 demo_products_line(seeded, LOCAL_DIR),
                 DEMO_ACCOUNTS,
                 seeded["subscriptions"],
@@ -147,7 +147,7 @@ def demo_agent_lines(api: str, agent: dict[str, Any]) -> list[str]:
 
 def _print_banner(
     api: str,
-    moto_endpoint: str,
+    aws: str,
     products_line: str,
     accounts: Sequence[DemoAccount],
     subscriptions: dict[str, str],
@@ -158,7 +158,7 @@ def _print_banner(
 CMP is running.
 API: {api}
 Swagger UI: {api}/docs   (OpenAPI: {api}/openapi.json)
-AWS (moto): {moto_endpoint}
+{aws}
 {products_line}
 Demo accounts (password after the colon):""")
     for account in accounts:
@@ -234,7 +234,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     env = {
         **os.environ,
         **function_environment(
-            template, args.function, resolver, state["aws_endpoint"], state["database_url"]
+            template, args.function, resolver, state["aws_environment"], state["database_url"]
         ),
     }
     process = FunctionProcess(args.function, fn.code_dir, fn.module, fn.attribute, fn.timeout, env)
@@ -282,7 +282,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cmp", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    dev = sub.add_parser("dev", help="run the platform locally (PostgreSQL, moto, every function)")
+    dev = sub.add_parser(
+        "dev", help="run the platform locally (PostgreSQL, moto or LocalStack, every function)"
+    )
     dev.add_argument("--port", type=int, default=int(os.environ.get("CMP_PORT", "8000")))
     dev.set_defaults(func=cmd_dev)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)

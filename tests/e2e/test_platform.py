@@ -115,7 +115,7 @@ def test_the_housekeeping_schedule_runs_its_function(stack: Stack) -> None:
 def test_a_poison_job_lands_in_the_dlq_with_its_reason(stack: Stack) -> None:
     sqs = boto3.client(
         "sqs",
-        endpoint_url=stack.moto.endpoint,
+        endpoint_url=stack.aws.endpoint,
         region_name="us-east-1",
         aws_access_key_id="local",
         aws_secret_access_key="local",

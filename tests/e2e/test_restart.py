@@ -14,6 +14,7 @@ import psutil
 import pytest
 
 from cmp_dev.local.dev import start_stack
+from cmp_dev.local.stack import Moto
 
 from .conftest import PASSWORD, READY, REPO, CmpDevProcess, sign_up
 
@@ -31,7 +32,9 @@ def test_data_survives_a_full_restart() -> None:
             ).json()
     finally:
         first.stop()
-    assert first.moto.process is not None and first.moto.process.poll() is not None
+    assert (
+        isinstance(first.aws, Moto) and first.aws.process is not None and first.aws.process.poll() is not None
+    )
     second = start_stack(REPO, local)
     try:
         with httpx.Client(base_url=second.runner.base_url, timeout=30) as api:

@@ -101,6 +101,7 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     }.items():
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("CMP_AWS", raising=False)  # moto in-process, whatever the developer's shell says
     client.cache_clear()
     with mock_aws(config=MOTO_CONFIG):  # type: ignore[arg-type]
         yield
@@ -147,7 +148,7 @@ class Platform:
     def function(self, logical_id: str) -> Any:
         """Import the function's handler module with its template environment (once per test)."""
         if logical_id not in self._loaded:
-            env = function_environment(self.template, logical_id, self.resolver, None, self._postgres.app_url)
+            env = function_environment(self.template, logical_id, self.resolver, {}, self._postgres.app_url)
             for key, value in env.items():
                 self._monkeypatch.setenv(key, value)
             fn = self.template.functions[logical_id]

@@ -1,4 +1,5 @@
-"""Brings the whole local platform up and down: PostgreSQL, moto, the resources, the runner."""
+"""Brings the whole local platform up and down: PostgreSQL, the AWS APIs (moto, or LocalStack with
+`CMP_AWS=localstack`), the resources, the runner."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cmp.aws.clients import aws_mode
 from cmp_dev.local.kube_api import FakeKubernetes, KubeApiServer
 from cmp_dev.local.runner import LocalRunner
-from cmp_dev.local.stack import Moto, Postgres, function_environment, provision
+from cmp_dev.local.stack import LocalStack, Moto, Postgres, function_environment, provision
 from cmp_dev.local.template import LocalTemplate, Resolver, read_template
 
 STATE_FILE = "stack.json"
@@ -20,7 +22,7 @@ STATE_FILE = "stack.json"
 class Stack:
     template: LocalTemplate
     postgres: Postgres
-    moto: Moto
+    aws: Moto | LocalStack
     resolver: Resolver
     runner: LocalRunner
     local_dir: Path
@@ -28,7 +30,7 @@ class Stack:
 
     def environment(self, function: str) -> dict[str, str]:
         return function_environment(
-            self.template, function, self.resolver, self.moto.endpoint, self.postgres.app_url
+            self.template, function, self.resolver, self.aws.environment(), self.postgres.app_url
         )
 
     def combined_environment(self) -> dict[str, str]:
@@ -40,14 +42,16 @@ class Stack:
         return combined
 
     def failure(self) -> str | None:
-        """A sentence naming the dependency that died under the stack (moto or PostgreSQL), else None."""
-        return self.moto.failure() or self.postgres.failure()
+        """A sentence naming the dependency that died under the stack (the AWS APIs or PostgreSQL), else
+        None."""
+        return self.aws.failure() or self.postgres.failure()
 
     def stop(self) -> None:
-        """Stop everything this stack started, users first: runner (pollers, workers), moto, PostgreSQL."""
+        """Stop everything this stack started, users first: runner (pollers, workers), moto (LocalStack is
+        left running), PostgreSQL."""
         self.runner.stop()
         self.kubernetes.stop()
-        self.moto.stop()
+        self.aws.stop()
         self.postgres.stop()
         (self.local_dir / STATE_FILE).unlink(missing_ok=True)
 
@@ -64,33 +68,42 @@ def start_stack(
     template = read_template(root / "template.yaml")
     postgres = Postgres.start(local_dir / pg_dir_name)
     postgres.migrate()
-    moto = Moto.start(moto_port, log_path=local_dir / "moto.log")
+    try:
+        aws = (
+            LocalStack.connect()
+            if aws_mode() == "localstack"
+            else Moto.start(moto_port, local_dir / "moto.log")
+        )
+    except BaseException:
+        postgres.stop()
+        raise
     kubernetes = KubeApiServer(FakeKubernetes()).start()
     try:
-        resolver = provision(template, moto.endpoint, local_dir / "secrets")
+        resolver = provision(template, aws.endpoint, local_dir / "secrets")
         queue_arns = {q: (resolver.physical[q]["Ref"], resolver.physical[q]["Arn"]) for q in template.queues}
 
         def environment(function: str) -> dict[str, str]:
             return {
                 **os.environ,
-                **function_environment(template, function, resolver, moto.endpoint, postgres.app_url),
+                **function_environment(template, function, resolver, aws.environment(), postgres.app_url),
                 "KUBERNETES_API_URL": kubernetes.url,
             }
 
-        runner = LocalRunner(template, environment, moto.endpoint, queue_arns, port=http_port)
+        runner = LocalRunner(template, environment, aws.endpoint, queue_arns, port=http_port)
         runner.start()
     except BaseException:
         kubernetes.stop()
-        moto.stop()
+        aws.stop()
         postgres.stop()
         raise
-    stack = Stack(template, postgres, moto, resolver, runner, local_dir, kubernetes)
+    stack = Stack(template, postgres, aws, resolver, runner, local_dir, kubernetes)
     state_file = local_dir / STATE_FILE
     state_file.write_text(
         json.dumps(
             {
                 "api": runner.base_url,
-                "aws_endpoint": moto.endpoint,
+                "aws_endpoint": aws.endpoint,
+                "aws_environment": aws.environment(),
                 "kubernetes_api": kubernetes.url,
                 "database_url": postgres.app_url,
                 "physical": resolver.physical,

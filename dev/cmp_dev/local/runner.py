@@ -19,14 +19,14 @@ from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
 
-import boto3
-
+from cmp.aws.clients import new_client
 from cmp_dev.local import events
 from cmp_dev.local.functions import FunctionError, FunctionProcess
 from cmp_dev.local.gateway import gateway_response
 from cmp_dev.local.openapi import SWAGGER_PAGE, merge_openapi
 from cmp_dev.local.routing import STANDARD_METHODS, NoRoute, NotAllowed, Operations, Preflight, RouteTable
 from cmp_dev.local.schedules import run_schedule
+from cmp_dev.local.stack import LOCAL_KEYS, REGION
 from cmp_dev.local.template import ApiRoute, LocalTemplate, SqsSource
 
 log = logging.getLogger("cmp_dev.local")
@@ -297,13 +297,7 @@ class LocalRunner:
 
     # ------------------------------------------------------------------ SQS
     def _poll(self, source: SqsSource) -> None:
-        sqs = boto3.client(
-            "sqs",
-            endpoint_url=self._aws_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        sqs = new_client("sqs", self._aws_endpoint, region=REGION, credentials=LOCAL_KEYS)
         queue_url, queue_arn = self._queue_arns[source.queue]
         failing = False
         while not self._stopping.is_set():
@@ -317,7 +311,9 @@ class LocalRunner:
                 ).get("Messages", [])
                 if received:
                     self.deliver(source, sqs, queue_url, queue_arn, received)
-            except Exception as e:  # moto unreachable or a worker gone: say it once, retry quietly
+            except (
+                Exception
+            ) as e:  # the AWS endpoint unreachable or a worker gone: say it once, retry quietly
                 if self._stopping.is_set():
                     return
                 if not failing:

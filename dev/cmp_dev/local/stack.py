@@ -1,6 +1,6 @@
-"""Starts the local stack: PostgreSQL (embedded, unless DATABASE_URL is set), a moto server with Step
-Functions execution on, and in moto every queue, bucket, secret, schedule and state machine that
-template.yaml declares."""
+"""Starts the local stack: PostgreSQL (embedded, unless DATABASE_URL is set), the AWS APIs (a moto server
+with Step Functions execution on, or with `CMP_AWS=localstack` a LocalStack already running), and there
+every queue, bucket, secret, schedule and state machine that template.yaml declares."""
 
 from __future__ import annotations
 
@@ -16,20 +16,24 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import boto3
 import httpx
 import psycopg
+from botocore.exceptions import ClientError
 
+from cmp.aws.clients import localstack_edge, new_client
 from cmp.db.migrate import migrate
 from cmp_dev.local.template import ACCOUNT_ID, LocalTemplate, Resolver
 
 REGION = "us-east-1"
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+# The access key id is the account id: LocalStack takes a 12-digit key as the account its resources live
+# in (docs.localstack.cloud, "Credentials"), so the ARNs the stack builds name that account there as in moto.
 LOCAL_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_ACCESS_KEY_ID": ACCOUNT_ID,
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_DEFAULT_REGION": REGION,
 }
+LOCAL_KEYS = (LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"], LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
 DATABASE_NAME = "cmp"
 
 
@@ -115,6 +119,7 @@ class Moto:
     endpoint: str
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    name = "moto"
 
     @classmethod
     def start(cls, port: int | None = None, log_path: Path | None = None) -> Moto:
@@ -146,6 +151,10 @@ class Moto:
         log = f"; its log: {self.log_path}" if self.log_path else ""
         return f"moto (the AWS APIs at {self.endpoint}) exited with code {self.process.returncode}{log}"
 
+    def environment(self) -> dict[str, str]:
+        """The variables pointing a function's clients (`cmp.aws.clients`) at this moto server."""
+        return {"AWS_ENDPOINT_URL": self.endpoint}
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -155,17 +164,70 @@ class Moto:
                 self.process.kill()
 
 
-def provision(template: LocalTemplate, endpoint: str | None, secrets_dir: Path) -> Resolver:
-    """Create in moto what the template declares; returns a resolver for the physical names.
+@dataclass
+class LocalStack:
+    """A LocalStack the developer runs (it needs Docker; the stack never starts or stops it), reached at the
+    edge endpoint localstack-client derives from `LOCALSTACK_HOST` (`cmp.aws.clients.localstack_edge`)."""
 
-    `endpoint` None means the default AWS endpoints, which moto's in-process mock intercepts in tests.
+    endpoint: str
+    name = "LocalStack"
+
+    @classmethod
+    def connect(cls, wait_seconds: float = 10) -> LocalStack:
+        """The running LocalStack; RuntimeError saying how to start it when its edge does not answer HTTP
+        within `wait_seconds`."""
+        endpoint = localstack_edge()
+        deadline = time.monotonic() + wait_seconds
+        while (problem := _no_http(endpoint)) is not None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"LocalStack does not answer at {endpoint} ({problem}): start it first (`localstack start`,"
+                    " which needs Docker), or point LOCALSTACK_HOST (host:port) at it"
+                )
+            time.sleep(0.2)
+        return cls(endpoint)
+
+    def failure(self) -> str | None:
+        """Why LocalStack cannot serve the stack any more (its edge stopped answering), or None."""
+        problem = _no_http(self.endpoint)
+        return (
+            None
+            if problem is None
+            else f"LocalStack (the AWS APIs at {self.endpoint}) does not answer: {problem}"
+        )
+
+    def environment(self) -> dict[str, str]:
+        """The variables that make a function's clients come from localstack-client, at this edge."""
+        parts = urlsplit(self.endpoint)
+        variables = {"CMP_AWS": "localstack", "LOCALSTACK_HOST": parts.netloc}
+        if parts.scheme == "https":
+            variables["USE_SSL"] = "true"
+        return variables
+
+    def stop(self) -> None:
+        """Nothing to stop: LocalStack is the developer's, and keeps what the stack created in it."""
+
+
+def _no_http(endpoint: str) -> str | None:
+    """None when anything answers HTTP at `endpoint` (any status), else the connection error."""
+    try:
+        httpx.get(f"{endpoint}/_localstack/health", timeout=2)
+    except httpx.HTTPError as e:
+        return str(e) or type(e).__name__
+    return None
+
+
+def provision(template: LocalTemplate, endpoint: str | None, secrets_dir: Path) -> Resolver:
+    """Create what the template declares on the local AWS endpoint; returns a resolver for the physical names.
+
+    Clients come from `cmp.aws.clients.new_client`, so `CMP_AWS=localstack` provisions LocalStack through
+    localstack-client. Provisioning is idempotent: a LocalStack outlives `make run`, so a resource that
+    already exists is updated to what the template says (a moto server is new on every start). `endpoint`
+    None means the environment's endpoints (moto's in-process mock in tests).
     """
-    session = boto3.session.Session(
-        aws_access_key_id="local", aws_secret_access_key="local", region_name=REGION
-    )
 
     def aws(service: str) -> Any:
-        return session.client(service, endpoint_url=endpoint)
+        return new_client(service, endpoint, region=REGION, credentials=LOCAL_KEYS)
 
     physical: dict[str, dict[str, str]] = {}
     resolver = Resolver(physical, template.parameters, REGION)
@@ -174,7 +236,7 @@ def provision(template: LocalTemplate, endpoint: str | None, secrets_dir: Path) 
         attributes = {
             k: str(v) for k, v in props.items() if k in ("VisibilityTimeout", "MessageRetentionPeriod")
         }
-        url = sqs.create_queue(QueueName=f"cmp-local-{logical_id}", Attributes=attributes)["QueueUrl"]
+        url = _queue(sqs, f"cmp-local-{logical_id}", attributes)
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         physical[logical_id] = {"Ref": url, "Arn": arn, "QueueName": arn.rsplit(":", 1)[-1], "QueueUrl": url}
     for logical_id, props in template.queues.items():
@@ -186,7 +248,7 @@ def provision(template: LocalTemplate, endpoint: str | None, secrets_dir: Path) 
     s3 = aws("s3")
     for logical_id in template.buckets:
         name = f"cmp-local-{logical_id.lower()}"
-        s3.create_bucket(Bucket=name)
+        _bucket(s3, name)
         physical[logical_id] = {"Ref": name, "Arn": f"arn:aws:s3:::{name}"}
     for logical_id, configs in template.bucket_notifications.items():
         s3.put_bucket_notification_configuration(
@@ -212,7 +274,7 @@ def provision(template: LocalTemplate, endpoint: str | None, secrets_dir: Path) 
         if not stored.exists():
             stored.write_text(secrets.token_urlsafe(48))
             stored.chmod(0o600)
-        arn = sm.create_secret(Name=f"cmp-local/{logical_id}", SecretString=stored.read_text())["ARN"]
+        arn = _secret(sm, f"cmp-local/{logical_id}", stored.read_text())
         physical[logical_id] = {"Ref": arn, "Arn": arn}
     for logical_id in template.distributions:
         # No CDN locally: an empty domain makes the functions serve presigned S3 URLs instead.
@@ -226,34 +288,90 @@ def provision(template: LocalTemplate, endpoint: str | None, secrets_dir: Path) 
         physical[logical_id] = {"Ref": f"cmp-local-{logical_id}", "Arn": arn}
     sfn = aws("stepfunctions")
     role = f"arn:aws:iam::{ACCOUNT_ID}:role/cmp-local-states"
+    existing = {
+        m["name"]: m["stateMachineArn"]
+        for page in sfn.get_paginator("list_state_machines").paginate()
+        for m in page["stateMachines"]
+    }
     for logical_id, machine in template.state_machines.items():
+        name = f"cmp-local-{logical_id}"
         definition = machine.definition_path.read_text()
-        for name, value in resolver.resolve(machine.substitutions).items():
-            definition = definition.replace("${" + name + "}", str(value))
-        arn = sfn.create_state_machine(name=f"cmp-local-{logical_id}", definition=definition, roleArn=role)[
-            "stateMachineArn"
-        ]
-        physical[logical_id] = {"Ref": arn, "Arn": arn, "Name": f"cmp-local-{logical_id}"}
+        for key, value in resolver.resolve(machine.substitutions).items():
+            definition = definition.replace("${" + key + "}", str(value))
+        if name in existing:
+            arn = existing[name]
+            sfn.update_state_machine(stateMachineArn=arn, definition=definition, roleArn=role)
+        else:
+            arn = sfn.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"]
+        physical[logical_id] = {"Ref": arn, "Arn": arn, "Name": name}
     scheduler = aws("scheduler")
     for schedule in template.schedules:
-        scheduler.create_schedule(
-            Name=schedule.name,
-            ScheduleExpression=schedule.expression,
-            FlexibleTimeWindow={"Mode": "OFF"},
-            Target={"Arn": physical[schedule.function]["Arn"], "RoleArn": role},
-        )
+        arguments = {
+            "Name": schedule.name,
+            "ScheduleExpression": schedule.expression,
+            "FlexibleTimeWindow": {"Mode": "OFF"},
+            "Target": {"Arn": physical[schedule.function]["Arn"], "RoleArn": role},
+        }
+        try:
+            scheduler.create_schedule(**arguments)
+        except ClientError as e:
+            if _code(e) != "ConflictException":
+                raise
+            scheduler.update_schedule(**arguments)
     return resolver
 
 
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _queue(sqs: Any, name: str, attributes: dict[str, str]) -> str:
+    """The queue's URL, created, or (existing with other attributes) given the template's attributes."""
+    try:
+        return str(sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"])
+    except ClientError as e:
+        if _code(e) not in (
+            "QueueAlreadyExists",
+            "QueueNameExists",
+            "AWS.SimpleQueueService.QueueNameExists",
+        ):
+            raise
+    url = str(sqs.get_queue_url(QueueName=name)["QueueUrl"])
+    sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
+    return url
+
+
+def _bucket(s3: Any, name: str) -> None:
+    """Create the bucket unless it exists and is reachable (head_bucket raises when it is not)."""
+    try:
+        s3.create_bucket(Bucket=name)
+    except ClientError as e:
+        if _code(e) not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+        s3.head_bucket(Bucket=name)
+
+
+def _secret(sm: Any, name: str, value: str) -> str:
+    """The secret's ARN, created with `value`, or (existing) given `value` as its current version."""
+    try:
+        return str(sm.create_secret(Name=name, SecretString=value)["ARN"])
+    except ClientError as e:
+        if _code(e) != "ResourceExistsException":
+            raise
+    if sm.get_secret_value(SecretId=name)["SecretString"] != value:
+        sm.put_secret_value(SecretId=name, SecretString=value)
+    return str(sm.describe_secret(SecretId=name)["ARN"])
+
+
 def function_environment(
-    template: LocalTemplate, logical_id: str, resolver: Resolver, endpoint: str | None, database_url: str
+    template: LocalTemplate, logical_id: str, resolver: Resolver, aws: dict[str, str], database_url: str
 ) -> dict[str, str]:
-    """A function's variables as Lambda would see them, pointed at the local stack."""
+    """A function's variables as Lambda would see them, pointed at the local stack; `aws` are the variables
+    naming its AWS APIs (`Moto.environment()`, `LocalStack.environment()`, or none for an in-process mock)."""
     fn = template.functions[logical_id]
     env = {k: str(resolver.resolve(v)) for k, v in fn.environment.items()}
     env.update(LOCAL_CREDENTIALS)
-    if endpoint:
-        env["AWS_ENDPOINT_URL"] = endpoint
+    env.update(aws)
     env.update(
         {
             "DATABASE_URL": database_url,

@@ -1,1 +1,2 @@
-"""Small typed adapters over boto3. Every client honours AWS_ENDPOINT_URL (moto, LocalStack or AWS)."""
+"""Small typed adapters over boto3. Every client comes from `cmp.aws.clients.new_client`: moto, LocalStack
+(`CMP_AWS=localstack`) or AWS."""

@@ -268,7 +268,9 @@ class Services(RuntimeServices):
     def subscription_changes(self) -> SubscriptionChanges:
         from cmp.commerce.changes import SubscriptionChanges
 
-        return SubscriptionChanges(self.unit_of_work, lambda: self.payments, self.clock, self.ids)
+        return SubscriptionChanges(
+            self.unit_of_work, lambda: self.payments, self.clock, self.ids, self.payment_events
+        )
 
     @cached_property
     def billing(self) -> BillingJobs:

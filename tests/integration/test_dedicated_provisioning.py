@@ -246,6 +246,47 @@ def test_a_dedicated_subscription_ending_at_its_period_end_starts_its_deprovisio
     }
 
 
+def test_a_dedicated_subscription_cancelled_at_once_starts_its_deprovisioning(
+    db: Database,
+    aws: None,
+    fresh_outbox: None,
+    dedicated: dict[str, Any],
+    owner_conn: psycopg.Connection[Any],
+) -> None:
+    """A cancellation with `at_period_end: false` ends the subscription in that call: its runtime goes with
+    it (before, only the period-end renewal and the provider's deletion started deprovisioning)."""
+    machine = "arn:aws:states:us-east-1:123456789012:stateMachine:runtime-provisioning"
+    services = bootstrap(
+        Settings(
+            runtime_provisioning_state_machine_arn=machine, jwt_issuer="https://auth.test", jwt_audience="t"
+        ),
+        db=db,
+        hasher=FAST_HASHER,
+        local_payments_secret=lambda: "whsec_test",
+        jwt_secret=lambda: "test-signing-secret-" + "x" * 32,
+    )
+    buyer = caller_of(services, "Cancel Now", "buyer")
+    order_id = services.checkout.checkout(
+        buyer["tenant_id"],
+        buyer["user_id"],
+        CheckoutInput(dedicated["slug"], dedicated["plans"][0]["id"], "monthly"),
+    )
+    subscription_id = uuid.UUID(
+        services.commerce_views.order(buyer["tenant_id"], order_id)["subscription_id"]
+    )
+    owner_conn.execute("update subscriptions set status = 'active' where id = %s", (subscription_id,))
+    services.subscription_changes.cancel(buyer["tenant_id"], subscription_id, False, "moving on")
+    started = "select payload from outbox where kind = 'stepfunctions' and target = %s and name = %s"
+    (payload,) = owner_conn.execute(started, (machine, f"deprovision-{subscription_id}")).fetchone() or (
+        None,
+    )
+    assert payload == {
+        "action": "deprovision",
+        "tenant_id": buyer["tenant_id"],
+        "subscription_id": str(subscription_id),
+    }
+
+
 def test_compensation_keeps_what_another_dedicated_subscription_of_the_tenant_uses(
     platform: Platform,
     dedicated: dict[str, Any],

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cmp.commerce.model import Order, Subscription, priced_plan
 from cmp.commerce.payment_model import Price
@@ -31,6 +31,9 @@ from cmp.commerce.proration import change_kind
 from cmp.errors import Conflict, FieldError, ValidationFailed
 from cmp.money import format_amount
 from cmp.ports import Clock, IdGenerator
+
+if TYPE_CHECKING:
+    from cmp.commerce.events import PaymentEvents
 
 
 def subscription_price(subscription: Subscription) -> Price:
@@ -60,7 +63,8 @@ def plan_price(subscription: Subscription, plan: dict[str, Any], billing_period:
 
 
 class SubscriptionChanges:
-    """`payments` returns the configured provider."""
+    """`payments` returns the configured provider; `events` starts a dedicated runtime's deprovisioning
+    when a cancellation ends the subscription at once (`PaymentEvents.runtime_ended`)."""
 
     def __init__(
         self,
@@ -68,11 +72,13 @@ class SubscriptionChanges:
         payments: Callable[[], PaymentProvider],
         clock: Clock,
         ids: IdGenerator,
+        events: PaymentEvents,
     ) -> None:
         self._uow = uow
         self._payments = payments
         self._clock = clock
         self._ids = ids
+        self._events = events
 
     def change_plan(
         self, tenant_id: str, subscription_id: uuid.UUID, plan_id: str, billing_period: str
@@ -152,6 +158,7 @@ class SubscriptionChanges:
             uow.subscriptions.save(subscription)
             if not subscription.is_live:
                 uow.offers.refresh_subscriber_count(subscription.product_id)
+                self._events.runtime_ended(uow, subscription)
             uow.commit()
         effective = subscription.current_period_end if at_period_end else now
         return {"effective_at": effective.isoformat(), "amount_due": 0, "currency": subscription.currency}

@@ -10,10 +10,14 @@ in a read-only, tenant-scoped transaction). The rules come from DESIGN.md §6, m
   read through the `(tenant_id, knowledge_base_id)` btree in a materialised CTE, sorted by true distance —
   for a small base that is both faster and exact. Embeddings are an untyped `vector` column; queries cast
   to the base's dimension under `embedding_dimension = N`, the partial HNSW index's own expression.
-- **keyword**: `websearch_to_tsquery` in each text search configuration the platform writes chunks with
-  (`cmp_english`, `cmp_spanish`, `cmp_simple`: the chunk's language decides, `cmp.knowledge.model`), one
-  branch per configuration with the same configuration on both sides, so each branch is a GIN probe; a
-  configuration no chunk of the base uses contributes no rows. Ranked by `ts_rank_cd`.
+- **keyword**: `websearch_to_tsquery` over the query's words joined with `or` (`keyword_query`: any word
+  matches, passages holding more of them rank higher), in each text search configuration the platform
+  writes chunks with (`cmp_english`, `cmp_spanish`, `cmp_simple`: the chunk's language decides,
+  `cmp.knowledge.model`), the same configuration on both sides. The match runs in the SQL function
+  `knowledge_keyword_matches` (migration 0020, SECURITY DEFINER, filtered on the caller's
+  `app_current_tenant()`) because under RLS the non-leakproof `@@` cannot use the GIN index; its ids are
+  joined back to the chunks under RLS, where the filters apply. Ranked by `ts_rank_cd` (normalised by
+  length).
 - **hybrid**: both candidate lists fused by reciprocal rank fusion (Cormack et al. 2009, k = 60) in one
   statement.
 
@@ -24,6 +28,7 @@ base holds that many matching chunks): source types, documents, chunk languages,
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -49,6 +54,7 @@ RRF_K = 60
 """Reciprocal rank fusion's constant (Cormack, Clarke and Buettcher, SIGIR 2009)."""
 TS_CONFIGS: tuple[str, ...] = (*dict.fromkeys(LANGUAGE_CONFIGS.values()), ts_config_for(None))
 """Every text search configuration chunks are written with (`cmp.knowledge.model.ts_config_for`)."""
+_WORD = re.compile(r"\w+", re.UNICODE)
 HNSW_EF_SEARCH = 100
 """`hnsw.ef_search` for filtered scans: the candidate list per step of the iterative scan."""
 
@@ -159,20 +165,26 @@ def _vector_candidates(dimension: int, exact: bool, where: sql.Composable) -> sq
 
 
 def _keyword_candidates(where: sql.Composable) -> sql.Composable:
-    """`(id, rank)` rows, best first, at most `%(candidates)s` of them."""
+    """`(id, rank)` rows, best first, at most `%(candidates)s` of them: the matches of
+    `knowledge_keyword_matches` (migration 0020, the GIN probe in the caller's tenant), joined back to
+    their chunk and document under RLS for the filters."""
     from psycopg import sql
 
-    branches = [
-        sql.SQL(
-            "select c.id, ts_rank_cd(c.content_tsv, websearch_to_tsquery({cfg}::regconfig, %(query_text)s))"
-            " as rank {scope} and c.ts_config = {cfg}::regconfig"
-            " and c.content_tsv @@ websearch_to_tsquery({cfg}::regconfig, %(query_text)s){where}"
-        ).format(cfg=sql.Literal(config), scope=sql.SQL(_SCOPE), where=where)
-        for config in TS_CONFIGS
-    ]
-    return sql.SQL("select id, rank from ({union}) k order by rank desc, id limit %(candidates)s").format(
-        union=sql.SQL(" union all ").join(branches)
-    )
+    return sql.SQL(
+        "select m.id, m.rank from knowledge_keyword_matches(%(base)s, %(ts_configs)s::regconfig[],"
+        " %(ts_queries)s) m join knowledge_chunks c on c.id = m.id join knowledge_documents d"
+        " on d.id = c.document_id where c.tenant_id = %(tenant)s and c.knowledge_base_id = %(base)s{where}"
+        " order by m.rank desc, m.id limit %(candidates)s"
+    ).format(where=where)
+
+
+def keyword_query(text: str) -> str:
+    """The `websearch_to_tsquery` text matching any word of `text` (OR semantics, for recall: a question's
+    words rarely all occur in the passage that answers it; ranking rewards passages holding more of them).
+    Only word characters pass, so the user's text cannot inject phrase quotes or `-` negations; the
+    configuration drops its own stop words."""
+    words = [w for w in _WORD.findall(text) if w.casefold() != "or"]
+    return " or ".join(words)
 
 
 def _statement(method: Method, base: BaseRef, exact: bool, with_vector: bool, where: sql.Composable) -> Any:
@@ -232,7 +244,8 @@ def search_chunks(
     params: dict[str, Any] = {
         "tenant": tenant_id,
         "base": base.id,
-        "query_text": query_text,
+        "ts_configs": list(TS_CONFIGS),
+        "ts_queries": [keyword_query(query_text)] * len(TS_CONFIGS),
         "top_k": top_k,
         "candidates": max(top_k * 4, 40) if method == "hybrid" else top_k,
     }

@@ -22,10 +22,12 @@ Load: COPY (binary, vectors through pgvector's psycopg adapter) with the migrati
 dropped, then both rebuilt from their own definitions (timed). Foreign keys to subscriptions are not
 checked during the load (`session_replication_role = replica`): the benchmark has no buyers.
 
-Timed path: the application role with the tenant set (RLS on, as in production), one SQL statement fusing
-vector top-k (HNSW with `hnsw.iterative_scan = relaxed_order`) and `websearch_to_tsquery` top-k by
-reciprocal rank fusion (DESIGN.md §6). "Exact" is the same statement with index scans off, so the vector
-part is a sequential ranking of the tenant's rows through the tenant btree (bitmap scan).
+Timed path: the platform's own hybrid statement (`cmp.knowledge.retrieval.search_chunks`, top 10) as the
+application role with the tenant set (RLS on, as in production): vector candidates (HNSW with
+`hnsw.iterative_scan = relaxed_order` for a base above `EXACT_MAX_CHUNKS`, else the exact path) and
+keyword candidates (`knowledge_keyword_matches`, the GIN index) fused by weighted reciprocal rank
+(DESIGN.md §6). "Exact" is the same statement on the exact path for every base (the tenant's rows
+through its btree, sorted by true distance).
 
     .venv/bin/python bench/retrieval_scale.py [--chunks 1000000] [--tenants 1000] [--queries 200]
 """
@@ -42,11 +44,15 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
+from psycopg.rows import dict_row
 
 from cmp.db.migrate import migrate
+from cmp.db.session import Session
 from cmp.knowledge.model import ts_config_for
+from cmp.knowledge.retrieval import EXACT_MAX_CHUNKS, BaseRef, Method, SearchFilters, search_chunks
 from cmp_dev.bench_database import bench_database
 from cmp_dev.local.stack import app_role_url
 
@@ -83,48 +89,6 @@ FILLER = tuple(
         "from",
     ]
 )
-CANDIDATES = 40
-"""Rows each side of the fusion contributes (vector top-40, keyword top-40)."""
-RRF_K = 60
-"""Reciprocal rank fusion constant (Cormack et al., SIGIR 2009)."""
-
-HYBRID_SQL = """
-with parsed as materialized (
-    select websearch_to_tsquery(%(ts_config)s::regconfig, %(text)s) as query
-), vector_hits as materialized (
-    select id, embedding::vector(384) <=> %(q)s::vector(384) as distance
-    from knowledge_chunks
-    where tenant_id = %(tenant)s and knowledge_base_id = %(kb)s and embedding_dimension = 384
-    order by embedding::vector(384) <=> %(q)s::vector(384)
-    limit %(n)s
-), vector_ranked as (
-    select id, row_number() over (order by distance) as rank from vector_hits
-), keyword_hits as (
-    select id, ts_rank_cd(content_tsv, (select query from parsed)) as score
-    from knowledge_chunks
-    where tenant_id = %(tenant)s and knowledge_base_id = %(kb)s and content_tsv @@ (select query from parsed)
-    order by score desc
-    limit %(n)s
-), keyword_ranked as (
-    select id, row_number() over (order by score desc) as rank from keyword_hits
-)
-select id, sum(1.0 / (%(rrf)s + rank)) as score
-from (select id, rank from vector_ranked union all select id, rank from keyword_ranked) as fused
-group by id
-order by score desc, id
-limit 10
-"""
-
-VECTOR_SQL = """
-with hits as materialized (
-    select id, embedding::vector(384) <=> %(q)s::vector(384) as distance
-    from knowledge_chunks
-    where tenant_id = %(tenant)s and knowledge_base_id = %(kb)s and embedding_dimension = 384
-    order by embedding::vector(384) <=> %(q)s::vector(384)
-    limit 10
-)
-select id from hits order by distance
-"""
 
 
 class Corpus:
@@ -207,12 +171,9 @@ class Corpus:
         subtopic = rng.randrange(SUBTOPICS)
         return {
             "tenant": self.tenants[t],
-            "kb": self.bases[t],
-            "q": _literal(self.vector(rng, topic, subtopic)),
+            "base": BaseRef(self.bases[t], "bench", DIMENSION, self.sizes[t]),
+            "vector": self.vector(rng, topic, subtopic),
             "text": self.text(random.Random(rng.random()), topic, subtopic, 8).replace(" the", "")[:80],
-            "ts_config": ts_config_for("en"),
-            "n": CANDIDATES,
-            "rrf": RRF_K,
         }
 
 
@@ -231,10 +192,6 @@ def _sizes(chunks: int, tenants: int, large_share: float) -> list[int]:
 def _document(base: uuid.UUID, ordinal: int) -> uuid.UUID:
     """The document holding a base's chunk number `ordinal` (CHUNKS_PER_DOCUMENT chunks each)."""
     return uuid.uuid5(base, str(ordinal // CHUNKS_PER_DOCUMENT))
-
-
-def _literal(vector: list[float]) -> str:
-    return "[" + ",".join(f"{x:.6f}" for x in vector) + "]"
 
 
 def load(owner_url: str, corpus: Corpus) -> dict[str, float]:
@@ -310,15 +267,20 @@ def load(owner_url: str, corpus: Corpus) -> dict[str, float]:
     return timings
 
 
-def search(conn: psycopg.Connection, sql: str, params: dict[str, object], exact: bool, ef: int) -> list:
-    """One search as the application role, in its own transaction with the tenant set (RLS on)."""
+def search(conn: psycopg.Connection, params: dict[str, Any], method: Method, exact: bool, ef: int) -> list:
+    """One search through the platform's own statement (`cmp.knowledge.retrieval.search_chunks`, top 10)
+    as the application role, in its own transaction with the tenant set (RLS on). `exact` takes the exact
+    path for every base (the tenant's rows through its btree, sorted by true distance); otherwise a base
+    above `EXACT_MAX_CHUNKS` goes through HNSW with the iterative scan, as deployed."""
     with conn.transaction():
-        conn.execute("select set_config('app.tenant_id', %s, true)", (str(params["tenant"]),))
-        conn.execute(f"set local hnsw.ef_search = {int(ef)}")
-        conn.execute("set local hnsw.iterative_scan = relaxed_order")
-        if exact:
-            conn.execute("set local enable_indexscan = off")
-        return [row[0] for row in conn.execute(sql, params).fetchall()]
+        session = Session(conn)
+        session.set_tenant(params["tenant"])
+        session.execute(f"set local hnsw.ef_search = {int(ef)}")
+        hits = search_chunks(
+            session, params["tenant"], params["base"], params["text"], params["vector"], 10, method,
+            SearchFilters(), exact_max_chunks=10**12 if exact else EXACT_MAX_CHUNKS,
+        )  # fmt: skip
+    return [hit.chunk_id for hit in hits]
 
 
 def machine() -> str:
@@ -362,25 +324,19 @@ def main() -> None:
             assert row is not None
             print(f"size: knowledge_chunks {row[0]} (HNSW index {row[1]}); {row[2].split(',')[0]}")
         print(f"queries: {args.queries} per pass, half on the large tenant; ef_search={args.ef_search}")
-        measure(app_role_url(owner_url), corpus, args, "RLS on, @@ not leakproof (as deployed)")
-        with psycopg.connect(owner_url, autocommit=True) as conn:
-            conn.execute("alter function ts_match_vq(tsvector, tsquery) leakproof")
-        measure(app_role_url(owner_url), corpus, args, "RLS on, ts_match_vq marked leakproof")
+        measure(app_role_url(owner_url), corpus, args, "RLS on, as deployed")
 
 
 def measure(app_url: str, corpus: Corpus, args: argparse.Namespace, label: str) -> None:
-    """Time args.queries hybrid searches (half on the large tenant) and their recall against exact search.
-
-    Row-level security keeps every qual that is not leakproof behind the policy's own filter, and the
-    text-search match `@@` (ts_match_vq) is not leakproof: under RLS the GIN index cannot serve it, so a
-    keyword search reads every row of the tenant. The second pass marks it leakproof (a superuser act) to
-    show what the index would give."""
+    """Time args.queries hybrid searches (half on the large tenant) and their recall against exact search
+    (the keyword half goes through `knowledge_keyword_matches`, migration 0020, which probes the GIN
+    index under RLS)."""
     rng = random.Random(SEED + 2)
     groups = {"large tenant": [0], "other tenants": list(range(1, len(corpus.sizes)))}
     results: dict[str, dict[str, list[float]]] = {}
-    with psycopg.connect(app_url) as conn:
+    with psycopg.connect(app_url, row_factory=dict_row) as conn:
         for t in range(20):
-            search(conn, HYBRID_SQL, corpus.query(rng, t % len(corpus.sizes)), False, args.ef_search)
+            search(conn, corpus.query(rng, t % len(corpus.sizes)), "hybrid", False, args.ef_search)
         for group, members in groups.items():
             latencies: list[float] = []
             hybrid_recall: list[float] = []
@@ -388,12 +344,12 @@ def measure(app_url: str, corpus: Corpus, args: argparse.Namespace, label: str) 
             for _ in range(args.queries // 2):
                 params = corpus.query(rng, rng.choice(members))
                 started = time.perf_counter()
-                fused = search(conn, HYBRID_SQL, params, False, args.ef_search)
+                fused = search(conn, params, "hybrid", False, args.ef_search)
                 latencies.append((time.perf_counter() - started) * 1000)
-                exact = search(conn, HYBRID_SQL, params, True, args.ef_search)
+                exact = search(conn, params, "hybrid", True, args.ef_search)
                 hybrid_recall.append(len(set(fused) & set(exact)) / max(1, len(exact)))
-                approximate = search(conn, VECTOR_SQL, params, False, args.ef_search)
-                exact_vector = search(conn, VECTOR_SQL, params, True, args.ef_search)
+                approximate = search(conn, params, "vector", False, args.ef_search)
+                exact_vector = search(conn, params, "vector", True, args.ef_search)
                 vector_recall.append(len(set(approximate) & set(exact_vector)) / max(1, len(exact_vector)))
             results[group] = {"ms": latencies, "hybrid": hybrid_recall, "vector": vector_recall}
     results["all"] = {

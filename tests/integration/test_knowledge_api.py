@@ -168,6 +168,13 @@ def test_an_uploaded_pdf_is_ingested_with_pages_and_tables_and_never_duplicated(
     stats = call(loaded, "GET", kb(subscription.id), who)[1]
     assert stats["documents"] == 1 and stats["chunks"] == chunks and stats["size_bytes"] == len(data)
     assert stats["storage_limit_bytes"] == 500 * 1024 * 1024 and stats["last_indexed_at"]
+    # Metered once in the indexing transaction, whatever the re-delivery and the reindex did.
+    usage = owner_conn.execute(
+        "select metric, quantity from usage_records where subscription_id = %s"
+        " and metric in ('documents', 'storage_bytes') order by metric",
+        (subscription.id,),
+    ).fetchall()
+    assert usage == [("documents", 1), ("storage_bytes", len(data))]
 
     assert call(loaded, "DELETE", path, who)[0] == 204
     assert owner_conn.execute(

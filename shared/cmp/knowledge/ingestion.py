@@ -11,7 +11,8 @@ anywhere leaves nothing half-written:
 4. write: the old chunks deleted and the new ones inserted in one transaction with `indexed`, only if the
    document still exists and no newer attempt has claimed it.
 So a re-delivery never duplicates chunks (they are replaced per document, in one transaction) and a
-killed job restarts cleanly. An unreadable document ends `failed` with the reason and its message goes to
+killed job restarts cleanly. The write also records the document's `documents` and `storage_bytes` usage
+(`uow.usage.record`, keyed by the document: exactly once per document, whatever the re-deliveries). An unreadable document ends `failed` with the reason and its message goes to
 the DLQ (`PoisonMessage`); a job that failed `max_attempts` times (embedding provider down) too.
 """
 
@@ -300,5 +301,20 @@ class IngestionJobs:
             document.indexed(count, text_hash, now)
             uow.knowledge_documents.save(document)
             uow.knowledge_bases.touch_indexed(base.id, now)
+            if base.subscription_id is not None:
+                self._meter(uow, base.subscription_id, document, now)
             uow.commit()
         return "indexed"
+
+    @staticmethod
+    def _meter(uow: Any, subscription_id: uuid.UUID, document: Document, now: Any) -> None:
+        """The document's `documents` (1) and `storage_bytes` (its size in bytes) usage, in the transaction
+        that writes its chunks, keyed by the document id: its first indexing is metered and a reindex, a
+        re-crawl or a re-delivered job records nothing more (docs/metering.md: documents ingested, bytes
+        stored)."""
+        from cmp.metering.model import UsageEvent
+
+        for metric, quantity in (("documents", 1), ("storage_bytes", document.size_bytes)):
+            uow.usage.record(
+                UsageEvent(subscription_id, metric, quantity, now, f"knowledge:{document.id}:{metric}")
+            )

@@ -10,12 +10,17 @@ in a read-only, tenant-scoped transaction). The rules come from DESIGN.md §6, m
   read through the `(tenant_id, knowledge_base_id)` btree in a materialised CTE, sorted by true distance —
   for a small base that is both faster and exact. Embeddings are an untyped `vector` column; queries cast
   to the base's dimension under `embedding_dimension = N`, the partial HNSW index's own expression.
-- **keyword**: `websearch_to_tsquery` in each text search configuration the platform writes chunks with
-  (`cmp_english`, `cmp_spanish`, `cmp_simple`: the chunk's language decides, `cmp.knowledge.model`), one
-  branch per configuration with the same configuration on both sides, so each branch is a GIN probe; a
-  configuration no chunk of the base uses contributes no rows. Ranked by `ts_rank_cd`.
-- **hybrid**: both candidate lists fused by reciprocal rank fusion (Cormack et al. 2009, k = 60) in one
-  statement.
+- **keyword**: `websearch_to_tsquery` over the query's words joined with `or` (`keyword_query`: any word
+  matches, passages holding more of them rank higher), in each text search configuration the platform
+  writes chunks with (`cmp_english`, `cmp_spanish`, `cmp_simple`: the chunk's language decides,
+  `cmp.knowledge.model`), the same configuration on both sides. The match runs in the SQL function
+  `knowledge_keyword_matches` (migration 0020, SECURITY DEFINER, filtered on the caller's
+  `app_current_tenant()`) because under RLS the non-leakproof `@@` cannot use the GIN index; its ids are
+  joined back to the chunks under RLS, where the filters apply. Ranked by `ts_rank` (normalised by
+  length; the migration says why not `ts_rank_cd`).
+- **hybrid**: both candidate lists fused by weighted reciprocal rank fusion (Cormack et al. 2009) in one
+  statement; `RRF_K` and `RRF_KEYWORD_WEIGHT` were chosen on the development half of the labelled set
+  (`bench/answer_quality.py --tune`, docs/performance.md).
 
 Filters (`SearchFilters`) apply in every method, inside the scan (so `top_k` rows come back whenever the
 base holds that many matching chunks): source types, documents, chunk languages, the document's date
@@ -24,6 +29,7 @@ base holds that many matching chunks): source types, documents, chunk languages,
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -45,10 +51,15 @@ if TYPE_CHECKING:
 Method = Literal["vector", "keyword", "hybrid"]
 EXACT_MAX_CHUNKS = 20_000
 """A base of at most this many chunks is searched exactly (btree + sort); larger ones through HNSW."""
-RRF_K = 60
-"""Reciprocal rank fusion's constant (Cormack, Clarke and Buettcher, SIGIR 2009)."""
+RRF_K = 10
+"""Reciprocal rank fusion's constant (Cormack, Clarke and Buettcher, SIGIR 2009, used 60; 10 with the
+keyword weight below scored best on the labelled set's development half)."""
+RRF_KEYWORD_WEIGHT = 0.3
+"""The keyword list's weight in the fusion (the vector list's is 1): a hit's fused score is
+1/(RRF_K + vector rank) + RRF_KEYWORD_WEIGHT/(RRF_K + keyword rank)."""
 TS_CONFIGS: tuple[str, ...] = (*dict.fromkeys(LANGUAGE_CONFIGS.values()), ts_config_for(None))
 """Every text search configuration chunks are written with (`cmp.knowledge.model.ts_config_for`)."""
+_WORD = re.compile(r"\w+", re.UNICODE)
 HNSW_EF_SEARCH = 100
 """`hnsw.ef_search` for filtered scans: the candidate list per step of the iterative scan."""
 
@@ -73,7 +84,7 @@ class SearchFilters:
 class SearchHit:
     """One retrieved chunk with what a citation needs.
 
-    `score` is the method's own ranking value (cosine similarity for vector, `ts_rank_cd` for keyword, the
+    `score` is the method's own ranking value (cosine similarity for vector, `ts_rank` for keyword, the
     fused RRF score for hybrid); `similarity` is the chunk's cosine similarity to the query embedding in
     [-1, 1] (None when the search had no comparable query vector). `rank` starts at 1.
     """
@@ -159,20 +170,24 @@ def _vector_candidates(dimension: int, exact: bool, where: sql.Composable) -> sq
 
 
 def _keyword_candidates(where: sql.Composable) -> sql.Composable:
-    """`(id, rank)` rows, best first, at most `%(candidates)s` of them."""
+    """`(id, rank)` rows, best first, at most `%(candidates)s` of them: the matches of
+    `knowledge_keyword_matches` (migration 0020, the GIN probe in the caller's tenant), joined back to
+    their chunk and document under RLS for the filters."""
     from psycopg import sql
 
-    branches = [
-        sql.SQL(
-            "select c.id, ts_rank_cd(c.content_tsv, websearch_to_tsquery({cfg}::regconfig, %(query_text)s))"
-            " as rank {scope} and c.ts_config = {cfg}::regconfig"
-            " and c.content_tsv @@ websearch_to_tsquery({cfg}::regconfig, %(query_text)s){where}"
-        ).format(cfg=sql.Literal(config), scope=sql.SQL(_SCOPE), where=where)
-        for config in TS_CONFIGS
-    ]
-    return sql.SQL("select id, rank from ({union}) k order by rank desc, id limit %(candidates)s").format(
-        union=sql.SQL(" union all ").join(branches)
-    )
+    return sql.SQL(
+        "select m.id, m.rank from knowledge_keyword_matches(%(base)s, %(ts_configs)s::regconfig[],"
+        " %(ts_query)s) m join knowledge_chunks c on c.id = m.id join knowledge_documents d"
+        " on d.id = c.document_id where c.tenant_id = %(tenant)s and c.knowledge_base_id = %(base)s{where}"
+        " order by m.rank desc, m.id limit %(candidates)s"
+    ).format(where=where)
+
+
+def keyword_query(text: str) -> str:
+    """The words of `text`, separated by spaces, for `knowledge_keyword_matches` (which drops stop words
+    and matches any of the rest). Only word characters pass, so the user's text cannot inject
+    `websearch_to_tsquery` phrase quotes or `-` negations, and a literal "or" is left out."""
+    return " ".join(w for w in _WORD.findall(text) if w.casefold() != "or")
 
 
 def _statement(method: Method, base: BaseRef, exact: bool, with_vector: bool, where: sql.Composable) -> Any:
@@ -197,10 +212,11 @@ def _statement(method: Method, base: BaseRef, exact: bool, with_vector: bool, wh
         ctes = sql.SQL("kw as materialized ({k})").format(k=_keyword_candidates(where))
     else:
         ranked = sql.SQL(
-            "select id, sum(1.0 / ({rrf} + r))::float8 as score from ("
-            "select id, row_number() over (order by distance, id) as r from vec"
-            " union all select id, row_number() over (order by rank desc, id) as r from kw) f group by id"
-        ).format(rrf=sql.Literal(RRF_K))
+            "select id, sum(w / ({rrf} + r))::float8 as score from ("
+            "select id, 1.0 as w, row_number() over (order by distance, id) as r from vec"
+            " union all select id, {w} as w, row_number() over (order by rank desc, id) as r from kw) f"
+            " group by id"
+        ).format(rrf=sql.Literal(RRF_K), w=sql.Literal(RRF_KEYWORD_WEIGHT))
         ctes = sql.SQL("vec as materialized ({v}), kw as materialized ({k})").format(
             v=_vector_candidates(base.embedding_dimension, exact, where), k=_keyword_candidates(where)
         )
@@ -232,7 +248,8 @@ def search_chunks(
     params: dict[str, Any] = {
         "tenant": tenant_id,
         "base": base.id,
-        "query_text": query_text,
+        "ts_configs": list(TS_CONFIGS),
+        "ts_query": keyword_query(query_text),
         "top_k": top_k,
         "candidates": max(top_k * 4, 40) if method == "hybrid" else top_k,
     }

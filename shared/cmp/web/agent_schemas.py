@@ -141,7 +141,7 @@ class SearchBody(RequestModel):
 
 
 class SearchHitOut(ApiModel):
-    """A ranked chunk with its citation. `score` is the method's (cosine, ts_rank_cd or fused RRF);
+    """A ranked chunk with its citation. `score` is the method's (cosine, ts_rank or fused RRF);
     `similarity` the cosine similarity to the query."""
 
     rank: int

@@ -87,6 +87,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
             seeded = seed(bootstrap())
             _print_banner(
                 stack.runner.base_url,
+                stack.runner.websocket_url,
                 f"AWS ({stack.aws.name}): {stack.aws.endpoint}",
                 demo_products_line(seeded, LOCAL_DIR),
                 DEMO_ACCOUNTS,
@@ -145,8 +146,28 @@ def demo_agent_lines(api: str, agent: dict[str, Any]) -> list[str]:
     return lines
 
 
+def websocket_example_lines(websocket: str, agent: dict[str, Any]) -> list[str]:
+    """The banner's streaming example: the demo agent's question over the WebSocket API with its API key, in
+    the project's Python (`websockets` client), printing the tokens as they come (docs/websocket.md)."""
+    url = f"{websocket}?subscription_id={agent['subscription_id']}&api_key={agent['api_key']}"
+    question = json.dumps({"action": "chat", "message": agent["question"]}, ensure_ascii=False)
+    return [
+        "  Or stream the answer token by token over WebSocket (paste the lines from .venv/bin/python to EOF):",
+        ".venv/bin/python - <<'EOF'",
+        "import json",
+        "from websockets.sync.client import connect",
+        f"with connect({url!r}) as ws:",
+        f"    ws.send({question!r})",
+        '    while (frame := json.loads(ws.recv()))["type"] == "token":',
+        '        print(frame["text"], end="", flush=True)',
+        '    print("\\n", frame["type"], frame["citations"][0]["title"])',
+        "EOF",
+    ]
+
+
 def _print_banner(
     api: str,
+    websocket: str | None,
     aws: str,
     products_line: str,
     accounts: Sequence[DemoAccount],
@@ -158,7 +179,7 @@ def _print_banner(
 CMP is running.
 API: {api}
 Swagger UI: {api}/docs   (OpenAPI: {api}/openapi.json)
-{aws}
+{f"WebSocket: {websocket}?subscription_id=…&api_key=…   (streaming chat, docs/websocket.md){chr(10)}" if websocket else ""}{aws}
 {products_line}
 Demo accounts (password after the colon):""")
     for account in accounts:
@@ -183,6 +204,8 @@ Demo accounts (password after the colon):""")
         ]
     if demo_agent:
         lines += demo_agent_lines(api, demo_agent)
+        if websocket:
+            lines += websocket_example_lines(websocket, demo_agent)
     lines += ["", "Press Ctrl-C to stop every process this started."]
     print("\n".join(lines), flush=True)
 

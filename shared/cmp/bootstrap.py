@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from cmp.catalog.review import ReviewService
     from cmp.catalog.views import ProductViews
     from cmp.catalog.wizard import ProductWizard
+    from cmp.chat_ws.services import WebSocketChat
     from cmp.commerce.billing import BillingJobs
     from cmp.commerce.changes import SubscriptionChanges
     from cmp.commerce.checkout import CheckoutService
@@ -129,6 +130,13 @@ class Services(RuntimeServices):
             RegisteredRuntimes(self.unit_of_work),
             self.settings.gateway_product_rate_per_minute,
         )
+
+    @cached_property
+    def chat_ws(self) -> WebSocketChat:
+        """Streaming chat over API Gateway WebSocket: `$connect`, messages, `$disconnect` (cmp.chat_ws)."""
+        from cmp.chat_ws.services import WebSocketChat
+
+        return WebSocketChat(self.unit_of_work, self.runtime_authorizer, self.gateway, self.agent)
 
     @cached_property
     def profiles(self) -> ProfileView:

@@ -67,6 +67,9 @@ class Settings:
     )
     public_api_url: str = field(default_factory=lambda: _env("PUBLIC_API_URL"))
     """The API's public base URL (a custom domain, no trailing slash); empty: the URL the request came to."""
+    websocket_management_url: str = field(default_factory=lambda: _env("WEBSOCKET_MANAGEMENT_URL"))
+    """Where the WebSocket function posts frames (`@connections`); empty: the API's own endpoint
+    (`https://{api id}.execute-api.{region}.amazonaws.com/{stage}`). The local runner sets its own URL."""
     widget_script_url: str = field(default_factory=lambda: _env("WIDGET_SCRIPT_URL"))
     """Where browsers load the embeddable widget; empty: `{public API URL}/v1/widget/chat.js`."""
     workflow_steps_queue_url: str = field(

@@ -1,6 +1,7 @@
 """`make run`'s banner tells the truth about the demo products: after one was archived, a restart says
 how many the marketplace really shows and which it does not, instead of repeating "5 published". Its
-TechCorp example call, asked in Spanish, gets a cited Spanish answer; a restart indexes nothing twice and
+TechCorp example call, asked in Spanish, gets a cited Spanish answer, over REST and over the printed
+WebSocket example; a restart indexes nothing twice and
 prints a new demo key (the previous one is revoked)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import json
 import re
 import shutil
 import signal
+import subprocess
 
 import httpx
 
@@ -44,6 +46,17 @@ def _ask_techcorp(banner: str) -> tuple[str, httpx.Response]:
     return key, httpx.post(url, headers={"Authorization": f"Bearer {key}"}, json=json.loads(body), timeout=60)
 
 
+def _stream_techcorp(banner: str) -> str:
+    """Run the banner's WebSocket example as printed (from `.venv/bin/python` to `EOF`); its output."""
+    found = re.search(r"^(\.venv/bin/python - <<'EOF'\n.*?^EOF)$", banner, re.M | re.S)
+    assert found, banner
+    ran = subprocess.run(
+        ["bash", "-c", found.group(1)], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert ran.returncode == 0, ran.stderr
+    return ran.stdout
+
+
 def _archive_as_demo_seller(api_url: str, slug: str) -> None:
     with httpx.Client(base_url=api_url, timeout=30) as api:
         login = api.post("/v1/auth/login", json={"email": SELLER.email, "password": SELLER.password})
@@ -67,6 +80,9 @@ def test_the_banner_counts_what_the_marketplace_really_shows_after_a_restart() -
         assert answer["language"] == "es" and answer["grounded"], answer
         assert "15 días" in answer["answer"], answer
         assert answer["citations"][0]["title"].startswith("Política de devoluciones"), answer["citations"]
+        assert re.search(r"^WebSocket: ws://\S+/ws\?", first.output, re.M), first.output
+        streamed = _stream_techcorp(first.output)
+        assert "15 días" in streamed and "done Política de devoluciones" in streamed, streamed
         _archive_as_demo_seller(first.api, "acme-faq-bot")
     finally:
         first.stop()

@@ -22,6 +22,8 @@ The rules:
 - Skipped: developer-tool blocks, where every command line starts with ``make ``, ``sam ``,
   ``.venv/bin/cmp `` or ``.venv/bin/pytest `` (they start servers, run the test suite or deploy). A
   block that mixes them with other commands fails `test_code_blocks_follow_the_rules`: split it.
+- ``python3`` is the project's (its virtualenv's bin folder comes first on PATH, as after
+  ``. .venv/bin/activate``), so an example may use the packages `make install` installs.
 - Each file runs in a fresh temporary directory (an example that needs a file creates it first) and
   must finish within 90 s.
 
@@ -36,6 +38,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import textwrap
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -49,6 +52,7 @@ from .conftest import REPO
 
 DOCUMENTS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 DOCS_URL = "http://127.0.0.1:8000"
+PATH = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
 TOOL_PREFIXES = ("make ", "sam ", ".venv/bin/cmp ", ".venv/bin/pytest ")
 EXPECT = re.compile(r"#\s*expect:\s*(4xx|4\d\d)\s*$")
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,})(?P<info>[^`\s]*)[^`]*$")
@@ -248,7 +252,7 @@ def run_examples(path: Path, base_url: str, workdir: Path) -> list[str]:
     process = subprocess.Popen(
         ["bash", "-c", script],
         cwd=workdir,
-        env={"PATH": os.environ["PATH"], "HOME": str(workdir), "API": base_url, "LANG": "C.UTF-8"},
+        env={"PATH": PATH, "HOME": str(workdir), "API": base_url, "LANG": "C.UTF-8"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -1,7 +1,8 @@
 """The chat widget in a real headless Chromium (Debian's `chromium`, driven by Playwright's Python client; no
 browser is downloaded): embedded with the demo buyer's widget token on a page of an allowed origin it
-renders the configured launcher, welcome message and suggested prompts, talks to the agent and shows the
-answer's citations; on a page of another origin the platform refuses the token and the widget says so.
+renders the configured launcher, welcome message and suggested prompts, talks to the agent over the
+WebSocket API (token frames, then the answer) and shows the answer's citations; with a WebSocket URL nothing
+answers it falls back to the REST route and still answers; on a page of another origin the platform refuses the token and the widget says so.
 
 Two local ports serve the two pages (two origins); screenshots are kept under .local/artifacts/widget/
 (gitignored) as the test's artifacts.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import shutil
 import threading
 from collections.abc import Iterator
@@ -116,10 +118,22 @@ def test_the_widget_chats_on_an_allowed_origin_and_is_refused_on_another(
     snippet = embed.json()["html"]
     assert "/v1/widget/chat.js" in snippet
     (folder / "index.html").write_text(_page(snippet), encoding="utf-8")
+
+    # the same page with a WebSocket URL nothing answers: the widget falls back to the REST route
+    unreachable = snippet.replace("<script ", '<script data-websocket="ws://127.0.0.1:9/ws" ', 1)
+    (folder / "rest.html").write_text(_page(unreachable), encoding="utf-8")
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
 
     page = browser.new_page(viewport={"width": 1000, "height": 700})
+    sockets: list[str] = []
+    frames: list[dict[str, Any]] = []
+
+    def watch(ws: Any) -> None:
+        sockets.append(ws.url)
+        ws.on("framereceived", lambda payload: frames.append(json.loads(payload)))
+
+    page.on("websocket", watch)
     page.goto(f"{allowed}/index.html")
     launcher = page.locator("[data-cmp-chat] .launcher")
     launcher.wait_for(timeout=20_000)
@@ -136,6 +150,20 @@ def test_the_widget_chats_on_an_allowed_origin_and_is_refused_on_another(
     assert citations.count() >= 1
     assert "30 days" in citations.first.inner_text()
     page.screenshot(path=str(ARTIFACTS / "2-allowed-answer.png"))
+    # streamed over the WebSocket API: token frames, then the answer the widget shows
+    assert len(sockets) == 1 and "/ws?subscription_id=" in sockets[0], sockets
+    assert [f["type"] for f in frames][-1] == "done" and frames[0]["type"] == "token", frames
+    assert POLICY in frames[-1]["answer"]
+    page.close()
+
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    page.goto(f"{allowed}/rest.html")
+    page.locator("[data-cmp-chat] .launcher").click()
+    page.locator("[data-cmp-chat] .prompts button").first.click()
+    answer = page.locator("[data-cmp-chat] .answer")
+    answer.wait_for(timeout=60_000)
+    assert POLICY in answer.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "2b-rest-fallback-answer.png"))
     page.close()
 
     page = browser.new_page(viewport={"width": 1000, "height": 700})

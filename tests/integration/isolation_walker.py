@@ -1,7 +1,7 @@
 """The isolation walker (issue 10, Security suite; OWASP API1 broken object level authorization, API5
 broken function level authorization): every operation of the merged OpenAPI document is called, through the
 local runner's gateway (its route table, the template's authorizer, real API Gateway events) with the
-functions loaded in-process, with credentials that must not reach the victims' data: another
+functions loaded in-process, and so is the WebSocket API's `$connect` (`walk_websocket`), with credentials that must not reach the victims' data: another
 organization's token (holding both roles), the other side's token (the victim seller's for the victim
 buyer's routes, the victim buyer's for the victim seller's), another subscription's API key, and none.
 
@@ -26,6 +26,7 @@ from typing import Any
 
 import psycopg
 
+from cmp_dev.local import events
 from cmp_dev.local.functions import FunctionError
 from cmp_dev.local.runner import LocalRunner
 
@@ -221,6 +222,41 @@ class Walker:
             for credential in credentials:
                 if credential.tenant_id not in owned_by:
                     self.call(method, path, url, body, credential)
+        return self.findings
+
+    def walk_websocket(self, credentials: list[Credential]) -> list[Finding]:
+        """The WebSocket API (docs/websocket.md): `$connect` to the victim's `subscription_id` with each
+        credential, as a header and as the `api_key` query parameter. A finding is an accepted handshake (no
+        message can then be sent on the connection) or a changed victim state."""
+        connect = self.runner.template.websocket_routes.get("$connect")
+        if connect is None:
+            return self.findings
+        function = self.runner.functions[connect]
+        subscription = self.parameters["subscription_id"]
+        for credential in credentials:
+            token = credential.headers.get("authorization", "").removeprefix("Bearer ")
+            for headers, query in ((credential.headers, ""), ({}, f"&api_key={token}" if token else "")):
+                protected = [t for t in self.victims.private_ids if t != credential.tenant_id]
+                before = victim_state(self.owner, protected)
+                connection_id = uuid.uuid4().hex[:16] + "="
+                event = events.websocket_event(
+                    "$connect",
+                    connection_id,
+                    "walker.local",
+                    headers=headers,
+                    query=f"subscription_id={subscription}{query}",
+                )
+                status = int(function.invoke(event).get("statusCode", 200))
+                self.calls += 1
+                where = "$connect" + (" (api_key query)" if query else "")
+                if status == 200:
+                    self.findings.append(Finding("websocket", where, credential.name, status, "connected"))
+                after = victim_state(self.owner, protected)
+                changed = sorted(k for k in before if before[k] != after[k])
+                if changed:
+                    self.findings.append(
+                        Finding("websocket", where, credential.name, status, f"changed {changed}")
+                    )
         return self.findings
 
     def call(self, method: str, path: str, url: str, body: Any, credential: Credential) -> None:

@@ -161,6 +161,10 @@ def test_no_operation_returns_or_changes_another_organizations_data(
     findings = walk.walk(world.credentials)
     assert not findings, "\n".join(str(f) for f in findings)
     assert walk.calls >= 3 * len(operations)
+    calls = walk.calls
+    findings = walk.walk_websocket(world.credentials)
+    assert not findings, "\n".join(str(f) for f in findings)
+    assert walk.calls - calls == 2 * len(world.credentials)
 
 
 def test_the_walker_reports_a_route_added_without_isolation(

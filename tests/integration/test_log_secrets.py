@@ -4,7 +4,8 @@ captured (each logger's records, the platform's and Powertools' at DEBUG, Powert
 written to stdout/stderr), then
 scanned for every secret the journey created or used: passwords, JWTs, the API key, the widget token, and
 every secret the stack holds in Secrets Manager (the JWT signing key, the payment webhook's signing secret,
-the widget token key)."""
+the widget token key). The journey includes WebSocket handshakes carrying the API key and the widget token
+in the query string and in headers."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from cmp.aws.clients import client
+from cmp_dev.local.events import websocket_event
 
 from .commerce_support import plan, publish
 from .conftest import Platform
@@ -48,7 +50,8 @@ def test_no_secret_of_a_full_journey_appears_in_any_log(
 ) -> None:
     runner = in_process_runner(platform.template, platform.function, platform.invoke)
     for name in {r.function for r in platform.template.routes} | {
-        platform.template.authorizer_function or ""
+        platform.template.authorizer_function or "",
+        *platform.template.websocket_routes.values(),
     }:
         if name:
             platform.function(name)  # load every function first, so their loggers exist to listen to
@@ -117,6 +120,21 @@ def test_no_secret_of_a_full_journey_appears_in_any_log(
         )
         assert status == 201, widget
         secrets["widget token"] = widget["token"]
+        # the WebSocket API's handshake, with the credential in the query string (browsers) and in headers
+        ws = platform.template.websocket_routes["$connect"]
+        for query, headers, expected in (
+            (f"api_key={key['secret']}", {}, 200),
+            (f"api_key={widget['token']}", {"Origin": "https://shop.example.com"}, 200),
+            (f"api_key={widget['token']}", {"Origin": "https://evil.example.com"}, 403),
+            ("", {"X-Api-Key": key["secret"]}, 200),
+        ):
+            connection = uuid.uuid4().hex
+            event = websocket_event(
+                "$connect", connection, "ws.local", headers=headers,
+                query=f"subscription_id={order['subscription_id']}&{query}",
+            )  # fmt: skip
+            assert platform.invoke(ws, event)["statusCode"] == expected, query
+            platform.invoke(ws, websocket_event("$disconnect", connection, "ws.local"))
         status, _ = api("GET", sub, token=key["secret"])  # an API key on a portal route: refused
         assert status in (401, 403)
         status, _ = api("GET", f"{sub}/usage", token=buyer)

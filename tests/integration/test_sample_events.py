@@ -44,6 +44,7 @@ def test_every_function_has_a_sample_event(platform: Platform) -> None:
         ("RuntimeApiFunction", "runtime_api", 404),
         ("AgentApiFunction", "agent_api", 404),
         ("McpApiFunction", "mcp_api", 200),
+        ("ChatWsFunction", "chat_ws", 401),  # $connect with the placeholder key: the handshake is refused
     ],
 )
 def test_api_functions_answer_their_sample_event(

@@ -59,7 +59,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "KnowledgeRefreshFunction": JOB,
     "RuntimeApiFunction": API,
     "AgentApiFunction": API,
-    "McpApiFunction": API,  # the mcp package (Starlette, httpx, jsonschema) is imported on the first MCP call
+    "McpApiFunction": API,
+    "ChatWsFunction": API
+    | {
+        "chalice"
+    },  # chalice.app alone (~30 ms): the Chalice CLI's packages never load  # the mcp package (Starlette, httpx, jsonschema) is imported on the first MCP call
     "WidgetScriptFunction": API,
     "KnowledgeApiFunction": API,
     "IngestionWorkerFunction": API,

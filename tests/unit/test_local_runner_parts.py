@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 
-from cmp_dev.local.events import route_pattern, route_specificity, sqs_event
+from cmp_dev.local.events import route_pattern, route_specificity, sqs_event, websocket_event
 from cmp_dev.local.gateway import gateway_response
 from cmp_dev.local.openapi import merge_openapi, requires_sign_in
 from cmp_dev.local.routing import Invoke, NoRoute, NotAllowed, Operations, Preflight, RouteTable
 from cmp_dev.local.runner import LocalRunner, read_chunked
 from cmp_dev.local.schedules import next_fire
 from cmp_dev.local.template import ApiRoute, Resolver, read_template
+from cmp_dev.local.websocket import WebSocketGateway
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -254,7 +255,9 @@ def test_the_runner_hands_a_chunked_request_body_to_the_function() -> None:
         seen.append((headers, body))
         return 200, {}, b"{}"
 
-    fake = SimpleNamespace(dispatch=dispatch, template=None)
+    fake = SimpleNamespace(
+        dispatch=dispatch, template=None, websocket=WebSocketGateway({}, lambda n, e: None)
+    )
     handler_class = LocalRunner._handler_class(fake)  # type: ignore[arg-type]
     # Driven without a socket (unit tests do no I/O): the request line and headers are already parsed.
     handler = handler_class.__new__(handler_class)
@@ -267,3 +270,35 @@ def test_the_runner_hands_a_chunked_request_body_to_the_function() -> None:
     assert handler.wfile.getvalue().startswith(b"HTTP/1.1 200")
     assert seen[0][1] == b'{"category": "agent"}'
     assert "transfer-encoding" not in seen[0][0]
+
+
+def test_the_websocket_gateway_routes_by_action_and_answers_gone_for_unknown_connections() -> None:
+    routes = {"$connect": "Ws", "$disconnect": "Ws", "$default": "Ws", "chat": "Ws"}
+    gateway = WebSocketGateway(routes, lambda name, event: None)
+    assert gateway._route('{"action": "chat", "message": "hi"}') == "chat"
+    for body in ('{"action": "dance"}', '{"action": "$connect"}', "not json", "[1]", '{"action": 3}'):
+        assert gateway._route(body) == "$default", body
+    assert gateway.is_upgrade("GET", "/ws?api_key=x", {"upgrade": "websocket"})
+    assert not gateway.is_upgrade("POST", "/ws", {"upgrade": "websocket"})
+    assert not gateway.is_upgrade("GET", "/ws", {})
+    assert not WebSocketGateway({}, lambda n, e: None).is_upgrade("GET", "/ws", {"upgrade": "websocket"})
+    status, headers, _ = gateway.manage("POST", "unknown=", b"{}")
+    assert (status, headers["x-amzn-ErrorType"]) == (410, "GoneException")
+
+
+def test_websocket_events_have_api_gateways_shape() -> None:
+    connect = websocket_event(
+        "$connect", "id=", "host:1", headers={"Origin": "https://a.example"}, query="a=1&b=2"
+    )
+    context = connect["requestContext"]
+    assert (context["eventType"], context["routeKey"], context["connectionId"]) == (
+        "CONNECT",
+        "$connect",
+        "id=",
+    )
+    assert connect["queryStringParameters"] == {"a": "1", "b": "2"} and connect["headers"]["Origin"]
+    message = websocket_event("chat", "id=", "host:1", body='{"action": "chat"}')
+    assert message["requestContext"]["eventType"] == "MESSAGE" and message["body"] == '{"action": "chat"}'
+    assert "headers" not in message and message["requestContext"]["messageId"]
+    gone = websocket_event("$disconnect", "id=", "host:1")
+    assert gone["requestContext"]["eventType"] == "DISCONNECT" and "body" not in gone

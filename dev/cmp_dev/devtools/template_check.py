@@ -6,6 +6,7 @@ files the template points to. This runs, without AWS credentials or network:
 - cfn-lint over the transformed CloudFormation (errors fail, warnings are reported);
 - every state machine definition through `asl_check`, plus its `${...}` placeholders against
   `DefinitionSubstitutions` in both directions;
+- every WebSocket API whole (`websocket_check`: its routes, integrations, permissions, stage, handlers);
 - every function's CodeUri folder and Python handler, every local artifact path, and that each
   `statemachines/*.asl.json` file is used by some state machine;
 - every secret, queue, bucket, state machine and event bus a function's environment names against the
@@ -38,6 +39,7 @@ from samtranslator.translator.translator import Translator
 from cmp_dev.devtools.asl_check import check_asl
 from cmp_dev.devtools.cfn_yaml import TemplateLoadError, load_template
 from cmp_dev.devtools.grants import check_grants
+from cmp_dev.devtools.websocket_check import check_websocket_apis
 
 if TYPE_CHECKING:
     from boto3.session import Session
@@ -109,6 +111,7 @@ def analyze_template(path: Path | str, ignore_rules: Iterable[str] = ()) -> Temp
     _check_artifact_paths(template, base_dir, report)
     _check_functions(template, base_dir, report)
     _check_state_machines(template, base_dir, report)
+    report.problems.extend(check_websocket_apis(template, base_dir))
     transformed = transform(template, report)
     if transformed is not None:
         report.resource_count = len(transformed.get("Resources", {}))

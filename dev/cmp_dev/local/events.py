@@ -150,3 +150,52 @@ def schedule_event(schedule_name: str) -> dict[str, Any]:
         "resources": [f"arn:aws:scheduler:us-east-1:{ACCOUNT_ID}:schedule/default/{schedule_name}"],
         "detail": {},
     }
+
+
+def websocket_event(
+    route_key: str,
+    connection_id: str,
+    domain_name: str,
+    *,
+    headers: dict[str, str] | None = None,
+    query: str = "",
+    body: str | None = None,
+    source_ip: str = "127.0.0.1",
+    connected_at: float | None = None,
+) -> dict[str, Any]:
+    """An API Gateway WebSocket event as the Lambda proxy integration delivers it: `$connect` (eventType
+    CONNECT, with the handshake's headers and query string), `$disconnect` (DISCONNECT) or a message (MESSAGE,
+    any other route key, with `body`). Shape: https://docs.aws.amazon.com/apigateway/latest/developerguide/
+    apigateway-websocket-api-mapping-template-reference.html and the Lambda proxy examples."""
+    now = time.time()
+    event_type = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route_key, "MESSAGE")
+    request_context: dict[str, Any] = {
+        "routeKey": route_key,
+        "eventType": event_type,
+        "extendedRequestId": str(uuid.uuid4()),
+        "requestTime": datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "messageDirection": "IN",
+        "stage": STAGE,
+        "connectedAt": int((connected_at or now) * 1000),
+        "requestTimeEpoch": int(now * 1000),
+        "identity": {"sourceIp": source_ip},
+        "requestId": str(uuid.uuid4()),
+        "domainName": domain_name,
+        "connectionId": connection_id,
+        "apiId": API_ID,
+    }
+    event: dict[str, Any] = {"requestContext": request_context, "isBase64Encoded": False}
+    if event_type == "MESSAGE":
+        request_context["messageId"] = str(uuid.uuid4())
+        event["body"] = body
+        return event
+    event["headers"] = dict(headers or {})
+    event["multiValueHeaders"] = {k: [v] for k, v in (headers or {}).items()}
+    if event_type == "DISCONNECT":
+        request_context["disconnectStatusCode"] = 1000
+        request_context["disconnectReason"] = "Client-side close frame status code"
+        return event
+    multi_query = parse_qs(query, keep_blank_values=True) if query else {}
+    event["queryStringParameters"] = {k: v[-1] for k, v in multi_query.items()} or None
+    event["multiValueQueryStringParameters"] = multi_query or None
+    return event

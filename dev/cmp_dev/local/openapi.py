@@ -27,7 +27,12 @@ def merge_openapi(
         "info": {
             "title": "CMP portal API",
             "version": "1.0.0",
-            "description": "Marketplace for AI agents, apps, assistants and automations.",
+            "description": "Marketplace for AI agents, apps, assistants and automations. Streaming chat (token"
+            " by token) is a WebSocket API beside this one: its protocol is docs/websocket.md.",
+        },
+        "externalDocs": {
+            "description": "Streaming chat over WebSocket: the protocol",
+            "url": "docs/websocket.md",
         },
         "paths": {},
         "components": {

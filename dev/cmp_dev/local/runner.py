@@ -17,7 +17,7 @@ from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from cmp.aws.clients import new_client
 from cmp_dev.local import events
@@ -28,6 +28,7 @@ from cmp_dev.local.routing import STANDARD_METHODS, NoRoute, NotAllowed, Operati
 from cmp_dev.local.schedules import run_schedule
 from cmp_dev.local.stack import LOCAL_KEYS, REGION
 from cmp_dev.local.template import ApiRoute, LocalTemplate, SqsSource
+from cmp_dev.local.websocket import CONNECTIONS_PATH, WebSocketGateway
 
 log = logging.getLogger("cmp_dev.local")
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -45,10 +46,21 @@ class LocalRunner:
         host: str = "127.0.0.1",
     ) -> None:
         self.template = template
+        self._host = host
+        self.server = ThreadingHTTPServer((host, port), self._handler_class())
+        self.server.daemon_threads = True
+        # WebSocket functions post their frames back to this runner (`@connections`, cmp_dev.local.websocket).
+        websocket = {"WEBSOCKET_MANAGEMENT_URL": self.base_url}
         self.functions = {
-            name: FunctionProcess(name, fn.code_dir, fn.module, fn.attribute, fn.timeout, environment(name))
+            name: FunctionProcess(
+                name, fn.code_dir, fn.module, fn.attribute, fn.timeout,
+                {**environment(name), **(websocket if name in template.websocket_routes.values() else {})},
+            )
             for name, fn in template.functions.items()
-        }
+        }  # fmt: skip
+        self.websocket = WebSocketGateway(
+            template.websocket_routes, lambda name, event: self.functions[name].invoke(event)
+        )
         self._aws_endpoint = aws_endpoint
         self._queue_arns = queue_arns
         self.routes = RouteTable(template.routes, self._operations)
@@ -59,13 +71,19 @@ class LocalRunner:
         self._threads: list[threading.Thread] = []
         self._openapi: dict[str, Any] | None = None
         self._openapi_lock = threading.Lock()
-        self._host = host
-        self.server = ThreadingHTTPServer((host, port), self._handler_class())
-        self.server.daemon_threads = True
 
     @property
     def base_url(self) -> str:
         return f"http://{self._host}:{self.server.server_address[1]}"
+
+    @property
+    def websocket_url(self) -> str | None:
+        """Where WebSocket clients connect (`ws://host:port/ws`), or None when the template has no such API."""
+        return (
+            f"ws://{self._host}:{self.server.server_address[1]}/ws"
+            if self.template.websocket_routes
+            else None
+        )
 
     def start(self) -> None:
         with ThreadPoolExecutor(max_workers=4) as pool:
@@ -128,6 +146,8 @@ class LocalRunner:
         request_id = str(uuid.uuid4())
         split = urlsplit(raw_path)
         path = split.path
+        if path.startswith(CONNECTIONS_PATH):
+            return self.websocket.manage(method, unquote(path.removeprefix(CONNECTIONS_PATH)), body)
         if path in STATIC_PATHS or path.startswith("/docs/"):
             if method not in ("GET", "HEAD"):
                 return _not_allowed(method, path, ("GET", "HEAD"), request_id)
@@ -266,6 +286,11 @@ class LocalRunner:
                 return data
 
             def _serve(self) -> None:
+                lowered = {k.lower(): v for k, v in self.headers.items()}
+                if runner.websocket.is_upgrade(self.command, self.path, lowered):
+                    self.close_connection = True
+                    runner.websocket.serve(self, lowered)
+                    return
                 data = self._read_body()
                 if isinstance(data, tuple):
                     status, headers, body = data

@@ -3,6 +3,7 @@ state machines, the API's authorizer and gateway responses, and a resolver for t
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,6 +95,9 @@ class LocalTemplate:
     authorizers: dict[str, AuthorizerDef] = field(default_factory=dict)
     default_authorizer: str | None = None
     gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)
+    websocket_routes: dict[str, str] = field(default_factory=dict)
+    """The WebSocket API's route keys (`$connect`, `$disconnect`, `$default`, actions) → the function each
+    route's integration calls (`AWS::ApiGatewayV2::Route` → `Integration` → `${Function.Arn}`)."""
 
     @property
     def authorizer_function(self) -> str | None:
@@ -162,7 +166,20 @@ def read_template(path: Path) -> LocalTemplate:
                     ttl,
                     tuple(h.lower() for h in identity.get("Headers", [])) if ttl > 0 else (),
                 )
+    _read_websocket_routes(tpl, resources)
     return tpl
+
+
+def _read_websocket_routes(tpl: LocalTemplate, resources: dict[str, Any]) -> None:
+    for props in (
+        r.get("Properties", {}) for r in resources.values() if r.get("Type") == "AWS::ApiGatewayV2::Route"
+    ):
+        target = props.get("Target", {})
+        integration = str(target.get("Fn::Sub", target) if isinstance(target, dict) else target)
+        uri = json.dumps(resources.get(integration.removeprefix("integrations/${").removesuffix("}"), {}))
+        function = next((f for f in tpl.functions if f"${{{f}.Arn}}" in uri), None)
+        if function is not None:
+            tpl.websocket_routes[str(props["RouteKey"])] = function
 
 
 def _read_events(

@@ -60,6 +60,7 @@ REPOSITORIES: dict[str, str] = {
     "workflows": "cmp.workflows.repository:WorkflowRepository",
     "workflow_runs": "cmp.workflows.repository:RunRepository",
     "conversations": "cmp.conversations.repository:ConversationRepository",
+    "websocket_connections": "cmp.chat_ws.repository:ConnectionRepository",
 }
 
 

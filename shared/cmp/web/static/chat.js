@@ -8,7 +8,10 @@
  * inline | fullpage, theme light | dark | auto, colors, position, size {width, height} in pixels, avatar,
  * launcher {text, icon}, welcome message, suggested prompts, branding name), renders a launcher and a chat
  * panel inside a shadow root (the page's CSS cannot reach it, and it cannot reach the page's), and sends each
- * message to POST {API}/v1/agents/{id}/chat with the widget token as a bearer token. The browser adds the
+ * message over the WebSocket API when the browser has WebSocket and the socket opens (docs/websocket.md: the
+ * answer streams in token by token; the URL is `data-websocket`, else `{API}` with ws(s):// and /ws, where the
+ * local runner serves it), else to POST {API}/v1/agents/{id}/chat (the REST route, used from then on), with
+ * the widget token (in the socket's query string: browsers cannot set its headers). The browser adds the
  * page's Origin; the platform refuses a token used from an origin it does not list (403), and the widget
  * then says so instead of chatting. Answers show their numbered citations (title, page or link, snippet).
  * All text from the API is inserted as text (textContent), never as HTML.
@@ -24,6 +27,11 @@
   var subscription = script.dataset.subscription;
   var api = script.src.replace(/\/v1\/widget\/chat\.js(\?.*)?$/, "");
   var sessionId = null;
+  var socketUrl = script.dataset.websocket || api.replace(/^http/, "ws") + "/ws";
+  var socket = null;
+  var socketFailed = typeof window.WebSocket !== "function";
+  var pending = null;
+  var FRAME_STATUS = { unauthorized: 401, forbidden: 403, not_found: 404, rate_limited: 429, quota_exceeded: 429 };
 
   var COLORS = { primary: "#2563eb", background: "#ffffff", text: "#111827" };
   var DARK = { primary: "#60a5fa", background: "#111827", text: "#f9fafb" };
@@ -49,6 +57,64 @@
           throw error;
         }
         return data;
+      });
+    });
+  }
+
+  // The WebSocket transport: one socket for the page, one turn at a time (`pending` receives its frames).
+  // A socket that cannot open rejects with `fallback` set: the caller then uses the REST route.
+  function openSocket() {
+    if (socket && socket.readyState === 1) { return Promise.resolve(socket); }
+    return new Promise(function (resolve, reject) {
+      var ws = new WebSocket(socketUrl + "?subscription_id=" + encodeURIComponent(subscription) +
+        "&api_key=" + encodeURIComponent(token));
+      var opened = false;
+      ws.onopen = function () { opened = true; socket = ws; resolve(ws); };
+      ws.onmessage = function (event) {
+        var frame = null;
+        try { frame = JSON.parse(event.data); } catch (e) { frame = null; }
+        if (frame && pending) { pending.frame(frame); }
+      };
+      ws.onclose = function () {
+        if (socket === ws) { socket = null; }
+        if (!opened) {
+          var error = new Error("WebSocket unavailable");
+          error.fallback = true;
+          reject(error);
+        } else if (pending) {
+          pending.lost();
+        }
+      };
+    });
+  }
+
+  function askSocket(body, onText) {
+    return openSocket().then(function (ws) {
+      return new Promise(function (resolve, reject) {
+        var text = "";
+        pending = {
+          frame: function (frame) {
+            if (frame.type === "token") {
+              text += frame.text;
+              onText(text);
+            } else if (frame.type === "done") {
+              pending = null;
+              resolve(frame);
+            } else if (frame.type === "error") {
+              pending = null;
+              var error = new Error(frame.message);
+              error.status = FRAME_STATUS[frame.error] || 500;
+              reject(error);
+            }
+          },
+          lost: function () {
+            pending = null;
+            reject(new Error("the connection was lost"));
+          }
+        };
+        var message = { action: "chat", message: body.message };
+        if (body.session_id) { message.session_id = body.session_id; }
+        ws.send(JSON.stringify(message));
       });
     });
   }
@@ -205,7 +271,17 @@
       var thinking = add("bot pending", "…");
       var body = { message: text };
       if (sessionId) { body.session_id = sessionId; }
-      call("POST", "/v1/agents/" + encodeURIComponent(subscription) + "/chat", body)
+      var rest = function () { return call("POST", "/v1/agents/" + encodeURIComponent(subscription) + "/chat", body); };
+      var turn = socketFailed ? rest() : askSocket(body, function (text) {
+        thinking.className = "message bot streaming";
+        thinking.textContent = text;
+        messages.scrollTop = messages.scrollHeight;
+      }).catch(function (error) {
+        if (!error.fallback) { throw error; }
+        socketFailed = true;
+        return rest();
+      });
+      turn
         .then(function (answer) {
           sessionId = answer.session_id || sessionId;
           thinking.className = "message bot answer";

@@ -1,0 +1,111 @@
+"""The WebSocket chat API (API Gateway WebSocket, routes `$connect`, `$disconnect`, `$default`): a Chalice app
+whose three handlers run `services.chat_ws` (cmp.chat_ws; the protocol is docs/websocket.md).
+
+One Lambda function serves every route: `handler` picks the Chalice handler by the event's
+`requestContext.routeKey`. Frames go back through `app.websocket_api.send` (API Gateway's `@connections`
+management API); its boto3 session is made on the first send, so importing this module loads no boto3.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from chalice.app import Chalice, Response, WebsocketAPI, WebsocketDisconnectedError, WebsocketEvent
+
+from cmp.bootstrap import bootstrap
+from cmp.chat_ws.protocol import UNEXPECTED
+from cmp.chat_ws.services import ConnectionGone, Send
+from cmp.errors import DomainError
+from cmp.observability import instruments
+from cmp.web.authorizer import header, runtime_token
+
+logger, metrics = instruments("chat-ws")
+services = bootstrap()
+
+
+class ManagementApi(WebsocketAPI):
+    """Chalice's `@connections` client. Chalice derives the endpoint from the event's API id and stage; with
+    `endpoint` set (`WEBSOCKET_MANAGEMENT_URL`: the local runner's, over plain HTTP, which Chalice's
+    `https://` template cannot name) that endpoint is used instead. Chalice 1.34 keeps it in `_endpoint`."""
+
+    def __init__(self, endpoint: str) -> None:
+        super().__init__()
+        self._fixed_endpoint = endpoint
+
+    def configure_from_api_id(self, api_id: str, stage: str) -> None:
+        if self._fixed_endpoint:
+            self._endpoint = self._fixed_endpoint
+        else:
+            super().configure_from_api_id(api_id, stage)
+
+
+app = Chalice(app_name="cmp-chat-ws")
+app.websocket_api = ManagementApi(services.settings.websocket_management_url)
+
+
+def _sender(connection_id: str) -> Send:
+    def send(frame: str) -> None:
+        api = app.websocket_api
+        assert api is not None
+        if api.session is None:
+            import boto3
+
+            api.session = boto3.session.Session()
+        try:
+            api.send(connection_id, frame)
+        except WebsocketDisconnectedError as e:
+            raise ConnectionGone(connection_id) from e
+
+    return send
+
+
+@app.on_ws_connect()
+def connect(event: WebsocketEvent) -> Response:
+    """Accept the connection (200) or refuse the handshake with the error's status and body."""
+    raw = event.to_dict()
+    query = raw.get("queryStringParameters") or {}
+    token = query.get("api_key") or query.get("widget_token") or runtime_token(raw)
+    try:
+        ctx = services.chat_ws.connect(
+            event.connection_id, token, header(raw, "origin"), query.get("subscription_id")
+        )
+    except DomainError as e:
+        logger.info("connection refused", extra={"status": e.status, "reason": e.message})
+        return Response(
+            body=json.dumps(e.to_dict()), status_code=e.status, headers={"Content-Type": "application/json"}
+        )
+    logger.append_keys(tenant_id=str(ctx.tenant_id))
+    logger.info("connected", extra={"subscription_id": str(ctx.subscription_id)})
+    return Response(body="", status_code=200)
+
+
+@app.on_ws_message()
+def message(event: WebsocketEvent) -> None:
+    """One client message: answered with frames through `@connections` (never an exception)."""
+    send = _sender(event.connection_id)
+    request_id = str(event.to_dict()["requestContext"].get("requestId", ""))
+    try:
+        services.chat_ws.message(event.connection_id, event.body, send, request_id)
+    except Exception:
+        logger.exception("message failed")
+        services.chat_ws.refuse(event.connection_id, UNEXPECTED, send, request_id, None)
+
+
+@app.on_ws_disconnect()
+def disconnect(event: WebsocketEvent) -> None:
+    """Forget the connection."""
+    services.chat_ws.disconnect(event.connection_id)
+
+
+ROUTES: dict[str, Any] = {"$connect": connect, "$disconnect": disconnect}
+"""Route keys with their own handler; every other (`$default`, `chat`) is a message."""
+
+
+@logger.inject_lambda_context(clear_state=True, correlation_id_path="requestContext.requestId")
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    route = str((event.get("requestContext") or {}).get("routeKey"))
+    result: dict[str, Any] = ROUTES.get(route, message)(event, context)
+    return result

@@ -10,10 +10,13 @@ from typing import Any
 
 from cmp_dev.local.kube_api import FakeKubernetes, KubeApiServer
 from cmp_dev.local.runner import LocalRunner
+from cmp_dev.local.runtime_processes import RuntimeProcesses
 from cmp_dev.local.stack import Moto, Postgres, function_environment, provision
 from cmp_dev.local.template import LocalTemplate, Resolver, read_template
 
 STATE_FILE = "stack.json"
+RUNTIME_FUNCTIONS = ("AgentApiFunction", "McpApiFunction", "RuntimeApiFunction")
+"""The pooled functions whose routes a dedicated runtime serves (infra/runtime/app.py)."""
 
 
 @dataclass
@@ -25,6 +28,7 @@ class Stack:
     runner: LocalRunner
     local_dir: Path
     kubernetes: KubeApiServer
+    runtimes: RuntimeProcesses
 
     def environment(self, function: str) -> dict[str, str]:
         return function_environment(
@@ -47,6 +51,7 @@ class Stack:
         """Stop everything this stack started, users first: runner (pollers, workers), moto, PostgreSQL."""
         self.runner.stop()
         self.kubernetes.stop()
+        self.runtimes.stop()
         self.moto.stop()
         self.postgres.stop()
         (self.local_dir / STATE_FILE).unlink(missing_ok=True)
@@ -65,9 +70,16 @@ def start_stack(
     postgres = Postgres.start(local_dir / pg_dir_name)
     postgres.migrate()
     moto = Moto.start(moto_port, log_path=local_dir / "moto.log")
-    kubernetes = KubeApiServer(FakeKubernetes()).start()
+    runtime_environment: dict[str, str] = {}
+    runtimes = RuntimeProcesses(lambda: runtime_environment, local_dir / "runtimes")
+    kubernetes = KubeApiServer(FakeKubernetes(runtimes)).start()
     try:
         resolver = provision(template, moto.endpoint, local_dir / "secrets")
+        runtime_environment.update(os.environ)
+        for function in RUNTIME_FUNCTIONS:  # what the dedicated runtime serves, it is configured like
+            runtime_environment.update(
+                function_environment(template, function, resolver, moto.endpoint, postgres.app_url)
+            )
         queue_arns = {q: (resolver.physical[q]["Ref"], resolver.physical[q]["Arn"]) for q in template.queues}
 
         def environment(function: str) -> dict[str, str]:
@@ -81,10 +93,11 @@ def start_stack(
         runner.start()
     except BaseException:
         kubernetes.stop()
+        runtimes.stop()
         moto.stop()
         postgres.stop()
         raise
-    stack = Stack(template, postgres, moto, resolver, runner, local_dir, kubernetes)
+    stack = Stack(template, postgres, moto, resolver, runner, local_dir, kubernetes, runtimes)
     state_file = local_dir / STATE_FILE
     state_file.write_text(
         json.dumps(

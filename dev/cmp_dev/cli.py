@@ -206,6 +206,11 @@ Demo accounts (password after the colon):""")
         lines += demo_agent_lines(api, demo_agent)
         if websocket:
             lines += websocket_example_lines(websocket, demo_agent)
+    lines += [
+        "",
+        "Dedicated runtime: buying acme-support-agent's Enterprise plan provisions it onto the local cluster"
+        " as its own process; its calls answer 'X-CMP-Runtime: dedicated' (docs/dedicated.md, 'Locally').",
+    ]
     lines += ["", "Press Ctrl-C to stop every process this started."]
     print("\n".join(lines), flush=True)
 

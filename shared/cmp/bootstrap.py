@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from cmp.commerce.views import CommerceViews
     from cmp.commerce.webhooks import Webhooks
     from cmp.gateway.authorization import RuntimeAuthorizer
+    from cmp.gateway.routing import RuntimeRouting
     from cmp.gateway.services import Gateway
     from cmp.housekeeping import Housekeeping
     from cmp.provisioning.dedicated import DedicatedRuntimes
@@ -137,6 +138,17 @@ class Services(RuntimeServices):
         from cmp.chat_ws.services import WebSocketChat
 
         return WebSocketChat(self.unit_of_work, self.runtime_authorizer, self.gateway, self.agent)
+
+    @cached_property
+    def runtime_routing(self) -> RuntimeRouting:
+        """Where runtime calls run: here, or forwarded to the subscription's dedicated runtime."""
+        from uuid import UUID
+
+        from cmp.gateway.routing import RuntimeRouting
+        from cmp.provisioning.router import RegisteredRuntimes
+
+        serves = self.settings.dedicated_subscription_id
+        return RuntimeRouting(RegisteredRuntimes(self.unit_of_work), UUID(serves) if serves else None)
 
     @cached_property
     def profiles(self) -> ProfileView:

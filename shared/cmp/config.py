@@ -55,6 +55,11 @@ class Settings:
     runtime_image: str = field(default_factory=lambda: _env("RUNTIME_IMAGE", "cmp-runtime:local"))
     """The dedicated runtime's container image (infra/Dockerfile), by digest or tag."""
     gateway_namespace: str = field(default_factory=lambda: _env("GATEWAY_NAMESPACE", "cmp-gateway"))
+    dedicated_subscription_id: str = field(
+        default_factory=lambda: _env("CMP_SUBSCRIPTION_ID") if _env("CMP_RUNTIME") == "dedicated" else ""
+    )
+    """Set in a dedicated runtime's container (its Deployment's `CMP_RUNTIME=dedicated` and
+    `CMP_SUBSCRIPTION_ID`): the one subscription this process serves; empty in the pooled functions."""
     aws_endpoint_cidrs: tuple[str, ...] = field(
         default_factory=lambda: tuple(c for c in _env("AWS_ENDPOINT_CIDRS", "10.0.96.0/20").split(",") if c)
     )

@@ -1,6 +1,7 @@
 """`make run` plays the cluster: buying the demo agent's Enterprise plan provisions its dedicated runtime
 end to end (outbox → Step Functions in moto → the provisioning worker → the fake Kubernetes API server and
-moto's IAM) and the subscription becomes active."""
+moto's IAM), its Deployment runs as a separate local process, the subscription becomes active, and its
+calls are answered by that process over HTTP (`X-CMP-Runtime: dedicated`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from cmp.provisioning.cluster import KINDS
 from cmp_dev.local.dev import Stack
 
 from .conftest import Account, eventually
@@ -36,3 +38,26 @@ def test_buying_the_demo_agent_enterprise_plan_provisions_it(
     objects = stack.kubernetes.cluster.objects
     assert ("deployments", namespace, f"sub-{subscription_id}") in objects
     assert ("networkpolicies", namespace, "gateway-only") in objects
+
+    process = stack.runtimes.address(namespace, f"sub-{subscription_id}")
+    assert process is not None
+    endpoint = stack.kubernetes.cluster.get(KINDS["Service"], namespace, f"sub-{subscription_id}")
+    assert (
+        endpoint is not None
+        and endpoint["status"]["loadBalancer"]["ingress"][0]["ports"][0]["port"] == process[1]
+    )
+
+    key = buyer.post(
+        f"/v1/subscriptions/{subscription_id}/api-keys", json={"name": "e2e", "scopes": ["invoke"]}
+    )
+    assert key.status_code == 201, key.text
+    headers = {"Authorization": f"Bearer {key.json()['secret']}"}
+    answer = api.post(f"/v1/agents/{subscription_id}/chat", json={"message": "hello"}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["X-CMP-Runtime"] == "dedicated" and "RateLimit" in answer.headers
+
+    assert stack.kubernetes.cluster.delete(KINDS["Deployment"], namespace, f"sub-{subscription_id}")
+    assert stack.runtimes.address(namespace, f"sub-{subscription_id}") is None, "its process stopped"
+    down = api.post(f"/v1/agents/{subscription_id}/chat", json={"message": "hello"}, headers=headers)
+    assert (down.status_code, down.json()["error"]) == (503, "runtime_down"), down.text
+    assert down.headers["Retry-After"] == "5" and down.headers["X-CMP-Runtime"] == "dedicated"

@@ -1,12 +1,15 @@
 """Validate a dedicated tenant's manifests against the real OpenAPI schemas of the Kubernetes version the
 EKS base pins (`kubernetes-validate`, strict: unknown fields are errors). Run by `cmp check` on sample
-tenants (with and without a GPU) and by the tests and the provisioning benchmark on what they build."""
+tenants (with and without a GPU) and on the provisioning function's RBAC
+(infra/kubernetes/provisioning-rbac.yaml), and by the tests and the provisioning benchmark on what they
+build."""
 
 from __future__ import annotations
 
 import re
 import uuid
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from cmp.provisioning.iam import TenantResources
@@ -19,6 +22,8 @@ from cmp.provisioning.manifests import (
     to_dicts,
 )
 from cmp.provisioning.sizing import RuntimeSize
+
+RBAC_FILE = Path(__file__).resolve().parents[3] / "infra/kubernetes/provisioning-rbac.yaml"
 
 
 class ManifestInvalid(ValueError):
@@ -75,10 +80,18 @@ def sample_manifests() -> list[dict[str, Any]]:
     return to_dicts(manifests)
 
 
+def rbac_manifests() -> list[dict[str, Any]]:
+    """The objects of infra/kubernetes/provisioning-rbac.yaml."""
+    import yaml
+
+    return [o for o in yaml.safe_load_all(RBAC_FILE.read_text()) if o]
+
+
 def main() -> int:
     """Print what is wrong and return 1, or return 0."""
     try:
         validate(sample_manifests())
+        validate(rbac_manifests())
     except ManifestInvalid as e:
         print(f"dedicated runtime manifests: {e}")
         return 1

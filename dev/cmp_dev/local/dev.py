@@ -12,10 +12,13 @@ from typing import Any
 from cmp.aws.clients import aws_mode
 from cmp_dev.local.kube_api import FakeKubernetes, KubeApiServer
 from cmp_dev.local.runner import LocalRunner
+from cmp_dev.local.runtime_processes import RuntimeProcesses
 from cmp_dev.local.stack import LocalStack, Moto, Postgres, function_environment, provision
 from cmp_dev.local.template import LocalTemplate, Resolver, read_template
 
 STATE_FILE = "stack.json"
+RUNTIME_FUNCTIONS = ("AgentApiFunction", "McpApiFunction", "RuntimeApiFunction")
+"""The pooled functions whose routes a dedicated runtime serves (infra/runtime/app.py)."""
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Stack:
     runner: LocalRunner
     local_dir: Path
     kubernetes: KubeApiServer
+    runtimes: RuntimeProcesses
 
     def environment(self, function: str) -> dict[str, str]:
         return function_environment(
@@ -51,6 +55,7 @@ class Stack:
         left running), PostgreSQL."""
         self.runner.stop()
         self.kubernetes.stop()
+        self.runtimes.stop()
         self.aws.stop()
         self.postgres.stop()
         (self.local_dir / STATE_FILE).unlink(missing_ok=True)
@@ -77,9 +82,16 @@ def start_stack(
     except BaseException:
         postgres.stop()
         raise
-    kubernetes = KubeApiServer(FakeKubernetes()).start()
+    runtime_environment: dict[str, str] = {}
+    runtimes = RuntimeProcesses(lambda: runtime_environment, local_dir / "runtimes")
+    kubernetes = KubeApiServer(FakeKubernetes(runtimes)).start()
     try:
         resolver = provision(template, aws.endpoint, local_dir / "secrets")
+        runtime_environment.update(os.environ)
+        for function in RUNTIME_FUNCTIONS:  # what the dedicated runtime serves, it is configured like
+            runtime_environment.update(
+                function_environment(template, function, resolver, aws.environment(), postgres.app_url)
+            )
         queue_arns = {q: (resolver.physical[q]["Ref"], resolver.physical[q]["Arn"]) for q in template.queues}
 
         def environment(function: str) -> dict[str, str]:
@@ -93,10 +105,11 @@ def start_stack(
         runner.start()
     except BaseException:
         kubernetes.stop()
+        runtimes.stop()
         aws.stop()
         postgres.stop()
         raise
-    stack = Stack(template, postgres, aws, resolver, runner, local_dir, kubernetes)
+    stack = Stack(template, postgres, aws, resolver, runner, local_dir, kubernetes, runtimes)
     state_file = local_dir / STATE_FILE
     state_file.write_text(
         json.dumps(

@@ -11,7 +11,10 @@ the fields that manager owns with the ones it sent (one manager per object here:
 function), keeps server-set metadata (uid, creationTimestamp), bumps `resourceVersion` only when the
 object changed and `generation` only when its spec did; namespaced objects need their namespace (404);
 deleting a namespace deletes what it holds. In place of the Deployment controller, a Deployment's status
-reports its replicas available (or stalled, by `stall()`, with `ProgressDeadlineExceeded`).
+reports its replicas available (or stalled, by `stall()`, with `ProgressDeadlineExceeded`). With `pods`
+(`cmp_dev.local.runtime_processes`, in `make run`) a Deployment runs as a local process: its status says
+"no replica available" until the process answers, and the Service of the same name reports the process's
+address as a load balancer's (`status.loadBalancer.ingress`), which is how the gateway reaches it.
 """
 
 from __future__ import annotations
@@ -21,10 +24,9 @@ import json
 import socket
 import threading
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
@@ -36,16 +38,32 @@ Key = tuple[str, str | None, str]
 SERVER_FIELDS = ("uid", "creationTimestamp", "resourceVersion", "generation", "managedFields")
 
 
-class FakeKubernetes:
-    """The objects, by (plural, namespace, name); thread-safe. `on_change("Deployment", object, present)`
-    is told of every Deployment applied (present) or deleted (not), for the local runner's process starter."""
+class Pods(Protocol):
+    """What runs a Deployment's pods (the local runner's processes)."""
 
-    def __init__(self, on_change: Callable[[str, dict[str, Any], bool], None] | None = None) -> None:
+    def deployment_changed(self, deployment: dict[str, Any], present: bool) -> None:
+        """A Deployment was applied (present) or deleted (not)."""
+        ...
+
+    def available(self, namespace: str, name: str) -> bool:
+        """Whether the Deployment's pod answers."""
+        ...
+
+    def address(self, namespace: str, name: str) -> tuple[str, int] | None:
+        """(host, port) where the Deployment's pod listens, None when it does not run."""
+        ...
+
+
+class FakeKubernetes:
+    """The objects, by (plural, namespace, name); thread-safe. `pods`, when given, is told of every
+    Deployment applied or deleted and runs it."""
+
+    def __init__(self, pods: Pods | None = None) -> None:
         self.objects: dict[Key, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._version = 0
         self._stalled: set[tuple[str, str]] = set()
-        self._on_change = on_change
+        self._pods = pods
 
     def stall(self, namespace: str, name: str) -> None:
         """The Deployment's rollout never becomes available (its progress deadline is exceeded)."""
@@ -94,9 +112,9 @@ class FakeKubernetes:
                 applied["status"] = self._rollout(applied)
             self.objects[key] = applied
             result = copy.deepcopy(applied)
-        if kind.kind == "Deployment" and self._on_change is not None:
-            self._on_change(kind.kind, result, True)
-        return (201 if current is None else 200), result
+        if kind.kind == "Deployment" and self._pods is not None:
+            self._pods.deployment_changed(result, True)
+        return (201 if current is None else 200), self._observed(result)
 
     def _rollout(self, deployment: dict[str, Any]) -> dict[str, Any]:
         meta = deployment["metadata"]
@@ -124,18 +142,34 @@ class FakeKubernetes:
             "conditions": [{"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}],
         }
 
+    def _observed(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """`obj` with what its pods show: a Deployment not available while its process does not answer,
+        a Service's load balancer address where the process listens."""
+        if self._pods is None or obj["kind"] not in ("Deployment", "Service"):
+            return obj
+        namespace, name = obj["metadata"]["namespace"], obj["metadata"]["name"]
+        if obj["kind"] == "Deployment" and not self._pods.available(namespace, name):
+            obj["status"] = {**obj["status"], "readyReplicas": 0, "availableReplicas": 0}
+        address = self._pods.address(namespace, name) if obj["kind"] == "Service" else None
+        if address is not None:
+            ingress = {"ip": address[0], "ports": [{"port": address[1], "protocol": "TCP"}]}
+            obj["status"] = {"loadBalancer": {"ingress": [ingress]}}
+        return obj
+
     def get(self, kind: Kind, namespace: str | None, name: str) -> dict[str, Any] | None:
         with self._lock:
             found = self.objects.get((kind.plural, namespace, name))
-            return copy.deepcopy(found) if found is not None else None
+            found = copy.deepcopy(found) if found is not None else None
+        return self._observed(found) if found is not None else None
 
     def list(self, kind: Kind, namespace: str | None) -> list[dict[str, Any]]:
         with self._lock:
-            return [
+            found = [
                 copy.deepcopy(o)
                 for (plural, ns, _), o in sorted(self.objects.items(), key=lambda item: str(item[0]))
                 if plural == kind.plural and (namespace is None or ns == namespace)
             ]
+        return [self._observed(o) for o in found]
 
     def delete(self, kind: Kind, namespace: str | None, name: str) -> bool:
         """False when there was nothing to delete; a namespace takes its objects with it."""
@@ -149,9 +183,9 @@ class FakeKubernetes:
                 gone = [self.objects[k] for k in inside if k[0] == "deployments"]
                 for k in inside:
                     del self.objects[k]
-        if self._on_change is not None:
+        if self._pods is not None:
             for deployment in gone:
-                self._on_change("Deployment", deployment, False)
+                self._pods.deployment_changed(deployment, False)
         return True
 
 

@@ -46,3 +46,18 @@ class RuntimeUnavailable(DomainError):
         )
         self.state = state
         self.headers = {"Retry-After": str(retry_after)}
+
+
+class RuntimeDown(DomainError):
+    """503: the subscription's dedicated runtime exists but does not answer (its endpoint is marked down,
+    or the call to it failed); `Retry-After` says when to try again. The call is never sent elsewhere."""
+
+    status = 503
+    code = "runtime_down"
+
+    def __init__(self, reason: str, retry_after: int = 5) -> None:
+        super().__init__(
+            f"this subscription's dedicated runtime is not answering ({reason}); retry later",
+            errors=[FieldError("runtime", reason)],
+        )
+        self.headers = {"Retry-After": str(retry_after)}

@@ -132,7 +132,15 @@ class DedicatedRuntimes:
         return rollout_state(self._cluster.get("Deployment", spec.namespace, spec.name))
 
     def url(self, spec: RuntimeSpec) -> str:
-        """The Service's in-cluster address the gateway proxies to."""
+        """Where the gateway reaches the runtime: the address its Service's load balancer reports
+        (`status.loadBalancer.ingress[0]`: ip or hostname, and port; the local cluster reports its
+        process's there), else the Service's in-cluster DNS name."""
+        service = self._cluster.get("Service", spec.namespace, spec.name) or {}
+        ingress = ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        if ingress and (ingress[0].get("ip") or ingress[0].get("hostname")):
+            host = ingress[0].get("ip") or ingress[0]["hostname"]
+            ports = ingress[0].get("ports") or [{"port": 80}]
+            return f"http://{host}:{ports[0]['port']}"
         return f"http://{spec.name}.{spec.namespace}.svc.cluster.local"
 
     def delete_namespace(self, tenant_id: UUID) -> dict[str, Any]:

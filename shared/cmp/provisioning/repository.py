@@ -97,3 +97,14 @@ class RuntimeEndpointRepository:
             (tenant_id,),
         )
         return [row["capabilities"] for row in rows]
+
+    def route(self, subscription_id: UUID) -> dict[str, Any] | None:
+        """Where the unit of work's tenant's subscription runs: `runtime_type`, its provisioning `state`
+        and, once registered, its endpoint's `url`, `endpoint_state` and `state_reason`; None when the
+        subscription is not the tenant's (row-level security hides it)."""
+        return self._session.fetch_one(
+            "select s.runtime_type, s.provisioning->>'state' as state, e.url, e.state as endpoint_state,"
+            " e.state_reason from subscriptions s left join runtime_endpoints e"
+            " on e.subscription_id = s.id and e.tenant_id = s.tenant_id where s.id = %s",
+            (subscription_id,),
+        )

@@ -25,3 +25,10 @@ class RegisteredRuntimes:
             return None
         url: str = endpoint.url
         return url
+
+    def route(self, tenant_id: UUID, subscription_id: UUID) -> dict[str, Any] | None:
+        """`cmp.gateway.routing.RuntimeRoutes.route`: the subscription's runtime type, provisioning state
+        and endpoint, read in `tenant_id` (None for another tenant's subscription)."""
+        with self._uow(tenant_id) as uow:
+            route: dict[str, Any] | None = uow.runtime_endpoints.route(subscription_id)
+        return route

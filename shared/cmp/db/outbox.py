@@ -199,8 +199,10 @@ class OutboxRelay:
         """A consumer finished fair job `job_id` (handled or dead-lettered): free its slot and send the jobs
         that fit now. A job reported twice frees one slot. Raises ValueError for an id that is no UUID."""
         with self._sessions() as session:
-            target = OutboxStore(session).finish(uuid.UUID(job_id))
-        return self._send_all(self._release({target} if target else set()))
+            store = OutboxStore(session)
+            target = store.finish(uuid.UUID(job_id))
+            released = store.release(target, self._lease) if target else []
+        return self._send_all(released)
 
     def _release(self, targets: set[str]) -> list[OutboxMessage]:
         if not targets:

@@ -4,6 +4,7 @@ Three runs on one queue (moto SQS in-process, real PostgreSQL), each with `--wor
 one message at a time, hold it `--work-ms` (the job) and run it through `cmp.jobs.run_sqs_batch` as the
 worker functions do (which reports a fair job finished, releasing its tenant's next one):
 
+warm-up  — as `alone`, not counted (the first run pays for connections and query plans);
 alone    — B enqueues 10 jobs on an idle queue;
 flood    — A's `--flood` fair jobs are written to the outbox in one statement (the rows a producer
            writes) and released, the consumers start on them, then B enqueues 10 as producers do;
@@ -65,7 +66,11 @@ def run(
     services: Services, db: Database, owner_url: str, name: str, flood: int, args: argparse.Namespace
 ) -> list[float]:
     """One run; returns B's waits in seconds."""
-    url = str(client("sqs").create_queue(QueueName=f"fair-bench-{name}")["QueueUrl"])
+    url = str(
+        client("sqs").create_queue(QueueName=f"fair-bench-{name}", Attributes={"VisibilityTimeout": "900"})[
+            "QueueUrl"
+        ]
+    )
     noisy, quiet = tenant_on_plan(db, "starter"), tenant_on_plan(db, "starter")
     with Consumers(services, url, args.workers, args.work_ms / 1000) as consumers:
         if flood:
@@ -87,7 +92,7 @@ def run(
         flood_started = sum(1 for s in consumers.started if s.tenant == noisy)
     waits = [s.wait for s in consumers.started if s.tenant == quiet]
     print(
-        f"{name:7} A={flood:>5} jobs (enqueued in {enqueued_in:5.1f} s, {flood_started:>5} of them started by B's last)"
+        f"{name:8} A={flood:>5} jobs (enqueued in {enqueued_in:5.1f} s, {flood_started:>5} of them started by B's last)"
         f"  B wait p50={statistics.median(waits) * 1000:7.1f} ms p99={p99(waits) * 1000:8.1f} ms"
         f" max={max(waits) * 1000:8.1f} ms"
     )
@@ -115,6 +120,7 @@ def main() -> None:
             f"{args.workers} consumers, {args.work_ms:g} ms per job, starter share {FAIR_SHARES['starter']}"
             f" jobs in flight per tenant; B enqueues {QUIET_JOBS}"
         )
+        run(services, db, owner_url, "warm-up", 0, args)  # pools, moto, query plans; not counted
         alone = run(services, db, owner_url, "alone", 0, args)
         flood = run(services, db, owner_url, "flood", args.flood, args)
         print(f"B p99 with the flood / alone = {p99(flood) / p99(alone):.2f} (target <= 1.5)")

@@ -4,7 +4,7 @@ preview), websites and Q&A pairs, each in the buyer's own subscription.
 Every call opens a unit of work of the caller's tenant and loads the subscription first: another
 organization's subscription is `NotFound` (404) before anything else is read. Work that takes time
 (parsing, embedding, crawling) is queued through the outbox to the ingestion queue, with the tenant as the
-message group (fair queues); the ingestion worker (`cmp.knowledge.ingestion`) does it.
+group (the outbox's fair dispatcher); the ingestion worker (`cmp.knowledge.ingestion`) does it.
 
 Object keys: `knowledge/{tenant_id}/{subscription_id}/{document_id}`; the presigned POST pins that exact
 key, the declared content type and the byte range [1, declared size], so an upload can only land where

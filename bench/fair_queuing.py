@@ -8,11 +8,13 @@ warm-up  — as `alone`, not counted (the first run pays for connections and que
 alone    — B enqueues 10 jobs on an idle queue;
 flood    — A's `--flood` fair jobs are written to the outbox in one statement (the rows a producer
            writes) and released, the consumers start on them, then B enqueues 10 as producers do;
-unfair   — the same flood sent straight to SQS (no dispatcher), to show what the dispatcher prevents.
+unfair   — A's `--unfair-flood` jobs sent straight to SQS (no dispatcher) before the consumers start, then
+           the same; shows what the dispatcher prevents (smaller by default: moto's sends are slow).
 
 Prints B's wait (enqueue to start) p50/p99/max per run, and flood p99 / alone p99 (target <= 1.5).
 
-Run: .venv/bin/python bench/fair_queuing.py [--flood 5000] [--workers 8] [--work-ms 20] [--skip-unfair]
+Run: .venv/bin/python bench/fair_queuing.py [--flood 5000] [--unfair-flood 1000] [--workers 8] [--work-ms 20]
+     [--skip-unfair]
 (its own database `cmp_fair_bench` on the embedded server under .local/pg-bench, or BENCH_DATABASE_URL)
 """
 
@@ -72,17 +74,15 @@ def run(
         ]
     )
     noisy, quiet = tenant_on_plan(db, "starter"), tenant_on_plan(db, "starter")
+    started = time.perf_counter()
+    if name == "unfair":
+        enqueue_unfair(noisy, url, flood)
+    elif flood:
+        enqueue_flood(owner_url, services, noisy, url, flood)
+    enqueued_in = time.perf_counter() - started
     with Consumers(services, url, args.workers, args.work_ms / 1000) as consumers:
         if flood:
-            started = time.perf_counter()
-            if name == "unfair":
-                enqueue_unfair(noisy, url, flood)
-            else:
-                enqueue_flood(owner_url, services, noisy, url, flood)
-            enqueued_in = time.perf_counter() - started
             consumers.wait_for(args.workers * 3, timeout=120)  # the consumers are busy with the flood
-        else:
-            enqueued_in = 0.0
         enqueue(services, quiet, url, QUIET_JOBS)
         deadline = time.monotonic() + 600
         while sum(1 for s in consumers.started if s.tenant == quiet) < QUIET_JOBS:
@@ -104,6 +104,7 @@ def main() -> None:
     parser.add_argument("--flood", type=int, default=5000)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--work-ms", type=float, default=20.0)
+    parser.add_argument("--unfair-flood", type=int, default=1000)
     parser.add_argument("--skip-unfair", action="store_true")
     args = parser.parse_args()
     for key, value in {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}.items():
@@ -125,7 +126,7 @@ def main() -> None:
         flood = run(services, db, owner_url, "flood", args.flood, args)
         print(f"B p99 with the flood / alone = {p99(flood) / p99(alone):.2f} (target <= 1.5)")
         if not args.skip_unfair:
-            unfair = run(services, db, owner_url, "unfair", args.flood, args)
+            unfair = run(services, db, owner_url, "unfair", args.unfair_flood, args)
             print(f"without the dispatcher: B p99 / alone = {p99(unfair) / p99(alone):.1f}")
         print(f"load average after: {os.getloadavg()[0]:.1f}")
         db.close()

@@ -55,7 +55,7 @@ class FakeObjectStorage:
 
 class FakeQueue:
     def __init__(self) -> None:
-        self.sent: list[tuple[str, dict[str, Any], dict[str, str], str | None]] = []
+        self.sent: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self.raw: list[tuple[str, str, dict[str, str]]] = []
         self.fail_next = 0
 
@@ -64,14 +64,13 @@ class FakeQueue:
         queue_url: str,
         body: dict[str, Any],
         attributes: dict[str, str] | None = None,
-        group_id: str | None = None,
     ) -> str:
         if self.fail_next:
             self.fail_next -= 1
             from cmp.aws.adapters import AwsUnavailable
 
             raise AwsUnavailable("queue down (fake)")
-        self.sent.append((queue_url, body, dict(attributes or {}), group_id))
+        self.sent.append((queue_url, body, dict(attributes or {})))
         return f"msg-{len(self.sent)}"
 
     def send_raw(self, queue_url: str, body: str, attributes: dict[str, str]) -> None:

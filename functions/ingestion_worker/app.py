@@ -26,5 +26,11 @@ def ingest(message: IngestionMessage) -> None:
 @traced_job("ingestion-worker")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return run_sqs_batch(
-        event, context, model=IngestionMessage, handle=ingest, logger=logger, queues=services.queues
+        event,
+        context,
+        model=IngestionMessage,
+        handle=ingest,
+        logger=logger,
+        queues=services.queues,
+        finished=services.outbox_relay.finished,
     )

@@ -4,6 +4,9 @@ whose messages say why they are there.
 A message that can never succeed (unparseable, fails validation) goes to the DLQ at once with its reason;
 a transient failure is retried by SQS and, on its last allowed receive, goes to the DLQ with its reason.
 The queue's own redrive policy stays as the safety net for crashes and timeouts.
+
+A fair job (a message the outbox released by its tenant's share, `cmp.db.outbox`) is reported finished once
+it is handled or dead-lettered, so its tenant's next job is released; a retried one stays in flight.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
+from cmp.db.outbox import FAIR_JOB_ATTRIBUTE
 from cmp.errors import PoisonMessage
 from cmp.ports import MessageQueue
 
@@ -36,15 +40,22 @@ def run_sqs_batch(
     queues: MessageQueue,
     dlq_url: str | None = None,
     max_receives: int | None = None,
+    finished: Callable[[str], object] | None = None,
 ) -> dict[str, Any]:
     """Validate each SQS record into `model` and pass it to `handle`; returns the partial batch response
     (`{"batchItemFailures": [...]}`). Invalid and `PoisonMessage` records are dead-lettered at once (to
     `dlq_url`, default `DLQ_URL`); other failures are retried until the last of `max_receives` (default
-    `MAX_RECEIVE_COUNT`, 3), then dead-lettered with their reason."""
+    `MAX_RECEIVE_COUNT`, 3), then dead-lettered with their reason. `finished` (`OutboxRelay.finished`) is
+    called with the fair job id of each record carrying one, once it is handled or dead-lettered; its
+    failure is logged, not retried (the job's lease frees the slot)."""
     dlq = dlq_url if dlq_url is not None else os.environ.get("DLQ_URL", "")
     limit = max_receives if max_receives is not None else int(os.environ.get("MAX_RECEIVE_COUNT", "3"))
 
     def record_handler(record: SQSRecord) -> None:
+        settle(record)
+        _finish(record, finished, logger)
+
+    def settle(record: SQSRecord) -> None:
         attempt = int(record.attributes.approximate_receive_count or "1")
         try:
             message = model.model_validate(json.loads(record.body))
@@ -92,6 +103,22 @@ def _dead_letter(
             "cmp-attempts": str(attempt),
         },
     )
+
+
+def _finish(record: SQSRecord, finished: Callable[[str], object] | None, logger: Logger) -> None:
+    if finished is None or FAIR_JOB_ATTRIBUTE not in record.message_attributes:
+        return
+    attribute = record.message_attributes[FAIR_JOB_ATTRIBUTE]
+    job_id = attribute.string_value if attribute is not None else None
+    if not job_id:
+        return
+    try:
+        finished(job_id)
+    except Exception as e:
+        logger.warning(
+            "fair job not reported finished; its lease frees the slot",
+            extra={"message_id": record.message_id, "error": _short(e)},
+        )
 
 
 def _short(error: BaseException) -> str:

@@ -59,9 +59,8 @@ class MessageQueue(Protocol):
         queue_url: str,
         body: dict[str, Any],
         attributes: dict[str, str] | None = None,
-        group_id: str | None = None,
     ) -> str:
-        """Enqueue one message and return its id; `group_id` is the SQS MessageGroupId (fair queues)."""
+        """Enqueue one message and return its id."""
         ...
 
     def send_raw(self, queue_url: str, body: str, attributes: dict[str, str]) -> None:

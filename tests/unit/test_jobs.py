@@ -112,3 +112,60 @@ def test_partial_batches_report_only_the_failed_item(attempt: int) -> None:
 
     result = _run(_event(json.dumps({"n": 1}), json.dumps({"n": 2}), attempt=attempt), only_odd, FakeQueues())
     assert result == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
+
+
+def _fair_event(job_ids: list[str], attempt: int = 1) -> dict[str, Any]:
+    return sqs_event(
+        [
+            {
+                "MessageId": f"m{i}",
+                "ReceiptHandle": f"r{i}",
+                "Body": json.dumps({"n": i}),
+                "Attributes": {"ApproximateReceiveCount": str(attempt)},
+                "MessageAttributes": {"cmp_fair_job": {"DataType": "String", "StringValue": job}},
+            }
+            for i, job in enumerate(job_ids)
+        ],
+        "arn:aws:sqs:us-east-1:123456789012:jobs",
+    )
+
+
+def _run_fair(event: dict[str, Any], handle: Any, finished: Any) -> dict[str, Any]:
+    return run_sqs_batch(
+        event,
+        LambdaContext("t", 3),
+        model=Job,
+        handle=handle,
+        logger=Logger(service="t"),
+        queues=FakeQueues(),  # type: ignore[arg-type]
+        dlq_url="dlq",
+        max_receives=3,
+        finished=finished,
+    )
+
+
+def test_fair_jobs_are_reported_finished_when_handled_or_dead_lettered_but_not_when_retried() -> None:
+    reported: list[str] = []
+
+    def handle(job: Job) -> None:
+        if job.n == 1:
+            raise PoisonMessage("unreadable")
+        if job.n == 2:
+            raise TimeoutError("db timeout")
+
+    result = _run_fair(_fair_event(["job-a", "job-b", "job-c"]), handle, reported.append)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m2"}]}
+    assert reported == ["job-a", "job-b"]  # job-c will be received again: still in flight
+
+    reported.clear()
+    assert _run_fair(_fair_event(["job-c"] * 3, attempt=3), handle, reported.append) == {
+        "batchItemFailures": []
+    }
+    assert reported == ["job-c"] * 3  # index 2's last attempt is dead-lettered; 0 and 1 succeed
+
+
+def test_a_failing_finish_report_does_not_fail_the_job() -> None:
+    def broken(job_id: str) -> None:
+        raise ConnectionError("database down")
+
+    assert _run_fair(_fair_event(["job-a"]), lambda j: None, broken) == {"batchItemFailures": []}

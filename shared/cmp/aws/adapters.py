@@ -121,13 +121,11 @@ class Queues:
         queue_url: str,
         body: dict[str, Any],
         attributes: dict[str, str] | None = None,
-        group_id: str | None = None,
     ) -> str:
         attrs = {k: {"DataType": "String", "StringValue": v} for k, v in (attributes or {}).items()}
-        extra = {"MessageGroupId": group_id} if group_id else {}
         try:
             out = self._client.send_message(
-                QueueUrl=queue_url, MessageBody=json.dumps(body), MessageAttributes=attrs, **extra
+                QueueUrl=queue_url, MessageBody=json.dumps(body), MessageAttributes=attrs
             )
         except (ClientError, BotoCoreError) as e:
             raise AwsUnavailable("could not enqueue job") from e

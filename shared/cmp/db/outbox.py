@@ -6,6 +6,13 @@ housekeeping sweep for whatever that missed (a crash between commit and send, an
 therefore be delivered more than once; consumers are idempotent (jobs check state, executions are started by
 name, so a second `StartExecution` of the same name is a no-op). A message is never lost: a row stays unsent
 until a send succeeded.
+
+Fair queuing (issue 10; migration 0021, reasons in docs/decisions.md): a queue message with a `group_id`
+(the producer's tenant) is a fair job. It is held in the outbox and released into SQS only while its group
+has fewer than its plan's share (`FAIR_SHARES`) of jobs in flight; the consumer reports it finished
+(`OutboxRelay.finished`, called by `cmp.jobs.run_sqs_batch` for messages carrying `FAIR_JOB_ATTRIBUTE`),
+which frees the slot and releases the group's next job. A queue so holds a few jobs per tenant, and one
+tenant's backlog of thousands waits in PostgreSQL instead of ahead of another tenant's jobs.
 """
 
 from __future__ import annotations
@@ -24,14 +31,23 @@ from cmp.ports import EventBus, MessageQueue, StateMachineRunner
 log = logging.getLogger(__name__)
 Kind = Literal["sqs", "stepfunctions", "events"]
 
+FAIR_SHARES: dict[str, int] = {"enterprise": 8, "pro": 4, "starter": 2, "": 1}
+"""Jobs of one group in flight per queue, by the plan tier of its tenant's best active subscription ("":
+none, e.g. a seller's own work). Priority by plan: a larger share, and released first in a release pass."""
+FAIR_LEASE_SECONDS = 3600
+"""A released job whose finish is never reported (the consumer died, the message was dead-lettered by
+SQS's redrive) frees its slot after this long: more than a job's 900 s visibility timeout x 3 receives."""
+FAIR_JOB_ATTRIBUTE = "cmp_fair_job"
+"""The SQS message attribute that carries a fair job's outbox id to the consumer."""
+
 
 @dataclass(frozen=True)
 class OutboxMessage:
     """One message to deliver after commit.
 
     `target` is the queue URL, state machine ARN or event bus name; `name` is the execution name (Step
-    Functions' idempotency key), the SQS MessageGroupId, or the event's detail-type; `attributes` are SQS
-    message attributes (for events: `{"source": …}`).
+    Functions' idempotency key), a queue message's fair-queuing group, or the event's detail-type;
+    `attributes` are SQS message attributes (for events: `{"source": …}`).
     """
 
     kind: Kind
@@ -49,7 +65,14 @@ class OutboxMessage:
         attributes: dict[str, str] | None = None,
         group_id: str | None = None,
     ) -> OutboxMessage:
+        """A message to an SQS queue; with `group_id` (the producer's tenant) it is a fair job, released
+        into the queue by its group's share (see the module doc)."""
         return cls("sqs", queue_url, body, group_id, dict(attributes or {}))
+
+    @property
+    def fair(self) -> bool:
+        """A fair job: a queue message with a group."""
+        return self.kind == "sqs" and self.name is not None
 
     @classmethod
     def start_execution(cls, state_machine_arn: str, name: str, payload: dict[str, Any]) -> OutboxMessage:
@@ -73,8 +96,8 @@ class Outbox:
         if self._tenant_id is None:
             raise RuntimeError("outbox messages belong to a tenant: set the tenant first")
         self._session.execute(
-            "insert into outbox (id, tenant_id, kind, target, name, payload, attributes)"
-            " values (%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb)",
+            "insert into outbox (id, tenant_id, kind, target, name, payload, attributes, held)"
+            " values (%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)",
             (
                 message.id,
                 self._tenant_id,
@@ -83,6 +106,7 @@ class Outbox:
                 message.name,
                 json.dumps(message.payload),
                 json.dumps(message.attributes),
+                message.fair,
             ),
         )
         self.added.append(message)
@@ -102,10 +126,24 @@ class OutboxStore:
         rows = self._session.fetch_all(
             "select * from outbox_pending(now() - make_interval(secs => %s), %s)", (older_than_seconds, limit)
         )
-        return [
-            OutboxMessage(r["kind"], r["target"], r["payload"], r["name"], r["attributes"] or {}, r["id"])
-            for r in rows
-        ]
+        return _messages(rows)
+
+    def release(self, target: str, lease_seconds: int) -> list[OutboxMessage]:
+        """Release the held jobs of queue `target` that fit their group's free share (see migration 0021);
+        returns them, to be sent now (the sweep sends them otherwise)."""
+        rows = self._session.fetch_all(
+            "select * from fair_release(%s, %s::jsonb, %s)", (target, json.dumps(FAIR_SHARES), lease_seconds)
+        )
+        return _messages(rows)
+
+    def held_targets(self) -> list[str]:
+        """The queues that have held jobs."""
+        return [str(r["t"]) for r in self._session.fetch_all("select t from fair_held_targets() t")]
+
+    def finish(self, job_id: uuid.UUID) -> str | None:
+        """Record fair job `job_id` finished; returns its queue, or None when it was already finished."""
+        row = self._session.fetch_one("select fair_done(%s) as target", (job_id,))
+        return str(row["target"]) if row and row["target"] else None
 
     def mark_sent(self, ids: Iterable[uuid.UUID]) -> None:
         """Record these messages as sent (one more attempt, error cleared); already-sent ones are left as is."""
@@ -140,15 +178,44 @@ class OutboxRelay:
         queues: MessageQueue,
         machines: StateMachineRunner,
         events: EventBus,
+        fair_lease_seconds: int = FAIR_LEASE_SECONDS,
     ) -> None:
         """`sessions` is `Database.session`: opens a transaction (committed on success) without a tenant."""
         self._sessions = sessions
         self._queues = queues
         self._machines = machines
         self._events = events
+        self._lease = fair_lease_seconds
 
     def deliver(self, messages: Iterable[OutboxMessage]) -> DeliveryReport:
-        """Send each message; never raises (what fails stays pending for the sweep, with its error)."""
+        """Deliver messages just committed: fair jobs are released by their group's share (the others
+        stay held until a job of their group finishes), the rest are sent. Never raises (what fails stays
+        pending for the sweep, with its error)."""
+        batch = list(messages)
+        direct = [m for m in batch if not m.fair]
+        return self._send_all(direct + self._release({m.target for m in batch if m.fair}))
+
+    def finished(self, job_id: str) -> DeliveryReport:
+        """A consumer finished fair job `job_id` (handled or dead-lettered): free its slot and send the jobs
+        that fit now. A job reported twice frees one slot. Raises ValueError for an id that is no UUID."""
+        with self._sessions() as session:
+            store = OutboxStore(session)
+            target = store.finish(uuid.UUID(job_id))
+            released = store.release(target, self._lease) if target else []
+        return self._send_all(released)
+
+    def _release(self, targets: set[str]) -> list[OutboxMessage]:
+        if not targets:
+            return []
+        try:
+            with self._sessions() as session:
+                store = OutboxStore(session)
+                return [m for target in sorted(targets) for m in store.release(target, self._lease)]
+        except Exception:
+            log.exception("fair jobs not released; the sweep will release them")
+            return []
+
+    def _send_all(self, messages: list[OutboxMessage]) -> DeliveryReport:
         sent: list[uuid.UUID] = []
         failures: list[tuple[uuid.UUID, str]] = []
         for message in messages:
@@ -175,10 +242,13 @@ class OutboxRelay:
         return DeliveryReport(len(sent), len(failures))
 
     def sweep(self, older_than_seconds: int = 30, limit: int = 500) -> DeliveryReport:
-        """Deliver messages left unsent for `older_than_seconds` (the in-invocation relay missed them)."""
+        """Deliver messages left unsent for `older_than_seconds` (the in-invocation relay missed them), and
+        release the fair jobs whose slots freed without a report (a job's lease ended)."""
         with self._sessions() as session:
-            pending = OutboxStore(session).pending(older_than_seconds, limit)
-        return self.deliver(pending)
+            store = OutboxStore(session)
+            pending = store.pending(older_than_seconds, limit)
+            targets = set(store.held_targets())
+        return self._send_all(pending + self._release(targets))
 
     def purge(self, older_than_days: int = 7) -> int:
         """Delete messages sent more than `older_than_days` ago."""
@@ -187,7 +257,8 @@ class OutboxRelay:
 
     def _send(self, message: OutboxMessage) -> None:
         if message.kind == "sqs":
-            self._queues.send(message.target, message.payload, message.attributes or None, message.name)
+            attributes = {**message.attributes, FAIR_JOB_ATTRIBUTE: str(message.id)} if message.fair else None
+            self._queues.send(message.target, message.payload, attributes or message.attributes or None)
         elif message.kind == "stepfunctions":
             self._machines.start(message.target, message.name or str(message.id), message.payload)
         elif message.kind == "events":
@@ -198,3 +269,10 @@ class OutboxRelay:
             raise ValueError(
                 f"unknown outbox message kind {message.kind!r}: {json.dumps(message.payload)[:80]}"
             )
+
+
+def _messages(rows: list[dict[str, Any]]) -> list[OutboxMessage]:
+    return [
+        OutboxMessage(r["kind"], r["target"], r["payload"], r["name"], r["attributes"] or {}, r["id"])
+        for r in rows
+    ]

@@ -18,18 +18,22 @@ class RateLimited(_RateLimited):
 
 
 class QuotaExceeded(_RateLimited):
-    """429: the plan's quota of `quota` for the billing period is used up (`used` of `limit`); it resets at
-    `resets_at` (ISO 8601, the period's end), which `Retry-After` also gives in seconds."""
+    """429: the plan's quota of `quota` is used up (`used` of `limit`). A per-period quota resets at
+    `resets_at` (ISO 8601, the period's end), which `Retry-After` also gives in seconds; the `storage`
+    quota (bytes held) never resets by itself (`resets_at` None, no `Retry-After`): deleting frees it."""
 
     code = "quota_exceeded"
 
-    def __init__(self, quota: str, used: int, limit: int, resets_at: str, retry_after: int) -> None:
+    def __init__(
+        self, quota: str, used: int, limit: int, resets_at: str | None, retry_after: int | None
+    ) -> None:
+        reset = f"resets at {resets_at}" if resets_at else "frees as stored files are deleted"
         super().__init__(
-            f"the plan's {quota} quota is used up ({used:,} of {limit:,}); it resets at {resets_at}",
-            errors=[FieldError(f"quota.{quota}", f"used {used} of {limit}; resets at {resets_at}")],
+            f"the plan's {quota} quota is used up ({used:,} of {limit:,}); it {reset}",
+            errors=[FieldError(f"quota.{quota}", f"used {used} of {limit}; {reset}")],
         )
         self.quota, self.used, self.limit, self.resets_at = quota, used, limit, resets_at
-        self.headers = {"Retry-After": str(retry_after)}
+        self.headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
 
 
 class RuntimeUnavailable(DomainError):

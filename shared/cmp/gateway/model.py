@@ -32,8 +32,27 @@ QUOTAS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 """Quota name -> (the plan's `limits` key, the `usage_records` metrics it sums over the billing period).
 The names are `cmp.commerce.views.QUOTA_METRICS`'; `tokens` counts tokens in and out (cmp.metering)."""
+STORAGE_QUOTA = "storage"
+"""The plan quota of bytes held (the plan's `limits.storageMB`, MiB): knowledge files of the subscription.
+Not a per-period sum of `usage_records` like QUOTAS: it is checked when a file is requested
+(`check_storage`) and is freed by deleting files, not by a new period."""
+MIB = 1024 * 1024
 ALERT_THRESHOLDS = (80, 100)
 """Percentages of a quota at which one `usage.alert` event is sent per billing period."""
+
+
+def check_storage(plan: dict[str, Any], used_bytes: int, adding_bytes: int) -> None:
+    """Raise QuotaExceeded (`storage`, used and limit in bytes, no reset) when `adding_bytes` more would
+    pass the plan's `limits.storageMB`; a plan without it (null: up to the product's knowledge limits,
+    cmp.capabilities.plans) sets no quota here."""
+    from cmp.gateway.errors import QuotaExceeded
+
+    megabytes = (plan.get("limits") or {}).get("storageMB")
+    if not isinstance(megabytes, int) or isinstance(megabytes, bool):
+        return
+    limit = megabytes * MIB
+    if used_bytes + adding_bytes > limit:
+        raise QuotaExceeded(STORAGE_QUOTA, used_bytes, limit, None, None)
 
 
 def default_burst(per_minute: int) -> int:

@@ -3,7 +3,7 @@ without loading parsers or models.
 
 Two shapes arrive on the one queue: S3's `ObjectCreated` notifications (`Records`, or S3's `s3:TestEvent`
 when the notification is configured), which carry no tenant group, and our own jobs (`kind`), sent with
-the tenant as the SQS message group so the queue serves tenants fairly (SQS fair queues). The worker turns
+the tenant as the group so the queue serves tenants fairly (the outbox's fair dispatcher). The worker turns
 each S3 record into a `document` job of the object's tenant, so a tenant's 500 uploads wait behind each
 other and not in front of another tenant's one.
 """

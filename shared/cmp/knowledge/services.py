@@ -4,7 +4,7 @@ preview), websites and Q&A pairs, each in the buyer's own subscription.
 Every call opens a unit of work of the caller's tenant and loads the subscription first: another
 organization's subscription is `NotFound` (404) before anything else is read. Work that takes time
 (parsing, embedding, crawling) is queued through the outbox to the ingestion queue, with the tenant as the
-message group (fair queues); the ingestion worker (`cmp.knowledge.ingestion`) does it.
+group (the outbox's fair dispatcher); the ingestion worker (`cmp.knowledge.ingestion`) does it.
 
 Object keys: `knowledge/{tenant_id}/{subscription_id}/{document_id}`; the presigned POST pins that exact
 key, the declared content type and the byte range [1, declared size], so an upload can only land where
@@ -22,6 +22,7 @@ from typing import Any
 from cmp.db.outbox import OutboxMessage
 from cmp.db.uow import UnitOfWorkFactory
 from cmp.errors import Conflict, FieldError, ValidationFailed
+from cmp.gateway.model import check_storage
 from cmp.knowledge.messages import crawl_job, document_job
 from cmp.knowledge.model import Document, KnowledgeBase, QaPair, RefreshInterval, UrlSource
 from cmp.knowledge.parsers import format_of_name
@@ -127,6 +128,7 @@ class KnowledgeService:
             subscription, policy, base = self._open(uow, subscription_id)
             policy.require("documents")
             files, total = uow.knowledge_documents.usage(base.id)
+            check_storage(subscription.plan, total, size_bytes)
             policy.check_file(format_of_name(filename), size_bytes, files, total)
             document_id = self._ids.new_id()
             key = object_key(subscription.tenant_id, subscription_id, document_id)

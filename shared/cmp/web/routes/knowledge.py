@@ -55,14 +55,14 @@ def knowledge_stats(subscription_id: UUID, ctx: Runtime, services: ServicesDep) 
     return StatsOut.of(services.knowledge_views.stats(tenant_id, subscription_id))
 
 
-@router.post(f"{KB}/documents", responses=answers(201, "Created; upload the file with the form", *READ))
+@router.post(f"{KB}/documents", responses=answers(201, "Created; upload the file with the form", *READ, 429))
 def create_document(
     subscription_id: UUID, body: NewDocument, ctx: Runtime, services: ServicesDep
 ) -> tuple[CreatedDocument, int]:
     """A pending document and a presigned S3 POST for its file. The format (by extension), the size per
     file and the base's count and total are checked against the plan now (403 without document sources,
-    413 over the per-file size, 422 otherwise) and again, with the file's real type, after upload.
-    Ingestion starts by itself when the file lands."""
+    413 over the per-file size, 429 over the plan's storage quota, 422 otherwise) and again, with the
+    file's real type, after upload. Ingestion starts by itself when the file lands."""
     tenant_id = tenant_of(ctx, subscription_id, "knowledge:write")
     upload = services.knowledge.request_upload(
         tenant_id, subscription_id, body.filename, body.content_type, body.size_bytes

@@ -118,3 +118,19 @@ class RunDetail(RunSummary):
     input: dict[str, Any] = Field(description="The run's input, credentials masked")
     error_details: dict[str, Any] | None
     steps: list[StepExecution]
+
+
+class SecretBody(RequestModel):
+    value: str = Field(min_length=1, max_length=8192, description="The secret; never shown again")
+
+
+class SecretOut(ApiModel):
+    name: str
+    created_at: datetime | None
+    rotated_at: str | None = Field(description="When the value was last replaced (ISO 8601)")
+    rotations: list[str] = Field(description="Every replacement time, oldest first")
+    last_used_at: datetime | None = Field(description="When a step last read it")
+
+
+class SecretList(ApiModel):
+    items: list[SecretOut]

@@ -7,8 +7,8 @@ parallelism, error strategies and the retry limit, HTTP methods and authenticati
 interval and the step timeout bound (`runtime.limits.timeout`, or the action's own `timeout`).
 
 `check_definition(definition, allowance)` returns every `FieldError` at its path in the definition. Node
-types this release cannot run are refused here, by node: `ai` (no LLM port is wired into the step worker
-yet), `code` (Lambda gives no sandbox guarantee: no network, time and memory limits) and `event` triggers.
+types this release cannot run are refused here, by node: `code` (Lambda gives no sandbox guarantee: no
+network, time and memory limits; docs/decisions.md) and `event` triggers.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ SCHEDULE_PRESETS = {
     "monthly": "0 0 1 * *",
 }
 UNAVAILABLE = {
-    "ai": "ai steps cannot run here yet: no language model is wired into the step worker",
     "code": "code steps are refused: this runtime cannot guarantee a sandbox (no network, time and memory limits)",
     "event": "event triggers are not available yet; use a webhook, schedule, manual or API trigger",
 }
@@ -392,17 +391,35 @@ def _check_storage(node: Node, allow: Allowance) -> list[FieldError]:
 
 
 def _check_messaging(node: Node, allow: Allowance) -> list[FieldError]:
-    return _one_of(node, "channel", MESSAGING_CHANNELS)
+    errors = _one_of(node, "channel", MESSAGING_CHANNELS)
+    if not errors and node.config["channel"] == "email" and not node.config.get("to"):
+        errors.append(FieldError(f"{node.path}.config.to", "expected one recipient address or a list"))
+    return errors
 
 
 def _check_database(node: Node, allow: Allowance) -> list[FieldError]:
+    from cmp.workflows.database import check_config
+
     errors = _one_of(node, "operation", DATABASE_OPERATIONS)
-    if not isinstance(node.config.get("connection"), str):
+    if not isinstance(node.config.get("connection"), str) or references(node.config.get("connection")):
         errors.append(
             FieldError(
                 f"{node.path}.config.connection", "expected the name of a secret holding the connection"
             )
         )
+    if errors:
+        return errors
+    return [FieldError(f"{node.path}.config.{key}", problem) for key, problem in check_config(node.config)]
+
+
+def _check_ai(node: Node, allow: Allowance) -> list[FieldError]:
+    config, path = node.config, f"{node.path}.config"
+    errors = []
+    if not isinstance(config.get("prompt"), str) or not config["prompt"].strip():
+        errors.append(FieldError(f"{path}.prompt", "expected the prompt (templates allowed)"))
+    context = config.get("context", [])
+    if not isinstance(context, str | list):
+        errors.append(FieldError(f"{path}.context", "expected a text or an array of texts"))
     return errors
 
 
@@ -413,4 +430,5 @@ _ACTION_CHECKS: dict[str, Any] = {
     "storage": _check_storage,
     "messaging": _check_messaging,
     "database": _check_database,
+    "ai": _check_ai,
 }

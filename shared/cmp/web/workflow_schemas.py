@@ -100,6 +100,15 @@ class RunList(ApiModel):
     next_cursor: str | None
 
 
+class ExportedRun(RunSummary):
+    input: dict[str, Any] = Field(description="The run's input, credentials masked")
+
+
+class RunExport(ApiModel):
+    items: list[ExportedRun]
+    truncated: bool = Field(description="True when the workflow has more runs than the export holds")
+
+
 class StepExecution(ApiModel):
     step_id: str
     type: str

@@ -100,6 +100,10 @@ class RunList(ApiModel):
     next_cursor: str | None
 
 
+class RunResult(RunSummary):
+    output: Any = Field(default=None, description="The output of the run's last successful step")
+
+
 class ExportedRun(RunSummary):
     input: dict[str, Any] = Field(description="The run's input, credentials masked")
 

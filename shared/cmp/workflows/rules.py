@@ -299,6 +299,13 @@ def _check_webhook(node: Node, allow: Allowance) -> list[FieldError]:
                 f"expected one of {', '.join(allow.webhook_auth)} (triggers.webhook.authentication)",
             )
         )
+    if node.config.get("mode", "async") not in ("async", "sync"):
+        errors.append(
+            FieldError(f"{path}.mode", "expected async (202 at once) or sync (waits for the result)")
+        )
+    wait = node.config.get("waitSeconds", 20)
+    if not isinstance(wait, int) or isinstance(wait, bool) or not 1 <= wait <= 25:
+        errors.append(FieldError(f"{path}.waitSeconds", "expected whole seconds from 1 to 25"))
     return errors
 
 

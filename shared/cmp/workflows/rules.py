@@ -93,7 +93,7 @@ class Allowance:
             nested_conditions=advanced.detail is None or d.conditionals.nested_conditions,
             switch_case=advanced.detail is None or d.conditionals.switch_case,
             loops=on and flow.loops and d.loops.enabled is not False,
-            loop_types=tuple(d.loops.types) or ("for_each", "repeat"),
+            loop_types=tuple(d.loops.types) or ("for_each", "repeat", "while"),
             max_iterations=d.loops.max_iterations,
             parallel_loops=flow.parallel_execution
             and (advanced.detail is None or d.loops.parallel_execution),
@@ -237,11 +237,18 @@ def _check_loop(node: Node, allow: Allowance) -> list[FieldError]:
         ]
     config, path = node.config, f"{node.path}.config"
     kind = config.get("type", "for_each")
-    if kind not in ("for_each", "repeat"):
-        return [FieldError(f"{path}.type", "expected for_each or repeat")]
+    if kind not in ("for_each", "repeat", "while"):
+        return [FieldError(f"{path}.type", "expected for_each, repeat or while")]
     errors = []
     if kind not in allow.loop_types:
         errors.append(FieldError(f"{path}.type", f"'{kind}' loops are not enabled for this product"))
+    if kind == "while":
+        errors += check_condition(
+            config.get("condition"),
+            f"{path}.condition",
+            operators=allow.operators,
+            nested=allow.nested_conditions,
+        )
     if kind == "for_each" and not references(config.get("items")):
         errors.append(
             FieldError(

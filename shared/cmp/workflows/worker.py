@@ -9,7 +9,8 @@ Messages (`cmp.workflows.compiler`): `{"kind": "step" | "branch" | "finish", "ru
   that are stored or handed back to Step Functions, so no secret reaches the run history; a database node's
   `connection` names the secret holding its connection string), run the action (`cmp.workflows.actions`), answer `SendTaskSuccess`
   with its output (an object as it is, any other value as `{"value": …}`, so `{{ steps.x.value }}` reads it) or `SendTaskFailure` with its error (Step Functions then applies the node's `onError`).
-- `branch`: decide an `if`/`switch` whose condition ASL cannot state; answers `{"branch": name}`.
+- `branch`: decide an `if`/`switch` whose condition ASL cannot state, or a `while` loop's condition;
+  answers `{"branch": name}`.
 - `finish`: record the run's end (succeeded or failed with the error) and the workflow's stats, once.
 
 A run that was cancelled gets no more steps (its execution was stopped; a late message is answered with
@@ -97,7 +98,7 @@ class StepWorker:
 
     def _branch(self, message: dict[str, Any]) -> str:
         node, context = self._node(message), message["context"]
-        if node.type == "if":
+        if node.type in ("if", "loop"):
             return "true" if evaluate(node.config["condition"], context) else "false"
         for case in node.config["cases"]:
             if evaluate(case["condition"], context):

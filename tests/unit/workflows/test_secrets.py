@@ -32,8 +32,8 @@ class FakeKms:
         )
 
     def unwrap(self, wrapped: bytes, context: dict[str, str]) -> bytes:
-        bound, _, body = wrapped.rpartition(b"|")
-        if bound != repr(sorted(context.items())).encode():
+        bound, body = wrapped[:-32], wrapped[-32:]
+        if bound != repr(sorted(context.items())).encode() + b"|":
             raise KeyRefused("InvalidCiphertextException")
         return bytes(a ^ b for a, b in zip(body, MASTER, strict=True))
 

@@ -90,6 +90,10 @@ class Settings:
     """Comma-separated host names http steps may reach although private (the local demo endpoints only)."""
     workflow_hook_secret_arn: str = field(default_factory=lambda: _env("WORKFLOW_HOOK_SECRET_ARN"))
     """The secret each workflow's webhook key is derived from (HMAC-SHA256 of its webhook id)."""
+    workflow_secrets_key_id: str = field(default_factory=lambda: _env("WORKFLOW_SECRETS_KEY_ID"))
+    """The environment's KMS key that wraps the data keys of workflow secrets (`cmp.workflows.secrets`)."""
+    workflow_email_sender: str = field(default_factory=lambda: _env("WORKFLOW_EMAIL_SENDER"))
+    """The SES-verified address workflow email steps send from."""
     # The agent runtime's language model and reranker (cmp.conversations, cmp.knowledge.rerank).
     llm_provider: str = field(default_factory=lambda: _env("LLM_PROVIDER", "extractive"))
     """`extractive` (the offline default: quotes the knowledge base), `bedrock` or `openai` (compatible)."""

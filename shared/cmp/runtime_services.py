@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from cmp.ports import Clock, IdGenerator
     from cmp.workflows.hooks import WebhookDeliveries
     from cmp.workflows.runs import WorkflowRuns
+    from cmp.workflows.secrets import WorkflowSecrets
     from cmp.workflows.services import WorkflowDefinitions
     from cmp.workflows.worker import StepWorker
 
@@ -82,18 +83,40 @@ class RuntimeServices:
 
     @cached_property
     def step_worker(self) -> StepWorker:
-        """The workflow step worker with its actions (http through the guarded fetcher, storage on S3)."""
+        """The workflow step worker with its actions (http and database through the SSRF guard, storage on
+        S3, email through SES, ai through the agent runtime's language model)."""
+        from cmp.aws.email import SesMailer
         from cmp.workflows.actions import Actions
+        from cmp.workflows.database import PostgresDatabases
         from cmp.workflows.http import GuardedFetcher
         from cmp.workflows.worker import StepWorker
 
-        allowed = self.settings.workflow_http_allowed_hosts.split(",")
+        allowed = [h for h in self.settings.workflow_http_allowed_hosts.split(",") if h.strip()]
         actions = Actions(
-            GuardedFetcher(h for h in allowed if h.strip()),
+            GuardedFetcher(allowed),
             self.objects,
             lambda: self.settings.workflow_bucket,
+            PostgresDatabases(allowed),
+            SesMailer(lambda: self.settings.workflow_email_sender),
+            lambda: self.language_model,
         )
-        return StepWorker(self.unit_of_work, self.machines, actions, self.clock, self.ids)
+        return StepWorker(
+            self.unit_of_work, self.machines, actions, self.workflow_secrets, self.clock, self.ids
+        )
+
+    @cached_property
+    def workflow_secrets(self) -> WorkflowSecrets:
+        """A subscription's workflow secrets, sealed with KMS data keys (`Settings.workflow_secrets_key_id`)."""
+        from cmp.aws.kms import DataKeys
+        from cmp.workflows.secrets import WorkflowSecrets
+
+        return WorkflowSecrets(
+            self.unit_of_work,
+            DataKeys(),
+            lambda: self.settings.workflow_secrets_key_id,
+            self.clock,
+            self.ids,
+        )
 
     @cached_property
     def usage_rollup(self) -> UsageRollupJob:

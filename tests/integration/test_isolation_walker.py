@@ -113,6 +113,7 @@ def world(platform: Platform) -> World:
         "workflow_id": str(uuid.uuid4()),
         "run_id": str(uuid.uuid4()),
         "webhook_id": str(uuid.uuid4()),
+        "name": "SHOP_KEY",
     }
     owners = {
         "subscription_id": v["tenant_id"],

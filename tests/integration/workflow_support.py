@@ -29,8 +29,10 @@ def automation(db: Database, tenant_id: str, **overrides: Any) -> Subscription:
 
 
 def with_workflow_engine(services: Services, bucket: str | None = None) -> tuple[Services, str]:
-    """`services` whose workflows send their steps to a new moto queue; returns (services, queue url)."""
+    """`services` whose workflows send their steps to a new moto queue (and seal their secrets with a new
+    moto KMS key); returns (services, queue url)."""
     queue_url = client("sqs").create_queue(QueueName=f"steps-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    key = client("kms").create_key(Description="workflow secrets")["KeyMetadata"]["Arn"]
     if bucket is not None:
         client("s3").create_bucket(Bucket=bucket)
     settings = replace(
@@ -39,6 +41,7 @@ def with_workflow_engine(services: Services, bucket: str | None = None) -> tuple
         workflow_execution_role_arn=ROLE_ARN,
         workflow_bucket=bucket or "",
         workflow_http_allowed_hosts="127.0.0.1",
+        workflow_secrets_key_id=key,
     )
     return Services(settings=settings, db=services.db, hasher=services.hasher), queue_url
 

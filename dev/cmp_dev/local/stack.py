@@ -276,6 +276,11 @@ def provision(template: LocalTemplate, endpoint: str | None, secrets_dir: Path) 
             stored.chmod(0o600)
         arn = _secret(sm, f"cmp-local/{logical_id}", stored.read_text())
         physical[logical_id] = {"Ref": arn, "Arn": arn}
+    for logical_id in template.kms_keys:
+        # A new key each start (moto's keys live as long as moto): data keys wrapped in an earlier run cannot be
+        # unwrapped after a restart (workflow secrets then say "set it again").
+        key = aws("kms").create_key(Description=f"cmp-local/{logical_id}")["KeyMetadata"]
+        physical[logical_id] = {"Ref": key["KeyId"], "Arn": key["Arn"]}
     for logical_id in template.distributions:
         # No CDN locally: an empty domain makes the functions serve presigned S3 URLs instead.
         physical[logical_id] = {"Ref": f"cmp-local-{logical_id}", "DomainName": ""}

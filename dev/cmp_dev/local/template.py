@@ -89,6 +89,7 @@ class LocalTemplate:
     bucket_notifications: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     """Bucket → its `NotificationConfiguration.QueueConfigurations` (S3 events sent to SQS)."""
     secrets: list[str] = field(default_factory=list)
+    kms_keys: list[str] = field(default_factory=list)
     distributions: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
     state_machines: dict[str, StateMachineDef] = field(default_factory=dict)
@@ -144,6 +145,8 @@ def read_template(path: Path) -> LocalTemplate:
                 tpl.bucket_notifications[logical_id] = queue_configs
         elif kind == "AWS::SecretsManager::Secret":
             tpl.secrets.append(logical_id)
+        elif kind == "AWS::KMS::Key":
+            tpl.kms_keys.append(logical_id)
         elif kind == "AWS::CloudFront::Distribution":
             tpl.distributions.append(logical_id)
         elif kind == "AWS::IAM::Role":

@@ -59,6 +59,7 @@ REPOSITORIES: dict[str, str] = {
     "gateway": "cmp.gateway.repository:GatewayRepository",
     "workflows": "cmp.workflows.repository:WorkflowRepository",
     "workflow_runs": "cmp.workflows.repository:RunRepository",
+    "workflow_secrets": "cmp.workflows.secret_repository:SecretRepository",
     "conversations": "cmp.conversations.repository:ConversationRepository",
     "websocket_connections": "cmp.chat_ws.repository:ConnectionRepository",
 }

@@ -100,6 +100,19 @@ class RunList(ApiModel):
     next_cursor: str | None
 
 
+class RunResult(RunSummary):
+    output: Any = Field(default=None, description="The output of the run's last successful step")
+
+
+class ExportedRun(RunSummary):
+    input: dict[str, Any] = Field(description="The run's input, credentials masked")
+
+
+class RunExport(ApiModel):
+    items: list[ExportedRun]
+    truncated: bool = Field(description="True when the workflow has more runs than the export holds")
+
+
 class StepExecution(ApiModel):
     step_id: str
     type: str
@@ -118,3 +131,19 @@ class RunDetail(RunSummary):
     input: dict[str, Any] = Field(description="The run's input, credentials masked")
     error_details: dict[str, Any] | None
     steps: list[StepExecution]
+
+
+class SecretBody(RequestModel):
+    value: str = Field(min_length=1, max_length=8192, description="The secret; never shown again")
+
+
+class SecretOut(ApiModel):
+    name: str
+    created_at: datetime | None
+    rotated_at: str | None = Field(description="When the value was last replaced (ISO 8601)")
+    rotations: list[str] = Field(description="Every replacement time, oldest first")
+    last_used_at: datetime | None = Field(description="When a step last read it")
+
+
+class SecretList(ApiModel):
+    items: list[SecretOut]

@@ -10,7 +10,15 @@
 - `storage`: S3 `read` / `write` / `delete` / `list` under the tenant's own prefix
   `workflows/{tenant_id}/` of the workflow bucket; a key that leaves it (`..`, a leading `/`) is refused.
 - `messaging`: `webhook` (JSON POST signed `X-CMP-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`
-  with `signingKey`), `slack` / `teams` (an incoming-webhook POST of `{"text": …}`).
+  with `signingKey`), `slack` / `teams` (an incoming-webhook POST of `{"text": …}`), `email` (`to` (one
+  address or a list, at most `MAX_RECIPIENTS`), `subject`, `text`) through the `Mailer` port (SES), from
+  the platform's sender address.
+- `database`: PostgreSQL through the `Databases` port (`cmp.workflows.database`); `connection` holds the
+  connection string the worker read from the secret the node names.
+- `ai`: `prompt`, optional `system`, `context` (text or a list of texts the model answers from) and
+  `language`, through the agent runtime's `LanguageModel` port; the output is `{"text", "model",
+  "tokensIn", "tokensOut"}`. The extractive model (the local default) only quotes `context`, so a step
+  without one fails with `Ai.NoContext` there.
 
 An action raises `StepFailed(error, cause)`; the worker reports it to Step Functions (`SendTaskFailure`), where
 the node's `onError` decides what happens next.
@@ -28,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 MAX_RESPONSE_BYTES = 1_000_000
+MAX_RECIPIENTS = 50
 MAX_OBJECT_BYTES = 1_000_000
 DEFAULT_TIMEOUT_SECONDS = 30
 
@@ -71,13 +80,30 @@ class Objects(Protocol):
     def list(self, bucket: str, prefix: str, limit: int) -> list[dict[str, Any]]: ...
 
 
+class Databases(Protocol):
+    def run(self, connection: str, config: dict[str, Any], timeout_seconds: float) -> dict[str, Any]:
+        """One database operation (`cmp.workflows.database`); raises StepFailed."""
+        ...
+
+
+class Mailer(Protocol):
+    def send(self, to: list[str], subject: str, text: str) -> str:
+        """Send a plain-text email from the platform's sender; returns the message id; raises StepFailed
+        (`Email.Rejected`)."""
+        ...
+
+
 @dataclass
 class Actions:
-    """The actions with their adapters; `bucket` is the workflow storage bucket."""
+    """The actions with their adapters; `bucket` is the workflow storage bucket, `model` the agent
+    runtime's language model (built on first use)."""
 
     fetcher: HttpFetcher
     objects: Objects
     bucket: Callable[[], str]
+    databases: Databases
+    mailer: Mailer
+    model: Callable[[], Any]
 
     def run(self, node_type: str, config: dict[str, Any], view: dict[str, Any], tenant_id: str) -> Any:
         """The output of one action node (`config` rendered against the run); raises StepFailed."""
@@ -89,6 +115,11 @@ class Actions:
             return self.storage(config, tenant_id)
         if node_type == "messaging":
             return self.messaging(config)
+        if node_type == "database":
+            timeout = float(config.get("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS))
+            return self.databases.run(str(config["connection"]), config, timeout)
+        if node_type == "ai":
+            return self.ai(config)
         raise StepFailed("Step.Unsupported", f"{node_type} steps cannot run here")
 
     def http(self, config: dict[str, Any]) -> dict[str, Any]:
@@ -139,8 +170,47 @@ class Actions:
         self.objects.delete(self.bucket(), prefix + key)
         return {"key": key, "deleted": True}
 
+    def ai(self, config: dict[str, Any]) -> dict[str, Any]:
+        from cmp.conversations.ports import Passage, Prompt
+        from cmp.conversations.providers import ModelUnavailable
+
+        context = config.get("context") or []
+        texts = [str(t) for t in (context if isinstance(context, list) else [context]) if str(t).strip()]
+        model = self.model()
+        if not texts and not model.generative:
+            raise StepFailed(
+                "Ai.NoContext", f"the {model.name} model only quotes the step's context; give one"
+            )
+        prompt = Prompt(
+            system=str(config.get("system", "You are a helpful assistant inside an automation.")),
+            question=str(config.get("prompt", "")),
+            language=str(config.get("language", "en")),
+            passages=[Passage(i + 1, text, None, text) for i, text in enumerate(texts)],
+            citations=False,
+        )
+        try:
+            completion = model.complete(prompt)
+        except ModelUnavailable as e:
+            raise StepFailed("Ai.Unavailable", f"the {model.name} model did not answer") from e
+        return {
+            "text": completion.text,
+            "model": model.name,
+            "tokensIn": completion.tokens_in,
+            "tokensOut": completion.tokens_out,
+        }
+
+    def email(self, config: dict[str, Any]) -> dict[str, Any]:
+        to = config.get("to")
+        recipients = [str(a) for a in (to if isinstance(to, list) else [to]) if a]
+        if not recipients or len(recipients) > MAX_RECIPIENTS or not all("@" in a for a in recipients):
+            raise StepFailed("Email.Config", f"an email needs 1 to {MAX_RECIPIENTS} recipient addresses")
+        message_id = self.mailer.send(recipients, str(config.get("subject", "")), str(config.get("text", "")))
+        return {"channel": "email", "to": recipients, "messageId": message_id}
+
     def messaging(self, config: dict[str, Any]) -> dict[str, Any]:
         channel, url = config.get("channel"), config.get("url")
+        if channel == "email":
+            return self.email(config)
         if not isinstance(url, str):
             raise StepFailed("Messaging.Config", f"a {channel} message needs the webhook url")
         if channel == "webhook":

@@ -12,7 +12,12 @@ moto and against a dedicated tenant's own queue). The state input is the run con
 - `loop` → Map (`MaxConcurrency` = parallelism) over the referenced array (`for_each`) or
   `States.ArrayRange(1, times, 1)` (`repeat`); a Pass counts the items first and a Choice fails the run with
   `LoopLimitExceeded` above `maxIterations`. Each iteration sees the context plus `item` and `index` and
-  returns its `steps`; the loop's output is the array of them.
+  returns its `steps`; the loop's output is the array of them. A `while` loop is a counter at
+  `$.loops.<id>.count` (a Pass sets 0), the worker deciding its `condition` before each iteration
+  (`kind: "branch"`, `true`/`false`, the condition seeing the whole context, `loops` included), a Choice
+  that leaves on `false` and fails the run with `LoopLimitExceeded` once `maxIterations` iterations ran,
+  the body as a one-branch Parallel (the last iteration's `steps` at `$.steps.<id>.steps`) and a Pass adding
+  one with `States.MathAdd`.
 - `parallel` → Parallel; its output is the array of each branch's `steps`.
 - `onError`: `retry` → Retry (`IntervalSeconds`, `MaxAttempts`, `BackoffRate`) then fail; `fallback` → Catch
   to the fallback node; `continue` → Catch storing the error as the step's output and going on; `fail` →
@@ -101,6 +106,13 @@ class Compiler:
     def _node_states(self, node: Node, flow: Flow, after: str | None) -> dict[str, Any]:
         if node.type in ("if", "switch"):
             return self._choice(node, flow)
+        if node.type == "loop" and node.config.get("type") == "while":
+            states = self._while(node)
+            self._error_handling(states[f"{node.id}__body"], node, after)
+            if node.on_error.strategy == "continue" and after is None:
+                states[f"{node.id}__continue"] = {"Type": "Pass", "End": True}
+            _transition(states[f"{node.id}__done"], after)
+            return states
         if node.type == "loop":
             states = self._loop(node)
             main = f"{node.id}__map"
@@ -253,6 +265,58 @@ class Compiler:
             f"{node.id}__check": check,
             f"{node.id}__limit": failure,
             f"{node.id}__map": mapped,
+        }
+
+    def _while(self, node: Node) -> dict[str, Any]:
+        limit = int(node.config.get("maxIterations", self.max_iterations))
+        counter = f"$.loops.{node.id}"
+        test = self._callback({"kind": "branch", "node": node.id, "context.$": "$"}, self.step_timeout)
+        test |= {"ResultPath": f"$.branches.{node.id}", "Next": f"{node.id}__check"}
+        check = {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": f"$.branches.{node.id}.branch",
+                    "StringEquals": "false",
+                    "Next": f"{node.id}__done",
+                },
+                {
+                    "Variable": f"{counter}.count",
+                    "NumericGreaterThanEquals": limit,
+                    "Next": f"{node.id}__limit",
+                },
+            ],
+            "Default": f"{node.id}__body",
+        }
+        assert node.body is not None
+        return {
+            node.id: {
+                "Type": "Pass",
+                "Result": {"count": 0},
+                "ResultPath": counter,
+                "Next": f"{node.id}__test",
+            },
+            f"{node.id}__test": test,
+            f"{node.id}__check": check,
+            f"{node.id}__limit": {
+                "Type": "Fail",
+                "Error": "LoopLimitExceeded",
+                "Cause": f"{node.name}: still true after {limit} iterations (maxIterations)",
+            },
+            f"{node.id}__body": {
+                "Type": "Parallel",
+                "Branches": [self._branch(node.body)],
+                "ResultSelector": {"steps.$": "$[0]"},
+                "ResultPath": f"$.steps.{node.id}",
+                "Next": f"{node.id}__count",
+            },
+            f"{node.id}__count": {
+                "Type": "Pass",
+                "Parameters": {"count.$": f"States.MathAdd({counter}.count, 1)"},
+                "ResultPath": counter,
+                "Next": f"{node.id}__test",
+            },
+            f"{node.id}__done": {"Type": "Pass"},
         }
 
     def _parallel(self, node: Node) -> dict[str, Any]:

@@ -12,6 +12,10 @@ when `t` is more than `TOLERANCE_SECONDS` from now, so a captured delivery canno
 
 Exactly one run per delivery: the delivery's `Idempotency-Key` (or `X-Delivery-Id`) header becomes the run's
 idempotency key, so a retried delivery answers with the first run and starts nothing.
+
+Synchronous mode (`"mode": "sync"` in the trigger's config, `waitSeconds` 1 to `MAX_WAIT_SECONDS`, default
+20): `respond` waits for the run to finish and answers it with the output of its last step; a run still
+going after the wait is answered as in the asynchronous mode (the run id, 202), to be polled.
 """
 
 from __future__ import annotations
@@ -21,16 +25,23 @@ import hashlib
 import hmac
 import json
 import re
+import time
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from cmp.errors import Conflict, NotFound, Unauthorized
 from cmp.ports import Clock
 from cmp.workflows.actions import sign
+from cmp.workflows.model import FINISHED
 from cmp.workflows.ports import WorkflowUnitOfWorkFactory
 from cmp.workflows.runs import WorkflowRuns
 
 TOLERANCE_SECONDS = 300
+MAX_WAIT_SECONDS = 25
+"""API Gateway ends a REST integration after 29 s; the hooks function's timeout is 30 s."""
+DEFAULT_WAIT_SECONDS = 20
+POLL_SECONDS = 0.1
 _SIGNATURE = re.compile(r"^t=(\d{1,12}),v1=([0-9a-f]{64})$")
 
 
@@ -48,10 +59,36 @@ class WebhookDeliveries:
         self._secret = secret
         self._clock = clock
 
+    def respond(
+        self, webhook_id: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[dict[str, Any], bool]:
+        """`deliver`, then for a synchronous trigger wait for the run (see the module docstring); returns
+        (the run summary, plus `output` when finished; whether it finished). Raises as `deliver`."""
+        summary, tenant_id, config = self._deliver(webhook_id, headers, body)
+        if config.get("mode") != "sync":
+            return summary, False
+        deadline = time.monotonic() + float(config.get("waitSeconds", DEFAULT_WAIT_SECONDS))
+        run_id = uuid.UUID(summary["run_id"])
+        while True:
+            detail = self._runs.detail(tenant_id, run_id)
+            if detail["status"] in FINISHED:
+                steps = [s for s in detail["steps"] if s["status"] == "succeeded"]
+                output = steps[-1]["output"] if steps else None
+                detail_summary = {k: v for k, v in detail.items() if k in summary}
+                return {**detail_summary, "output": output}, True
+            if time.monotonic() >= deadline:
+                return summary, False
+            time.sleep(POLL_SECONDS)
+
     def deliver(self, webhook_id: str, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
         """Start (or find, for a retried delivery) the run of this delivery; returns `run_summary`. Raises
         NotFound (unknown id, not a webhook trigger), Unauthorized (authentication failed), Conflict (the
         workflow is not active)."""
+        return self._deliver(webhook_id, headers, body)[0]
+
+    def _deliver(
+        self, webhook_id: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[dict[str, Any], str, dict[str, Any]]:
         with self._uow(None) as uow:
             found = uow.workflows.hook(webhook_id)
         if found is None:
@@ -66,13 +103,14 @@ class WebhookDeliveries:
         if workflow.status != "active":
             raise Conflict(f"the workflow is {workflow.status}")
         delivery = lowered.get("idempotency-key") or lowered.get("x-delivery-id")
-        return self._runs.start(
+        summary = self._runs.start(
             tenant_id,
             workflow_id,
             _payload(body),
             trigger_type="webhook",
             idempotency_key=f"hook:{delivery[:240]}" if delivery else None,
         )
+        return summary, str(tenant_id), workflow.trigger_config
 
     def _authenticate(self, auth: str, webhook_id: str, headers: dict[str, str], body: bytes) -> None:
         if auth == "none":

@@ -2,12 +2,14 @@
 
 A value is replaced by `***` when its key names a credential (`password`, `secret`, `token`, `authorization`,
 `api_key`, `apikey`, `x-api-key`, `cookie`, `private_key`, case- and separator-insensitive) or when the text
-has the shape of a known key (`cmp.flows.secrets.secret_shape`: `sk-…`, `ghp_…`, `AKIA…`, …).
+has the shape of a known key (`cmp.flows.secrets.secret_shape`: `sk-…`, `ghp_…`, `AKIA…`, …). `redact`
+also hides given values (a step's workflow secrets) wherever they appear in text.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from cmp.flows.secrets import secret_shape
@@ -32,3 +34,29 @@ def mask(value: Any) -> Any:
     if isinstance(value, str) and secret_shape(value) is not None:
         return MASK
     return value
+
+
+MIN_REDACTED_LENGTH = 3
+"""Shorter secret values are not searched for in text (hiding every `a` would garble the output)."""
+
+
+def redact(value: Any, hidden: Iterable[str]) -> Any:
+    """`value` (any JSON) with every occurrence of each `hidden` text of at least `MIN_REDACTED_LENGTH`
+    characters replaced by `***`, in strings and object keys alike."""
+    secrets = sorted((h for h in hidden if len(h) >= MIN_REDACTED_LENGTH), key=len, reverse=True)
+    if not secrets:
+        return value
+
+    def text(item: str) -> str:
+        for secret in secrets:
+            item = item.replace(secret, MASK)
+        return item
+
+    def walk(item: Any) -> Any:
+        if isinstance(item, dict):
+            return {text(str(k)): walk(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v) for v in item]
+        return text(item) if isinstance(item, str) else item
+
+    return walk(value)

@@ -10,12 +10,14 @@ from cmp.commerce.ports import SubscriptionRepository
 from cmp.db.outbox import Outbox
 from cmp.metering.repository import UsageRepository
 from cmp.workflows.repository import RunRepository, WorkflowRepository
+from cmp.workflows.secret_repository import SecretRepository
 
 
 class WorkflowUnitOfWork(Protocol):
     subscriptions: SubscriptionRepository
     workflows: WorkflowRepository
     workflow_runs: RunRepository
+    workflow_secrets: SecretRepository
     outbox: Outbox
     usage: UsageRepository
 

@@ -7,8 +7,8 @@ parallelism, error strategies and the retry limit, HTTP methods and authenticati
 interval and the step timeout bound (`runtime.limits.timeout`, or the action's own `timeout`).
 
 `check_definition(definition, allowance)` returns every `FieldError` at its path in the definition. Node
-types this release cannot run are refused here, by node: `ai` (no LLM port is wired into the step worker
-yet), `code` (Lambda gives no sandbox guarantee: no network, time and memory limits) and `event` triggers.
+types this release cannot run are refused here, by node: `code` (Lambda gives no sandbox guarantee: no
+network, time and memory limits; docs/decisions.md) and `event` triggers.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ SCHEDULE_PRESETS = {
     "monthly": "0 0 1 * *",
 }
 UNAVAILABLE = {
-    "ai": "ai steps cannot run here yet: no language model is wired into the step worker",
     "code": "code steps are refused: this runtime cannot guarantee a sandbox (no network, time and memory limits)",
     "event": "event triggers are not available yet; use a webhook, schedule, manual or API trigger",
 }
@@ -94,7 +93,7 @@ class Allowance:
             nested_conditions=advanced.detail is None or d.conditionals.nested_conditions,
             switch_case=advanced.detail is None or d.conditionals.switch_case,
             loops=on and flow.loops and d.loops.enabled is not False,
-            loop_types=tuple(d.loops.types) or ("for_each", "repeat"),
+            loop_types=tuple(d.loops.types) or ("for_each", "repeat", "while"),
             max_iterations=d.loops.max_iterations,
             parallel_loops=flow.parallel_execution
             and (advanced.detail is None or d.loops.parallel_execution),
@@ -238,11 +237,18 @@ def _check_loop(node: Node, allow: Allowance) -> list[FieldError]:
         ]
     config, path = node.config, f"{node.path}.config"
     kind = config.get("type", "for_each")
-    if kind not in ("for_each", "repeat"):
-        return [FieldError(f"{path}.type", "expected for_each or repeat")]
+    if kind not in ("for_each", "repeat", "while"):
+        return [FieldError(f"{path}.type", "expected for_each, repeat or while")]
     errors = []
     if kind not in allow.loop_types:
         errors.append(FieldError(f"{path}.type", f"'{kind}' loops are not enabled for this product"))
+    if kind == "while":
+        errors += check_condition(
+            config.get("condition"),
+            f"{path}.condition",
+            operators=allow.operators,
+            nested=allow.nested_conditions,
+        )
     if kind == "for_each" and not references(config.get("items")):
         errors.append(
             FieldError(
@@ -300,6 +306,13 @@ def _check_webhook(node: Node, allow: Allowance) -> list[FieldError]:
                 f"expected one of {', '.join(allow.webhook_auth)} (triggers.webhook.authentication)",
             )
         )
+    if node.config.get("mode", "async") not in ("async", "sync"):
+        errors.append(
+            FieldError(f"{path}.mode", "expected async (202 at once) or sync (waits for the result)")
+        )
+    wait = node.config.get("waitSeconds", 20)
+    if not isinstance(wait, int) or isinstance(wait, bool) or not 1 <= wait <= 25:
+        errors.append(FieldError(f"{path}.waitSeconds", "expected whole seconds from 1 to 25"))
     return errors
 
 
@@ -392,17 +405,35 @@ def _check_storage(node: Node, allow: Allowance) -> list[FieldError]:
 
 
 def _check_messaging(node: Node, allow: Allowance) -> list[FieldError]:
-    return _one_of(node, "channel", MESSAGING_CHANNELS)
+    errors = _one_of(node, "channel", MESSAGING_CHANNELS)
+    if not errors and node.config["channel"] == "email" and not node.config.get("to"):
+        errors.append(FieldError(f"{node.path}.config.to", "expected one recipient address or a list"))
+    return errors
 
 
 def _check_database(node: Node, allow: Allowance) -> list[FieldError]:
+    from cmp.workflows.database import check_config
+
     errors = _one_of(node, "operation", DATABASE_OPERATIONS)
-    if not isinstance(node.config.get("connection"), str):
+    if not isinstance(node.config.get("connection"), str) or references(node.config.get("connection")):
         errors.append(
             FieldError(
                 f"{node.path}.config.connection", "expected the name of a secret holding the connection"
             )
         )
+    if errors:
+        return errors
+    return [FieldError(f"{node.path}.config.{key}", problem) for key, problem in check_config(node.config)]
+
+
+def _check_ai(node: Node, allow: Allowance) -> list[FieldError]:
+    config, path = node.config, f"{node.path}.config"
+    errors = []
+    if not isinstance(config.get("prompt"), str) or not config["prompt"].strip():
+        errors.append(FieldError(f"{path}.prompt", "expected the prompt (templates allowed)"))
+    context = config.get("context", [])
+    if not isinstance(context, str | list):
+        errors.append(FieldError(f"{path}.context", "expected a text or an array of texts"))
     return errors
 
 
@@ -413,4 +444,5 @@ _ACTION_CHECKS: dict[str, Any] = {
     "storage": _check_storage,
     "messaging": _check_messaging,
     "database": _check_database,
+    "ai": _check_ai,
 }

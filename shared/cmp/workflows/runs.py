@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 from cmp.catalog.paging import ProductPage, encode_cursor
@@ -24,6 +25,21 @@ from cmp.workflows.model import FINISHED, Run, StepExecution
 from cmp.workflows.ports import WorkflowEngine, WorkflowUnitOfWorkFactory
 
 MAX_INPUT_BYTES = 64 * 1024
+MAX_EXPORT_RUNS = 10_000
+EXPORT_COLUMNS = (
+    "run_id",
+    "workflow_id",
+    "version",
+    "status",
+    "trigger_type",
+    "rerun_of",
+    "created_at",
+    "started_at",
+    "completed_at",
+    "duration_ms",
+    "error",
+    "input",
+)
 RUN_STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
 
 
@@ -167,6 +183,22 @@ class WorkflowRuns:
             "next_cursor": encode_cursor(last.created_at, last.id) if last and last.created_at else None,
         }
 
+    def export(self, tenant_id: str, workflow_id: uuid.UUID, status: str | None) -> dict[str, Any]:
+        """`{"items": [run_summary + masked "input"…], "truncated"}`: the newest `MAX_EXPORT_RUNS` runs of
+        the workflow (optionally only in `status`), newest first; raises ValidationFailed, NotFound."""
+        if status is not None and status not in RUN_STATUSES:
+            raise ValidationFailed(
+                "Bad filter",
+                errors=[FieldError("query.status", f"expected one of {', '.join(RUN_STATUSES)}")],
+            )
+        with self._uow(tenant_id) as uow:
+            uow.workflows.get(workflow_id)
+            runs = uow.workflow_runs.page(workflow_id, status, None, MAX_EXPORT_RUNS + 1)
+        return {
+            "items": [{**run_summary(r), "input": mask(r.trigger_payload)} for r in runs[:MAX_EXPORT_RUNS]],
+            "truncated": len(runs) > MAX_EXPORT_RUNS,
+        }
+
     def detail(self, tenant_id: str, run_id: uuid.UUID) -> dict[str, Any]:
         """`run_summary` plus the masked input, error details and every step execution in order."""
         with self._uow(tenant_id) as uow:
@@ -202,3 +234,25 @@ class WorkflowRuns:
         return self.start(
             tenant_id, run.workflow_id, run.trigger_payload, trigger_type=run.trigger_type, rerun_of=run.id
         )
+
+
+def runs_csv(items: list[dict[str, Any]]) -> str:
+    """The exported runs as CSV (RFC 4180, a header row of `EXPORT_COLUMNS`; times in ISO 8601, the input
+    as JSON text)."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(EXPORT_COLUMNS)
+    for item in items:
+        writer.writerow([_cell(column, item.get(column)) for column in EXPORT_COLUMNS])
+    return out.getvalue()
+
+
+def _cell(column: str, value: Any) -> Any:
+    if column == "input":
+        return json.dumps(value, separators=(",", ":"))
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return "" if value is None else value

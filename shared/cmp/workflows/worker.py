@@ -4,9 +4,13 @@ Messages (`cmp.workflows.compiler`): `{"kind": "step" | "branch" | "finish", "ru
 "workflow_version_id", "task_token", …}`.
 
 - `step`: render the node's configuration against the run context (`{{ }}` references), record a step
-  execution (input and output masked), run the action (`cmp.workflows.actions`), answer `SendTaskSuccess`
+  execution (input and output masked; a `{{ secrets.NAME }}` is read from `cmp.workflows.secrets` here, only
+  for the action, shown as `***` in the recorded input, and its value is redacted from the output and error
+  that are stored or handed back to Step Functions, so no secret reaches the run history; a database node's
+  `connection` names the secret holding its connection string), run the action (`cmp.workflows.actions`), answer `SendTaskSuccess`
   with its output (an object as it is, any other value as `{"value": …}`, so `{{ steps.x.value }}` reads it) or `SendTaskFailure` with its error (Step Functions then applies the node's `onError`).
-- `branch`: decide an `if`/`switch` whose condition ASL cannot state; answers `{"branch": name}`.
+- `branch`: decide an `if`/`switch` whose condition ASL cannot state, or a `while` loop's condition;
+  answers `{"branch": name}`.
 - `finish`: record the run's end (succeeded or failed with the error) and the workflow's stats, once.
 
 A run that was cancelled gets no more steps (its execution was stopped; a late message is answered with
@@ -18,19 +22,31 @@ from __future__ import annotations
 
 import uuid
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from cmp.aws.adapters import TaskTokenGone
 from cmp.errors import NotFound, PoisonMessage
 from cmp.ports import Clock, IdGenerator
 from cmp.workflows.actions import Actions, StepFailed
 from cmp.workflows.definition import Definition, Node, parse_definition
-from cmp.workflows.expressions import evaluate, render
-from cmp.workflows.masking import mask
+from cmp.workflows.expressions import evaluate, references, render
+from cmp.workflows.masking import MASK, mask, redact
 from cmp.workflows.model import RunStatus, StepExecution
 from cmp.workflows.ports import WorkflowEngine, WorkflowUnitOfWorkFactory
 
 MAX_STORED_BYTES = 64_000
+
+
+class SecretValues(Protocol):
+    """`cmp.workflows.secrets.WorkflowSecrets.resolve`: the values of the named secrets (NotFound when one
+    is missing)."""
+
+    def resolve(self, tenant_id: str, subscription_id: uuid.UUID, names: list[str]) -> dict[str, str]: ...
+
+
+def secret_names(config: Any) -> list[str]:
+    """The secret names a node's configuration references (`{{ secrets.NAME }}`), sorted."""
+    return sorted({path.split(".")[1] for path in references(config) if path.startswith("secrets.")})
 
 
 class StepWorker:
@@ -39,12 +55,14 @@ class StepWorker:
         uow: WorkflowUnitOfWorkFactory,
         engine: WorkflowEngine,
         actions: Actions,
+        secrets: SecretValues,
         clock: Clock,
         ids: IdGenerator,
     ) -> None:
         self._uow = uow
         self._engine = engine
         self._actions = actions
+        self._secrets = secrets
         self._clock = clock
         self._ids = ids
         self._definition = lru_cache(maxsize=256)(self._load_definition)
@@ -80,7 +98,7 @@ class StepWorker:
 
     def _branch(self, message: dict[str, Any]) -> str:
         node, context = self._node(message), message["context"]
-        if node.type == "if":
+        if node.type in ("if", "loop"):
             return "true" if evaluate(node.config["condition"], context) else "false"
         for case in node.config["cases"]:
             if evaluate(case["condition"], context):
@@ -91,7 +109,9 @@ class StepWorker:
         tenant_id, run_id = str(message["tenant_id"]), uuid.UUID(str(message["run_id"]))
         node, context = self._node(message), message["context"]
         view = {key: context[key] for key in ("input", "vars", "steps", "item", "index") if key in context}
-        config = render(node.config, view)
+        connection = str(node.config["connection"]) if node.type == "database" else None
+        names = sorted({*secret_names(node.config), *([connection] if connection else [])})
+        shown = render(node.config, {**view, "secrets": dict.fromkeys(names, MASK)})
         started = self._clock.now()
         step = StepExecution(
             self._ids.new_id(),
@@ -102,7 +122,7 @@ class StepWorker:
             node.name,
             attempt=int(message.get("attempt") or 0),
             started_at=started,
-            input=_bounded(mask(config)),
+            input=_bounded(mask(shown)),
         )
         with self._uow(tenant_id) as uow:
             run = uow.workflow_runs.get(run_id)
@@ -111,15 +131,29 @@ class StepWorker:
                 return
             uow.workflow_runs.add_step(step)
             uow.commit()
+        values: dict[str, str] = {}
         try:
+            values = self._secret_values(tenant_id, run.subscription_id, names)
+            config = render(node.config, {**view, "secrets": values})
+            if connection is not None:
+                config["connection"] = values[connection]
             result = self._actions.run(node.type, config, view, tenant_id)
         except StepFailed as failure:
-            self._record(tenant_id, step, "failed", None, failure.cause)
-            self._engine.task_failed(token, failure.error, failure.cause)
+            cause = redact(failure.cause, values.values())
+            self._record(tenant_id, step, "failed", None, cause)
+            self._engine.task_failed(token, failure.error, cause)
             return
-        output = result if isinstance(result, dict) else {"value": result}
+        output = redact(result if isinstance(result, dict) else {"value": result}, values.values())
         self._record(tenant_id, step, "succeeded", output, None)
         self._engine.task_succeeded(token, output)
+
+    def _secret_values(self, tenant_id: str, subscription_id: uuid.UUID, names: list[str]) -> dict[str, str]:
+        if not names:
+            return {}
+        try:
+            return self._secrets.resolve(tenant_id, subscription_id, names)
+        except NotFound as e:
+            raise StepFailed("Secret.Missing", e.message) from e
 
     def _record(
         self, tenant_id: str, step: StepExecution, status: str, output: Any, error: str | None

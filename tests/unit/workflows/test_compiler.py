@@ -181,6 +181,27 @@ def test_a_loop_counts_checks_the_limit_and_maps() -> None:
     assert states["each__map"]["ItemSelector"]["item.$"] == "$$.Map.Item.Value"
 
 
+def test_a_while_loop_counts_asks_the_worker_and_loops_back() -> None:
+    condition = {"left": "{{ loops.again.count }}", "operator": "less", "right": 3}
+    body = {"nodes": [{"id": "tick", "type": "transform", "config": {"set": {}}}]}
+    loop = {
+        "id": "again",
+        "type": "loop",
+        "config": {"type": "while", "condition": condition, "maxIterations": 5},
+    }
+    asl = compiled(
+        chain(START, {**loop, "body": body}, {"id": "after", "type": "transform", "config": {"set": {}}})
+    )
+    states = asl["States"]["Run"]["Branches"][0]["States"]
+    assert states["again"]["Result"] == {"count": 0}
+    assert states["again__test"]["Parameters"]["MessageBody"]["kind"] == "branch"
+    exit_rule, limit_rule = states["again__check"]["Choices"]
+    assert (exit_rule["StringEquals"], exit_rule["Next"]) == ("false", "again__done")
+    assert (limit_rule["NumericGreaterThanEquals"], limit_rule["Next"]) == (5, "again__limit")
+    assert states["again__count"]["Parameters"]["count.$"] == "States.MathAdd($.loops.again.count, 1)"
+    assert states["again__count"]["Next"] == "again__test" and states["again__done"]["Next"] == "after"
+
+
 def test_two_hundred_nodes_compile() -> None:
     nodes = [START] + [{"id": f"s{i}", "type": "transform", "config": {"set": {"i": i}}} for i in range(199)]
     asl = compiled(chain(*nodes))

@@ -210,13 +210,52 @@ def test_limits_from_the_detail_are_enforced() -> None:
     assert "at most 2 retries" in found["nodes[2].body.nodes[0].onError.maxRetries"]
 
 
-def test_nodes_this_release_cannot_run_are_refused_by_name() -> None:
+def test_code_steps_are_refused_by_name_and_ai_steps_need_a_prompt() -> None:
     definition = parse_definition(
         flow(START, {"id": "ask", "type": "ai", "name": "Ask the model"}, {"id": "js", "type": "code"})
     )
     found = {e.path: e.message for e in check_definition(definition, allowance())}
-    assert found["nodes[1]"].startswith("Ask the model (ai): ai steps cannot run here yet")
     assert "cannot guarantee a sandbox" in found["nodes[2]"]
+    assert "expected the prompt" in found["nodes[1].config.prompt"]
+
+
+def test_database_steps_take_values_as_parameters_only() -> None:
+    def problems(config: dict[str, Any]) -> dict[str, str]:
+        node = {"id": "db", "type": "database", "config": {"connection": "DB", **config}}
+        return {e.path: e.message for e in check_definition(parse_definition(flow(START, node)), allowance())}
+
+    assert (
+        problems({"operation": "query", "sql": "select * from t where id = %(id)s", "params": {"id": 1}})
+        == {}
+    )
+    assert (
+        "templates are not allowed"
+        in problems({"operation": "query", "sql": "select * from t where id = '{{ input.id }}'"})[
+            "nodes[1].config.sql"
+        ]
+    )
+    assert (
+        "one SELECT"
+        in problems({"operation": "query", "sql": "select 1; drop table t"})["nodes[1].config.sql"]
+    )
+    assert "one SELECT" in problems({"operation": "query", "sql": "delete from t"})["nodes[1].config.sql"]
+    assert (
+        "table name"
+        in problems({"operation": "insert", "table": "t; drop", "values": {"a": 1}})["nodes[1].config.table"]
+    )
+    assert (
+        "column name"
+        in problems({"operation": "insert", "table": "t", "values": {"a b": 1}})["nodes[1].config.rows"]
+    )
+    assert (
+        "non-empty" in problems({"operation": "delete", "table": "t", "where": {}})["nodes[1].config.where"]
+    )
+    assert (
+        "secret"
+        in problems({"operation": "delete", "connection": "{{ input.x }}", "table": "t"})[
+            "nodes[1].config.connection"
+        ]
+    )
 
 
 def test_a_schedule_needs_a_real_time_zone_and_one_expression() -> None:

@@ -173,7 +173,7 @@ class _NoFetch:
 
 def test_storage_stays_under_the_tenant_prefix() -> None:
     objects = _Objects()
-    actions = Actions(_NoFetch(), objects, lambda: "bucket")
+    actions = Actions(_NoFetch(), objects, lambda: "bucket", None, None, lambda: None)  # type: ignore[arg-type]
     actions.storage({"operation": "write", "key": "out/a.json", "content": {"n": 1}}, "t1")
     assert list(objects.stored) == ["workflows/t1/out/a.json"]
     assert actions.storage({"operation": "read", "key": "out/a.json"}, "t1")["content"] == {"n": 1}

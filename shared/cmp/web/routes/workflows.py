@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
@@ -14,6 +15,7 @@ from cmp.web.schemas import PageCursor, PageLimit, answers
 from cmp.web.workflow_schemas import (
     RunBody,
     RunDetail,
+    RunExport,
     RunList,
     RunSummary,
     Workflow,
@@ -133,3 +135,39 @@ def cancel_run(run_id: UUID, buyer: Buyer, services: ServicesDep) -> RunSummary:
 def rerun(run_id: UUID, buyer: Buyer, services: ServicesDep) -> tuple[RunSummary, int]:
     """A new run of the workflow's active version with this run's input (`rerun_of` names this run)."""
     return RunSummary.model_validate(services.workflow_runs.rerun(buyer.tenant_id, run_id)), 202
+
+
+EXPORT_ANSWER = {
+    **answers(200, "The runs, as JSON or CSV", 401, 403, 404, 422),
+    200: {
+        "description": "The runs (newest first, input masked), as JSON or CSV",
+        "content": {
+            "application/json": {"model": RunExport},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    },
+}
+
+
+@router.get(f"{ONE}/runs/export", responses=EXPORT_ANSWER)
+def export_runs(
+    workflow_id: UUID,
+    buyer: Buyer,
+    services: ServicesDep,
+    format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
+    status: Annotated[
+        Literal["pending", "running", "succeeded", "failed", "cancelled"] | None,
+        Query(description="Only this status"),
+    ] = None,
+) -> Response[str]:
+    """The workflow's newest 10,000 runs with their masked input, for a spreadsheet or an archive."""
+    from cmp.workflows.runs import runs_csv
+
+    exported = services.workflow_runs.export(buyer.tenant_id, workflow_id, status)
+    filename = f"workflow-{workflow_id}-runs.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if format == "csv":
+        body = runs_csv(exported["items"])
+        return Response(200, "text/csv; charset=utf-8", body, headers)
+    body = RunExport.model_validate(exported).model_dump_json()
+    return Response(200, "application/json", body, headers)

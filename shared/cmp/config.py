@@ -82,6 +82,12 @@ class Settings:
     """Comma-separated host names http steps may reach although private (the local demo endpoints only)."""
     workflow_hook_secret_arn: str = field(default_factory=lambda: _env("WORKFLOW_HOOK_SECRET_ARN"))
     """The secret each workflow's webhook key is derived from (HMAC-SHA256 of its webhook id)."""
+    workflow_triggers_queue_arn: str = field(
+        default_factory=lambda: _env("WORKFLOW_TRIGGERS_QUEUE_ARN_FOR_SCHEDULES")
+    )
+    """The queue workflow schedules deliver their firings to (the trigger worker reads it)."""
+    workflow_scheduler_role_arn: str = field(default_factory=lambda: _env("WORKFLOW_SCHEDULER_ROLE_ARN"))
+    """The role EventBridge Scheduler sends workflow firings as (may send to the triggers queue only)."""
     # The agent runtime's language model and reranker (cmp.conversations, cmp.knowledge.rerank).
     llm_provider: str = field(default_factory=lambda: _env("LLM_PROVIDER", "extractive"))
     """`extractive` (the offline default: quotes the knowledge base), `bedrock` or `openai` (compatible)."""

@@ -7,7 +7,8 @@ Messages (`cmp.workflows.compiler`): `{"kind": "step" | "branch" | "finish", "ru
   execution (input and output masked), run the action (`cmp.workflows.actions`), answer `SendTaskSuccess`
   with its output (an object as it is, any other value as `{"value": …}`, so `{{ steps.x.value }}` reads it) or `SendTaskFailure` with its error (Step Functions then applies the node's `onError`).
 - `branch`: decide an `if`/`switch` whose condition ASL cannot state; answers `{"branch": name}`.
-- `finish`: record the run's end (succeeded or failed with the error) and the workflow's stats, once.
+- `finish`: record the run's end (succeeded or failed with the error) and the workflow's stats, once, with
+  the `workflow.run.finished` event (outbox, to `event_bus`) that event triggers and failure alerts use.
 
 A run that was cancelled gets no more steps (its execution was stopped; a late message is answered with
 a failure nobody waits for). A message whose task token is gone (timed out, stopped) is dropped; one naming a run or version that does
@@ -17,6 +18,7 @@ not exist is dead-lettered.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -29,6 +31,7 @@ from cmp.workflows.expressions import evaluate, render
 from cmp.workflows.masking import mask
 from cmp.workflows.model import RunStatus, StepExecution
 from cmp.workflows.ports import WorkflowEngine, WorkflowUnitOfWorkFactory
+from cmp.workflows.triggers import run_finished_event
 
 MAX_STORED_BYTES = 64_000
 
@@ -41,10 +44,13 @@ class StepWorker:
         actions: Actions,
         clock: Clock,
         ids: IdGenerator,
+        *,
+        event_bus: Callable[[], str],
     ) -> None:
         self._uow = uow
         self._engine = engine
-        self._actions = actions
+        self.actions = actions
+        self._event_bus = event_bus
         self._clock = clock
         self._ids = ids
         self._definition = lru_cache(maxsize=256)(self._load_definition)
@@ -112,7 +118,7 @@ class StepWorker:
             uow.workflow_runs.add_step(step)
             uow.commit()
         try:
-            result = self._actions.run(node.type, config, view, tenant_id)
+            result = self.actions.run(node.type, config, view, tenant_id)
         except StepFailed as failure:
             self._record(tenant_id, step, "failed", None, failure.cause)
             self._engine.task_failed(token, failure.error, failure.cause)
@@ -144,6 +150,7 @@ class StepWorker:
             workflow.count_finished(status, now)
             uow.workflow_runs.save(run)
             uow.workflows.save(workflow)
+            uow.outbox.add(run_finished_event(self._event_bus(), run))
             uow.commit()
 
 

@@ -295,3 +295,29 @@ def test_alert_channels_and_event_filters_are_checked(
         "definition.alerts.onFailure[0].channel",
         "definition.alerts.onFailure[1].to",
     }
+
+
+def test_an_indexed_document_starts_the_workflows_watching_its_knowledge_base(
+    db: Database, engine: tuple[Services, str, str]
+) -> None:
+    services, _, _ = engine
+    tenant = new_tenant(db, "Curious Buyer")
+    base = str(uuid.uuid4())
+    watching = _flow(
+        {"type": "event", "config": {"event": "knowledge.document.indexed", "knowledgeBaseId": base}}, NOOP
+    )
+    workflow_id = _activated(services, tenant, watching, db)
+    detail = {
+        "event_id": f"document:{uuid.uuid4()}:1",
+        "tenant_id": tenant,
+        "knowledge_base_id": base,
+        "document_id": str(uuid.uuid4()),
+        "chunks": 3,
+    }
+    event = {"source": "cmp.knowledge", "detail-type": "knowledge.document.indexed", "detail": detail}
+    assert (
+        services.workflow_triggers.handle({**event, "detail": {**detail, "knowledge_base_id": "other"}}) == []
+    )
+    [started] = services.workflow_triggers.handle(event)
+    [run] = _runs(services, tenant, workflow_id)
+    assert started == f"run:{run['run_id']}" and run["trigger_type"] == "event"

@@ -94,6 +94,12 @@ class Settings:
     """The environment's KMS key that wraps the data keys of workflow secrets (`cmp.workflows.secrets`)."""
     workflow_email_sender: str = field(default_factory=lambda: _env("WORKFLOW_EMAIL_SENDER"))
     """The SES-verified address workflow email steps send from."""
+    workflow_triggers_queue_arn: str = field(
+        default_factory=lambda: _env("WORKFLOW_TRIGGERS_QUEUE_ARN_FOR_SCHEDULES")
+    )
+    """The queue workflow schedules deliver their firings to (the trigger worker reads it)."""
+    workflow_scheduler_role_arn: str = field(default_factory=lambda: _env("WORKFLOW_SCHEDULER_ROLE_ARN"))
+    """The role EventBridge Scheduler sends workflow firings as (may send to the triggers queue only)."""
     # The agent runtime's language model and reranker (cmp.conversations, cmp.knowledge.rerank).
     llm_provider: str = field(default_factory=lambda: _env("LLM_PROVIDER", "extractive"))
     """`extractive` (the offline default: quotes the knowledge base), `bedrock` or `openai` (compatible)."""

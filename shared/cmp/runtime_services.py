@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 if TYPE_CHECKING:
-    from cmp.aws.adapters import ObjectStore, SecretStore, StateMachines
+    from cmp.aws.adapters import ObjectStore, Schedules, SecretStore, StateMachines
     from cmp.config import Settings
     from cmp.conversations.ports import LanguageModel
     from cmp.conversations.services import AgentService
@@ -27,8 +27,10 @@ if TYPE_CHECKING:
     from cmp.ports import Clock, IdGenerator
     from cmp.workflows.hooks import WebhookDeliveries
     from cmp.workflows.runs import WorkflowRuns
+    from cmp.workflows.schedules import WorkflowSchedules
     from cmp.workflows.secrets import WorkflowSecrets
     from cmp.workflows.services import WorkflowDefinitions
+    from cmp.workflows.triggers import WorkflowTriggers
     from cmp.workflows.worker import StepWorker
 
 
@@ -40,6 +42,7 @@ class RuntimeServices:
     secrets: SecretStore
     machines: StateMachines
     objects: ObjectStore
+    schedules: Schedules
     clock: Clock
     ids: IdGenerator
     workflow_hook_key: Callable[[], str] | None
@@ -57,7 +60,34 @@ class RuntimeServices:
             lambda: self.settings.workflow_steps_queue_url, lambda: self.settings.workflow_execution_role_arn
         )
         return WorkflowDefinitions(
-            self.unit_of_work, self.machines, settings, self.ids, self._workflow_hook_secret
+            self.unit_of_work,
+            self.machines,
+            settings,
+            self.ids,
+            self._workflow_hook_secret,
+            self.workflow_schedules,
+            self.clock,
+        )
+
+    @cached_property
+    def workflow_schedules(self) -> WorkflowSchedules:
+        """The workflows' EventBridge Scheduler schedules, delivering to the triggers queue."""
+        from cmp.workflows.schedules import ScheduleTarget, WorkflowSchedules
+
+        target = ScheduleTarget(
+            lambda: self.settings.workflow_triggers_queue_arn,
+            lambda: self.settings.workflow_scheduler_role_arn,
+        )
+        return WorkflowSchedules(self.schedules, target)
+
+    @cached_property
+    def workflow_triggers(self) -> WorkflowTriggers:
+        """The trigger worker: schedule firings, platform events, failure alerts (through the messaging
+        action of the step worker)."""
+        from cmp.workflows.triggers import WorkflowTriggers
+
+        return WorkflowTriggers(
+            self.unit_of_work, self.workflow_runs, self.workflow_schedules, self.step_worker.actions.messaging
         )
 
     def _workflow_hook_secret(self) -> str:
@@ -101,7 +131,13 @@ class RuntimeServices:
             lambda: self.language_model,
         )
         return StepWorker(
-            self.unit_of_work, self.machines, actions, self.workflow_secrets, self.clock, self.ids
+            self.unit_of_work,
+            self.machines,
+            actions,
+            self.workflow_secrets,
+            self.clock,
+            self.ids,
+            event_bus=lambda: self.settings.event_bus_name,
         )
 
     @cached_property
@@ -191,6 +227,7 @@ class RuntimeServices:
             lambda: self.embedder,
             self.clock,
             crawl=lambda tenant_id, source_id: self.website_crawls.crawl(tenant_id, source_id),
+            event_bus=lambda: self.settings.event_bus_name,
         )
 
     @cached_property

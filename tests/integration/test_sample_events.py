@@ -111,6 +111,22 @@ def test_a_workflow_step_of_a_run_that_does_not_exist_is_dead_lettered(platform:
     assert "no longer exists" in dead[0]["MessageAttributes"]["cmp-failure-reason"]["StringValue"]
 
 
+def test_a_schedule_of_a_workflow_that_does_not_exist_is_deleted(platform: Platform) -> None:
+    name = "cmp-workflow-00000000-0000-4000-8000-0000000000bb"
+    client("scheduler").create_schedule(
+        Name=name,
+        ScheduleExpression="rate(1 hour)",
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={
+            "Arn": platform.ref("WorkflowTriggersQueue", "Arn"),
+            "RoleArn": platform.ref("WorkflowSchedulerRole", "Arn"),
+        },
+    )
+    result = platform.invoke("WorkflowTriggerWorkerFunction", _event("workflow_trigger_worker"))
+    assert result == {"batchItemFailures": []}
+    assert name not in [s["Name"] for s in client("scheduler").list_schedules()["Schedules"]]
+
+
 def test_the_ingestion_worker_ignores_an_upload_of_a_document_that_does_not_exist(platform: Platform) -> None:
     assert platform.invoke("IngestionWorkerFunction", _event("ingestion_worker")) == {"batchItemFailures": []}
 

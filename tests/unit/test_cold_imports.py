@@ -70,6 +70,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "WorkflowsApiFunction": API,
     "WorkflowHooksFunction": API,
     "WorkflowStepWorkerFunction": API,
+    "WorkflowTriggerWorkerFunction": API,
 }
 
 PROBE = """

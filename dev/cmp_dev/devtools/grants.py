@@ -13,8 +13,9 @@ What a variable implies (the function uses what it is told about):
 - an `AWS::S3::Bucket`: `s3:GetObject` on its objects;
 - a state machine: `states:StartExecution`;
 - an `AWS::Events::EventBus`: `events:PutEvents`.
-A variable whose name ends in `_FOR_STATE_MACHINES` is handed on, not used: the function writes the value
-into state machine definitions it creates (whose own role is checked by AWS), so it implies nothing.
+A variable whose name ends in `_FOR_STATE_MACHINES` or `_FOR_SCHEDULES` is handed on, not used: the function
+writes the value into the state machine definitions or Scheduler schedules it creates (whose own role is
+checked by AWS), so it implies nothing.
 Managed policies are not looked into, and a `Deny` on the resource wins over any `Allow`.
 """
 
@@ -159,14 +160,14 @@ def _referenced(value: Any) -> Iterator[str]:
             yield from _referenced(item)
 
 
-HANDED_ON_SUFFIX = "_FOR_STATE_MACHINES"
+HANDED_ON_SUFFIXES = ("_FOR_STATE_MACHINES", "_FOR_SCHEDULES")
 
 
 def needs_of(names: _Names, environment: dict[str, Any]) -> dict[str, list[Need]]:
     """Per environment variable, the permissions its value implies."""
     found: dict[str, list[Need]] = {}
     for variable, value in environment.items():
-        if variable.endswith(HANDED_ON_SUFFIX):
+        if variable.endswith(HANDED_ON_SUFFIXES):
             continue
         for name in dict.fromkeys(_referenced(value)):
             need = _need(names, name)

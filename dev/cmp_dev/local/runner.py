@@ -25,7 +25,7 @@ from cmp_dev.local.functions import FunctionError, FunctionProcess
 from cmp_dev.local.gateway import gateway_response
 from cmp_dev.local.openapi import SWAGGER_PAGE, merge_openapi
 from cmp_dev.local.routing import STANDARD_METHODS, NoRoute, NotAllowed, Operations, Preflight, RouteTable
-from cmp_dev.local.schedules import run_schedule
+from cmp_dev.local.schedules import run_schedule, run_scheduler
 from cmp_dev.local.stack import LOCAL_KEYS, REGION
 from cmp_dev.local.template import ApiRoute, LocalTemplate, SqsSource
 from cmp_dev.local.websocket import CONNECTIONS_PATH, WebSocketGateway
@@ -96,6 +96,10 @@ class LocalRunner:
             self._spawn(
                 partial(run_schedule, schedule.expression, fire, self._stopping), f"schedule-{schedule.name}"
             )
+        self._spawn(
+            partial(run_scheduler, self._runtime_schedules, self._deliver_to_queue, self._stopping),
+            "scheduler",
+        )
         self._spawn(self._warm_openapi, "openapi")
 
     def stop(self) -> None:
@@ -383,6 +387,28 @@ class LocalRunner:
                 )
 
     # ------------------------------------------------------------------ schedules
+    def _aws(self, service: str) -> Any:
+        return new_client(service, self._aws_endpoint, region=REGION, credentials=LOCAL_KEYS)
+
+    def _runtime_schedules(self) -> list[dict[str, Any]]:
+        """The Scheduler schedules created at run time (the template's own are fired by `run_schedule`)."""
+        scheduler = self._aws("scheduler")
+        own = {schedule.name for schedule in self.template.schedules}
+        return [
+            scheduler.get_schedule(Name=s["Name"], GroupName=s.get("GroupName", "default"))
+            for s in scheduler.list_schedules()["Schedules"]
+            if s["Name"] not in own
+        ]
+
+    def _deliver_to_queue(self, target_arn: str, body: str) -> None:
+        """A schedule's firing: its input sent to its target queue (the only target kind created at run
+        time)."""
+        urls = {arn: url for url, arn in self._queue_arns.values()}
+        if target_arn not in urls:
+            log.error("schedule target %s is not a queue of the template; not fired", target_arn)
+            return
+        self._aws("sqs").send_message(QueueUrl=urls[target_arn], MessageBody=body)
+
     def fire(self, function: str, name: str) -> Any:
         try:
             return self.functions[function].invoke(events.schedule_event(name))

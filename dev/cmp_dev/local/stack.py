@@ -309,6 +309,17 @@ def provision(template: LocalTemplate, endpoint: str | None, secrets_dir: Path) 
         else:
             arn = sfn.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"]
         physical[logical_id] = {"Ref": arn, "Arn": arn, "Name": name}
+    events = aws("events")
+    for logical_id, props in template.event_rules.items():
+        # moto matches put_events against the rule's pattern and sends matching events to its SQS targets.
+        name = f"cmp-local-{logical_id}"
+        arn = events.put_rule(Name=name, EventPattern=json.dumps(resolver.resolve(props["EventPattern"])))[
+            "RuleArn"
+        ]
+        events.put_targets(
+            Rule=name, Targets=[{"Id": t["Id"], "Arn": resolver.resolve(t["Arn"])} for t in props["Targets"]]
+        )
+        physical[logical_id] = {"Ref": name, "Arn": arn}
     scheduler = aws("scheduler")
     for schedule in template.schedules:
         arguments = {

@@ -90,6 +90,8 @@ class LocalTemplate:
     """Bucket → its `NotificationConfiguration.QueueConfigurations` (S3 events sent to SQS)."""
     secrets: list[str] = field(default_factory=list)
     kms_keys: list[str] = field(default_factory=list)
+    event_rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """EventBridge rules (`AWS::Events::Rule` properties: `EventPattern`, `Targets`)."""
     distributions: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
     state_machines: dict[str, StateMachineDef] = field(default_factory=dict)
@@ -147,6 +149,8 @@ def read_template(path: Path) -> LocalTemplate:
             tpl.secrets.append(logical_id)
         elif kind == "AWS::KMS::Key":
             tpl.kms_keys.append(logical_id)
+        elif kind == "AWS::Events::Rule":
+            tpl.event_rules[logical_id] = props
         elif kind == "AWS::CloudFront::Distribution":
             tpl.distributions.append(logical_id)
         elif kind == "AWS::IAM::Role":

@@ -49,7 +49,10 @@ class IngestionJobs:
         crawl: Callable[[str, uuid.UUID], Any] | None = None,
         max_attempts: int = 3,
         batch_size: int = 32,
+        event_bus: Callable[[], str] | None = None,
     ) -> None:
+        """`event_bus`, when given, receives a `knowledge.document.indexed` event (through the outbox, in
+        the transaction that indexes the document) for workflows listening to it."""
         self._uow = uow
         self._objects = objects
         self._bucket = bucket
@@ -59,6 +62,7 @@ class IngestionJobs:
         self._crawl = crawl
         self._max_attempts = max_attempts
         self._batch_size = batch_size
+        self._event_bus = event_bus
 
     def handle(self, message: IngestionMessage) -> list[str]:
         """Do what the message asks; returns one outcome word per piece of work (for the log)."""
@@ -303,6 +307,21 @@ class IngestionJobs:
             uow.knowledge_bases.touch_indexed(base.id, now)
             if base.subscription_id is not None:
                 self._meter(uow, base.subscription_id, document, now)
+            if self._event_bus is not None:
+                detail = {
+                    "event_id": f"document:{document_id}:{attempt}",
+                    "tenant_id": str(tenant_id),
+                    "subscription_id": str(base.subscription_id) if base.subscription_id else None,
+                    "knowledge_base_id": str(base.id),
+                    "document_id": str(document_id),
+                    "filename": document.filename,
+                    "chunks": count,
+                }
+                uow.outbox.add(
+                    OutboxMessage.event(
+                        self._event_bus(), "cmp.knowledge", "knowledge.document.indexed", detail
+                    )
+                )
             uow.commit()
         return "indexed"
 

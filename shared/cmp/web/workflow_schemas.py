@@ -29,6 +29,10 @@ class WorkflowStats(ApiModel):
     successful_runs: int
     failed_runs: int
     last_run_at: datetime | None
+    next_run_at: datetime | None = Field(
+        default=None,
+        description="The next firing of an active workflow's schedule trigger (UTC); null otherwise",
+    )
 
 
 class Webhook(ApiModel):

@@ -21,3 +21,11 @@ class StepMessage(BaseModel):
     context: dict[str, Any] | None = None
     status: Literal["succeeded", "failed"] | None = None
     error: dict[str, Any] | None = None
+
+
+class TriggerMessage(BaseModel):
+    """A message of the workflow triggers queue, passed on whole to `cmp.workflows.triggers`: a schedule's
+    firing (`{"kind": "schedule", "tenant_id", "workflow_id", "scheduled_time"}`) or an EventBridge event
+    envelope (`{"id", "detail-type", "source", "detail", …}`)."""
+
+    model_config = ConfigDict(extra="allow")

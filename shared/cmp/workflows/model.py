@@ -57,6 +57,8 @@ class Workflow:
     successful_runs: int = 0
     failed_runs: int = 0
     last_run_at: datetime | None = None
+    schedule_since: datetime | None = None
+    """When its schedule was last (re)created (a rate counts from there); None without a schedule."""
     created_at: datetime | None = None
     updated_at: datetime | None = None
 
@@ -83,6 +85,13 @@ class Workflow:
         if self.status != "paused":
             raise Conflict(f"only a paused workflow can be resumed (this one is {self.status})")
         self.status = "active"
+
+    def require_version(self) -> int:
+        """The active version (after a pause or resume there always is one); raises Conflict when the
+        workflow was never activated."""
+        if self.active_version is None:
+            raise Conflict("the workflow was never activated")
+        return self.active_version
 
     def require_runnable(self) -> int:
         """The version a new run uses; raises Conflict when the workflow is not active."""

@@ -102,6 +102,19 @@ class WorkflowRepository:
         row = self._session.fetch_one("select * from workflow_hook(%s)", (webhook_id,))
         return (str(row["tenant_id"]), row["workflow_id"]) if row else None
 
+    def listening(self, detail_type: str) -> list[tuple[uuid.UUID, dict[str, Any]]]:
+        """(workflow id, trigger config) of the tenant's active workflows whose active version has an event
+        trigger on `detail_type`."""
+        rows = self._session.fetch_all(
+            "select w.id, n.node->'config' as config from workflows w"
+            " join workflow_versions v on v.workflow_id = w.id and v.version = w.active_version"
+            " cross join lateral jsonb_array_elements(v.definition->'nodes') as n(node)"
+            " where w.status = 'active' and n.node->>'type' = 'event' and n.node->'config'->>'event' = %s"
+            " order by w.created_at, w.id",
+            (detail_type,),
+        )
+        return [(row["id"], row["config"]) for row in rows]
+
     def product_flow(self, subscription_id: uuid.UUID) -> tuple[str | None, dict[str, Any] | None]:
         """(format, definition) of the flow the subscription's product was imported from; (None, None) when
         it has none."""
@@ -141,6 +154,27 @@ class RunRepository:
 
     def save(self, run: Run) -> None:
         _update(self._session, "workflow_runs", _values(run), touch=False)
+
+    def claim_alerts(self, run: Run) -> bool:
+        """Claim the sending of the run's failure alerts; False when they were claimed before (a concurrent
+        claim waits for the first to commit or roll back)."""
+        row = self._session.fetch_one(
+            "insert into workflow_run_alerts (run_id, tenant_id) values (%s, %s)"
+            " on conflict (run_id) do nothing returning run_id",
+            (run.id, run.tenant_id),
+        )
+        return row is not None
+
+    def record_alerts(self, run_id: uuid.UUID, results: list[dict[str, Any]]) -> None:
+        """What each alert channel answered (`{channel, status, error?}`), on the claimed row."""
+        self._session.execute(
+            "update workflow_run_alerts set results = %s where run_id = %s", (Jsonb(results), run_id)
+        )
+
+    def alerts(self, run_id: uuid.UUID) -> list[dict[str, Any]] | None:
+        """The results of the run's failure alerts; None when none were sent."""
+        row = self._session.fetch_one("select results from workflow_run_alerts where run_id = %s", (run_id,))
+        return list(row["results"]) if row else None
 
     def page(
         self, workflow_id: uuid.UUID, status: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int

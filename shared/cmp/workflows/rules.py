@@ -8,7 +8,9 @@ interval and the step timeout bound (`runtime.limits.timeout`, or the action's o
 
 `check_definition(definition, allowance)` returns every `FieldError` at its path in the definition. Node
 types this release cannot run are refused here, by node: `code` (Lambda gives no sandbox guarantee: no
-network, time and memory limits; docs/decisions.md) and `event` triggers.
+network, time and memory limits; docs/decisions.md). Event triggers and failure alerts are checked by
+`cmp.workflows.events`; alert channels need the product's `monitoring.alerts` (all three when the seller gave
+no detail).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from cmp.capabilities.models import ProductCapabilities
 from cmp.capabilities.workflow_detail import WorkflowDetail
 from cmp.errors import FieldError
 from cmp.workflows.definition import Definition, Node
+from cmp.workflows.events import ALERT_CHANNELS, check_alerts, check_event_trigger
 from cmp.workflows.expressions import OPERATORS, check_condition, references
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -38,7 +41,6 @@ SCHEDULE_PRESETS = {
 }
 UNAVAILABLE = {
     "code": "code steps are refused: this runtime cannot guarantee a sandbox (no network, time and memory limits)",
-    "event": "event triggers are not available yet; use a webhook, schedule, manual or API trigger",
 }
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -67,6 +69,7 @@ class Allowance:
     http_auth: tuple[str, ...]
     webhook_methods: tuple[str, ...]
     webhook_auth: tuple[str, ...]
+    alert_channels: tuple[str, ...] = ALERT_CHANNELS
 
     @classmethod
     def from_capabilities(cls, caps: ProductCapabilities) -> Allowance:
@@ -107,7 +110,17 @@ class Allowance:
             http_auth=tuple(a for a in detail.actions.http.authentication if a in HTTP_AUTH) or HTTP_AUTH,
             webhook_methods=tuple(detail.triggers.webhook.methods) or ("POST",),
             webhook_auth=tuple(detail.triggers.webhook.authentication) or WEBHOOK_AUTH,
+            alert_channels=_alert_channels(advanced.detail),
         )
+
+
+def _alert_channels(detail: WorkflowDetail | None) -> tuple[str, ...]:
+    if detail is None:
+        return ALERT_CHANNELS
+    alerts = detail.monitoring.alerts
+    if not alerts.enabled:
+        return ()
+    return tuple(c for c in alerts.channels if c in ALERT_CHANNELS) or ALERT_CHANNELS
 
 
 def _duration_seconds(text: str) -> int:
@@ -120,7 +133,7 @@ def check_definition(definition: Definition, allowance: Allowance) -> list[Field
     errors: list[FieldError] = []
     for node in definition.all_nodes():
         errors += _check_node(node, allowance)
-    return errors
+    return errors + check_alerts(definition.document, allowance.alert_channels)
 
 
 def _check_node(node: Node, allow: Allowance) -> list[FieldError]:
@@ -134,7 +147,7 @@ def _check_node(node: Node, allow: Allowance) -> list[FieldError]:
                 f"at most {allow.step_timeout_seconds}s (the product's step timeout)",
             )
         )
-    if node.type in ("webhook", "schedule", "manual", "api"):
+    if node.type in ("webhook", "schedule", "event", "manual", "api"):
         if node.type not in allow.triggers:
             return [
                 *errors,
@@ -437,7 +450,15 @@ def _check_ai(node: Node, allow: Allowance) -> list[FieldError]:
     return errors
 
 
-_TRIGGER_CHECKS: dict[str, Any] = {"webhook": _check_webhook, "schedule": _check_schedule}
+def _check_event(node: Node, allow: Allowance) -> list[FieldError]:
+    return check_event_trigger(node.config, f"{node.path}.config")
+
+
+_TRIGGER_CHECKS: dict[str, Any] = {
+    "webhook": _check_webhook,
+    "schedule": _check_schedule,
+    "event": _check_event,
+}
 _ACTION_CHECKS: dict[str, Any] = {
     "http": _check_http,
     "transform": _check_transform,

@@ -5,7 +5,8 @@ pause|resume`).
 Every definition is checked against the subscription's capability snapshot (`cmp.workflows.rules`) and
 compiled (`cmp.workflows.compiler`) when saved; the ASL is stored with the version. Activation creates the
 version's state machine (Step Functions validates the ASL there; a rejection is a 422) and makes it the one
-new runs use. A subscription to an automation gets its first workflow the first time its workflows are
+new runs use. Activating, pausing and resuming keep the workflow's EventBridge Scheduler schedule in step
+(`cmp.workflows.schedules`; a schedule trigger's next run time is shown with the stats). A subscription to an automation gets its first workflow the first time its workflows are
 listed: the product's imported flow (`cmp.workflows.imports`) or, when the product has none, a manual
 trigger to build on.
 """
@@ -16,13 +17,14 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cmp.aws.adapters import InvalidDefinition
 from cmp.capabilities.models import ProductCapabilities
 from cmp.commerce.model import Subscription
 from cmp.errors import Conflict, FieldError, ValidationFailed
-from cmp.ports import IdGenerator
+from cmp.ports import Clock, IdGenerator
 from cmp.workflows.compiler import check_compiled, compile_definition
 from cmp.workflows.definition import Definition, parse_definition
 from cmp.workflows.hooks import signing_key
@@ -30,6 +32,7 @@ from cmp.workflows.imports import import_flow
 from cmp.workflows.model import Workflow, WorkflowVersion
 from cmp.workflows.ports import WorkflowEngine, WorkflowUnitOfWork, WorkflowUnitOfWorkFactory
 from cmp.workflows.rules import Allowance, check_definition
+from cmp.workflows.schedules import WorkflowSchedules, next_run
 
 BLANK_DEFINITION: dict[str, Any] = {
     "nodes": [{"id": "manual", "type": "manual", "name": "Run now"}],
@@ -56,8 +59,12 @@ class Compiled:
     problems: list[dict[str, str]]
 
 
-def workflow_view(workflow: Workflow, version: WorkflowVersion) -> dict[str, Any]:
-    """The workflow as the API shows it, with the latest version's definition and problems."""
+def workflow_view(workflow: Workflow, version: WorkflowVersion, now: datetime) -> dict[str, Any]:
+    """The workflow as the API shows it, with the latest version's definition and problems; `next_run_at`
+    (in the stats) is the next firing after `now` of an active workflow's schedule, else None."""
+    next_run_at = None
+    if workflow.status == "active" and workflow.trigger_type == "schedule" and workflow.schedule_since:
+        next_run_at = next_run(workflow.trigger_config, workflow.schedule_since, now)
     return {
         "workflow_id": str(workflow.id),
         "subscription_id": str(workflow.subscription_id),
@@ -77,6 +84,7 @@ def workflow_view(workflow: Workflow, version: WorkflowVersion) -> dict[str, Any
             "successful_runs": workflow.successful_runs,
             "failed_runs": workflow.failed_runs,
             "last_run_at": workflow.last_run_at,
+            "next_run_at": next_run_at,
         },
         "created_at": workflow.created_at,
         "updated_at": workflow.updated_at,
@@ -93,16 +101,20 @@ class WorkflowDefinitions:
         settings: EngineSettings,
         ids: IdGenerator,
         hook_key: Callable[[], str],
+        schedules: WorkflowSchedules,
+        clock: Clock,
     ) -> None:
         self._uow = uow
         self._engine = engine
         self._settings = settings
         self._ids = ids
         self._hook_key = hook_key
+        self._schedules = schedules
+        self._clock = clock
 
     def _view(self, workflow: Workflow, version: WorkflowVersion) -> dict[str, Any]:
         """`workflow_view` plus, for a webhook trigger, its URL path and the key its callers sign or send."""
-        view = workflow_view(workflow, version)
+        view = workflow_view(workflow, version, self._clock.now())
         if workflow.trigger_type == "webhook":
             view["webhook"] = {
                 "path": f"/v1/hooks/{workflow.webhook_id}",
@@ -183,6 +195,7 @@ class WorkflowDefinitions:
                     ) from e
                 uow.workflows.save_version(version)
             workflow.activate()
+            self._sync_schedule(workflow, version)
             uow.workflows.save(workflow)
             view = self._view(uow.workflows.get(workflow_id), version)
             uow.commit()
@@ -202,12 +215,21 @@ class WorkflowDefinitions:
         with self._uow(tenant_id) as uow:
             workflow = uow.workflows.get(workflow_id, for_update=True)
             change(workflow)
+            self._sync_schedule(workflow, uow.workflows.version(workflow_id, workflow.require_version()))
             uow.workflows.save(workflow)
             view = self._view(
                 uow.workflows.get(workflow_id), uow.workflows.version(workflow_id, workflow.version)
             )
             uow.commit()
             return view
+
+    def _sync_schedule(self, workflow: Workflow, active: WorkflowVersion) -> None:
+        """Match the workflow's schedule to its active version's trigger and its status (before the commit:
+        a Scheduler failure rolls the change back); a (re)created schedule counts from now."""
+        trigger_type, trigger_config = _trigger_of(active.definition)
+        self._schedules.sync(workflow, trigger_type, trigger_config)
+        scheduled = trigger_type == "schedule" and workflow.status == "active"
+        workflow.schedule_since = self._clock.now() if scheduled else None
 
     def _create_first(self, uow: WorkflowUnitOfWork, subscription: Subscription) -> Workflow:
         flow_format, flow = uow.workflows.product_flow(subscription.id)

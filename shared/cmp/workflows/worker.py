@@ -11,7 +11,8 @@ Messages (`cmp.workflows.compiler`): `{"kind": "step" | "branch" | "finish", "ru
   with its output (an object as it is, any other value as `{"value": …}`, so `{{ steps.x.value }}` reads it) or `SendTaskFailure` with its error (Step Functions then applies the node's `onError`).
 - `branch`: decide an `if`/`switch` whose condition ASL cannot state, or a `while` loop's condition;
   answers `{"branch": name}`.
-- `finish`: record the run's end (succeeded or failed with the error) and the workflow's stats, once.
+- `finish`: record the run's end (succeeded or failed with the error) and the workflow's stats, once, with
+  the `workflow.run.finished` event (outbox, to `event_bus`) that event triggers and failure alerts use.
 
 A run that was cancelled gets no more steps (its execution was stopped; a late message is answered with
 a failure nobody waits for). A message whose task token is gone (timed out, stopped) is dropped; one naming a run or version that does
@@ -21,6 +22,7 @@ not exist is dead-lettered.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -33,6 +35,7 @@ from cmp.workflows.expressions import evaluate, references, render
 from cmp.workflows.masking import MASK, mask, redact
 from cmp.workflows.model import RunStatus, StepExecution
 from cmp.workflows.ports import WorkflowEngine, WorkflowUnitOfWorkFactory
+from cmp.workflows.triggers import run_finished_event
 
 MAX_STORED_BYTES = 64_000
 
@@ -58,11 +61,14 @@ class StepWorker:
         secrets: SecretValues,
         clock: Clock,
         ids: IdGenerator,
+        *,
+        event_bus: Callable[[], str],
     ) -> None:
         self._uow = uow
         self._engine = engine
-        self._actions = actions
+        self.actions = actions
         self._secrets = secrets
+        self._event_bus = event_bus
         self._clock = clock
         self._ids = ids
         self._definition = lru_cache(maxsize=256)(self._load_definition)
@@ -137,7 +143,7 @@ class StepWorker:
             config = render(node.config, {**view, "secrets": values})
             if connection is not None:
                 config["connection"] = values[connection]
-            result = self._actions.run(node.type, config, view, tenant_id)
+            result = self.actions.run(node.type, config, view, tenant_id)
         except StepFailed as failure:
             cause = redact(failure.cause, values.values())
             self._record(tenant_id, step, "failed", None, cause)
@@ -178,6 +184,7 @@ class StepWorker:
             workflow.count_finished(status, now)
             uow.workflow_runs.save(run)
             uow.workflows.save(workflow)
+            uow.outbox.add(run_finished_event(self._event_bus(), run))
             uow.commit()
 
 

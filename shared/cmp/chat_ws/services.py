@@ -23,7 +23,7 @@ from uuid import UUID
 from cmp.aws.adapters import AwsUnavailable
 from cmp.chat_ws.protocol import UNAVAILABLE, done_frame, error_body, error_frame, parse_message, token_frame
 from cmp.conversations.model import ChatAnswer
-from cmp.errors import DomainError, FieldError, NotFound, Unauthorized, ValidationFailed
+from cmp.errors import DomainError, FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from cmp.gateway.context import RuntimeContext
 
 if TYPE_CHECKING:
@@ -66,7 +66,8 @@ class WebSocketChat:
     ) -> RuntimeContext:
         """Accept the connection and store it. Raises Unauthorized (401: no, unknown, revoked or expired
         credential), Forbidden (403: a widget token from another origin, a subscription that cannot be
-        called, a credential without `invoke`), ValidationFailed (422: no `subscription_id`) or NotFound
+        called, a credential without `invoke`, a dedicated subscription: its runtime serves REST only and a turn
+        must never run in the shared pool), ValidationFailed (422: no `subscription_id`) or NotFound
         (404: a subscription id that is not the credential's own, as on the REST routes)."""
         if not token:
             raise Unauthorized(
@@ -84,6 +85,11 @@ class WebSocketChat:
             raise NotFound("subscription not found") from None
         ctx.require_subscription(wanted)
         ctx.require_scope("invoke")
+        if ctx.runtime == "dedicated":
+            raise Forbidden(
+                "this subscription runs on its own dedicated runtime, which serves chat over REST only: "
+                f"POST /v1/agents/{ctx.subscription_id}/chat (Accept: text/event-stream for server-sent events)"
+            )
         with self._uow(ctx.tenant_id) as uow:
             uow.websocket_connections.delete_expired()
             uow.websocket_connections.add(

@@ -7,7 +7,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -21,10 +21,10 @@ pytestmark = pytest.mark.unit
 TENANT, SUBSCRIPTION = uuid.uuid4(), uuid.uuid4()
 
 
-def _ctx(scopes: tuple[str, ...] = ("invoke",)) -> RuntimeContext:
-    return RuntimeContext(
-        "api_key", TENANT, SUBSCRIPTION, uuid.uuid4(), "pro", "shared", uuid.uuid4(), scopes
-    )
+def _ctx(
+    scopes: tuple[str, ...] = ("invoke",), runtime: Literal["shared", "dedicated"] = "shared"
+) -> RuntimeContext:
+    return RuntimeContext("api_key", TENANT, SUBSCRIPTION, uuid.uuid4(), "pro", runtime, uuid.uuid4(), scopes)
 
 
 class Connections:
@@ -183,4 +183,11 @@ def test_disconnect_forgets_the_connection() -> None:
     chat.connect("c1", "good", None, str(SUBSCRIPTION))
     chat.disconnect("c1")
     chat.disconnect("never-stored")
+    assert connections.rows == {}
+
+
+def test_a_dedicated_subscription_is_refused_at_connect_never_served_by_the_shared_pool() -> None:
+    chat, connections, _, _ = _chat(_ctx(runtime="dedicated"))
+    with pytest.raises(Forbidden, match="dedicated runtime"):
+        chat.connect("c1", "good", None, str(SUBSCRIPTION))
     assert connections.rows == {}

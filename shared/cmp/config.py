@@ -75,6 +75,9 @@ class Settings:
     websocket_management_url: str = field(default_factory=lambda: _env("WEBSOCKET_MANAGEMENT_URL"))
     """Where the WebSocket function posts frames (`@connections`); empty: the API's own endpoint
     (`https://{api id}.execute-api.{region}.amazonaws.com/{stage}`). The local runner sets its own URL."""
+    websocket_url: str = field(default_factory=lambda: _env("WEBSOCKET_URL"))
+    """Where browsers open the streaming chat (`wss://…`, the WebSocket API's stage URL); the embed snippet
+    gives it to the widget as `data-websocket` (docs/websocket.md). The local runner sets its own URL."""
     widget_script_url: str = field(default_factory=lambda: _env("WIDGET_SCRIPT_URL"))
     """Where browsers load the embeddable widget; empty: `{public API URL}/v1/widget/chat.js`."""
     workflow_steps_queue_url: str = field(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -117,10 +118,11 @@ def test_the_widget_chats_on_an_allowed_origin_and_is_refused_on_another(
     assert embed.status_code == 200, embed.text
     snippet = embed.json()["html"]
     assert "/v1/widget/chat.js" in snippet
+    assert re.search(r'data-websocket="ws://127\.0\.0\.1:\d+/ws"', snippet), "the runner's WebSocket URL"
     (folder / "index.html").write_text(_page(snippet), encoding="utf-8")
 
     # the same page with a WebSocket URL nothing answers: the widget falls back to the REST route
-    unreachable = snippet.replace("<script ", '<script data-websocket="ws://127.0.0.1:9/ws" ', 1)
+    unreachable = re.sub(r'data-websocket="[^"]*"', 'data-websocket="ws://127.0.0.1:9/ws"', snippet)
     (folder / "rest.html").write_text(_page(unreachable), encoding="utf-8")
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)

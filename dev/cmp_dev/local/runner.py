@@ -49,12 +49,17 @@ class LocalRunner:
         self._host = host
         self.server = ThreadingHTTPServer((host, port), self._handler_class())
         self.server.daemon_threads = True
-        # WebSocket functions post their frames back to this runner (`@connections`, cmp_dev.local.websocket).
+        # WebSocket functions post their frames back to this runner (`@connections`, cmp_dev.local.websocket);
+        # a function told the WebSocket API's URL (WEBSOCKET_URL) is told this runner's.
         websocket = {"WEBSOCKET_MANAGEMENT_URL": self.base_url}
         self.functions = {
             name: FunctionProcess(
                 name, fn.code_dir, fn.module, fn.attribute, fn.timeout,
-                {**environment(name), **(websocket if name in template.websocket_routes.values() else {})},
+                {
+                    **environment(name),
+                    **(websocket if name in template.websocket_routes.values() else {}),
+                    **({"WEBSOCKET_URL": self.websocket_url or ""} if "WEBSOCKET_URL" in fn.environment else {}),
+                },
             )
             for name, fn in template.functions.items()
         }  # fmt: skip

@@ -284,6 +284,9 @@ def provision(template: LocalTemplate, endpoint: str | None, secrets_dir: Path) 
     for logical_id in template.distributions:
         # No CDN locally: an empty domain makes the functions serve presigned S3 URLs instead.
         physical[logical_id] = {"Ref": f"cmp-local-{logical_id}", "DomainName": ""}
+    for logical_id in template.websocket_apis:
+        # Served by the runner on its own port: it gives the functions its URL as WEBSOCKET_URL (LocalRunner).
+        physical[logical_id] = {"Ref": f"cmp-local-{logical_id}"}
     for logical_id in template.roles:
         # moto does not check the role a state machine runs as: a name is all that is needed locally.
         name = f"cmp-local-{logical_id}"

@@ -93,6 +93,8 @@ class LocalTemplate:
     event_rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     """EventBridge rules (`AWS::Events::Rule` properties: `EventPattern`, `Targets`)."""
     distributions: list[str] = field(default_factory=list)
+    websocket_apis: list[str] = field(default_factory=list)
+    """`AWS::ApiGatewayV2::Api` resources: the runner serves them on its own port (`LocalRunner.websocket_url`)."""
     roles: list[str] = field(default_factory=list)
     state_machines: dict[str, StateMachineDef] = field(default_factory=dict)
     authorizers: dict[str, AuthorizerDef] = field(default_factory=dict)
@@ -153,6 +155,8 @@ def read_template(path: Path) -> LocalTemplate:
             tpl.event_rules[logical_id] = props
         elif kind == "AWS::CloudFront::Distribution":
             tpl.distributions.append(logical_id)
+        elif kind == "AWS::ApiGatewayV2::Api":
+            tpl.websocket_apis.append(logical_id)
         elif kind == "AWS::IAM::Role":
             tpl.roles.append(logical_id)
         elif kind == "AWS::Serverless::StateMachine":

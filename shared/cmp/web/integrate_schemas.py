@@ -175,10 +175,14 @@ class EmbedSnippet(ApiModel):
     )
 
     @classmethod
-    def of(cls, embed: WidgetEmbed, script_url: str) -> EmbedSnippet:
+    def of(cls, embed: WidgetEmbed, script_url: str, websocket_url: str = "") -> EmbedSnippet:
         """The snippet: the settings become `data-*` attributes (camelCase keys in kebab case, nested objects
-        joined with `-`, lists with commas); every value is HTML-escaped."""
+        joined with `-`, lists with commas); every value is HTML-escaped. `websocket_url` (the WebSocket API's
+        URL, `Settings.websocket_url`) becomes `data-websocket`, so the widget streams from a page on another
+        domain; without it the widget derives the URL from the script's API and falls back to REST."""
         attributes = {"token": embed.value, "subscription": str(embed.subscription_id)}
+        if websocket_url:
+            attributes["websocket"] = websocket_url
         for name, value in _data_attributes(embed.settings):
             attributes.setdefault(name, value)
         shown = "".join(

@@ -300,3 +300,7 @@ def test_the_embed_snippet_escapes_every_value_and_keeps_its_own_attributes() ->
         'data-launcher-text="Hi &quot;there&quot; &lt;b&gt;&amp;" data-colors-primary="#7c3aed" '
         'data-size-width="400" data-show-avatar="true" data-tags="a,b" async></script>'
     )
+    streaming = EmbedSnippet.of(
+        WidgetEmbed(token, value, uuid.UUID(int=7), {}), "https://cdn.example/w.js", "wss://ws.example/prod"
+    )
+    assert ' data-websocket="wss://ws.example/prod" async>' in streaming.html

@@ -134,7 +134,7 @@ def widget_embed(
     embed = services.integration.widget_embed(buyer.tenant_id, subscription_id, token_id)
     settings = services.settings
     script_url = settings.widget_script_url or api_base_url(settings) + WIDGET_SCRIPT_PATH
-    return EmbedSnippet.of(embed, script_url)
+    return EmbedSnippet.of(embed, script_url, settings.websocket_url)
 
 
 # ---------------------------------------------------------------------------------------------- MCP

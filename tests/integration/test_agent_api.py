@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -195,3 +196,13 @@ def test_an_mcp_search_is_metered_and_carries_the_limits(
     assert answer["statusCode"] == 200 and "RateLimit-Policy" in headers, answer
     assert not json.loads(answer["body"])["result"].get("isError"), answer["body"]
     assert _api_calls(owner_conn, agent["id"]) == 1
+
+
+def test_a_widget_token_is_refused_on_the_mcp_endpoint(platform: Platform, agent: dict[str, Any]) -> None:
+    widget = replace(agent["invoke"], principal="widget_token", origin="https://shop.example.com")
+    event = api_event("POST", f"/v1/mcp/{agent['id']}", {"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    event["headers"]["accept"] = "application/json, text/event-stream"
+    event["requestContext"]["authorizer"] = {**widget.to_authorizer(), "principalId": "widget"}
+    answer = platform.invoke("McpApiFunction", event)
+    body = json.loads(answer["body"])
+    assert answer["statusCode"] == 403 and "takes an API key" in body["message"], body

@@ -2,8 +2,8 @@
 agent's `ask` and the knowledge base's `search` as MCP tools, Streamable HTTP in stateless JSON mode
 (`cmp.mcp_endpoint`).
 
-The credential must belong to the path's subscription (404 otherwise: never another tenant's data) and hold
-`invoke`; the `search` tool also needs `knowledge:read`. Each `ask` is admitted by the gateway as one
+The credential must be an API key or the buyer's portal token (a widget token, which is public, is a 403)
+that belongs to the path's subscription (404 otherwise: never another tenant's data) and holds `invoke`; the `search` tool also needs `knowledge:read`. Each `ask` is admitted by the gateway as one
 `messages` unit and each `search` as one metered `api_calls` unit, as the chat and search routes are (a
 tool call's answer carries the RateLimit headers); a refusal
 (scope, rate limit, quota) is the tool's error result, since MCP clients read tool errors, not HTTP ones.
@@ -22,7 +22,7 @@ from pydantic import ConfigDict, Field
 
 from cmp.bootstrap import Services
 from cmp.conversations.model import ChatRequest
-from cmp.errors import FieldError, ValidationFailed
+from cmp.errors import FieldError, Forbidden, ValidationFailed
 from cmp.gateway.context import RuntimeContext
 from cmp.knowledge.grounding import citation
 from cmp.mcp_endpoint import AgentTools, SearchMethod, handle
@@ -129,6 +129,11 @@ def mcp(
     """MCP over Streamable HTTP (stateless, JSON answers): `initialize`, `tools/list`, and `tools/call` of
     `ask` {question, session_id?, language?} and `search` {query, top_k?, method?}."""
     ctx.require_subscription(subscription_id)
+    if ctx.principal == "widget_token":
+        raise Forbidden(
+            "the MCP endpoint takes an API key (X-Api-Key or Authorization: Bearer); a widget token is "
+            "public and only calls the widget's own routes"
+        )
     ctx.require_scope("invoke")
     event = router.current_event
     assert isinstance(event, APIGatewayProxyEvent)

@@ -404,3 +404,13 @@ def test_every_knowledge_route_goes_through_the_gateway(
     ]:
         status, refused = call(loaded, method, path, slow, body)
         assert (status, refused["error"]) == (429, "rate_limited"), (method, path, refused)
+
+
+def test_a_file_over_five_gib_is_a_413_like_the_per_file_size(
+    loaded: Platform, db: Database, buyer: dict[str, str]
+) -> None:
+    subscription = subscribe(db, buyer["tenant_id"], capabilities(configuration=KNOWLEDGE))
+    new = {"filename": "huge.pdf", "content_type": "application/pdf", "size_bytes": 6_000_000_000}
+    status, body = call(loaded, "POST", f"{kb(subscription.id)}/documents", caller(subscription), new)
+    assert (status, body["error"]) == (413, "payload_too_large"), body
+    assert body["errors"][0]["path"] == "size_bytes" and "5 GiB" in body["errors"][0]["message"]

@@ -80,6 +80,7 @@ def create_document(
     file and the base's count and total are checked against the plan now (403 without document sources,
     413 over the per-file size, 422 otherwise) and again, with the file's real type, after upload.
     Ingestion starts by itself when the file lands."""
+    body.check_size()
     with admitted(ctx, subscription_id, "knowledge:write", services) as admission:
         upload = services.knowledge.request_upload(
             str(ctx.tenant_id), subscription_id, body.filename, body.content_type, body.size_bytes

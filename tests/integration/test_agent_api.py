@@ -206,3 +206,14 @@ def test_a_widget_token_is_refused_on_the_mcp_endpoint(platform: Platform, agent
     answer = platform.invoke("McpApiFunction", event)
     body = json.loads(answer["body"])
     assert answer["statusCode"] == 403 and "takes an API key" in body["message"], body
+
+
+def test_an_mcp_search_out_of_range_names_the_range(platform: Platform, agent: dict[str, Any]) -> None:
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "search", "arguments": {"query": "returns", "top_k": 99}}}  # fmt: skip
+    event = api_event("POST", f"/v1/mcp/{agent['id']}", call)
+    event["headers"]["accept"] = "application/json, text/event-stream"
+    ctx = agent["full"]
+    event["requestContext"]["authorizer"] = {**ctx.to_authorizer(), "principalId": f"key:{ctx.key_id}"}
+    result = json.loads(platform.invoke("McpApiFunction", event)["body"])["result"]
+    assert result["isError"] and "top_k must be 1 to 20" in result["content"][0]["text"], result

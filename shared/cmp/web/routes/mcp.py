@@ -83,7 +83,7 @@ def agent_tools(
         ctx.require_scope("knowledge:read")
         if not 1 <= top_k <= MAX_TOP_K:
             raise ValidationFailed(
-                "top_k is out of range", errors=[FieldError("top_k", f"must be 1 to {MAX_TOP_K}")]
+                f"top_k must be 1 to {MAX_TOP_K}", errors=[FieldError("top_k", f"must be 1 to {MAX_TOP_K}")]
             )
         with services.gateway.admit(ctx, metric="api_calls") as admission:
             limits.update(admission.headers)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from cmp.knowledge.retrieval import KnowledgeSearch
     from cmp.knowledge.services import KnowledgeService
     from cmp.knowledge.views import KnowledgeViews
+    from cmp.metering.calls import CallMeter
     from cmp.metering.services import UsageRollupJob
     from cmp.metering.views import UsageViews
     from cmp.ports import Clock, IdGenerator
@@ -160,6 +161,13 @@ class RuntimeServices:
         from cmp.metering.services import UsageRollupJob
 
         return UsageRollupJob(self.unit_of_work, self.clock)
+
+    @cached_property
+    def call_meter(self) -> CallMeter:
+        """One `api_calls` usage event per knowledge search, knowledge test and MCP tool call."""
+        from cmp.metering.calls import CallMeter
+
+        return CallMeter(self.unit_of_work, self.clock)
 
     @cached_property
     def usage_views(self) -> UsageViews:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from typing import Any
 
+import psycopg
 import pytest
 
 from cmp.bootstrap import Services
@@ -146,3 +148,72 @@ def test_search_needs_the_knowledge_read_scope(platform: Platform, agent: dict[s
         platform, agent["invoke"], "POST", f"/v1/subscriptions/{agent['id']}/knowledge/search", {"query": "x"}
     )
     assert status == 403 and "knowledge:read" in json.dumps(body)
+
+
+def _api_calls(owner_conn: psycopg.Connection[Any], subscription_id: uuid.UUID) -> int:
+    row = owner_conn.execute(
+        "select coalesce(sum(quantity), 0) from usage_records where subscription_id = %s"
+        " and metric = 'api_calls'",
+        (subscription_id,),
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_search_and_test_are_metered_once_carry_the_limits_and_reach_the_api_calls_quota(
+    platform: Platform, services: Services, db: Database, owner_conn: psycopg.Connection[Any]
+) -> None:
+    buyer = caller_of(services, "Quota Buyer", "buyer")
+    plan = {**PRO_PLAN, "limits": {"rateLimitRpm": 300, "apiCalls": 2}}
+    subscription = subscribe(db, buyer["tenant_id"], capabilities(), plan=plan)
+    add_document(db, add_base(db, uuid.UUID(buyer["tenant_id"]), subscription.id), ["Returns: 30 days."])
+    ctx = _key(services, buyer, subscription.id, ["invoke", "knowledge:read"])
+    base = f"/v1/subscriptions/{subscription.id}/knowledge"
+    status, headers, _ = _call(platform, ctx, "POST", f"{base}/search", {"query": "returns"})
+    assert status == 200 and headers["RateLimit-Policy"].startswith('"key";q=300')
+    status, headers, _ = _call(platform, ctx, "POST", f"{base}/test", {"question": "returns?"})
+    assert status == 200 and "RateLimit" in headers
+    assert _api_calls(owner_conn, subscription.id) == 2
+    status, _, refused = _call(platform, ctx, "POST", f"{base}/search", {"query": "returns"})
+    assert (status, refused["error"]) == (429, "quota_exceeded")
+    assert _api_calls(owner_conn, subscription.id) == 2
+
+
+def test_an_mcp_search_is_metered_and_carries_the_limits(
+    platform: Platform, agent: dict[str, Any], owner_conn: psycopg.Connection[Any]
+) -> None:
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "search", "arguments": {"query": "returns"}}}  # fmt: skip
+    ctx = agent["full"]
+    platform.function("McpApiFunction").services.embedder = EMBEDDER
+    event = api_event("POST", f"/v1/mcp/{agent['id']}", call)
+    event["headers"]["accept"] = "application/json, text/event-stream"
+    event["requestContext"]["authorizer"] = {**ctx.to_authorizer(), "principalId": f"key:{ctx.key_id}"}
+    answer = platform.invoke("McpApiFunction", event)
+    headers = {k: v[-1] for k, v in (answer.get("multiValueHeaders") or {}).items()} | (
+        answer.get("headers") or {}
+    )
+    assert answer["statusCode"] == 200 and "RateLimit-Policy" in headers, answer
+    assert not json.loads(answer["body"])["result"].get("isError"), answer["body"]
+    assert _api_calls(owner_conn, agent["id"]) == 1
+
+
+def test_a_widget_token_is_refused_on_the_mcp_endpoint(platform: Platform, agent: dict[str, Any]) -> None:
+    widget = replace(agent["invoke"], principal="widget_token", origin="https://shop.example.com")
+    event = api_event("POST", f"/v1/mcp/{agent['id']}", {"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
+    event["headers"]["accept"] = "application/json, text/event-stream"
+    event["requestContext"]["authorizer"] = {**widget.to_authorizer(), "principalId": "widget"}
+    answer = platform.invoke("McpApiFunction", event)
+    body = json.loads(answer["body"])
+    assert answer["statusCode"] == 403 and "takes an API key" in body["message"], body
+
+
+def test_an_mcp_search_out_of_range_names_the_range(platform: Platform, agent: dict[str, Any]) -> None:
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "search", "arguments": {"query": "returns", "top_k": 99}}}  # fmt: skip
+    event = api_event("POST", f"/v1/mcp/{agent['id']}", call)
+    event["headers"]["accept"] = "application/json, text/event-stream"
+    ctx = agent["full"]
+    event["requestContext"]["authorizer"] = {**ctx.to_authorizer(), "principalId": f"key:{ctx.key_id}"}
+    result = json.loads(platform.invoke("McpApiFunction", event)["body"])["result"]
+    assert result["isError"] and "top_k must be 1 to 20" in result["content"][0]["text"], result

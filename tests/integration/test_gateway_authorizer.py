@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 import pytest
 
 from cmp.bootstrap import Services
@@ -207,3 +208,34 @@ def test_the_function_allows_with_the_context_and_denies_a_wrong_origin(
         ),
     )
     assert denied["policyDocument"]["Statement"][0]["Effect"] == "Deny" and "context" not in denied
+
+
+def test_an_authorized_key_records_last_used_at_at_most_once_a_minute(
+    wired: Services, db: Database, owner_conn: psycopg.Connection[Any]
+) -> None:
+    buyer = caller_of(wired, "Used Key Buyer", "buyer")
+    subscription = subscribe(db, buyer["tenant_id"], _product(), plan=PRO_PLAN)
+    issued = wired.integration.create_api_key(
+        buyer["tenant_id"], buyer["user_id"], subscription.id, ApiKeyRequest("k", ["invoke"])
+    )
+
+    def last_used() -> Any:
+        row = owner_conn.execute("select last_used_at from api_keys where id = %s", (issued.key.id,))
+        return row.fetchone()[0]  # type: ignore[index]
+
+    assert last_used() is None
+    wired.runtime_authorizer.forget()
+    wired.runtime_authorizer.authorize(issued.secret, None, None)
+    first = last_used()
+    assert first is not None
+    wired.runtime_authorizer.forget()
+    wired.runtime_authorizer.authorize(issued.secret, None, None)
+    assert last_used() == first  # within the minute: not written again
+    owner_conn.execute(
+        "update api_keys set last_used_at = now() - interval '2 minutes' where id = %s", (issued.key.id,)
+    )
+    wired.runtime_authorizer.forget()
+    wired.runtime_authorizer.authorize(issued.secret, None, None)
+    assert last_used() > first - timedelta(seconds=1)
+    listed = wired.integration.api_keys(buyer["tenant_id"], subscription.id)
+    assert listed[0].last_used_at is not None

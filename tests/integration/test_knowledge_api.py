@@ -20,7 +20,7 @@ from cmp.commerce.model import Subscription
 from cmp.db import Database
 from cmp.gateway.context import RuntimeContext
 from cmp.knowledge.embeddings import HashEmbedder
-from cmp.tenancy.credentials import SCOPES
+from cmp.tenancy.credentials import SCOPES, ApiKeyRequest
 from tests.subscriptions import capabilities, subscribe
 
 from .conftest import Platform, api_event, caller_of
@@ -382,3 +382,42 @@ def test_an_api_key_needs_the_knowledge_scope_of_what_it_does(
     assert call(loaded, "GET", f"{kb(subscription.id)}/documents", invoker)[0] == 403
     writer = caller(subscription, ("knowledge:read", "knowledge:write"), key=True)
     assert call(loaded, "POST", f"{kb(subscription.id)}/documents", writer, new)[0] == 201
+
+
+def test_every_knowledge_route_goes_through_the_gateway(
+    loaded: Platform, db: Database, buyer: dict[str, str], services: Services
+) -> None:
+    subscription = subscribe(db, buyer["tenant_id"], capabilities(configuration=KNOWLEDGE))
+    issued = services.integration.create_api_key(
+        buyer["tenant_id"], buyer["user_id"], subscription.id,
+        ApiKeyRequest("slow", ["knowledge:read", "knowledge:write"], rate_limit_per_minute=1),
+    )  # fmt: skip
+    slow = services.runtime_authorizer.authorize(issued.secret, None, None).to_authorizer()
+    answer = loaded.invoke(API, api_event("GET", f"{kb(subscription.id)}/documents", None, slow))
+    assert answer["statusCode"] == 200
+    headers = {k: v[-1] for k, v in (answer.get("multiValueHeaders") or {}).items()} | (
+        answer.get("headers") or {}
+    )
+    assert headers["RateLimit-Policy"].startswith('"key";q=1;w=60'), headers
+    for method, path, body in [
+        ("GET", f"{kb(subscription.id)}/documents", None),
+        ("POST", f"{kb(subscription.id)}/qa", {"pairs": [{"question": "q?", "answer": "a."}]}),
+        ("POST", f"{kb(subscription.id)}/urls", {"url": "https://example.com/"}),
+        (
+            "POST",
+            f"{kb(subscription.id)}/documents",
+            {"filename": "b.txt", "content_type": "text/plain", "size_bytes": 5},
+        ),
+    ]:
+        status, refused = call(loaded, method, path, slow, body)
+        assert (status, refused["error"]) == (429, "rate_limited"), (method, path, refused)
+
+
+def test_a_file_over_five_gib_is_a_413_like_the_per_file_size(
+    loaded: Platform, db: Database, buyer: dict[str, str]
+) -> None:
+    subscription = subscribe(db, buyer["tenant_id"], capabilities(configuration=KNOWLEDGE))
+    new = {"filename": "huge.pdf", "content_type": "application/pdf", "size_bytes": 6_000_000_000}
+    status, body = call(loaded, "POST", f"{kb(subscription.id)}/documents", caller(subscription), new)
+    assert (status, body["error"]) == (413, "payload_too_large"), body
+    assert body["errors"][0]["path"] == "size_bytes" and "5 GiB" in body["errors"][0]["message"]

@@ -46,6 +46,7 @@ from cmp.aws.adapters import AwsUnavailable
 from cmp.errors import DomainError, FieldError, NotFound, PayloadTooLarge, ValidationFailed
 from cmp.json_input import MAX_NESTING_DEPTH, DuplicateKey, NumberRejected, loads
 from cmp.web.deps import get_services
+from cmp.web.schemas import PATTERN_FORMATS
 
 if TYPE_CHECKING:
     from cmp.bootstrap import Services
@@ -186,6 +187,17 @@ def error_path(loc: tuple[Any, ...] | list[Any]) -> str:
     return prefix + out if out else "body"
 
 
+def problem_message(problem: Mapping[str, Any]) -> str:
+    """A pydantic error's message without the validator's raw text: a pattern mismatch names the expected
+    format (`cmp.web.schemas.PATTERN_FORMATS`) instead of the regular expression, and a custom check's
+    message loses pydantic's "Value error, " prefix."""
+    message = str(problem.get("msg", "is invalid"))
+    if problem.get("type") == "string_pattern_mismatch":
+        expected = PATTERN_FORMATS.get(str((problem.get("ctx") or {}).get("pattern", "")))
+        return f"must be {expected}" if expected else "does not have the expected format"
+    return message.removeprefix("Value error, ")
+
+
 def _repeated(event_params: Mapping[str, list[str]] | None, loc: tuple[Any, ...] | list[Any]) -> int:
     """How often the query parameter at `loc` was given (0 if `loc` is not a query parameter)."""
     if not event_params or len(loc) < 2 or loc[0] != "query":
@@ -268,11 +280,7 @@ def make_resolver(logger: Logger, services: Services | None = None) -> APIGatewa
         for problem in e.errors():
             loc = problem.get("loc", ())
             times = _repeated(multi, loc)
-            message = (
-                f"was given {times} times; give it once"
-                if times > 1
-                else str(problem.get("msg", "is invalid"))
-            )
+            message = f"was given {times} times; give it once" if times > 1 else problem_message(problem)
             errors.append({"path": error_path(loc), "message": message})
         return error(422, {"error": "validation_failed", "message": "request is invalid", "errors": errors})
 

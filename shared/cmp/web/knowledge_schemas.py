@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, model_validator
 
+from cmp.errors import FieldError, PayloadTooLarge
 from cmp.knowledge.model import Document, QaPair, UrlSource
 from cmp.knowledge.views import KnowledgeStats
 from cmp.web.schemas import ApiModel, RequestModel
@@ -23,7 +24,18 @@ class NewDocument(RequestModel):
         min_length=1, max_length=255, pattern=r"^[^/\\\x00-\x1f]+$", examples=["returns.pdf"]
     )
     content_type: str = Field(min_length=3, max_length=127, examples=["application/pdf"])
-    size_bytes: int = Field(ge=1, le=MAX_UPLOAD_BYTES, description="The file's exact size in bytes")
+    size_bytes: int = Field(
+        ge=1, description="The file's exact size in bytes; over 5 GiB (S3's limit for one upload) is a 413"
+    )
+
+    def check_size(self) -> None:
+        """Raises PayloadTooLarge (413, as a file over the plan's per-file size; docs/knowledge.md) when
+        `size_bytes` passes S3's limit for one upload (`MAX_UPLOAD_BYTES`)."""
+        if self.size_bytes > MAX_UPLOAD_BYTES:
+            raise PayloadTooLarge(
+                "the file is larger than one upload may be (5 GiB)",
+                errors=[FieldError("size_bytes", f"must be at most {MAX_UPLOAD_BYTES} bytes (5 GiB)")],
+            )
 
 
 class UploadForm(ApiModel):

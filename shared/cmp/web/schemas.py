@@ -43,6 +43,11 @@ class ErrorBody(ApiModel):
     request_id: str = Field(description="API Gateway's request id; every log line of the request carries it")
 
 
+OPTIONAL_DAY_PATTERN = r"^\s*([0-9]{4}-[0-9]{2}-[0-9]{2})?\s*$"
+"""An optional UTC day, YYYY-MM-DD (a query parameter's pattern)."""
+PATTERN_FORMATS = {OPTIONAL_DAY_PATTERN: "YYYY-MM-DD (a UTC day, e.g. 2026-11-01)"}
+"""The format a named pattern stands for, as a 422 says it instead of the regular expression."""
+
 ERROR_DESCRIPTIONS = {
     400: "Bad request",
     401: "Not signed in, or the session ended",

@@ -11,12 +11,12 @@ from pydantic import Field
 
 from cmp.web.commerce_schemas import Usage
 from cmp.web.sales_schemas import Named
-from cmp.web.schemas import ApiModel, Timestamp
+from cmp.web.schemas import OPTIONAL_DAY_PATTERN, ApiModel, Timestamp
 
 UsagePeriodQuery = Annotated[
     str | None,
     Query(
-        pattern=r"^\s*([0-9]{4}-[0-9]{2}-[0-9]{2})?\s*$",
+        pattern=OPTIONAL_DAY_PATTERN,
         description="The UTC day a past billing period started (YYYY-MM-DD, as `periods[].start` shows); "
         "absent: the current period",
     ),

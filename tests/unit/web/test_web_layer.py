@@ -16,9 +16,17 @@ from aws_lambda_powertools import Logger
 from cmp.catalog.search import MAX_TAGS
 from cmp.errors import NotFound, ValidationFailed
 from cmp.flows.safety import MAX_INTEGER_DIGITS, MAX_NESTING_DEPTH
-from cmp.web.api import MAX_BODY_BYTES, error_path, make_resolver, nesting_depth, parse_json_body
+from cmp.web.api import (
+    MAX_BODY_BYTES,
+    error_path,
+    make_resolver,
+    nesting_depth,
+    parse_json_body,
+    problem_message,
+)
 from cmp.web.query import QUERY_DOCS, search_from_query
 from cmp.web.routes import admin, auth, capabilities, marketplace, provider, ratings, sales
+from cmp.web.schemas import OPTIONAL_DAY_PATTERN
 
 TENANT = "00000000-0000-4000-8000-0000000000aa"
 USER = "00000000-0000-4000-8000-0000000000bb"
@@ -440,3 +448,14 @@ def test_every_operation_declares_its_statuses_with_the_error_body(call: Any) ->
     assert product_page["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
     plans_body = document["paths"]["/v1/provider/products/{product_id}/plans"]["put"]["requestBody"]
     assert plans_body["content"]["application/json"]["schema"]["$ref"].endswith("/PlansRequest")
+
+
+def test_validator_messages_name_the_format_and_lose_pydantics_prefix() -> None:
+    mismatch = {"type": "string_pattern_mismatch", "msg": "String should match pattern '^...'"}
+    assert problem_message({**mismatch, "ctx": {"pattern": OPTIONAL_DAY_PATTERN}}).startswith(
+        "must be YYYY-MM-DD"
+    )
+    assert problem_message({**mismatch, "ctx": {"pattern": "^x$"}}) == "does not have the expected format"
+    assert problem_message({"type": "value_error", "msg": "Value error, give either pairs or csv"}) == (
+        "give either pairs or csv"
+    )

@@ -3,7 +3,8 @@ answer, the widget's settings, and a subscription's knowledge search and test.
 
 Every route checks that the caller's credential belongs to the path's subscription (404 for any other: never
 another tenant's data) and holds the route's scope (`invoke` for the agent, `knowledge:read` for search and
-test); a chat turn is admitted by the gateway as one `messages` unit (429 past the rate limit or quota).
+test); a chat turn is admitted by the gateway as one `messages` unit, a search or test as one `api_calls`
+unit, which is also metered (429 past the rate limit or quota); answers carry the RateLimit headers.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from uuid import UUID
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from cmp.conversations.model import ChatAnswer, ChatRequest, ImageInput
 from cmp.knowledge.grounding import citation
@@ -127,7 +129,9 @@ def widget(subscription_id: UUID, ctx: Runtime, services: ServicesDep) -> Widget
     f"{KNOWLEDGE}/search",
     responses=answers(200, "Ranked chunks with citations", 401, 403, 404, 409, 429, 503),
 )
-def search(subscription_id: UUID, body: SearchBody, ctx: Runtime, services: ServicesDep) -> SearchResponse:
+def search(
+    subscription_id: UUID, body: SearchBody, ctx: Runtime, services: ServicesDep
+) -> Response[SearchResponse]:
     """Search the subscription's knowledge base by `vector`, `keyword` or `hybrid` (reciprocal rank
     fusion of both); `filters` narrow by source type, document, language, date and metadata. 409 when the
     base was embedded with another model than the one queries use (keyword search still works)."""
@@ -139,11 +143,12 @@ def search(subscription_id: UUID, body: SearchBody, ctx: Runtime, services: Serv
         languages=tuple(f.languages or ()), published_after=f.published_after,
         published_before=f.published_before, metadata=dict(f.metadata or {}),
     ) if f else SearchFilters()  # fmt: skip
-    with services.gateway.admit(ctx, metric="api_calls"):
+    with services.gateway.admit(ctx, metric="api_calls") as admission:
         hits = services.knowledge_search.search(
             ctx.tenant_id, subscription_id, body.query, body.top_k, body.method, filters
         )
-    return SearchResponse.model_validate({
+        services.call_meter.record(ctx.tenant_id, subscription_id, ctx.key_id, _request_id())
+    payload = SearchResponse.model_validate({
         "query": body.query,
         "method": body.method,
         "hits": [
@@ -154,17 +159,29 @@ def search(subscription_id: UUID, body: SearchBody, ctx: Runtime, services: Serv
             for h in hits
         ],
     })  # fmt: skip
+    return Response(200, content_types.APPLICATION_JSON, payload, headers=admission.headers)
 
 
 @router.post(
     f"{KNOWLEDGE}/test",
     responses=answers(200, "The answer the agent would give", 401, 403, 404, 409, 429, 503),
 )
-def test(subscription_id: UUID, body: KnowledgeTestBody, ctx: Runtime, services: ServicesDep) -> ChatResponse:
+def test(
+    subscription_id: UUID, body: KnowledgeTestBody, ctx: Runtime, services: ServicesDep
+) -> Response[ChatResponse]:
     """ "Test knowledge base": the answer the agent would give to `question`, with its sources. Nothing is
-    stored and no message is metered."""
+    stored and no message is metered: the call counts one `api_calls` unit."""
     ctx.require_subscription(subscription_id)
     ctx.require_scope("knowledge:read")
-    with services.gateway.admit(ctx, metric="api_calls"):
+    with services.gateway.admit(ctx, metric="api_calls") as admission:
         answer = services.agent.test(ctx.tenant_id, subscription_id, body.question)
-    return ChatResponse.model_validate(answer.as_dict())
+        services.call_meter.record(ctx.tenant_id, subscription_id, ctx.key_id, _request_id())
+    payload = ChatResponse.model_validate(answer.as_dict())
+    return Response(200, content_types.APPLICATION_JSON, payload, headers=admission.headers)
+
+
+def _request_id() -> str:
+    """The API Gateway request id of the current call: the key that meters it exactly once."""
+    event = router.current_event
+    assert isinstance(event, APIGatewayProxyEvent)
+    return str(event.request_context.request_id)

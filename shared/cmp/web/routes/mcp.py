@@ -2,9 +2,10 @@
 agent's `ask` and the knowledge base's `search` as MCP tools, Streamable HTTP in stateless JSON mode
 (`cmp.mcp_endpoint`).
 
-The credential must belong to the path's subscription (404 otherwise: never another tenant's data) and hold
-`invoke`; the `search` tool also needs `knowledge:read`. Each `ask` is admitted by the gateway as one
-`messages` unit and each `search` as one `api_calls` unit, as the chat and search routes are; a refusal
+The credential must be an API key or the buyer's portal token (a widget token, which is public, is a 403)
+that belongs to the path's subscription (404 otherwise: never another tenant's data) and holds `invoke`; the `search` tool also needs `knowledge:read`. Each `ask` is admitted by the gateway as one
+`messages` unit and each `search` as one metered `api_calls` unit, as the chat and search routes are (a
+tool call's answer carries the RateLimit headers); a refusal
 (scope, rate limit, quota) is the tool's error result, since MCP clients read tool errors, not HTTP ones.
 """
 
@@ -21,7 +22,7 @@ from pydantic import ConfigDict, Field
 
 from cmp.bootstrap import Services
 from cmp.conversations.model import ChatRequest
-from cmp.errors import FieldError, ValidationFailed
+from cmp.errors import FieldError, Forbidden, ValidationFailed
 from cmp.gateway.context import RuntimeContext
 from cmp.knowledge.grounding import citation
 from cmp.mcp_endpoint import AgentTools, SearchMethod, handle
@@ -60,24 +61,34 @@ class McpMessage(ApiModel):
     params: dict[str, Any] | None = None
 
 
-def agent_tools(services: Services, ctx: RuntimeContext, subscription_id: UUID) -> AgentTools:
+def agent_tools(
+    services: Services,
+    ctx: RuntimeContext,
+    subscription_id: UUID,
+    request_id: str,
+    limits: dict[str, str],
+) -> AgentTools:
     """`ask` and `search` for this caller, each admitted by the gateway and run as the chat and search
-    routes run them."""
+    routes run them; a `search` counts one `api_calls` unit (metered once per `request_id`). The admitted
+    call's RateLimit headers are put in `limits`, for the HTTP answer."""
 
     def ask(question: str, session_id: str | None, language: str | None) -> dict[str, Any]:
         ctx.require_scope("invoke")
         request = ChatRequest(question, _session(session_id), None, language)
-        with services.gateway.admit(ctx, metric="messages"):
+        with services.gateway.admit(ctx, metric="messages") as admission:
+            limits.update(admission.headers)
             return services.agent.chat(ctx, request).as_dict()
 
     def search(query: str, top_k: int, method: SearchMethod) -> dict[str, Any]:
         ctx.require_scope("knowledge:read")
         if not 1 <= top_k <= MAX_TOP_K:
             raise ValidationFailed(
-                "top_k is out of range", errors=[FieldError("top_k", f"must be 1 to {MAX_TOP_K}")]
+                f"top_k must be 1 to {MAX_TOP_K}", errors=[FieldError("top_k", f"must be 1 to {MAX_TOP_K}")]
             )
-        with services.gateway.admit(ctx, metric="api_calls"):
+        with services.gateway.admit(ctx, metric="api_calls") as admission:
+            limits.update(admission.headers)
             hits = services.knowledge_search.search(ctx.tenant_id, subscription_id, query, top_k, method)
+            services.call_meter.record(ctx.tenant_id, subscription_id, ctx.key_id, f"{request_id}:search")
         return {
             "query": query,
             "method": method,
@@ -118,11 +129,18 @@ def mcp(
     """MCP over Streamable HTTP (stateless, JSON answers): `initialize`, `tools/list`, and `tools/call` of
     `ask` {question, session_id?, language?} and `search` {query, top_k?, method?}."""
     ctx.require_subscription(subscription_id)
+    if ctx.principal == "widget_token":
+        raise Forbidden(
+            "the MCP endpoint takes an API key (X-Api-Key or Authorization: Bearer); a widget token is "
+            "public and only calls the widget's own routes"
+        )
     ctx.require_scope("invoke")
     event = router.current_event
     assert isinstance(event, APIGatewayProxyEvent)
     raw = event.decoded_body or ""
-    reply = handle(raw.encode("utf-8"), dict(event.headers), agent_tools(services, ctx, subscription_id))
-    headers = dict(reply.headers)
+    limits: dict[str, str] = {}
+    tools = agent_tools(services, ctx, subscription_id, str(event.request_context.request_id), limits)
+    reply = handle(raw.encode("utf-8"), dict(event.headers), tools)
+    headers = {**dict(reply.headers), **limits}
     content_type = headers.pop("content-type", "application/json")
     return Response(reply.status, content_type, reply.body.decode("utf-8"), headers)

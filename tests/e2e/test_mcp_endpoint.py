@@ -74,13 +74,11 @@ def test_ask_and_search_over_mcp_with_an_api_key(api: httpx.Client, seeded: dict
     assert qa.status_code == 201, qa.text
     documents = [item["document_id"] for item in qa.json()["items"]]
 
-    def indexed() -> bool:
-        return all(
-            api.get(f"{one}/knowledge/documents/{d}", headers=auth).json()["status"] == "indexed"
-            for d in documents
-        )
+    def indexed() -> bool:  # a status read is a gateway call like any other: 429 means "not yet, slower"
+        answers = [api.get(f"{one}/knowledge/documents/{d}", headers=auth) for d in documents]
+        return all(a.status_code == 200 and a.json()["status"] == "indexed" for a in answers)
 
-    eventually(indexed, timeout=120)
+    eventually(indexed, timeout=120, interval=2)
     url = f"{api.base_url}/v1/mcp/{subscription}"
     key = _key(api, auth, subscription, ["invoke", "knowledge:read"])
 

@@ -276,10 +276,12 @@ def provision(template: LocalTemplate, endpoint: str | None, secrets_dir: Path) 
             stored.chmod(0o600)
         arn = _secret(sm, f"cmp-local/{logical_id}", stored.read_text())
         physical[logical_id] = {"Ref": arn, "Arn": arn}
+    kms = aws("kms") if template.kms_keys else None
     for logical_id in template.kms_keys:
-        # A new key each start (moto's keys live as long as moto): data keys wrapped in an earlier run cannot be
-        # unwrapped after a restart (workflow secrets then say "set it again").
-        key = aws("kms").create_key(Description=f"cmp-local/{logical_id}")["KeyMetadata"]
+        # Found again by its alias where the AWS APIs outlive the stack (LocalStack); moto is new on every
+        # start, so there data keys wrapped in an earlier run cannot be unwrapped after a restart (workflow
+        # secrets then say "set it again").
+        key = _kms_key(kms, f"alias/cmp-local-{logical_id}", f"cmp-local/{logical_id}")
         physical[logical_id] = {"Ref": key["KeyId"], "Arn": key["Arn"]}
     for logical_id in template.distributions:
         # No CDN locally: an empty domain makes the functions serve presigned S3 URLs instead.
@@ -380,6 +382,16 @@ def _secret(sm: Any, name: str, value: str) -> str:
     if sm.get_secret_value(SecretId=name)["SecretString"] != value:
         sm.put_secret_value(SecretId=name, SecretString=value)
     return str(sm.describe_secret(SecretId=name)["ARN"])
+
+
+def _kms_key(kms: Any, alias: str, description: str) -> dict[str, Any]:
+    """The key `alias` names, created with the alias when there is none (KMS `KeyMetadata`)."""
+    try:
+        return kms.describe_key(KeyId=alias)["KeyMetadata"]
+    except kms.exceptions.NotFoundException:
+        key = kms.create_key(Description=description)["KeyMetadata"]
+        kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
+        return key
 
 
 def function_environment(

@@ -95,6 +95,14 @@ def step_view(step: StepExecution) -> dict[str, Any]:
     }
 
 
+def _check_status(status: str | None) -> None:
+    """Raises ValidationFailed at `query.status` for a status filter that is not a run status."""
+    if status is not None and status not in RUN_STATUSES:
+        raise ValidationFailed(
+            "Bad filter", errors=[FieldError("query.status", f"expected one of {', '.join(RUN_STATUSES)}")]
+        )
+
+
 class WorkflowRuns:
     """Starting, listing, reading, cancelling and re-running runs."""
 
@@ -169,11 +177,7 @@ class WorkflowRuns:
     ) -> dict[str, Any]:
         """`{"items": [run_summary…], "next_cursor"}`, newest first, optionally only runs in `status` (the
         paging of `cmp.catalog.paging`: `limit`, and the cursor of the last run's (created_at, id))."""
-        if status is not None and status not in RUN_STATUSES:
-            raise ValidationFailed(
-                "Bad filter",
-                errors=[FieldError("query.status", f"expected one of {', '.join(RUN_STATUSES)}")],
-            )
+        _check_status(status)
         with self._uow(tenant_id) as uow:
             uow.workflows.get(workflow_id)
             runs = uow.workflow_runs.page(workflow_id, status, page.after, page.limit + 1)
@@ -186,11 +190,7 @@ class WorkflowRuns:
     def export(self, tenant_id: str, workflow_id: uuid.UUID, status: str | None) -> dict[str, Any]:
         """`{"items": [run_summary + masked "input"…], "truncated"}`: the newest `MAX_EXPORT_RUNS` runs of
         the workflow (optionally only in `status`), newest first; raises ValidationFailed, NotFound."""
-        if status is not None and status not in RUN_STATUSES:
-            raise ValidationFailed(
-                "Bad filter",
-                errors=[FieldError("query.status", f"expected one of {', '.join(RUN_STATUSES)}")],
-            )
+        _check_status(status)
         with self._uow(tenant_id) as uow:
             uow.workflows.get(workflow_id)
             runs = uow.workflow_runs.page(workflow_id, status, None, MAX_EXPORT_RUNS + 1)

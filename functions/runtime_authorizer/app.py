@@ -1,14 +1,19 @@
 """API Gateway REQUEST authorizer of the runtime routes: accepts an API key, a widget token (checked against
-the request's Origin) or a portal JWT of the subscription's buyer, and passes the `RuntimeContext` on."""
+the request's Origin) or a portal JWT of the subscription's buyer, and passes the `RuntimeContext` on.
+
+A refused credential is let through carrying its refusal instead of a context (`Refused.to_authorizer`):
+API Gateway's own 401/403 answers cannot say why, so the route's `runtime_context` dependency raises the
+refusal (its status, code and message, docs/gateway.md "Refusals") before the route body runs."""
 
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cmp.bootstrap import bootstrap
-from cmp.errors import Forbidden, Unauthorized
+from cmp.errors import DomainError
+from cmp.gateway.errors import CredentialMissing, Refused
 from cmp.observability import instruments
-from cmp.web.authorizer import allow_all, deny_all, header, runtime_token
+from cmp.web.authorizer import allow_all, header, runtime_token
 
 logger, metrics = instruments("runtime-authorizer")
 services = bootstrap()
@@ -18,16 +23,13 @@ services = bootstrap()
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     token = runtime_token(event)
-    if token is None:
-        raise Exception("Unauthorized")  # API Gateway answers 401 for exactly this message
     subscription_id = (event.get("pathParameters") or {}).get("subscription_id")
     try:
+        if token is None:
+            raise CredentialMissing()
         runtime = services.runtime_authorizer.authorize(token, header(event, "origin"), subscription_id)
-    except Unauthorized as e:
-        logger.info("credential rejected", extra={"reason": e.message})
-        raise Exception("Unauthorized") from e
-    except Forbidden as e:
-        logger.info("call refused", extra={"reason": e.message})
-        return deny_all(event, "anonymous")
+    except DomainError as e:
+        logger.info("call refused", extra={"reason": e.code, "status": e.status})
+        return allow_all(event, "refused", Refused.to_authorizer(e))
     logger.append_keys(tenant_id=str(runtime.tenant_id))
     return allow_all(event, runtime.credential, runtime.to_authorizer())

@@ -68,6 +68,17 @@ class Finding:
         return f"{self.method.upper()} {self.path} as {self.credential}: {self.status} {self.reason}"
 
 
+@dataclass(frozen=True)
+class Answer:
+    """One walked call's answer: the operation, the credential's name, the status and the body."""
+
+    method: str
+    path: str
+    credential: str
+    status: int
+    body: str
+
+
 PathParameters = dict[str, str]
 """Parameter name (as the document spells it, e.g. `subscription_id`) -> the victim's value."""
 
@@ -188,6 +199,8 @@ class Walker:
     only: Callable[[str], bool] = lambda path: True
     findings: list[Finding] = field(default_factory=list)
     calls: int = 0
+    answers: list[Answer] = field(default_factory=list)
+    """Every call's answer, in order (for tests that expect a given refusal)."""
 
     def operations(self) -> list[tuple[str, str, dict[str, Any]]]:
         found = [
@@ -267,6 +280,7 @@ class Walker:
         status, _, raw = self.runner.dispatch(method.upper(), url, headers, payload, "127.0.0.1")
         self.calls += 1
         text = raw.decode("utf-8", errors="replace")
+        self.answers.append(Answer(method, path, credential.name, status, text))
         if 200 <= status < 300:
             allowed = self.victims.visible_to.get(credential.tenant_id or "", set())
             leaked = sorted(

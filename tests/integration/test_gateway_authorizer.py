@@ -3,6 +3,7 @@ another tenant's subscription, the warm cache's revocation bound, and the functi
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from cmp.db import Database
 from cmp.errors import Forbidden, NotFound, Unauthorized
 from cmp.gateway.authorization import RuntimeAuthorizer
 from cmp.gateway.context import RuntimeContext
+from cmp.gateway.errors import Refused
 from cmp.tenancy.credentials import SCOPES, ApiKeyRequest
 from tests.subscriptions import PRO_PLAN, capabilities, subscribe
 
@@ -75,6 +77,10 @@ def test_an_api_key_gives_its_subscription_context_and_scopes(wired: Services, d
         ctx.require_scope("knowledge:write")
     with pytest.raises(NotFound):
         ctx.require_subscription(uuid.uuid4())
+    assert wired.runtime_authorizer.authorize(issued.secret, None, str(subscription.id).upper()) == ctx
+    for path in (str(uuid.uuid4()), "not-a-uuid"):  # the path names another subscription: 404, not 403
+        with pytest.raises(NotFound, match="subscription not found"):
+            wired.runtime_authorizer.authorize(issued.secret, None, path)
 
 
 def test_unknown_revoked_and_expired_keys_are_refused(wired: Services, db: Database) -> None:
@@ -86,16 +92,20 @@ def test_unknown_revoked_and_expired_keys_are_refused(wired: Services, db: Datab
     )
     clock = Clock()
     authorizer = RuntimeAuthorizer(wired.unit_of_work, wired.tenancy.authenticate, clock, cache_seconds=0)
-    with pytest.raises(Unauthorized, match="unknown"):
+    with pytest.raises(Unauthorized, match="unknown API key") as unknown:
         authorizer.authorize(issued.secret[:-1] + ("A" if issued.secret[-1] != "A" else "B"), None, None)
     assert authorizer.authorize(issued.secret, None, None).key_id == issued.key.id
     clock.at = soon + timedelta(seconds=1)
-    with pytest.raises(Unauthorized, match="expired"):
+    with pytest.raises(
+        Unauthorized, match=re.escape("expired at " + soon.isoformat(timespec="seconds"))
+    ) as expired:
         authorizer.authorize(issued.secret, None, None)
     clock.at = datetime.now(UTC)
     wired.integration.revoke_api_key(buyer["tenant_id"], subscription.id, issued.key.id)
-    with pytest.raises(Unauthorized, match="revoked"):
+    with pytest.raises(Unauthorized, match="API key was revoked at 20") as revoked:
         authorizer.authorize(issued.secret, None, None)
+    codes = [e.value.code for e in (unknown, expired, revoked)]
+    assert codes == ["credential_unknown", "credential_expired", "credential_revoked"]
 
 
 def test_a_revoked_key_outlives_the_warm_cache_by_at_most_its_ttl(wired: Services, db: Database) -> None:
@@ -132,9 +142,15 @@ def test_a_widget_token_works_only_from_its_origins(wired: Services, db: Databas
         ("invoke",),
         issued.token.id,
     )
-    for origin in ("https://evil.example.com", None, "null"):
-        with pytest.raises(Forbidden, match="origin"):
+    for origin, reason in (
+        ("https://evil.example.com", "not valid from the Origin https://evil.example.com;"),
+        (None, "needs the Origin header"),
+        ("", "needs the Origin header"),
+        ("null", "not valid from the Origin null;"),
+    ):
+        with pytest.raises(Forbidden, match=reason) as refused:
             wired.runtime_authorizer.authorize(issued.value, origin, None)
+        assert refused.value.code == "origin_not_allowed" and SHOP not in refused.value.message
 
 
 def test_a_portal_token_acts_for_its_own_organizations_subscription_only(
@@ -147,8 +163,10 @@ def test_a_portal_token_acts_for_its_own_organizations_subscription_only(
     ctx = wired.runtime_authorizer.authorize(f"{token}", None, str(own.id))
     assert (ctx.principal, ctx.subscription_id, ctx.scopes, ctx.key_id) == ("portal", own.id, SCOPES, None)
     assert ctx.user_id == uuid.UUID(buyer["user_id"])
-    with pytest.raises(Forbidden, match="not found"):
+    with pytest.raises(NotFound, match="subscription not found"):  # as for their key: 404, never 403
         wired.runtime_authorizer.authorize(token, None, str(theirs.id))
+    with pytest.raises(NotFound):
+        wired.runtime_authorizer.authorize(token, None, "not-a-uuid")
     with pytest.raises(Unauthorized):
         wired.runtime_authorizer.authorize(token, None, None)
     with pytest.raises(Unauthorized):
@@ -165,7 +183,12 @@ def test_a_suspended_subscription_cannot_be_called(wired: Services, db: Database
     )
     with db.session(buyer["tenant_id"]) as session:
         session.execute("update subscriptions set status = 'suspended' where id = %s", (subscription.id,))
-    with pytest.raises(Forbidden, match="suspended"):
+    with pytest.raises(Forbidden, match="the subscription is suspended") as refused:
+        wired.runtime_authorizer.authorize(issued.secret, None, None)
+    assert refused.value.code == "subscription_not_callable"
+    with db.session(buyer["tenant_id"]) as session:
+        session.execute("update subscriptions set status = 'cancelled' where id = %s", (subscription.id,))
+    with pytest.raises(Forbidden, match="the subscription is cancelled"):
         wired.runtime_authorizer.authorize(issued.secret, None, None)
 
 
@@ -183,7 +206,7 @@ def _authorizer_event(headers: dict[str, str], subscription_id: uuid.UUID) -> di
     }
 
 
-def test_the_function_allows_with_the_context_and_denies_a_wrong_origin(
+def test_the_function_allows_with_the_context_or_carries_the_refusal_to_the_route(
     platform: Platform, services: Services, db: Database
 ) -> None:
     services.widget_token_key = lambda: WIDGET_KEY  # the authorizer finds tokens by hash, not by key
@@ -196,18 +219,23 @@ def test_the_function_allows_with_the_context_and_denies_a_wrong_origin(
         policy = platform.invoke("RuntimeAuthorizerFunction", _authorizer_event(headers, subscription.id))
         assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
         assert RuntimeContext.from_authorizer(policy["context"]).key_id == issued.key.id
-    with pytest.raises(Exception, match=r"^Unauthorized$"):
-        platform.invoke("RuntimeAuthorizerFunction", _authorizer_event({}, subscription.id))
     token = services.integration.create_widget_token(
         buyer["tenant_id"], buyer["user_id"], subscription.id, "Shop", [SHOP]
     )
-    denied = platform.invoke(
-        "RuntimeAuthorizerFunction",
-        _authorizer_event(
-            {"Authorization": f"Bearer {token.value}", "Origin": "https://evil.example.com"}, subscription.id
-        ),
-    )
-    assert denied["policyDocument"]["Statement"][0]["Effect"] == "Deny" and "context" not in denied
+    wrong_origin = {"Authorization": f"Bearer {token.value}", "Origin": "https://evil.example.com"}
+    for headers, status, code in (
+        ({}, 401, "credential_missing"),
+        ({"X-Api-Key": issued.secret + "x"}, 401, "credential_unknown"),
+        (wrong_origin, 403, "origin_not_allowed"),
+    ):
+        policy = platform.invoke("RuntimeAuthorizerFunction", _authorizer_event(headers, subscription.id))
+        # Let through, but with no tenant, subscription or principal: only the refusal, which the route's
+        # `runtime_context` raises before its body runs.
+        assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+        assert set(policy["context"]) == {"refusal", "refusal_status", "refusal_message", "refusal_errors"}
+        with pytest.raises(Refused) as refused:
+            RuntimeContext.from_authorizer(policy["context"])
+        assert (refused.value.status, refused.value.code) == (status, code)
 
 
 def test_an_authorized_key_records_last_used_at_at_most_once_a_minute(

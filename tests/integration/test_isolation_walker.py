@@ -3,6 +3,7 @@ the proof that it fails when a route without isolation is added."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,8 @@ class World:
     owners: dict[str, str]
     victims: Victims
     credentials: list[Credential]
+    victim: dict[str, str]
+    """The victim buyer's authorizer context (to act as it in set-up)."""
 
 
 def sign_up(platform: Platform, organization: str, account_type: str) -> tuple[str, dict[str, str]]:
@@ -140,7 +143,7 @@ def world(platform: Platform) -> World:
         ),
         Credential("no credentials", {}, None),
     ]
-    return World(parameters, owners, victims, credentials)
+    return World(parameters, owners, victims, credentials, v)
 
 
 def walker(platform: Platform, world: World, owner_conn: psycopg.Connection[Any], **options: Any) -> Walker:
@@ -213,3 +216,77 @@ def test_in_process_functions_report_handler_failures_as_lambda_does() -> None:
     with pytest.raises(FunctionError) as raised:
         InProcessFunction(lambda: None, fail).invoke({})
     assert raised.value.message == "Unauthorized"
+
+
+def runtime_operations(walk: Walker) -> set[str]:
+    """The document's paths whose route API Gateway sends through the runtime authorizer (template.yaml)."""
+    template = walk.runner.template
+    paths = set()
+    for method, path, _ in walk.operations():
+        decision = walk.runner.routes.resolve(method.upper(), walk.fill(path))
+        auth = template.route_authorizer(decision.route) if hasattr(decision, "route") else None
+        if auth is not None and auth.function == "RuntimeAuthorizerFunction":
+            paths.add(path)
+    return paths
+
+
+def test_every_runtime_route_refuses_before_its_body_naming_the_reason(
+    platform: Platform, world: World, owner_conn: psycopg.Connection[Any]
+) -> None:
+    """Defect report #9 and #10: each refused credential gets the same status, code and message on every
+    runtime route (the route's `runtime_context` dependency raises the authorizer's refusal before the body
+    runs; no victim row changes), and another organization's subscription is a 404 whatever the credential."""
+    sv, v = world.parameters["subscription_id"], world.victim
+    keys = [integrate(platform, v, sv, "api-keys", {"name": f"Refused {i}"}) for i in range(3)]
+    widget = integrate(platform, v, sv, "widget/tokens", {"allowed_origins": ["https://victim.example.com"]})
+    owner_conn.execute(
+        "update api_keys set revoked_at = now() - interval '1 hour' where id = %s", (keys[0]["id"],)
+    )
+    owner_conn.execute(
+        "update api_keys set expires_at = now() - interval '1 minute' where id = %s", (keys[1]["id"],)
+    )
+    bearer = lambda secret: {"authorization": f"Bearer {secret}"}  # noqa: E731
+    refused = [
+        (Credential("unknown key", bearer("ar_sk_live_" + "x" * 40), None), 401, "credential_unknown"),
+        (Credential("revoked key", {"x-api-key": keys[0]["secret"]}, None), 401, "credential_revoked"),
+        (Credential("expired key", bearer(keys[1]["secret"]), None), 401, "credential_expired"),
+        (Credential("widget token, no Origin", bearer(widget["token"]), None), 403, "origin_not_allowed"),
+        (
+            Credential(
+                "widget token, wrong Origin", {**bearer(widget["token"]), "origin": "https://x.example"}, None
+            ),
+            403,
+            "origin_not_allowed",
+        ),
+        *[(c, 404, "not_found") for c in world.credentials if c.tenant_id not in (None, v["tenant_id"])],
+        (next(c for c in world.credentials if c.tenant_id is None), 401, "credential_missing"),
+    ]
+    walk = walker(platform, world, owner_conn)
+    runtime = runtime_operations(walk)
+    assert "/v1/runtime/{subscription_id}/context" in runtime and "/v1/mcp/{subscription_id}" in runtime
+    assert len(runtime) >= 10
+    walk = walker(platform, world, owner_conn, only=lambda path: path in runtime)
+    findings = walk.walk([c for c, _, _ in refused])
+    assert not findings, "\n".join(str(f) for f in findings)
+    owner_conn.execute("update subscriptions set status = 'cancelled' where id = %s", (sv,))
+    cancelled = Credential("key of a cancelled subscription", bearer(keys[2]["secret"]), None)
+    assert not walk.walk([cancelled])
+    expected = {
+        c.name: (status, code)
+        for c, status, code in [*refused, (cancelled, 403, "subscription_not_callable")]
+    }
+    wrong = []
+    for answer in walk.answers:
+        body = json.loads(answer.body)
+        if (answer.status, body.get("error")) != expected[answer.credential] or not body.get("message"):
+            wrong.append(
+                f"{answer.method.upper()} {answer.path} as {answer.credential}: {answer.status} {body}"
+            )
+    assert not wrong, "\n".join(wrong)
+    assert len(walk.answers) == len(expected) * len(walk.operations())
+    messages = {a.credential: json.loads(a.body)["message"] for a in walk.answers}
+    assert "expired at" in messages["expired key"] and "revoked at" in messages["revoked key"]
+    assert "Origin header" in messages["widget token, no Origin"]
+    assert "https://x.example" in messages["widget token, wrong Origin"]
+    assert "victim.example.com" not in messages["widget token, wrong Origin"]
+    assert "cancelled" in messages["key of a cancelled subscription"]

@@ -60,9 +60,13 @@ def test_the_authorizer_rejects_the_placeholder_token(platform: Platform) -> Non
         platform.invoke("AuthorizerFunction", _event("authorizer"))
 
 
-def test_the_runtime_authorizer_rejects_the_placeholder_key(platform: Platform) -> None:
-    with pytest.raises(Exception, match=r"^Unauthorized$"):
-        platform.invoke("RuntimeAuthorizerFunction", _event("runtime_authorizer"))
+def test_the_runtime_authorizer_refuses_the_placeholder_key_naming_why(platform: Platform) -> None:
+    policy = platform.invoke("RuntimeAuthorizerFunction", _event("runtime_authorizer"))
+    assert policy["principalId"] == "refused"  # let through with only the refusal, which the route raises
+    assert (policy["context"]["refusal"], policy["context"]["refusal_status"]) == (
+        "credential_unknown",
+        "401",
+    )
 
 
 def test_the_housekeeping_function_reports_what_it_did(platform: Platform) -> None:

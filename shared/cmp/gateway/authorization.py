@@ -24,6 +24,13 @@ from uuid import UUID
 
 from cmp.errors import Forbidden, NotFound, Unauthorized
 from cmp.gateway.context import RuntimeContext
+from cmp.gateway.errors import (
+    CredentialExpired,
+    CredentialRevoked,
+    CredentialUnknown,
+    OriginRefused,
+    SubscriptionNotCallable,
+)
 from cmp.ports import Clock
 from cmp.tenancy.credentials import KEY_PREFIXES, SCOPES, WIDGET_TOKEN_PREFIX, normalise_origin, secret_hash
 
@@ -47,10 +54,11 @@ def is_credential(token: str) -> bool:
 
 
 class RuntimeAuthorizer:
-    """Turns a credential into a `RuntimeContext`, or refuses: Unauthorized (401) for an unknown, revoked
-    or expired credential or an invalid portal token; Forbidden (403) for a widget token used from an origin
-    it does not list, a subscription that cannot be called (suspended, cancelled, expired), or a portal user
-    who is not a buyer of the subscription's organization."""
+    """Turns a credential into a `RuntimeContext`, or refuses naming the reason (docs/gateway.md,
+    "Refusals"): 401 `CredentialUnknown`, `CredentialRevoked`, `CredentialExpired`, or Unauthorized for an
+    invalid portal token; 403 `OriginRefused` for a widget token without an Origin or from one it does not
+    list, `SubscriptionNotCallable` (suspended, cancelled, expired), Forbidden for a portal user who is not a
+    buyer; NotFound (404) for a portal token and a subscription of another organization (as for a key)."""
 
     def __init__(
         self,
@@ -70,10 +78,13 @@ class RuntimeAuthorizer:
     def authorize(self, token: str, origin: str | None, subscription_id: str | None) -> RuntimeContext:
         """The context of a call carrying `token` (the API key, widget token or portal JWT), made from
         `origin` (the request's Origin header, or None) to the subscription named in the path (None when
-        the route names none; a portal JWT then has nothing to act for and is refused)."""
+        the route names none; a portal JWT then has nothing to act for and is refused; a credential of
+        another subscription is a 404)."""
         if is_credential(token):
             cache_key = secret_hash(token)
             grant = self._cached(cache_key) or self._remember(cache_key, self._credential_grant(cache_key))
+            if subscription_id is not None and subscription_id.lower() != str(grant.context.subscription_id):
+                raise NotFound("subscription not found")  # another subscription's path: as if none existed
         else:
             if subscription_id is None:
                 raise Unauthorized("use an API key here: this route names no subscription")
@@ -82,12 +93,14 @@ class RuntimeAuthorizer:
                 cache_key, self._portal_grant(token, subscription_id)
             )
         if grant.expires_at is not None and grant.expires_at <= self._clock.now():
-            raise Unauthorized("this API key has expired")
+            raise CredentialExpired(grant.expires_at)
         if grant.allowed_origins is None:
             return grant.context
-        checked, _ = normalise_origin(origin or "")
+        if not origin:
+            raise OriginRefused(None)
+        checked, _ = normalise_origin(origin)
         if checked is None or checked not in grant.allowed_origins:
-            raise Forbidden("this widget token is not valid on this origin")
+            raise OriginRefused(checked or origin)
         return replace(grant.context, origin=checked)
 
     def forget(self) -> None:
@@ -115,11 +128,13 @@ class RuntimeAuthorizer:
         with self._uow() as uow:
             found = uow.credential_lookup.by_hash(hashed)
         if found is None:
-            raise Unauthorized("unknown API key or widget token")
+            raise CredentialUnknown()
         if found.revoked_at is not None:
-            raise Unauthorized("this credential has been revoked")
+            raise CredentialRevoked(found.kind, found.revoked_at)
+        if found.expires_at is not None and found.expires_at <= self._clock.now():
+            raise CredentialExpired(found.expires_at)  # before `touch_api_key`: a refused call is no use
         if found.subscription_status not in CALLABLE_STATUSES:
-            raise Forbidden(f"the subscription is {found.subscription_status}; it cannot be called")
+            raise SubscriptionNotCallable(found.subscription_status)
         is_key = found.kind == "api_key"
         if is_key:
             with self._uow(found.tenant_id) as uow:
@@ -140,19 +155,16 @@ class RuntimeAuthorizer:
 
     def _portal_grant(self, token: str, subscription_id: str) -> _Grant:
         claims = self._authenticate_portal(token)
-        if "buyer" not in claims.roles:
-            raise Forbidden("only a buyer of this subscription may call it with a portal token")
         try:
             wanted = UUID(subscription_id)
         except ValueError as e:
-            raise Forbidden("subscription not found") from e
+            raise NotFound("subscription not found") from e
         with self._uow(claims.tenant_id) as uow:
-            try:
-                subscription = uow.subscriptions.get(wanted)
-            except NotFound as e:
-                raise Forbidden("subscription not found") from e
+            subscription = uow.subscriptions.get(wanted)  # NotFound for another organization's
+        if "buyer" not in claims.roles:
+            raise Forbidden("only a buyer of this subscription may call it with a portal token")
         if subscription.status not in CALLABLE_STATUSES:
-            raise Forbidden(f"the subscription is {subscription.status}; it cannot be called")
+            raise SubscriptionNotCallable(subscription.status)
         context = RuntimeContext(
             principal="portal",
             tenant_id=subscription.tenant_id,

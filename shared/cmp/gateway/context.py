@@ -12,6 +12,7 @@ from typing import Literal
 from uuid import UUID
 
 from cmp.errors import FieldError, Forbidden, NotFound, Unauthorized
+from cmp.gateway.errors import Refused
 
 Principal = Literal["api_key", "widget_token", "portal"]
 RuntimeType = Literal["shared", "dedicated"]
@@ -75,8 +76,12 @@ class RuntimeContext:
 
     @classmethod
     def from_authorizer(cls, context: dict[str, str]) -> RuntimeContext:
-        """The context `to_authorizer` wrote. Raises Unauthorized (401) when it is missing or malformed
-        (a route reached without the runtime authorizer)."""
+        """The context `to_authorizer` wrote. Raises the refusal the authorizer carried instead
+        (`cmp.gateway.errors.Refused`: its 401, 403 or 404, code and message), or Unauthorized (401) when
+        the context is missing or malformed (a route reached without the runtime authorizer)."""
+        refused = Refused.from_authorizer(context)
+        if refused is not None:
+            raise refused
         try:
             principal, runtime = context["principal"], context["runtime"]
             if principal not in PRINCIPALS or runtime not in RUNTIMES:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from datetime import datetime
 
-from cmp.errors import DomainError, FieldError
+from cmp.errors import DomainError, FieldError, Forbidden, Unauthorized
 from cmp.errors import RateLimited as _RateLimited
 
 
@@ -65,3 +67,128 @@ class RuntimeDown(DomainError):
             errors=[FieldError("runtime", reason)],
         )
         self.headers = {"Retry-After": str(retry_after)}
+
+
+class CredentialMissing(Unauthorized):
+    """401: a runtime route called without a credential."""
+
+    code = "credential_missing"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "send an API key (X-Api-Key or Authorization: Bearer), a widget token or your portal token",
+            errors=[FieldError("X-Api-Key", "missing")],
+        )
+
+
+class CredentialUnknown(Unauthorized):
+    """401: no API key or widget token has this value (never issued, mistyped, or cut short)."""
+
+    code = "credential_unknown"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "unknown API key or widget token: check it was copied whole (a key is shown once, at creation)",
+            errors=[FieldError("X-Api-Key", "unknown")],
+        )
+
+
+def _kind(credential_kind: str) -> str:
+    return "API key" if credential_kind == "api_key" else "widget token"
+
+
+class CredentialRevoked(Unauthorized):
+    """401: the credential (`credential_kind` `api_key` or `widget_token`) was revoked at `revoked_at`."""
+
+    code = "credential_revoked"
+
+    def __init__(self, credential_kind: str, revoked_at: datetime) -> None:
+        when = revoked_at.isoformat(timespec="seconds")
+        super().__init__(
+            f"this {_kind(credential_kind)} was revoked at {when}; create a new one",
+            errors=[FieldError("X-Api-Key", f"revoked at {when}")],
+        )
+
+
+class CredentialExpired(Unauthorized):
+    """401: the API key expired at `expires_at` (its `expires_at` as created)."""
+
+    code = "credential_expired"
+
+    def __init__(self, expires_at: datetime) -> None:
+        when = expires_at.isoformat(timespec="seconds")
+        super().__init__(
+            f"this API key expired at {when}; create a new one",
+            errors=[FieldError("X-Api-Key", f"expired at {when}")],
+        )
+
+
+class SubscriptionNotCallable(Forbidden):
+    """403: the subscription's `status` (suspended, cancelled, expired) does not let its product be called."""
+
+    code = "subscription_not_callable"
+
+    def __init__(self, status: str) -> None:
+        super().__init__(
+            f"the subscription is {status}; its product cannot be called with any credential",
+            errors=[FieldError("subscription.status", status)],
+        )
+
+
+class OriginRefused(Forbidden):
+    """403: a widget token sent without an `Origin` header, or from an origin it does not list (the
+    allowed origins are never named: a widget token is public, its list is the buyer's business)."""
+
+    code = "origin_not_allowed"
+
+    def __init__(self, origin: str | None) -> None:
+        if origin is None:
+            message = "a widget token needs the Origin header: call from a page of a site the token lists"
+            reason = "missing"
+        else:
+            message = f"this widget token is not valid from the Origin {origin}; add the site to the token"
+            reason = "not allowed"
+        super().__init__(message, errors=[FieldError("Origin", reason)])
+
+
+REFUSAL_STATUSES = frozenset({401, 403, 404})
+
+
+class Refused(DomainError):
+    """A refusal the runtime authorizer decided (any of the above, or an invalid portal token's 401, another
+    organization's subscription's 404), raised again by the route's `cmp.web.deps.runtime_context` with the
+    same status, code, message and errors: API Gateway can only pass strings from an authorizer, so the
+    authorizer lets the call through carrying the refusal (`to_authorizer`) and the route refuses it."""
+
+    def __init__(self, status: int, code: str, message: str, errors: list[FieldError]) -> None:
+        super().__init__(message, errors=errors)
+        self.status = status if status in REFUSAL_STATUSES else 401
+        self.code = code
+
+    @staticmethod
+    def to_authorizer(error: DomainError) -> dict[str, str]:
+        """`error` as the authorizer context's `refusal*` strings."""
+        return {
+            "refusal": error.code,
+            "refusal_status": str(error.status),
+            "refusal_message": error.message,
+            "refusal_errors": json.dumps([e.to_dict() for e in error.errors]),
+        }
+
+    @classmethod
+    def from_authorizer(cls, context: Mapping[str, str]) -> Refused | None:
+        """The refusal `to_authorizer` wrote into `context`, or None when it carries none. A malformed one
+        is still a refusal (401)."""
+        code = context.get("refusal")
+        if not code:
+            return None
+        try:
+            status = int(context.get("refusal_status", "401"))
+            errors = [
+                FieldError(str(e["path"]), str(e["message"])) for e in json.loads(context["refusal_errors"])
+            ]
+        except (KeyError, ValueError, TypeError):
+            status, errors = 401, []
+        return cls(
+            status, str(code), str(context.get("refusal_message") or "this credential is refused"), errors
+        )

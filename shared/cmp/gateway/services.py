@@ -28,10 +28,17 @@ from types import TracebackType
 from typing import Any
 
 from cmp.db.outbox import OutboxMessage
-from cmp.errors import Forbidden, NotFound, Unauthorized
+from cmp.errors import NotFound
 from cmp.gateway.authorization import CALLABLE_STATUSES
 from cmp.gateway.context import RuntimeContext
-from cmp.gateway.errors import QuotaExceeded, RateLimited, RuntimeUnavailable
+from cmp.gateway.errors import (
+    CredentialExpired,
+    CredentialRevoked,
+    QuotaExceeded,
+    RateLimited,
+    RuntimeUnavailable,
+    SubscriptionNotCallable,
+)
 from cmp.gateway.model import (
     RatePolicy,
     SubscriptionLimits,
@@ -104,7 +111,7 @@ class Gateway:
         state = self._statements.call_state(ctx.tenant_id, ctx.subscription_id, ctx.key_id, metric)
         if state is None:
             raise NotFound("subscription not found")
-        self._check_credential(state)
+        self._check_credential(ctx, state)
         endpoint = self._endpoint(ctx, state)
         limits = SubscriptionLimits.of(state["plan"] or {}, state["runtime_limits"])
         alerts: list[int] = []
@@ -135,13 +142,14 @@ class Gateway:
         return Admission(ratelimit_headers(outcomes), release, admitted_at, endpoint)
 
     # ------------------------------------------------------------------------------------------ internals
-    def _check_credential(self, state: dict[str, Any]) -> None:
+    def _check_credential(self, ctx: RuntimeContext, state: dict[str, Any]) -> None:
+        """The authorizer's refusals again, from this transaction's read (revoked or expired since cached)."""
         if state["revoked_at"] is not None:
-            raise Unauthorized("this credential has been revoked")
+            raise CredentialRevoked(ctx.principal, state["revoked_at"])
         if state["expires_at"] is not None and state["expires_at"] <= self._clock.now():
-            raise Unauthorized("this API key has expired")
+            raise CredentialExpired(state["expires_at"])
         if state["status"] not in CALLABLE_STATUSES:
-            raise Forbidden(f"the subscription is {state['status']}; it cannot be called")
+            raise SubscriptionNotCallable(state["status"])
 
     def _endpoint(self, ctx: RuntimeContext, state: dict[str, Any]) -> str | None:
         """None for a shared-plan subscription (run in-process); the dedicated runtime's URL otherwise, or

@@ -5,6 +5,8 @@ One error shape (`ErrorBody` in `cmp.web.schemas`): `{"error", "message", "error
 log line of the request (handlers log with `correlation_paths.API_GATEWAY_REST`).
 
 Checks made before any route runs, so bad input is a 4xx naming the field, never a 500:
+- first, a call the runtime authorizer refused (it lets it through carrying only the refusal, so that the
+  answer can say why: docs/gateway.md "Refusals") is answered with that refusal;
 - the JSON body (`parse_json_body`): its size, bytes that are not UTF-8 (with their offset), its nesting
   depth (counted before the parser recurses), numbers no column can hold, a key given twice in one object,
   NUL characters and broken surrogates anywhere in it (the limits of `cmp.flows.safety`); a syntax error
@@ -44,6 +46,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 
 from cmp.aws.adapters import AwsUnavailable
 from cmp.errors import DomainError, FieldError, NotFound, PayloadTooLarge, ValidationFailed
+from cmp.gateway.errors import Refused
 from cmp.json_input import MAX_NESTING_DEPTH, DuplicateKey, NumberRejected, loads
 from cmp.web.deps import get_services
 from cmp.web.schemas import PATTERN_FORMATS
@@ -154,7 +157,12 @@ class JsonOnlyValidation(OpenAPIRequestValidationMiddleware):
     than UTF-8 or a body without a Content-Type is a 415 (see `content_type_problem`)."""
 
     def handler(self, app: Any, next_middleware: NextMiddleware) -> Any:
-        """Decode percent-encoded path parameters (API Gateway REST passes them raw), then validate."""
+        """Raise the refusal the runtime authorizer carried (`cmp.gateway.errors.Refused`), before the body
+        is read or anything of the route runs; decode percent-encoded path parameters (API Gateway REST
+        passes them raw), then validate."""
+        refused = Refused.from_authorizer(app.current_event.request_context.authorizer.get_context() or {})
+        if refused is not None:
+            raise refused
         args: dict[str, Any] = app.context["_route_args"]
         for name, value in args.items():
             if isinstance(value, str):

@@ -51,11 +51,3 @@ def allow_all(event: dict[str, Any], principal_id: str, context: dict[str, str])
         },
         "context": context,
     }
-
-
-def deny_all(event: dict[str, Any], principal_id: str) -> dict[str, Any]:
-    """A policy denying the call: API Gateway answers 403 (`ACCESS_DENIED`) without calling the route."""
-    answer = allow_all(event, principal_id, {})
-    answer["policyDocument"]["Statement"][0]["Effect"] = "Deny"
-    del answer["context"]
-    return answer

@@ -76,8 +76,10 @@ def require_admin(caller: Annotated[Caller, Depends(current_caller)]) -> Caller:
 
 
 def runtime_context(request: Request) -> RuntimeContext:
-    """The caller of a runtime route, from the runtime authorizer's context; Unauthorized (401) when there
-    is none. The route then checks the path's subscription with `ctx.require_subscription(subscription_id)`
+    """The caller of a runtime route, from the runtime authorizer's context. Raises the refusal the
+    authorizer carried (`cmp.gateway.errors.Refused`: 401 unknown, revoked or expired credential, 403 wrong
+    Origin or subscription not callable, 404 another organization's subscription) before the route body
+    runs, and Unauthorized (401) when there is no context. The route then checks the path's subscription with `ctx.require_subscription(subscription_id)`
     (404 for any other) and its scope with `ctx.require_scope(...)` (403)."""
     event = request.resolved_event
     assert isinstance(event, APIGatewayProxyEvent)

@@ -30,7 +30,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cmp.errors import Conflict, NotFound, Unauthorized
+from cmp.errors import Conflict, FieldError, NotFound, Unauthorized
 from cmp.ports import Clock
 from cmp.workflows.actions import sign
 from cmp.workflows.model import FINISHED
@@ -113,27 +113,59 @@ class WebhookDeliveries:
         return summary, str(tenant_id), workflow.trigger_config
 
     def _authenticate(self, auth: str, webhook_id: str, headers: dict[str, str], body: bytes) -> None:
+        """Raises Unauthorized naming the header and what is wrong with it (missing, malformed, outside
+        the time window, not matching) unless the delivery carries the trigger's `auth`."""
         if auth == "none":
             return
         key = signing_key(self._secret(), webhook_id)
         if auth == "api_key":
-            ok = hmac.compare_digest(headers.get("x-api-key", ""), key)
+            self._expect("X-API-Key", headers.get("x-api-key", ""), key, "this webhook's key")
         elif auth == "basic":
             expected = "Basic " + base64.b64encode(f"cmp:{key}".encode()).decode()
-            ok = hmac.compare_digest(headers.get("authorization", ""), expected)
+            sent = headers.get("authorization", "")
+            self._expect("Authorization", sent, expected, "Basic with user cmp and the webhook's key")
         else:
-            ok = self._signed(headers.get("x-cmp-signature", ""), key, body)
-        if not ok:
-            raise Unauthorized(f"this webhook needs {auth} authentication (see the workflow's webhook)")
+            self._check_signature(headers.get("x-cmp-signature", ""), key, body)
 
-    def _signed(self, header: str, key: str, body: bytes) -> bool:
+    @staticmethod
+    def _expect(name: str, sent: str, expected: str, what: str) -> None:
+        if not sent:
+            raise Unauthorized(
+                f"this webhook needs the {name} header ({what})", errors=[FieldError(name, "missing")]
+            )
+        if not hmac.compare_digest(sent, expected):
+            raise Unauthorized(
+                f"the {name} header does not match: send {what}", errors=[FieldError(name, "does not match")]
+            )
+
+    def _check_signature(self, header: str, key: str, body: bytes) -> None:
+        name = "X-CMP-Signature"
+        if not header.strip():
+            raise Unauthorized(
+                f"this webhook needs signature authentication: send {name}: t=<unix seconds>,v1=<hex"
+                ' HMAC-SHA256 of "<t>.<raw body>"> with the webhook\'s key',
+                errors=[FieldError(name, "missing")],
+            )
         match = _SIGNATURE.match(header.strip())
         if match is None:
-            return False
-        timestamp = int(match.group(1))
-        if abs(self._clock.now().timestamp() - timestamp) > TOLERANCE_SECONDS:
-            return False
-        return hmac.compare_digest(header.strip(), sign(key, body, timestamp))
+            raise Unauthorized(
+                f"the {name} header is malformed: expected t=<unix seconds>,v1=<64 hex digits>",
+                errors=[FieldError(name, "malformed")],
+            )
+        skew = round(self._clock.now().timestamp()) - int(match.group(1))
+        if abs(skew) > TOLERANCE_SECONDS:
+            when = f"{skew} s old" if skew > 0 else f"{-skew} s in the future"
+            raise Unauthorized(
+                f"the {name} timestamp is {when}; signatures are accepted within {TOLERANCE_SECONDS} s"
+                f" ({TOLERANCE_SECONDS // 60} minutes) of now: sign the delivery again",
+                errors=[FieldError(name, f"timestamp outside the {TOLERANCE_SECONDS} s window by {when}")],
+            )
+        if not hmac.compare_digest(header.strip(), sign(key, body, int(match.group(1)))):
+            raise Unauthorized(
+                f'the {name} signature does not match: sign "<t>.<raw body>" with the webhook\'s key'
+                " (HMAC-SHA256, hex)",
+                errors=[FieldError(name, "signature does not match the body")],
+            )
 
 
 def _payload(body: bytes) -> dict[str, Any]:

@@ -31,7 +31,11 @@
   var socket = null;
   var socketFailed = typeof window.WebSocket !== "function";
   var pending = null;
-  var FRAME_STATUS = { unauthorized: 401, forbidden: 403, not_found: 404, rate_limited: 429, quota_exceeded: 429 };
+  var FRAME_STATUS = {
+    unauthorized: 401, credential_missing: 401, credential_unknown: 401, credential_revoked: 401,
+    credential_expired: 401, forbidden: 403, origin_not_allowed: 403, subscription_not_callable: 403,
+    not_found: 404, rate_limited: 429, quota_exceeded: 429
+  };
 
   var COLORS = { primary: "#2563eb", background: "#ffffff", text: "#111827" };
   var DARK = { primary: "#60a5fa", background: "#111827", text: "#f9fafb" };

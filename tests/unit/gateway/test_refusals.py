@@ -1,0 +1,68 @@
+"""Refusals of runtime credentials name the reason, and survive the trip through API Gateway's authorizer
+context (strings only) to the route, which raises them with the same status, code, message and errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from cmp.errors import DomainError, NotFound
+from cmp.gateway.context import RuntimeContext
+from cmp.gateway.errors import (
+    CredentialExpired,
+    CredentialMissing,
+    CredentialRevoked,
+    CredentialUnknown,
+    OriginRefused,
+    Refused,
+    SubscriptionNotCallable,
+)
+
+AT = datetime(2026, 11, 30, 8, 0, 5, 123, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code", "words"),
+    [
+        (CredentialMissing(), 401, "credential_missing", "X-Api-Key"),
+        (CredentialUnknown(), 401, "credential_unknown", "unknown API key"),
+        (
+            CredentialRevoked("api_key", AT),
+            401,
+            "credential_revoked",
+            "API key was revoked at 2026-11-30T08:00:05",
+        ),
+        (CredentialRevoked("widget_token", AT), 401, "credential_revoked", "widget token was revoked"),
+        (CredentialExpired(AT), 401, "credential_expired", "expired at 2026-11-30T08:00:05+00:00"),
+        (SubscriptionNotCallable("cancelled"), 403, "subscription_not_callable", "subscription is cancelled"),
+        (OriginRefused(None), 403, "origin_not_allowed", "needs the Origin header"),
+        (OriginRefused("https://evil.example"), 403, "origin_not_allowed", "Origin https://evil.example"),
+        (NotFound("subscription not found"), 404, "not_found", "subscription not found"),
+    ],
+)
+def test_a_refusal_reaches_the_route_as_the_same_error(
+    error: DomainError, status: int, code: str, words: str
+) -> None:
+    assert (error.status, error.code) == (status, code) and words in error.message
+    context = Refused.to_authorizer(error)
+    assert all(isinstance(v, str) for v in context.values())
+    with pytest.raises(Refused) as raised:
+        RuntimeContext.from_authorizer(context)
+    assert raised.value.to_dict() == error.to_dict()
+    assert raised.value.status == status
+
+
+def test_a_tampered_refusal_is_still_a_refusal() -> None:
+    for context in (
+        {"refusal": "x", "refusal_status": "200", "refusal_message": "m", "refusal_errors": "[]"},
+        {"refusal": "x", "refusal_status": "nope"},
+        {"refusal": "x", "refusal_errors": "{"},
+    ):
+        with pytest.raises(Refused) as raised:
+            RuntimeContext.from_authorizer(context)
+        assert raised.value.status == 401
+
+
+def test_a_context_without_refusal_is_read_as_before() -> None:
+    assert Refused.from_authorizer({"principal": "api_key"}) is None

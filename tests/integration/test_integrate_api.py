@@ -235,9 +235,13 @@ def test_widget_tokens_bind_normalised_origins_and_embed_the_configured_widget(
     )
     assert status == 200, embed
     assert embed["script_url"] == "http://api.test:8000/v1/widget/chat.js"
+    websocket = platform.function("IntegrationApiFunction").services.settings.websocket_url
+    assert websocket.startswith("wss://") and websocket.endswith(
+        ".amazonaws.com/" + websocket.rsplit("/", 1)[1]
+    )
     assert embed["html"] == (
         f'<script src="http://api.test:8000/v1/widget/chat.js" data-token="{token}" '
-        f'data-subscription="{subscription.id}" data-type="floating" data-theme="dark" '
+        f'data-subscription="{subscription.id}" data-websocket="{websocket}" data-type="floating" data-theme="dark" '
         'data-colors-primary="#7c3aed&quot;&gt;&lt;script&gt;" async></script>'
     )
     assert embed["widget"] == configuration["widget"]

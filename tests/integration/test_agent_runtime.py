@@ -17,7 +17,8 @@ from cmp.conversations.model import ChatRequest, ImageInput
 from cmp.conversations.services import AgentService
 from cmp.db import Database
 from cmp.errors import Forbidden, NotFound, ValidationFailed
-from cmp.knowledge.retrieval import KnowledgeSearch
+from cmp.knowledge.embeddings import HashEmbedder
+from cmp.knowledge.retrieval import QUERY_MAX_CHARS, KnowledgeSearch
 from tests.knowledge_data import EMBEDDER, add_base, add_document, new_tenant
 from tests.subscriptions import subscribe
 
@@ -173,6 +174,31 @@ def test_a_greeting_answers_in_the_sessions_earlier_language(agent: AgentService
         answer = agent.chat(techcorp, ChatRequest(greeting, session_id=first.session_id))
         assert answer.language == "es", greeting
         assert agent.chat(techcorp, ChatRequest(greeting)).language == "en", greeting  # the agent's default
+
+
+class _RecordingEmbedder(HashEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.queries: list[str] = []
+
+    def embed_query(self, text: str) -> list[float]:
+        self.queries.append(text)
+        return super().embed_query(text)
+
+
+def test_a_4000_character_message_is_answered_from_its_first_characters(
+    services: Services, db: Database, techcorp: Ctx
+) -> None:
+    embedder = _RecordingEmbedder()
+    agent = AgentService(
+        services.unit_of_work, KnowledgeSearch(db.session, lambda: embedder), ExtractiveAnswerer,
+        services.clock, services.ids,
+    )  # fmt: skip
+    message = ("Is the 65W USB-C charger compatible with my Nova laptop? " * 80)[:4000]
+    answer = agent.chat(techcorp, ChatRequest(message))
+    assert len(message) == 4000 and answer.language == "en" and answer.grounded
+    assert "compatible with every Nova laptop" in answer.answer
+    assert embedder.queries and all(len(q) <= QUERY_MAX_CHARS for q in embedder.queries)
 
 
 def test_another_tenant_can_neither_chat_nor_rate(agent: AgentService, techcorp: Ctx, db: Database) -> None:

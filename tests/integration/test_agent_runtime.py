@@ -16,8 +16,9 @@ from cmp.conversations.extractive import ExtractiveAnswerer
 from cmp.conversations.model import ChatRequest, ImageInput
 from cmp.conversations.services import AgentService
 from cmp.db import Database
-from cmp.errors import Forbidden, NotFound
-from cmp.knowledge.retrieval import KnowledgeSearch
+from cmp.errors import Forbidden, NotFound, ValidationFailed
+from cmp.knowledge.embeddings import HashEmbedder
+from cmp.knowledge.retrieval import QUERY_MAX_CHARS, KnowledgeSearch
 from tests.knowledge_data import EMBEDDER, add_base, add_document, new_tenant
 from tests.subscriptions import subscribe
 
@@ -141,6 +142,63 @@ def test_a_retried_turn_returns_the_first_answer_and_is_stored_once(
         (techcorp.subscription_id,),
     ).fetchall()
     assert usage == [("messages", 1), ("tokens_in", first.tokens_in), ("tokens_out", first.tokens_out)]
+
+
+def test_a_used_idempotency_key_with_another_message_is_a_422_naming_the_header(
+    agent: AgentService, techcorp: Ctx, owner_conn: psycopg.Connection[Any]
+) -> None:
+    first = agent.chat(techcorp, ChatRequest("What is the return policy?", idempotency_key="collide-1"))
+    with pytest.raises(ValidationFailed) as other:
+        agent.chat(techcorp, ChatRequest("Is the 65W charger compatible?", idempotency_key="collide-1"))
+    assert other.value.errors[0].path == "header.idempotency-key"
+    assert "different message" in other.value.errors[0].message
+    with pytest.raises(ValidationFailed):
+        list(
+            agent.stream(
+                techcorp,
+                ChatRequest("What is the return policy?", language="es", idempotency_key="collide-1"),
+            )
+        )
+    again = agent.chat(techcorp, ChatRequest("What is the return policy?", idempotency_key="collide-1"))
+    assert again.message_id == first.message_id
+    rows = owner_conn.execute(
+        "select count(*) from conversation_messages where subscription_id = %s", (techcorp.subscription_id,)
+    ).fetchone()
+    assert rows == (2,)
+
+
+def test_a_greeting_answers_in_the_sessions_earlier_language(agent: AgentService, techcorp: Ctx) -> None:
+    first = agent.chat(techcorp, ChatRequest("¿El cargador de 65W es compatible con mi portátil Nova?"))
+    assert first.language == "es"
+    for greeting in ("hello", "Hello", "hello there", "hola"):
+        answer = agent.chat(techcorp, ChatRequest(greeting, session_id=first.session_id))
+        assert answer.language == "es", greeting
+        assert agent.chat(techcorp, ChatRequest(greeting)).language == "en", greeting  # the agent's default
+
+
+class _RecordingEmbedder(HashEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.queries: list[str] = []
+
+    def embed_query(self, text: str) -> list[float]:
+        self.queries.append(text)
+        return super().embed_query(text)
+
+
+def test_a_4000_character_message_is_answered_from_its_first_characters(
+    services: Services, db: Database, techcorp: Ctx
+) -> None:
+    embedder = _RecordingEmbedder()
+    agent = AgentService(
+        services.unit_of_work, KnowledgeSearch(db.session, lambda: embedder), ExtractiveAnswerer,
+        services.clock, services.ids,
+    )  # fmt: skip
+    message = ("Is the 65W USB-C charger compatible with my Nova laptop? " * 80)[:4000]
+    answer = agent.chat(techcorp, ChatRequest(message))
+    assert len(message) == 4000 and answer.language == "en" and answer.grounded
+    assert "compatible with every Nova laptop" in answer.answer
+    assert embedder.queries and all(len(q) <= QUERY_MAX_CHARS for q in embedder.queries)
 
 
 def test_another_tenant_can_neither_chat_nor_rate(agent: AgentService, techcorp: Ctx, db: Database) -> None:

@@ -267,3 +267,23 @@ def test_an_authorized_key_records_last_used_at_at_most_once_a_minute(
     assert last_used() > first - timedelta(seconds=1)
     listed = wired.integration.api_keys(buyer["tenant_id"], subscription.id)
     assert listed[0].last_used_at is not None
+
+
+def test_an_authorized_widget_token_records_last_used_at_and_the_list_shows_it(
+    wired: Services, db: Database, owner_conn: psycopg.Connection[Any]
+) -> None:
+    buyer = caller_of(wired, "Used Token Buyer", "buyer")
+    subscription = subscribe(db, buyer["tenant_id"], _product(), plan=PRO_PLAN)
+    token = wired.integration.create_widget_token(
+        buyer["tenant_id"], buyer["user_id"], subscription.id, "Shop", [SHOP]
+    )
+    assert wired.integration.widget_tokens(buyer["tenant_id"], subscription.id)[0].last_used_at is None
+    wired.runtime_authorizer.forget()
+    wired.runtime_authorizer.authorize(token.value, SHOP, str(subscription.id))
+    row = owner_conn.execute("select last_used_at from widget_tokens where id = %s", (token.token.id,))
+    first = row.fetchone()[0]  # type: ignore[index]
+    assert first is not None
+    wired.runtime_authorizer.forget()
+    wired.runtime_authorizer.authorize(token.value, SHOP, str(subscription.id))
+    listed = wired.integration.widget_tokens(buyer["tenant_id"], subscription.id)
+    assert listed[0].last_used_at == first  # within the minute: not written again

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -101,6 +103,20 @@ class ChatRequest:
     image: ImageInput | None = None
     language: str | None = None
     idempotency_key: str | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 (64 hex digits) of what the turn asks (message, session, language, image), to tell a
+        retry from another message under the same Idempotency-Key."""
+        asked = {
+            "message": self.message,
+            "session_id": str(self.session_id) if self.session_id else None,
+            "language": self.language,
+            "image": [self.image.media_type, hashlib.sha256(self.image.data).hexdigest()]
+            if self.image
+            else None,
+        }
+        return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -218,12 +234,16 @@ class AgentSettings:
                 errors=[FieldError("image", f"the model {model_name} has no vision input; send text only")],
             )
 
-    def response_language(self, detected: str | None, requested: str | None) -> str:
+    def response_language(
+        self, detected: str | None, requested: str | None, earlier: str | None = None
+    ) -> str:
         """The answer's language (ISO 639-1 or BCP 47): the request's `language`, else the persona's fixed
-        language (not `auto`), else the detected one, else English."""
+        language (not `auto`), else the detected one, else (a message too short or unsure to tell,
+        `language.detect`) the session's `earlier` language, else English (the agent's default when its
+        persona answers in the user's language)."""
         fixed = self.persona.get("language")
         if requested:
             return requested
         if fixed and fixed != "auto":
             return str(fixed)
-        return detected or "en"
+        return detected or earlier or "en"

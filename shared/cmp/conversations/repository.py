@@ -38,12 +38,16 @@ class ConversationRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def session_exists(self, session_id: uuid.UUID, subscription_id: uuid.UUID) -> bool:
+    def session_language(self, session_id: uuid.UUID, subscription_id: uuid.UUID) -> str | None:
+        """The language the session last answered in (None: none yet); raises NotFound for a session that
+        is not one of the subscription's."""
         row = self._session.fetch_one(
-            "select 1 from conversation_sessions where id = %s and subscription_id = %s",
+            "select language from conversation_sessions where id = %s and subscription_id = %s",
             (session_id, subscription_id),
         )
-        return row is not None
+        if row is None:
+            raise NotFound(f"no session {session_id} in this agent's conversations")
+        return row["language"]
 
     def history(self, session_id: uuid.UUID, turns: int) -> list[tuple[Literal["user", "assistant"], str]]:
         if turns <= 0:
@@ -56,13 +60,18 @@ class ConversationRepository:
         )
         return [(row["role"], row["content"]) for row in rows]
 
-    def answered(self, subscription_id: uuid.UUID, idempotency_key: str) -> ChatAnswer | None:
+    def answered(
+        self, subscription_id: uuid.UUID, idempotency_key: str
+    ) -> tuple[ChatAnswer, str | None] | None:
+        """The answer to the turn sent with `idempotency_key` and that turn's request fingerprint (None for
+        turns stored before migration 0027), or None when the key is new."""
         row = self._session.fetch_one(
-            "select a.* from conversation_messages u join conversation_messages a on a.reply_to = u.id"
+            "select a.*, u.request_fingerprint as asked from conversation_messages u"
+            " join conversation_messages a on a.reply_to = u.id"
             " where u.subscription_id = %s and u.idempotency_key = %s",
             (subscription_id, idempotency_key),
         )
-        return _answer(row) if row else None
+        return (_answer(row), row["asked"]) if row else None
 
     def record_turn(
         self,
@@ -73,6 +82,7 @@ class ConversationRepository:
         message: str,
         image_media_type: str | None,
         idempotency_key: str | None,
+        request_fingerprint: str | None,
         answer: ChatAnswer,
         new_session: bool,
     ) -> bool:
@@ -94,6 +104,7 @@ class ConversationRepository:
                 self._session.insert("conversation_messages", {
                     **common, "id": user_message_id, "role": "user", "content": message,
                     "image_media_type": image_media_type, "idempotency_key": idempotency_key,
+                    "request_fingerprint": request_fingerprint if idempotency_key else None,
                 })  # fmt: skip
                 self._session.insert("conversation_messages", {
                     **common, "id": answer.message_id, "role": "assistant", "content": answer.answer,

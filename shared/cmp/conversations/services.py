@@ -2,8 +2,9 @@
 answer, and the widget's settings (spec Part 7 "Runtime Execution"; Part 6 grounding and citations).
 
 A turn, in order: load the subscription (another tenant's is a 404) and resolve its settings; refuse an
-image the product or model cannot take; return the first answer again for a repeated Idempotency-Key; detect
-the language; retrieve (`services.knowledge_search`); decide grounding (confidence against the threshold;
+image the product or model cannot take; return the first answer again for a repeated Idempotency-Key (a 422
+when the key came with another message); detect the language (a message too short or unsure to tell answers
+in the session's earlier language); retrieve (`services.knowledge_search`); decide grounding (confidence against the threshold;
 below it the configured fallback: refuse, answer from general knowledge, or escalate with the hand-off
 message); assemble the prompt with the session's last turns; ask the model; store the user's message and the
 answer, and meter the turn (`messages`, `tokens_in`, `tokens_out`, keyed by the user message's id), in one
@@ -32,7 +33,7 @@ from cmp.conversations.phrases import phrase
 from cmp.conversations.ports import Completion, LanguageModel, Passage, Prompt
 from cmp.conversations.prompt import assemble
 from cmp.db.uow import UnitOfWorkFactory
-from cmp.errors import Conflict, NotFound
+from cmp.errors import Conflict, FieldError, ValidationFailed
 from cmp.knowledge.grounding import Citation, citation, confidence, default_threshold, supporting
 from cmp.knowledge.retrieval import KnowledgeSearch
 from cmp.metering.model import UsageEvent
@@ -122,12 +123,12 @@ class AgentService:
             return
         session_id = request.session_id or self._ids.new_id()
         history: list[tuple[Any, str]] = []
+        earlier: str | None = None
         if request.session_id is not None:
             with self._uow(ctx.tenant_id) as uow:
-                if not uow.conversations.session_exists(request.session_id, ctx.subscription_id):
-                    raise NotFound(f"no session {request.session_id} in this agent's conversations")
+                earlier = uow.conversations.session_language(request.session_id, ctx.subscription_id)
                 history = uow.conversations.history(request.session_id, settings.history_turns)
-        draft = self._draft(ctx.tenant_id, ctx.subscription_id, settings, model, request, history)
+        draft = self._draft(ctx.tenant_id, ctx.subscription_id, settings, model, request, history, earlier)
         completion: Completion | None = draft.fixed
         if completion is None:
             assert draft.prompt is not None
@@ -144,14 +145,14 @@ class AgentService:
         with self._uow(ctx.tenant_id) as uow:
             stored = uow.conversations.record_turn(
                 ctx.principal, ctx.key_id, ctx.subscription_id, user_message_id, request.message,
-                request.image.media_type if request.image else None, request.idempotency_key, answer,
-                new_session=request.session_id is None,
+                request.image.media_type if request.image else None, request.idempotency_key,
+                request.fingerprint, answer, new_session=request.session_id is None,
             )  # fmt: skip
             if not stored:
                 first = uow.conversations.answered(ctx.subscription_id, request.idempotency_key or "")
                 uow.rollback()
                 assert first is not None
-                yield first
+                yield _replay(first, request)
                 return
             now = self._clock.now()
             for metric, quantity in (
@@ -199,7 +200,8 @@ class AgentService:
         known = None
         if request.idempotency_key:
             with self._uow(ctx.tenant_id) as uow:
-                known = uow.conversations.answered(ctx.subscription_id, request.idempotency_key)
+                first = uow.conversations.answered(ctx.subscription_id, request.idempotency_key)
+            known = _replay(first, request) if first else None
         return settings, model, known
 
     def _draft(
@@ -210,8 +212,9 @@ class AgentService:
         model: LanguageModel,
         request: ChatRequest,
         history: list[tuple[Any, str]],
+        earlier: str | None = None,
     ) -> _Draft:
-        language = settings.response_language(detect(request.message), request.language)
+        language = settings.response_language(detect(request.message), request.language, earlier)
         mode: Mode = "generative" if model.generative else "extractive"
         hits = self._search.search(
             tenant_id, subscription_id, request.message, settings.top_k, settings.method
@@ -241,6 +244,19 @@ class AgentService:
             fallback = "refuse"
             text = settings.conversation.get("fallbackMessage") or phrase("refuse", language)
         return _Draft(language, score, fallback, mode, fixed=Completion(text, 0, 0))
+
+
+def _replay(first: tuple[ChatAnswer, str | None], request: ChatRequest) -> ChatAnswer:
+    """The first answer given under the request's Idempotency-Key, when the request is that turn again;
+    raises ValidationFailed (422, at `header.idempotency-key`) when the key came with another message,
+    session, language or image. A turn stored before its fingerprint was kept (None) is replayed."""
+    answer, fingerprint = first
+    if fingerprint is not None and fingerprint != request.fingerprint:
+        raise ValidationFailed(
+            "this Idempotency-Key was used with a different message; send a new key for a new message",
+            errors=[FieldError("header.idempotency-key", "this key was used with a different message")],
+        )
+    return answer
 
 
 @dataclass

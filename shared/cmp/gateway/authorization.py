@@ -9,8 +9,9 @@ Three credentials are accepted (spec Part 4, "API Gateway"):
 Results are kept per warm container for `cache_seconds` (default 10 s), keyed by the credential's hash, so a
 burst of calls costs one database read. A key revoked meanwhile is still let through by this cache for at
 most `cache_seconds`, but `Gateway.admit` reads the key's revocation in its own transaction on every call,
-so no admitted call runs on a revoked key (docs/gateway.md, "Revocation"). Reading an API key afresh (not
-from this cache) also records its `last_used_at`, at most once a minute per key (docs/integrate.md).
+so no admitted call runs on a revoked key (docs/gateway.md, "Revocation"). Reading an API key or widget
+token afresh (not from this cache) also records its `last_used_at`, at most once a minute per credential
+(docs/integrate.md).
 """
 
 from __future__ import annotations
@@ -136,10 +137,9 @@ class RuntimeAuthorizer:
         if found.subscription_status not in CALLABLE_STATUSES:
             raise SubscriptionNotCallable(found.subscription_status)
         is_key = found.kind == "api_key"
-        if is_key:
-            with self._uow(found.tenant_id) as uow:
-                uow.credential_lookup.touch_api_key(found.credential_id)
-                uow.commit()
+        with self._uow(found.tenant_id) as uow:
+            uow.credential_lookup.touch(found.kind, found.credential_id)
+            uow.commit()
         context = RuntimeContext(
             principal="api_key" if is_key else "widget_token",
             tenant_id=found.tenant_id,

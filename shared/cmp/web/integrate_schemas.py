@@ -134,6 +134,9 @@ class WidgetTokenOut(ApiModel):
     status: Literal["active", "revoked"]
     created_at: datetime | None
     revoked_at: datetime | None
+    last_used_at: datetime | None = Field(
+        description="Last call the gateway authorized with it (written at most once a minute); null: never"
+    )
 
     @classmethod
     def of(cls, token: WidgetToken) -> WidgetTokenOut:
@@ -146,6 +149,7 @@ class WidgetTokenOut(ApiModel):
             status=token.status(),
             created_at=token.created_at,
             revoked_at=token.revoked_at,
+            last_used_at=token.last_used_at,
         )
 
 

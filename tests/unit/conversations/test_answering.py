@@ -11,7 +11,7 @@ import pytest
 
 from cmp.conversations.extractive import ExtractiveAnswerer
 from cmp.conversations.language import detect
-from cmp.conversations.model import MAX_IMAGE_BYTES, AgentSettings, ImageInput
+from cmp.conversations.model import MAX_IMAGE_BYTES, AgentSettings, ChatRequest, ImageInput
 from cmp.conversations.ports import Passage
 from cmp.conversations.prompt import assemble
 from cmp.errors import Forbidden, ValidationFailed
@@ -87,6 +87,44 @@ def test_language_detection_and_the_answer_language() -> None:
     assert settings.response_language(None, None) == "en"
     fixed = AgentSettings.resolve("A", _agent(), {"persona": {"language": "fr"}})
     assert fixed.response_language("es", None) == "fr"
+
+
+@pytest.mark.parametrize("greeting", ["hello", "Hello", "hello there", "hola"])
+def test_a_greeting_is_too_short_to_tell_and_answers_in_the_earlier_or_default_language(
+    greeting: str,
+) -> None:
+    assert detect(greeting) is None  # lingua's trigrams said fr, fr, es, fr (defect report #11)
+    settings = _settings()
+    assert settings.response_language(detect(greeting), None, "de") == "de"  # the session's earlier language
+    assert settings.response_language(detect(greeting), "es", "de") == "es"  # the request's
+    assert settings.response_language(detect(greeting), None, None) == "en"  # the agent's default
+    fixed = AgentSettings.resolve("A", _agent(), {"persona": {"language": "pt"}})
+    assert fixed.response_language(detect(greeting), None, None) == "pt"
+
+
+def test_a_long_message_is_detected_on_its_first_characters() -> None:
+    assert detect("¿El cargador de 65W es compatible con mi portátil Nova? " * 80 + "ok " * 2000) == "es"
+    english, spanish = (
+        "Is this charger compatible with my laptop? ",
+        "¿Es compatible este cargador con mi portátil? ",
+    )
+    assert detect(english * 25 + spanish * 500) == "en"  # the whole text reads as Spanish
+
+
+def test_the_request_fingerprint_tells_a_retry_from_another_message() -> None:
+    session = uuid.uuid4()
+    first = ChatRequest("What is the return policy?", session, None, None, "k-1")
+    assert (
+        first.fingerprint == ChatRequest("What is the return policy?", session, None, None, "k-2").fingerprint
+    )
+    assert len(first.fingerprint) == 64
+    others = [
+        ChatRequest("What is the refund policy?", session, None, None, "k-1"),
+        ChatRequest("What is the return policy?", None, None, None, "k-1"),
+        ChatRequest("What is the return policy?", session, None, "es", "k-1"),
+        ChatRequest("What is the return policy?", session, PNG, None, "k-1"),
+    ]
+    assert all(other.fingerprint != first.fingerprint for other in others)
 
 
 def test_the_prompt_carries_persona_branding_language_rules_and_context() -> None:

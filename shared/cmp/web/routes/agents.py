@@ -46,7 +46,10 @@ IdempotencyKey = Annotated[
         alias="Idempotency-Key",
         min_length=1,
         max_length=255,
-        description="Retrying a turn with the same key returns the first answer (and meters it once)",
+        description=(
+            "Retrying a turn with the same key returns the first answer (and meters it once);"
+            " another message under a used key is a 422"
+        ),
     ),
 ]
 Accept = Annotated[str | None, Header(alias="Accept", max_length=1000, description=f"{EVENT_STREAM} for SSE")]

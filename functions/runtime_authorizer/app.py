@@ -7,6 +7,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cmp.bootstrap import bootstrap
 from cmp.errors import Forbidden, Unauthorized
+from cmp.gateway.authorization import owned_in_path
 from cmp.observability import instruments
 from cmp.web.authorizer import allow_all, deny_all, header, runtime_token
 
@@ -20,9 +21,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     token = runtime_token(event)
     if token is None:
         raise Exception("Unauthorized")  # API Gateway answers 401 for exactly this message
-    subscription_id = (event.get("pathParameters") or {}).get("subscription_id")
+    path = event.get("pathParameters") or {}
     try:
-        runtime = services.runtime_authorizer.authorize(token, header(event, "origin"), subscription_id)
+        runtime = services.runtime_authorizer.authorize(
+            token, header(event, "origin"), path.get("subscription_id"), owned_in_path(path)
+        )
     except Unauthorized as e:
         logger.info("credential rejected", extra={"reason": e.message})
         raise Exception("Unauthorized") from e

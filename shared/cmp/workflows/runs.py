@@ -215,6 +215,12 @@ class WorkflowRuns:
             "truncated": len(runs) > MAX_EXPORT_RUNS,
         }
 
+    def subscription_of(self, tenant_id: str, run_id: uuid.UUID) -> uuid.UUID:
+        """The subscription the run belongs to (what a runtime credential must act for); raises NotFound
+        (also for another tenant's)."""
+        with self._uow(tenant_id) as uow:
+            return uow.workflow_runs.get(run_id).subscription_id
+
     def detail(self, tenant_id: str, run_id: uuid.UUID) -> dict[str, Any]:
         """`run_summary` plus the masked input, error details and every step execution in order."""
         with self._uow(tenant_id) as uow:

@@ -15,7 +15,9 @@ import pytest
 
 from cmp.bootstrap import Services
 from cmp.db import Database
-from cmp.tenancy.credentials import ApiKeyRequest
+from cmp.errors import Forbidden, Unauthorized
+from cmp.gateway.authorization import owned_in_path
+from cmp.tenancy.credentials import SCOPES, ApiKeyRequest
 
 from .conftest import Platform, unique_email
 from .isolation_walker import in_process_runner
@@ -129,3 +131,31 @@ def test_workflow_routes_take_api_keys_by_scope_and_only_for_their_subscription(
     assert api("POST", f"{one}/runs", portal, {"input": {"amounts": [3]}})[0] == 202
     assert api("POST", f"{one}/pause", portal)[1]["status"] == "paused"
     assert api("GET", one, other_portal)[0] == 403
+
+
+def test_a_portal_token_on_a_workflow_path_acts_for_the_subscription_owning_it(
+    services: Services, db: Database
+) -> None:
+    tenancy = services.tenancy
+    token = tenancy.signup(unique_email("wf-owner"), "Correct-Horse-42", "Owner", "buyer").access_token
+    claims = tenancy.authenticate(token)
+    subscription = automation(db, claims.tenant_id)
+    workflow_id = services.workflows.list(claims.tenant_id, subscription.id)[0]["workflow_id"]
+    stranger = tenancy.signup(
+        unique_email("wf-stranger"), "Correct-Horse-42", "Stranger", "buyer"
+    ).access_token
+    authorizer = services.runtime_authorizer
+    path = {"workflow_id": workflow_id}
+    assert owned_in_path(path) == ("workflow_id", workflow_id)
+    assert owned_in_path({"subscription_id": str(subscription.id)}) is None
+
+    context = authorizer.authorize(token, None, None, owned_in_path(path))
+    assert (context.principal, context.subscription_id, context.scopes) == ("portal", subscription.id, SCOPES)
+    with pytest.raises(Forbidden, match="workflow not found"):
+        authorizer.authorize(stranger, None, None, owned_in_path(path))
+    with pytest.raises(Forbidden, match="run not found"):
+        authorizer.authorize(token, None, None, ("run_id", str(uuid.uuid4())))
+    with pytest.raises(Forbidden, match="workflow not found"):
+        authorizer.authorize(token, None, None, ("workflow_id", "not-an-id"))
+    with pytest.raises(Unauthorized):
+        authorizer.authorize(token, None, None)

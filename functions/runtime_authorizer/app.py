@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cmp.bootstrap import bootstrap
 from cmp.errors import DomainError
+from cmp.gateway.authorization import owned_in_path
 from cmp.gateway.errors import CredentialMissing, Refused
 from cmp.observability import instruments
 from cmp.web.authorizer import allow_all, header, runtime_token
@@ -23,11 +24,13 @@ services = bootstrap()
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     token = runtime_token(event)
-    subscription_id = (event.get("pathParameters") or {}).get("subscription_id")
+    path = event.get("pathParameters") or {}
     try:
         if token is None:
             raise CredentialMissing()
-        runtime = services.runtime_authorizer.authorize(token, header(event, "origin"), subscription_id)
+        runtime = services.runtime_authorizer.authorize(
+            token, header(event, "origin"), path.get("subscription_id"), owned_in_path(path)
+        )
     except DomainError as e:
         logger.info("call refused", extra={"reason": e.code, "status": e.status})
         return allow_all(event, "refused", Refused.to_authorizer(e))

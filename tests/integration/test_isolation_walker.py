@@ -23,6 +23,7 @@ from .isolation_walker import (
     Walker,
     in_process_runner,
 )
+from .workflow_support import automation
 
 PASSWORD = "Correct-Horse-42"
 
@@ -69,6 +70,15 @@ def integrate(platform: Platform, who: dict[str, str], subscription_id: str, pat
     return created
 
 
+WORKFLOW = {
+    "nodes": [
+        {"id": "start", "type": "manual"},
+        {"id": "copy", "type": "transform", "config": {"expression": "input"}},
+    ],
+    "edges": [{"source": "start", "target": "copy"}],
+}
+
+
 @pytest.fixture
 def world(platform: Platform) -> World:
     db = platform.function("CommerceApiFunction").services.db
@@ -91,9 +101,25 @@ def world(platform: Platform) -> World:
     status, x_order = buy(platform, x, offer)
     assert status == 201, x_order
     x_key = integrate(platform, x, x_order["subscription_id"], "api-keys", {"name": "Attacker key"})
+    # The victim's automation, with a workflow and a run: the workflow routes are walked on real rows.
+    flows = platform.function("WorkflowsApiFunction").services
+    sa = automation(db, v["tenant_id"])
+    wf = uuid.UUID(flows.workflows.list(v["tenant_id"], sa.id)[0]["workflow_id"])
+    flows.workflows.replace(v["tenant_id"], wf, {"definition": WORKFLOW})
+    flows.workflows.activate(v["tenant_id"], wf)
+    run = flows.workflow_runs.start(v["tenant_id"], wf, {"n": 1})["run_id"]
     victims = Victims(
         {
-            v["tenant_id"]: {sv, order["order_id"], str(key["id"]), str(widget["id"]), v["tenant_id"]},
+            v["tenant_id"]: {
+                sv,
+                order["order_id"],
+                str(key["id"]),
+                str(widget["id"]),
+                v["tenant_id"],
+                str(sa.id),
+                str(wf),
+                run,
+            },
             a["tenant_id"]: {str(draft["id"]), a["tenant_id"]},
         },
         visible_to={a["tenant_id"]: {sv, order["order_id"], v["tenant_id"]}},
@@ -108,13 +134,13 @@ def world(platform: Platform) -> World:
         "asset_id": str(uuid.uuid4()),
         "slug_or_id": offer["id"],
         "provider": "local",
-        # Rows the victim does not have in this world (no conversation, document, Q&A pair or workflow yet):
-        # these routes are walked with unknown ids, so the walk proves no 2xx and no change, not ownership.
+        "workflow_id": str(wf),
+        "run_id": run,
+        # Rows the victim does not have in this world (no conversation, document or Q&A pair yet): these
+        # routes are walked with unknown ids, so the walk proves no 2xx and no change, not ownership.
         "message_id": str(uuid.uuid4()),
         "document_id": str(uuid.uuid4()),
         "pair_id": str(uuid.uuid4()),
-        "workflow_id": str(uuid.uuid4()),
-        "run_id": str(uuid.uuid4()),
         "webhook_id": str(uuid.uuid4()),
         "name": "SHOP_KEY",
     }
@@ -125,6 +151,8 @@ def world(platform: Platform) -> World:
         "token_id": v["tenant_id"],
         "product_id": a["tenant_id"],
         "asset_id": a["tenant_id"],
+        "workflow_id": v["tenant_id"],
+        "run_id": v["tenant_id"],
     }
     credentials = [
         Credential("another organization", {"authorization": f"Bearer {x_token}"}, x["tenant_id"]),

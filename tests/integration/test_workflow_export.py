@@ -12,7 +12,7 @@ from cmp.bootstrap import Services
 from cmp.db import Database
 
 from .conftest import Platform, api_event, caller_of
-from .workflow_support import automation
+from .workflow_support import automation, portal_runtime
 
 DEFINITION = {
     "nodes": [
@@ -34,7 +34,9 @@ def test_runs_export_as_json_and_csv_with_the_input_masked(
 ) -> None:
     buyer = caller_of(services, "Export Buyer", "buyer")
     other = caller_of(services, "Someone Else", "buyer")
+    other = portal_runtime(automation(db, other["tenant_id"]), other)
     subscription = automation(db, buyer["tenant_id"])
+    buyer = portal_runtime(subscription, buyer)
     listed = _call(platform, "GET", f"/v1/subscriptions/{subscription.id}/workflows", buyer)
     workflow_id = json.loads(listed["body"])["items"][0]["workflow_id"]
     one = f"/v1/workflows/{workflow_id}"

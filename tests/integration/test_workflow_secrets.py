@@ -19,7 +19,7 @@ from cmp.db import Database
 
 from .commerce_support import new_tenant
 from .conftest import Platform, api_event, caller_of
-from .workflow_support import automation, drive, with_workflow_engine
+from .workflow_support import automation, drive, portal_runtime, with_workflow_engine
 
 VALUE = "shop-key-7f3a9c"
 
@@ -121,7 +121,9 @@ def test_the_secret_routes_store_rotate_and_delete_without_showing_values(
 ) -> None:
     buyer = caller_of(services, "Secret Buyer", "buyer")
     other = caller_of(services, "Someone Else", "buyer")
+    other = portal_runtime(automation(db, other["tenant_id"]), other)
     subscription = automation(db, buyer["tenant_id"])
+    buyer = portal_runtime(subscription, buyer)
     base = f"/v1/subscriptions/{subscription.id}/secrets"
     status, stored = _call(platform, "PUT", f"{base}/SHOP_KEY", buyer, {"value": VALUE})
     assert (status, stored["name"], stored["rotations"]) == (200, "SHOP_KEY", []), stored

@@ -182,6 +182,35 @@ def test_an_idempotency_key_returns_the_first_run(db: Database, engine: tuple[Se
     assert len(services.workflow_runs.page(tenant, workflow_id, None, ProductPage(10))["items"]) == 1
 
 
+def test_a_callers_key_replays_only_the_same_input_and_each_trigger_has_its_own_keyspace(
+    db: Database, engine: tuple[Services, str]
+) -> None:
+    services, _ = engine
+    tenant = new_tenant(db, "Keyspace Buyer")
+    workflow_id = uuid.UUID(_activated(services, tenant, automation(db, tenant).id, SYNC))
+    runs = services.workflow_runs
+    first = runs.start(tenant, workflow_id, ORDERS, idempotency_key="k-1", key_header="Idempotency-Key")
+    again = runs.start(tenant, workflow_id, dict(ORDERS), idempotency_key="k-1", key_header="Idempotency-Key")
+    assert again["run_id"] == first["run_id"]
+    with pytest.raises(ValidationFailed) as refused:
+        runs.start(tenant, workflow_id, {"other": 1}, idempotency_key="k-1", key_header="Idempotency-Key")
+    assert "Idempotency-Key" in refused.value.message
+    assert [e.path for e in refused.value.errors] == ["header.idempotency-key"]
+    assert "input differs" in refused.value.errors[0].message
+    hooked = runs.start(
+        tenant,
+        workflow_id,
+        ORDERS,
+        trigger_type="webhook",
+        idempotency_key="hook:x",
+        key_header="X-Delivery-Id",
+    )
+    manual = runs.start(tenant, workflow_id, ORDERS, idempotency_key="hook:x", key_header="Idempotency-Key")
+    assert len({hooked["run_id"], manual["run_id"], first["run_id"]}) == 3
+    assert (hooked["trigger_type"], manual["trigger_type"]) == ("webhook", "manual")
+    assert len(runs.page(tenant, workflow_id, None, ProductPage(10))["items"]) == 3
+
+
 def test_cancel_stops_the_run_and_rerun_starts_a_new_one(db: Database, engine: tuple[Services, str]) -> None:
     services, queue = engine
     tenant = new_tenant(db, "Automation Buyer")

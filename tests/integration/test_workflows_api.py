@@ -1,6 +1,7 @@
 """The workflow routes through the real handler: list (the automation's first workflow), read, save a version
-(422 naming the path), activate, start a run (202, Idempotency-Key), history, details, cancel; another
-organization gets 404 everywhere, the signed out 401."""
+(422 naming the path), activate, start a run (202, Idempotency-Key: the same input replays, another is a
+422), history, details, cancel; a webhook delivery id and a manual key never meet; another organization
+gets 404 everywhere, the signed out 401."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from cmp.bootstrap import Services
 from cmp.db import Database
 
 from .conftest import Platform, api_event, caller_of
-from .workflow_support import automation
+from .workflow_support import automation, portal_runtime
 
 FUNCTION = "WorkflowsApiFunction"
 DEFINITION = {
@@ -50,6 +51,7 @@ def test_the_buyer_edits_activates_and_runs_a_workflow(
     platform: Platform, db: Database, buyer: dict[str, str]
 ) -> None:
     subscription = automation(db, buyer["tenant_id"])
+    buyer = portal_runtime(subscription, buyer)
     status, listed = call(platform, "GET", f"/v1/subscriptions/{subscription.id}/workflows", buyer)
     assert status == 200, listed
     workflow_id = listed["items"][0]["workflow_id"]
@@ -65,8 +67,10 @@ def test_the_buyer_edits_activates_and_runs_a_workflow(
     key = {"Idempotency-Key": "run-once"}
     status, run = call(platform, "POST", f"{one}/runs", buyer, {"input": {"amounts": [1, 2]}}, key)
     assert (status, run["status"]) == (202, "running"), run
-    status, again = call(platform, "POST", f"{one}/runs", buyer, {"input": {"amounts": [5]}}, key)
+    status, again = call(platform, "POST", f"{one}/runs", buyer, {"input": {"amounts": [1, 2]}}, key)
     assert (status, again["run_id"]) == (202, run["run_id"])
+    status, differs = call(platform, "POST", f"{one}/runs", buyer, {"input": {"amounts": [5]}}, key)
+    assert (status, differs["errors"][0]["path"]) == (422, "header.idempotency-key"), differs
     status, history = call(platform, "GET", f"{one}/runs", buyer, query={"status": "running"})
     assert status == 200 and [r["run_id"] for r in history["items"]] == [run["run_id"]]
     status, detail = call(platform, "GET", f"/v1/runs/{run['run_id']}", buyer)
@@ -80,10 +84,12 @@ def test_another_organization_and_the_signed_out_get_nothing(
     platform: Platform, db: Database, services: Services, buyer: dict[str, str]
 ) -> None:
     subscription = automation(db, buyer["tenant_id"])
+    buyer = portal_runtime(subscription, buyer)
     workflow_id = call(platform, "GET", f"/v1/subscriptions/{subscription.id}/workflows", buyer)[1]["items"][
         0
     ]["workflow_id"]
     other = caller_of(services, "Other Buyer", "buyer")
+    other = portal_runtime(automation(db, other["tenant_id"]), other)
     for method, path in (
         ("GET", f"/v1/subscriptions/{subscription.id}/workflows"),
         ("GET", f"/v1/workflows/{workflow_id}"),
@@ -101,6 +107,7 @@ def test_a_webhook_delivery_through_the_public_route(
     platform: Platform, db: Database, buyer: dict[str, str]
 ) -> None:
     subscription = automation(db, buyer["tenant_id"])
+    buyer = portal_runtime(subscription, buyer)
     workflow_id = call(platform, "GET", f"/v1/subscriptions/{subscription.id}/workflows", buyer)[1]["items"][
         0
     ]["workflow_id"]
@@ -118,5 +125,10 @@ def test_a_webhook_delivery_through_the_public_route(
     assert response["statusCode"] == 202, response["body"]
     again = platform.invoke("WorkflowHooksFunction", event)
     assert json.loads(again["body"])["run_id"] == json.loads(response["body"])["run_id"]
+    status, manual = call(platform, "POST", f"/v1/workflows/{workflow_id}/runs", buyer, {"input": {}},
+                          {"Idempotency-Key": "hook:d-1"})  # fmt: skip
+    assert status == 202 and manual["run_id"] != json.loads(response["body"])["run_id"], manual
+    changed = platform.invoke("WorkflowHooksFunction", {**event, "body": json.dumps({"amounts": [9]})})
+    assert changed["statusCode"] == 422 and "X-Delivery-Id" in changed["body"], changed["body"]
     event["headers"]["X-API-Key"] = "wrong"
     assert platform.invoke("WorkflowHooksFunction", event)["statusCode"] == 401

@@ -5,6 +5,8 @@ Three credentials are accepted (spec Part 4, "API Gateway"):
 - a widget token (`ar_wt_…`), found the same way, valid only from the browser origins it lists (the
   request's `Origin` header, normalised as `cmp.tenancy.credentials.normalise_origin` does);
 - a portal JWT of a buyer of the organization owning the subscription named in the path; it has every scope.
+  A workflow route names a workflow or a run instead (`OWNED_PARAMETERS`): the portal JWT then acts for the
+  subscription owning that row in the caller's own organization (`authorize(..., owned=...)`).
 
 Results are kept per warm container for `cache_seconds` (default 10 s), keyed by the credential's hash, so a
 burst of calls costs one database read. A key revoked meanwhile is still let through by this cache for at
@@ -38,6 +40,9 @@ from cmp.tenancy.credentials import KEY_PREFIXES, SCOPES, WIDGET_TOKEN_PREFIX, n
 CALLABLE_STATUSES = frozenset({"provisioning", "active", "past_due"})
 """Subscription statuses whose credentials may call the product (suspended, cancelled and expired ones
 may not)."""
+OWNED_PARAMETERS: dict[str, str] = {"workflow_id": "workflow", "run_id": "run"}
+"""Path parameters of runtime routes that name a row of a subscription rather than the subscription (the
+workflow routes, issue 11) -> the row's name in refusals."""
 DEFAULT_CACHE_SECONDS = 10.0
 MAX_CACHE_ENTRIES = 10_000
 
@@ -47,6 +52,14 @@ class _Grant:
     context: RuntimeContext
     allowed_origins: tuple[str, ...] | None
     expires_at: datetime | None
+
+
+def owned_in_path(path_parameters: dict[str, str]) -> tuple[str, str] | None:
+    """The (parameter, value) of the first `OWNED_PARAMETERS` entry the path names, or None."""
+    for parameter in OWNED_PARAMETERS:
+        if path_parameters.get(parameter):
+            return parameter, path_parameters[parameter]
+    return None
 
 
 def is_credential(token: str) -> bool:
@@ -76,16 +89,26 @@ class RuntimeAuthorizer:
         self._monotonic = monotonic
         self._cache: dict[str, tuple[float, _Grant]] = {}
 
-    def authorize(self, token: str, origin: str | None, subscription_id: str | None) -> RuntimeContext:
+    def authorize(
+        self,
+        token: str,
+        origin: str | None,
+        subscription_id: str | None,
+        owned: tuple[str, str] | None = None,
+    ) -> RuntimeContext:
         """The context of a call carrying `token` (the API key, widget token or portal JWT), made from
         `origin` (the request's Origin header, or None) to the subscription named in the path (None when
-        the route names none; a portal JWT then has nothing to act for and is refused; a credential of
-        another subscription is a 404)."""
+        the route names none). `owned` is the path's (parameter, value) of a row of a subscription
+        (`owned_in_path`): a portal JWT acts for the subscription owning it. With neither, a portal JWT has
+        nothing to act for and is refused. A credential of another subscription than the path's is a 404."""
         if is_credential(token):
             cache_key = secret_hash(token)
             grant = self._cached(cache_key) or self._remember(cache_key, self._credential_grant(cache_key))
             if subscription_id is not None and subscription_id.lower() != str(grant.context.subscription_id):
                 raise NotFound("subscription not found")  # another subscription's path: as if none existed
+        elif subscription_id is None and owned is not None:
+            cache_key = secret_hash(f"{token}\n{owned[0]}={owned[1]}")
+            grant = self._cached(cache_key) or self._remember(cache_key, self._owned_grant(token, *owned))
         else:
             if subscription_id is None:
                 raise Unauthorized("use an API key here: this route names no subscription")
@@ -152,6 +175,22 @@ class RuntimeAuthorizer:
         )
         origins = None if is_key else tuple(found.allowed_origins or ())
         return _Grant(context, origins, found.expires_at)
+
+    def _owned_grant(self, token: str, parameter: str, value: str) -> _Grant:
+        """The portal grant for the subscription owning the workflow or run `value` in the caller's own
+        organization; NotFound when it is not one of the organization's (or not an id)."""
+        claims = self._authenticate_portal(token)
+        noun = OWNED_PARAMETERS[parameter]
+        try:
+            wanted = UUID(value)
+        except ValueError as e:
+            raise NotFound(f"{noun} not found") from e
+        with self._uow(claims.tenant_id) as uow:
+            try:
+                row = uow.workflows.get(wanted) if noun == "workflow" else uow.workflow_runs.get(wanted)
+            except NotFound as e:
+                raise NotFound(f"{noun} not found") from e
+        return self._portal_grant(token, str(row.subscription_id))
 
     def _portal_grant(self, token: str, subscription_id: str) -> _Grant:
         claims = self._authenticate_portal(token)

@@ -11,7 +11,9 @@ stored): `none`; `api_key` (header `X-API-Key: <key>`); `basic` (user `cmp`, pas
 when `t` is more than `TOLERANCE_SECONDS` from now, so a captured delivery cannot be replayed later).
 
 Exactly one run per delivery: the delivery's `Idempotency-Key` (or `X-Delivery-Id`) header becomes the run's
-idempotency key, so a retried delivery answers with the first run and starts nothing.
+idempotency key, so a retried delivery answers with the first run and starts nothing. Deliveries have their
+own keyspace (a manual run's `Idempotency-Key` never finds a delivery's run), and a delivery id sent again
+with a different body is a 422 naming the header, never the first run passed off as this one's.
 
 Synchronous mode (`"mode": "sync"` in the trigger's config, `waitSeconds` 1 to `MAX_WAIT_SECONDS`, default
 20): `respond` waits for the run to finish and answers it with the output of its last step; a run still
@@ -102,13 +104,15 @@ class WebhookDeliveries:
         self._authenticate(str(workflow.trigger_config.get("auth", "none")), webhook_id, lowered, body)
         if workflow.status != "active":
             raise Conflict(f"the workflow is {workflow.status}")
-        delivery = lowered.get("idempotency-key") or lowered.get("x-delivery-id")
+        header = "Idempotency-Key" if lowered.get("idempotency-key") else "X-Delivery-Id"
+        delivery = lowered.get(header.lower())
         summary = self._runs.start(
             tenant_id,
             workflow_id,
             _payload(body),
             trigger_type="webhook",
             idempotency_key=f"hook:{delivery[:240]}" if delivery else None,
+            key_header=header,
         )
         return summary, str(tenant_id), workflow.trigger_config
 

@@ -139,14 +139,16 @@ class RunRepository:
 
     def add(self, run: Run) -> Run | None:
         """Insert the run; returns the existing run instead (inserting nothing) when the workflow already has
-        a run with the same idempotency key."""
+        a run with the same idempotency key in the same keyspace: keys are unique per trigger type
+        (migration 0030), so a manual run's key never finds a webhook delivery's run."""
         try:
             with self._session.savepoint():
                 self._session.insert("workflow_runs", _values(run))
         except psycopg.errors.UniqueViolation:
             row = self._session.fetch_one(
-                "select * from workflow_runs where workflow_id = %s and idempotency_key = %s",
-                (run.workflow_id, run.idempotency_key),
+                "select * from workflow_runs"
+                " where workflow_id = %s and trigger_type = %s and idempotency_key = %s",
+                (run.workflow_id, run.trigger_type, run.idempotency_key),
             )
             assert row is not None
             return _entity(Run, row)

@@ -402,9 +402,40 @@ def _check_transform(node: Node, allow: Allowance) -> list[FieldError]:
         return [FieldError(path, "expected an expression (over the run context) or set (name -> template)")]
     if "expression" in config and not isinstance(config["expression"], str):
         return [FieldError(f"{path}.expression", "expected a string")]
+    if "expression" in config:
+        problem = expression_problem(language, config["expression"])
+        if problem is not None:
+            return [FieldError(f"{path}.expression", problem)]
     if "set" in config and not isinstance(config["set"], dict):
         return [FieldError(f"{path}.set", "expected an object of name -> value or template")]
     return []
+
+
+def expression_problem(language: str, expression: str) -> str | None:
+    """Why a transform's `expression` does not parse in `language` ("jmespath" or "jsonpath"), as the
+    parser says it (one line, with the character position when the parser gives one); None when it parses.
+    The step worker evaluates the same expression with the same parsers (`cmp.workflows.actions.transform`),
+    so a definition accepted here never fails a run with `Transform.Invalid` for its syntax."""
+    if language == "jsonpath":
+        from jsonpath_ng.exceptions import JSONPathError
+        from jsonpath_ng.ext import parse as jsonpath
+
+        try:
+            jsonpath(expression)
+        except (JSONPathError, Exception) as e:
+            return f"not valid JSONPath: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+        return None
+    import jmespath
+    from jmespath.exceptions import JMESPathError
+
+    try:
+        jmespath.compile(expression)
+    except JMESPathError as e:
+        reason = str(e).splitlines()[0].removesuffix(", for expression:").rstrip(":")
+        position = getattr(e, "lex_position", None)
+        where = f" at character {position}" if isinstance(position, int) and "column" not in reason else ""
+        return f"not valid JMESPath: {reason}{where}"
+    return None
 
 
 def _one_of(node: Node, key: str, allowed: tuple[str, ...]) -> list[FieldError]:

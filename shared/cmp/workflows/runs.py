@@ -122,11 +122,16 @@ class WorkflowRuns:
         *,
         trigger_type: str = "manual",
         idempotency_key: str | None = None,
+        key_header: str | None = None,
         rerun_of: uuid.UUID | None = None,
     ) -> dict[str, Any]:
         """Start a run of the workflow's active version with `payload` as its input; returns `run_summary`
-        (the first run when `idempotency_key` was used before). Raises Conflict (not active), ValidationFailed
-        (input not an object or over 64 KiB), NotFound."""
+        (the first run when `idempotency_key` was used before by a run of the same `trigger_type`: each
+        trigger type is its own keyspace). `key_header` names the request header the caller's key came in
+        (`Idempotency-Key`, `X-Delivery-Id`): a key a caller chose must replay the same input, so reusing it
+        with a different input is a 422 naming that header (None: a key the platform derives, as a
+        schedule's firing time, replays whatever the input). Raises Conflict (not active),
+        ValidationFailed (input not an object or over 64 KiB, a key reused with another input), NotFound."""
         if not isinstance(payload, dict):
             raise ValidationFailed(
                 "The run input is not valid", errors=[FieldError("input", "expected an object")]
@@ -160,6 +165,17 @@ class WorkflowRuns:
             run.start(execution_arn(version.state_machine_arn, str(run.id)), now)
             existing = uow.workflow_runs.add(run)
             if existing is not None:
+                if key_header is not None and existing.trigger_payload != payload:
+                    raise ValidationFailed(
+                        f"{key_header} was used before with a different input",
+                        errors=[
+                            FieldError(
+                                f"header.{key_header.lower()}",
+                                "the input differs from the first request's with this key; a retry sends "
+                                "the same input, a new run needs a new key",
+                            )
+                        ],
+                    )
                 return run_summary(existing)
             uow.usage.record(UsageEvent(run.subscription_id, "executions", 1, now, f"workflow-run:{run.id}"))
             variables = version.definition.get("variables") if isinstance(version.definition, dict) else None
@@ -198,6 +214,12 @@ class WorkflowRuns:
             "items": [{**run_summary(r), "input": mask(r.trigger_payload)} for r in runs[:MAX_EXPORT_RUNS]],
             "truncated": len(runs) > MAX_EXPORT_RUNS,
         }
+
+    def subscription_of(self, tenant_id: str, run_id: uuid.UUID) -> uuid.UUID:
+        """The subscription the run belongs to (what a runtime credential must act for); raises NotFound
+        (also for another tenant's)."""
+        with self._uow(tenant_id) as uow:
+            return uow.workflow_runs.get(run_id).subscription_id
 
     def detail(self, tenant_id: str, run_id: uuid.UUID) -> dict[str, Any]:
         """`run_summary` plus the masked input, error details and every step execution in order."""

@@ -137,6 +137,12 @@ class WorkflowDefinitions:
                 uow.commit()
             return views
 
+    def subscription_of(self, tenant_id: str, workflow_id: uuid.UUID) -> uuid.UUID:
+        """The subscription the workflow belongs to (what a runtime credential must act for); raises
+        NotFound (also for another tenant's)."""
+        with self._uow(tenant_id) as uow:
+            return uow.workflows.get(workflow_id).subscription_id
+
     def get(self, tenant_id: str, workflow_id: uuid.UUID) -> dict[str, Any]:
         """One workflow (`workflow_view`); raises NotFound (also for another tenant's)."""
         with self._uow(tenant_id) as uow:

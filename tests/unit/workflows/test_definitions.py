@@ -268,3 +268,32 @@ def test_a_schedule_needs_a_real_time_zone_and_one_expression() -> None:
         flow({"id": "s", "type": "schedule", "config": {"cron": "0 * * * *", "interval": "1h"}})
     )
     assert "exactly one of" in check_definition(both, allow)[0].message
+
+
+@pytest.mark.parametrize(
+    ("config", "needle"),
+    [
+        ({"expression": "[[[["}, "not valid JMESPath: Invalid jmespath expression: Incomplete expression"),
+        ({"expression": "a b"}, "Unexpected token: b: Parse error at column 2"),
+        ({"expression": ""}, "cannot be empty"),
+        ({"language": "jsonpath", "expression": "$..["}, "not valid JSONPath: Parse error"),
+    ],
+)
+def test_a_transform_expression_that_does_not_parse_is_refused_with_the_parsers_reason(
+    config: dict[str, Any], needle: str
+) -> None:
+    definition = parse_definition(flow(START, {"id": "t", "type": "transform", "config": config}))
+    found = {e.path: e.message for e in check_definition(definition, allowance())}
+    assert list(found) == ["nodes[1].config.expression"]
+    assert needle in found["nodes[1].config.expression"]
+
+
+def test_transform_expressions_that_parse_are_accepted() -> None:
+    definition = parse_definition(
+        flow(
+            START,
+            {"id": "a", "type": "transform", "config": {"expression": "input.orders[?total > `10`].id"}},
+            {"id": "b", "type": "transform", "config": {"language": "jsonpath", "expression": "$.input[*]"}},
+        )
+    )
+    assert check_definition(definition, allowance()) == []

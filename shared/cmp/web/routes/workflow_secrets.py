@@ -1,5 +1,6 @@
 """A subscription's workflow secrets (`{{ secrets.NAME }}` in steps; docs/workflows.md). Values go in, never
-come out: every answer shows names and times only."""
+come out: every answer shows names and times only. Runtime routes: the owning buyer's portal token or an API
+key of the subscription with `workflows:manage` (403 naming it otherwise); another subscription is a 404."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from uuid import UUID
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from cmp.web.deps import Buyer, ServicesDep
+from cmp.web.deps import Runtime, ServicesDep
 from cmp.web.schemas import answers
 from cmp.web.workflow_schemas import SecretBody, SecretList, SecretOut
 
@@ -18,9 +19,11 @@ ONE = f"{ALL}/<name>"
 
 
 @router.get(ALL, responses=answers(200, "The subscription's secrets by name, without values", 401, 403, 404))
-def list_secrets(subscription_id: UUID, buyer: Buyer, services: ServicesDep) -> SecretList:
+def list_secrets(subscription_id: UUID, ctx: Runtime, services: ServicesDep) -> SecretList:
     """Name, creation, rotation times and last use of each secret (another organization's id is a 404)."""
-    items = services.workflow_secrets.list(buyer.tenant_id, subscription_id)
+    ctx.require_subscription(subscription_id)
+    ctx.require_scope("workflows:manage")
+    items = services.workflow_secrets.list(str(ctx.tenant_id), subscription_id)
     return SecretList.model_validate({"items": items})
 
 
@@ -28,16 +31,20 @@ def list_secrets(subscription_id: UUID, buyer: Buyer, services: ServicesDep) -> 
     ONE, responses=answers(200, "Stored (created, or rotated when it existed)", 401, 403, 404, 409, 422)
 )
 def put_secret(
-    subscription_id: UUID, name: str, body: SecretBody, buyer: Buyer, services: ServicesDep
+    subscription_id: UUID, name: str, body: SecretBody, ctx: Runtime, services: ServicesDep
 ) -> SecretOut:
     """Create the secret or replace its value (a rotation, recorded in `rotations`). 403 when the product
     disables secrets, 409 when its `maxSecrets` is reached, 422 for a bad name or value."""
-    view, _ = services.workflow_secrets.put(buyer.tenant_id, subscription_id, name, body.value)
+    ctx.require_subscription(subscription_id)
+    ctx.require_scope("workflows:manage")
+    view, _ = services.workflow_secrets.put(str(ctx.tenant_id), subscription_id, name, body.value)
     return SecretOut.model_validate(view)
 
 
 @router.delete(ONE, responses=answers(204, "Deleted", 401, 403, 404))
-def delete_secret(subscription_id: UUID, name: str, buyer: Buyer, services: ServicesDep) -> Response[None]:
+def delete_secret(subscription_id: UUID, name: str, ctx: Runtime, services: ServicesDep) -> Response[None]:
     """Forget the secret; steps that reference it fail with `Secret.Missing` from now on."""
-    services.workflow_secrets.delete(buyer.tenant_id, subscription_id, name)
+    ctx.require_subscription(subscription_id)
+    ctx.require_scope("workflows:manage")
+    services.workflow_secrets.delete(str(ctx.tenant_id), subscription_id, name)
     return Response(status_code=204)

@@ -1,8 +1,13 @@
-"""A subscription's workflows and their runs (spec Part 7; docs/automations.md)."""
+"""A subscription's workflows and their runs (spec Part 7; docs/automations.md).
+
+Runtime routes (issue 11): the runtime authorizer admits the owning buyer's portal token (every scope) or
+an API key of the subscription; reading and changing workflows needs `workflows:manage`, runs need
+`workflows:run` (403 naming the scope otherwise), and a workflow or run of any other subscription is a 404
+whatever the credential. The organization comes only from the authorizer's context."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import UUID
 
 from aws_lambda_powertools.event_handler import Response
@@ -10,7 +15,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
 from cmp.catalog.paging import ProductPage
-from cmp.web.deps import Buyer, ServicesDep
+from cmp.errors import NotFound
+from cmp.gateway.context import RuntimeContext
+from cmp.web.deps import Runtime, ServicesDep
 from cmp.web.schemas import PageCursor, PageLimit, answers
 from cmp.web.workflow_schemas import (
     RunBody,
@@ -23,9 +30,13 @@ from cmp.web.workflow_schemas import (
     WorkflowList,
 )
 
+if TYPE_CHECKING:
+    from cmp.bootstrap import Services
+
 router = Router()
 ONE = "/v1/workflows/<workflow_id>"
 RUN = "/v1/runs/<run_id>"
+MANAGE, RUNS = "workflows:manage", "workflows:run"
 
 IdempotencyKey = Annotated[
     str | None,
@@ -38,49 +49,80 @@ IdempotencyKey = Annotated[
 ]
 
 
+def on_workflow(ctx: RuntimeContext, workflow_id: UUID, scope: str, services: Services) -> str:
+    """The caller's tenant id, once the workflow is one of the credential's subscription (NotFound, 404,
+    otherwise: another subscription's workflow is not revealed) and the credential holds `scope`
+    (Forbidden, 403, naming it)."""
+    tenant_id = str(ctx.tenant_id)
+    if services.workflows.subscription_of(tenant_id, workflow_id) != ctx.subscription_id:
+        raise NotFound("workflow not found")
+    ctx.require_scope(scope)
+    return tenant_id
+
+
+def on_run(ctx: RuntimeContext, run_id: UUID, services: Services) -> str:
+    """The caller's tenant id, once the run is one of the credential's subscription (404 otherwise) and the
+    credential holds `workflows:run` (403)."""
+    tenant_id = str(ctx.tenant_id)
+    if services.workflow_runs.subscription_of(tenant_id, run_id) != ctx.subscription_id:
+        raise NotFound("run not found")
+    ctx.require_scope(RUNS)
+    return tenant_id
+
+
 @router.get(
     "/v1/subscriptions/<subscription_id>/workflows",
     responses=answers(200, "The subscription's workflows, oldest first", 401, 403, 404),
 )
-def list_workflows(subscription_id: UUID, buyer: Buyer, services: ServicesDep) -> WorkflowList:
-    """The subscription's workflows. An automation's first workflow is created on the first call: the
-    product's imported flow, or a manual trigger to build on."""
-    return WorkflowList.model_validate({"items": services.workflows.list(buyer.tenant_id, subscription_id)})
+def list_workflows(subscription_id: UUID, ctx: Runtime, services: ServicesDep) -> WorkflowList:
+    """The subscription's workflows (with `workflows:manage` or `workflows:run`, so a key that runs a
+    workflow can find its id). An automation's first workflow is created on the first call: the product's
+    imported flow, or a manual trigger to build on."""
+    ctx.require_subscription(subscription_id)
+    if RUNS not in ctx.scopes:
+        ctx.require_scope(MANAGE)
+    items = services.workflows.list(str(ctx.tenant_id), subscription_id)
+    return WorkflowList.model_validate({"items": items})
 
 
 @router.get(ONE, responses=answers(200, "The workflow and its latest definition", 401, 403, 404))
-def get_workflow(workflow_id: UUID, buyer: Buyer, services: ServicesDep) -> Workflow:
-    """One workflow of the organization (another organization's id is a 404)."""
-    return Workflow.model_validate(services.workflows.get(buyer.tenant_id, workflow_id))
+def get_workflow(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Workflow:
+    """One workflow of the subscription (another subscription's id is a 404)."""
+    tenant_id = on_workflow(ctx, workflow_id, MANAGE, services)
+    return Workflow.model_validate(services.workflows.get(tenant_id, workflow_id))
 
 
 @router.put(ONE, responses=answers(200, "Saved as a new version", 401, 403, 404, 422))
-def put_workflow(workflow_id: UUID, body: WorkflowBody, buyer: Buyer, services: ServicesDep) -> Workflow:
+def put_workflow(workflow_id: UUID, body: WorkflowBody, ctx: Runtime, services: ServicesDep) -> Workflow:
     """Save a new version. A definition that is not valid, or uses what the product does not enable, is a 422
     listing every problem at its path (`definition.nodes[2].config.method`). Runs keep the version they
     started with; new runs use the new version once it is activated."""
+    tenant_id = on_workflow(ctx, workflow_id, MANAGE, services)
     values = body.model_dump(exclude_none=True)
-    return Workflow.model_validate(services.workflows.replace(buyer.tenant_id, workflow_id, values))
+    return Workflow.model_validate(services.workflows.replace(tenant_id, workflow_id, values))
 
 
 @router.post(
     f"{ONE}/activate", responses=answers(200, "Active with the latest version", 401, 403, 404, 409, 422)
 )
-def activate(workflow_id: UUID, buyer: Buyer, services: ServicesDep) -> Workflow:
+def activate(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Workflow:
     """New runs use the latest version from now on; 409 when that version cannot run (its problems listed)."""
-    return Workflow.model_validate(services.workflows.activate(buyer.tenant_id, workflow_id))
+    tenant_id = on_workflow(ctx, workflow_id, MANAGE, services)
+    return Workflow.model_validate(services.workflows.activate(tenant_id, workflow_id))
 
 
 @router.post(f"{ONE}/pause", responses=answers(200, "Paused", 401, 403, 404, 409))
-def pause(workflow_id: UUID, buyer: Buyer, services: ServicesDep) -> Workflow:
+def pause(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Workflow:
     """No new runs until resumed (runs in flight finish); 409 unless active."""
-    return Workflow.model_validate(services.workflows.pause(buyer.tenant_id, workflow_id))
+    tenant_id = on_workflow(ctx, workflow_id, MANAGE, services)
+    return Workflow.model_validate(services.workflows.pause(tenant_id, workflow_id))
 
 
 @router.post(f"{ONE}/resume", responses=answers(200, "Active again", 401, 403, 404, 409))
-def resume(workflow_id: UUID, buyer: Buyer, services: ServicesDep) -> Workflow:
+def resume(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Workflow:
     """Back to active with the same version; 409 unless paused."""
-    return Workflow.model_validate(services.workflows.resume(buyer.tenant_id, workflow_id))
+    tenant_id = on_workflow(ctx, workflow_id, MANAGE, services)
+    return Workflow.model_validate(services.workflows.resume(tenant_id, workflow_id))
 
 
 @router.post(
@@ -90,14 +132,20 @@ def resume(workflow_id: UUID, buyer: Buyer, services: ServicesDep) -> Workflow:
 def start_run(
     workflow_id: UUID,
     body: RunBody,
-    buyer: Buyer,
+    ctx: Runtime,
     services: ServicesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> tuple[RunSummary, int]:
     """Start a run of the active version with `input`; poll `GET /v1/runs/{run_id}` for its outcome. 409
-    when the workflow is not active."""
+    when the workflow is not active; 422 when the Idempotency-Key was used before with another input."""
+    tenant_id = on_workflow(ctx, workflow_id, RUNS, services)
     started = services.workflow_runs.start(
-        buyer.tenant_id, workflow_id, body.input, trigger_type="manual", idempotency_key=idempotency_key
+        tenant_id,
+        workflow_id,
+        body.input,
+        trigger_type="manual",
+        idempotency_key=idempotency_key,
+        key_header="Idempotency-Key",
     )
     return RunSummary.model_validate(started), 202
 
@@ -105,7 +153,7 @@ def start_run(
 @router.get(f"{ONE}/runs", responses=answers(200, "One page of runs, newest first", 401, 403, 404, 422))
 def list_runs(
     workflow_id: UUID,
-    buyer: Buyer,
+    ctx: Runtime,
     services: ServicesDep,
     status: Annotated[
         Literal["pending", "running", "succeeded", "failed", "cancelled"] | None,
@@ -115,26 +163,30 @@ def list_runs(
     cursor: PageCursor = None,
 ) -> RunList:
     """The workflow's run history."""
+    tenant_id = on_workflow(ctx, workflow_id, RUNS, services)
     page = ProductPage.from_query(limit, cursor)
-    return RunList.model_validate(services.workflow_runs.page(buyer.tenant_id, workflow_id, status, page))
+    return RunList.model_validate(services.workflow_runs.page(tenant_id, workflow_id, status, page))
 
 
 @router.get(RUN, responses=answers(200, "The run with every step", 401, 403, 404))
-def get_run(run_id: UUID, buyer: Buyer, services: ServicesDep) -> RunDetail:
+def get_run(run_id: UUID, ctx: Runtime, services: ServicesDep) -> RunDetail:
     """Status, timing, input and every step execution (input, output, error, attempt), credentials masked."""
-    return RunDetail.model_validate(services.workflow_runs.detail(buyer.tenant_id, run_id))
+    tenant_id = on_run(ctx, run_id, services)
+    return RunDetail.model_validate(services.workflow_runs.detail(tenant_id, run_id))
 
 
 @router.post(f"{RUN}/cancel", responses=answers(200, "Cancelled", 401, 403, 404, 409))
-def cancel_run(run_id: UUID, buyer: Buyer, services: ServicesDep) -> RunSummary:
+def cancel_run(run_id: UUID, ctx: Runtime, services: ServicesDep) -> RunSummary:
     """Stop the run's execution; 409 when it already finished."""
-    return RunSummary.model_validate(services.workflow_runs.cancel(buyer.tenant_id, run_id))
+    tenant_id = on_run(ctx, run_id, services)
+    return RunSummary.model_validate(services.workflow_runs.cancel(tenant_id, run_id))
 
 
 @router.post(f"{RUN}/rerun", responses=answers(202, "A new run with the same input", 401, 403, 404, 409))
-def rerun(run_id: UUID, buyer: Buyer, services: ServicesDep) -> tuple[RunSummary, int]:
+def rerun(run_id: UUID, ctx: Runtime, services: ServicesDep) -> tuple[RunSummary, int]:
     """A new run of the workflow's active version with this run's input (`rerun_of` names this run)."""
-    return RunSummary.model_validate(services.workflow_runs.rerun(buyer.tenant_id, run_id)), 202
+    tenant_id = on_run(ctx, run_id, services)
+    return RunSummary.model_validate(services.workflow_runs.rerun(tenant_id, run_id)), 202
 
 
 EXPORT_ANSWER = {
@@ -152,7 +204,7 @@ EXPORT_ANSWER = {
 @router.get(f"{ONE}/runs/export", responses=EXPORT_ANSWER)
 def export_runs(
     workflow_id: UUID,
-    buyer: Buyer,
+    ctx: Runtime,
     services: ServicesDep,
     format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
     status: Annotated[
@@ -163,7 +215,8 @@ def export_runs(
     """The workflow's newest 10,000 runs with their masked input, for a spreadsheet or an archive."""
     from cmp.workflows.runs import runs_csv
 
-    exported = services.workflow_runs.export(buyer.tenant_id, workflow_id, status)
+    tenant_id = on_workflow(ctx, workflow_id, RUNS, services)
+    exported = services.workflow_runs.export(tenant_id, workflow_id, status)
     filename = f"workflow-{workflow_id}-runs.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if format == "csv":

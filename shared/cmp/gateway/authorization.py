@@ -101,9 +101,12 @@ class RuntimeAuthorizer:
         the route names none). `owned` is the path's (parameter, value) of a row of a subscription
         (`owned_in_path`): a portal JWT acts for the subscription owning it. With neither, a portal JWT has
         nothing to act for and is refused. A credential of another subscription than the path's is a 404."""
+        fresh = False  # a credential read from the database: its last use is written once the call passes
         if is_credential(token):
             cache_key = secret_hash(token)
-            grant = self._cached(cache_key) or self._remember(cache_key, self._credential_grant(cache_key))
+            cached = self._cached(cache_key)
+            grant = cached or self._remember(cache_key, self._credential_grant(cache_key))
+            fresh = cached is None
             if subscription_id is not None and subscription_id.lower() != str(grant.context.subscription_id):
                 raise NotFound("subscription not found")  # another subscription's path: as if none existed
         elif subscription_id is None and owned is not None:
@@ -118,14 +121,19 @@ class RuntimeAuthorizer:
             )
         if grant.expires_at is not None and grant.expires_at <= self._clock.now():
             raise CredentialExpired(grant.expires_at)
-        if grant.allowed_origins is None:
-            return grant.context
-        if not origin:
-            raise OriginRefused(None)
-        checked, _ = normalise_origin(origin)
-        if checked is None or checked not in grant.allowed_origins:
-            raise OriginRefused(checked or origin)
-        return replace(grant.context, origin=checked)
+        context = grant.context
+        if grant.allowed_origins is not None:
+            if not origin:
+                raise OriginRefused(None)
+            checked, _ = normalise_origin(origin)
+            if checked is None or checked not in grant.allowed_origins:
+                raise OriginRefused(checked or origin)
+            context = replace(context, origin=checked)
+        if fresh:  # never for a refused call: a refusal changes nothing
+            with self._uow(context.tenant_id) as uow:
+                uow.credential_lookup.touch(context.principal, context.key_id)
+                uow.commit()
+        return context
 
     def forget(self) -> None:
         """Drop every cached result (tests; a container has no other reason to)."""
@@ -156,13 +164,10 @@ class RuntimeAuthorizer:
         if found.revoked_at is not None:
             raise CredentialRevoked(found.kind, found.revoked_at)
         if found.expires_at is not None and found.expires_at <= self._clock.now():
-            raise CredentialExpired(found.expires_at)  # before `touch_api_key`: a refused call is no use
+            raise CredentialExpired(found.expires_at)
         if found.subscription_status not in CALLABLE_STATUSES:
             raise SubscriptionNotCallable(found.subscription_status)
         is_key = found.kind == "api_key"
-        with self._uow(found.tenant_id) as uow:
-            uow.credential_lookup.touch(found.kind, found.credential_id)
-            uow.commit()
         context = RuntimeContext(
             principal="api_key" if is_key else "widget_token",
             tenant_id=found.tenant_id,

@@ -107,9 +107,12 @@ class Crawler:
         queue: deque[tuple[str, int]] = deque([(start, 0)])
         seen = {start}
         pages: list[Page] = []
+        checked = 0
         while queue and len(pages) < max_pages:
-            if pages and len(pages) % CHECK_EVERY == 0 and not still_wanted():
-                break
+            if len(pages) >= checked + CHECK_EVERY:
+                checked = len(pages)
+                if not still_wanted():
+                    break
             url, depth = queue.popleft()
             try:
                 result = self._fetcher.get(url, accept=HTML_TYPES)

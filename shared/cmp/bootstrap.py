@@ -216,7 +216,13 @@ class Services(RuntimeServices):
     def housekeeping(self) -> Housekeeping:
         from cmp.housekeeping import Housekeeping
 
-        return Housekeeping(self.outbox_relay, self.tenancy, self.settings.session_retention_days)
+        return Housekeeping(
+            self.outbox_relay,
+            self.tenancy,
+            self.settings.session_retention_days,
+            lambda: self.knowledge,
+            self.clock.now,
+        )
 
     @cached_property
     def marketplace(self) -> MarketplaceService:

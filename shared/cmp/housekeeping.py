@@ -1,10 +1,13 @@
 """The hourly sweep that keeps work from being lost and tables from growing: outbox messages the
 in-invocation relay did not deliver (a crash between commit and send, an AWS outage) are delivered, sent
-messages and ended portal sessions past their retention are deleted."""
+messages and ended portal sessions past their retention are deleted, and knowledge documents whose
+upload form expired unused are removed."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from cmp.db.outbox import DeliveryReport
@@ -30,6 +33,14 @@ class SessionPurger(Protocol):
         ...
 
 
+class UploadExpiry(Protocol):
+    """`cmp.knowledge.services.KnowledgeService` as housekeeping uses it."""
+
+    def expire_uploads(self, now: datetime, limit: int = 500) -> dict[str, int]:
+        """Remove file documents whose upload form expired unused; returns counts by name."""
+        ...
+
+
 @dataclass(frozen=True)
 class Housekeeping:
     """`outbox_grace_seconds`: how long a message may stay unsent before the sweep takes it (the
@@ -38,16 +49,20 @@ class Housekeeping:
     outbox: OutboxSweeper
     sessions: SessionPurger
     session_retention_days: int
+    uploads: Callable[[], UploadExpiry]
+    now: Callable[[], datetime]
     outbox_retention_days: int = 7
     outbox_grace_seconds: int = 30
 
     def run(self) -> dict[str, int]:
         """Run every chore; returns counts: `outbox_sent`, `outbox_failed` (left pending with their error
-        for the next run), `outbox_purged`, `sessions_purged`."""
+        for the next run), `outbox_purged`, `sessions_purged`, `knowledge_uploads_expired` and
+        `knowledge_uploads_requeued`."""
         delivered = self.outbox.sweep(self.outbox_grace_seconds)
         return {
             "outbox_sent": delivered.sent,
             "outbox_failed": delivered.failed,
             "outbox_purged": self.outbox.purge(self.outbox_retention_days),
             "sessions_purged": self.sessions.purge_expired_sessions(self.session_retention_days),
+            **self.uploads().expire_uploads(self.now()),
         }

@@ -141,6 +141,7 @@ def world(platform: Platform) -> World:
         "message_id": str(uuid.uuid4()),
         "document_id": str(uuid.uuid4()),
         "pair_id": str(uuid.uuid4()),
+        "source_id": str(uuid.uuid4()),
         "webhook_id": str(uuid.uuid4()),
         "name": "SHOP_KEY",
     }

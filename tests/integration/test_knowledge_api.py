@@ -265,7 +265,7 @@ def test_the_plan_limits_are_checked_before_the_upload(
         who,
         {"filename": "big.pdf", "content_type": "application/pdf", "size_bytes": 2 * 1024 * 1024},
     )
-    assert status == 413 and body["errors"][0]["path"] == "body.size_bytes"
+    assert status == 413 and body["errors"][0]["path"] == "size_bytes"
     status, body = call(
         loaded,
         "POST",
@@ -273,7 +273,7 @@ def test_the_plan_limits_are_checked_before_the_upload(
         who,
         {"filename": "sheet.xlsx", "content_type": "application/octet-stream", "size_bytes": 10},
     )
-    assert status == 422 and body["errors"][0]["path"] == "body.filename"
+    assert status == 422 and body["errors"][0]["path"] == "filename"
     off = {"knowledge": {"enabled": False}, "rag": {"enabled": False}}
     plain = subscribe(db, buyer["tenant_id"], capabilities(configuration=off))
     status, body = call(

@@ -160,4 +160,4 @@ def test_a_site_on_a_private_address_is_refused_without_the_allow_list(
         caller(subscription),
         {"url": "ftp://example.com/", "max_depth": 0},
     )
-    assert status == 422 and body["errors"][0]["path"] == "body.url"
+    assert status == 422 and body["errors"][0]["path"] == "url"

@@ -71,7 +71,14 @@ def test_the_runtime_authorizer_refuses_the_placeholder_key_naming_why(platform:
 
 def test_the_housekeeping_function_reports_what_it_did(platform: Platform) -> None:
     result = platform.invoke("HousekeepingFunction", _event("housekeeping"))
-    assert set(result) == {"outbox_sent", "outbox_failed", "outbox_purged", "sessions_purged"}
+    assert set(result) == {
+        "outbox_sent",
+        "outbox_failed",
+        "outbox_purged",
+        "sessions_purged",
+        "knowledge_uploads_expired",
+        "knowledge_uploads_requeued",
+    }
 
 
 def test_the_review_worker_ignores_a_review_run_that_does_not_exist(platform: Platform) -> None:

@@ -33,6 +33,8 @@ from cmp.net.safe_http import USER_AGENT, FetchRefused, SafeFetcher
 from cmp.ports import Clock, IdGenerator, ObjectStorage
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+CHECK_EVERY = 10
+"""A running crawl asks whether its source still exists every this many pages (it stops once deleted)."""
 
 
 @dataclass(frozen=True)
@@ -88,9 +90,16 @@ class Crawler:
             text = ""
         return Protego.parse(text)
 
-    def crawl(self, start: str, max_depth: int, max_pages: int) -> list[Page]:
+    def crawl(
+        self,
+        start: str,
+        max_depth: int,
+        max_pages: int,
+        still_wanted: Callable[[], bool] = lambda: True,
+    ) -> list[Page]:
         """The site's pages reachable from `start`; raises `FetchRefused` when the start page itself
-        cannot be fetched (pages after it that fail are skipped)."""
+        cannot be fetched (pages after it that fail are skipped). Every `CHECK_EVERY` pages it asks
+        `still_wanted()` and stops early when it answers False."""
         robots = self._robots(start)
         site = _site(start)
         if not robots.can_fetch(start, USER_AGENT):
@@ -98,7 +107,12 @@ class Crawler:
         queue: deque[tuple[str, int]] = deque([(start, 0)])
         seen = {start}
         pages: list[Page] = []
+        checked = 0
         while queue and len(pages) < max_pages:
+            if len(pages) >= checked + CHECK_EVERY:
+                checked = len(pages)
+                if not still_wanted():
+                    break
             url, depth = queue.popleft()
             try:
                 result = self._fetcher.get(url, accept=HTML_TYPES)
@@ -140,7 +154,8 @@ class WebsiteCrawls:
         self._ids = ids
 
     def crawl(self, tenant_id: str, source_id: uuid.UUID) -> str:
-        """Crawl the source and bring its pages in step (new, changed, vanished); returns a summary."""
+        """Crawl the source and bring its pages in step (new, changed, vanished); returns a summary, or
+        "gone" when the source was deleted before or during the crawl (then nothing is stored)."""
         with self._uow(tenant_id) as uow:
             try:
                 source: UrlSource = uow.knowledge_url_sources.get(source_id, for_update=True)
@@ -150,21 +165,33 @@ class WebsiteCrawls:
             uow.knowledge_url_sources.save(source)
             uow.commit()
         try:
-            pages = self._crawler().crawl(source.url, source.max_depth, source.max_pages)
+            pages = self._crawler().crawl(
+                source.url, source.max_depth, source.max_pages, lambda: self._exists(tenant_id, source_id)
+            )
         except FetchRefused as e:
             with self._uow(tenant_id) as uow:
-                source = uow.knowledge_url_sources.get(source_id, for_update=True)
+                try:
+                    source = uow.knowledge_url_sources.get(source_id, for_update=True)
+                except NotFound:
+                    return "gone"
                 source.status, source.error = "failed", e.message
                 uow.knowledge_url_sources.save(source)
                 uow.commit()
             return "failed"
         return self._apply(tenant_id, source_id, pages)
 
+    def _exists(self, tenant_id: str, source_id: uuid.UUID) -> bool:
+        with self._uow(tenant_id) as uow:
+            return bool(uow.knowledge_url_sources.exists(source_id))
+
     def _apply(self, tenant_id: str, source_id: uuid.UUID, pages: list[Page]) -> str:
         added = changed = removed = 0
         stale_keys: list[str] = []
         with self._uow(tenant_id) as uow:
-            source = uow.knowledge_url_sources.get(source_id, for_update=True)
+            try:
+                source = uow.knowledge_url_sources.get(source_id, for_update=True)
+            except NotFound:
+                return "gone"
             base = uow.knowledge_bases.get(source.knowledge_base_id)
             held: dict[str, Document] = {
                 d.url or "": d for d in uow.knowledge_documents.for_url_source(source.id)

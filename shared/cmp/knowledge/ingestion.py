@@ -70,8 +70,7 @@ class IngestionJobs:
         if message.kind == "document" and message.tenant_id and message.document_id:
             outcomes.append(self.ingest(message.tenant_id, uuid.UUID(message.document_id)))
         elif message.kind == "crawl" and message.tenant_id and message.url_source_id and self._crawl:
-            self._crawl(message.tenant_id, uuid.UUID(message.url_source_id))
-            outcomes.append("crawled")
+            outcomes.append(f"crawl {self._crawl(message.tenant_id, uuid.UUID(message.url_source_id))}")
         return outcomes or ["ignored"]
 
     def _uploaded(self, key: str) -> str:

@@ -22,6 +22,15 @@ RefreshInterval = Literal["never", "daily", "weekly", "monthly"]
 PREVIEW_CHARS = 20_000
 """How much of a document's extracted text its preview keeps (characters)."""
 
+UPLOAD_EXPIRES_SECONDS = 900
+"""How long a presigned upload form stays valid."""
+UPLOAD_GRACE_SECONDS = 3600
+"""How long after its form expired a file that never arrived still counts: S3 checks the form's expiry
+when an upload starts, and a large upload started just in time may take this long to land and notify."""
+UPLOAD_WINDOW = timedelta(seconds=UPLOAD_EXPIRES_SECONDS + UPLOAD_GRACE_SECONDS)
+"""After this, a file document still awaiting its upload holds nothing against the plan and the hourly
+housekeeping removes it (`KnowledgeService.expire_uploads`)."""
+
 REFRESH_PERIODS: dict[str, timedelta | None] = {
     "never": None,
     "daily": timedelta(days=1),
@@ -86,6 +95,10 @@ class Document:
     attempts: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
     indexed_at: datetime | None = None
+
+    def awaiting_upload(self) -> bool:
+        """A file whose presigned form was issued but whose upload has not reached the worker yet."""
+        return self.source_type == "file" and self.status == "pending" and self.attempts == 0
 
     def move(self, status: DocumentStatus) -> None:
         """Go to `status`; raises `Conflict` for a move the state machine does not allow (e.g. reindexing
@@ -184,6 +197,25 @@ class UrlSource:
         self.last_crawled_at = now
         period = REFRESH_PERIODS[self.refresh_interval]
         self.next_refresh_at = now + period if period else None
+
+    def change(
+        self,
+        max_depth: int | None = None,
+        max_pages: int | None = None,
+        refresh_interval: RefreshInterval | None = None,
+    ) -> None:
+        """Change the crawl limits (used from the next crawl) and the refresh interval (the next refresh
+        becomes the last crawl plus the new period: None for never, and still None before the first
+        crawl, which is queued already). The plan's bounds are the caller's to check."""
+        if max_depth is not None:
+            self.max_depth = max_depth
+        if max_pages is not None:
+            self.max_pages = max_pages
+        if refresh_interval is not None:
+            self.refresh_interval = refresh_interval
+            period = REFRESH_PERIODS[refresh_interval]
+            crawled = self.last_crawled_at
+            self.next_refresh_at = crawled + period if period and crawled else None
 
 
 TS_CONFIGS: dict[str, str] = {"en": "cmp_english", "es": "cmp_spanish"}

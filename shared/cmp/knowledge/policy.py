@@ -112,28 +112,26 @@ class KnowledgePolicy:
                 errors=[FieldError(f"configuration.rag.sources.{name}", "not enabled")],
             )
 
-    def check_file(self, fmt: str | None, size: int, files: int, total: int, path: str = "body") -> None:
+    def check_file(self, fmt: str | None, size: int, files: int, total: int) -> None:
         """Check one more file of format `fmt` and `size` bytes against the limits, given the `files`
         and `total` bytes already stored. Raises `ValidationFailed` (format, count, total) or
         `PayloadTooLarge` (the file alone is over the per-file size)."""
         if size > self.max_file_bytes:
             raise PayloadTooLarge(
                 f"the file is larger than the plan's {self.max_file_bytes // MB} MB per file",
-                errors=[FieldError(f"{path}.size_bytes", f"at most {self.max_file_bytes} bytes")],
+                errors=[FieldError("size_bytes", f"at most {self.max_file_bytes} bytes")],
             )
         errors = []
         if fmt is None or fmt not in self.formats:
-            errors.append(
-                FieldError(f"{path}.filename", f"the format must be one of: {', '.join(self.formats)}")
-            )
+            errors.append(FieldError("filename", f"the format must be one of: {', '.join(self.formats)}"))
         if files + 1 > self.max_files:
             errors.append(
-                FieldError(path, f"the knowledge base already holds the plan's {self.max_files} documents")
+                FieldError("body", f"the knowledge base already holds the plan's {self.max_files} documents")
             )
         if total + size > self.max_total_bytes:
             errors.append(
                 FieldError(
-                    f"{path}.size_bytes",
+                    "size_bytes",
                     f"the plan's {self.max_total_bytes // MB} MB of storage would be exceeded",
                 )
             )

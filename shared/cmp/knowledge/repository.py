@@ -110,15 +110,24 @@ class DocumentRepository:
         """Delete the document; its chunks and Q&A pair go with it (foreign keys on delete cascade)."""
         self._session.execute("delete from knowledge_documents where id = %s", (document_id,))
 
-    def usage(self, base_id: uuid.UUID) -> tuple[int, int]:
-        """(count, total bytes) of the base's file documents, for the plan's document and storage limits."""
+    def usage(self, base_id: uuid.UUID, forms_since: datetime) -> tuple[int, int]:
+        """(count, total bytes) of the base's file documents, for the plan's document and storage limits:
+        every file received, and every file still awaiting its upload whose form was issued at or after
+        `forms_since` (a form issued earlier has expired unused and holds nothing)."""
         row = self._session.fetch_one(
             "select count(*)::int as n, coalesce(sum(size_bytes), 0)::bigint as bytes"
-            " from knowledge_documents where knowledge_base_id = %s and source_type = 'file'",
-            (base_id,),
+            " from knowledge_documents where knowledge_base_id = %s and source_type = 'file'"
+            " and not (status = 'pending' and attempts = 0 and created_at < %s)",
+            (base_id, forms_since),
         )
         assert row is not None
         return row["n"], row["bytes"]
+
+    def expired_uploads(self, before: datetime, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
+        """(tenant id, document id) of every tenant's file documents still awaiting their upload whose
+        form was issued before `before`, oldest first (SECURITY DEFINER read, migration 0029)."""
+        rows = self._session.fetch_all("select * from knowledge_expired_uploads(%s, %s)", (before, limit))
+        return [(row["tenant_id"], row["document_id"]) for row in rows]
 
     def for_url_source(self, source_id: uuid.UUID) -> list[Document]:
         """The pages crawled from a website source."""
@@ -259,10 +268,11 @@ class UrlSourceRepository:
         self._session.insert("knowledge_url_sources", _values(source, _SOURCE_COLUMNS))
 
     def save(self, source: UrlSource) -> None:
-        """Write the crawl state and schedule."""
+        """Write the crawl limits, state and schedule."""
         self._session.execute(
             "update knowledge_url_sources set status = %s, error = %s, pages_found = %s,"
-            " last_crawled_at = %s, next_refresh_at = %s, refresh_interval = %s where id = %s",
+            " last_crawled_at = %s, next_refresh_at = %s, refresh_interval = %s, max_depth = %s,"
+            " max_pages = %s where id = %s",
             (
                 source.status,
                 source.error,
@@ -270,9 +280,30 @@ class UrlSourceRepository:
                 source.last_crawled_at,
                 source.next_refresh_at,
                 source.refresh_interval,
+                source.max_depth,
+                source.max_pages,
                 source.id,
             ),
         )
+
+    def for_base(self, base_id: uuid.UUID) -> list[UrlSource]:
+        """The base's website sources, oldest first."""
+        rows = self._session.fetch_all(
+            "select * from knowledge_url_sources where knowledge_base_id = %s order by created_at, id",
+            (base_id,),
+        )
+        return [UrlSource(**{name: row[name] for name in _SOURCE_COLUMNS}) for row in rows]
+
+    def exists(self, source_id: uuid.UUID) -> bool:
+        """Whether the source is still there (a crawl stops once it is deleted)."""
+        row = self._session.fetch_one(
+            "select 1 as one from knowledge_url_sources where id = %s", (source_id,)
+        )
+        return row is not None
+
+    def delete(self, source_id: uuid.UUID) -> None:
+        """Delete the source; its pages' documents and their chunks go with it (on delete cascade)."""
+        self._session.execute("delete from knowledge_url_sources where id = %s", (source_id,))
 
     def due(self, now: datetime, limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
         """(tenant id, source id) of every tenant's sources due for a re-crawl (SECURITY DEFINER read)."""

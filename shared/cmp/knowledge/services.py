@@ -17,19 +17,27 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cmp.db.outbox import OutboxMessage
 from cmp.db.uow import UnitOfWorkFactory
-from cmp.errors import Conflict, FieldError, ValidationFailed
+from cmp.errors import Conflict, FieldError, NotFound, ValidationFailed
 from cmp.gateway.model import check_storage
 from cmp.knowledge.messages import crawl_job, document_job
-from cmp.knowledge.model import Document, KnowledgeBase, QaPair, RefreshInterval, UrlSource
+from cmp.knowledge.model import (
+    UPLOAD_EXPIRES_SECONDS,
+    UPLOAD_WINDOW,
+    Document,
+    KnowledgeBase,
+    QaPair,
+    RefreshInterval,
+    UrlSource,
+)
 from cmp.knowledge.parsers import format_of_name
 from cmp.knowledge.policy import KnowledgePolicy
 from cmp.ports import Clock, IdGenerator, ObjectStorage
 
-UPLOAD_EXPIRES_SECONDS = 900
 _CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
 
 
@@ -122,12 +130,12 @@ class KnowledgeService:
         if not _CONTENT_TYPE.match(content_type):
             raise ValidationFailed(
                 "invalid content type",
-                errors=[FieldError("body.content_type", "a MIME type like application/pdf")],
+                errors=[FieldError("content_type", "a MIME type like application/pdf")],
             )
         with self._uow(tenant_id) as uow:
             subscription, policy, base = self._open(uow, subscription_id)
             policy.require("documents")
-            files, total = uow.knowledge_documents.usage(base.id)
+            files, total = uow.knowledge_documents.usage(base.id, self._clock.now() - UPLOAD_WINDOW)
             check_storage(subscription.plan, total, size_bytes)
             policy.check_file(format_of_name(filename), size_bytes, files, total)
             document_id = self._ids.new_id()
@@ -159,8 +167,6 @@ class KnowledgeService:
 
     @staticmethod
     def _owned(uow: Any, base: KnowledgeBase, document_id: uuid.UUID, for_update: bool = False) -> Document:
-        from cmp.errors import NotFound
-
         document: Document = uow.knowledge_documents.get(document_id, for_update=for_update)
         if document.knowledge_base_id != base.id:
             raise NotFound("document not found")
@@ -172,7 +178,7 @@ class KnowledgeService:
         with self._uow(tenant_id) as uow:
             _, _, base = self._open(uow, subscription_id)
             document = self._owned(uow, base, document_id, for_update=True)
-            if document.status == "pending" and document.attempts == 0 and document.source_type == "file":
+            if document.awaiting_upload():
                 raise Conflict("the document's file has not been uploaded yet")
             document.reindex()
             uow.knowledge_documents.save(document)
@@ -207,15 +213,28 @@ class KnowledgeService:
 
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValidationFailed("invalid URL", errors=[FieldError("body.url", "an http or https URL")])
+            raise ValidationFailed("invalid URL", errors=[FieldError("url", "an http or https URL")])
         with self._uow(tenant_id) as uow:
             subscription, policy, base = self._open(uow, subscription_id)
             policy.require("websites")
+            held = uow.knowledge_url_sources.find(base.id, url)
+            if held is not None:
+                raise Conflict(
+                    "this website is already in the knowledge base; change its depth, pages or refresh"
+                    f" interval with PATCH /v1/subscriptions/{subscription_id}/knowledge/urls/{held.id}",
+                    errors=[FieldError("url", f"already added as website source {held.id}")],
+                )
             errors = []
             if max_depth > policy.max_depth:
-                errors.append(FieldError("body.max_depth", f"at most {policy.max_depth} for this plan"))
+                errors.append(FieldError("max_depth", f"at most {policy.max_depth} for this plan"))
             if uow.knowledge_url_sources.count(base.id) + 1 > policy.max_urls:
-                errors.append(FieldError("body.url", f"the plan allows {policy.max_urls} websites"))
+                errors.append(
+                    FieldError(
+                        "url",
+                        f"the knowledge base already holds the plan's {policy.max_urls} websites"
+                        " (configuration.rag.limits.maxUrls); delete one first",
+                    )
+                )
             if errors:
                 raise ValidationFailed("the website is not allowed by the plan", errors=errors)
             source = UrlSource(
@@ -228,15 +247,93 @@ class KnowledgeService:
                 refresh_interval,
                 self._clock.now(),
             )
-            if uow.knowledge_url_sources.find(base.id, url) is not None:
-                raise Conflict(
-                    "this website is already in the knowledge base",
-                    errors=[FieldError("body.url", "already added")],
-                )
             uow.knowledge_url_sources.add(source)
             self._enqueue(uow, source.tenant_id, crawl_job(str(source.tenant_id), str(source.id)))
             uow.commit()
             return source
+
+    def websites(self, tenant_id: str, subscription_id: uuid.UUID) -> list[UrlSource]:
+        """The knowledge base's website sources, oldest first."""
+        with self._uow(tenant_id) as uow:
+            _, _, base = self._open(uow, subscription_id)
+            return list(uow.knowledge_url_sources.for_base(base.id))
+
+    def website(self, tenant_id: str, subscription_id: uuid.UUID, source_id: uuid.UUID) -> UrlSource:
+        """One website source of the subscription's knowledge base."""
+        with self._uow(tenant_id) as uow:
+            _, _, base = self._open(uow, subscription_id)
+            return self._source(uow, base, source_id)
+
+    def change_website(
+        self,
+        tenant_id: str,
+        subscription_id: uuid.UUID,
+        source_id: uuid.UUID,
+        max_depth: int | None,
+        max_pages: int | None,
+        refresh_interval: RefreshInterval | None,
+    ) -> UrlSource:
+        """Change a source's depth and pages (from its next crawl; the depth within the plan's
+        `sources.websites.maxDepth`, else `ValidationFailed`) and its refresh interval."""
+        with self._uow(tenant_id) as uow:
+            _, policy, base = self._open(uow, subscription_id)
+            policy.require("websites")
+            if max_depth is not None and max_depth > policy.max_depth:
+                raise ValidationFailed(
+                    "the website is not allowed by the plan",
+                    errors=[FieldError("max_depth", f"at most {policy.max_depth} for this plan")],
+                )
+            source = self._source(uow, base, source_id, for_update=True)
+            source.change(max_depth, max_pages, refresh_interval)
+            uow.knowledge_url_sources.save(source)
+            uow.commit()
+            return source
+
+    def delete_website(self, tenant_id: str, subscription_id: uuid.UUID, source_id: uuid.UUID) -> None:
+        """Delete a source with its pages' documents and chunks, then the stored pages. A crawl of it
+        that is running stops and stores nothing (`WebsiteCrawls`)."""
+        with self._uow(tenant_id) as uow:
+            _, _, base = self._open(uow, subscription_id)
+            source = self._source(uow, base, source_id, for_update=True)
+            keys = [d.object_key for d in uow.knowledge_documents.for_url_source(source.id) if d.object_key]
+            uow.knowledge_url_sources.delete(source.id)
+            uow.commit()
+        for key in keys:
+            self._objects.delete(self._bucket(), key)
+
+    @staticmethod
+    def _source(uow: Any, base: KnowledgeBase, source_id: uuid.UUID, for_update: bool = False) -> UrlSource:
+        source: UrlSource = uow.knowledge_url_sources.get(source_id, for_update=for_update)
+        if source.knowledge_base_id != base.id:
+            raise NotFound("website source not found")
+        return source
+
+    # ------------------------------------------------------------------------------------------ expiry
+    def expire_uploads(self, now: datetime, limit: int = 500) -> dict[str, int]:
+        """The hourly sweep of upload forms never used: every tenant's file document still awaiting its
+        upload `UPLOAD_WINDOW` after its form was issued is deleted (`knowledge_uploads_expired`); one
+        whose file is in the bucket after all (its notification was lost) is queued for ingestion
+        instead (`knowledge_uploads_requeued`)."""
+        before = now - UPLOAD_WINDOW
+        with self._uow() as uow:
+            due = uow.knowledge_documents.expired_uploads(before, limit)
+        expired = requeued = 0
+        for tenant_id, document_id in due:
+            with self._uow(str(tenant_id)) as uow:
+                try:
+                    document: Document = uow.knowledge_documents.get(document_id, for_update=True)
+                except NotFound:
+                    continue
+                if not document.awaiting_upload() or document.created_at >= before:
+                    continue
+                if document.object_key and self._objects.head(self._bucket(), document.object_key):
+                    self._enqueue(uow, document.tenant_id, document_job(str(tenant_id), str(document_id)))
+                    requeued += 1
+                else:
+                    uow.knowledge_documents.delete(document.id)
+                    expired += 1
+                uow.commit()
+        return {"knowledge_uploads_expired": expired, "knowledge_uploads_requeued": requeued}
 
     # ------------------------------------------------------------------------------------------ Q&A
     def add_qa_pairs(self, tenant_id: str, subscription_id: uuid.UUID, rows: list[QaRow]) -> list[QaPair]:
@@ -338,8 +435,6 @@ class KnowledgeService:
 
     @staticmethod
     def _pair(uow: Any, base: KnowledgeBase, pair_id: uuid.UUID) -> QaPair:
-        from cmp.errors import NotFound
-
         pair: QaPair = uow.knowledge_qa.get(pair_id)
         if pair.knowledge_base_id != base.id:
             raise NotFound("Q&A pair not found")

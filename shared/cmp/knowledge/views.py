@@ -15,16 +15,22 @@ from typing import Any
 
 from cmp.db.session import Session
 from cmp.errors import NotFound
-from cmp.knowledge.model import Document
+from cmp.knowledge.model import UPLOAD_WINDOW, Document
 from cmp.knowledge.policy import KnowledgePolicy
 
 MAX_LISTED = 500
+_EXPIRED_FORM = (
+    "(source_type = 'file' and status = 'pending' and attempts = 0 and created_at < now() - %(window)s)"
+)
+_AWAITING = "(source_type = 'file' and status = 'pending' and attempts = 0)"
 DOCUMENT_COLUMNS = tuple(f.name for f in fields(Document))
 
 
 @dataclass(frozen=True)
 class KnowledgeStats:
-    """Documents (per status), chunks, bytes stored, the last indexing time and the plan's limits."""
+    """Documents (per status; a file whose upload form expired unused is not one), chunks, bytes stored
+    (files received only), uploads awaiting their file (forms still valid), the last indexing time and the
+    plan's limits."""
 
     documents: int
     by_status: dict[str, int]
@@ -36,6 +42,7 @@ class KnowledgeStats:
     document_limit: int
     websites: int
     qa_pairs: int
+    uploads_awaiting: int = 0
 
 
 class KnowledgeViews:
@@ -72,22 +79,27 @@ class KnowledgeViews:
                 (subscription_id,),
             )
             counts: dict[str, int] = {}
-            figures: dict[str, Any] = {"size_bytes": 0, "chunks": 0, "websites": 0, "qa_pairs": 0}
+            figures: dict[str, Any] = {
+                "size_bytes": 0, "chunks": 0, "websites": 0, "qa_pairs": 0, "uploads_awaiting": 0
+            }  # fmt: skip
             if base is not None:
                 for row in session.fetch_all(
-                    "select status, count(*)::int as n from knowledge_documents where knowledge_base_id = %s"
-                    " group by status",
-                    (base["id"],),
+                    "select status, count(*)::int as n from knowledge_documents"
+                    f" where knowledge_base_id = %(b)s and not {_EXPIRED_FORM} group by status",
+                    {"b": base["id"], "window": UPLOAD_WINDOW},
                 ):
                     counts[row["status"]] = row["n"]
                 figures = (
                     session.fetch_one(
                         "select (select coalesce(sum(size_bytes), 0)::bigint from knowledge_documents"
-                        "        where knowledge_base_id = %(b)s) as size_bytes,"
+                        f"        where knowledge_base_id = %(b)s and not {_AWAITING}) as size_bytes,"
+                        " (select count(*)::int from knowledge_documents"
+                        f"        where knowledge_base_id = %(b)s and {_AWAITING} and not {_EXPIRED_FORM})"
+                        "        as uploads_awaiting,"
                         " (select count(*)::int from knowledge_chunks where knowledge_base_id = %(b)s) as chunks,"
                         " (select count(*)::int from knowledge_url_sources where knowledge_base_id = %(b)s) as websites,"
                         " (select count(*)::int from knowledge_qa_pairs where knowledge_base_id = %(b)s) as qa_pairs",
-                        {"b": base["id"]},
+                        {"b": base["id"], "window": UPLOAD_WINDOW},
                     )
                     or figures
                 )
@@ -102,4 +114,5 @@ class KnowledgeViews:
             document_limit=policy.max_files,
             websites=figures["websites"],
             qa_pairs=figures["qa_pairs"],
+            uploads_awaiting=figures["uploads_awaiting"],
         )

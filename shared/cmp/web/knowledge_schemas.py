@@ -117,7 +117,23 @@ class NewWebsite(RequestModel):
     refresh_interval: Literal["never", "daily", "weekly", "monthly"] = "never"
 
 
+class WebsiteChange(RequestModel):
+    """What a PATCH of a website source changes; a field left out stays as it is. Depth and pages apply
+    from the next crawl; the refresh interval moves the next refresh to the last crawl plus it."""
+
+    max_depth: int | None = Field(
+        default=None,
+        ge=0,
+        le=5,
+        description="Links followed from the URL (0: the page only), within the plan",
+    )
+    max_pages: int | None = Field(default=None, ge=1, le=1000)
+    refresh_interval: Literal["never", "daily", "weekly", "monthly"] | None = None
+
+
 class WebsiteOut(ApiModel):
+    """A website source with the state of its last crawl."""
+
     url_source_id: UUID
     url: str
     max_depth: int
@@ -143,6 +159,10 @@ class WebsiteOut(ApiModel):
             last_crawled_at=s.last_crawled_at,
             next_refresh_at=s.next_refresh_at,
         )
+
+
+class WebsiteList(ApiModel):
+    items: list[WebsiteOut]
 
 
 class QaPairIn(RequestModel):
@@ -202,6 +222,10 @@ class StatsOut(ApiModel):
     document_limit: int
     websites: int
     qa_pairs: int
+    uploads_awaiting: int = Field(
+        description="Upload forms issued whose file has not arrived yet; a form unused an hour after it"
+        " expired no longer counts (and is removed)"
+    )
     last_indexed_at: datetime | None
     embedding_model: str | None
 
@@ -218,6 +242,7 @@ class StatsOut(ApiModel):
             document_limit=s.document_limit,
             websites=s.websites,
             qa_pairs=s.qa_pairs,
+            uploads_awaiting=s.uploads_awaiting,
             last_indexed_at=s.last_indexed_at,
             embedding_model=s.embedding_model,
         )

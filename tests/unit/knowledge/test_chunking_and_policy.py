@@ -88,7 +88,7 @@ def test_the_policy_reads_the_capability_snapshot() -> None:
         policy.check_file("pdf", 6 * MB, files=0, total=0)
     with pytest.raises(ValidationFailed) as failed:
         policy.check_file("docx", MB, files=3, total=99 * MB + 1)
-    assert [e.path for e in failed.value.errors] == ["body.filename", "body", "body.size_bytes"]
+    assert [e.path for e in failed.value.errors] == ["filename", "body", "size_bytes"]
     with pytest.raises(Forbidden, match="websites"):
         policy.require("websites")
     assert not KnowledgePolicy.of({}).documents

@@ -17,9 +17,8 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from cmp.gateway.context import RuntimeContext
-from cmp.knowledge.model import PREVIEW_CHARS
+from cmp.knowledge.model import PREVIEW_CHARS, UPLOAD_EXPIRES_SECONDS
 from cmp.knowledge.qa_import import rows_from_csv, rows_from_pairs
-from cmp.knowledge.services import UPLOAD_EXPIRES_SECONDS
 from cmp.web.deps import Runtime, ServicesDep
 from cmp.web.knowledge_schemas import (
     CreatedDocument,
@@ -33,6 +32,8 @@ from cmp.web.knowledge_schemas import (
     QaPairList,
     QaPairOut,
     StatsOut,
+    WebsiteChange,
+    WebsiteList,
     WebsiteOut,
     form_fields,
 )
@@ -157,13 +158,58 @@ def add_website(
 ) -> Response[WebsiteOut]:
     """Crawl a website into the base: the same site only, `max_depth` links deep, `max_pages` pages,
     robots.txt respected, re-crawled on `refresh_interval` (403 without website sources, 409 when the
-    URL is already there, 422 over the plan's depth or website count)."""
+    URL is already there, naming the source to PATCH, 422 over the plan's depth or its number of websites,
+    `configuration.rag.limits.maxUrls`)."""
     with admitted(ctx, subscription_id, "knowledge:write", services) as admission:
         source = services.knowledge.add_website(
             str(ctx.tenant_id), subscription_id, body.url, body.max_depth, body.max_pages,
             body.refresh_interval,
         )  # fmt: skip
     return Response(201, JSON, WebsiteOut.of(source), admission.headers)
+
+
+@router.get(f"{KB}/urls", responses=answers(200, "The website sources, oldest first", *READ))
+def list_websites(subscription_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[WebsiteList]:
+    """Every website source of the base with its limits, refresh interval, crawl status, last crawl,
+    pages found and error."""
+    with admitted(ctx, subscription_id, "knowledge:read", services) as admission:
+        sources = services.knowledge.websites(str(ctx.tenant_id), subscription_id)
+    return Response(200, JSON, WebsiteList(items=[WebsiteOut.of(s) for s in sources]), admission.headers)
+
+
+@router.get(f"{KB}/urls/<source_id>", responses=answers(200, "The website source", *READ))
+def get_website(
+    subscription_id: UUID, source_id: UUID, ctx: Runtime, services: ServicesDep
+) -> Response[WebsiteOut]:
+    """One website source (404 for one of another subscription)."""
+    with admitted(ctx, subscription_id, "knowledge:read", services) as admission:
+        source = services.knowledge.website(str(ctx.tenant_id), subscription_id, source_id)
+    return Response(200, JSON, WebsiteOut.of(source), admission.headers)
+
+
+@router.patch(f"{KB}/urls/<source_id>", responses=answers(200, "Changed", *READ))
+def change_website(
+    subscription_id: UUID, source_id: UUID, body: WebsiteChange, ctx: Runtime, services: ServicesDep
+) -> Response[WebsiteOut]:
+    """Change the refresh interval, and the depth and pages from the next crawl (422 over the plan's
+    depth)."""
+    with admitted(ctx, subscription_id, "knowledge:write", services) as admission:
+        source = services.knowledge.change_website(
+            str(ctx.tenant_id), subscription_id, source_id, body.max_depth, body.max_pages,
+            body.refresh_interval,
+        )  # fmt: skip
+    return Response(200, JSON, WebsiteOut.of(source), admission.headers)
+
+
+@router.delete(f"{KB}/urls/<source_id>", responses=answers(204, "Deleted with its pages", *READ))
+def delete_website(
+    subscription_id: UUID, source_id: UUID, ctx: Runtime, services: ServicesDep
+) -> Response[None]:
+    """Delete the source, its pages' documents and chunks and the stored pages; a crawl of it that is
+    running stops and stores nothing."""
+    with admitted(ctx, subscription_id, "knowledge:write", services) as admission:
+        services.knowledge.delete_website(str(ctx.tenant_id), subscription_id, source_id)
+    return Response(status_code=204, headers=admission.headers)
 
 
 @router.post(f"{KB}/qa", responses=answers(201, "Added; each pair is queued for embedding", *READ))

@@ -39,6 +39,8 @@ def test_invoke_runs_one_function_with_an_event_file(stack: Stack) -> None:
         "outbox_failed",
         "outbox_purged",
         "sessions_purged",
+        "knowledge_uploads_expired",
+        "knowledge_uploads_requeued",
     }
     unknown = cmp(stack, "invoke", "NoSuchFunction", "events/housekeeping.json")
     assert unknown.returncode == 2 and "unknown function" in unknown.stderr

@@ -109,7 +109,14 @@ def test_openapi_document_and_swagger_ui_are_served(api: httpx.Client) -> None:
 def test_the_housekeeping_schedule_runs_its_function(stack: Stack) -> None:
     schedule = next(s for s in stack.template.schedules if s.function == "HousekeepingFunction")
     result = stack.runner.fire(schedule.function, schedule.name)
-    assert set(result) == {"outbox_sent", "outbox_failed", "outbox_purged", "sessions_purged"}
+    assert set(result) == {
+        "outbox_sent",
+        "outbox_failed",
+        "outbox_purged",
+        "sessions_purged",
+        "knowledge_uploads_expired",
+        "knowledge_uploads_requeued",
+    }
 
 
 def test_a_poison_job_lands_in_the_dlq_with_its_reason(stack: Stack) -> None:

@@ -68,7 +68,7 @@ def _flow(trigger: dict[str, Any], *steps: dict[str, Any], **top: Any) -> dict[s
 
 
 NOOP = {"id": "noop", "type": "transform", "config": {"set": {"ok": True}}}
-BROKEN = {"id": "bad", "type": "transform", "config": {"expression": "input.[[["}}
+BROKEN = {"id": "bad", "type": "transform", "config": {"expression": "no_such_function(input)"}}
 
 
 def _triggered(services: Services, queue_url: str) -> list[str]:

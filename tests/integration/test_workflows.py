@@ -131,7 +131,7 @@ def test_a_failing_step_fails_the_run_with_its_error(db: Database, engine: tuple
     broken = {
         "nodes": [
             {"id": "start", "type": "manual"},
-            {"id": "bad", "type": "transform", "config": {"expression": "input.[[["}},
+            {"id": "bad", "type": "transform", "config": {"expression": "no_such_function(input)"}},
         ],
         "edges": [{"source": "start", "target": "bad"}],
     }
@@ -152,7 +152,7 @@ def test_continue_records_the_error_and_goes_on(db: Database, engine: tuple[Serv
             {
                 "id": "bad",
                 "type": "transform",
-                "config": {"expression": "[[["},
+                "config": {"expression": "no_such_function(input)"},
                 "onError": {"strategy": "continue"},
             },
             {"id": "after", "type": "transform", "config": {"expression": "steps.bad.Error"}},

@@ -120,7 +120,8 @@ def _use(db: Database, ctx: RuntimeContext, metric: str, quantity: int) -> None:
 def _alerts(owner_conn: psycopg.Connection[Any], ctx: RuntimeContext) -> list[tuple[Any, ...]]:
     return owner_conn.execute(
         "select payload->>'quota', (payload->>'threshold')::int from outbox"
-        " where name = 'usage.alert' and payload->>'subscription_id' = %s order by created_at",
+        " where name = 'usage.alert' and payload->>'subscription_id' = %s"
+        " order by created_at, payload->>'quota', (payload->>'threshold')::int",
         (str(ctx.subscription_id),),
     ).fetchall()
 

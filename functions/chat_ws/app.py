@@ -12,11 +12,11 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from chalice.app import Chalice, Response, WebsocketAPI, WebsocketDisconnectedError, WebsocketEvent
+from chalice.app import Chalice, Response, WebsocketEvent
 
 from cmp.bootstrap import bootstrap
+from cmp.chat_ws.management import ManagementApi
 from cmp.chat_ws.protocol import UNEXPECTED
-from cmp.chat_ws.services import ConnectionGone, Send
 from cmp.errors import DomainError
 from cmp.observability import instruments
 from cmp.web.authorizer import header, runtime_token
@@ -25,40 +25,9 @@ logger, metrics = instruments("chat-ws")
 services = bootstrap()
 
 
-class ManagementApi(WebsocketAPI):
-    """Chalice's `@connections` client. Chalice derives the endpoint from the event's API id and stage; with
-    `endpoint` set (`WEBSOCKET_MANAGEMENT_URL`: the local runner's, over plain HTTP, which Chalice's
-    `https://` template cannot name) that endpoint is used instead. Chalice 1.34 keeps it in `_endpoint`."""
-
-    def __init__(self, endpoint: str) -> None:
-        super().__init__()
-        self._fixed_endpoint = endpoint
-
-    def configure_from_api_id(self, api_id: str, stage: str) -> None:
-        if self._fixed_endpoint:
-            self._endpoint = self._fixed_endpoint
-        else:
-            super().configure_from_api_id(api_id, stage)
-
-
 app = Chalice(app_name="cmp-chat-ws")
-app.websocket_api = ManagementApi(services.settings.websocket_management_url)
-
-
-def _sender(connection_id: str) -> Send:
-    def send(frame: str) -> None:
-        api = app.websocket_api
-        assert api is not None
-        if api.session is None:
-            import boto3
-
-            api.session = boto3.session.Session()
-        try:
-            api.send(connection_id, frame)
-        except WebsocketDisconnectedError as e:
-            raise ConnectionGone(connection_id) from e
-
-    return send
+management = ManagementApi(services.settings.websocket_management_url)
+app.websocket_api = management
 
 
 @app.on_ws_connect()
@@ -84,7 +53,7 @@ def connect(event: WebsocketEvent) -> Response:
 @app.on_ws_message()
 def message(event: WebsocketEvent) -> None:
     """One client message: answered with frames through `@connections` (never an exception)."""
-    send = _sender(event.connection_id)
+    send = management.sender(event.connection_id)
     request_id = str(event.to_dict()["requestContext"].get("requestId", ""))
     try:
         services.chat_ws.message(event.connection_id, event.body, send, request_id)

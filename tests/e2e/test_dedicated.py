@@ -61,3 +61,48 @@ def test_buying_the_demo_agent_enterprise_plan_provisions_it(
     down = api.post(f"/v1/agents/{subscription_id}/chat", json={"message": "hello"}, headers=headers)
     assert (down.status_code, down.json()["error"]) == (503, "runtime_down"), down.text
     assert down.headers["Retry-After"] == "5" and down.headers["X-CMP-Runtime"] == "dedicated"
+
+
+def test_upgrading_a_shared_subscription_to_enterprise_switches_to_its_runtime_once_ready(
+    api: httpx.Client, stack: Stack, seeded: dict[str, Any], buyer: Account
+) -> None:
+    plans = {
+        p["name"]: p["id"] for p in api.get("/v1/marketplace/products/acme-support-agent").json()["plans"]
+    }
+    order = buyer.post(
+        "/v1/checkout",
+        json={"product": "acme-support-agent", "plan_id": plans["Pro"], "billing_period": "monthly"},
+    )
+    assert order.status_code == 201, order.text
+    subscription_id = order.json()["subscription_id"]
+    key = buyer.post(
+        f"/v1/subscriptions/{subscription_id}/api-keys", json={"name": "e2e", "scopes": ["invoke"]}
+    )
+    headers = {"Authorization": f"Bearer {key.json()['secret']}"}
+    context = f"/v1/runtime/{subscription_id}/context"
+    assert api.get(context, headers=headers).headers["X-CMP-Runtime"] == "shared"
+
+    upgrade = buyer.post(
+        f"/v1/subscriptions/{subscription_id}/plan",
+        json={"plan_id": plans["Enterprise"], "billing_period": "monthly"},
+    )
+    assert upgrade.status_code == 200, upgrade.text
+    assert upgrade.json()["runtime"] == {"type": "shared", "state": "pending", "target": "dedicated"}
+    during = api.get(context, headers=headers)
+    assert (during.status_code, during.headers["X-CMP-Runtime"]) == (200, "shared"), during.text
+
+    def switched() -> httpx.Response | None:
+        answer = api.get(context, headers=headers)
+        return answer if answer.headers["X-CMP-Runtime"] == "dedicated" else None
+
+    after = eventually(switched, timeout=90, interval=2)
+    assert after.status_code == 200, after.text
+    shown = buyer.get(f"/v1/subscriptions/{subscription_id}").json()
+    assert (shown["status"], shown["runtime_type"], shown["plan"]["name"]) == (
+        "active",
+        "dedicated",
+        "Enterprise",
+    )
+    assert shown["provisioning"]["state"] == "completed"
+    namespace = f"tenant-{buyer.tenant_id}"
+    assert stack.runtimes.address(namespace, f"sub-{subscription_id}") is not None

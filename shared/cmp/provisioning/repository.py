@@ -90,9 +90,11 @@ class RuntimeEndpointRepository:
 
     def dedicated_capabilities(self, tenant_id: UUID) -> list[dict[str, Any]]:
         """The capability snapshots of the tenant's live dedicated subscriptions (what its namespace quota
-        is sized for), oldest first."""
+        is sized for), oldest first; a shared subscription upgraded to a dedicated plan counts from the
+        upgrade (its plan is dedicated before its `runtime_type` switches)."""
         rows = self._session.fetch_all(
-            "select capabilities from subscriptions where tenant_id = %s and runtime_type = 'dedicated'"
+            "select capabilities from subscriptions where tenant_id = %s"
+            " and (runtime_type = 'dedicated' or plan->>'runtimeType' = 'dedicated')"
             " and status in ('provisioning', 'active', 'past_due', 'suspended') order by created_at, id",
             (tenant_id,),
         )

@@ -14,17 +14,28 @@
 alter table knowledge_bases add column shared boolean not null default false;
 alter table knowledge_bases add constraint knowledge_bases_shared_product check (not shared or product_id is not null);
 
--- The shared product knowledge base of the caller's subscription p_subscription, with its chunk count
--- (no row when there is none, it is not shared, or the subscription is not the caller's).
+-- The shared product knowledge base of the caller's subscription p_subscription (no row when there is
+-- none, it is not shared, or the subscription is not the caller's). Not callable by the application role:
+-- the SECURITY DEFINER functions below use it (as their owner, and inlined into their statements).
+create or replace function knowledge_product_base_of(p_subscription uuid)
+    returns table (id uuid, tenant_id uuid, embedding_dimension integer)
+    language sql stable set search_path = public, pg_temp
+    as $$
+        select b.id, b.tenant_id, b.embedding_dimension
+        from subscriptions s
+        join knowledge_bases b on b.product_id = s.product_id and b.tenant_id = s.seller_tenant_id and b.shared
+        where s.id = p_subscription and s.tenant_id = app_current_tenant()
+    $$;
+revoke all on function knowledge_product_base_of(uuid) from public;
+
+-- The same base for the application, with its model and chunk count (what retrieval's BaseRef needs).
 create or replace function knowledge_product_base(p_subscription uuid)
     returns table (id uuid, embedding_model text, embedding_dimension integer, chunk_count bigint)
     language sql stable security definer set search_path = public, pg_temp
     as $$
         select b.id, b.embedding_model, b.embedding_dimension,
             (select count(*) from knowledge_chunks c where c.tenant_id = b.tenant_id and c.knowledge_base_id = b.id)
-        from subscriptions s
-        join knowledge_bases b on b.product_id = s.product_id and b.tenant_id = s.seller_tenant_id and b.shared
-        where s.id = p_subscription and s.tenant_id = app_current_tenant()
+        from knowledge_product_base_of(p_subscription) p join knowledge_bases b on b.id = p.id
     $$;
 revoke all on function knowledge_product_base(uuid) from public;
 grant execute on function knowledge_product_base(uuid) to cmp_app;
@@ -55,8 +66,8 @@ create or replace function knowledge_product_vector_matches(
             ' and ($9::timestamptz is null or coalesce(d.published_at, d.created_at) < $9)'
             ' and ($10::jsonb is null or d.metadata @> $10)';
     begin
-        select b.tenant_id, b.id, b.embedding_dimension into v_tenant, v_base, v_dimension
-        from knowledge_product_base(p_subscription) p join knowledge_bases b on b.id = p.id;
+        select p.tenant_id, p.id, p.embedding_dimension into v_tenant, v_base, v_dimension
+        from knowledge_product_base_of(p_subscription) p;
         if v_base is null then
             return;
         end if;
@@ -92,8 +103,7 @@ create or replace function knowledge_product_keyword_matches(
     language sql stable security definer set search_path = public, pg_temp
     as $$
         with base as (
-            select b.tenant_id, b.id from knowledge_product_base(p_subscription) p
-            join knowledge_bases b on b.id = p.id
+            select p.tenant_id, p.id from knowledge_product_base_of(p_subscription) p
         ), words as (
             select string_agg(w, ' or ') as text from regexp_split_to_table(p_query, '\s+') w
             where w <> '' and not exists (
@@ -133,9 +143,8 @@ create or replace function knowledge_product_chunks(p_subscription uuid, p_ids u
             d.source_type, d.title, d.filename, d.url,
             case when p_query_vector is not null and c.embedding_dimension = p.embedding_dimension
                 then 1 - (c.embedding <=> p_query_vector::vector) end
-        from knowledge_product_base(p_subscription) p
-        join knowledge_bases b on b.id = p.id
-        join knowledge_chunks c on c.tenant_id = b.tenant_id and c.knowledge_base_id = b.id
+        from knowledge_product_base_of(p_subscription) p
+        join knowledge_chunks c on c.tenant_id = p.tenant_id and c.knowledge_base_id = p.id
             and c.id = any(p_ids)
         join knowledge_documents d on d.id = c.document_id
     $$;

@@ -202,7 +202,7 @@ class RuntimeServices:
 
     @cached_property
     def knowledge(self) -> KnowledgeService:
-        """The buyer's knowledge base: uploads, documents, websites, Q&A pairs."""
+        """A subscription's or a product's knowledge base: uploads, documents, websites, Q&A pairs."""
         from cmp.knowledge.services import KnowledgeService
 
         return KnowledgeService(

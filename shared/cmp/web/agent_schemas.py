@@ -63,6 +63,10 @@ class CitationOut(ApiModel):
     url: str | None
     chunk_id: str
     snippet: str
+    origin: Literal["subscription", "product"] = Field(
+        default="subscription",
+        description="The subscription's own knowledge base, or the product's seller-provided one",
+    )
 
 
 class UsageOut(ApiModel):

@@ -56,6 +56,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "RuntimeProvisioningWorkerFunction": API,
     "RuntimeAuthorizerFunction": JOB,
     "UsageRollupFunction": JOB,
+    "SlaEvaluatorFunction": JOB,
     "KnowledgeRefreshFunction": JOB,
     "RuntimeApiFunction": API,
     "AgentApiFunction": API,

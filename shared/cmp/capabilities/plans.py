@@ -178,7 +178,8 @@ class PlanSpec(PlanModel):
     price_yearly: Price | None = None
     limits: PlanLimits = Field(default_factory=PlanLimits)
     runtime_type: RuntimeType = "shared"
-    sla: PlanSla | None = None
+    sla: PlanSla | None = Field(default=None, exclude_if=lambda sla: sla is None)
+    """Dedicated plans only; left out of the document when the plan states none."""
     features: list[
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     ] = []
@@ -202,7 +203,7 @@ class PlanSpec(PlanModel):
     def to_document(self) -> dict[str, Any]:
         """The stored camelCase JSON form: tier defaults applied, prices as strings with the currency's
         exponent ("29.00" USD, "1500" JPY, "1.500" KWD); `sla` only when the plan states one."""
-        return self.model_dump(by_alias=True, mode="json", exclude={"sla"} if self.sla is None else None)
+        return self.model_dump(by_alias=True, mode="json")
 
     @property
     def monthly(self) -> Money | None:

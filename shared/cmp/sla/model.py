@@ -217,7 +217,7 @@ def evaluate(
         successful=sum(b.successful for b in period),
         fast=sum(b.fast for b in period),
         incidents=incidents(targets, period, step, now),
-        firing=firing_alerts(targets, series, now),
+        firing=firing_alerts(targets, [b for b in series if b.start >= now - LOOKBACK], now),
     )
 
 
@@ -226,10 +226,11 @@ def incidents(
 ) -> list[Incident]:
     """The runs of consecutive breached steps of each SLO in `period` (sorted), oldest first."""
     found: list[Incident] = []
+    allowed = targets.allowed_error_rate
     for kind in ("availability", "latency"):
         run: list[Bucket] = []
         for bucket in [*period, None]:
-            breached = bucket is not None and _breached(kind, targets, bucket)
+            breached = bucket is not None and _breached(kind, allowed, bucket)
             if breached and run and bucket is not None and bucket.start != run[-1].start + step:
                 found.append(_incident(kind, run, step, now))
                 run = []
@@ -241,10 +242,11 @@ def incidents(
     return sorted(found, key=lambda i: (i.start, i.kind))
 
 
-def _breached(kind: str, targets: SlaTargets, bucket: Bucket) -> bool:
+def _breached(kind: str, allowed_error_rate: float, bucket: Bucket) -> bool:
     if kind == "availability":
-        return bucket.requests > 0 and bucket.errors > targets.allowed_error_rate * bucket.requests
-    return bucket.successful > 0 and 100 * bucket.fast < LATENCY_PERCENTILE * bucket.successful
+        return bucket.errors > allowed_error_rate * bucket.requests
+    successful = bucket.requests - bucket.errors
+    return 100 * bucket.fast < LATENCY_PERCENTILE * successful
 
 
 def _incident(kind: str, run: list[Bucket], step: timedelta, now: datetime) -> Incident:

@@ -1,5 +1,5 @@
-"""What the SLA evaluator needs from outside: the runtime metrics' series (`MetricsSource`) and the
-repositories of its unit of work."""
+"""What the SLA evaluator needs from outside: the runtime metrics' series (`MetricsSource`) and its unit
+of work."""
 
 from __future__ import annotations
 
@@ -29,15 +29,7 @@ class MetricsSource(Protocol):
         ...
 
 
-class SlaUnitOfWork(Protocol):
-    """The unit of work as the evaluator uses it: `uow.subscriptions`, `uow.sla`, `uow.outbox`."""
-
-    subscriptions: Any
-    sla: Any
-    outbox: Any
-
-    def commit(self) -> None: ...
-
-
 class SlaUnitOfWorkFactory(Protocol):
+    """`Database.unit_of_work` as the evaluator uses it: `uow.subscriptions`, `uow.sla`, `uow.outbox`."""
+
     def __call__(self, tenant_id: UUID | str | None = None) -> AbstractContextManager[Any]: ...

@@ -57,6 +57,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "RuntimeAuthorizerFunction": JOB,
     "UsageRollupFunction": JOB,
     "RuntimeHealthFunction": JOB,
+    "SlaEvaluatorFunction": JOB,
     "KnowledgeRefreshFunction": JOB,
     "RuntimeApiFunction": API,
     "AgentApiFunction": API,

@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
 from typing import Any
@@ -76,6 +76,8 @@ class Admission:
     """The rate limiter's clock (the database's) when the call was admitted; None when no limit applied."""
     endpoint: str | None = None
     """Where to send the call: the dedicated runtime's base URL, or None to run it in-process (shared)."""
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    """When the call was admitted, on the gateway's clock: where its `compute_ms` starts (cmp.metering.calls)."""
 
     def __enter__(self) -> Admission:
         return self
@@ -161,7 +163,7 @@ class Gateway:
             self._send_alerts(ctx, state, metric, int(state["used"]) + cost, limits.quotas[metric], alerts)
         release = None if lease is None else partial(self._statements.release_lease, ctx.tenant_id, lease[0])
         admitted_at = outcomes[0].checked_at if outcomes else None
-        return Admission(ratelimit_headers(outcomes), release, admitted_at, endpoint)
+        return Admission(ratelimit_headers(outcomes), release, admitted_at, endpoint, call.now)
 
     # ------------------------------------------------------------------------------------------ internals
     def _remember(

@@ -7,7 +7,7 @@ of work, so the alert goes out through the outbox. Migrations 0016 and 0035."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -18,14 +18,17 @@ from cmp.gateway.model import QUOTAS, CallRequest, RateOutcome, RatePolicy
 
 Statement = Callable[[UUID, str, Any], list[dict[str, Any]]]
 """`Database.statement`: (tenant id, SQL, parameters) -> rows, one round trip."""
+Send = Callable[[UUID, str, Sequence[str]], None]
+"""`Database.send`: (tenant id, SQL with $1.., text parameters), sent without waiting for the answer."""
 
 
 class GatewayStatements:
     """The admission statements, each run under row-level security of the given tenant (the rate buckets
     are reached only through `gateway_admit`)."""
 
-    def __init__(self, statement: Statement) -> None:
+    def __init__(self, statement: Statement, send: Send | None = None) -> None:
         self._statement = statement
+        self._send = send
 
     def admit_call(
         self,
@@ -114,8 +117,13 @@ class GatewayStatements:
         return outcomes, rows[0]["leases_held"]
 
     def release_lease(self, tenant_id: UUID, lease_id: UUID) -> None:
-        """Free a lease of `tenant_id` (releasing twice, or after it expired, is harmless)."""
-        self._statement(tenant_id, "select gateway_lease_release(%s)", (lease_id,))
+        """Free a lease of `tenant_id` (releasing twice, or after it expired, is harmless): sent without
+        waiting for the answer when a `send` was given (a release lost with its connection is a lease that
+        expires), else one round trip."""
+        if self._send is not None:
+            self._send(tenant_id, "select gateway_lease_release($1::uuid)", [str(lease_id)])
+        else:
+            self._statement(tenant_id, "select gateway_lease_release(%s)", (lease_id,))
 
 
 class GatewayRepository:

@@ -20,7 +20,8 @@ yet: 503 `RuntimeUnavailable` with its provisioning state), the plan quota of `m
 runs) the rate limits and the concurrency lease (all buckets and the lease or nothing: 429 `RateLimited`).
 A refused call consumes nothing. A call that takes a quota to 80 % or 100 % for the first time in a period
 also writes the `usage.alert` to the outbox, in a unit of work of its own after admission (once per period:
-the claim in `usage_alerts` decides). Releasing the concurrency slot is one statement.
+the claim in `usage_alerts` decides). Releasing the concurrency slot is one statement, sent without
+waiting for its answer (`GatewayStatements.release_lease`).
 """
 
 from __future__ import annotations
@@ -169,6 +170,8 @@ class Gateway:
     def _remember(
         self, key: tuple[Any, Any], fingerprint: str, limits: SubscriptionLimits, key_rate: int | None
     ) -> None:
+        """Cache the limits computed from a state whose sources have `fingerprint` (bounded: the oldest
+        entry goes first past CACHED_SUBSCRIPTIONS)."""
         with self._lock:
             self._limits.pop(key, None)
             if len(self._limits) >= CACHED_SUBSCRIPTIONS:

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from cmp.gateway.services import Gateway
     from cmp.housekeeping import Housekeeping
     from cmp.provisioning.dedicated import DedicatedRuntimes
+    from cmp.provisioning.health import RuntimeHealthCheck
     from cmp.provisioning.runtime import RuntimeProvisioning
     from cmp.provisioning.services import OnboardingService
     from cmp.tenancy.integrate import IntegrationService
@@ -183,6 +184,15 @@ class Services(RuntimeServices):
         from cmp.provisioning.dedicated import dedicated_runtimes
 
         return dedicated_runtimes(self.settings)
+
+    @cached_property
+    def runtime_health(self) -> RuntimeHealthCheck:
+        """The dedicated runtimes' health checker (probes over HTTP; transitions sent to the event bus)."""
+        from cmp.provisioning.health import HttpProbe, RuntimeHealthCheck
+
+        return RuntimeHealthCheck(
+            self.unit_of_work, HttpProbe(), self.clock, lambda: self.settings.event_bus_name
+        )
 
     @cached_property
     def wizard(self) -> ProductWizard:

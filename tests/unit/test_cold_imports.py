@@ -56,6 +56,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "RuntimeProvisioningWorkerFunction": API,
     "RuntimeAuthorizerFunction": JOB,
     "UsageRollupFunction": JOB,
+    "RuntimeHealthFunction": JOB,
     "KnowledgeRefreshFunction": JOB,
     "RuntimeApiFunction": API,
     "AgentApiFunction": API,

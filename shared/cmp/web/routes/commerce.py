@@ -118,7 +118,9 @@ def change_plan(
 ) -> PlanChangeResult:
     """Move to another plan or billing period of the version held: an upgrade (a higher price, or monthly
     to yearly) applies now and charges the proration; a downgrade (a lower price, or yearly to monthly)
-    applies at the end of the period and charges nothing now."""
+    applies at the end of the period and charges nothing now. An upgrade from a shared to a dedicated plan
+    also provisions the dedicated runtime; the calls keep running on the shared one until it is ready
+    (`runtime`). A dedicated subscription cannot move to a shared plan (409)."""
     done = services.subscription_changes.change_plan(
         buyer.tenant_id, subscription_id, body.plan_id, body.billing_period
     )

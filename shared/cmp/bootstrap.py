@@ -126,7 +126,7 @@ class Services(RuntimeServices):
         from cmp.provisioning.router import RegisteredRuntimes
 
         return Gateway(
-            GatewayStatements(self.db.statement),
+            GatewayStatements(self.db.statement, self.db.send),
             self.unit_of_work,
             self.clock,
             self.ids,

@@ -18,8 +18,8 @@ output of every step of the child run, so a later step reads `{{ steps.sync.step
   `maxDepth` fails the step with `SubWorkflow.DepthExceeded`. Cancelling a run cancels its running
   children (`cmp.workflows.runs`).
 
-The callback pattern is used instead of `states:startExecution.sync:2` so the same ASL runs in moto and
-in AWS (docs/decisions.md).
+The callback pattern is used instead of `states:startExecution.sync:2` so the child is pinned to its
+active version when it starts and recorded (metered, depth-checked) before it runs (docs/decisions.md).
 """
 
 from __future__ import annotations

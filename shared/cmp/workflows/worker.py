@@ -191,7 +191,8 @@ class StepWorker:
 
     def _answer_parent(self, uow: WorkflowUnitOfWork, run: Run, output: Any) -> None:
         """A finished sub-workflow run: record its parent's step and answer the parent's task token (a parent
-        that no longer waits, stopped or timed out, is left as it is)."""
+        that no longer waits, stopped or timed out, is left as it is). The child's steps travel back only up
+        to 64 kB (else a `{"truncated": true, "bytes"}` note), within Step Functions' 256 KB state."""
         assert run.parent_task_token is not None
         outcome = {"run_id": str(run.id), "workflow_id": str(run.workflow_id), "status": run.status}
         step = (
@@ -199,7 +200,7 @@ class StepWorker:
             if run.parent_step_execution_id
             else None
         )
-        result = {**outcome, "steps": output if isinstance(output, dict) else {}}
+        result = {**outcome, "steps": _bounded(output) if isinstance(output, dict) else {}}
         error = None if run.status == "succeeded" else f"the sub-workflow run {run.id} {run.status}"
         cause = (run.error_details or {}).get("Cause")
         if run.status != "succeeded" and run.error_message:

@@ -139,6 +139,7 @@ class RuntimeServices:
             self.clock,
             self.ids,
             event_bus=lambda: self.settings.event_bus_name,
+            runs=self.workflow_runs,
         )
 
     @cached_property

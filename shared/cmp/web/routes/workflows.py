@@ -20,6 +20,7 @@ from cmp.gateway.context import RuntimeContext
 from cmp.web.deps import Runtime, ServicesDep
 from cmp.web.schemas import PageCursor, PageLimit, answers
 from cmp.web.workflow_schemas import (
+    NewWorkflowBody,
     RunBody,
     RunDetail,
     RunExport,
@@ -83,6 +84,24 @@ def list_workflows(subscription_id: UUID, ctx: Runtime, services: ServicesDep) -
         ctx.require_scope(MANAGE)
     items = services.workflows.list(str(ctx.tenant_id), subscription_id)
     return WorkflowList.model_validate({"items": items})
+
+
+@router.post(
+    "/v1/subscriptions/<subscription_id>/workflows",
+    responses=answers(201, "Created, as a draft", 401, 403, 404, 409, 422),
+)
+def create_workflow(
+    subscription_id: UUID, body: NewWorkflowBody, ctx: Runtime, services: ServicesDep
+) -> tuple[Workflow, int]:
+    """A new workflow of the subscription (for instance one another workflow runs as a sub-workflow); a
+    draft until activated. 422 lists every problem of the definition at its path; 409 when the
+    subscription is not a live automation or already has 50 workflows."""
+    ctx.require_subscription(subscription_id)
+    ctx.require_scope(MANAGE)
+    values = body.model_dump(exclude_none=True)
+    return Workflow.model_validate(
+        services.workflows.create(str(ctx.tenant_id), subscription_id, values)
+    ), 201
 
 
 @router.get(ONE, responses=answers(200, "The workflow and its latest definition", 401, 403, 404))

@@ -24,7 +24,8 @@ DEFAULT_RUNTIME_TIER: RuntimeTier = "shared"
 class StepMessage(BaseModel):
     """The SQS message the state machine sends for each step (`sqs:sendMessage.waitForTaskToken`)."""
 
-    model_config = ConfigDict(extra="ignore")
+    # Validators are built on first use: each function validates only the messages it consumes.
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     step: OnboardingStep
     tenant_id: str = Field(pattern=r"^[0-9a-f-]{36}$")
     task_token: str = Field(min_length=1)
@@ -100,7 +101,7 @@ class RuntimeStepMessage(BaseModel):
     """The SQS message the runtime-provisioning state machine sends for each step of a dedicated
     subscription's provisioning (`sqs:sendMessage.waitForTaskToken`)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     step: RuntimeStep
     tenant_id: str = Field(pattern=r"^[0-9a-f-]{36}$")
     subscription_id: str = Field(pattern=r"^[0-9a-f-]{36}$")

@@ -9,7 +9,6 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
 from cmp.catalog.paging import ProductPage
-from cmp.commerce.checkout import CheckoutInput
 from cmp.web.commerce_schemas import (
     CancelBody,
     CancelResult,
@@ -49,6 +48,8 @@ def checkout(
     """Buy a plan of a product's current published version. With the local provider the payment is taken
     at once (`status` active, or failed with `failure_reason`); with Stripe, send the buyer to
     `payment.url` and the order completes by webhook."""
+    from cmp.commerce.checkout import CheckoutInput  # the checkout service's module: loaded on first checkout
+
     asked = CheckoutInput(
         body.product,
         body.plan_id,

@@ -168,6 +168,32 @@ class DedicatedRuntimes:
         return self.settings.resources.data_location(tenant_id)
 
 
+RUNTIME_SETTINGS: tuple[tuple[str, str], ...] = (
+    ("EVENT_BUS_NAME", "event_bus_name"),
+    ("EMBEDDING_PROVIDER", "embedding_provider"),
+    ("EMBEDDING_MODEL", "embedding_model"),
+    ("LLM_PROVIDER", "llm_provider"),
+    ("LLM_MODEL", "llm_model"),
+    ("LLM_BASE_URL", "llm_base_url"),
+    ("LLM_VISION", "llm_vision"),
+    ("RERANK_MODEL_ARN", "rerank_model_arn"),
+)
+"""The runtime core's settings (env var, `Settings` field) a dedicated pod gets from the provisioning
+function's own: the chat turn's models and where its events go, so a pod answers as the pooled functions do.
+An OpenAI-compatible key (`LLM_API_KEY_ARN`) is not passed: the tenant role cannot read that secret."""
+
+
+def runtime_environment(settings: Settings) -> tuple[tuple[str, str], ...]:
+    """`RUNTIME_SETTINGS` with their values in `settings` (booleans as `true`/`false`; empty ones left out)."""
+    pairs = []
+    for name, attribute in RUNTIME_SETTINGS:
+        value = getattr(settings, attribute)
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        if text:
+            pairs.append((name, text))
+    return tuple(pairs)
+
+
 def dedicated_runtimes(settings: Settings) -> DedicatedRuntimes | None:
     """Wire the cluster adapter from settings: `kubernetes_api_url` (no authentication: the local fake API
     server), else `eks_cluster_name` (endpoint and CA from EKS, a bearer token from the function's role);
@@ -188,6 +214,7 @@ def dedicated_runtimes(settings: Settings) -> DedicatedRuntimes | None:
         settings.gateway_namespace,
         settings.aws_endpoint_cidrs,
         settings.database_cidrs,
+        runtime_environment(settings),
     )
     if settings.kubernetes_api_url:
         cluster = KubernetesCluster.connect(settings.kubernetes_api_url)

@@ -53,6 +53,9 @@ class ClusterSettings:
     aws_endpoint_cidrs: tuple[str, ...] = field(default=("10.0.96.0/20",))
     database_cidrs: tuple[str, ...] = ()
     """The database's subnets, which the runtime pods may reach on PostgreSQL's port (none: no egress)."""
+    runtime_environment: tuple[tuple[str, str], ...] = ()
+    """Platform settings the runtime core reads, as (env var, value) pairs copied into every runtime pod:
+    the model providers and the event bus (`runtime_environment(settings)`); never a secret's value."""
 
 
 @dataclass(frozen=True)
@@ -227,6 +230,7 @@ def runtime_manifests(spec: RuntimeSpec, cluster: ClusterSettings) -> list[Any]:
         "AWS_DEFAULT_REGION": cluster.resources.region,
         "PORT": str(PORT),
     }
+    env.update(cluster.runtime_environment)
     if cluster.resources.database_secret_arn:
         env["DATABASE_SECRET_ARN"] = cluster.resources.database_secret_arn
     container = k.V1Container(

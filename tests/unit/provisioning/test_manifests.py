@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from cmp.config import Settings
+from cmp.provisioning.dedicated import runtime_environment
 from cmp.provisioning.iam import TenantResources
 from cmp.provisioning.manifests import (
     ClusterSettings,
@@ -292,3 +294,26 @@ def test_the_runtime_reads_the_database_secret_by_env_and_its_role_and_reaches_t
     without = built()["Deployment"]["spec"]["template"]["spec"]["containers"][0]["env"]
     assert "DATABASE_SECRET_ARN" not in {e["name"] for e in without}
     assert not allows(RESOURCES.permissions_policy(TENANT), "secretsmanager:GetSecretValue", database)
+
+
+def test_the_runtime_gets_the_platforms_model_settings_and_no_secret_value() -> None:
+    settings = dataclasses.replace(
+        Settings(),
+        llm_provider="bedrock",
+        llm_model="anthropic.claude-3-haiku",
+        llm_vision=True,
+        embedding_provider="bedrock",
+        embedding_model="cohere.embed-multilingual-v3",
+        rerank_model_arn="",
+        llm_api_key_arn="arn:aws:secretsmanager:us-east-1:123456789012:secret:llm-key",
+    )
+    cluster = dataclasses.replace(CLUSTER, runtime_environment=runtime_environment(settings))
+    objects = to_dicts(runtime_manifests(spec(), cluster))
+    validate(objects)
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    env = {e["name"]: e["value"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["LLM_PROVIDER"] == "bedrock" and env["LLM_MODEL"] == "anthropic.claude-3-haiku"
+    assert env["LLM_VISION"] == "true" and env["EMBEDDING_MODEL"] == "cohere.embed-multilingual-v3"
+    assert env["EMBEDDING_PROVIDER"] == "bedrock" and env["CMP_RUNTIME"] == "dedicated"
+    assert "RERANK_MODEL_ARN" not in env and "LLM_API_KEY_ARN" not in env
+    assert all("secret:llm-key" not in value for value in env.values())

@@ -3,7 +3,9 @@
 overhead  — the same echo route called 2,000 times bare and 2,000 times behind the runtime authorizer (warm
             container cache) + `Gateway.admit` (rate limits of key and subscription, concurrency lease taken
             and released), interleaved call by call; prints p50/p99 of each, the p99 and p50 added, and
-            the throughput ratio (bare time / gated time).
+            the throughput ratio (bare time / gated time). Interleaved with them, `Gateway.admit` alone
+            (no resolver, no authorizer) and the release of its lease alone, timed apart: what the
+            database part costs on this host at this moment.
 accuracy  — 100 clients (threads, each its own connection) call `admit` with one key for N seconds; prints
             the admissions per 1-second window of the database clock after the burst (min, max, how many
             outside 0.98x-1.02x of the rate) and, for runs of 60 s or more, the first 60-second window
@@ -135,15 +137,23 @@ def overhead(services: Services, db: Database, calls: int) -> None:
         assert bare_call() == 200 and gated_call() == 200
     bare: list[float] = []
     gated: list[float] = []
+    admits: list[float] = []
+    releases: list[float] = []
     for _ in range(calls):
         for call, samples in ((bare_call, bare), (gated_call, gated)):
             started = time.perf_counter()
             status = call()
             samples.append((time.perf_counter() - started) * 1000)
             assert status == 200, status
+        started = time.perf_counter()
+        admission = services.gateway.admit(context)
+        admitted = time.perf_counter()
+        admission.close()
+        admits.append((admitted - started) * 1000)
+        releases.append((time.perf_counter() - admitted) * 1000)
     print(f"overhead: {calls:,} calls each, interleaved")
-    for label, samples in (("bare", bare), ("gated", gated)):
-        print(f"  {label:<6} p50={percentile(samples, 50):6.2f} ms  p99={percentile(samples, 99):6.2f} ms")
+    for label, samples in (("bare", bare), ("gated", gated), ("admit", admits), ("release", releases)):
+        print(f"  {label:<7} p50={percentile(samples, 50):6.2f} ms  p99={percentile(samples, 99):6.2f} ms")
     print(
         f"  added  p50={percentile(gated, 50) - percentile(bare, 50):6.2f} ms"
         f"  p99={percentile(gated, 99) - percentile(bare, 99):6.2f} ms"

@@ -33,6 +33,21 @@ def add_base(db: Database, tenant: uuid.UUID, subscription_id: uuid.UUID) -> Kno
     return base
 
 
+def add_product_base(
+    db: Database, seller: uuid.UUID, product_id: uuid.UUID, shared: bool = True
+) -> KnowledgeBase:
+    """The seller-provided knowledge base of `product_id` (of tenant `seller`), embedded with `EMBEDDER`,
+    shared with the product's subscriptions unless `shared` is False."""
+    base = KnowledgeBase(
+        uuid.uuid4(), seller, None, product_id, EMBEDDER.model, EMBEDDER.dimension, datetime.now(UTC),
+        shared=shared,
+    )  # fmt: skip
+    with db.unit_of_work(seller) as uow:
+        uow.knowledge_bases.add(base)
+        uow.commit()
+    return base
+
+
 def add_document(
     db: Database,
     base: KnowledgeBase,

@@ -93,6 +93,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
                 DEMO_ACCOUNTS,
                 seeded["subscriptions"],
                 seeded["demo_agent"],
+                seeded["data_sync"],
             )
         while not signals.wait(SUPERVISION_SECONDS):
             problem = stack.failure()
@@ -127,6 +128,23 @@ def demo_products_line(seeded: dict[str, Any], local_dir: Path) -> str:
         f" {missing}.\n  Seeding leaves the demo products it finds as they are; for fresh demo data, stop"
         f" CMP and delete {local_dir} (all local data)"
     )
+
+
+def data_sync_lines(api: str, data_sync: dict[str, Any]) -> list[str]:
+    """The banner's Data Sync Automation lines, from `seeded["data_sync"]` (`cmp_dev.demo_sync.DataSyncDemo`
+    as a dict): Run Now, the run with every step, the Slack-style messages (after the buyer's login lines,
+    which set $BUYER)."""
+    run_id = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"run_id\"])'"
+    workflow = f"{api}/v1/workflows/{data_sync['workflow_id']}"
+    return [
+        "",
+        "Data Sync Automation (hourly: inventory feed -> transform -> PostgreSQL upsert -> Slack-style"
+        " message; docs/automations.md). Run it now, then read every step and the posted message:",
+        f'  RUN=$(curl -s -X POST {workflow}/runs -H "Authorization: Bearer $BUYER" \\',
+        f"""    -H 'Content-Type: application/json' -d '{{"input": {{}}}}' | {run_id})""",
+        f'  sleep 5; curl -s {api}/v1/runs/$RUN -H "Authorization: Bearer $BUYER"',
+        f"  curl -s {data_sync['sink_url']}",
+    ]
 
 
 def demo_agent_lines(api: str, agent: dict[str, Any]) -> list[str]:
@@ -173,6 +191,7 @@ def _print_banner(
     accounts: Sequence[DemoAccount],
     subscriptions: dict[str, str],
     demo_agent: dict[str, Any] | None,
+    data_sync: dict[str, Any] | None = None,
 ) -> None:
     seller, buyer = accounts[0], accounts[1]
     print(f"""
@@ -202,6 +221,8 @@ Demo accounts (password after the colon):""")
             f"  curl -s {api}/v1/subscriptions/{next(iter(subscriptions.values()))}/dashboard"
             ' -H "Authorization: Bearer $BUYER"',
         ]
+    if data_sync and subscriptions:
+        lines += data_sync_lines(api, data_sync)
     if demo_agent:
         lines += demo_agent_lines(api, demo_agent)
         if websocket:

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from cmp.bootstrap import Services
+from cmp.knowledge.model import KnowledgeOwner
 from cmp.tenancy.credentials import ApiKeyRequest
 
 KNOWLEDGE_DIR = Path(__file__).parent / "demo_knowledge"
@@ -47,13 +48,18 @@ def seed_demo_agent(services: Services, tenant_id: str, user_id: str, subscripti
     failed (at most INDEXING_TIMEOUT_S), and issue the demo API key (revoking the previous one)."""
     started = time.perf_counter()
     subscription = uuid.UUID(subscription_id)
-    present = {d.filename for d in services.knowledge_views.documents(tenant_id, subscription, "file")}
+    present = {
+        d.filename
+        for d in services.knowledge_views.documents(
+            tenant_id, KnowledgeOwner.subscription(subscription), "file"
+        )
+    }
     for path in sorted(KNOWLEDGE_DIR.glob("*.md")):
         if path.name in present:
             continue
         data = path.read_bytes()
         upload = services.knowledge.request_upload(
-            tenant_id, subscription, path.name, "text/markdown", len(data)
+            tenant_id, KnowledgeOwner.subscription(subscription), path.name, "text/markdown", len(data)
         )
         httpx.post(
             upload.form["url"], data=upload.form["fields"], files={"file": (path.name, data, "text/markdown")},
@@ -84,7 +90,9 @@ def _wait_indexed(services: Services, tenant_id: str, subscription: uuid.UUID) -
     while True:
         found = {
             d.filename: (d.status, d.error or "")
-            for d in services.knowledge_views.documents(tenant_id, subscription, "file")
+            for d in services.knowledge_views.documents(
+                tenant_id, KnowledgeOwner.subscription(subscription), "file"
+            )
             if d.filename in names
         }
         done = all(status in ("indexed", "failed") for status, _ in found.values())

@@ -18,6 +18,7 @@ from cmp.catalog.paging import PRODUCTS_MAX_LIMIT, ProductPage
 from cmp.commerce.checkout import CheckoutInput
 from cmp.errors import NotFound
 from cmp_dev.demo_agent import seed_demo_agent
+from cmp_dev.demo_sync import seed_data_sync
 
 # A valid 1×1 PNG, the demo products' logo.
 LOGO_PNG = base64.b64decode(
@@ -51,7 +52,9 @@ ADMIN = DemoAccount("admin@demo.cmp.dev", "Platform-Ops-2026!", "CMP Platform", 
 DEMO_ACCOUNTS = (SELLER, BUYER, ADMIN)
 DEMO_AGENT = "techcorp-support-agent"
 """The demo buyer's agent that answers from TechCorp's catalog and return policy (`cmp_dev.demo_agent`)."""
-DEMO_PURCHASES = (DEMO_AGENT, "acme-support-agent", "acme-blog-writer", "acme-crm-sync")
+DEMO_AUTOMATION = "acme-crm-sync"
+"""The demo automation: its subscription holds the Data Sync Automation workflow (`cmp_dev.demo_sync`)."""
+DEMO_PURCHASES = (DEMO_AGENT, "acme-support-agent", "acme-blog-writer", DEMO_AUTOMATION)
 """What the demo buyer holds: the TechCorp agent, the demo agent, assistant and automation, each on its first
 plan, monthly. The TechCorp agent is bought first, so the newest agent subscription (the one the docs'
 examples take) is still the demo agent with an empty knowledge base."""
@@ -140,7 +143,8 @@ def seed(services: Services) -> dict[str, Any]:
     (slug → product status, for each demo product that is not in the marketplace now), `subscriptions`
     (the demo buyer's, slug → subscription id) and `demo_agent` (`cmp_dev.demo_agent.DemoAgent` as a dict: the
     TechCorp knowledge ingested into the buyer's demo agent and a new API key for it; None when the buyer
-    holds no demo agent). A demo product
+    holds no demo agent) and `data_sync` (`cmp_dev.demo_sync.DataSyncDemo` as a dict: the buyer's active
+    Data Sync Automation workflow; None without the demo automation or outside the local stack). A demo product
     that exists is left as it is: one archived after an earlier run stays archived, and `unpublished`
     says so.
     """
@@ -165,6 +169,8 @@ def seed(services: Services) -> dict[str, Any]:
     buyable = [slug for slug in DEMO_PURCHASES if slug not in unpublished]
     subscriptions = _subscribe(services, tenants[BUYER.email], users[BUYER.email], buyable)
     agent = subscriptions.get(DEMO_AGENT)
+    sync = subscriptions.get(DEMO_AUTOMATION)
+    data_sync = seed_data_sync(services, tenants[BUYER.email], sync) if sync else None
     return {
         "tenants": tenants,
         "products": published,
@@ -173,6 +179,7 @@ def seed(services: Services) -> dict[str, Any]:
         "demo_agent": asdict(seed_demo_agent(services, tenants[BUYER.email], users[BUYER.email], agent))
         if agent
         else None,
+        "data_sync": asdict(data_sync) if data_sync else None,
     }
 
 

@@ -1,5 +1,5 @@
 """The buyer's commerce: checkout, orders and subscriptions (plan changes, cancellation, configuration
-sections, the adaptive dashboard and usage).
+sections, the adaptive dashboard, usage and a dedicated plan's SLA).
 
 `services` is built once per container and injected into the routes by `make_resolver` (the
 `cmp.web.deps.get_services` dependency).
@@ -15,6 +15,7 @@ from cmp.observability import instruments
 from cmp.web.api import make_resolver
 from cmp.web.routes.commerce import router
 from cmp.web.routes.configuration import router as configuration_router
+from cmp.web.routes.sla import router as sla_router
 from cmp.web.routes.usage import router as usage_router
 
 logger, metrics = instruments("commerce-api")
@@ -23,6 +24,7 @@ app = make_resolver(logger, services)
 app.include_router(router)
 app.include_router(configuration_router)
 app.include_router(usage_router)
+app.include_router(sla_router)
 
 
 @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_REST)

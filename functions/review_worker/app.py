@@ -5,8 +5,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cmp.bootstrap import bootstrap
+from cmp.jobs import run_sqs_batch  # before any pydantic model (see cmp.jobs)
+
+# isort: split
 from cmp.catalog.messages import ReviewJob
-from cmp.jobs import run_sqs_batch
 from cmp.observability import instruments, traced_job
 
 logger, metrics = instruments("review-worker")

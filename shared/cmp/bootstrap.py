@@ -50,8 +50,11 @@ if TYPE_CHECKING:
     from cmp.gateway.services import Gateway
     from cmp.housekeeping import Housekeeping
     from cmp.provisioning.dedicated import DedicatedRuntimes
+    from cmp.provisioning.health import RuntimeHealthCheck
     from cmp.provisioning.runtime import RuntimeProvisioning
     from cmp.provisioning.services import OnboardingService
+    from cmp.sla.services import SlaEvaluator
+    from cmp.sla.views import SlaViews
     from cmp.tenancy.integrate import IntegrationService
     from cmp.tenancy.services import TenancyService
     from cmp.tenancy.views import ProfileView
@@ -123,7 +126,7 @@ class Services(RuntimeServices):
         from cmp.provisioning.router import RegisteredRuntimes
 
         return Gateway(
-            GatewayStatements(self.db.statement),
+            GatewayStatements(self.db.statement, self.db.send),
             self.unit_of_work,
             self.clock,
             self.ids,
@@ -183,6 +186,15 @@ class Services(RuntimeServices):
         from cmp.provisioning.dedicated import dedicated_runtimes
 
         return dedicated_runtimes(self.settings)
+
+    @cached_property
+    def runtime_health(self) -> RuntimeHealthCheck:
+        """The dedicated runtimes' health checker (probes over HTTP; transitions sent to the event bus)."""
+        from cmp.provisioning.health import HttpProbe, RuntimeHealthCheck
+
+        return RuntimeHealthCheck(
+            self.unit_of_work, HttpProbe(), self.clock, lambda: self.settings.event_bus_name
+        )
 
     @cached_property
     def wizard(self) -> ProductWizard:
@@ -348,6 +360,21 @@ class Services(RuntimeServices):
         from cmp.commerce.sales_views import SalesViews
 
         return SalesViews(self.db.session, self.clock)
+
+    @cached_property
+    def sla_evaluator(self) -> SlaEvaluator:
+        """Dedicated subscriptions' SLOs from the runtime metrics in CloudWatch, and burn-rate alerts."""
+        from cmp.sla.cloudwatch import CloudWatchMetrics
+        from cmp.sla.services import SlaEvaluator
+
+        return SlaEvaluator(self.unit_of_work, CloudWatchMetrics(), self.clock, self.settings.event_bus_name)
+
+    @cached_property
+    def sla_views(self) -> SlaViews:
+        """A dedicated subscription's SLA in its current period (read side)."""
+        from cmp.sla.views import SlaViews
+
+        return SlaViews(self.db.session)
 
 
 def bootstrap(settings: Settings | None = None, **overrides: object) -> Services:

@@ -60,6 +60,10 @@ class Settings:
     )
     """Set in a dedicated runtime's container (its Deployment's `CMP_RUNTIME=dedicated` and
     `CMP_SUBSCRIPTION_ID`): the one subscription this process serves; empty in the pooled functions."""
+    database_cidrs: tuple[str, ...] = field(
+        default_factory=lambda: tuple(c for c in _env("DATABASE_CIDRS").split(",") if c)
+    )
+    """The database subnets' CIDRs, which dedicated runtime pods may reach on 5432 (comma-separated)."""
     aws_endpoint_cidrs: tuple[str, ...] = field(
         default_factory=lambda: tuple(c for c in _env("AWS_ENDPOINT_CIDRS", "10.0.96.0/20").split(",") if c)
     )

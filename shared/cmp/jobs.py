@@ -7,6 +7,10 @@ The queue's own redrive policy stays as the safety net for crashes and timeouts.
 
 A fair job (a message the outbox released by its tenant's share, `cmp.db.outbox`) is reported finished once
 it is handled or dead-lettered, so its tenant's next job is released; a retried one stays in flight.
+
+A worker imports this module before any pydantic model: Powertools' batch utility imports all its parser models
+(SQS, DynamoDB, Kinesis, Kafka; ~40 ms) when pydantic is already loaded at its first import
+(`aws_lambda_powertools.utilities.batch.types`); `tests/unit/test_cold_imports.py` catches a worker that does.
 """
 
 from __future__ import annotations

@@ -57,14 +57,35 @@ class McpReply:
     body: bytes
 
 
+def argument_errors(problems: list[Mapping[str, Any]]) -> str:
+    """Arguments that do not fit a tool's input schema, as the REST API words them: `validation_failed:
+    top_k: Input should be a valid integer; method: Input should be 'vector', 'keyword' or 'hybrid'`
+    (pydantic's `errors()` entries; no documentation link, no echo of the rejected value)."""
+    from cmp.web.api import error_path, problem_message
+
+    fields = "; ".join(f"{error_path(p.get('loc', ()))}: {problem_message(p)}" for p in problems)
+    return f"validation_failed: {fields}"
+
+
 def build_server(tools: AgentTools, name: str = SERVER_NAME) -> Any:
     """An `mcp.server.mcpserver.MCPServer` exposing `ask` and `search` (imports `mcp`). A DomainError of a
     tool becomes the package's ToolError: a result with `isError: true` whose text is the error's code and
-    message (`forbidden: this call needs the scope knowledge:read`)."""
+    message (`forbidden: this call needs the scope knowledge:read`); arguments that fail the input schema
+    are worded by `argument_errors` instead of the package's raw pydantic text."""
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ToolError
+    from pydantic import ValidationError
 
-    server = MCPServer(
+    class Server(MCPServer):
+        async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
+            try:
+                return await super().call_tool(name, arguments, context)
+            except ToolError as e:
+                if isinstance(e.__cause__, ValidationError):
+                    raise ToolError(argument_errors(list(e.__cause__.errors()))) from e.__cause__
+                raise
+
+    server = Server(
         name=name,
         instructions="A customer support agent answering from its knowledge base.",
         log_level="WARNING",

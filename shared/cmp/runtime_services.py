@@ -148,6 +148,7 @@ class RuntimeServices:
             self.clock,
             self.ids,
             event_bus=lambda: self.settings.event_bus_name,
+            runs=self.workflow_runs,
         )
 
     @cached_property
@@ -211,7 +212,7 @@ class RuntimeServices:
 
     @cached_property
     def knowledge(self) -> KnowledgeService:
-        """The buyer's knowledge base: uploads, documents, websites, Q&A pairs."""
+        """A subscription's or a product's knowledge base: uploads, documents, websites, Q&A pairs."""
         from cmp.knowledge.services import KnowledgeService
 
         return KnowledgeService(

@@ -62,7 +62,7 @@ def fuzz(
         "30",
         *extra,
     ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False, cwd=tmp_path)
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path)
 
 
 def assert_clean(result: subprocess.CompletedProcess[str]) -> None:

@@ -151,13 +151,16 @@ def test_search_needs_the_knowledge_read_scope(platform: Platform, agent: dict[s
 
 
 def _api_calls(owner_conn: psycopg.Connection[Any], subscription_id: uuid.UUID) -> int:
-    row = owner_conn.execute(
-        "select coalesce(sum(quantity), 0) from usage_records where subscription_id = %s"
-        " and metric = 'api_calls'",
+    """The API calls metered; each one with its `compute_ms` event (one per call, same request key)."""
+    rows = owner_conn.execute(
+        "select metric, count(*), coalesce(sum(quantity), 0) from usage_records where subscription_id = %s"
+        " and metric in ('api_calls', 'compute_ms') group by metric",
         (subscription_id,),
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
+    ).fetchall()
+    counts = {metric: (int(events), int(quantity)) for metric, events, quantity in rows}
+    calls = counts.get("api_calls", (0, 0))[1]
+    assert counts.get("compute_ms", (0, 0))[0] == calls
+    return calls
 
 
 def test_search_and_test_are_metered_once_carry_the_limits_and_reach_the_api_calls_quota(

@@ -124,9 +124,10 @@ def test_connect_chat_meter_once_and_disconnect(
         "select metric, quantity from usage_records where subscription_id = %s order by metric",
         (ws["id"],),
     ).fetchall()
-    assert usage == [
+    assert usage[1:] == [
         ("messages", 1), ("tokens_in", done["usage"]["tokens_in"]), ("tokens_out", done["usage"]["tokens_out"])
     ]  # fmt: skip
+    assert usage[0][0] == "compute_ms"  # the turn's compute time, in the turn's transaction
     # bad input: an error frame in the platform's shape, nothing metered
     _say(platform, connection_id, "{oops")
     _say(platform, connection_id, {"action": "chat", "message": "x" * 20_000})
@@ -135,7 +136,7 @@ def test_connect_chat_meter_once_and_disconnect(
     assert errors[0]["error"] == "validation_failed" and errors[0]["request_id"]
     assert errors[1]["errors"][0]["path"] == "message"
     count = owner_conn.execute("select count(*) from usage_records where subscription_id = %s", (ws["id"],))
-    assert count.fetchone() == (3,)
+    assert count.fetchone() == (4,)
     disconnect = websocket_event("$disconnect", connection_id, "abc.execute-api.us-east-1.amazonaws.com")
     platform.invoke(FUNCTION, disconnect)
     assert _stored(owner_conn, connection_id) == 0

@@ -18,7 +18,7 @@ from cmp.bootstrap import Services
 from cmp.db import Database
 from cmp.errors import NotFound
 from cmp.gateway.context import RuntimeContext
-from cmp.gateway.errors import QuotaExceeded, RateLimited, RuntimeUnavailable
+from cmp.gateway.errors import CredentialRevoked, QuotaExceeded, RateLimited, RuntimeUnavailable
 from cmp.gateway.repository import GatewayStatements
 from cmp.gateway.services import Gateway
 from cmp.metering.model import UsageEvent
@@ -224,11 +224,15 @@ def test_a_dedicated_subscription_is_a_503_with_its_provisioning_state_until_it_
         assert admission.endpoint is None  # shared plans run in-process
 
 
-def test_admission_is_two_round_trips_and_release_one(
+def test_a_warm_admission_is_one_round_trip_and_never_stale(
     services: Services, db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
     """Each round trip ends the client's messages with a Sync (pipeline) or is a simple Query: libpq's
-    trace of the connection counts them."""
+    trace of the connection counts them. The container's first call of a subscription reads the state and
+    then admits (2); later calls send the cached limits with the state read (1); a plan change is seen on
+    the very next call (2 again, with the new limits), a revoked key on the very next call. The release is
+    sent without waiting (on the process's own connection, no round trip of the pool's), and has run
+    before the process's next statement."""
     ctx = _key_context(services, db, _plan(rateLimitRpm=600, concurrency=2, messages=1000))
     trace = tmp_path / "libpq.trace"
     opened = db._connection
@@ -248,7 +252,58 @@ def test_admission_is_two_round_trips_and_release_one(
         return sum(1 for fields in sent if fields[1:2] == ["F"] and fields[3] in {"Sync", "Query"})
 
     monkeypatch.setattr(db, "_connection", traced)
+
+    def leases() -> int:
+        with db.session(ctx.tenant_id) as session:
+            row = session.fetch_one(
+                "select count(*) as n from gateway_leases where subscription_id = %s", (ctx.subscription_id,)
+            )
+        trace.write_text("")
+        return int(row["n"]) if row else -1
+
     admission = services.gateway.admit(ctx, metric="messages")
     assert round_trips() == 2
     admission.close()
-    assert round_trips() == 1
+    assert round_trips() == 0
+    assert leases() == 0
+    for _ in range(3):
+        admission = services.gateway.admit(ctx, metric="messages")
+        assert round_trips() == 1
+        assert admission.headers["RateLimit-Policy"] == '"key";q=600;w=60, "subscription";q=600;w=60'
+        assert leases() == 1
+        admission.close()
+        assert round_trips() == 0
+    with db.session(ctx.tenant_id) as session:
+        session.execute(
+            "update subscriptions set plan = jsonb_set(plan, '{limits,rateLimitRpm}', '120') where id = %s",
+            (ctx.subscription_id,),
+        )
+    trace.write_text("")
+    with services.gateway.admit(ctx, metric="messages") as admission:
+        assert admission.headers["RateLimit-Policy"] == '"key";q=120;w=60, "subscription";q=120;w=60'
+    assert round_trips() == 2  # the state with the plan change, then the admission
+    with services.gateway.admit(ctx, metric="messages"):
+        assert round_trips() == 1
+    with db.session(ctx.tenant_id) as session:
+        session.execute("update api_keys set revoked_at = now() where id = %s", (ctx.key_id,))
+    with pytest.raises(CredentialRevoked):
+        services.gateway.admit(ctx, metric="messages")
+    assert leases() == 0  # every release ran; the refused call took no lease
+
+
+def test_a_warm_admission_still_refuses_on_quota_and_concurrency(services: Services, db: Database) -> None:
+    """The one-statement admission holds the same rules: the quota's last unit, then a 429 naming it; the
+    concurrency cap with the cached limits."""
+    ctx = _key_context(services, db, _plan(rateLimitRpm=600, concurrency=1, apiCalls=3))
+    services.gateway.admit(ctx).close()  # cold: caches the limits
+    record = services.call_meter.record
+    for n in range(3):
+        record(ctx.tenant_id, ctx.subscription_id, ctx.key_id, f"warm-{n}", services.clock.now())
+    with pytest.raises(QuotaExceeded) as over:
+        services.gateway.admit(ctx)
+    assert "api_calls" in over.value.message
+    other = _key_context(services, db, _plan(rateLimitRpm=600, concurrency=1))
+    services.gateway.admit(other).close()
+    with services.gateway.admit(other), pytest.raises(RateLimited) as busy:
+        services.gateway.admit(other)
+    assert "1 concurrent calls" in busy.value.message

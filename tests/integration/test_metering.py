@@ -116,3 +116,28 @@ def test_an_event_after_the_period_end_lands_in_the_next_period(db: Database) ->
     assert (row["period_start"], row["adjustment"]) == (end, False)
     assert [p["period_start"] for p in periods] == [sub.current_period_start, end]
     assert periods[1]["period_end"] - periods[1]["period_start"] == end - sub.current_period_start
+
+
+def test_a_call_meters_its_api_call_and_compute_time_once_however_often_it_is_retried(db: Database) -> None:
+    """`CallMeter.record` writes `api_calls` and `compute_ms` in one transaction, keyed by the call: a retry
+    (or a re-delivered request) with the same key writes neither again, even with another duration."""
+    from cmp.metering.calls import CallMeter
+
+    tenant = uuid.UUID(new_tenant(db, "Buyer"))
+    sub = subscribe(db, tenant)
+    started = sub.current_period_start + timedelta(hours=1)
+    clock = FixedClock(started + timedelta(milliseconds=1234, microseconds=600))
+    meter = CallMeter(db.unit_of_work, clock)
+    assert meter.record(tenant, sub.id, None, "req-42", started) is True
+    assert meter.record(tenant, sub.id, None, "req-42", started - timedelta(seconds=9)) is False
+    assert meter.record(tenant, sub.id, None, "req-43", started + timedelta(seconds=5)) is True
+    with db.session(tenant, read_only=True) as session:
+        rows = session.fetch_all(
+            "select metric, quantity, dedup_key from usage_records order by metric, dedup_key"
+        )
+    assert [(r["metric"], r["quantity"], r["dedup_key"]) for r in rows] == [
+        ("api_calls", 1, "call:req-42"),
+        ("api_calls", 1, "call:req-43"),
+        ("compute_ms", 1234, "compute:req-42"),
+        ("compute_ms", 0, "compute:req-43"),  # a start after the clock's now counts 0, never negative
+    ]

@@ -102,6 +102,11 @@ def test_the_billing_function_reports_what_it_did(platform: Platform) -> None:
     assert result.get("errors", 0) == 0
 
 
+def test_the_sla_evaluator_reports_what_it_did(platform: Platform) -> None:
+    result = platform.invoke("SlaEvaluatorFunction", _event("sla_evaluator"))
+    assert set(result) == {"evaluated", "alerts", "errors"} and result["errors"] == 0
+
+
 def test_a_runtime_step_whose_token_is_no_longer_awaited_is_dead_lettered(platform: Platform) -> None:
     result = platform.invoke("RuntimeProvisioningWorkerFunction", _event("runtime_provisioning_worker"))
     assert result == {"batchItemFailures": []}

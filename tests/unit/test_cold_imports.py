@@ -13,6 +13,7 @@ must not connect anywhere: the probe runs without credentials or endpoints.
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -56,6 +57,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "RuntimeProvisioningWorkerFunction": API,
     "RuntimeAuthorizerFunction": JOB,
     "UsageRollupFunction": JOB,
+    "RuntimeHealthFunction": JOB,
+    "SlaEvaluatorFunction": JOB,
     "KnowledgeRefreshFunction": JOB,
     "RuntimeApiFunction": API,
     "AgentApiFunction": API,
@@ -78,7 +81,7 @@ import importlib, json, sys
 sys.path.insert(0, {shared!r}); sys.path.insert(0, {folder!r})
 before = set(sys.modules)
 importlib.import_module({module!r})
-print(json.dumps(sorted({{m.split('.')[0] for m in set(sys.modules) - before}})))
+print(json.dumps(sorted(set(sys.modules) - before)))
 """
 
 
@@ -88,8 +91,8 @@ def probe_environment(function: FunctionDef) -> dict[str, str]:
     return {**literal, "AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
 
 
-def loaded_packages(folder: Path, module: str = "app", environment: dict[str, str] | None = None) -> set[str]:
-    """The third-party top-level packages importing `module` from `folder` adds to a fresh interpreter."""
+def loaded_modules(folder: Path, module: str = "app", environment: dict[str, str] | None = None) -> set[str]:
+    """Every module (dotted name) importing `module` from `folder` adds to a fresh interpreter."""
     code = PROBE.format(shared=str(REPO / "shared"), folder=str(folder), module=module)
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -99,8 +102,18 @@ def loaded_packages(folder: Path, module: str = "app", environment: dict[str, st
         cwd=folder,
         env=environment or {"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"},
     )
-    names = json.loads(out.stdout.strip().splitlines()[-1])
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def third_party(modules: set[str], module: str = "app") -> set[str]:
+    """The third-party top-level packages among `modules` (the handler module `module` left out)."""
+    names = {m.split(".")[0] for m in modules}
     return {n for n in names if not n.startswith("_") and n not in sys.stdlib_module_names and n != module}
+
+
+def loaded_packages(folder: Path, module: str = "app", environment: dict[str, str] | None = None) -> set[str]:
+    """The third-party top-level packages importing `module` from `folder` adds to a fresh interpreter."""
+    return third_party(loaded_modules(folder, module, environment), module)
 
 
 def budget_problem(function: str, loaded: set[str]) -> str | None:
@@ -122,6 +135,18 @@ def budget_problem(function: str, loaded: set[str]) -> str | None:
 
 FUNCTIONS = read_template(TEMPLATE).functions
 
+NEVER_AT_LOAD = ("cmp.capabilities.models", "aws_lambda_powertools.utilities.parser.models")
+"""Modules no handler loads with its module: the ~120 capability models (~40 ms of class building) load where a
+route, a key's issue or a chat reads a capability document; Powertools' parser models (~40 ms) load when a worker
+imports a pydantic model before `cmp.jobs` (docs/performance.md, fourth pass)."""
+
+
+@functools.cache
+def function_modules(name: str) -> frozenset[str]:
+    """The modules the handler of template.yaml's function `name` loads, probed once per test session."""
+    function = FUNCTIONS[name]
+    return frozenset(loaded_modules(function.code_dir, function.module, probe_environment(function)))
+
 
 def test_every_allow_list_entry_is_a_function_of_the_template() -> None:
     assert not set(ALLOWED) - set(FUNCTIONS), (
@@ -131,10 +156,14 @@ def test_every_allow_list_entry_is_a_function_of_the_template() -> None:
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_handler_loads_only_allowed_packages(name: str) -> None:
-    function = FUNCTIONS[name]
-    loaded = loaded_packages(function.code_dir, function.module, probe_environment(function))
-    problem = budget_problem(name, loaded)
+    problem = budget_problem(name, third_party(set(function_modules(name)), FUNCTIONS[name].module))
     assert problem is None, problem
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_handler_loads_no_module_kept_for_first_use(name: str) -> None:
+    loaded = sorted(set(NEVER_AT_LOAD) & function_modules(name))
+    assert not loaded, f"{name} loads {loaded} at import; see NEVER_AT_LOAD in {THIS_FILE}"
 
 
 def test_the_probe_sees_a_heavy_import(tmp_path: Path) -> None:
@@ -147,3 +176,15 @@ def test_the_probe_sees_a_heavy_import(tmp_path: Path) -> None:
 def test_a_function_without_an_allow_list_says_how_to_add_it() -> None:
     problem = budget_problem("BrandNewFunction", {"cmp"})
     assert problem is not None and "add the line `'BrandNewFunction': API,`" in problem
+
+
+def test_the_probe_sees_the_capability_models(tmp_path: Path) -> None:
+    """The guard itself: a handler that imports the capability models at load time is caught."""
+    (tmp_path / "app.py").write_text("import cmp.capabilities.models\n")
+    assert "cmp.capabilities.models" in loaded_modules(tmp_path)
+
+
+def test_the_probe_sees_the_parser_models_of_a_worker_importing_pydantic_first(tmp_path: Path) -> None:
+    """The guard itself: a worker that loads a pydantic model before `cmp.jobs` is caught."""
+    (tmp_path / "app.py").write_text("import cmp.catalog.messages\nimport cmp.jobs\n")
+    assert "aws_lambda_powertools.utilities.parser.models" in loaded_modules(tmp_path)

@@ -98,3 +98,23 @@ def test_a_client_that_does_not_accept_json_gets_406() -> None:
         {"jsonrpc": "2.0", "id": 5, "method": "tools/list"}, _tools([]), {**HEADERS, "accept": "text/html"}
     )
     assert reply.status == 406
+
+
+def test_arguments_of_the_wrong_type_are_named_without_pydantic_text() -> None:
+    calls: list[tuple[str, tuple[Any, ...]]] = []
+    reply = _post(
+        {
+            "jsonrpc": "2.0",
+            "id": 6,
+            "method": "tools/call",
+            "params": {"name": "search", "arguments": {"query": "x", "top_k": "many", "method": "fuzzy"}},
+        },
+        _tools(calls),
+    )
+    result = json.loads(reply.body)["result"]
+    text = result["content"][0]["text"]
+    assert result["isError"] is True
+    assert text.startswith("validation_failed: ")
+    assert "top_k: Input should be a valid integer" in text and "method: Input should be" in text
+    assert "pydantic" not in text and "https://" not in text and "many" not in text
+    assert calls == []

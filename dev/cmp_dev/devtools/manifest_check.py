@@ -67,7 +67,11 @@ def _validator(kind: str, api_version: str) -> Any:
 def sample_manifests() -> list[dict[str, Any]]:
     """Two sample tenants' objects: a medium CPU runtime and a GPU one."""
     resources = TenantResources(
-        "123456789012", "us-east-1", "cmp-data", "oidc.eks.us-east-1.amazonaws.com/id/X"
+        "123456789012",
+        "us-east-1",
+        "cmp-data",
+        "oidc.eks.us-east-1.amazonaws.com/id/X",
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:cmp/database-AbCdEf",
     )
     cluster = ClusterSettings(resources, "123456789012.dkr.ecr.us-east-1.amazonaws.com/cmp-runtime:check")
     manifests: list[Any] = []

@@ -8,8 +8,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from cmp.aws.clients import aws_mode
+from cmp_dev.demo_sync import DATABASE, DEMO_DATABASE_VARIABLE, DEMO_URL_VARIABLE
+from cmp_dev.local.demo_database import DemoDatabaseProxy
 from cmp_dev.local.kube_api import FakeKubernetes, KubeApiServer
 from cmp_dev.local.runner import LocalRunner
 from cmp_dev.local.runtime_processes import RuntimeProcesses
@@ -18,6 +21,27 @@ from cmp_dev.local.template import LocalTemplate, Resolver, read_template
 
 STATE_FILE = "stack.json"
 RUNTIME_FUNCTIONS = ("AgentApiFunction", "McpApiFunction", "RuntimeApiFunction")
+LOCAL_WORKFLOW_HOSTS = "localhost"
+"""The one host name workflow steps may reach on a private address locally: the runner's demo endpoints
+and the demo database of the Data Sync workflow (`cmp_dev.demo_sync`); 127.0.0.1 and every other private
+address stay refused."""
+
+
+def _demo_database(postgres: Postgres) -> DemoDatabaseProxy | None:
+    """The demo database's TCP door to the embedded server's Unix socket (None for an external server)."""
+    if postgres.server is None:
+        return None
+    socket_dir = parse_qs(urlsplit(postgres.owner_url).query)["host"][0]
+    port = urlsplit(postgres.owner_url).port or 5432
+    return DemoDatabaseProxy(f"{socket_dir}/.s.PGSQL.{port}", DATABASE, DATABASE).start()
+
+
+def demo_url(base_url: str) -> str:
+    """The runner's demo endpoints as workflow steps reach them (`http://localhost:<port>/demo`)."""
+    parts = urlsplit(base_url)
+    return urlunsplit((parts.scheme, f"localhost:{parts.port}", "/demo", "", ""))
+
+
 """The pooled functions whose routes a dedicated runtime serves (infra/runtime/app.py)."""
 
 
@@ -31,6 +55,8 @@ class Stack:
     local_dir: Path
     kubernetes: KubeApiServer
     runtimes: RuntimeProcesses
+    demo_database: DemoDatabaseProxy | None = None
+    """The Data Sync demo's door to the embedded server (None with an external DATABASE_URL)."""
 
     def environment(self, function: str) -> dict[str, str]:
         return function_environment(
@@ -43,6 +69,9 @@ class Stack:
         for function in self.template.functions:
             combined.update(self.environment(function))
         combined["MIGRATIONS_DATABASE_URL"] = self.postgres.owner_url
+        combined[DEMO_URL_VARIABLE] = demo_url(self.runner.base_url)
+        if self.demo_database is not None:
+            combined[DEMO_DATABASE_VARIABLE] = f"localhost:{self.demo_database.port}"
         return combined
 
     def failure(self) -> str | None:
@@ -54,6 +83,8 @@ class Stack:
         """Stop everything this stack started, users first: runner (pollers, workers), moto (LocalStack is
         left running), PostgreSQL."""
         self.runner.stop()
+        if self.demo_database is not None:
+            self.demo_database.stop()
         self.kubernetes.stop()
         self.runtimes.stop()
         self.aws.stop()
@@ -99,6 +130,7 @@ def start_stack(
                 **os.environ,
                 **function_environment(template, function, resolver, aws.environment(), postgres.app_url),
                 "KUBERNETES_API_URL": kubernetes.url,
+                "WORKFLOW_HTTP_ALLOWED_HOSTS": LOCAL_WORKFLOW_HOSTS,
             }
 
         runner = LocalRunner(template, environment, aws.endpoint, queue_arns, port=http_port)
@@ -109,7 +141,9 @@ def start_stack(
         aws.stop()
         postgres.stop()
         raise
-    stack = Stack(template, postgres, aws, resolver, runner, local_dir, kubernetes, runtimes)
+    stack = Stack(
+        template, postgres, aws, resolver, runner, local_dir, kubernetes, runtimes, _demo_database(postgres)
+    )
     state_file = local_dir / STATE_FILE
     state_file.write_text(
         json.dumps(

@@ -17,6 +17,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from cmp.aws.clients import new_client
+from cmp_dev.local.emf import EmfStream
+
 _SPAWN = multiprocessing.get_context("spawn")
 # Signals a terminal sends to its whole foreground process group (Ctrl-C, hang-up). A worker never acts on
 # them: the parent decides when the stack stops and then terminates its workers, so Ctrl-C prints no
@@ -74,7 +77,9 @@ def _serve(
     os.environ.clear()
     os.environ.update(env)
     sys.path.insert(0, code_dir)
-    sys.stdout = sys.stderr  # function logs never mix with a command's output (`cmp invoke` prints JSON)
+    # function logs never mix with a command's output (`cmp invoke` prints JSON); EMF lines also become
+    # metrics in the stack's CloudWatch, as CloudWatch Logs extracts them in AWS
+    sys.stdout = EmfStream(sys.stderr, lambda: new_client("cloudwatch"))
     try:
         loaded = load_handler(Path(code_dir), module, "", f"cmp_fn_{name}")
         handler = getattr(loaded, attribute)

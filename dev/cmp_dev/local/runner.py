@@ -1,6 +1,6 @@
 """The local runner: serves every `Api` event on one port as API Gateway REST proxy events (authorizer
 first), polls every SQS event source with real batches, fires every schedule, and serves the merged
-OpenAPI document with Swagger UI."""
+OpenAPI document with Swagger UI, and the demo endpoints of the Data Sync workflow (`/demo/…`)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from urllib.parse import unquote, urlsplit
 
 from cmp.aws.clients import new_client
 from cmp_dev.local import events
+from cmp_dev.local.demo_endpoints import PREFIX as DEMO_PREFIX
+from cmp_dev.local.demo_endpoints import DemoEndpoints
 from cmp_dev.local.functions import FunctionError, FunctionProcess
 from cmp_dev.local.gateway import gateway_response
 from cmp_dev.local.openapi import SWAGGER_PAGE, merge_openapi
@@ -49,6 +51,7 @@ class LocalRunner:
         self._host = host
         self.server = ThreadingHTTPServer((host, port), self._handler_class())
         self.server.daemon_threads = True
+        self.demo = DemoEndpoints()
         # WebSocket functions post their frames back to this runner (`@connections`, cmp_dev.local.websocket);
         # a function told the WebSocket API's URL (WEBSOCKET_URL) is told this runner's.
         websocket = {"WEBSOCKET_MANAGEMENT_URL": self.base_url}
@@ -157,6 +160,8 @@ class LocalRunner:
         path = split.path
         if path.startswith(CONNECTIONS_PATH):
             return self.websocket.manage(method, unquote(path.removeprefix(CONNECTIONS_PATH)), body)
+        if path.startswith(DEMO_PREFIX):
+            return self.demo.handle(method, path, body)
         if path in STATIC_PATHS or path.startswith("/docs/"):
             if method not in ("GET", "HEAD"):
                 return _not_allowed(method, path, ("GET", "HEAD"), request_id)

@@ -408,7 +408,6 @@ def function_environment(
             "DATABASE_URL": database_url,
             "AWS_LAMBDA_FUNCTION_NAME": f"cmp-local-{logical_id}",
             "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_DISABLED": "true",
         }
     )
     return env

@@ -42,6 +42,7 @@ from cmp.capabilities.plan_ids import id_rules
 from cmp.capabilities.validation import validate_capabilities
 from cmp.errors import FieldError
 from cmp.money import Money, exponent, is_currency, places_problem, with_exponent
+from cmp.sla.targets import LATENCY_BOUNDS_MS
 
 PlanTier = Literal["starter", "pro", "enterprise", "custom"]
 RuntimeType = Literal["shared", "dedicated"]
@@ -149,6 +150,18 @@ class PlanLimits(PlanModel):
     concurrency: Annotated[Count, Field(le=PLATFORM_MAXIMA.concurrency)] | None = None
 
 
+class PlanSla(PlanModel):
+    """A dedicated plan's service level objectives (docs/sla.md); a dedicated plan without one gets
+    `cmp.sla.targets`' defaults (99.9 %, p95 <= 2000 ms)."""
+
+    availability: Annotated[float, Field(ge=90, lt=100)] = Field(
+        description="Share of calls (%) that must not fail on the platform's side (no 5xx)"
+    )
+    latency_p95_ms: Literal[LATENCY_BOUNDS_MS] = Field(  # type: ignore[valid-type]
+        alias="latencyP95Ms", description="95 % of the successful calls are answered within this many ms"
+    )
+
+
 class PlanSpec(PlanModel):
     """One purchasable plan. Omitted runtime type and limits take the tier's defaults.
 
@@ -165,6 +178,8 @@ class PlanSpec(PlanModel):
     price_yearly: Price | None = None
     limits: PlanLimits = Field(default_factory=PlanLimits)
     runtime_type: RuntimeType = "shared"
+    sla: PlanSla | None = Field(default=None, exclude_if=lambda sla: sla is None)
+    """Dedicated plans only; left out of the document when the plan states none."""
     features: list[
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     ] = []
@@ -187,7 +202,7 @@ class PlanSpec(PlanModel):
 
     def to_document(self) -> dict[str, Any]:
         """The stored camelCase JSON form: tier defaults applied, prices as strings with the currency's
-        exponent ("29.00" USD, "1500" JPY, "1.500" KWD)."""
+        exponent ("29.00" USD, "1500" JPY, "1.500" KWD); `sla` only when the plan states one."""
         return self.model_dump(by_alias=True, mode="json")
 
     @property
@@ -274,6 +289,8 @@ def _runtime_rules(
     def inherited(field: str) -> str:
         return "" if field in explicit else f" (the {plan.tier} default; set {field} to change it)"
 
+    if plan.sla is not None and plan.runtime_type != "dedicated":
+        yield FieldError(f"{prefix}.sla", "an SLA applies to dedicated plans only (runtimeType 'dedicated')")
     allowed = PLAN_DEPLOYMENTS[plan.runtime_type]
     if runtime.deployment not in allowed:
         choices = " or ".join(f"'{deployment}'" for deployment in allowed)

@@ -9,8 +9,17 @@
   `pending_change`; nothing is charged now. The renewal job applies it.
 - A change stays within the product version the subscription holds (its capability snapshot); a newer
   version's plans are not offered here, since moving to a newer version changes what the buyer configured
-  against: that is an explicit upgrade of the version, not a plan change. A change between the shared and
-  the dedicated runtime is refused too (it needs a new runtime: cancel and buy the other plan).
+  against: that is an explicit upgrade of the version, not a plan change.
+- A shared subscription moving to a dedicated plan is an upgrade like any other (charged now, prorated),
+  which also starts provisioning its dedicated runtime through the outbox, in the same transaction
+  (execution `upgrade-{order_id}` of the runtime-provisioning state machine). Until that runtime is ready
+  the subscription keeps `runtime_type` `shared` and its calls keep running there; the provisioning's
+  `complete` step switches it (`Subscription.provisioning_succeeded`). A failed provisioning leaves it on
+  the shared runtime with the reason in `status_reason` and a `provisioning_failed` reconciliation issue
+  for operators (as a failed dedicated purchase). Such a move must be an upgrade by price (a higher price
+  in the same interval, or monthly -> yearly): a runtime is not provisioned at a period's end.
+- A dedicated subscription cannot move to a shared plan (409): its runtime would have to be removed while
+  the period it paid for runs; cancel at the period end (which deprovisions it) and buy the shared plan.
 - Cancellation is at the period end (the subscription stays live until then; the renewal job ends it) or
   at once, with the buyer's reason recorded. Nothing is refunded by a cancellation.
 
@@ -84,12 +93,15 @@ class SubscriptionChanges:
         self, tenant_id: str, subscription_id: uuid.UUID, plan_id: str, billing_period: str
     ) -> dict[str, Any]:
         """Change the plan and/or billing period; returns `{"change", "effective_at", "amount_due",
-        "currency", "amount_due_display", "order_id"}`.
+        "currency", "amount_due_display", "order_id", "runtime"}`, `runtime` being `{"type", "state",
+        "target"}`: where the calls run now, the provisioning state (None on a shared runtime) and where
+        they will run (`dedicated` while an upgrade's runtime is provisioned).
 
         Raises NotFound (no such subscription in the organization), ValidationFailed at `plan_id` (not a
-        plan of the version held, another currency or runtime) or `billing_period` (no price for it),
-        Conflict (the same plan and period, a subscription that ended, is cancelling or still being
-        provisioned), PaymentUnavailable.
+        plan of the version held, another currency) or `billing_period` (no price for it), Conflict (the
+        same plan and period, a subscription that ended, is cancelling or still being provisioned, a
+        dedicated subscription to a shared plan, a move to a dedicated plan that is not an upgrade by
+        price), PaymentUnavailable.
         """
         payments = self._payments()
         now = self._clock.now()
@@ -104,7 +116,14 @@ class SubscriptionChanges:
             current = subscription_price(subscription)
             new = plan_price(subscription, plan, billing_period, amount)
             ref = subscription.provider_subscription_ref or ""
-            if change_kind(current, new) == "downgrade":
+            kind = change_kind(current, new)
+            moves = plan.get("runtimeType", "shared") == "dedicated" and subscription.runtime_type == "shared"
+            if moves and kind == "downgrade":
+                raise Conflict(
+                    "moving to the dedicated runtime starts now, so it must be an upgrade: a higher price in "
+                    "the same billing period, or monthly to yearly"
+                )
+            if kind == "downgrade":
                 effective = subscription.current_period_end
                 payments.schedule_change(ref, new, effective)
                 subscription.schedule_change(
@@ -119,7 +138,7 @@ class SubscriptionChanges:
                 )
                 uow.subscriptions.save(subscription)
                 uow.commit()
-                return _result("downgrade", effective.isoformat(), 0, subscription.currency, None)
+                return _result("downgrade", effective.isoformat(), 0, subscription, None)
             quote = payments.change_now(
                 ref, current, new, subscription.current_period_start, subscription.current_period_end, now
             )
@@ -127,6 +146,7 @@ class SubscriptionChanges:
                 subscription.current_period_start,
                 subscription.current_period_end,
             )
+            from_plan_id = subscription.plan_id
             subscription.change_plan(
                 plan,
                 new.billing_period,
@@ -135,11 +155,12 @@ class SubscriptionChanges:
             )
             order = self._change_order(subscription, plan, quote.amount_due, quote.proration_date.isoformat())
             uow.orders.add(order)
+            if moves:
+                subscription.start_upgrade(from_plan_id, now)
+                self._events.runtime_upgraded(uow, subscription, order.id)
             uow.subscriptions.save(subscription)
             uow.commit()
-        return _result(
-            "upgrade", quote.proration_date.isoformat(), quote.amount_due, quote.currency, order.id
-        )
+        return _result("upgrade", quote.proration_date.isoformat(), quote.amount_due, subscription, order.id)
 
     def cancel(
         self, tenant_id: str, subscription_id: uuid.UUID, at_period_end: bool, reason: str | None
@@ -175,16 +196,12 @@ class SubscriptionChanges:
                     )
                 ],
             )
-        if plan.get("runtimeType", "shared") != subscription.runtime_type:
-            raise ValidationFailed(
-                "the plan runs on another runtime",
-                errors=[
-                    FieldError(
-                        "plan_id",
-                        f"runs on the {plan.get('runtimeType')} runtime and the subscription on the "
-                        f"{subscription.runtime_type} one; cancel and buy that plan instead",
-                    )
-                ],
+        if subscription.runtime_type == "dedicated" and plan.get("runtimeType", "shared") == "shared":
+            raise Conflict(
+                "a dedicated subscription cannot move to a shared plan while its period runs (its runtime "
+                "would be removed mid-period); cancel at the period end, which deprovisions the runtime, "
+                "and buy the shared plan",
+                errors=[FieldError("plan_id", "runs on the shared runtime")],
             )
 
     def _change_order(
@@ -210,7 +227,7 @@ class SubscriptionChanges:
             product_slug=subscription.product_slug,
             category=subscription.category,
             plan=plan,
-            runtime_type=subscription.runtime_type,
+            runtime_type=plan.get("runtimeType", subscription.runtime_type),
             payment={"provider": subscription.payment_provider, "proration_date": at},
         )
         order.activate(subscription.id)
@@ -218,8 +235,9 @@ class SubscriptionChanges:
 
 
 def _result(
-    kind: str, effective_at: str, amount_due: int, currency: str, order_id: uuid.UUID | None
+    kind: str, effective_at: str, amount_due: int, subscription: Subscription, order_id: uuid.UUID | None
 ) -> dict[str, Any]:
+    currency = subscription.currency
     return {
         "change": kind,
         "effective_at": effective_at,
@@ -227,4 +245,16 @@ def _result(
         "currency": currency,
         "amount_due_display": format_amount(amount_due, currency),
         "order_id": str(order_id) if order_id else None,
+        "runtime": runtime_view(subscription),
+    }
+
+
+def runtime_view(subscription: Subscription) -> dict[str, Any]:
+    """`{"type", "state", "target"}`: where the subscription's calls run now, its provisioning state (None
+    for a shared runtime never provisioned) and where they will run once that provisioning completes."""
+    upgrading = subscription.upgrading
+    return {
+        "type": subscription.runtime_type,
+        "state": subscription.provisioning.get("state"),
+        "target": "dedicated" if upgrading else subscription.runtime_type,
     }

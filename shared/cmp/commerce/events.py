@@ -243,10 +243,23 @@ class PaymentEvents:
             )
         return "applied"
 
+    def runtime_upgraded(self, uow: Any, subscription: Subscription, order_id: uuid.UUID) -> None:
+        """A shared subscription moved to a dedicated plan (`cmp.commerce.changes`): start provisioning its
+        runtime through the outbox (execution `upgrade-{order_id}`: one per plan change, so a later upgrade
+        of the same subscription gets its own)."""
+        uow.outbox.add(
+            OutboxMessage.start_execution(
+                self._machine(),
+                f"upgrade-{order_id}",
+                {"tenant_id": str(subscription.tenant_id), "subscription_id": str(subscription.id)},
+            )
+        )
+
     def runtime_ended(self, uow: Any, subscription: Subscription) -> None:
-        """A dedicated subscription ended (at its period end, or the provider deleted it): start
-        deprovisioning its runtime through the outbox (execution `deprovision-{subscription_id}`)."""
-        if subscription.runtime_type == "dedicated":
+        """A dedicated subscription ended (at its period end, or the provider deleted it), or one whose
+        upgrade to a dedicated runtime was underway: start deprovisioning its runtime through the outbox
+        (execution `deprovision-{subscription_id}`)."""
+        if subscription.runtime_type == "dedicated" or "upgrade" in subscription.provisioning:
             uow.outbox.add(
                 OutboxMessage.start_execution(
                     self._machine(),

@@ -257,13 +257,43 @@ class Subscription:
         state = "failed" if status == "failed" else self.provisioning.get("state", "running")
         self.provisioning = {**self.provisioning, "state": state, "steps": steps}
 
+    @property
+    def upgrading(self) -> bool:
+        """True while a live shared subscription's dedicated runtime, paid for by a plan upgrade, is being
+        provisioned (`start_upgrade`): its calls still run on the shared runtime."""
+        return (
+            self.is_live
+            and self.runtime_type == "shared"
+            and "upgrade" in self.provisioning
+            and self.provisioning.get("state") == "pending"
+        )
+
+    @property
+    def awaits_runtime(self) -> bool:
+        """True while the last provisioning step is still to come: a dedicated purchase not yet active, or
+        an upgrade from shared underway (`upgrading`)."""
+        return self.status == "provisioning" or self.upgrading
+
+    def start_upgrade(self, from_plan_id: str, at: datetime) -> None:
+        """The subscription moved to a dedicated plan (`change_plan` already applied): its runtime is to be
+        provisioned; until `provisioning_succeeded` its `runtime_type` stays `shared`, so the gateway keeps
+        running its calls there (no downtime)."""
+        self.provisioning = {
+            "state": "pending",
+            "upgrade": {"from_plan_id": from_plan_id, "started_at": at.isoformat()},
+        }
+        self.status_reason = None
+
     def provisioning_succeeded(self, at: datetime) -> bool:
-        """The last provisioning step finished: the subscription is active."""
+        """The last provisioning step finished: the subscription is active on its dedicated runtime (an
+        upgraded one switches from the shared runtime now)."""
         self.provisioning = {**self.provisioning, "state": "completed", "completed_at": at.isoformat()}
+        self.runtime_type = "dedicated"
         return self._move("active")
 
     def provisioning_failed(self, reason: str, at: datetime) -> None:
-        """Provisioning failed: the subscription stays `provisioning`, with the reason to show and act on."""
+        """Provisioning failed: a purchase stays `provisioning`, an upgrade stays on the shared runtime;
+        either keeps the reason (`status_reason`) to show and act on."""
         self.provisioning = {**self.provisioning, "state": "failed", "failed_at": at.isoformat()}
         self.status_reason = reason
 
@@ -314,12 +344,12 @@ class Subscription:
     ) -> None:
         """Move to another plan of the version held, from now (an upgrade) or from the period end (a
         scheduled downgrade applied by the renewal job); `period` replaces the billing period when the
-        interval changed (Stripe resets the billing cycle anchor)."""
+        interval changed (Stripe resets the billing cycle anchor). `runtime_type` is left as it is: it only
+        changes once a dedicated runtime is ready (`provisioning_succeeded`)."""
         self.plan_id = str(plan["id"])
         self.plan = plan
         self.billing_period = billing_period
         self.amount = amount
-        self.runtime_type = plan.get("runtimeType", self.runtime_type)
         self.pending_change = None
         if period is not None:
             self.current_period_start, self.current_period_end = period
@@ -343,5 +373,5 @@ class Subscription:
             )
         if self.cancel_at_period_end:
             raise Conflict(f"subscription {self.id} is cancelled at the end of its period")
-        if self.status == "provisioning":
+        if self.awaits_runtime:
             raise Conflict(f"subscription {self.id} is still being provisioned; change its plan afterwards")

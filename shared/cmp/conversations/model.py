@@ -14,12 +14,12 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from cmp.capabilities.configuration import default_configuration
-from cmp.capabilities.models import ProductCapabilities
 from cmp.errors import FieldError, Forbidden, ValidationFailed
-from cmp.knowledge.grounding import Citation
+
+if TYPE_CHECKING:
+    from cmp.knowledge.grounding import Citation
 
 Fallback = Literal["refuse", "general", "escalate"]
 Mode = Literal["extractive", "generative"]
@@ -184,6 +184,10 @@ class AgentSettings:
         product's RAG detail (`generation.grounding.confidenceThreshold` when above 0, else None;
         `generation.context.historyTurns` when `includeHistory`), and no
         history at all unless `interfaces.chat.features.multiTurn` is on."""
+        # The capability models (~60 pydantic classes) load on the first chat, not with the function.
+        from cmp.capabilities.configuration import default_configuration
+        from cmp.capabilities.models import ProductCapabilities
+
         snapshot = ProductCapabilities.from_document(capabilities)
         sections = {**default_configuration(snapshot, product_name=product_name), **configuration}
         rag = sections.get("rag") or {}

@@ -36,7 +36,7 @@ from cmp.db.uow import UnitOfWorkFactory
 from cmp.errors import Conflict, FieldError, ValidationFailed
 from cmp.knowledge.grounding import Citation, citation, confidence, default_threshold, supporting
 from cmp.knowledge.retrieval import KnowledgeSearch
-from cmp.metering.model import UsageEvent
+from cmp.metering.model import UsageEvent, compute_ms
 from cmp.ports import Clock, IdGenerator
 
 
@@ -115,7 +115,10 @@ class AgentService:
 
     def stream(self, ctx: Caller, request: ChatRequest) -> Iterator[str | ChatAnswer]:
         """The answer's text pieces as the model produces them, then the stored `ChatAnswer` (errors as
-        `chat`, raised before the first piece)."""
+        `chat`, raised before the first piece). The turn's usage is recorded with it, in its transaction and
+        once per turn: `messages`, `tokens_in`, `tokens_out` and `compute_ms` (from the turn's start to
+        storing it; a replayed turn records nothing)."""
+        started = self._clock.now()
         settings, model, known = self._admit(ctx, request)
         if known is not None:
             yield known.answer
@@ -159,8 +162,9 @@ class AgentService:
                 ("messages", 1),
                 ("tokens_in", answer.tokens_in),
                 ("tokens_out", answer.tokens_out),
+                ("compute_ms", compute_ms(started, now)),
             ):
-                if quantity:
+                if quantity or metric == "compute_ms":
                     uow.usage.record(UsageEvent(
                         ctx.subscription_id, metric, quantity, now, f"chat:{user_message_id}:{metric}",
                         api_key_id=ctx.key_id,

@@ -5,12 +5,13 @@ the database (or has not yet) does not pay its ~80 ms import on a cold start."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from cmp.db.outbox import OutboxMessage
+from cmp.db.sender import StatementSender
 from cmp.db.session import Session
 from cmp.db.uow import UnitOfWork
 
@@ -27,6 +28,7 @@ class Database:
         self._min_size = min_size
         self._max_size = max_size
         self._pool: ConnectionPool[Any] | None = None
+        self._sender = StatementSender(url)
 
     def _ensure_open(self) -> ConnectionPool[Any]:
         if self._pool is None:
@@ -100,13 +102,22 @@ class Database:
                     conn.execute("rollback")
                 conn.autocommit = False
 
+    def send(self, tenant_id: UUID | str, query: str, params: Sequence[str]) -> None:
+        """Send one statement (`$1`.. placeholders, text `params`) in its own transaction scoped to
+        `tenant_id`, without waiting for its answer (`cmp.db.sender`): for work whose loss is bounded (the
+        gateway's lease release). Its answer is read before this process next uses the database, so it runs
+        before anything the process does next."""
+        self._sender.send(str(UUID(str(tenant_id))), query, params)
+
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        self._sender.drain()  # what this process sent runs before what it does next
         pool = self._ensure_open()
         with pool.connection() as conn:
             yield conn
 
     def close(self) -> None:
+        self._sender.close()
         if self._pool is not None:
             self._pool.close()
             self._pool = None

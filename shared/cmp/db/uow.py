@@ -62,6 +62,7 @@ REPOSITORIES: dict[str, str] = {
     "workflow_secrets": "cmp.workflows.secret_repository:SecretRepository",
     "conversations": "cmp.conversations.repository:ConversationRepository",
     "websocket_connections": "cmp.chat_ws.repository:ConnectionRepository",
+    "sla": "cmp.sla.repository:SlaRepository",
 }
 
 

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 BURST_SECONDS = 10
 """The default burst is this many seconds' worth of the rate (at least 1): 10 for 60 rpm, 50 for 300 rpm."""
@@ -135,6 +136,23 @@ def refusal_headers(outcomes: list[RateOutcome]) -> dict[str, str]:
     policies (every one of them must have room again)."""
     wait = max(o.retry_after for o in outcomes if not o.allowed)
     return {"Retry-After": str(wait), **ratelimit_headers(outcomes)}
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """What one admission asks the database (`gateway_admit_call`): the call of `credential_id` (None for a
+    portal token) on `subscription_id`, costing `cost` units of `quota` (a name of QUOTAS, or any other
+    metric), at `now` (the gateway's clock, against which expiry is checked); `fingerprint` and
+    `quota_limit` are what the caller's cached limits assume (None: nothing cached, so the statement only
+    reads the state)."""
+
+    subscription_id: UUID
+    credential_id: UUID | None
+    quota: str
+    cost: int
+    now: datetime
+    fingerprint: str | None = None
+    quota_limit: int | None = None
 
 
 @dataclass(frozen=True)

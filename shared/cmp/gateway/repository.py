@@ -1,66 +1,83 @@
 """The gateway's SQL. `GatewayStatements` is the admission hot path: each method is ONE statement sent with its
 transaction and tenant setting in one round trip (`Database.statement`) -- the call state with the period's
-quota use, the GCRA check with the concurrency lease (`gateway_admit`), the lease release.
-`GatewayRepository` (`uow.gateway`) claims the once-per-period usage alerts inside a unit of work, so the
-alert goes out through the outbox. Migration 0016."""
+quota use and, when the caller's cached limits still hold, the admission in the same statement
+(`gateway_admit_call`, migration 0035); the GCRA check with the concurrency lease alone (`gateway_admit`);
+the lease release. `GatewayRepository` (`uow.gateway`) claims the once-per-period usage alerts inside a unit
+of work, so the alert goes out through the outbox. Migrations 0016 and 0035."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from cmp.db.session import Session
-from cmp.gateway.model import QUOTAS, RateOutcome, RatePolicy
+from cmp.gateway.authorization import CALLABLE_STATUSES
+from cmp.gateway.model import QUOTAS, CallRequest, RateOutcome, RatePolicy
 
 Statement = Callable[[UUID, str, Any], list[dict[str, Any]]]
 """`Database.statement`: (tenant id, SQL, parameters) -> rows, one round trip."""
+Send = Callable[[UUID, str, Sequence[str]], None]
+"""`Database.send`: (tenant id, SQL with $1.., text parameters), sent without waiting for the answer."""
 
 
 class GatewayStatements:
     """The admission statements, each run under row-level security of the given tenant (the rate buckets
     are reached only through `gateway_admit`)."""
 
-    def __init__(self, statement: Statement) -> None:
+    def __init__(self, statement: Statement, send: Send | None = None) -> None:
         self._statement = statement
+        self._send = send
 
-    def call_state(
-        self, tenant_id: UUID, subscription_id: UUID, credential_id: UUID | None, quota: str
-    ) -> dict[str, Any] | None:
-        """The subscription's status, plan, `runtime.limits`, runtime type, provisioning and period, the
-        credential's own rate limit, revocation and expiry (None columns for a portal call), and for `quota`
-        (a name of `QUOTAS`; any other name sums nothing) `used`: the units of `usage_records` that
-        metering placed in the current period (`period_start`, as `usage_daily` and the usage routes count
-        them; index `usage_records_period`), and `alerted`: the alert thresholds already sent this period. None when
-        the subscription is not the tenant's."""
-        metrics = list(QUOTAS[quota][1]) if quota in QUOTAS else []
+    def admit_call(
+        self,
+        tenant_id: UUID,
+        call: CallRequest,
+        policies: list[RatePolicy],
+        lease: tuple[UUID, UUID, int, int] | None,
+    ) -> tuple[dict[str, Any], tuple[list[RateOutcome], int | None] | None] | None:
+        """One `gateway_admit_call`: the call state of `call.subscription_id` (None when it is not the
+        tenant's: status, plan, `runtime_limits`, runtime type, provisioning, period, the credential's own
+        rate limit, revocation and expiry, `used`: the units of `usage_records` of `call.quota` (a name of
+        `QUOTAS`; any other sums nothing) that metering placed in the current period, as `usage_daily` and
+        the usage routes count them, `alerted`: the alert thresholds sent this period, and `fingerprint` of
+        the limits' sources), and the admission when `call.fingerprint` still matched and every check passed
+        (then, as `admit` returns it; None when nothing was attempted and nothing consumed). `policies` and
+        `lease` = (lease id, subscription id, cap, ttl seconds) as for `admit`."""
+        ordered = sorted(policies, key=lambda p: p.bucket)
+        lease_id, _, cap, ttl = lease or (None, None, None, None)
         rows = self._statement(
             tenant_id,
-            """
-            select s.status, s.plan, s.capabilities #> '{runtime,limits}' as runtime_limits, s.runtime_type,
-                   s.provisioning, s.current_period_start, s.current_period_end,
-                   k.rate_limit_per_minute as key_rate_limit, coalesce(k.revoked_at, w.revoked_at) as revoked_at,
-                   k.expires_at,
-                   (select coalesce(sum(u.quantity), 0) from usage_records u
-                    where u.subscription_id = s.id and u.metric = any(%(metrics)s)
-                      and u.period_start = s.current_period_start) as used,
-                   array(select a.threshold from usage_alerts a
-                         where a.subscription_id = s.id and a.metric = %(quota)s
-                           and a.period_start = s.current_period_start) as alerted
-            from subscriptions s
-            left join api_keys k on k.id = %(credential)s and k.subscription_id = s.id
-            left join widget_tokens w on w.id = %(credential)s and w.subscription_id = s.id
-            where s.id = %(subscription)s
-            """,
-            {
-                "subscription": subscription_id,
-                "credential": credential_id,
-                "metrics": metrics,
-                "quota": quota,
-            },
+            "select * from gateway_admit_call(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                call.subscription_id,
+                call.credential_id,
+                call.fingerprint,
+                call.now,
+                sorted(CALLABLE_STATUSES),
+                list(QUOTAS[call.quota][1]) if call.quota in QUOTAS else [],
+                call.quota,
+                call.quota_limit,
+                call.cost,
+                [p.bucket for p in ordered],
+                [p.interval_ms for p in ordered],
+                [p.tolerance_ms for p in ordered],
+                lease_id,
+                cap,
+                ttl,
+            ),
         )
-        return rows[0] if rows else None
+        if not rows:
+            return None
+        state = rows[0]
+        if not state["attempted"]:
+            return state, None
+        outcomes = [
+            RateOutcome(p, allowed, tat, state["checked_at"])
+            for p, allowed, tat in zip(ordered, state["allowed"] or [], state["tats"] or [], strict=False)
+        ]
+        return state, (sorted(outcomes, key=lambda o: policies.index(o.policy)), state["leases_held"])
 
     def admit(
         self,
@@ -100,8 +117,13 @@ class GatewayStatements:
         return outcomes, rows[0]["leases_held"]
 
     def release_lease(self, tenant_id: UUID, lease_id: UUID) -> None:
-        """Free a lease of `tenant_id` (releasing twice, or after it expired, is harmless)."""
-        self._statement(tenant_id, "select gateway_lease_release(%s)", (lease_id,))
+        """Free a lease of `tenant_id` (releasing twice, or after it expired, is harmless): sent without
+        waiting for the answer when a `send` was given (a release lost with its connection is a lease that
+        expires), else one round trip."""
+        if self._send is not None:
+            self._send(tenant_id, "select gateway_lease_release($1::uuid)", [str(lease_id)])
+        else:
+            self._statement(tenant_id, "select gateway_lease_release(%s)", (lease_id,))
 
 
 class GatewayRepository:

@@ -4,25 +4,34 @@
         answer = ...                               # the work
     response.headers.update(admission.headers)     # RateLimit-Policy / RateLimit
 
-Two round trips, each one statement in its own transaction (`cmp.gateway.repository.GatewayStatements`):
-the call state with the period's quota use, then `gateway_admit`. The order of checks: the subscription and
-credential (revoked or expired since the authorizer cached them: 401; subscription not callable: 403), where
-it runs (a dedicated subscription without a runtime endpoint yet: 503 `RuntimeUnavailable` with its
-provisioning state), the plan quota of `metric` (429 `QuotaExceeded`), then in one statement
-(`gateway_admit`, which holds the limiter's row locks only while it runs) the rate limits and the
-concurrency lease (all buckets and the lease or nothing: 429 `RateLimited`). A refused call consumes
-nothing. A call that takes a quota to 80 % or 100 % for the first time in a period also writes the
-`usage.alert` to the outbox, in a unit of work of its own after admission (once per period: the claim in
-`usage_alerts` decides). Releasing the concurrency slot is one statement.
+One round trip (`cmp.gateway.repository.GatewayStatements.admit_call`, one statement in its own transaction):
+a warm container remembers, per subscription and credential, the limits it computed from the plan with
+their `fingerprint` (md5 of the plan document, the product's runtime limits and the key's own rate), and
+sends them with the call; the statement reads the call state and admits the call in the same transaction
+only when the fingerprint is unchanged and every check below passes on that read. Otherwise (the first call
+of a container, a plan change, a refusal, a dedicated runtime) it consumes nothing and returns the state,
+and the checks run here on it, then `gateway_admit` alone: two round trips. So the cache is never stale:
+revocation, expiry, status and plan are read on every call.
+
+The order of checks: the subscription and credential (revoked or expired since the authorizer cached them:
+401; subscription not callable: 403), where it runs (a dedicated subscription without a runtime endpoint
+yet: 503 `RuntimeUnavailable` with its provisioning state), the plan quota of `metric` (429
+`QuotaExceeded`), then in one statement (`gateway_admit`, which holds the limiter's row locks only while it
+runs) the rate limits and the concurrency lease (all buckets and the lease or nothing: 429 `RateLimited`).
+A refused call consumes nothing. A call that takes a quota to 80 % or 100 % for the first time in a period
+also writes the `usage.alert` to the outbox, in a unit of work of its own after admission (once per period:
+the claim in `usage_alerts` decides). Releasing the concurrency slot is one statement, sent without
+waiting for its answer (`GatewayStatements.release_lease`).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
 from typing import Any
@@ -40,6 +49,7 @@ from cmp.gateway.errors import (
     SubscriptionNotCallable,
 )
 from cmp.gateway.model import (
+    CallRequest,
     RatePolicy,
     SubscriptionLimits,
     ratelimit_headers,
@@ -52,6 +62,8 @@ from cmp.ports import Clock, IdGenerator
 
 ALERT_SOURCE = "cmp.gateway"
 ALERT_DETAIL_TYPE = "usage.alert"
+CACHED_SUBSCRIPTIONS = 4096
+"""Limits a container remembers (per subscription and credential); the oldest is forgotten first."""
 
 
 @dataclass
@@ -65,6 +77,8 @@ class Admission:
     """The rate limiter's clock (the database's) when the call was admitted; None when no limit applied."""
     endpoint: str | None = None
     """Where to send the call: the dedicated runtime's base URL, or None to run it in-process (shared)."""
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    """When the call was admitted, on the gateway's clock: where its `compute_ms` starts (cmp.metering.calls)."""
 
     def __enter__(self) -> Admission:
         return self
@@ -103,28 +117,41 @@ class Gateway:
         self._event_bus = event_bus
         self._router = router
         self._product_rate = product_rate_per_minute
+        self._limits: dict[tuple[Any, Any], tuple[str, SubscriptionLimits, int | None]] = {}
+        self._lock = threading.Lock()
 
     def admit(self, ctx: RuntimeContext, metric: str = "api_calls", cost: int = 1) -> Admission:
         """Admit one call of `cost` units of `metric` (a quota name of `cmp.gateway.model.QUOTAS`, or any
         other metric, which no quota caps). Raises Unauthorized, Forbidden, NotFound, RateLimited or
         QuotaExceeded as described in the module docstring."""
-        state = self._statements.call_state(ctx.tenant_id, ctx.subscription_id, ctx.key_id, metric)
-        if state is None:
+        key = (ctx.subscription_id, ctx.key_id)
+        cached = self._limits.get(key)
+        call = CallRequest(ctx.subscription_id, ctx.key_id, metric, cost, self._clock.now())
+        policies: list[RatePolicy] = []
+        lease: tuple[Any, Any, int, int] | None = None
+        if cached is not None:
+            fingerprint, limits, key_rate = cached
+            policies, lease = self._policies(ctx, limits, key_rate), self._lease(ctx, limits)
+            call = replace(call, fingerprint=fingerprint, quota_limit=limits.quotas.get(metric))
+        answer = self._statements.admit_call(ctx.tenant_id, call, policies, lease)
+        if answer is None:
             raise NotFound("subscription not found")
-        self._check_credential(ctx, state)
-        endpoint = self._endpoint(ctx, state)
-        limits = SubscriptionLimits.of(state["plan"] or {}, state["runtime_limits"])
+        state, admitted = answer
+        endpoint = None
+        if admitted is None or cached is None:
+            self._check_credential(ctx, state)
+            endpoint = self._endpoint(ctx, state)
+            limits = SubscriptionLimits.of(state["plan"] or {}, state["runtime_limits"])
         alerts: list[int] = []
         if metric in limits.quotas:
             alerts = self._check_quota(state, metric, cost, limits.quotas[metric])
-        policies = self._policies(ctx, limits, state["key_rate_limit"])
-        lease_id = self._ids.new_id() if limits.concurrency is not None else None
-        lease = None
-        if lease_id is not None and limits.concurrency is not None:
-            lease = (lease_id, ctx.subscription_id, limits.concurrency, limits.lease_seconds)
-        outcomes, held = (
-            self._statements.admit(ctx.tenant_id, policies, cost, lease) if policies or lease else ([], 0)
-        )
+        if admitted is None:
+            self._remember(key, state["fingerprint"], limits, state["key_rate_limit"])
+            policies, lease = self._policies(ctx, limits, state["key_rate_limit"]), self._lease(ctx, limits)
+            admitted = (
+                self._statements.admit(ctx.tenant_id, policies, cost, lease) if policies or lease else ([], 0)
+            )
+        outcomes, held = admitted
         if not all(o.allowed for o in outcomes):
             refused = ", ".join(o.policy.name for o in outcomes if not o.allowed)
             raise RateLimited(f"rate limit reached ({refused}); retry later", refusal_headers(outcomes))
@@ -135,13 +162,28 @@ class Gateway:
             )
         if alerts:
             self._send_alerts(ctx, state, metric, int(state["used"]) + cost, limits.quotas[metric], alerts)
-        release = (
-            None if lease_id is None else partial(self._statements.release_lease, ctx.tenant_id, lease_id)
-        )
+        release = None if lease is None else partial(self._statements.release_lease, ctx.tenant_id, lease[0])
         admitted_at = outcomes[0].checked_at if outcomes else None
-        return Admission(ratelimit_headers(outcomes), release, admitted_at, endpoint)
+        return Admission(ratelimit_headers(outcomes), release, admitted_at, endpoint, call.now)
 
     # ------------------------------------------------------------------------------------------ internals
+    def _remember(
+        self, key: tuple[Any, Any], fingerprint: str, limits: SubscriptionLimits, key_rate: int | None
+    ) -> None:
+        """Cache the limits computed from a state whose sources have `fingerprint` (bounded: the oldest
+        entry goes first past CACHED_SUBSCRIPTIONS)."""
+        with self._lock:
+            self._limits.pop(key, None)
+            if len(self._limits) >= CACHED_SUBSCRIPTIONS:
+                self._limits.pop(next(iter(self._limits)))
+            self._limits[key] = (fingerprint, limits, key_rate)
+
+    def _lease(self, ctx: RuntimeContext, limits: SubscriptionLimits) -> tuple[Any, Any, int, int] | None:
+        """A new concurrency lease (id, subscription, cap, ttl seconds) when the plan caps concurrency."""
+        if limits.concurrency is None:
+            return None
+        return (self._ids.new_id(), ctx.subscription_id, limits.concurrency, limits.lease_seconds)
+
     def _check_credential(self, ctx: RuntimeContext, state: dict[str, Any]) -> None:
         """The authorizer's refusals again, from this transaction's read (revoked or expired since cached)."""
         if state["revoked_at"] is not None:

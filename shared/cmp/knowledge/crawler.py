@@ -8,7 +8,7 @@ robots.txt (`protego`, for our user agent; a missing robots.txt allows all), eac
 
 A crawl then compares with what the base holds: a new page becomes a document (`source_type` 'url'), a
 page whose bytes changed is re-queued, an unchanged page is left alone, and a page no longer found is
-deleted with its chunks. Page bodies are stored under `crawled/{tenant}/{subscription}/{document}` (not
+deleted with its chunks. Page bodies are stored under `crawled/{tenant}/{subscription or product}/{document}` (not
 under `knowledge/`, so storing one does not fire the upload notification) and ingested by the same
 document jobs as uploaded files.
 """
@@ -213,7 +213,7 @@ class WebsiteCrawls:
                         url_source_id=source.id,
                         content_type="text/html",
                         title=page.url,
-                        object_key=f"crawled/{source.tenant_id}/{base.subscription_id}/{document_id}",
+                        object_key=f"crawled/{source.tenant_id}/{base.subscription_id or base.product_id}/{document_id}",
                     )
                     uow.knowledge_documents.add(document)
                     added += 1

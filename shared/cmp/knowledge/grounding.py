@@ -120,6 +120,8 @@ class Citation:
     url: str | None
     chunk_id: str
     snippet: str
+    origin: str = "subscription"
+    """Whose knowledge base the chunk is in: "subscription" (the buyer's) or "product" (the seller's)."""
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -131,6 +133,7 @@ class Citation:
             "url": self.url,
             "chunk_id": self.chunk_id,
             "snippet": self.snippet,
+            "origin": self.origin,
         }
 
 
@@ -146,6 +149,7 @@ def citation(index: int, hit: SearchHit, query: str) -> Citation:
         url=hit.url,
         chunk_id=str(hit.chunk_id),
         snippet=snippet(hit.content, query),
+        origin=hit.origin,
     )
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from cmp.db.outbox import OutboxMessage
 from cmp.db.uow import UnitOfWorkFactory
 from cmp.errors import DomainError, NotFound, PoisonMessage
-from cmp.knowledge.chunking import Chunker, ChunkingOptions, count_words
+from cmp.knowledge.chunking import Chunker, count_words
 from cmp.knowledge.messages import IngestionMessage, document_job
 from cmp.knowledge.model import PREVIEW_CHARS, ChunkDraft, Document, content_hash
 from cmp.knowledge.parsers import TEXT_FORMATS, ParsedDocument, Section, UnreadableDocument, format_of_name
@@ -120,11 +120,9 @@ class IngestionJobs:
             self._fail(tenant_id, document_id, attempt, str(getattr(e, "message", e)))
             raise PoisonMessage(f"document {document_id}: {e}") from None
         embedder = self._embedder()
-        chunker = Chunker(
-            policy.chunking if policy else ChunkingOptions(), getattr(embedder, "count_tokens", count_words)
-        )
+        chunker = Chunker(policy.chunking, getattr(embedder, "count_tokens", count_words))
         chunks = chunker.chunk(parsed.sections)
-        if policy is not None and len(chunks) > policy.max_chunks:
+        if len(chunks) > policy.max_chunks:
             self._fail(
                 tenant_id,
                 document_id,
@@ -147,21 +145,22 @@ class IngestionJobs:
             raise
         return self._write(tenant_id, document_id, attempt, base.id, embedded, text_hash)
 
-    def _policy(self, uow: Any, document: Document) -> tuple[KnowledgePolicy | None, Any]:
+    def _policy(self, uow: Any, document: Document) -> tuple[KnowledgePolicy, Any]:
+        """The limits of the document's base: its subscription's plan, or a product's fixed limits."""
         base = uow.knowledge_bases.get(document.knowledge_base_id)
         if base.subscription_id is None:
-            return None, base
+            return KnowledgePolicy.for_product(), base
         subscription = uow.subscriptions.get(base.subscription_id)
         return KnowledgePolicy.of(subscription.capabilities), base
 
-    def _parse(self, document: Document, policy: KnowledgePolicy | None) -> ParsedDocument:
+    def _parse(self, document: Document, policy: KnowledgePolicy) -> ParsedDocument:
         from cmp.knowledge.parsers import detect_format, parse
 
         if document.source_type == "qa":
             return self._qa(document)
         if not document.object_key:
             raise UnreadableDocument("the document has no stored content")
-        limit = policy.max_file_bytes if policy else 50 * 1024 * 1024
+        limit = policy.max_file_bytes
         data = self._objects.read_prefix(self._bucket(), document.object_key, limit + 1)
         if not data:
             raise UnreadableDocument("the file was not uploaded (or is empty)")
@@ -175,9 +174,9 @@ class IngestionJobs:
         named = format_of_name(document.filename or "")
         if named is not None and named != real and not (named in TEXT_FORMATS and real in TEXT_FORMATS):
             raise UnreadableDocument(f"the file is {real.upper()}, not {named.upper()} as its name says")
-        if policy is not None and real not in policy.formats:
+        if real not in policy.formats:
             raise UnreadableDocument(f"the file is {real.upper()}, which this plan does not accept")
-        if policy is not None and len(data) != document.size_bytes:
+        if len(data) != document.size_bytes:
             self._resize(document, len(data))
         return parse(data, real)
 

@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict
 class IngestionMessage(BaseModel):
     """A job (`kind` with `tenant_id` and the document or website source id) or an S3 notification."""
 
-    model_config = ConfigDict(extra="ignore")
+    # Validators are built on first use: each function validates only the messages it consumes.
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     kind: Literal["document", "crawl"] | None = None
     tenant_id: str | None = None
     document_id: str | None = None

@@ -65,6 +65,35 @@ class KnowledgeBase:
     embedding_dimension: int
     created_at: datetime
     last_indexed_at: datetime | None = None
+    shared: bool = False
+    """A product's base only: whether the agents of the product's subscriptions search it (the seller's
+    choice, `PUT /v1/provider/products/{id}/knowledge`)."""
+
+
+@dataclass(frozen=True)
+class KnowledgeOwner:
+    """Whose knowledge base a use case works on: a buyer's subscription (`kind` "subscription") or a
+    seller's product (`kind` "product", the seller-provided knowledge its subscribers' agents search)."""
+
+    kind: Literal["subscription", "product"]
+    id: uuid.UUID
+
+    @classmethod
+    def subscription(cls, subscription_id: uuid.UUID) -> KnowledgeOwner:
+        """The knowledge base of the buyer's subscription `subscription_id`."""
+        return cls("subscription", subscription_id)
+
+    @classmethod
+    def product(cls, product_id: uuid.UUID) -> KnowledgeOwner:
+        """The seller-provided knowledge base of product `product_id`."""
+        return cls("product", product_id)
+
+    @property
+    def path(self) -> str:
+        """The API path of this knowledge base (for messages naming a route)."""
+        if self.kind == "product":
+            return f"/v1/provider/products/{self.id}/knowledge"
+        return f"/v1/subscriptions/{self.id}/knowledge"
 
 
 @dataclass

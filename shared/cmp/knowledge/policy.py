@@ -8,6 +8,10 @@ Read from the snapshot the buyer bought (`Subscription.capabilities`, a stored c
 `configuration.knowledge` block (sources, limits). A source is open when either block enables it; a
 limit given by both is the smaller. Without a detail block every format we parse is allowed, 50 MB a
 file (DocumentSourceDetail's default).
+
+A seller's product knowledge base has no plan: `KnowledgePolicy.for_product()` gives it the fixed limits
+of `PRODUCT_LIMITS` (every source and format, sizes chosen as a generous product manual set: ten times a
+typical plan's 50 documents; docs/knowledge.md).
 """
 
 from __future__ import annotations
@@ -102,6 +106,11 @@ class KnowledgePolicy:
             ),
         )
 
+    @classmethod
+    def for_product(cls) -> KnowledgePolicy:
+        """The limits of every product's seller-provided knowledge base (`PRODUCT_LIMITS`)."""
+        return PRODUCT_LIMITS
+
     def require(self, source: str) -> None:
         """Raises `Forbidden` naming the capability unless `source` ('documents', 'websites', 'qa_pairs')
         is open to this subscription."""
@@ -137,3 +146,24 @@ class KnowledgePolicy:
             )
         if errors:
             raise ValidationFailed("the file is not allowed by the plan", errors=errors)
+
+
+PRODUCT_LIMITS = KnowledgePolicy(
+    enabled=True,
+    documents=True,
+    websites=True,
+    qa_pairs=True,
+    formats=FORMATS,
+    max_file_bytes=50 * MB,
+    max_total_bytes=500 * MB,
+    max_files=500,
+    max_urls=20,
+    max_depth=3,
+    max_pairs=2000,
+    qa_import_formats=("csv", "json"),
+    max_chunks=50_000,
+    chunking=ChunkingOptions("hybrid", 512, 50),
+)
+"""A product knowledge base: all sources; 500 files of at most 50 MB and 500 MB in all; 20 websites
+crawled at most 3 links deep; 2,000 Q&A pairs; 50,000 chunks per document; hybrid chunks of 512 tokens
+overlapping by 50."""

@@ -36,6 +36,14 @@ class KnowledgeBaseRepository(Protocol):
         """The subscription's knowledge base (None when it has none yet, or it is another tenant's)."""
         ...
 
+    def for_product(self, product_id: uuid.UUID) -> KnowledgeBase | None:
+        """The product's knowledge base (None when it has none yet, or it is another tenant's)."""
+        ...
+
+    def set_shared(self, base_id: uuid.UUID, shared: bool) -> None:
+        """Set whether a product's base is searched by its subscriptions' agents."""
+        ...
+
     def add(self, base: KnowledgeBase) -> None:
         """Insert a new knowledge base."""
         ...

@@ -54,6 +54,15 @@ class KnowledgeBaseRepository:
         )
         return KnowledgeBase(**{name: row[name] for name in _BASE_COLUMNS}) if row else None
 
+    def for_product(self, product_id: uuid.UUID) -> KnowledgeBase | None:
+        """The product's seller-provided knowledge base, or None (none yet, or another tenant's product)."""
+        row = self._session.fetch_one("select * from knowledge_bases where product_id = %s", (product_id,))
+        return KnowledgeBase(**{name: row[name] for name in _BASE_COLUMNS}) if row else None
+
+    def set_shared(self, base_id: uuid.UUID, shared: bool) -> None:
+        """Set whether a product's base is searched by its subscriptions' agents (migration 0036)."""
+        self._session.execute("update knowledge_bases set shared = %s where id = %s", (shared, base_id))
+
     def get(self, base_id: uuid.UUID) -> KnowledgeBase:
         """The knowledge base; raises `NotFound`."""
         row = self._session.fetch_one("select * from knowledge_bases where id = %s", (base_id,))

@@ -25,6 +25,14 @@ in a read-only, tenant-scoped transaction). The rules come from DESIGN.md §6, m
 Filters (`SearchFilters`) apply in every method, inside the scan (so `top_k` rows come back whenever the
 base holds that many matching chunks): source types, documents, chunk languages, the document's date
 (`published_at`, else when it was added) and metadata containment (`@>` on the document's metadata).
+
+**Seller-provided knowledge**: a subscription's search also covers its product's knowledge base when the
+seller shared it (`ProductScope`). Those rows are the seller's tenant's, hidden from the buyer's
+transaction by RLS, so they are read only through the SECURITY DEFINER functions of migration 0036
+(`knowledge_product_base`, `…_vector_matches`, `…_keyword_matches`, `…_chunks`), which resolve the base
+from the caller's own subscription. Their candidates join the buyer's in the same CTEs, so both bases are
+ranked together in the one statement, and every hit says where it came from (`origin`: "subscription" or
+"product").
 """
 
 from __future__ import annotations
@@ -112,6 +120,8 @@ class SearchHit:
     url: str | None
     score: float
     similarity: float | None
+    origin: str = "subscription"
+    """"subscription" (the buyer's own knowledge base) or "product" (the seller-provided one)."""
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,33 @@ class BaseRef:
     embedding_model: str
     embedding_dimension: int
     chunk_count: int
+
+
+@dataclass(frozen=True)
+class ProductScope:
+    """The seller-provided knowledge base searched beside a subscription's own: `subscription_id` is the
+    buyer's subscription the SQL functions resolve it from, `base` its embedding model and size."""
+
+    subscription_id: uuid.UUID
+    base: BaseRef
+
+
+def _product_filters(filters: SearchFilters, params: dict[str, Any]) -> None:
+    """The filters as the product functions' arguments (`p_…`, None for no restriction)."""
+    from psycopg.types.json import Jsonb
+
+    params["p_source_types"] = list(filters.source_types) or None
+    params["p_documents"] = list(filters.document_ids) or None
+    params["p_languages"] = list(filters.languages) or None
+    params["p_after"] = filters.published_after
+    params["p_before"] = filters.published_before
+    params["p_metadata"] = Jsonb(filters.metadata) if filters.metadata else None
+
+
+_PRODUCT_FILTER_ARGS = (
+    "%(p_source_types)s::text[], %(p_documents)s::uuid[], %(p_languages)s::text[], %(p_after)s::timestamptz,"
+    " %(p_before)s::timestamptz, %(p_metadata)s::jsonb"
+)
 
 
 def _filter_clause(filters: SearchFilters, params: dict[str, Any]) -> sql.Composable:
@@ -216,26 +253,80 @@ def embedded_query(text: str) -> str:
     return cut[:space] if space > 0 else cut
 
 
-def _statement(method: Method, base: BaseRef, exact: bool, with_vector: bool, where: sql.Composable) -> Any:
-    """The one statement answering a search: candidates of the method, joined to their chunk, document and
-    (when there is a query vector) cosine similarity, best first, `%(top_k)s` rows."""
+def _union(parts: list[sql.Composable]) -> sql.Composable:
     from psycopg import sql
 
-    similarity: sql.Composable = sql.SQL("null::float8")
-    if with_vector:
-        similarity = sql.SQL(
-            "case when c.embedding_dimension = {d} then 1 - (c.embedding::vector({d}) <=>"
-            " %(query_vector)s::vector({d})) end"
-        ).format(d=sql.Literal(base.embedding_dimension))
+    return sql.SQL(" union all ").join(sql.SQL("({})").format(part) for part in parts)
+
+
+def _statement(
+    method: Method,
+    base: BaseRef | None,
+    exact: bool,
+    with_vector: bool,
+    where: sql.Composable,
+    product: ProductScope | None = None,
+) -> Any:
+    """The one statement answering a search: candidates of the method from the subscription's base and,
+    with `product`, from the seller-provided base (migration 0036's functions), ranked together, joined to
+    their chunk and document (the product's through `knowledge_product_chunks`) with (when there is a query
+    vector) their cosine similarity, best first, `%(top_k)s` rows."""
+    from psycopg import sql
+
+    vectors: list[sql.Composable] = []
+    keywords: list[sql.Composable] = []
+    rows: list[sql.Composable] = []
+    if base is not None:
+        vectors.append(_vector_candidates(base.embedding_dimension, exact, where))
+        keywords.append(_keyword_candidates(where))
+        similarity: sql.Composable = sql.SQL("null::float8")
+        if with_vector:
+            similarity = sql.SQL(
+                "case when c.embedding_dimension = {d} then 1 - (c.embedding::vector({d}) <=>"
+                " %(query_vector)s::vector({d})) end"
+            ).format(d=sql.Literal(base.embedding_dimension))
+        rows.append(
+            sql.SQL(
+                "select c.id as chunk_id, c.document_id, c.knowledge_base_id, c.content, c.ordinal, c.page,"
+                " c.section, c.language, d.source_type, d.title, d.filename, d.url, r.score::float8 as score,"
+                " {similarity} as similarity, 'subscription' as origin"
+                " from best r join knowledge_chunks c on c.id = r.id join knowledge_documents d"
+                " on d.id = c.document_id"
+            ).format(similarity=similarity)
+        )
+    if product is not None:
+        vectors.append(
+            sql.SQL(
+                "select id, distance from knowledge_product_vector_matches(%(subscription)s::uuid,"
+                " %(query_vector)s::text, %(candidates)s::int, %(product_exact)s::boolean, "
+                + _PRODUCT_FILTER_ARGS
+                + ")"
+            )
+        )
+        keywords.append(
+            sql.SQL(
+                "select id, rank from knowledge_product_keyword_matches(%(subscription)s::uuid,"
+                " %(ts_configs)s::regconfig[], %(ts_query)s::text, %(candidates)s::int, "
+                + _PRODUCT_FILTER_ARGS
+                + ")"
+            )
+        )
+        rows.append(
+            sql.SQL(
+                "select p.chunk_id as chunk_id, p.document_id, p.knowledge_base_id, p.content, p.ordinal,"
+                " p.page, p.section, p.language, p.source_type, p.title, p.filename, p.url,"
+                " r.score::float8 as score, p.similarity as similarity, 'product' as origin"
+                " from best r join knowledge_product_chunks(%(subscription)s::uuid,"
+                " (select array_agg(id) from best), %(query_vector)s::text) p on p.chunk_id = r.id"
+            )
+        )
     ranked: sql.Composable
     if method == "vector":
         ranked = sql.SQL("select id, 1 - distance as score from vec")
-        ctes = sql.SQL("vec as materialized ({v})").format(
-            v=_vector_candidates(base.embedding_dimension, exact, where)
-        )
+        ctes = sql.SQL("vec as materialized ({v})").format(v=_union(vectors))
     elif method == "keyword":
         ranked = sql.SQL("select id, rank as score from kw")
-        ctes = sql.SQL("kw as materialized ({k})").format(k=_keyword_candidates(where))
+        ctes = sql.SQL("kw as materialized ({k})").format(k=_union(keywords))
     else:
         ranked = sql.SQL(
             "select id, sum(w / ({rrf} + r))::float8 as score from ("
@@ -244,49 +335,55 @@ def _statement(method: Method, base: BaseRef, exact: bool, with_vector: bool, wh
             " group by id"
         ).format(rrf=sql.Literal(RRF_K), w=sql.Literal(RRF_KEYWORD_WEIGHT))
         ctes = sql.SQL("vec as materialized ({v}), kw as materialized ({k})").format(
-            v=_vector_candidates(base.embedding_dimension, exact, where), k=_keyword_candidates(where)
+            v=_union(vectors), k=_union(keywords)
         )
     return sql.SQL(
-        "with {ctes}, ranked as ({ranked})"
-        " select c.id as chunk_id, c.document_id, c.knowledge_base_id, c.content, c.ordinal, c.page,"
-        " c.section, c.language, d.source_type, d.title, d.filename, d.url, r.score::float8 as score,"
-        " {similarity} as similarity"
-        " from ranked r join knowledge_chunks c on c.id = r.id join knowledge_documents d on d.id = c.document_id"
-        " order by r.score desc, c.id limit %(top_k)s"
-    ).format(ctes=ctes, ranked=ranked, similarity=similarity)
+        "with {ctes}, ranked as ({ranked}),"
+        " best as materialized (select id, score from ranked order by score desc, id limit %(top_k)s)"
+        " {rows} order by score desc, chunk_id limit %(top_k)s"
+    ).format(ctes=ctes, ranked=ranked, rows=sql.SQL(" union all ").join(rows))
 
 
 def search_chunks(
     session: Session,
     tenant_id: uuid.UUID,
-    base: BaseRef,
+    base: BaseRef | None,
     query_text: str,
     query_vector: Sequence[float] | None,
     top_k: int,
     method: Method,
     filters: SearchFilters,
     exact_max_chunks: int = EXACT_MAX_CHUNKS,
+    product: ProductScope | None = None,
 ) -> list[SearchHit]:
-    """The `top_k` best chunks of `base` for the query, in the caller's (tenant-scoped) transaction.
+    """The `top_k` best chunks of `base` and, with `product`, of the seller-provided base of that
+    subscription, for the query, in the caller's (tenant-scoped) transaction.
 
-    `query_vector` is required for vector and hybrid (its length must be the base's dimension).
+    `query_vector` is required for vector and hybrid (its length must be the bases' dimension).
     """
     params: dict[str, Any] = {
         "tenant": tenant_id,
-        "base": base.id,
+        "base": base.id if base is not None else None,
         "ts_configs": list(TS_CONFIGS),
         "ts_query": keyword_query(query_text),
         "top_k": top_k,
         "candidates": max(top_k * 4, 40) if method == "hybrid" else top_k,
+        "query_vector": None,
     }
     if query_vector is not None:
         params["query_vector"] = "[" + ",".join(repr(float(x)) for x in query_vector) + "]"
-    exact = base.chunk_count <= exact_max_chunks
-    if method != "keyword" and not exact:
+    exact = base is None or base.chunk_count <= exact_max_chunks
+    scanned = exact
+    if product is not None:
+        params["subscription"] = product.subscription_id
+        params["product_exact"] = product.base.chunk_count <= exact_max_chunks
+        scanned = exact and params["product_exact"]
+        _product_filters(filters, params)
+    if method != "keyword" and not scanned:
         session.execute("select set_config('hnsw.iterative_scan', 'relaxed_order', true)")
         session.execute("select set_config('hnsw.ef_search', %s, true)", (str(max(HNSW_EF_SEARCH, top_k)),))
     where = _filter_clause(filters, params)
-    statement = _statement(method, base, exact, query_vector is not None, where)
+    statement = _statement(method, base, exact, query_vector is not None, where, product)
     rows = session.fetch_all(statement, params)
     return [SearchHit(rank=i, **row) for i, row in enumerate(rows, start=1)]
 
@@ -304,9 +401,17 @@ def knowledge_base(session: Session, subscription_id: uuid.UUID) -> BaseRef | No
     return BaseRef(**row) if row else None
 
 
+def product_base(session: Session, subscription_id: uuid.UUID) -> BaseRef | None:
+    """The shared seller-provided knowledge base of the caller's subscription with its chunk count, read
+    through `knowledge_product_base` (migration 0036); None when the product has none, the seller has not
+    shared it, or the subscription is not the caller's tenant's."""
+    row = session.fetch_one("select * from knowledge_product_base(%s)", (subscription_id,))
+    return BaseRef(**row) if row else None
+
+
 class KnowledgeSearch:
-    """`services.knowledge_search`: search a subscription's knowledge base (`POST …/knowledge/search`, the
-    agent's retrieval step, MCP `search`).
+    """`services.knowledge_search`: search a subscription's knowledge base and its product's shared one
+    (`POST …/knowledge/search`, the agent's retrieval step, MCP `search`).
 
     `sessions` is `Database.session` (read-only transactions scoped to the tenant); `embedder` builds the
     query embedder on first use; `reranker`, when given, reorders the fused candidates (`cmp.knowledge.
@@ -340,32 +445,43 @@ class KnowledgeSearch:
         filters: SearchFilters | None = None,
         rerank: bool = False,
     ) -> list[SearchHit]:
-        """The `top_k` best chunks (an empty list when the subscription has no knowledge base yet); with
-        `rerank` and a reranker configured, the best `top_k` of three times as many candidates.
+        """The `top_k` best chunks of the subscription's knowledge base and of its product's shared one,
+        ranked together (an empty list when neither exists); with `rerank` and a reranker configured, the
+        best `top_k` of three times as many candidates.
 
-        The query is embedded (its first `QUERY_MAX_CHARS` characters) before the transaction opens. Raises `Conflict` when the base was embedded
-        with another model than this deployment's query embedder (vectors of two models are not
-        comparable; keyword search still works), `EmbeddingUnavailable` when the embedder cannot answer.
+        The query is embedded (its first `QUERY_MAX_CHARS` characters) between the two transactions.
+        Raises `Conflict` when the subscription's base was embedded with another model than this
+        deployment's query embedder (vectors of two models are not comparable; keyword search still
+        works; a product base of another model is then left out of vector and hybrid searches),
+        `EmbeddingUnavailable` when the embedder cannot answer.
         """
         tenant = uuid.UUID(str(tenant_id))
         embedder = self._embedder()
         with self._sessions(tenant, read_only=True) as session:
             base = knowledge_base(session, subscription_id)
-        if base is None:
-            return []
-        comparable = embedder.model == base.embedding_model and embedder.dimension == base.embedding_dimension
-        if method != "keyword" and not comparable:
+            shared = product_base(session, subscription_id)
+
+        def fits(ref: BaseRef) -> bool:
+            return embedder.model == ref.embedding_model and embedder.dimension == ref.embedding_dimension
+
+        if base is not None and method != "keyword" and not fits(base):
             raise Conflict(
                 f"this knowledge base was embedded with {base.embedding_model}, and queries are embedded "
                 f"with {embedder.model}: reindex it, or search with method 'keyword'"
             )
-        vector = embedder.embed_query(embedded_query(query)) if comparable else None
+        product = None
+        if shared is not None and (method == "keyword" or fits(shared)):
+            product = ProductScope(subscription_id, shared)
+        searched = [ref for ref in (base, product.base if product else None) if ref is not None]
+        if not searched:
+            return []
+        vector = embedder.embed_query(embedded_query(query)) if all(map(fits, searched)) else None
         reranker = self._reranker if rerank else None
         fetch = top_k * 3 if reranker is not None else top_k
         with self._sessions(tenant, read_only=True) as session:
             hits = search_chunks(
                 session, tenant, base, query, vector, fetch, method, filters or SearchFilters(),
-                self._exact_max_chunks,
+                self._exact_max_chunks, product,
             )  # fmt: skip
         if reranker is not None:
             hits = reranker.rerank(query, hits, top_k)

@@ -1,12 +1,13 @@
 """Knowledge use cases behind the API: presigned uploads, documents (list, read, reindex, delete,
-preview), websites and Q&A pairs, each in the buyer's own subscription.
+preview), websites and Q&A pairs, in the knowledge base of a `KnowledgeOwner`: the buyer's own
+subscription, or the seller's own product (seller-provided knowledge, with `PRODUCT_LIMITS`).
 
-Every call opens a unit of work of the caller's tenant and loads the subscription first: another
-organization's subscription is `NotFound` (404) before anything else is read. Work that takes time
+Every call opens a unit of work of the caller's tenant and loads the owner first: another organization's
+subscription or product is `NotFound` (404) before anything else is read. Work that takes time
 (parsing, embedding, crawling) is queued through the outbox to the ingestion queue, with the tenant as the
 group (the outbox's fair dispatcher); the ingestion worker (`cmp.knowledge.ingestion`) does it.
 
-Object keys: `knowledge/{tenant_id}/{subscription_id}/{document_id}`; the presigned POST pins that exact
+Object keys: `knowledge/{tenant_id}/{subscription or product id}/{document_id}`; the presigned POST pins that exact
 key, the declared content type and the byte range [1, declared size], so an upload can only land where
 and as big as it was allowed.
 """
@@ -30,6 +31,7 @@ from cmp.knowledge.model import (
     UPLOAD_WINDOW,
     Document,
     KnowledgeBase,
+    KnowledgeOwner,
     QaPair,
     RefreshInterval,
     UrlSource,
@@ -41,9 +43,10 @@ from cmp.ports import Clock, IdGenerator, ObjectStorage
 _CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
 
 
-def object_key(tenant_id: uuid.UUID, subscription_id: uuid.UUID, document_id: uuid.UUID) -> str:
-    """Where a document's file is stored (always under its tenant's prefix)."""
-    return f"knowledge/{tenant_id}/{subscription_id}/{document_id}"
+def object_key(tenant_id: uuid.UUID, owner_id: uuid.UUID, document_id: uuid.UUID) -> str:
+    """Where a document's file is stored (always under its tenant's prefix, then its subscription's or
+    product's id)."""
+    return f"knowledge/{tenant_id}/{owner_id}/{document_id}"
 
 
 def parse_object_key(key: str) -> tuple[str, str] | None:
@@ -76,9 +79,20 @@ class QaRow:
     path: str = "body"
 
 
+@dataclass(frozen=True)
+class Opened:
+    """What every use case loads first: the owner's tenant, its limits, its knowledge base (created on
+    first use) and, for a subscription, the plan whose storage quota applies (None for a product)."""
+
+    tenant_id: uuid.UUID
+    policy: KnowledgePolicy
+    base: KnowledgeBase
+    plan: dict[str, Any] | None
+
+
 class KnowledgeService:
-    """The buyer's knowledge base of one subscription. Raises `NotFound` (not this tenant's subscription
-    or document), `Forbidden` (the plan lacks the source), `ValidationFailed` / `PayloadTooLarge` (limits,
+    """The knowledge base of one subscription or product (`KnowledgeOwner`). Raises `NotFound` (not this
+    tenant's subscription, product or document), `Forbidden` (the plan lacks the source), `ValidationFailed` / `PayloadTooLarge` (limits,
     input) and `Conflict` (a document still being ingested cannot be reindexed)."""
 
     def __init__(
@@ -100,30 +114,40 @@ class KnowledgeService:
         self._ids = ids
 
     # ------------------------------------------------------------------------------------------ helpers
-    def _open(self, uow: Any, subscription_id: uuid.UUID) -> tuple[Any, KnowledgePolicy, KnowledgeBase]:
-        subscription = uow.subscriptions.get(subscription_id)
-        policy = KnowledgePolicy.of(subscription.capabilities)
-        base = uow.knowledge_bases.for_subscription(subscription_id)
+    def _open(self, uow: Any, owner: KnowledgeOwner) -> Opened:
+        """Load the owner (NotFound for another tenant's) and its knowledge base, creating the base with
+        this deployment's embedding model on first use."""
+        plan: dict[str, Any] | None = None
+        if owner.kind == "product":
+            tenant_id = uow.products.get(owner.id).tenant_id
+            policy = KnowledgePolicy.for_product()
+            base = uow.knowledge_bases.for_product(owner.id)
+        else:
+            subscription = uow.subscriptions.get(owner.id)
+            tenant_id, plan = subscription.tenant_id, subscription.plan
+            policy = KnowledgePolicy.of(subscription.capabilities)
+            base = uow.knowledge_bases.for_subscription(owner.id)
         if base is None:
             model, dimension = self._embedding()
+            subscription_id, product_id = (None, owner.id) if owner.kind == "product" else (owner.id, None)
             base = KnowledgeBase(
                 self._ids.new_id(),
-                subscription.tenant_id,
+                tenant_id,
                 subscription_id,
-                None,
+                product_id,
                 model,
                 dimension,
                 self._clock.now(),
             )
             uow.knowledge_bases.add(base)
-        return subscription, policy, base
+        return Opened(tenant_id, policy, base, plan)
 
     def _enqueue(self, uow: Any, tenant_id: uuid.UUID, body: dict[str, str]) -> None:
         uow.outbox.add(OutboxMessage.to_queue(self._queue_url(), body, group_id=str(tenant_id)))
 
     # ------------------------------------------------------------------------------------------ files
     def request_upload(
-        self, tenant_id: str, subscription_id: uuid.UUID, filename: str, content_type: str, size_bytes: int
+        self, tenant_id: str, owner: KnowledgeOwner, filename: str, content_type: str, size_bytes: int
     ) -> Upload:
         """A pending document and its presigned POST, after checking the format (by name here, by the
         file's signature after upload), the per-file size and the base's count and total size."""
@@ -133,17 +157,18 @@ class KnowledgeService:
                 errors=[FieldError("content_type", "a MIME type like application/pdf")],
             )
         with self._uow(tenant_id) as uow:
-            subscription, policy, base = self._open(uow, subscription_id)
-            policy.require("documents")
-            files, total = uow.knowledge_documents.usage(base.id, self._clock.now() - UPLOAD_WINDOW)
-            check_storage(subscription.plan, total, size_bytes)
-            policy.check_file(format_of_name(filename), size_bytes, files, total)
+            opened = self._open(uow, owner)
+            opened.policy.require("documents")
+            files, total = uow.knowledge_documents.usage(opened.base.id, self._clock.now() - UPLOAD_WINDOW)
+            if opened.plan is not None:
+                check_storage(opened.plan, total, size_bytes)
+            opened.policy.check_file(format_of_name(filename), size_bytes, files, total)
             document_id = self._ids.new_id()
-            key = object_key(subscription.tenant_id, subscription_id, document_id)
+            key = object_key(opened.tenant_id, owner.id, document_id)
             document = Document(
                 document_id,
-                subscription.tenant_id,
-                base.id,
+                opened.tenant_id,
+                opened.base.id,
                 "file",
                 self._clock.now(),
                 filename=filename,
@@ -159,11 +184,10 @@ class KnowledgeService:
         )
         return Upload(document, form)
 
-    def document(self, tenant_id: str, subscription_id: uuid.UUID, document_id: uuid.UUID) -> Document:
-        """One document of the subscription's knowledge base."""
+    def document(self, tenant_id: str, owner: KnowledgeOwner, document_id: uuid.UUID) -> Document:
+        """One document of the owner's knowledge base."""
         with self._uow(tenant_id) as uow:
-            _, _, base = self._open(uow, subscription_id)
-            return self._owned(uow, base, document_id)
+            return self._owned(uow, self._open(uow, owner).base, document_id)
 
     @staticmethod
     def _owned(uow: Any, base: KnowledgeBase, document_id: uuid.UUID, for_update: bool = False) -> Document:
@@ -172,12 +196,11 @@ class KnowledgeService:
             raise NotFound("document not found")
         return document
 
-    def reindex(self, tenant_id: str, subscription_id: uuid.UUID, document_id: uuid.UUID) -> Document:
+    def reindex(self, tenant_id: str, owner: KnowledgeOwner, document_id: uuid.UUID) -> Document:
         """Queue an indexed or failed document again; its current chunks serve until the new ones replace
         them. Raises `Conflict` while it is being ingested."""
         with self._uow(tenant_id) as uow:
-            _, _, base = self._open(uow, subscription_id)
-            document = self._owned(uow, base, document_id, for_update=True)
+            document = self._owned(uow, self._open(uow, owner).base, document_id, for_update=True)
             if document.awaiting_upload():
                 raise Conflict("the document's file has not been uploaded yet")
             document.reindex()
@@ -186,21 +209,30 @@ class KnowledgeService:
             uow.commit()
             return document
 
-    def delete(self, tenant_id: str, subscription_id: uuid.UUID, document_id: uuid.UUID) -> None:
+    def delete(self, tenant_id: str, owner: KnowledgeOwner, document_id: uuid.UUID) -> None:
         """Delete the document with its chunks (and Q&A pair), then its stored file."""
         with self._uow(tenant_id) as uow:
-            _, _, base = self._open(uow, subscription_id)
-            document = self._owned(uow, base, document_id, for_update=True)
+            document = self._owned(uow, self._open(uow, owner).base, document_id, for_update=True)
             uow.knowledge_documents.delete(document.id)
             uow.commit()
         if document.object_key:
             self._objects.delete(self._bucket(), document.object_key)
 
+    def share(self, tenant_id: str, product_id: uuid.UUID, shared: bool) -> KnowledgeBase:
+        """Share the product's knowledge base with the agents of the product's subscriptions, or stop
+        (the seller's choice; a new base is not shared). Raises `NotFound` for another tenant's product."""
+        with self._uow(tenant_id) as uow:
+            base = self._open(uow, KnowledgeOwner.product(product_id)).base
+            base.shared = shared
+            uow.knowledge_bases.set_shared(base.id, shared)
+            uow.commit()
+            return base
+
     # ------------------------------------------------------------------------------------------ websites
     def add_website(
         self,
         tenant_id: str,
-        subscription_id: uuid.UUID,
+        owner: KnowledgeOwner,
         url: str,
         max_depth: int,
         max_pages: int,
@@ -215,13 +247,14 @@ class KnowledgeService:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValidationFailed("invalid URL", errors=[FieldError("url", "an http or https URL")])
         with self._uow(tenant_id) as uow:
-            subscription, policy, base = self._open(uow, subscription_id)
+            opened = self._open(uow, owner)
+            policy, base = opened.policy, opened.base
             policy.require("websites")
             held = uow.knowledge_url_sources.find(base.id, url)
             if held is not None:
                 raise Conflict(
                     "this website is already in the knowledge base; change its depth, pages or refresh"
-                    f" interval with PATCH /v1/subscriptions/{subscription_id}/knowledge/urls/{held.id}",
+                    f" interval with PATCH {owner.path}/urls/{held.id}",
                     errors=[FieldError("url", f"already added as website source {held.id}")],
                 )
             errors = []
@@ -239,7 +272,7 @@ class KnowledgeService:
                 raise ValidationFailed("the website is not allowed by the plan", errors=errors)
             source = UrlSource(
                 self._ids.new_id(),
-                subscription.tenant_id,
+                opened.tenant_id,
                 base.id,
                 url,
                 max_depth,
@@ -252,22 +285,20 @@ class KnowledgeService:
             uow.commit()
             return source
 
-    def websites(self, tenant_id: str, subscription_id: uuid.UUID) -> list[UrlSource]:
+    def websites(self, tenant_id: str, owner: KnowledgeOwner) -> list[UrlSource]:
         """The knowledge base's website sources, oldest first."""
         with self._uow(tenant_id) as uow:
-            _, _, base = self._open(uow, subscription_id)
-            return list(uow.knowledge_url_sources.for_base(base.id))
+            return list(uow.knowledge_url_sources.for_base(self._open(uow, owner).base.id))
 
-    def website(self, tenant_id: str, subscription_id: uuid.UUID, source_id: uuid.UUID) -> UrlSource:
-        """One website source of the subscription's knowledge base."""
+    def website(self, tenant_id: str, owner: KnowledgeOwner, source_id: uuid.UUID) -> UrlSource:
+        """One website source of the owner's knowledge base."""
         with self._uow(tenant_id) as uow:
-            _, _, base = self._open(uow, subscription_id)
-            return self._source(uow, base, source_id)
+            return self._source(uow, self._open(uow, owner).base, source_id)
 
     def change_website(
         self,
         tenant_id: str,
-        subscription_id: uuid.UUID,
+        owner: KnowledgeOwner,
         source_id: uuid.UUID,
         max_depth: int | None,
         max_pages: int | None,
@@ -276,7 +307,8 @@ class KnowledgeService:
         """Change a source's depth and pages (from its next crawl; the depth within the plan's
         `sources.websites.maxDepth`, else `ValidationFailed`) and its refresh interval."""
         with self._uow(tenant_id) as uow:
-            _, policy, base = self._open(uow, subscription_id)
+            opened = self._open(uow, owner)
+            policy, base = opened.policy, opened.base
             policy.require("websites")
             if max_depth is not None and max_depth > policy.max_depth:
                 raise ValidationFailed(
@@ -289,12 +321,11 @@ class KnowledgeService:
             uow.commit()
             return source
 
-    def delete_website(self, tenant_id: str, subscription_id: uuid.UUID, source_id: uuid.UUID) -> None:
+    def delete_website(self, tenant_id: str, owner: KnowledgeOwner, source_id: uuid.UUID) -> None:
         """Delete a source with its pages' documents and chunks, then the stored pages. A crawl of it
         that is running stops and stores nothing (`WebsiteCrawls`)."""
         with self._uow(tenant_id) as uow:
-            _, _, base = self._open(uow, subscription_id)
-            source = self._source(uow, base, source_id, for_update=True)
+            source = self._source(uow, self._open(uow, owner).base, source_id, for_update=True)
             keys = [d.object_key for d in uow.knowledge_documents.for_url_source(source.id) if d.object_key]
             uow.knowledge_url_sources.delete(source.id)
             uow.commit()
@@ -336,7 +367,7 @@ class KnowledgeService:
         return {"knowledge_uploads_expired": expired, "knowledge_uploads_requeued": requeued}
 
     # ------------------------------------------------------------------------------------------ Q&A
-    def add_qa_pairs(self, tenant_id: str, subscription_id: uuid.UUID, rows: list[QaRow]) -> list[QaPair]:
+    def add_qa_pairs(self, tenant_id: str, owner: KnowledgeOwner, rows: list[QaRow]) -> list[QaPair]:
         """Add the pairs (each becomes a document of one chunk, queued for embedding). Raises
         `ValidationFailed` listing every bad row (`pairs[3].answer`, `csv.line[7].answer`) and adds none when any is bad."""
         errors = [
@@ -360,7 +391,8 @@ class KnowledgeService:
         if errors:
             raise ValidationFailed("some Q&A pairs are invalid; none was added", errors=errors)
         with self._uow(tenant_id) as uow:
-            subscription, policy, base = self._open(uow, subscription_id)
+            opened = self._open(uow, owner)
+            policy, base = opened.policy, opened.base
             policy.require("qa_pairs")
             if uow.knowledge_qa.count(base.id) + len(rows) > policy.max_pairs:
                 raise ValidationFailed(
@@ -372,7 +404,7 @@ class KnowledgeService:
             for row in rows:
                 document = Document(
                     self._ids.new_id(),
-                    subscription.tenant_id,
+                    opened.tenant_id,
                     base.id,
                     "qa",
                     now,
@@ -380,7 +412,7 @@ class KnowledgeService:
                 )
                 pair = QaPair(
                     self._ids.new_id(),
-                    subscription.tenant_id,
+                    opened.tenant_id,
                     base.id,
                     document.id,
                     row.question.strip(),
@@ -397,14 +429,13 @@ class KnowledgeService:
             uow.commit()
             return pairs
 
-    def qa_pairs(self, tenant_id: str, subscription_id: uuid.UUID) -> list[QaPair]:
+    def qa_pairs(self, tenant_id: str, owner: KnowledgeOwner) -> list[QaPair]:
         """The knowledge base's Q&A pairs, newest first."""
         with self._uow(tenant_id) as uow:
-            _, _, base = self._open(uow, subscription_id)
-            return list(uow.knowledge_qa.list(base.id))
+            return list(uow.knowledge_qa.list(self._open(uow, owner).base.id))
 
     def edit_qa_pair(
-        self, tenant_id: str, subscription_id: uuid.UUID, pair_id: uuid.UUID, question: str, answer: str
+        self, tenant_id: str, owner: KnowledgeOwner, pair_id: uuid.UUID, question: str, answer: str
     ) -> QaPair:
         """Change a pair's text and queue its chunk for re-embedding."""
         if not question.strip() or not answer.strip():
@@ -412,8 +443,7 @@ class KnowledgeService:
                 "empty Q&A pair", errors=[FieldError("body", "question and answer must not be empty")]
             )
         with self._uow(tenant_id) as uow:
-            _, _, base = self._open(uow, subscription_id)
-            pair = self._pair(uow, base, pair_id)
+            pair = self._pair(uow, self._open(uow, owner).base, pair_id)
             document = uow.knowledge_documents.get(pair.document_id, for_update=True)
             pair.question, pair.answer, pair.updated_at = question.strip(), answer.strip(), self._clock.now()
             uow.knowledge_qa.save(pair)
@@ -425,11 +455,10 @@ class KnowledgeService:
             uow.commit()
             return pair
 
-    def delete_qa_pair(self, tenant_id: str, subscription_id: uuid.UUID, pair_id: uuid.UUID) -> None:
+    def delete_qa_pair(self, tenant_id: str, owner: KnowledgeOwner, pair_id: uuid.UUID) -> None:
         """Delete a pair with its document and chunk."""
         with self._uow(tenant_id) as uow:
-            _, _, base = self._open(uow, subscription_id)
-            pair = self._pair(uow, base, pair_id)
+            pair = self._pair(uow, self._open(uow, owner).base, pair_id)
             uow.knowledge_documents.delete(pair.document_id)
             uow.commit()
 

@@ -1,12 +1,12 @@
-"""The knowledge base's read side: its documents and its stats, for the portal and the API.
+"""The knowledge base's read side: its documents and its stats, for the portal and the API, of a
+`KnowledgeOwner` (a buyer's subscription or a seller's product).
 
-Each read runs in a read-only transaction of the caller's tenant; another tenant's subscription is
-`NotFound` (row-level security hides it).
+Each read runs in a read-only transaction of the caller's tenant; another tenant's subscription or product
+is `NotFound` (row-level security hides it).
 """
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
@@ -15,7 +15,7 @@ from typing import Any
 
 from cmp.db.session import Session
 from cmp.errors import NotFound
-from cmp.knowledge.model import UPLOAD_WINDOW, Document
+from cmp.knowledge.model import UPLOAD_WINDOW, Document, KnowledgeOwner
 from cmp.knowledge.policy import KnowledgePolicy
 
 MAX_LISTED = 500
@@ -43,40 +43,48 @@ class KnowledgeStats:
     websites: int
     qa_pairs: int
     uploads_awaiting: int = 0
+    shared: bool | None = None
+    """A product's base: whether its subscriptions' agents search it; None for a subscription's."""
 
 
 class KnowledgeViews:
     def __init__(self, session: Callable[..., AbstractContextManager[Session]]) -> None:
         self._session = session
 
-    def _capabilities(self, session: Session, subscription_id: uuid.UUID) -> dict[str, Any]:
-        row = session.fetch_one("select capabilities from subscriptions where id = %s", (subscription_id,))
+    def _policy(self, session: Session, owner: KnowledgeOwner) -> KnowledgePolicy:
+        """The owner's limits; raises `NotFound` when the subscription or product is not the tenant's."""
+        if owner.kind == "product":
+            if session.fetch_one("select 1 as one from products where id = %s", (owner.id,)) is None:
+                raise NotFound("product not found")
+            return KnowledgePolicy.for_product()
+        row = session.fetch_one("select capabilities from subscriptions where id = %s", (owner.id,))
         if row is None:
             raise NotFound("subscription not found")
-        capabilities: dict[str, Any] = row["capabilities"]
-        return capabilities
+        return KnowledgePolicy.of(row["capabilities"])
 
     def documents(
-        self, tenant_id: str, subscription_id: uuid.UUID, source_type: str | None = None
+        self, tenant_id: str, owner: KnowledgeOwner, source_type: str | None = None
     ) -> list[Document]:
         """The base's documents, newest first (at most `MAX_LISTED`), optionally of one source type."""
         with self._session(tenant_id, read_only=True) as session:
-            self._capabilities(session, subscription_id)
+            self._policy(session, owner)
             rows = session.fetch_all(
                 "select d.* from knowledge_documents d join knowledge_bases b on b.id = d.knowledge_base_id"
-                " where b.subscription_id = %s and (%s::text is null or d.source_type = %s)"
+                f" where b.{owner.kind}_id = %s and (%s::text is null or d.source_type = %s)"
                 " order by d.created_at desc, d.id limit %s",
-                (subscription_id, source_type, source_type, MAX_LISTED),
+                (owner.id, source_type, source_type, MAX_LISTED),
             )
         return [Document(**{name: row[name] for name in DOCUMENT_COLUMNS}) for row in rows]
 
-    def stats(self, tenant_id: str, subscription_id: uuid.UUID) -> KnowledgeStats:
-        """The base's figures against the plan (an empty base before the first document)."""
+    def stats(self, tenant_id: str, owner: KnowledgeOwner) -> KnowledgeStats:
+        """The base's figures against the plan, or a product's fixed limits (an empty base before the
+        first document)."""
         with self._session(tenant_id, read_only=True) as session:
-            policy = KnowledgePolicy.of(self._capabilities(session, subscription_id))
+            policy = self._policy(session, owner)
             base = session.fetch_one(
-                "select id, embedding_model, last_indexed_at from knowledge_bases where subscription_id = %s",
-                (subscription_id,),
+                "select id, embedding_model, last_indexed_at, shared from knowledge_bases"
+                f" where {owner.kind}_id = %s",
+                (owner.id,),
             )
             counts: dict[str, int] = {}
             figures: dict[str, Any] = {
@@ -115,4 +123,5 @@ class KnowledgeViews:
             websites=figures["websites"],
             qa_pairs=figures["qa_pairs"],
             uploads_awaiting=figures["uploads_awaiting"],
+            shared=(bool(base and base["shared"])) if owner.kind == "product" else None,
         )

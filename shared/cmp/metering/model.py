@@ -60,6 +60,12 @@ class UsageEvent:
             raise ValidationFailed("the usage event is invalid", errors=errors)
 
 
+def compute_ms(started: datetime, ended: datetime) -> int:
+    """The `compute_ms` quantity of a call that ran from `started` to `ended` (the runtime's clock): whole
+    milliseconds, rounded down, never negative (a clock stepping back counts 0)."""
+    return max(0, (ended - started) // timedelta(milliseconds=1))
+
+
 @dataclass(frozen=True)
 class BillingPeriod:
     """A period metering knows for a subscription: `[start, end)`; `closed` once its roll-up is final."""

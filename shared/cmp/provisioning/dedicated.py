@@ -171,14 +171,23 @@ class DedicatedRuntimes:
 def dedicated_runtimes(settings: Settings) -> DedicatedRuntimes | None:
     """Wire the cluster adapter from settings: `kubernetes_api_url` (no authentication: the local fake API
     server), else `eks_cluster_name` (endpoint and CA from EKS, a bearer token from the function's role);
-    None when neither is set."""
+    None when neither is set. The runtime pods get the database secret this function reads
+    (`database_secret_arn`), by env var and through their tenant role."""
     from cmp.provisioning.cluster import KubernetesCluster, eks_token
 
     resources = TenantResources(
-        settings.aws_account_id, settings.aws_region, settings.tenant_data_bucket, settings.eks_oidc_issuer
+        settings.aws_account_id,
+        settings.aws_region,
+        settings.tenant_data_bucket,
+        settings.eks_oidc_issuer,
+        settings.database_secret_arn,
     )
     cluster_settings = ClusterSettings(
-        resources, settings.runtime_image, settings.gateway_namespace, settings.aws_endpoint_cidrs
+        resources,
+        settings.runtime_image,
+        settings.gateway_namespace,
+        settings.aws_endpoint_cidrs,
+        settings.database_cidrs,
     )
     if settings.kubernetes_api_url:
         cluster = KubernetesCluster.connect(settings.kubernetes_api_url)

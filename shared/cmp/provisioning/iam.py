@@ -24,13 +24,17 @@ def namespace_of(tenant_id: UUID) -> str:
 @dataclass(frozen=True)
 class TenantResources:
     """Where a tenant's own AWS resources live: `data_bucket` holds them under `tenants/{id}/`, its queue is
-    `cmp-tenant-{id}`, its secrets are named `cmp/tenants/{id}/…`."""
+    `cmp-tenant-{id}`, its secrets are named `cmp/tenants/{id}/…`. `database_secret_arn` is the platform
+    database's Secrets Manager secret (the application role, whose row-level security confines each
+    transaction to the tenant it names), which the runtime pods read their connection settings from;
+    empty: none (the local runtime gets `DATABASE_URL` from its environment)."""
 
     account_id: str
     region: str
     data_bucket: str
     oidc_issuer: str
     """The cluster's OIDC issuer without `https://` (e.g. `oidc.eks.us-east-1.amazonaws.com/id/ABC`)."""
+    database_secret_arn: str = ""
 
     def role_name(self, tenant_id: UUID) -> str:
         """`cmp-tenant-{id}` (47 characters, inside IAM's 64)."""
@@ -77,12 +81,22 @@ class TenantResources:
 
     def permissions_policy(self, tenant_id: UUID) -> dict[str, Any]:
         """Read/write under the tenant's S3 prefix (listing only that prefix), use of its own queue, reading
-        its own secrets; nothing else (IAM denies whatever no statement allows)."""
+        its own secrets and the database secret (`database_secret_arn`, that one ARN, read only); nothing
+        else (IAM denies whatever no statement allows)."""
         bucket = f"arn:aws:s3:::{self.data_bucket}"
         prefix = self.data_prefix(tenant_id)
+        database = [
+            {
+                "Sid": "RuntimeDatabase",
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": self.database_secret_arn,
+            }
+        ]
         return {
             "Version": "2012-10-17",
             "Statement": [
+                *(database if self.database_secret_arn else []),
                 {
                     "Sid": "TenantObjects",
                     "Effect": "Allow",

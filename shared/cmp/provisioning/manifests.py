@@ -3,7 +3,7 @@ the plain dicts server-side apply sends.
 
 Per tenant (namespace `tenant-{id}`): the Namespace (Pod Security Standards `restricted` enforced), the
 `runtime` ServiceAccount (IRSA role annotation), a NetworkPolicy (ingress only from the gateway's
-namespace; egress only to DNS and the AWS endpoints' CIDRs), a ResourceQuota and a LimitRange sized for
+namespace; egress only to DNS, the AWS endpoints' CIDRs and the database's on 5432), a ResourceQuota and a LimitRange sized for
 all its dedicated runtimes. Per dedicated subscription (named `sub-{subscription id}`): the runtime
 Deployment (non-root, read-only root filesystem, no privilege escalation, seccomp RuntimeDefault, all
 capabilities dropped), its Service, a HorizontalPodAutoscaler (2-10 replicas) and a PodDisruptionBudget.
@@ -38,6 +38,7 @@ TENANT_LABEL = "cmp.io/tenant"
 SUBSCRIPTION_LABEL = "cmp.io/subscription"
 VERSION_LABEL = "cmp.io/product-version"
 RUN_AS = 10001
+DATABASE_PORT = 5432
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class ClusterSettings:
     runtime_image: str
     gateway_namespace: str = "cmp-gateway"
     aws_endpoint_cidrs: tuple[str, ...] = field(default=("10.0.96.0/20",))
+    database_cidrs: tuple[str, ...] = ()
+    """The database's subnets, which the runtime pods may reach on PostgreSQL's port (none: no egress)."""
 
 
 @dataclass(frozen=True)
@@ -161,6 +164,19 @@ def namespace_manifests(tenant_id: UUID, sizes: list[RuntimeSize], cluster: Clus
                         ],
                         ports=[k.V1NetworkPolicyPort(protocol="TCP", port=443)],
                     ),
+                    *(
+                        [
+                            k.V1NetworkPolicyEgressRule(
+                                to=[
+                                    k.V1NetworkPolicyPeer(ip_block=k.V1IPBlock(cidr=c))
+                                    for c in cluster.database_cidrs
+                                ],
+                                ports=[k.V1NetworkPolicyPort(protocol="TCP", port=DATABASE_PORT)],
+                            )
+                        ]
+                        if cluster.database_cidrs
+                        else []
+                    ),
                 ],
             ),
         ),
@@ -211,6 +227,8 @@ def runtime_manifests(spec: RuntimeSpec, cluster: ClusterSettings) -> list[Any]:
         "AWS_DEFAULT_REGION": cluster.resources.region,
         "PORT": str(PORT),
     }
+    if cluster.resources.database_secret_arn:
+        env["DATABASE_SECRET_ARN"] = cluster.resources.database_secret_arn
     container = k.V1Container(
         name="runtime",
         image=cluster.runtime_image,

@@ -7,6 +7,7 @@ Every transition is idempotent, because Step Functions' SQS callback messages ma
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -23,7 +24,8 @@ DEFAULT_RUNTIME_TIER: RuntimeTier = "shared"
 class StepMessage(BaseModel):
     """The SQS message the state machine sends for each step (`sqs:sendMessage.waitForTaskToken`)."""
 
-    model_config = ConfigDict(extra="ignore")
+    # Validators are built on first use: each function validates only the messages it consumes.
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     step: OnboardingStep
     tenant_id: str = Field(pattern=r"^[0-9a-f-]{36}$")
     task_token: str = Field(min_length=1)
@@ -99,7 +101,7 @@ class RuntimeStepMessage(BaseModel):
     """The SQS message the runtime-provisioning state machine sends for each step of a dedicated
     subscription's provisioning (`sqs:sendMessage.waitForTaskToken`)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     step: RuntimeStep
     tenant_id: str = Field(pattern=r"^[0-9a-f-]{36}$")
     subscription_id: str = Field(pattern=r"^[0-9a-f-]{36}$")
@@ -108,13 +110,15 @@ class RuntimeStepMessage(BaseModel):
 
 
 EndpointState = Literal["ready", "down", "deprovisioned"]
+HealthTransition = Literal["runtime.down", "runtime.recovered"]
 
 
 @dataclass
 class RuntimeEndpoint:
     """Where the gateway reaches a dedicated subscription's runtime (`url`), the product version it runs
-    and its state: `ready` once its rollout was available, `down` when found unavailable (`state_reason`),
-    `deprovisioned` after the subscription ended."""
+    and its state: `ready` once its rollout was available, `down` when the health checker found it not
+    answering (`state_reason`), `deprovisioned` after the subscription ended. `consecutive_failures` counts
+    the health probes failed in a row, `checked_at` is the last probe's time."""
 
     subscription_id: UUID
     tenant_id: UUID
@@ -124,6 +128,8 @@ class RuntimeEndpoint:
     role_arn: str | None
     state: EndpointState = "ready"
     state_reason: str | None = None
+    consecutive_failures: int = 0
+    checked_at: datetime | None = None
 
     def deprovision(self) -> bool:
         """The runtime is gone; False when it already was."""
@@ -131,3 +137,24 @@ class RuntimeEndpoint:
             return False
         self.state, self.state_reason = "deprovisioned", None
         return True
+
+    def probed(self, failure: str | None, at: datetime, down_after: int) -> HealthTransition | None:
+        """Record one health probe (`failure` None: it answered; else why not). A `ready` endpoint becomes
+        `down` at its `down_after`-th failure in a row, a `down` one `ready` at its first answer; returns the
+        transition (`runtime.down`, `runtime.recovered`) or None. A deprovisioned endpoint stays so."""
+        self.checked_at = at
+        if self.state == "deprovisioned":
+            return None
+        if failure is None:
+            self.consecutive_failures = 0
+            if self.state == "down":
+                self.state, self.state_reason = "ready", None
+                return "runtime.recovered"
+            return None
+        self.consecutive_failures += 1
+        if self.state == "down":
+            self.state_reason = failure
+        elif self.consecutive_failures >= down_after:
+            self.state, self.state_reason = "down", failure
+            return "runtime.down"
+        return None

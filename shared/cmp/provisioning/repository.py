@@ -60,10 +60,12 @@ class RuntimeEndpointRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def get(self, subscription_id: UUID) -> RuntimeEndpoint | None:
+    def get(self, subscription_id: UUID, for_update: bool = False) -> RuntimeEndpoint | None:
+        """The subscription's endpoint (locked for this transaction with `for_update`); None if none."""
         row = self._session.fetch_one(
-            "select subscription_id, tenant_id, namespace, url, product_version, role_arn, state, state_reason"
-            " from runtime_endpoints where subscription_id = %s",
+            "select subscription_id, tenant_id, namespace, url, product_version, role_arn, state, state_reason,"
+            " consecutive_failures, checked_at from runtime_endpoints where subscription_id = %s"
+            + (" for update" if for_update else ""),
             (subscription_id,),
         )
         return RuntimeEndpoint(**row) if row else None
@@ -72,10 +74,13 @@ class RuntimeEndpointRepository:
         """Insert or update the endpoint (registering twice keeps one row)."""
         self._session.execute(
             "insert into runtime_endpoints (subscription_id, tenant_id, namespace, url, product_version,"
-            " role_arn, state, state_reason) values (%s, %s, %s, %s, %s, %s, %s, %s)"
+            " role_arn, state, state_reason, consecutive_failures, checked_at)"
+            " values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " on conflict (subscription_id) do update set url = excluded.url,"
             " product_version = excluded.product_version, role_arn = excluded.role_arn,"
-            " state = excluded.state, state_reason = excluded.state_reason, updated_at = now()",
+            " state = excluded.state, state_reason = excluded.state_reason,"
+            " consecutive_failures = excluded.consecutive_failures, checked_at = excluded.checked_at,"
+            " updated_at = now()",
             (
                 endpoint.subscription_id,
                 endpoint.tenant_id,
@@ -85,14 +90,25 @@ class RuntimeEndpointRepository:
                 endpoint.role_arn,
                 endpoint.state,
                 endpoint.state_reason,
+                endpoint.consecutive_failures,
+                endpoint.checked_at,
             ),
         )
 
+    def to_check(self, limit: int) -> list[tuple[UUID, UUID, str]]:
+        """(tenant_id, subscription_id, url) of up to `limit` endpoints of every tenant the health checker
+        probes (`ready` or `down`), least recently checked first (a security-definer function: the checker
+        runs without a tenant and then writes in each tenant's own unit of work)."""
+        rows = self._session.fetch_all("select * from runtime_endpoints_to_check(%s)", (limit,))
+        return [(row["tenant_id"], row["subscription_id"], row["url"]) for row in rows]
+
     def dedicated_capabilities(self, tenant_id: UUID) -> list[dict[str, Any]]:
         """The capability snapshots of the tenant's live dedicated subscriptions (what its namespace quota
-        is sized for), oldest first."""
+        is sized for), oldest first; a shared subscription upgraded to a dedicated plan counts from the
+        upgrade (its plan is dedicated before its `runtime_type` switches)."""
         rows = self._session.fetch_all(
-            "select capabilities from subscriptions where tenant_id = %s and runtime_type = 'dedicated'"
+            "select capabilities from subscriptions where tenant_id = %s"
+            " and (runtime_type = 'dedicated' or plan->>'runtimeType' = 'dedicated')"
             " and status in ('provisioning', 'active', 'past_due', 'suspended') order by created_at, id",
             (tenant_id,),
         )

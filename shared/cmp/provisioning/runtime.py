@@ -10,11 +10,16 @@ message starting `RuntimeProvisioningStateMachine` (execution `provision-{subscr
 - `wait_rollout`: answers `RolloutInProgress` until the Deployment is available (the state machine
   retries), `RolloutFailed` when it cannot become available;
 - `register_endpoint`: where the gateway reaches the runtime (`runtime_endpoints`);
-- `complete`: the subscription becomes `active`.
+- `complete`: the subscription becomes `active` (an upgraded shared subscription, already active, gets
+  `runtime_type` `dedicated` now: from here the gateway sends its calls to the runtime).
 - After any failure, `compensate` deletes what the steps created (only the runtime's own objects when
   the tenant keeps another dedicated subscription), then `mark_failed`: the subscription keeps
   `provisioning` with a readable `status_reason`, its `provisioning.state` is `failed`, and a
   `provisioning_failed` reconciliation issue is opened for operators.
+
+A shared subscription upgraded to a dedicated plan starts the same steps (execution `upgrade-{order_id}`,
+`cmp.commerce.changes`); it stays `active` on the shared runtime throughout, and a failure leaves it there
+with the reason in `status_reason` (the compensation and the reconciliation issue are the same).
 
 When a dedicated subscription ended at its period end, the billing job starts execution
 `deprovision-{subscription_id}` (`action: deprovision`): `export_data` records the tenant's data location
@@ -110,7 +115,7 @@ class RuntimeProvisioning:
             subscription: Subscription = uow.subscriptions.get(subscription_id, for_update=True)
             if message.step == "complete":
                 output = {"step": "complete", "status": subscription.status}
-                if subscription.status == "provisioning":
+                if subscription.awaits_runtime:
                     subscription.record_provisioning("complete", "succeeded", {}, now)
                     subscription.provisioning_succeeded(now)
                     output["status"] = subscription.status

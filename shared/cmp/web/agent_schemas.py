@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints
+from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints, ValidationError, WrapValidator
+from pydantic_core import PydanticCustomError
 
 from cmp.capabilities.maxima import PLATFORM_MAXIMA
 from cmp.conversations.model import IMAGE_TYPES, MAX_MESSAGE_CHARS
@@ -62,6 +63,10 @@ class CitationOut(ApiModel):
     url: str | None
     chunk_id: str
     snippet: str
+    origin: Literal["subscription", "product"] = Field(
+        default="subscription",
+        description="The subscription's own knowledge base, or the product's seller-provided one",
+    )
 
 
 class UsageOut(ApiModel):
@@ -120,6 +125,19 @@ class WidgetSettingsResponse(ApiModel):
     image_input: bool
 
 
+def _one_scalar(value: Any, handler: Any) -> Any:
+    """One error for a metadata value that is none of its union's types, instead of one per member."""
+    try:
+        return handler(value)
+    except ValidationError:
+        raise PydanticCustomError(
+            "metadata_value", "must be a string, a whole number or true/false"
+        ) from None
+
+
+MetadataValue = Annotated[str | int | bool, WrapValidator(_one_scalar)]
+
+
 class SearchFiltersBody(RequestModel):
     """Every field narrows the search; dates compare with the document's date (published, else added)."""
 
@@ -128,7 +146,7 @@ class SearchFiltersBody(RequestModel):
     languages: list[LanguageTag] | None = Field(default=None, max_length=10)
     published_after: When | None = None
     published_before: When | None = None
-    metadata: dict[str, str | int | bool] | None = Field(
+    metadata: dict[str, MetadataValue] | None = Field(
         default=None, max_length=20, description="Documents whose metadata holds every key with this value"
     )
 

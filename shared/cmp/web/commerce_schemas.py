@@ -159,6 +159,19 @@ class SubscriptionList(ApiModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page")
 
 
+class RuntimeMove(ApiModel):
+    """Where the subscription's calls run around a plan change."""
+
+    type: Literal["shared", "dedicated"] = Field(description="Where its calls run now")
+    state: str | None = Field(
+        description="Its dedicated runtime's provisioning state (pending, completed, failed); null if none"
+    )
+    target: Literal["shared", "dedicated"] = Field(
+        description="Where its calls will run: `dedicated` while an upgrade's runtime is provisioned (the "
+        "calls keep running on the shared runtime until it is ready)"
+    )
+
+
 class PlanChangeResult(ApiModel):
     """What the change does and when."""
 
@@ -169,6 +182,7 @@ class PlanChangeResult(ApiModel):
     currency: str
     amount_due_display: str
     order_id: str | None = Field(description="The plan_change order recording the proration (upgrades)")
+    runtime: RuntimeMove
     subscription: Subscription
 
 

@@ -18,6 +18,8 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 
 from cmp.gateway.context import RUNTIMES, RuntimeContext
+from cmp.gateway.errors import RuntimeDown
+from cmp.sla.metrics import measured
 
 if TYPE_CHECKING:
     from cmp.bootstrap import Services
@@ -28,7 +30,7 @@ Middleware = Callable[[APIGatewayRestResolver, NextMiddleware], Response[Any]]
 def to_dedicated_runtime(services: Services) -> Middleware:
     """A Powertools middleware answering with the dedicated runtime's response, or the route's. It raises
     NotFound, RuntimeUnavailable or RuntimeDown as `RuntimeRouting.forward` does (mapped to HTTP by the
-    resolver)."""
+    resolver). Each forwarded call records the SLA's runtime metrics (`cmp.sla.metrics.measured`)."""
 
     def forward(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
         authorizer = app.current_event.request_context.authorizer.get_context() or {}
@@ -39,7 +41,13 @@ def to_dedicated_runtime(services: Services) -> Middleware:
         ):
             return next_middleware(app)
         ctx = RuntimeContext.from_authorizer(authorizer)
-        result = services.runtime_routing.forward(ctx, app.current_event.raw_event)
+        event = app.current_event.raw_event
+        result = measured(
+            ctx.tenant_id,
+            ctx.subscription_id,
+            lambda: services.runtime_routing.forward(ctx, event),
+            RuntimeDown,
+        )
         return next_middleware(app) if result is None else proxy_response(result)
 
     return forward

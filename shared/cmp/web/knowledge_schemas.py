@@ -1,4 +1,5 @@
-"""Request and response models of the knowledge ingestion API (`/v1/subscriptions/{id}/knowledge…`)."""
+"""Request and response models of the knowledge ingestion API (`/v1/subscriptions/{id}/knowledge…` and the
+seller's `/v1/provider/products/{id}/knowledge…`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from uuid import UUID
 from pydantic import Field, model_validator
 
 from cmp.errors import FieldError, PayloadTooLarge
-from cmp.knowledge.model import Document, QaPair, UrlSource
+from cmp.knowledge.model import PREVIEW_CHARS, Document, QaPair, UrlSource
 from cmp.knowledge.views import KnowledgeStats
 from cmp.web.schemas import ApiModel, RequestModel
 
@@ -106,6 +107,18 @@ class Preview(ApiModel):
     text: str
     truncated: bool
     warnings: list[str]
+
+    @classmethod
+    def of(cls, document: Document) -> Preview:
+        """The preview of `document` (empty until it has been parsed)."""
+        text = document.preview or ""
+        return cls(
+            document_id=document.id,
+            status=document.status,
+            text=text,
+            truncated=len(text) >= PREVIEW_CHARS,
+            warnings=list(document.metadata.get("warnings") or []),
+        )
 
 
 class NewWebsite(RequestModel):
@@ -246,6 +259,27 @@ class StatsOut(ApiModel):
             last_indexed_at=s.last_indexed_at,
             embedding_model=s.embedding_model,
         )
+
+
+class ProductStatsOut(StatsOut):
+    """A product knowledge base's figures against the product limits, and whether it is shared."""
+
+    shared: bool = Field(description="Whether the agents of the product's subscriptions search it")
+
+    @classmethod
+    def of(cls, s: KnowledgeStats) -> ProductStatsOut:
+        return cls(**StatsOut.of(s).model_dump(), shared=bool(s.shared))
+
+
+class SharingIn(RequestModel):
+    """Share the product's knowledge base with its subscriptions' agents (true), or stop (false)."""
+
+    shared: bool
+
+
+class SharingOut(ApiModel):
+    knowledge_base_id: UUID
+    shared: bool
 
 
 def form_fields(form: dict[str, Any]) -> UploadForm:

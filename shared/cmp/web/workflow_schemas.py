@@ -79,6 +79,14 @@ class WorkflowBody(RequestModel):
     description: str | None = Field(default=None, max_length=2000)
 
 
+class NewWorkflowBody(RequestModel):
+    """A new workflow of the subscription (a draft: activate it to run it)."""
+
+    definition: dict[str, Any] = Field(description="nodes, edges and variables (docs/automations.md)")
+    name: str = Field(min_length=1, max_length=255)
+    description: str | None = Field(default=None, max_length=2000)
+
+
 class RunBody(RequestModel):
     input: dict[str, Any] = Field(
         default_factory=dict, description="The run's input, `{{ input.… }}` in steps"
@@ -92,6 +100,9 @@ class RunSummary(ApiModel):
     status: Literal["pending", "running", "succeeded", "failed", "cancelled"]
     trigger_type: str
     rerun_of: str | None
+    parent_run_id: str | None = Field(
+        default=None, description="The run whose subworkflow step started this one"
+    )
     created_at: datetime | None
     started_at: datetime | None
     completed_at: datetime | None

@@ -25,7 +25,10 @@ moto and against a dedicated tenant's own queue). The state input is the run con
 - The flow runs inside one Parallel state `Run` (its single branch), so a failure anywhere, including a
   state that cannot catch (a Pass whose intrinsic fails, a loop over a value that is not an array), ends in
   `RecordFailure` (worker `kind: "finish"`, status failed) then `RunFailed`; the end of the flow is
-  `RecordSuccess` (`kind: "finish"`, status succeeded).
+  `RecordSuccess` (`kind: "finish"`, status succeeded, `output` the `steps` of the run, which the run keeps
+  and a sub-workflow run hands to its parent).
+- `subworkflow` → a callback Task like an action; the worker starts the child run and the child's finish
+  answers it (`cmp.workflows.subworkflows`).
 - Each callback Task has `TimeoutSeconds` (the node's, else the product's step timeout) and, when given,
   `HeartbeatSeconds`.
 
@@ -72,9 +75,10 @@ class Compiler:
                 "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": RECORD_FAILURE}],
                 "Next": RECORD_SUCCESS,
             }
-        states[RECORD_SUCCESS] = self._callback(
-            {"kind": "finish", "status": "succeeded"}, FINISH_TIMEOUT_SECONDS
-        ) | {
+        success: dict[str, Any] = {"kind": "finish", "status": "succeeded"}
+        if steps is not None:
+            success["output.$"] = "$.result[0]"
+        states[RECORD_SUCCESS] = self._callback(success, FINISH_TIMEOUT_SECONDS) | {
             "ResultPath": None,
             "End": True,
         }

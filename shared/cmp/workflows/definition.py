@@ -7,7 +7,8 @@ Shape (camelCase on the wire):
                 "timeoutSeconds": 30, "heartbeatSeconds": 10},
                {"id": "each", "type": "loop", "config": {"type": "for_each", "items": "{{ steps.fetch.body }}"},
                 "body": {"nodes": [...], "edges": [...]}},
-               {"id": "fan", "type": "parallel", "branches": [{"nodes": [...], "edges": [...]}, ...]}],
+               {"id": "fan", "type": "parallel", "branches": [{"nodes": [...], "edges": [...]}, ...]},
+               {"id": "sync", "type": "subworkflow", "config": {"workflowId": "<uuid>", "input": {...}}}],
      "edges": [{"source": "trigger", "target": "fetch"}, {"source": "check", "target": "x", "when": "true"}],
      "variables": {"name": value}}
 
@@ -18,6 +19,8 @@ because a step's output lands at `steps.<id>` and its Step Functions state is na
 `if` with `when` `true`/`false`, a `switch` with a case name or `default`; every other node has at most one
 outgoing edge and no `when`. The graph is acyclic (loops are `loop` nodes) and every node is reachable from
 the start (or is some node's `onError.fallback`).
+
+A `subworkflow` node runs another workflow of the same subscription (`cmp.workflows.subworkflows`).
 
 `parse_definition` raises `ValidationFailed` listing every `FieldError` at its JSON path
 (`nodes[2].config.url`); what the subscription may use is checked by `cmp.workflows.rules`.
@@ -34,7 +37,8 @@ from cmp.errors import FieldError, ValidationFailed
 TRIGGER_TYPES = ("webhook", "schedule", "event", "manual", "api")
 ACTION_TYPES = ("http", "transform", "storage", "messaging", "database", "ai", "code")
 CONTROL_TYPES = ("if", "switch", "loop", "parallel")
-NODE_TYPES = TRIGGER_TYPES + ACTION_TYPES + CONTROL_TYPES
+SUBWORKFLOW = "subworkflow"
+NODE_TYPES = TRIGGER_TYPES + ACTION_TYPES + CONTROL_TYPES + (SUBWORKFLOW,)
 ERROR_STRATEGIES = ("retry", "fallback", "continue", "fail")
 MAX_NODES = 500
 MAX_NESTING = 8

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 class StepMessage(BaseModel):
     """One callback task: run a step, decide a branch, or record the run's end."""
 
-    model_config = ConfigDict(extra="ignore")
+    # Validators are built on first use: each function validates only the messages it consumes.
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     kind: Literal["step", "branch", "finish"]
     run_id: str = Field(pattern=r"^[0-9a-f-]{36}$")
     tenant_id: str = Field(pattern=r"^[0-9a-f-]{36}$")
@@ -28,4 +29,4 @@ class TriggerMessage(BaseModel):
     firing (`{"kind": "schedule", "tenant_id", "workflow_id", "scheduled_time"}`) or an EventBridge event
     envelope (`{"id", "detail-type", "source", "detail", …}`)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)

@@ -6,7 +6,7 @@ start with, set only by `activate`, so saving or activating a version never chan
 keeps the version, and so the state machine, it started with).
 
 A `Run` is `pending` → `running` → `succeeded` | `failed` | `cancelled`; a `StepExecution` records one
-attempt of one step.
+attempt of one step. A run a `subworkflow` step started (`cmp.workflows.subworkflows`) names its parent.
 """
 
 from __future__ import annotations
@@ -129,6 +129,13 @@ class Run:
     error_message: str | None = None
     error_details: dict[str, Any] | None = None
     created_at: datetime | None = None
+    parent_run_id: uuid.UUID | None = None
+    """The run whose `subworkflow` step started this one (None for a run started by a trigger)."""
+    parent_step_execution_id: uuid.UUID | None = None
+    parent_task_token: str | None = None
+    """The callback token the parent's execution waits on until this run finishes; never shown."""
+    depth: int = 0
+    """How many sub-workflow steps led here (0 for a run started by a trigger)."""
 
     def start(self, execution_arn: str, at: datetime) -> None:
         self.execution_arn, self.status, self.started_at = execution_arn, "running", at

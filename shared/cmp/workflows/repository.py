@@ -201,6 +201,21 @@ class RunRepository:
         )
         return [_entity(Run, row) for row in rows]
 
+    def running_children(self, run_id: uuid.UUID) -> list[Run]:
+        """The runs the run's `subworkflow` steps started that have not finished, locked for update."""
+        rows = self._session.fetch_all(
+            "select * from workflow_runs where parent_run_id = %s"
+            " and status not in ('succeeded', 'failed', 'cancelled') order by created_at, id for update",
+            (run_id,),
+        )
+        return [_entity(Run, row) for row in rows]
+
+    def step_by_id(self, step_execution_id: uuid.UUID) -> StepExecution | None:
+        row = self._session.fetch_one(
+            "select * from workflow_step_executions where id = %s", (step_execution_id,)
+        )
+        return _entity(StepExecution, row) if row else None
+
     def step(self, run_id: uuid.UUID, step_id: str, attempt: int) -> StepExecution | None:
         row = self._session.fetch_one(
             "select * from workflow_step_executions where run_id = %s and step_id = %s and attempt = %s"

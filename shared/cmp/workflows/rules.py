@@ -9,8 +9,8 @@ interval and the step timeout bound (`runtime.limits.timeout`, or the action's o
 `check_definition(definition, allowance)` returns every `FieldError` at its path in the definition. Node
 types this release cannot run are refused here, by node: `code` (Lambda gives no sandbox guarantee: no
 network, time and memory limits; docs/decisions.md). Event triggers and failure alerts are checked by
-`cmp.workflows.events`; alert channels need the product's `monitoring.alerts` (all three when the seller gave
-no detail).
+`cmp.workflows.events`, sub-workflows by `cmp.workflows.subworkflows`; alert channels need the product's
+`monitoring.alerts` (all three when the seller gave no detail).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from cmp.capabilities.cron import CronError, interval_minutes, min_gap_minutes, 
 from cmp.capabilities.models import ProductCapabilities
 from cmp.capabilities.workflow_detail import WorkflowDetail
 from cmp.errors import FieldError
-from cmp.workflows.definition import Definition, Node
+from cmp.workflows.definition import SUBWORKFLOW, Definition, Node
 from cmp.workflows.events import ALERT_CHANNELS, check_alerts, check_event_trigger
 from cmp.workflows.expressions import OPERATORS, check_condition, references
 
@@ -157,6 +157,8 @@ def _check_node(node: Node, allow: Allowance) -> list[FieldError]:
                 ),
             ]
         return errors + _TRIGGER_CHECKS.get(node.type, _no_check)(node, allow)
+    if node.type == SUBWORKFLOW:
+        return errors
     if node.type in ("if", "switch"):
         return errors + _check_branching(node, allow)
     if node.type == "loop":
@@ -481,14 +483,10 @@ def _check_ai(node: Node, allow: Allowance) -> list[FieldError]:
     return errors
 
 
-def _check_event(node: Node, allow: Allowance) -> list[FieldError]:
-    return check_event_trigger(node.config, f"{node.path}.config")
-
-
 _TRIGGER_CHECKS: dict[str, Any] = {
     "webhook": _check_webhook,
     "schedule": _check_schedule,
-    "event": _check_event,
+    "event": lambda node, allow: check_event_trigger(node.config, f"{node.path}.config"),
 }
 _ACTION_CHECKS: dict[str, Any] = {
     "http": _check_http,

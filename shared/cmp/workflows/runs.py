@@ -5,25 +5,29 @@ run id, `cmp.metering`) in the same transaction (the outbox relays the start aft
 commit, and a sweep retries it), so a run is never recorded without its execution nor started twice: the
 execution is named after the run id, and an `Idempotency-Key` already used on the workflow returns the
 first run. The execution input is the run context (`cmp.workflows.expressions`). The step worker records
-each step and the run's end (`cmp.workflows.worker`).
+each step and the run's end (`cmp.workflows.worker`). A `subworkflow` step starts a child run the same way
+(`start_child`, `cmp.workflows.subworkflows`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from cmp.aws.adapters import TaskTokenGone
 from cmp.catalog.paging import ProductPage, encode_cursor
 from cmp.db.outbox import OutboxMessage
-from cmp.errors import BadRequest, Conflict, FieldError, ValidationFailed
+from cmp.errors import BadRequest, Conflict, FieldError, NotFound, ValidationFailed
 from cmp.metering.model import UsageEvent
 from cmp.ports import Clock, IdGenerator
 from cmp.workflows.masking import mask
 from cmp.workflows.model import FINISHED, Run, StepExecution
-from cmp.workflows.ports import WorkflowEngine, WorkflowUnitOfWorkFactory
+from cmp.workflows.ports import WorkflowEngine, WorkflowUnitOfWork, WorkflowUnitOfWorkFactory
+from cmp.workflows.subworkflows import child_key
 
 MAX_INPUT_BYTES = 64 * 1024
 MAX_EXPORT_RUNS = 10_000
@@ -72,6 +76,7 @@ def run_summary(run: Run) -> dict[str, Any]:
         "status": run.status,
         "trigger_type": run.trigger_type,
         "rerun_of": str(run.rerun_of) if run.rerun_of else None,
+        "parent_run_id": str(run.parent_run_id) if run.parent_run_id else None,
         "created_at": run.created_at,
         "started_at": run.started_at,
         "completed_at": run.completed_at,
@@ -94,6 +99,25 @@ def step_view(step: StepExecution) -> dict[str, Any]:
         "output": step.output,
         "error": step.error_message,
     }
+
+
+def _check_input(payload: object, idempotency_key: str | None) -> dict[str, Any]:
+    """`payload` as a run input; raises ValidationFailed (input not an object, over 64 KiB) or BadRequest (a key not 1 to 255
+    characters)."""
+    if not isinstance(payload, dict):
+        raise ValidationFailed(
+            "The run input is not valid", errors=[FieldError("input", "expected an object")]
+        )
+    if len(json.dumps(payload)) > MAX_INPUT_BYTES:
+        raise ValidationFailed(
+            "The run input is too large", errors=[FieldError("input", "at most 64 KiB of JSON")]
+        )
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= 255:
+        raise BadRequest(
+            "Idempotency-Key must be 1 to 255 characters",
+            errors=[FieldError("header.idempotency-key", "1 to 255 characters")],
+        )
+    return payload
 
 
 def _check_status(status: str | None) -> None:
@@ -133,38 +157,21 @@ class WorkflowRuns:
         with a different input is a 422 naming that header (None: a key the platform derives, as a
         schedule's firing time, replays whatever the input). Raises Conflict (not active),
         ValidationFailed (input not an object or over 64 KiB, a key reused with another input), NotFound."""
-        if not isinstance(payload, dict):
-            raise ValidationFailed(
-                "The run input is not valid", errors=[FieldError("input", "expected an object")]
-            )
-        if len(json.dumps(payload)) > MAX_INPUT_BYTES:
-            raise ValidationFailed(
-                "The run input is too large", errors=[FieldError("input", "at most 64 KiB of JSON")]
-            )
-        if idempotency_key is not None and not 0 < len(idempotency_key) <= 255:
-            raise BadRequest(
-                "Idempotency-Key must be 1 to 255 characters",
-                errors=[FieldError("header.idempotency-key", "1 to 255 characters")],
-            )
+        checked = _check_input(payload, idempotency_key)
         with self._uow(tenant_id) as uow:
             workflow = uow.workflows.get(workflow_id)
-            number = workflow.require_runnable()
-            version = uow.workflows.version(workflow_id, number)
-            assert version.state_machine_arn is not None
-            now = self._clock.now()
             run = Run(
                 self._ids.new_id(),
                 workflow.tenant_id,
                 workflow.id,
                 workflow.subscription_id,
-                number,
+                workflow.require_runnable(),
                 trigger_type,
-                payload,
+                checked,
                 idempotency_key=idempotency_key,
                 rerun_of=rerun_of,
             )
-            run.start(execution_arn(version.state_machine_arn, str(run.id)), now)
-            existing = uow.workflow_runs.add(run)
+            existing = self._launch(uow, run)
             if existing is not None:
                 if key_header is not None and existing.trigger_payload != payload:
                     raise ValidationFailed(
@@ -178,13 +185,6 @@ class WorkflowRuns:
                         ],
                     )
                 return run_summary(existing)
-            uow.usage.record(UsageEvent(run.subscription_id, "executions", 1, now, f"workflow-run:{run.id}"))
-            variables = version.definition.get("variables") if isinstance(version.definition, dict) else None
-            uow.outbox.add(
-                OutboxMessage.start_execution(
-                    version.state_machine_arn, str(run.id), run_context(run, variables or {})
-                )
-            )
             summary = run_summary(uow.workflow_runs.get(run.id))
             uow.commit()
             return summary
@@ -245,6 +245,61 @@ class WorkflowRuns:
             uow.commit()
             return summary
 
+    def start_child(
+        self,
+        parent: Run,
+        step_execution_id: uuid.UUID,
+        workflow_id: uuid.UUID,
+        payload: dict[str, Any],
+        token: str,
+    ) -> Run:
+        """Start the run of `parent`'s `subworkflow` step (`cmp.workflows.subworkflows`): the active version
+        of `workflow_id`, a workflow of the parent's subscription, with `payload` as its input; `token` is
+        the callback the parent's execution waits on. A redelivered step (same token) returns the first
+        child. Raises NotFound (no such workflow in the subscription), Conflict (not active),
+        ValidationFailed (input not an object or over 64 KiB)."""
+        _check_input(payload, None)
+        with self._uow(str(parent.tenant_id)) as uow:
+            workflow = uow.workflows.get(workflow_id)
+            if workflow.subscription_id != parent.subscription_id:
+                raise NotFound(f"no workflow {workflow_id} in this subscription")
+            run = Run(
+                self._ids.new_id(),
+                workflow.tenant_id,
+                workflow.id,
+                workflow.subscription_id,
+                workflow.require_runnable(),
+                "subworkflow",
+                payload,
+                idempotency_key=child_key(token),
+                parent_run_id=parent.id,
+                parent_step_execution_id=step_execution_id,
+                parent_task_token=token,
+                depth=parent.depth + 1,
+            )
+            existing = self._launch(uow, run)
+            uow.commit()
+            return existing or run
+
+    def _launch(self, uow: WorkflowUnitOfWork, run: Run) -> Run | None:
+        """Add `run` with its metering (one execution) and its state machine start (outbox); returns the run
+        that already holds its idempotency key instead (adding nothing)."""
+        version = uow.workflows.version(run.workflow_id, run.version)
+        assert version.state_machine_arn is not None
+        now = self._clock.now()
+        run.start(execution_arn(version.state_machine_arn, str(run.id)), now)
+        existing = uow.workflow_runs.add(run)
+        if existing is not None:
+            return existing
+        uow.usage.record(UsageEvent(run.subscription_id, "executions", 1, now, f"workflow-run:{run.id}"))
+        variables = version.definition.get("variables") if isinstance(version.definition, dict) else None
+        uow.outbox.add(
+            OutboxMessage.start_execution(
+                version.state_machine_arn, str(run.id), run_context(run, variables or {})
+            )
+        )
+        return None
+
     def page(
         self, tenant_id: str, workflow_id: uuid.UUID, status: str | None, page: ProductPage
     ) -> dict[str, Any]:
@@ -291,20 +346,38 @@ class WorkflowRuns:
         }
 
     def cancel(self, tenant_id: str, run_id: uuid.UUID) -> dict[str, Any]:
-        """Stop the execution and mark the run cancelled; raises Conflict when it already finished."""
+        """Stop the execution and mark the run cancelled, with every running sub-workflow run it started
+        (and theirs); a cancelled sub-workflow run fails its parent's step (`SubWorkflow.Cancelled`). Raises
+        Conflict when it already finished."""
         with self._uow(tenant_id) as uow:
             run = uow.workflow_runs.get(run_id, for_update=True)
             if run.status in FINISHED:
                 raise Conflict(f"the run already {run.status}")
-            run.finish("cancelled", self._clock.now())
-            workflow = uow.workflows.get(run.workflow_id, for_update=True)
-            workflow.count_finished("cancelled", self._clock.now())
-            uow.workflow_runs.save(run)
-            uow.workflows.save(workflow)
+            stopped = self._cancel(uow, run)
             uow.commit()
-        if run.execution_arn:
-            self._engine.stop(run.execution_arn, "cancelled by the buyer")
+        for execution in stopped:
+            self._engine.stop(execution, "cancelled by the buyer")
+        if run.parent_task_token is not None:
+            with contextlib.suppress(TaskTokenGone):
+                self._engine.task_failed(
+                    run.parent_task_token,
+                    "SubWorkflow.Cancelled",
+                    f"the sub-workflow run {run.id} was cancelled",
+                )
         return run_summary(run)
+
+    def _cancel(self, uow: WorkflowUnitOfWork, run: Run) -> list[str]:
+        """Mark `run` and its running descendants cancelled; returns their execution ARNs, parents first."""
+        now = self._clock.now()
+        run.finish("cancelled", now)
+        workflow = uow.workflows.get(run.workflow_id, for_update=True)
+        workflow.count_finished("cancelled", now)
+        uow.workflow_runs.save(run)
+        uow.workflows.save(workflow)
+        stopped = [run.execution_arn] if run.execution_arn else []
+        for child in uow.workflow_runs.running_children(run.id):
+            stopped += self._cancel(uow, child)
+        return stopped
 
     def rerun(self, tenant_id: str, run_id: uuid.UUID) -> dict[str, Any]:
         """A new run of the workflow's active version with the same input (`rerun_of` names the first)."""

@@ -1,5 +1,5 @@
 """Workflow definitions: list (creating the subscription's first workflow), read, save a new version, activate,
-pause and resume (`GET /v1/subscriptions/{id}/workflows`, `GET`/`PUT /v1/workflows/{id}`, `POST …/activate|
+pause and resume (`GET`/`POST /v1/subscriptions/{id}/workflows`, `GET`/`PUT /v1/workflows/{id}`, `POST …/activate|
 pause|resume`).
 
 Every definition is checked against the subscription's capability snapshot (`cmp.workflows.rules`) and
@@ -23,7 +23,7 @@ from typing import Any
 from cmp.aws.adapters import InvalidDefinition
 from cmp.capabilities.models import ProductCapabilities
 from cmp.commerce.model import Subscription
-from cmp.errors import Conflict, FieldError, ValidationFailed
+from cmp.errors import Conflict, FieldError, NotFound, ValidationFailed
 from cmp.ports import Clock, IdGenerator
 from cmp.workflows.compiler import check_compiled, compile_definition
 from cmp.workflows.definition import Definition, parse_definition
@@ -33,6 +33,7 @@ from cmp.workflows.model import Workflow, WorkflowVersion
 from cmp.workflows.ports import WorkflowEngine, WorkflowUnitOfWork, WorkflowUnitOfWorkFactory
 from cmp.workflows.rules import Allowance, check_definition
 from cmp.workflows.schedules import WorkflowSchedules, next_run
+from cmp.workflows.subworkflows import SubWorkflowAllowance, check_subworkflows
 
 BLANK_DEFINITION: dict[str, Any] = {
     "nodes": [{"id": "manual", "type": "manual", "name": "Run now"}],
@@ -40,6 +41,8 @@ BLANK_DEFINITION: dict[str, Any] = {
 }
 """The first workflow of an automation whose product carries no flow: a manual trigger, to be edited."""
 LIVE = ("active", "provisioning", "past_due")
+MAX_WORKFLOWS = 50
+"""Workflows one subscription may hold."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,46 @@ class WorkflowDefinitions:
                 uow.commit()
             return views
 
+    def create(self, tenant_id: str, subscription_id: uuid.UUID, body: dict[str, Any]) -> dict[str, Any]:
+        """A new workflow of the subscription (`{"definition", "name", "description"?}`), a draft at version 1
+        (a sub-workflow to run from another, or a second automation); raises ValidationFailed (422, every
+        problem at its path under `definition`), Conflict (not a live automation, or `MAX_WORKFLOWS`
+        already), NotFound."""
+        with self._uow(tenant_id) as uow:
+            subscription = uow.subscriptions.get(subscription_id)
+            if subscription.category != "automation" or subscription.status not in LIVE:
+                raise Conflict("only a live automation subscription has workflows")
+            if len(uow.workflows.for_subscription(subscription_id)) >= MAX_WORKFLOWS:
+                raise Conflict(f"a subscription has at most {MAX_WORKFLOWS} workflows")
+            workflow_id, version_id = self._ids.new_id(), self._ids.new_id()
+            compiled = self._compile(uow, subscription, body.get("definition"), version_id, workflow_id)
+            if compiled.problems:
+                raise ValidationFailed(
+                    "The workflow definition cannot run on this subscription",
+                    errors=[
+                        FieldError(_under("definition", p["path"]), p["message"]) for p in compiled.problems
+                    ],
+                )
+            workflow = Workflow(
+                workflow_id,
+                subscription.tenant_id,
+                subscription.id,
+                _text(body, "name", "", 255),
+                _text(body, "description", "", 2000),
+                compiled.trigger_type,
+                compiled.trigger_config,
+                "wh_" + secrets.token_urlsafe(18),
+                source="custom",
+            )
+            version = WorkflowVersion(
+                version_id, workflow.tenant_id, workflow.id, 1, compiled.definition, compiled.asl
+            )
+            uow.workflows.add(workflow)
+            uow.workflows.add_version(version)
+            view = self._view(uow.workflows.get(workflow_id), version)
+            uow.commit()
+            return view
+
     def subscription_of(self, tenant_id: str, workflow_id: uuid.UUID) -> uuid.UUID:
         """The subscription the workflow belongs to (what a runtime credential must act for); raises
         NotFound (also for another tenant's)."""
@@ -156,7 +199,7 @@ class WorkflowDefinitions:
             workflow = uow.workflows.get(workflow_id, for_update=True)
             subscription = uow.subscriptions.get(workflow.subscription_id)
             version_id = self._ids.new_id()
-            compiled = self._compile(subscription, body.get("definition"), version_id)
+            compiled = self._compile(uow, subscription, body.get("definition"), version_id, workflow.id)
             if compiled.problems:
                 raise ValidationFailed(
                     "The workflow definition cannot run on this subscription",
@@ -244,7 +287,7 @@ class WorkflowDefinitions:
             imported = import_flow(flow_format, flow)
             source, document, problems = flow_format, imported.definition, imported.problems
         version_id = self._ids.new_id()
-        compiled = self._compile(subscription, document, version_id)
+        compiled = self._compile(uow, subscription, document, version_id, None)
         workflow = Workflow(
             self._ids.new_id(),
             subscription.tenant_id,
@@ -271,16 +314,30 @@ class WorkflowDefinitions:
         uow.workflows.add_version(version)
         return workflow
 
-    def _compile(self, subscription: Subscription, document: object, version_id: uuid.UUID) -> Compiled:
-        """Parse, check against the subscription's snapshot and compile; problems instead of ASL when any."""
+    def _compile(
+        self,
+        uow: WorkflowUnitOfWork,
+        subscription: Subscription,
+        document: object,
+        version_id: uuid.UUID,
+        workflow_id: uuid.UUID | None,
+    ) -> Compiled:
+        """Parse, check against the subscription's snapshot (and, for `subworkflow` nodes, against the
+        subscription's other workflows) and compile; problems instead of ASL when any."""
         try:
             definition: Definition | None = parse_definition(document)
             errors: list[FieldError] = []
         except ValidationFailed as e:
             definition, errors = None, e.errors
-        allowance = Allowance.from_capabilities(ProductCapabilities.from_document(subscription.capabilities))
+        capabilities = ProductCapabilities.from_document(subscription.capabilities)
+        allowance = Allowance.from_capabilities(capabilities)
         if definition is not None:
-            errors = check_definition(definition, allowance)
+            errors = check_definition(definition, allowance) + check_subworkflows(
+                definition,
+                SubWorkflowAllowance.from_capabilities(capabilities),
+                workflow_id,
+                lambda target: _definition_in(uow, subscription.id, target),
+            )
         stored = document if isinstance(document, dict) else {}
         if definition is None or errors:
             trigger = _trigger_of(stored)
@@ -298,6 +355,25 @@ class WorkflowDefinitions:
             raise RuntimeError(f"the compiler produced invalid ASL: {structural}")
         trigger_node = definition.trigger
         return Compiled(stored, trigger_node.type, trigger_node.config, asl, [])
+
+
+def _definition_in(
+    uow: WorkflowUnitOfWork, subscription_id: uuid.UUID, workflow_id: uuid.UUID
+) -> Definition | None:
+    """The definition of a workflow of the subscription at its active version, else its latest (a version
+    that does not parse runs no sub-workflow: the blank definition); None when the subscription has no such
+    workflow."""
+    try:
+        workflow = uow.workflows.get(workflow_id)
+    except NotFound:
+        return None
+    if workflow.subscription_id != subscription_id:
+        return None
+    version = uow.workflows.version(workflow_id, workflow.active_version or workflow.version)
+    try:
+        return parse_definition(version.definition)
+    except ValidationFailed:
+        return parse_definition(BLANK_DEFINITION)
 
 
 def _trigger_of(document: dict[str, Any]) -> tuple[str, dict[str, Any]]:

@@ -11,8 +11,12 @@ Messages (`cmp.workflows.compiler`): `{"kind": "step" | "branch" | "finish", "ru
   with its output (an object as it is, any other value as `{"value": …}`, so `{{ steps.x.value }}` reads it) or `SendTaskFailure` with its error (Step Functions then applies the node's `onError`).
 - `branch`: decide an `if`/`switch` whose condition ASL cannot state, or a `while` loop's condition;
   answers `{"branch": name}`.
-- `finish`: record the run's end (succeeded or failed with the error) and the workflow's stats, once, with
-  the `workflow.run.finished` event (outbox, to `event_bus`) that event triggers and failure alerts use.
+- `step` of a `subworkflow` node: start the child run (`WorkflowRuns.start_child`) and answer nothing; the
+  child's `finish` answers (`cmp.workflows.subworkflows`).
+- `finish`: record the run's end (succeeded with the output of every step, or failed with the error) and the
+  workflow's stats, once, with the `workflow.run.finished` event (outbox, to `event_bus`) that event
+  triggers and failure alerts use; a sub-workflow run then records its parent's step and answers the
+  parent's task token.
 
 A run that was cancelled gets no more steps (its execution was stopped; a late message is answered with
 a failure nobody waits for). A message whose task token is gone (timed out, stopped) is dropped; one naming a run or version that does
@@ -27,14 +31,16 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from cmp.aws.adapters import TaskTokenGone
-from cmp.errors import NotFound, PoisonMessage
+from cmp.errors import Conflict, NotFound, PoisonMessage, ValidationFailed
 from cmp.ports import Clock, IdGenerator
 from cmp.workflows.actions import Actions, StepFailed
-from cmp.workflows.definition import Definition, Node, parse_definition
+from cmp.workflows.definition import SUBWORKFLOW, Definition, Node, parse_definition
 from cmp.workflows.expressions import evaluate, references, render
 from cmp.workflows.masking import MASK, mask, redact
-from cmp.workflows.model import RunStatus, StepExecution
-from cmp.workflows.ports import WorkflowEngine, WorkflowUnitOfWorkFactory
+from cmp.workflows.model import Run, RunStatus, StepExecution
+from cmp.workflows.ports import WorkflowEngine, WorkflowUnitOfWork, WorkflowUnitOfWorkFactory
+from cmp.workflows.runs import WorkflowRuns
+from cmp.workflows.subworkflows import SubWorkflowAllowance, target_of
 from cmp.workflows.triggers import run_finished_event
 
 MAX_STORED_BYTES = 64_000
@@ -63,8 +69,10 @@ class StepWorker:
         ids: IdGenerator,
         *,
         event_bus: Callable[[], str],
+        runs: WorkflowRuns,
     ) -> None:
         self._uow = uow
+        self._runs = runs
         self._engine = engine
         self.actions = actions
         self._secrets = secrets
@@ -143,6 +151,9 @@ class StepWorker:
             config = render(node.config, {**view, "secrets": values})
             if connection is not None:
                 config["connection"] = values[connection]
+            if node.type == SUBWORKFLOW:
+                self._start_child(run, step, config, token)
+                return
             result = self.actions.run(node.type, config, view, tenant_id)
         except StepFailed as failure:
             cause = redact(failure.cause, values.values())
@@ -152,6 +163,60 @@ class StepWorker:
         output = redact(result if isinstance(result, dict) else {"value": result}, values.values())
         self._record(tenant_id, step, "succeeded", output, None)
         self._engine.task_succeeded(token, output)
+
+    def _start_child(self, run: Run, step: StepExecution, config: dict[str, Any], token: str) -> None:
+        """Start the child run of a `subworkflow` step (its finish answers `token`); the step shows the child's
+        run id while it runs. Raises StepFailed when the chain is too deep or the child cannot start."""
+        tenant_id = str(run.tenant_id)
+        with self._uow(tenant_id) as uow:
+            capabilities = uow.subscriptions.get(run.subscription_id).capabilities
+        limit = SubWorkflowAllowance.from_document(capabilities).max_depth
+        if run.depth + 1 > limit:
+            raise StepFailed(
+                "SubWorkflow.DepthExceeded",
+                f"this run is at sub-workflow depth {run.depth}; starting another would pass the product's "
+                f"limit of {limit} (flow.subWorkflows.maxDepth)",
+            )
+        workflow_id = target_of(config)
+        try:
+            if workflow_id is None:
+                raise NotFound("the step names no workflow")
+            child = self._runs.start_child(run, step.id, workflow_id, config.get("input") or {}, token)
+        except (NotFound, Conflict, ValidationFailed) as e:
+            raise StepFailed("SubWorkflow.NotStarted", f"the sub-workflow did not start: {e.message}") from e
+        step.output = {"run_id": str(child.id), "workflow_id": str(child.workflow_id), "status": "running"}
+        with self._uow(tenant_id) as uow:
+            uow.workflow_runs.save_step(step)
+            uow.commit()
+
+    def _answer_parent(self, uow: WorkflowUnitOfWork, run: Run, output: Any) -> None:
+        """A finished sub-workflow run: record its parent's step and answer the parent's task token (a parent
+        that no longer waits, stopped or timed out, is left as it is). The child's steps travel back only up
+        to 64 kB (else a `{"truncated": true, "bytes"}` note), within Step Functions' 256 KB state."""
+        assert run.parent_task_token is not None
+        outcome = {"run_id": str(run.id), "workflow_id": str(run.workflow_id), "status": run.status}
+        step = (
+            uow.workflow_runs.step_by_id(run.parent_step_execution_id)
+            if run.parent_step_execution_id
+            else None
+        )
+        result = {**outcome, "steps": _bounded(output) if isinstance(output, dict) else {}}
+        error = None if run.status == "succeeded" else f"the sub-workflow run {run.id} {run.status}"
+        cause = (run.error_details or {}).get("Cause")
+        if run.status != "succeeded" and run.error_message:
+            error = f"{error}: {run.error_message}" + (f" ({str(cause)[:1000]})" if cause else "")
+        if step is not None:
+            self._close(
+                step, "succeeded" if error is None else "failed", result if error is None else outcome, error
+            )
+            uow.workflow_runs.save_step(step)
+        try:
+            if error is None:
+                self._engine.task_succeeded(run.parent_task_token, result)
+            else:
+                self._engine.task_failed(run.parent_task_token, "SubWorkflow.Failed", error)
+        except TaskTokenGone:
+            return
 
     def _secret_values(self, tenant_id: str, subscription_id: uuid.UUID, names: list[str]) -> dict[str, str]:
         if not names:
@@ -164,13 +229,16 @@ class StepWorker:
     def _record(
         self, tenant_id: str, step: StepExecution, status: str, output: Any, error: str | None
     ) -> None:
+        self._close(step, status, output, error)
+        with self._uow(tenant_id) as uow:
+            uow.workflow_runs.save_step(step)
+            uow.commit()
+
+    def _close(self, step: StepExecution, status: str, output: Any, error: str | None) -> None:
         step.status, step.completed_at = status, self._clock.now()
         assert step.started_at is not None
         step.duration_ms = int((step.completed_at - step.started_at).total_seconds() * 1000)
         step.output, step.error_message = _bounded(mask(output)), error
-        with self._uow(tenant_id) as uow:
-            uow.workflow_runs.save_step(step)
-            uow.commit()
 
     def _finish(self, message: dict[str, Any]) -> None:
         tenant_id, run_id = str(message["tenant_id"]), uuid.UUID(str(message["run_id"]))
@@ -180,11 +248,15 @@ class StepWorker:
             status: RunStatus = "succeeded" if message.get("status") == "succeeded" else "failed"
             if not run.finish(status, now, message.get("error") if status == "failed" else None):
                 return
+            if status == "succeeded":
+                run.output = _bounded(mask(message.get("output")))
             workflow = uow.workflows.get(run.workflow_id, for_update=True)
             workflow.count_finished(status, now)
             uow.workflow_runs.save(run)
             uow.workflows.save(workflow)
             uow.outbox.add(run_finished_event(self._event_bus(), run))
+            if run.parent_task_token is not None:
+                self._answer_parent(uow, run, message.get("output"))
             uow.commit()
 
 

@@ -468,3 +468,24 @@ def test_every_plan_error_is_collected(draft: Draft) -> None:
         "plans[2].runtimeType",
         "plans[2].name",
     }
+
+
+def test_a_dedicated_plan_may_state_its_sla_and_a_shared_one_may_not(draft: Draft) -> None:
+    capabilities = draft("agent", runtime={"deployment": "hybrid"})
+    sla = {"availability": 99.95, "latencyP95Ms": 1000}
+    plans, errors = validate_plans(
+        [{"name": "Enterprise", "tier": "enterprise", "runtimeType": "dedicated", "sla": sla}], capabilities
+    )
+    assert errors == [] and plans[0].to_document()["sla"] == sla
+    _, errors = validate_plans(
+        [{"name": "Pro", "tier": "pro", "priceMonthly": "9.00", "sla": sla}], capabilities
+    )
+    assert [(e.path, e.message) for e in errors] == [
+        ("plans[0].sla", "an SLA applies to dedicated plans only (runtimeType 'dedicated')")
+    ]
+    _, errors = validate_plans(
+        [{"name": "E", "tier": "enterprise", "sla": {"availability": 100, "latencyP95Ms": 300}}], capabilities
+    )
+    assert {e.path for e in errors} == {"plans[0].sla.availability", "plans[0].sla.latencyP95Ms"}
+    plans, _ = validate_plans([{"name": "E", "tier": "enterprise"}], capabilities)
+    assert "sla" not in plans[0].to_document()

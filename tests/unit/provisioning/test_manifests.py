@@ -4,6 +4,7 @@ the capability snapshot, and a NetworkPolicy under which only the gateway's name
 from __future__ import annotations
 
 import copy
+import dataclasses
 import fnmatch
 import uuid
 from typing import Any
@@ -262,3 +263,32 @@ def test_only_the_tenant_service_account_may_assume_the_role() -> None:
         f"system:serviceaccount:tenant-{TENANT}:default",
     ):
         assert not allows(trust, "sts:AssumeRoleWithWebIdentity", resource, {**own, f"{issuer}:sub": sub})
+
+
+def test_the_runtime_reads_the_database_secret_by_env_and_its_role_and_reaches_the_database() -> None:
+    database = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:cmp/database-AbCdEf"
+    resources = dataclasses.replace(RESOURCES, database_secret_arn=database)
+    cluster = dataclasses.replace(CLUSTER, resources=resources, database_cidrs=("10.0.64.0/20",))
+    runtime = spec()
+    objects = to_dicts(
+        namespace_manifests(TENANT, [runtime.size], cluster) + runtime_manifests(runtime, cluster)
+    )
+    validate(objects)
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    env = {e["name"]: e["value"] for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["DATABASE_SECRET_ARN"] == database and "DATABASE_URL" not in env
+
+    policy = resources.permissions_policy(TENANT)
+    assert allows(policy, "secretsmanager:GetSecretValue", database)
+    assert not allows(policy, "secretsmanager:PutSecretValue", database)
+    assert not allows(policy, "secretsmanager:GetSecretValue", database.replace("database", "jwt"))
+    network = [next(o for o in objects if o["kind"] == "NetworkPolicy")]
+    assert can_connect(network, RUNTIME_POD, Endpoint("10.0.64.9"), 5432)
+    assert not can_connect(network, RUNTIME_POD, Endpoint("10.0.64.9"), 22)
+    assert not can_connect(network, RUNTIME_POD, Endpoint("10.0.100.7"), 5432)
+    assert not can_connect(policies(), RUNTIME_POD, Endpoint("10.0.64.9"), 5432), (
+        "no database CIDRs: no egress"
+    )
+    without = built()["Deployment"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert "DATABASE_SECRET_ARN" not in {e["name"] for e in without}
+    assert not allows(RESOURCES.permissions_policy(TENANT), "secretsmanager:GetSecretValue", database)

@@ -150,7 +150,9 @@ def search(
         hits = services.knowledge_search.search(
             ctx.tenant_id, subscription_id, body.query, body.top_k, body.method, filters
         )
-        services.call_meter.record(ctx.tenant_id, subscription_id, ctx.key_id, _request_id())
+        services.call_meter.record(
+            ctx.tenant_id, subscription_id, ctx.key_id, _request_id(), admission.started_at
+        )
     payload = SearchResponse.model_validate({
         "query": body.query,
         "method": body.method,
@@ -178,7 +180,9 @@ def test(
     ctx.require_scope("knowledge:read")
     with services.gateway.admit(ctx, metric="api_calls") as admission:
         answer = services.agent.test(ctx.tenant_id, subscription_id, body.question)
-        services.call_meter.record(ctx.tenant_id, subscription_id, ctx.key_id, _request_id())
+        services.call_meter.record(
+            ctx.tenant_id, subscription_id, ctx.key_id, _request_id(), admission.started_at
+        )
     payload = ChatResponse.model_validate(answer.as_dict())
     return Response(200, content_types.APPLICATION_JSON, payload, headers=admission.headers)
 

@@ -9,7 +9,6 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
 from cmp.catalog.paging import ProductPage
-from cmp.commerce.checkout import CheckoutInput
 from cmp.web.commerce_schemas import (
     CancelBody,
     CancelResult,
@@ -49,6 +48,8 @@ def checkout(
     """Buy a plan of a product's current published version. With the local provider the payment is taken
     at once (`status` active, or failed with `failure_reason`); with Stripe, send the buyer to
     `payment.url` and the order completes by webhook."""
+    from cmp.commerce.checkout import CheckoutInput  # the checkout service's module: loaded on first checkout
+
     asked = CheckoutInput(
         body.product,
         body.plan_id,
@@ -118,7 +119,9 @@ def change_plan(
 ) -> PlanChangeResult:
     """Move to another plan or billing period of the version held: an upgrade (a higher price, or monthly
     to yearly) applies now and charges the proration; a downgrade (a lower price, or yearly to monthly)
-    applies at the end of the period and charges nothing now."""
+    applies at the end of the period and charges nothing now. An upgrade from a shared to a dedicated plan
+    also provisions the dedicated runtime; the calls keep running on the shared one until it is ready
+    (`runtime`). A dedicated subscription cannot move to a shared plan (409)."""
     done = services.subscription_changes.change_plan(
         buyer.tenant_id, subscription_id, body.plan_id, body.billing_period
     )

@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from cmp.gateway.context import RuntimeContext
-from cmp.knowledge.model import PREVIEW_CHARS, UPLOAD_EXPIRES_SECONDS
+from cmp.knowledge.model import UPLOAD_EXPIRES_SECONDS, KnowledgeOwner
 from cmp.knowledge.qa_import import rows_from_csv, rows_from_pairs
 from cmp.web.deps import Runtime, ServicesDep
 from cmp.web.knowledge_schemas import (
@@ -69,7 +69,9 @@ def admitted(
 def knowledge_stats(subscription_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[StatsOut]:
     """Documents (per status), chunks, bytes stored against the plan's storage, last indexing time."""
     with admitted(ctx, subscription_id, "knowledge:read", services) as admission:
-        body = StatsOut.of(services.knowledge_views.stats(str(ctx.tenant_id), subscription_id))
+        body = StatsOut.of(
+            services.knowledge_views.stats(str(ctx.tenant_id), KnowledgeOwner.subscription(subscription_id))
+        )
     return Response(200, JSON, body, admission.headers)
 
 
@@ -84,7 +86,11 @@ def create_document(
     body.check_size()
     with admitted(ctx, subscription_id, "knowledge:write", services) as admission:
         upload = services.knowledge.request_upload(
-            str(ctx.tenant_id), subscription_id, body.filename, body.content_type, body.size_bytes
+            str(ctx.tenant_id),
+            KnowledgeOwner.subscription(subscription_id),
+            body.filename,
+            body.content_type,
+            body.size_bytes,
         )
     created = CreatedDocument(
         document_id=upload.document.id,
@@ -99,7 +105,9 @@ def create_document(
 def list_documents(subscription_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[DocumentList]:
     """Every document of the base (files, crawled pages, Q&A pairs) with status and progress."""
     with admitted(ctx, subscription_id, "knowledge:read", services) as admission:
-        documents = services.knowledge_views.documents(str(ctx.tenant_id), subscription_id)
+        documents = services.knowledge_views.documents(
+            str(ctx.tenant_id), KnowledgeOwner.subscription(subscription_id)
+        )
     return Response(200, JSON, DocumentList(items=[DocumentOut.of(d) for d in documents]), admission.headers)
 
 
@@ -109,7 +117,9 @@ def get_document(
 ) -> Response[DocumentOut]:
     """Status (pending, parsing, embedding, indexed, failed), progress, error and chunk count."""
     with admitted(ctx, subscription_id, "knowledge:read", services) as admission:
-        document = services.knowledge.document(str(ctx.tenant_id), subscription_id, document_id)
+        document = services.knowledge.document(
+            str(ctx.tenant_id), KnowledgeOwner.subscription(subscription_id), document_id
+        )
     return Response(200, JSON, DocumentOut.of(document), admission.headers)
 
 
@@ -119,7 +129,9 @@ def delete_document(
 ) -> Response[None]:
     """Delete the document, its chunks and its stored file."""
     with admitted(ctx, subscription_id, "knowledge:write", services) as admission:
-        services.knowledge.delete(str(ctx.tenant_id), subscription_id, document_id)
+        services.knowledge.delete(
+            str(ctx.tenant_id), KnowledgeOwner.subscription(subscription_id), document_id
+        )
     return Response(status_code=204, headers=admission.headers)
 
 
@@ -129,7 +141,9 @@ def reindex_document(
 ) -> Response[DocumentOut]:
     """Parse, chunk and embed the document again (409 while it is being ingested or before its upload)."""
     with admitted(ctx, subscription_id, "knowledge:write", services) as admission:
-        document = services.knowledge.reindex(str(ctx.tenant_id), subscription_id, document_id)
+        document = services.knowledge.reindex(
+            str(ctx.tenant_id), KnowledgeOwner.subscription(subscription_id), document_id
+        )
     return Response(202, JSON, DocumentOut.of(document), admission.headers)
 
 
@@ -140,16 +154,10 @@ def preview_document(
     """The text extracted from the document (its first characters) and what parsing reported (e.g.
     pages without text); empty until the document has been parsed."""
     with admitted(ctx, subscription_id, "knowledge:read", services) as admission:
-        document = services.knowledge.document(str(ctx.tenant_id), subscription_id, document_id)
-    text = document.preview or ""
-    preview = Preview(
-        document_id=document.id,
-        status=document.status,
-        text=text,
-        truncated=len(text) >= PREVIEW_CHARS,
-        warnings=list(document.metadata.get("warnings") or []),
-    )
-    return Response(200, JSON, preview, admission.headers)
+        document = services.knowledge.document(
+            str(ctx.tenant_id), KnowledgeOwner.subscription(subscription_id), document_id
+        )
+    return Response(200, JSON, Preview.of(document), admission.headers)
 
 
 @router.post(f"{KB}/urls", responses=answers(201, "Added; the first crawl is queued", *READ, 409))
@@ -162,7 +170,7 @@ def add_website(
     `configuration.rag.limits.maxUrls`)."""
     with admitted(ctx, subscription_id, "knowledge:write", services) as admission:
         source = services.knowledge.add_website(
-            str(ctx.tenant_id), subscription_id, body.url, body.max_depth, body.max_pages,
+            str(ctx.tenant_id), KnowledgeOwner.subscription(subscription_id), body.url, body.max_depth, body.max_pages,
             body.refresh_interval,
         )  # fmt: skip
     return Response(201, JSON, WebsiteOut.of(source), admission.headers)
@@ -173,7 +181,9 @@ def list_websites(subscription_id: UUID, ctx: Runtime, services: ServicesDep) ->
     """Every website source of the base with its limits, refresh interval, crawl status, last crawl,
     pages found and error."""
     with admitted(ctx, subscription_id, "knowledge:read", services) as admission:
-        sources = services.knowledge.websites(str(ctx.tenant_id), subscription_id)
+        sources = services.knowledge.websites(
+            str(ctx.tenant_id), KnowledgeOwner.subscription(subscription_id)
+        )
     return Response(200, JSON, WebsiteList(items=[WebsiteOut.of(s) for s in sources]), admission.headers)
 
 
@@ -183,7 +193,9 @@ def get_website(
 ) -> Response[WebsiteOut]:
     """One website source (404 for one of another subscription)."""
     with admitted(ctx, subscription_id, "knowledge:read", services) as admission:
-        source = services.knowledge.website(str(ctx.tenant_id), subscription_id, source_id)
+        source = services.knowledge.website(
+            str(ctx.tenant_id), KnowledgeOwner.subscription(subscription_id), source_id
+        )
     return Response(200, JSON, WebsiteOut.of(source), admission.headers)
 
 
@@ -195,7 +207,7 @@ def change_website(
     depth)."""
     with admitted(ctx, subscription_id, "knowledge:write", services) as admission:
         source = services.knowledge.change_website(
-            str(ctx.tenant_id), subscription_id, source_id, body.max_depth, body.max_pages,
+            str(ctx.tenant_id), KnowledgeOwner.subscription(subscription_id), source_id, body.max_depth, body.max_pages,
             body.refresh_interval,
         )  # fmt: skip
     return Response(200, JSON, WebsiteOut.of(source), admission.headers)
@@ -208,7 +220,9 @@ def delete_website(
     """Delete the source, its pages' documents and chunks and the stored pages; a crawl of it that is
     running stops and stores nothing."""
     with admitted(ctx, subscription_id, "knowledge:write", services) as admission:
-        services.knowledge.delete_website(str(ctx.tenant_id), subscription_id, source_id)
+        services.knowledge.delete_website(
+            str(ctx.tenant_id), KnowledgeOwner.subscription(subscription_id), source_id
+        )
     return Response(status_code=204, headers=admission.headers)
 
 
@@ -225,7 +239,9 @@ def import_qa(
             if body.pairs is not None
             else rows_from_csv(body.csv or "")
         )
-        pairs = services.knowledge.add_qa_pairs(str(ctx.tenant_id), subscription_id, rows)
+        pairs = services.knowledge.add_qa_pairs(
+            str(ctx.tenant_id), KnowledgeOwner.subscription(subscription_id), rows
+        )
     return Response(201, JSON, QaPairList(items=[QaPairOut.of(p) for p in pairs]), admission.headers)
 
 
@@ -233,7 +249,7 @@ def import_qa(
 def list_qa(subscription_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[QaPairList]:
     """Every Q&A pair of the base (each is also a document of source type qa, with its status)."""
     with admitted(ctx, subscription_id, "knowledge:read", services) as admission:
-        pairs = services.knowledge.qa_pairs(str(ctx.tenant_id), subscription_id)
+        pairs = services.knowledge.qa_pairs(str(ctx.tenant_id), KnowledgeOwner.subscription(subscription_id))
     return Response(200, JSON, QaPairList(items=[QaPairOut.of(p) for p in pairs]), admission.headers)
 
 
@@ -244,7 +260,11 @@ def edit_qa(
     """Change a pair's question and answer."""
     with admitted(ctx, subscription_id, "knowledge:write", services) as admission:
         pair = services.knowledge.edit_qa_pair(
-            str(ctx.tenant_id), subscription_id, pair_id, body.question, body.answer
+            str(ctx.tenant_id),
+            KnowledgeOwner.subscription(subscription_id),
+            pair_id,
+            body.question,
+            body.answer,
         )
     return Response(200, JSON, QaPairOut.of(pair), admission.headers)
 
@@ -253,5 +273,7 @@ def edit_qa(
 def delete_qa(subscription_id: UUID, pair_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[None]:
     """Delete a pair, its document and its chunk."""
     with admitted(ctx, subscription_id, "knowledge:write", services) as admission:
-        services.knowledge.delete_qa_pair(str(ctx.tenant_id), subscription_id, pair_id)
+        services.knowledge.delete_qa_pair(
+            str(ctx.tenant_id), KnowledgeOwner.subscription(subscription_id), pair_id
+        )
     return Response(status_code=204, headers=admission.headers)

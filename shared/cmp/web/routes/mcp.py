@@ -88,7 +88,9 @@ def agent_tools(
         with services.gateway.admit(ctx, metric="api_calls") as admission:
             limits.update(admission.headers)
             hits = services.knowledge_search.search(ctx.tenant_id, subscription_id, query, top_k, method)
-            services.call_meter.record(ctx.tenant_id, subscription_id, ctx.key_id, f"{request_id}:search")
+            services.call_meter.record(
+                ctx.tenant_id, subscription_id, ctx.key_id, f"{request_id}:search", admission.started_at
+            )
         return {
             "query": query,
             "method": method,

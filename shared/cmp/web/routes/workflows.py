@@ -26,6 +26,7 @@ from cmp.gateway.context import RuntimeContext
 from cmp.web.deps import Runtime, ServicesDep
 from cmp.web.schemas import PageCursor, PageLimit, answers
 from cmp.web.workflow_schemas import (
+    NewWorkflowBody,
     RunBody,
     RunDetail,
     RunExport,
@@ -94,6 +95,24 @@ def list_workflows(subscription_id: UUID, ctx: Runtime, services: ServicesDep) -
     with services.gateway.admit(ctx) as admission:
         items = services.workflows.list(str(ctx.tenant_id), subscription_id)
     return Response(200, JSON, WorkflowList.model_validate({"items": items}), admission.headers)
+
+
+@router.post(
+    "/v1/subscriptions/<subscription_id>/workflows",
+    responses=answers(201, "Created, as a draft", 401, 403, 404, 409, 422, *GATE),
+)
+def create_workflow(
+    subscription_id: UUID, body: NewWorkflowBody, ctx: Runtime, services: ServicesDep
+) -> Response[Workflow]:
+    """A new workflow of the subscription (for instance one another workflow runs as a sub-workflow); a
+    draft until activated. 422 lists every problem of the definition at its path; 409 when the
+    subscription is not a live automation or already has 50 workflows."""
+    ctx.require_subscription(subscription_id)
+    ctx.require_scope(MANAGE)
+    values = body.model_dump(exclude_none=True)
+    with services.gateway.admit(ctx) as admission:
+        created = services.workflows.create(str(ctx.tenant_id), subscription_id, values)
+    return Response(201, JSON, Workflow.model_validate(created), admission.headers)
 
 
 @router.get(ONE, responses=answers(200, "The workflow and its latest definition", 401, 403, 404, *GATE))

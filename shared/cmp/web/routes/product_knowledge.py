@@ -1,0 +1,211 @@
+"""The seller's product knowledge base (issue 9, seller-provided knowledge): the same documents (presigned
+uploads, status, preview, reindex, delete), websites and Q&A pairs as a buyer's subscription knowledge base
+(`cmp.web.routes.knowledge`), through the same use cases with the product as the owner
+(`KnowledgeOwner.product`), under `/v1/provider/products/{product_id}/knowledge`. A portal route: the
+caller needs the seller role, the product must be its organization's (another's is a 404), and the product
+limits apply (`cmp.knowledge.policy.PRODUCT_LIMITS`). `PUT …/knowledge` shares the base with the agents of
+the product's subscriptions, who then search it beside their own knowledge (docs/knowledge.md)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from cmp.knowledge.model import UPLOAD_EXPIRES_SECONDS, KnowledgeOwner
+from cmp.knowledge.qa_import import rows_from_csv, rows_from_pairs
+from cmp.web.deps import Seller, ServicesDep
+from cmp.web.knowledge_schemas import (
+    CreatedDocument,
+    DocumentList,
+    DocumentOut,
+    NewDocument,
+    NewWebsite,
+    Preview,
+    ProductStatsOut,
+    QaImport,
+    QaPairIn,
+    QaPairList,
+    QaPairOut,
+    SharingIn,
+    SharingOut,
+    WebsiteChange,
+    WebsiteList,
+    WebsiteOut,
+    form_fields,
+)
+from cmp.web.schemas import EDIT, PRODUCT, answers
+
+router = Router()
+KB = "/v1/provider/products/<product_id>/knowledge"
+
+
+def _owner(product_id: UUID) -> KnowledgeOwner:
+    return KnowledgeOwner.product(product_id)
+
+
+@router.get(KB, responses=answers(200, "The product knowledge base's figures", *PRODUCT))
+def product_knowledge_stats(product_id: UUID, seller: Seller, services: ServicesDep) -> ProductStatsOut:
+    """Documents (per status), chunks, bytes stored against the product limits, whether it is shared."""
+    return ProductStatsOut.of(services.knowledge_views.stats(seller.tenant_id, _owner(product_id)))
+
+
+@router.put(KB, responses=answers(200, "Shared, or no longer shared", *PRODUCT))
+def share_product_knowledge(
+    product_id: UUID, body: SharingIn, seller: Seller, services: ServicesDep
+) -> SharingOut:
+    """Share the knowledge base with the agents of the product's subscriptions (`shared: true`: their
+    retrieval searches it beside the buyer's own knowledge and cites it as `origin: "product"`), or stop."""
+    base = services.knowledge.share(seller.tenant_id, product_id, body.shared)
+    return SharingOut(knowledge_base_id=base.id, shared=base.shared)
+
+
+@router.post(f"{KB}/documents", responses=answers(201, "Created; upload the file with the form", *PRODUCT))
+def create_product_document(
+    product_id: UUID, body: NewDocument, seller: Seller, services: ServicesDep
+) -> tuple[CreatedDocument, int]:
+    """A pending document and a presigned S3 POST for its file; format, size per file and the base's count
+    and total are checked against the product limits now (413 over the per-file size, 422 otherwise) and
+    again, with the file's real type, after upload. Ingestion starts by itself when the file lands."""
+    body.check_size()
+    upload = services.knowledge.request_upload(
+        seller.tenant_id, _owner(product_id), body.filename, body.content_type, body.size_bytes
+    )
+    created = CreatedDocument(
+        document_id=upload.document.id,
+        status="pending",
+        upload=form_fields(upload.form),
+        expires_in=UPLOAD_EXPIRES_SECONDS,
+    )
+    return created, 201
+
+
+@router.get(f"{KB}/documents", responses=answers(200, "The documents, newest first", *PRODUCT))
+def list_product_documents(product_id: UUID, seller: Seller, services: ServicesDep) -> DocumentList:
+    """Every document of the base (files, crawled pages, Q&A pairs) with status and progress."""
+    documents = services.knowledge_views.documents(seller.tenant_id, _owner(product_id))
+    return DocumentList(items=[DocumentOut.of(d) for d in documents])
+
+
+@router.get(f"{KB}/documents/<document_id>", responses=answers(200, "The document", *PRODUCT))
+def get_product_document(
+    product_id: UUID, document_id: UUID, seller: Seller, services: ServicesDep
+) -> DocumentOut:
+    """Status (pending, parsing, embedding, indexed, failed), progress, error and chunk count."""
+    return DocumentOut.of(services.knowledge.document(seller.tenant_id, _owner(product_id), document_id))
+
+
+@router.delete(f"{KB}/documents/<document_id>", responses=answers(204, "Deleted with its chunks", *PRODUCT))
+def delete_product_document(
+    product_id: UUID, document_id: UUID, seller: Seller, services: ServicesDep
+) -> Response[None]:
+    """Delete the document, its chunks and its stored file."""
+    services.knowledge.delete(seller.tenant_id, _owner(product_id), document_id)
+    return Response(status_code=204)
+
+
+@router.post(f"{KB}/documents/<document_id>/reindex", responses=answers(202, "Queued again", *EDIT))
+def reindex_product_document(
+    product_id: UUID, document_id: UUID, seller: Seller, services: ServicesDep
+) -> tuple[DocumentOut, int]:
+    """Parse, chunk and embed the document again (409 while it is being ingested or before its upload)."""
+    document = services.knowledge.reindex(seller.tenant_id, _owner(product_id), document_id)
+    return DocumentOut.of(document), 202
+
+
+@router.get(f"{KB}/documents/<document_id>/preview", responses=answers(200, "The extracted text", *PRODUCT))
+def preview_product_document(
+    product_id: UUID, document_id: UUID, seller: Seller, services: ServicesDep
+) -> Preview:
+    """The text extracted from the document (its first characters) and what parsing reported."""
+    return Preview.of(services.knowledge.document(seller.tenant_id, _owner(product_id), document_id))
+
+
+@router.post(f"{KB}/urls", responses=answers(201, "Added; the first crawl is queued", *EDIT))
+def add_product_website(
+    product_id: UUID, body: NewWebsite, seller: Seller, services: ServicesDep
+) -> tuple[WebsiteOut, int]:
+    """Crawl a website into the base (same site, robots.txt respected; 409 when the URL is already there,
+    422 over the product limits' depth or number of websites)."""
+    source = services.knowledge.add_website(
+        seller.tenant_id, _owner(product_id), body.url, body.max_depth, body.max_pages, body.refresh_interval
+    )
+    return WebsiteOut.of(source), 201
+
+
+@router.get(f"{KB}/urls", responses=answers(200, "The website sources, oldest first", *PRODUCT))
+def list_product_websites(product_id: UUID, seller: Seller, services: ServicesDep) -> WebsiteList:
+    """Every website source of the base with its crawl status."""
+    sources = services.knowledge.websites(seller.tenant_id, _owner(product_id))
+    return WebsiteList(items=[WebsiteOut.of(s) for s in sources])
+
+
+@router.get(f"{KB}/urls/<source_id>", responses=answers(200, "The website source", *PRODUCT))
+def get_product_website(
+    product_id: UUID, source_id: UUID, seller: Seller, services: ServicesDep
+) -> WebsiteOut:
+    """One website source (404 for one of another knowledge base)."""
+    return WebsiteOut.of(services.knowledge.website(seller.tenant_id, _owner(product_id), source_id))
+
+
+@router.patch(f"{KB}/urls/<source_id>", responses=answers(200, "Changed", *PRODUCT))
+def change_product_website(
+    product_id: UUID, source_id: UUID, body: WebsiteChange, seller: Seller, services: ServicesDep
+) -> WebsiteOut:
+    """Change the refresh interval, and the depth and pages from the next crawl."""
+    source = services.knowledge.change_website(
+        seller.tenant_id, _owner(product_id), source_id, body.max_depth, body.max_pages, body.refresh_interval
+    )
+    return WebsiteOut.of(source)
+
+
+@router.delete(f"{KB}/urls/<source_id>", responses=answers(204, "Deleted with its pages", *PRODUCT))
+def delete_product_website(
+    product_id: UUID, source_id: UUID, seller: Seller, services: ServicesDep
+) -> Response[None]:
+    """Delete the source with its pages' documents, chunks and stored pages."""
+    services.knowledge.delete_website(seller.tenant_id, _owner(product_id), source_id)
+    return Response(status_code=204)
+
+
+@router.post(f"{KB}/qa", responses=answers(201, "Added; each pair is queued for embedding", *PRODUCT))
+def import_product_qa(
+    product_id: UUID, body: QaImport, seller: Seller, services: ServicesDep
+) -> tuple[QaPairList, int]:
+    """Add Q&A pairs from a JSON list (`pairs`) or CSV text (`csv`); every bad row is named in the 422 and
+    then no pair is added."""
+    rows = (
+        rows_from_pairs([(p.question, p.answer) for p in body.pairs])
+        if body.pairs is not None
+        else rows_from_csv(body.csv or "")
+    )
+    pairs = services.knowledge.add_qa_pairs(seller.tenant_id, _owner(product_id), rows)
+    return QaPairList(items=[QaPairOut.of(p) for p in pairs]), 201
+
+
+@router.get(f"{KB}/qa", responses=answers(200, "The Q&A pairs, newest first", *PRODUCT))
+def list_product_qa(product_id: UUID, seller: Seller, services: ServicesDep) -> QaPairList:
+    """Every Q&A pair of the base."""
+    pairs = services.knowledge.qa_pairs(seller.tenant_id, _owner(product_id))
+    return QaPairList(items=[QaPairOut.of(p) for p in pairs])
+
+
+@router.put(f"{KB}/qa/<pair_id>", responses=answers(200, "Changed; queued for re-embedding", *PRODUCT))
+def edit_product_qa(
+    product_id: UUID, pair_id: UUID, body: QaPairIn, seller: Seller, services: ServicesDep
+) -> QaPairOut:
+    """Change a pair's question and answer."""
+    pair = services.knowledge.edit_qa_pair(
+        seller.tenant_id, _owner(product_id), pair_id, body.question, body.answer
+    )
+    return QaPairOut.of(pair)
+
+
+@router.delete(f"{KB}/qa/<pair_id>", responses=answers(204, "Deleted with its chunk", *PRODUCT))
+def delete_product_qa(
+    product_id: UUID, pair_id: UUID, seller: Seller, services: ServicesDep
+) -> Response[None]:
+    """Delete a pair, its document and its chunk."""
+    services.knowledge.delete_qa_pair(seller.tenant_id, _owner(product_id), pair_id)
+    return Response(status_code=204)

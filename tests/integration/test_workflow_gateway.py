@@ -89,7 +89,9 @@ def engine(services: Services) -> Services:
         workflow_triggers_queue_arn=arn,
         workflow_scheduler_role_arn="arn:aws:iam::123456789012:role/cmp-workflow-scheduler",
     )
-    return Services(settings=settings, db=base.db, hasher=base.hasher)
+    return Services(
+        settings=settings, db=base.db, hasher=base.hasher, workflow_hook_key=lambda: "test-hook-secret"
+    )
 
 
 SCHEDULE = {"id": "every", "type": "schedule", "config": {"preset": "hourly"}}
@@ -131,18 +133,16 @@ def test_api_runs_are_held_to_the_executions_quota_with_ratelimit_headers(
 
 
 def test_a_webhook_over_the_rate_limit_is_a_429_that_starts_nothing(
-    platform: Platform, db: Database, services: Services, buyer: dict[str, str]
+    platform: Platform, db: Database, engine: Services, buyer: dict[str, str]
 ) -> None:
-    subscription = on_plan(db, buyer["tenant_id"], {"rateLimitRpm": 600})
-    workflow = activated_by_api(
-        platform, portal_runtime(subscription, buyer), {"id": "hook", "type": "webhook"}
+    subscription = on_plan(db, buyer["tenant_id"], {"rateLimitRpm": 1})  # burst 1
+    workflow_id = activated(
+        engine,
+        buyer["tenant_id"],
+        subscription,
+        {"id": "hook", "type": "webhook", "config": {"auth": "none"}},
     )
-    workflow_id, path = workflow["workflow_id"], workflow["webhook"]["path"]
-    with db.session(buyer["tenant_id"]) as session:  # now 1 a minute, burst 1
-        session.execute(
-            "update subscriptions set plan = jsonb_set(plan, '{limits,rateLimitRpm}', '1') where id = %s",
-            (subscription.id,),
-        )
+    path = engine.workflows.get(buyer["tenant_id"], uuid.UUID(workflow_id))["webhook"]["path"]
     status, first, headers = invoke(
         platform, HOOKS, "POST", path, None, {"amounts": [1]}, {"X-Delivery-Id": "a"}
     )
@@ -153,7 +153,7 @@ def test_a_webhook_over_the_rate_limit_is_a_429_that_starts_nothing(
     )
     assert (status, refused["error"]) == (429, "rate_limited"), refused
     assert int(headers["Retry-After"]) >= 1
-    runs = services.workflow_runs.export(buyer["tenant_id"], uuid.UUID(workflow_id), None)["items"]
+    runs = engine.workflow_runs.export(buyer["tenant_id"], uuid.UUID(workflow_id), None)["items"]
     assert [r["run_id"] for r in runs] == [first["run_id"]]  # the refused delivery started nothing
 
 

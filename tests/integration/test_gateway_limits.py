@@ -307,3 +307,24 @@ def test_a_warm_admission_still_refuses_on_quota_and_concurrency(services: Servi
     with services.gateway.admit(other), pytest.raises(RateLimited) as busy:
         services.gateway.admit(other)
     assert "1 concurrent calls" in busy.value.message
+
+
+def test_a_new_key_on_an_exhausted_subscription_is_a_429_not_a_500(services: Services, db: Database) -> None:
+    """A bucket first seen in a refused call (a new key's) has no arrival time yet: the refusal still answers
+    with headers (the defect: PostgreSQL's `-infinity` reached Python and the call was a 500)."""
+    buyer = caller_of(services, "Fresh Key Buyer", "buyer")
+    subscription = subscribe(db, buyer["tenant_id"], PRODUCT, plan=_plan(rateLimitRpm=6))
+    keys = [
+        services.integration.create_api_key(
+            buyer["tenant_id"], buyer["user_id"], subscription.id, ApiKeyRequest(name)
+        ).secret
+        for name in ("first", "second")
+    ]
+    first = services.runtime_authorizer.authorize(keys[0], None, None)
+    services.gateway.admit(first).close()
+    with pytest.raises(RateLimited):
+        services.gateway.admit(first)
+    second = services.runtime_authorizer.authorize(keys[1], None, None)
+    with pytest.raises(RateLimited) as refused:
+        services.gateway.admit(second)
+    assert refused.value.status == 429 and '"subscription";r=0' in refused.value.headers["RateLimit"]

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
     from cmp.conversations.ports import LanguageModel
     from cmp.conversations.services import AgentService
     from cmp.db import Database, UnitOfWork
-    from cmp.gateway.services import Gateway
     from cmp.knowledge.crawler import WebsiteCrawls
     from cmp.knowledge.ingestion import IngestionJobs
     from cmp.knowledge.ports import Embedder
@@ -52,9 +51,6 @@ class RuntimeServices:
     if TYPE_CHECKING:
 
         def unit_of_work(self, tenant_id: UUID | str | None = None) -> AbstractContextManager[UnitOfWork]: ...
-
-        @property
-        def gateway(self) -> Gateway: ...
 
     @cached_property
     def workflows(self) -> WorkflowDefinitions:
@@ -92,12 +88,7 @@ class RuntimeServices:
         from cmp.workflows.triggers import WorkflowTriggers
 
         return WorkflowTriggers(
-            self.unit_of_work,
-            self.workflow_runs,
-            self.workflow_schedules,
-            self.step_worker.actions.messaging,
-            self.gateway.admit,
-            lambda: self.settings.event_bus_name,
+            self.unit_of_work, self.workflow_runs, self.workflow_schedules, self.step_worker.actions.messaging
         )
 
     def _workflow_hook_secret(self) -> str:
@@ -112,7 +103,7 @@ class RuntimeServices:
         from cmp.workflows.hooks import WebhookDeliveries
 
         return WebhookDeliveries(
-            self.unit_of_work, self.workflow_runs, self._workflow_hook_secret, self.clock, self.gateway.admit
+            self.unit_of_work, self.workflow_runs, self._workflow_hook_secret, self.clock
         )
 
     @cached_property

@@ -69,9 +69,12 @@ class EmfStream:
     """A text stream writing through to `target` and sending each EMF line's metrics with the CloudWatch
     client `cloudwatch()` builds (on first use, in the sender thread)."""
 
-    def __init__(self, target: TextIO, cloudwatch: Callable[[], Any]) -> None:
+    def __init__(
+        self, target: TextIO, cloudwatch: Callable[[], Any], namespaces: frozenset[str] | None = None
+    ) -> None:
         self._target = target
         self._cloudwatch = cloudwatch
+        self._namespaces = namespaces
         self._pending = ""
         self._queue: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
         self._sender: threading.Thread | None = None
@@ -86,12 +89,19 @@ class EmfStream:
                     document = json.loads(line)
                 except ValueError:
                     continue
-                if isinstance(document, dict):
+                if isinstance(document, dict) and self._wanted(document):
                     self._enqueue(document)
         return written
 
     def flush(self) -> None:
         self._target.flush()
+
+    def _wanted(self, document: dict[str, Any]) -> bool:
+        """Whether a document names one of the forwarded namespaces (all when none were given)."""
+        if self._namespaces is None:
+            return True
+        directives = (document.get("_aws") or {}).get("CloudWatchMetrics") or []
+        return any(isinstance(d, dict) and d.get("Namespace") in self._namespaces for d in directives)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._target, name)

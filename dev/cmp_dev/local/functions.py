@@ -20,6 +20,10 @@ from typing import Any
 from cmp.aws.clients import new_client
 from cmp_dev.local.emf import EmfStream
 
+FORWARDED_NAMESPACES = frozenset({"CMP/Runtime"})
+"""EMF namespaces whose metrics reach the stack's CloudWatch (`cmp.sla.metrics.NAMESPACE`, read by the SLA
+evaluator); the platform's other metrics stay in the function logs."""
+
 _SPAWN = multiprocessing.get_context("spawn")
 # Signals a terminal sends to its whole foreground process group (Ctrl-C, hang-up). A worker never acts on
 # them: the parent decides when the stack stops and then terminates its workers, so Ctrl-C prints no
@@ -79,7 +83,8 @@ def _serve(
     sys.path.insert(0, code_dir)
     # function logs never mix with a command's output (`cmp invoke` prints JSON); EMF lines also become
     # metrics in the stack's CloudWatch, as CloudWatch Logs extracts them in AWS
-    sys.stdout = EmfStream(sys.stderr, lambda: new_client("cloudwatch"))
+    # (only the namespace something reads locally: the SLA's runtime metrics)
+    sys.stdout = EmfStream(sys.stderr, lambda: new_client("cloudwatch"), FORWARDED_NAMESPACES)
     try:
         loaded = load_handler(Path(code_dir), module, "", f"cmp_fn_{name}")
         handler = getattr(loaded, attribute)

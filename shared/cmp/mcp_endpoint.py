@@ -24,6 +24,8 @@ MCP_PATH = "/mcp"
 """The path the ASGI request is given inside the adapter (the session manager does not route on it)."""
 
 SearchMethod = Literal["vector", "keyword", "hybrid"]
+MAX_TOP_K = 20
+"""The most passages one `search` call returns (its input schema says so; more is a tool error)."""
 ASK_DESCRIPTION = (
     "Ask the support agent a question (any language; it answers in the question's language) and get its "
     "answer with numbered citations of the knowledge base. Pass the returned session_id to continue the "
@@ -61,10 +63,19 @@ def argument_errors(problems: list[Mapping[str, Any]]) -> str:
     """Arguments that do not fit a tool's input schema, as the REST API words them: `validation_failed:
     top_k: Input should be a valid integer; method: Input should be 'vector', 'keyword' or 'hybrid'`
     (pydantic's `errors()` entries; no documentation link, no echo of the rejected value)."""
-    from cmp.web.api import error_path, problem_message
+    from cmp.web.api import problem_message
 
-    fields = "; ".join(f"{error_path(p.get('loc', ()))}: {problem_message(p)}" for p in problems)
+    fields = "; ".join(f"{_argument_path(p.get('loc', ()))}: {problem_message(p)}" for p in problems)
     return f"validation_failed: {fields}"
+
+
+def _argument_path(loc: Any) -> str:
+    """A tool argument's location as a path (`query`, `filters.tags[0]`): an argument is a name of its own,
+    never an HTTP location to strip (an argument called `query` is not the query string)."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "arguments"
 
 
 def build_server(tools: AgentTools, name: str = SERVER_NAME) -> Any:
@@ -76,6 +87,8 @@ def build_server(tools: AgentTools, name: str = SERVER_NAME) -> Any:
     from mcp.server.mcpserver.exceptions import ToolError
     from pydantic import ValidationError
 
+    from cmp.mcp_tools import register
+
     class Server(MCPServer):
         async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
             try:
@@ -83,6 +96,8 @@ def build_server(tools: AgentTools, name: str = SERVER_NAME) -> Any:
             except ToolError as e:
                 if isinstance(e.__cause__, ValidationError):
                     raise ToolError(argument_errors(list(e.__cause__.errors()))) from e.__cause__
+                if isinstance(e.__cause__, ToolError):  # the tool's own refusal, without the package's prefix
+                    raise ToolError(str(e.__cause__)) from e.__cause__
                 raise
 
     server = Server(
@@ -97,14 +112,7 @@ def build_server(tools: AgentTools, name: str = SERVER_NAME) -> Any:
         except DomainError as e:
             raise ToolError(f"{e.code}: {e.message}") from e
 
-    @server.tool(name="ask", description=ASK_DESCRIPTION)
-    def ask(question: str, session_id: str | None = None, language: str | None = None) -> dict[str, Any]:
-        return run(lambda: tools.ask(question, session_id, language))
-
-    @server.tool(name="search", description=SEARCH_DESCRIPTION)
-    def search(query: str, top_k: int = 5, method: SearchMethod = "hybrid") -> dict[str, Any]:
-        return run(lambda: tools.search(query, top_k, method))
-
+    register(server, tools, run)
     return server
 
 

@@ -175,3 +175,36 @@ def test_moves_that_cannot_start_now_are_refused(
     status, body = change(platform, other, dedicated_id, offer["plans"][0]["id"])
     assert status == 409, body
     assert "cannot move to a shared plan" in body["message"] and body["errors"][0]["path"] == "plan_id"
+
+
+def test_an_upgrade_cancelled_at_once_stops_without_a_failure(
+    platform: Platform,
+    offer: dict[str, Any],
+    fake_cluster: FakeKubernetes,
+    owner_conn: psycopg.Connection[Any],
+) -> None:
+    """Cancelled right after the upgrade (found by a new-user trial: the subscription ended with
+    "runtime provisioning failed (RolloutFailed)" and an operator issue, though nothing had failed)."""
+    buyer, subscription_id = bought(platform, offer, "Quick Canceller")
+    status, done = change(platform, buyer, subscription_id, offer["plans"][1]["id"])
+    assert status == 200, done
+    status, cancelled = call(
+        platform, "POST", f"/v1/subscriptions/{subscription_id}/cancel", buyer, {"at_period_end": False}
+    )
+    assert status == 200, cancelled
+
+    assert finish_upgrade(platform, done["order_id"]) == "FAILED"  # stopped: the state machine's failure path
+
+    stored = subscription(owner_conn, subscription_id)
+    assert (stored["status"], stored["status_reason"]) == ("cancelled", None)
+    assert stored["provisioning"]["state"] == "cancelled"
+    assert stored["provisioning"]["steps"]["mark_failed"]["status"] == "skipped"
+    issues = owner_conn.execute(
+        "select kind from reconciliation_issues where subscription_id = %s", (subscription_id,)
+    ).fetchall()
+    assert issues == []
+    assert (
+        "deployments",
+        f"tenant-{buyer['tenant_id']}",
+        f"sub-{subscription_id}",
+    ) not in fake_cluster.objects

@@ -118,3 +118,58 @@ def test_arguments_of_the_wrong_type_are_named_without_pydantic_text() -> None:
     assert "top_k: Input should be a valid integer" in text and "method: Input should be" in text
     assert "pydantic" not in text and "https://" not in text and "many" not in text
     assert calls == []
+
+
+def _call(name: str, arguments: dict[str, Any], calls: list[tuple[str, tuple[Any, ...]]]) -> dict[str, Any]:
+    reply = _post(
+        {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": name, "arguments": arguments}},
+        _tools(calls),
+    )
+    return dict(json.loads(reply.body)["result"])
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "expected"),
+    [
+        ("search", {}, "validation_failed: query: Field required"),
+        ("search", {"query": 42}, "validation_failed: query: Input should be a valid string"),
+        ("search", {"query": "  "}, "validation_failed: query: String should have at least 1 character"),
+        (
+            "search",
+            {"query": "x" * 1001},
+            "validation_failed: query: String should have at most 1000 characters",
+        ),
+        (
+            "search",
+            {"query": "x", "top_k": True},
+            "validation_failed: top_k: Input should be a valid integer",
+        ),
+        (
+            "search",
+            {"query": "x", "top_k": 21},
+            "validation_failed: top_k: Input should be less than or equal to",
+        ),
+        ("ask", {"question": ""}, "validation_failed: question: String should have at least 1 character"),
+        ("ask", {"question": "x" * 4001}, "validation_failed: question: String should have at most 4000"),
+        ("ask", {"question": "hola", "language": "klingon"}, "validation_failed: language: "),
+    ],
+)
+def test_tool_arguments_are_held_to_the_rest_routes_limits(
+    name: str, arguments: dict[str, Any], expected: str
+) -> None:
+    calls: list[tuple[str, tuple[Any, ...]]] = []
+    result = _call(name, arguments, calls)
+    assert result["isError"] is True and result["content"][0]["text"].startswith(expected), result
+    assert calls == []
+
+
+def test_the_input_schema_states_the_limits() -> None:
+    listed = json.loads(_post({"jsonrpc": "2.0", "id": 8, "method": "tools/list"}, _tools([])).body)
+    tools = {tool["name"]: tool["inputSchema"]["properties"] for tool in listed["result"]["tools"]}
+    assert (tools["search"]["top_k"]["minimum"], tools["search"]["top_k"]["maximum"]) == (1, 20)
+    assert tools["search"]["query"]["maxLength"] == 1000 and tools["ask"]["question"]["maxLength"] == 4000
+
+
+def test_a_refusal_inside_a_tool_has_no_package_prefix() -> None:
+    result = _call("search", {"query": "x"}, [])
+    assert result["content"][0]["text"] == "forbidden: this call needs the scope knowledge:read"

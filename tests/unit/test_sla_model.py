@@ -139,3 +139,18 @@ def test_the_series_step_follows_cloudwatch_retention() -> None:
     assert floor_to(datetime(2026, 11, 1, 10, 7, 31, tzinfo=UTC), 5 * MINUTE) == datetime(
         2026, 11, 1, 10, 5, tzinfo=UTC
     )
+
+
+def test_the_minute_holding_a_mid_minute_period_start_counts_in_that_period() -> None:
+    """A period starts at the second of purchase (11:10:04): the calls of the 11:10 minute count in it, and the
+    minute holding the period's end counts in the next period only (found by a new-user trial: the calls
+    made right after buying were never counted)."""
+    start = START + timedelta(seconds=4)
+    end = END + timedelta(seconds=4)
+    buckets = [Bucket(START, 4, 0, 4), Bucket(START + MINUTE, 3, 0, 3), Bucket(END, 7, 0, 7)]
+    report = evaluate(TARGETS, buckets, start, end, START + 2 * MINUTE, MINUTE)
+    assert report.requests == 7
+    later = evaluate(TARGETS, buckets, start, end, END + MINUTE, MINUTE)
+    assert later.requests == 7, "the bucket holding the period's end belongs to the next period"
+    following = evaluate(TARGETS, buckets, end, end + (END - START), END + MINUTE, MINUTE)
+    assert following.requests == 7

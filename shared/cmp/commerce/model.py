@@ -317,6 +317,11 @@ class Subscription:
         self.runtime_type = "dedicated"
         return self._move("active")
 
+    def provisioning_cancelled(self, at: datetime) -> None:
+        """The subscription was cancelled while its runtime was provisioned: provisioning stopped (its
+        deprovisioning removes what was created); nothing failed, so no reason is shown."""
+        self.provisioning = {**self.provisioning, "state": "cancelled", "cancelled_at": at.isoformat()}
+
     def provisioning_failed(self, reason: str, at: datetime) -> None:
         """Provisioning failed: a purchase stays `provisioning`, an upgrade stays on the shared runtime;
         either keeps the reason (`status_reason`) to show and act on."""

@@ -58,6 +58,9 @@ class KnowledgePolicy:
     qa_import_formats: tuple[str, ...]
     max_chunks: int
     chunking: ChunkingOptions
+    limits_of: str = "plan"
+    """Whose limits these are, as error messages name them: "plan" (a subscription's) or "product knowledge
+    base" (a seller's, `PRODUCT_LIMITS`)."""
 
     @classmethod
     def of(cls, capabilities: dict[str, Any]) -> KnowledgePolicy:
@@ -127,7 +130,7 @@ class KnowledgePolicy:
         `PayloadTooLarge` (the file alone is over the per-file size)."""
         if size > self.max_file_bytes:
             raise PayloadTooLarge(
-                f"the file is larger than the plan's {self.max_file_bytes // MB} MB per file",
+                f"the file is larger than the {self.limits_of}'s {self.max_file_bytes // MB} MB per file",
                 errors=[FieldError("size_bytes", f"at most {self.max_file_bytes} bytes")],
             )
         errors = []
@@ -135,17 +138,20 @@ class KnowledgePolicy:
             errors.append(FieldError("filename", f"the format must be one of: {', '.join(self.formats)}"))
         if files + 1 > self.max_files:
             errors.append(
-                FieldError("body", f"the knowledge base already holds the plan's {self.max_files} documents")
+                FieldError(
+                    "body",
+                    f"the knowledge base already holds the {self.limits_of}'s {self.max_files} documents",
+                )
             )
         if total + size > self.max_total_bytes:
             errors.append(
                 FieldError(
                     "size_bytes",
-                    f"the plan's {self.max_total_bytes // MB} MB of storage would be exceeded",
+                    f"the {self.limits_of}'s {self.max_total_bytes // MB} MB of storage would be exceeded",
                 )
             )
         if errors:
-            raise ValidationFailed("the file is not allowed by the plan", errors=errors)
+            raise ValidationFailed(f"the file is not allowed by the {self.limits_of}", errors=errors)
 
 
 PRODUCT_LIMITS = KnowledgePolicy(
@@ -163,6 +169,7 @@ PRODUCT_LIMITS = KnowledgePolicy(
     qa_import_formats=("csv", "json"),
     max_chunks=50_000,
     chunking=ChunkingOptions("hybrid", 512, 50),
+    limits_of="product knowledge base",
 )
 """A product knowledge base: all sources; 500 files of at most 50 MB and 500 MB in all; 20 websites
 crawled at most 3 links deep; 2,000 Q&A pairs; 50,000 chunks per document; hybrid chunks of 512 tokens

@@ -259,17 +259,19 @@ class KnowledgeService:
                 )
             errors = []
             if max_depth > policy.max_depth:
-                errors.append(FieldError("max_depth", f"at most {policy.max_depth} for this plan"))
+                errors.append(
+                    FieldError("max_depth", f"at most {policy.max_depth} for this {policy.limits_of}")
+                )
             if uow.knowledge_url_sources.count(base.id) + 1 > policy.max_urls:
                 errors.append(
                     FieldError(
                         "url",
-                        f"the knowledge base already holds the plan's {policy.max_urls} websites"
+                        f"the knowledge base already holds the {policy.limits_of}'s {policy.max_urls} websites"
                         " (configuration.rag.limits.maxUrls); delete one first",
                     )
                 )
             if errors:
-                raise ValidationFailed("the website is not allowed by the plan", errors=errors)
+                raise ValidationFailed(f"the website is not allowed by the {policy.limits_of}", errors=errors)
             source = UrlSource(
                 self._ids.new_id(),
                 opened.tenant_id,
@@ -312,8 +314,10 @@ class KnowledgeService:
             policy.require("websites")
             if max_depth is not None and max_depth > policy.max_depth:
                 raise ValidationFailed(
-                    "the website is not allowed by the plan",
-                    errors=[FieldError("max_depth", f"at most {policy.max_depth} for this plan")],
+                    f"the website is not allowed by the {policy.limits_of}",
+                    errors=[
+                        FieldError("max_depth", f"at most {policy.max_depth} for this {policy.limits_of}")
+                    ],
                 )
             source = self._source(uow, base, source_id, for_update=True)
             source.change(max_depth, max_pages, refresh_interval)

@@ -129,6 +129,10 @@ class RuntimeProvisioning:
                 elif subscription.updating_version:
                     subscription.record_provisioning("complete", "succeeded", {}, now)
                     subscription.version_rolled_out(now)
+            elif message.step == "mark_failed" and subscription.status == "cancelled":
+                subscription.record_provisioning("mark_failed", "skipped", {"reason": CANCELLED}, now)
+                subscription.provisioning_cancelled(now)
+                output = {"step": "mark_failed", "skipped": CANCELLED}
             elif message.step == "mark_failed":
                 reason = failure_reason(message.error, subscription.provisioning)
                 subscription.record_provisioning("mark_failed", "failed", {"reason": reason}, now)
@@ -138,6 +142,8 @@ class RuntimeProvisioning:
                 )
                 output = {"step": "mark_failed", "reason": reason}
             else:
+                if subscription.status == "cancelled" and message.step in CREATING_STEPS:
+                    raise StepRefused("SubscriptionCancelled", CANCELLED)
                 detail = self._cluster_step(message.step, uow, subscription)
                 subscription.record_provisioning(message.step, "succeeded", detail, now)
                 output = {"step": message.step, **detail}
@@ -221,9 +227,18 @@ class RuntimeProvisioning:
                 uuid.UUID(message.subscription_id), for_update=True
             )
             detail = {"error": error, "cause": cause[:500]}
-            subscription.record_provisioning(message.step, "failed", detail, self._clock.now())
+            status = "skipped" if subscription.status == "cancelled" else "failed"
+            subscription.record_provisioning(message.step, status, detail, self._clock.now())
             uow.subscriptions.save(subscription)
             uow.commit()
+
+
+CREATING_STEPS = frozenset(
+    {"create_namespace", "create_role", "apply_manifests", "wait_rollout", "register_endpoint"}
+)
+"""The steps that create a runtime: refused for a cancelled subscription, whose deprovisioning removes it."""
+
+CANCELLED = "the subscription was cancelled while its runtime was provisioned; nothing more is created"
 
 
 def failure_reason(error: dict[str, Any] | None, provisioning: dict[str, Any]) -> str:

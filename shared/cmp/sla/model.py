@@ -202,11 +202,13 @@ def evaluate(
     step: timedelta,
 ) -> SlaReport:
     """The period `[period_start, period_end)`'s figures at `now` from `buckets` (steps of length `step`,
-    any order, steps without calls may be missing). Buckets outside the period count only towards the
-    burn-rate windows (which look back `LOOKBACK` from `now`, across period boundaries); buckets starting at
-    or after `now` are ignored."""
+    any order, steps without calls may be missing). A bucket belongs to the period its end falls in
+    (`period_start < start + step <= period_end`): a period starts at the second of purchase or renewal, so
+    the step holding that second (its calls mostly after it) counts in the new period, and each bucket counts
+    in exactly one period. Buckets outside the period count only towards the burn-rate windows (which look
+    back `LOOKBACK` from `now`, across period boundaries); buckets starting at or after `now` are ignored."""
     series = sorted((b for b in buckets if b.start < now), key=lambda b: b.start)
-    period = [b for b in series if period_start <= b.start < period_end]
+    period = [b for b in series if period_start < b.start + step <= period_end]
     return SlaReport(
         targets=targets,
         period_start=period_start,

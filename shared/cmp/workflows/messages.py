@@ -22,6 +22,8 @@ class StepMessage(BaseModel):
     context: dict[str, Any] | None = None
     status: Literal["succeeded", "failed"] | None = None
     error: dict[str, Any] | None = None
+    output: Any = None
+    """A finish message's run output (the `steps` of the run): kept on the run and handed to a parent run."""
 
 
 class TriggerMessage(BaseModel):

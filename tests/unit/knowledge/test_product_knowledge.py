@@ -58,3 +58,16 @@ def test_a_citation_stored_before_origins_existed_reads_as_the_subscriptions() -
         k: v for k, v in citation(1, _hit("subscription"), "battery").as_dict().items() if k != "origin"
     }
     assert Citation(**stored).origin == "subscription"  # type: ignore[arg-type]
+
+
+def test_a_product_knowledge_bases_refusals_name_its_own_limits_not_a_plan() -> None:
+    with pytest.raises(PayloadTooLarge) as too_large:
+        PRODUCT_LIMITS.check_file("pdf", 51 * MB, 0, 0)
+    assert too_large.value.message == "the file is larger than the product knowledge base's 50 MB per file"
+    with pytest.raises(ValidationFailed) as refused:
+        PRODUCT_LIMITS.check_file("exe", MB, 500, 0)
+    assert refused.value.message == "the file is not allowed by the product knowledge base"
+    assert "plan" not in str(refused.value.to_dict())
+    with pytest.raises(PayloadTooLarge) as plan:
+        KnowledgePolicy.of({}).check_file("pdf", 51 * MB, 0, 0)
+    assert "the plan's 50 MB" in plan.value.message

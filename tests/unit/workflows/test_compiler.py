@@ -246,3 +246,37 @@ def test_templates_render_values_and_text() -> None:
     assert render(
         {"url": "https://x/{{ steps.get.body.items[0].id }}?n={{ vars.n }}&m={{ vars.missing }}"}, context
     ) == {"url": "https://x/7?n=2&m="}
+
+
+def _callback_bodies(states: dict[str, Any]) -> list[dict[str, Any]]:
+    bodies = []
+    for state in states.values():
+        if state.get("Type") == "Task":
+            bodies.append(state["Parameters"]["MessageBody"])
+        for branch in state.get("Branches", []):
+            bodies += _callback_bodies(branch["States"])
+        if "ItemProcessor" in state:
+            bodies += _callback_bodies(state["ItemProcessor"]["States"])
+    return bodies
+
+
+def test_every_field_a_callback_message_carries_survives_the_step_workers_message_model() -> None:
+    """The step worker's Lambda validates each SQS body with `StepMessage` (extra fields ignored): a field the
+    compiler sends that the model lacks is silently lost (a finish's `output` once was, so a parent run got
+    `"steps": {}` from its sub-workflow)."""
+    from cmp.workflows.messages import StepMessage
+
+    asl = compiled(chain(START, {"id": "get", "type": "http", "config": {"url": "https://x"}}))
+    sent = {key.removesuffix(".$") for body in _callback_bodies(asl["States"]) for key in body}
+    assert {"output", "error", "context", "status"} <= sent
+    assert sent <= set(StepMessage.model_fields), sent - set(StepMessage.model_fields)
+    finish = {
+        "kind": "finish",
+        "run_id": "0" * 8 + "-0000-0000-0000-" + "0" * 12,
+        "tenant_id": "0" * 8 + "-0000-0000-0000-" + "0" * 12,
+        "workflow_version_id": "0" * 8 + "-0000-0000-0000-" + "0" * 12,
+        "task_token": "t",
+        "status": "succeeded",
+        "output": {"look": {"ok": True}},
+    }
+    assert StepMessage.model_validate(finish).model_dump()["output"] == {"look": {"ok": True}}

@@ -30,8 +30,6 @@ from cmp.web.deps import Runtime, ServicesDep
 from cmp.web.schemas import ApiModel, answers
 
 router = Router()
-MAX_TOP_K = 20
-"""The most passages one `search` call returns."""
 
 JSON_RPC = {"type": "object", "description": "A JSON-RPC 2.0 response"}
 MCP_ANSWERS = answers(200, "The JSON-RPC answer (MCP Streamable HTTP, JSON mode)", 401, 403, 404)
@@ -81,10 +79,6 @@ def agent_tools(
 
     def search(query: str, top_k: int, method: SearchMethod) -> dict[str, Any]:
         ctx.require_scope("knowledge:read")
-        if not 1 <= top_k <= MAX_TOP_K:
-            raise ValidationFailed(
-                f"top_k must be 1 to {MAX_TOP_K}", errors=[FieldError("top_k", f"must be 1 to {MAX_TOP_K}")]
-            )
         with services.gateway.admit(ctx, metric="api_calls") as admission:
             limits.update(admission.headers)
             hits = services.knowledge_search.search(ctx.tenant_id, subscription_id, query, top_k, method)

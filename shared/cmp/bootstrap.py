@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from cmp.commerce.events import PaymentEvents
     from cmp.commerce.ports import PaymentProvider
     from cmp.commerce.sales_views import SalesViews
+    from cmp.commerce.versions import SubscriptionVersions
     from cmp.commerce.views import CommerceViews
     from cmp.commerce.webhooks import Webhooks
     from cmp.gateway.authorization import RuntimeAuthorizer
@@ -309,6 +310,12 @@ class Services(RuntimeServices):
         return SubscriptionChanges(
             self.unit_of_work, lambda: self.payments, self.clock, self.ids, self.payment_events
         )
+
+    @cached_property
+    def subscription_versions(self) -> SubscriptionVersions:
+        from cmp.commerce.versions import SubscriptionVersions
+
+        return SubscriptionVersions(self.unit_of_work, self.clock, self.payment_events)
 
     @cached_property
     def billing(self) -> BillingJobs:

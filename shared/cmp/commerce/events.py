@@ -255,6 +255,22 @@ class PaymentEvents:
             )
         )
 
+    def runtime_version_moved(self, uow: Any, subscription: Subscription) -> None:
+        """A dedicated subscription moved to another product version (`cmp.commerce.versions`): roll its
+        runtime out with that version through the outbox (execution `version-{subscription_id}-{version}`,
+        `action: update`: one per version, so a repeated start of the same move is one execution)."""
+        uow.outbox.add(
+            OutboxMessage.start_execution(
+                self._machine(),
+                f"version-{subscription.id}-{subscription.product_version}",
+                {
+                    "action": "update",
+                    "tenant_id": str(subscription.tenant_id),
+                    "subscription_id": str(subscription.id),
+                },
+            )
+        )
+
     def runtime_ended(self, uow: Any, subscription: Subscription) -> None:
         """A dedicated subscription ended (at its period end, or the provider deleted it), or one whose
         upgrade to a dedicated runtime was underway: start deprovisioning its runtime through the outbox

@@ -284,6 +284,32 @@ class Subscription:
         }
         self.status_reason = None
 
+    @property
+    def updating_version(self) -> bool:
+        """True while the dedicated runtime rolls out the product version the subscription moved to
+        (`move_version`); the runtime keeps serving the old version until that rollout is available."""
+        return self.provisioning.get("state") == "updating" and "version_update" in self.provisioning
+
+    def move_version(
+        self, version: str, plan: dict[str, Any], capabilities: dict[str, Any], at: datetime
+    ) -> bool:
+        """Hold `version` from now: its document of the held plan (same id) and its capability snapshot;
+        the price (`amount`) is left as it is. Returns True when a dedicated runtime must roll the version
+        out (`provisioning.state` `updating`, `provisioning.version_update` `{"from_version",
+        "to_version", "started_at"}`) until `version_rolled_out`. The caller checked `require_changeable`."""
+        from_version = self.product_version
+        self.product_version, self.plan, self.capabilities = version, plan, capabilities
+        if self.runtime_type != "dedicated":
+            return False
+        update = {"from_version": from_version, "to_version": version, "started_at": at.isoformat()}
+        self.provisioning = {**self.provisioning, "state": "updating", "version_update": update}
+        self.status_reason = None
+        return True
+
+    def version_rolled_out(self, at: datetime) -> None:
+        """The dedicated runtime runs the version the subscription moved to."""
+        self.provisioning = {**self.provisioning, "state": "completed", "completed_at": at.isoformat()}
+
     def provisioning_succeeded(self, at: datetime) -> bool:
         """The last provisioning step finished: the subscription is active on its dedicated runtime (an
         upgraded one switches from the shared runtime now)."""
@@ -380,3 +406,8 @@ class Subscription:
             raise Conflict(f"subscription {self.id} is cancelled at the end of its period")
         if self.awaits_runtime:
             raise Conflict(f"subscription {self.id} is still being provisioned; change its plan afterwards")
+        if self.updating_version:
+            moving = self.provisioning["version_update"]["to_version"]
+            raise Conflict(
+                f"subscription {self.id}'s runtime is still rolling out version {moving}; change it afterwards"
+            )

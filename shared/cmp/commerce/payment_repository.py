@@ -118,6 +118,14 @@ class OfferRepository:
             raise NotFound(f"version {version} of product {product_id} not found")
         return list(row["plans"])
 
+    def published_version(self, product_id: uuid.UUID, version: str) -> dict[str, Any] | None:
+        """`{"capabilities", "plans"}` of a published version of the product (any seller's: read through
+        `published_version`, migration 0034); None when no such version was published."""
+        row = self._session.fetch_one(
+            "select capabilities, plans from published_version(%s, %s)", (product_id, version)
+        )
+        return None if row is None else {"capabilities": row["capabilities"], "plans": list(row["plans"])}
+
     def refresh_subscriber_count(self, product_id: uuid.UUID) -> None:
         """Recount the organizations holding the product live into its listing (in this transaction)."""
         self._session.execute("select commerce_refresh_subscriber_count(%s)", (product_id,))

@@ -21,6 +21,13 @@ A shared subscription upgraded to a dedicated plan starts the same steps (execut
 `cmp.commerce.changes`); it stays `active` on the shared runtime throughout, and a failure leaves it there
 with the reason in `status_reason` (the compensation and the reconciliation issue are the same).
 
+A dedicated subscription moved to a newer product version (`cmp.commerce.versions`) runs execution
+`version-{subscription_id}-{version}` (`action: update`): `apply_manifests`, `wait_rollout`,
+`register_endpoint` and `complete` again, for the new version (server-side apply changes the Deployment's
+pod template, which Kubernetes rolls out pod by pod, so the old version serves until the new one is
+available; the endpoint stays registered). A failure goes straight to `mark_failed` (nothing is
+compensated: the runtime keeps serving) with the reason and the reconciliation issue.
+
 When a dedicated subscription ended at its period end, the billing job starts execution
 `deprovision-{subscription_id}` (`action: deprovision`): `export_data` records the tenant's data location
 on the subscription, `delete_namespace` removes its runtime (the namespace when no other dedicated
@@ -119,6 +126,9 @@ class RuntimeProvisioning:
                     subscription.record_provisioning("complete", "succeeded", {}, now)
                     subscription.provisioning_succeeded(now)
                     output["status"] = subscription.status
+                elif subscription.updating_version:
+                    subscription.record_provisioning("complete", "succeeded", {}, now)
+                    subscription.version_rolled_out(now)
             elif message.step == "mark_failed" and subscription.status == "cancelled":
                 subscription.record_provisioning("mark_failed", "skipped", {"reason": CANCELLED}, now)
                 subscription.provisioning_cancelled(now)

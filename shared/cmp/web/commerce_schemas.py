@@ -41,6 +41,17 @@ class PlanChangeBody(RequestModel):
     billing_period: BillingPeriod
 
 
+class VersionMoveBody(RequestModel):
+    """Move the subscription to a newer published version of its product."""
+
+    version: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{1,6}\.[0-9]{1,6}\.[0-9]{1,6}$",
+        description="The published version to move to; default: the product's current published version",
+        examples=["1.1.0"],
+    )
+
+
 class CancelBody(RequestModel):
     """Cancel at the end of the period (the default) or at once."""
 
@@ -164,7 +175,8 @@ class RuntimeMove(ApiModel):
 
     type: Literal["shared", "dedicated"] = Field(description="Where its calls run now")
     state: str | None = Field(
-        description="Its dedicated runtime's provisioning state (pending, completed, failed); null if none"
+        description="Its dedicated runtime's provisioning state (pending, updating, completed, failed); null "
+        "if none"
     )
     target: Literal["shared", "dedicated"] = Field(
         description="Where its calls will run: `dedicated` while an upgrade's runtime is provisioned (the "
@@ -183,6 +195,20 @@ class PlanChangeResult(ApiModel):
     amount_due_display: str
     order_id: str | None = Field(description="The plan_change order recording the proration (upgrades)")
     runtime: RuntimeMove
+    subscription: Subscription
+
+
+class VersionMoveResult(ApiModel):
+    """The version the subscription moved from and to. The price is unchanged: a version move charges
+    nothing and keeps the price the held plan is paid at."""
+
+    subscription_id: str
+    from_version: str
+    to_version: str
+    runtime: RuntimeMove = Field(
+        description="A dedicated runtime's state is `updating` while it rolls the new version out (it "
+        "serves the old version until then), `completed` once it runs it"
+    )
     subscription: Subscription
 
 

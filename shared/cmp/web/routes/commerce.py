@@ -1,4 +1,5 @@
-"""The buyer's commerce: checkout, orders, subscriptions (list, one, plan change, cancellation)."""
+"""The buyer's commerce: checkout, orders, subscriptions (list, one, plan change, version move,
+cancellation)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from cmp.web.commerce_schemas import (
     PlanChangeResult,
     Subscription,
     SubscriptionList,
+    VersionMoveBody,
+    VersionMoveResult,
 )
 from cmp.web.deps import Buyer, ServicesDep
 from cmp.web.schemas import PageCursor, PageLimit, answers
@@ -127,6 +130,25 @@ def change_plan(
     )
     shown = services.commerce_views.subscription(buyer.tenant_id, subscription_id)
     return PlanChangeResult.model_validate(
+        {**done, "subscription_id": str(subscription_id), "subscription": shown}
+    )
+
+
+@router.post(
+    "/v1/subscriptions/<subscription_id>/version",
+    responses=answers(200, "Moved to the version; a dedicated runtime rolls it out", 401, 403, 404, 409, 422),
+)
+def move_version(
+    subscription_id: UUID, body: VersionMoveBody, buyer: Buyer, services: ServicesDep
+) -> VersionMoveResult:
+    """Move to a newer published version of the product (default: its current one), keeping the plan (by
+    its id) and the price paid. 409 when already on it, when it is older or not published, or when it no
+    longer offers the plan held; 422 (one error per field) when the configuration saved breaks what the new
+    version allows; nothing changes then. A dedicated runtime is rolled out with the new version and keeps
+    serving the old one until the new one is available (`runtime.state` `updating`)."""
+    done = services.subscription_versions.move(buyer.tenant_id, subscription_id, body.version)
+    shown = services.commerce_views.subscription(buyer.tenant_id, subscription_id)
+    return VersionMoveResult.model_validate(
         {**done, "subscription_id": str(subscription_id), "subscription": shown}
     )
 

@@ -42,7 +42,7 @@ from cmp.capabilities.plan_ids import id_rules
 from cmp.capabilities.validation import validate_capabilities
 from cmp.errors import FieldError
 from cmp.money import Money, exponent, is_currency, places_problem, with_exponent
-from cmp.sla.targets import LATENCY_BOUNDS_MS
+from cmp.sla.targets import DEFAULT_AVAILABILITY, DEFAULT_LATENCY_P95_MS, LATENCY_BOUNDS_MS
 
 PlanTier = Literal["starter", "pro", "enterprise", "custom"]
 RuntimeType = Literal["shared", "dedicated"]
@@ -151,14 +151,17 @@ class PlanLimits(PlanModel):
 
 
 class PlanSla(PlanModel):
-    """A dedicated plan's service level objectives (docs/sla.md); a dedicated plan without one gets
-    `cmp.sla.targets`' defaults (99.9 %, p95 <= 2000 ms)."""
+    """A dedicated plan's service level objectives (docs/sla.md); a dedicated plan without one, or a field
+    left out, gets `cmp.sla.targets`' defaults (99.9 %, p95 <= 2000 ms)."""
 
     availability: Annotated[float, Field(ge=90, lt=100)] = Field(
-        description="Share of calls (%) that must not fail on the platform's side (no 5xx)"
+        default=DEFAULT_AVAILABILITY,
+        description="Share of calls (%) that must not fail on the platform's side (no 5xx)",
     )
     latency_p95_ms: Literal[LATENCY_BOUNDS_MS] = Field(  # type: ignore[valid-type]
-        alias="latencyP95Ms", description="95 % of the successful calls are answered within this many ms"
+        default=DEFAULT_LATENCY_P95_MS,
+        alias="latencyP95Ms",
+        description="95 % of the successful calls are answered within this many ms",
     )
 
 

@@ -489,3 +489,20 @@ def test_a_dedicated_plan_may_state_its_sla_and_a_shared_one_may_not(draft: Draf
     assert {e.path for e in errors} == {"plans[0].sla.availability", "plans[0].sla.latencyP95Ms"}
     plans, _ = validate_plans([{"name": "E", "tier": "enterprise"}], capabilities)
     assert "sla" not in plans[0].to_document()
+
+
+def test_a_partial_sla_takes_the_default_of_the_field_left_out(draft: Draft) -> None:
+    """Found by a new-user trial: `{"availability": 99.5}` was refused as missing `latencyP95Ms`, on a shared
+    plan even before the "dedicated plans only" rule."""
+    capabilities = draft("agent", runtime={"deployment": "hybrid"})
+    plans, errors = validate_plans(
+        [{"name": "E", "tier": "enterprise", "runtimeType": "dedicated", "sla": {"availability": 99.5}}],
+        capabilities,
+    )
+    assert errors == [] and plans[0].to_document()["sla"] == {"availability": 99.5, "latencyP95Ms": 2000}
+    _, errors = validate_plans(
+        [{"name": "Pro", "tier": "pro", "priceMonthly": "9.00", "sla": {"availability": 99.5}}], capabilities
+    )
+    assert [(e.path, e.message) for e in errors] == [
+        ("plans[0].sla", "an SLA applies to dedicated plans only (runtimeType 'dedicated')")
+    ]

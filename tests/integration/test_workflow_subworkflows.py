@@ -161,3 +161,28 @@ def test_cancelling_the_parent_cancels_the_child(
     [late] = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=5)["Messages"]
     services.step_worker.handle(json.loads(late["Body"]))
     assert services.workflow_runs.detail(tenant, child["id"])["steps"] == []
+
+
+def test_a_failed_child_fails_the_parents_step_naming_why(db: Database, engine: tuple[Services, str]) -> None:
+    """Found by a new-user trial: the parent's step named only the child's error code."""
+    services, queue = engine
+    tenant = new_tenant(db, "Failing Child Buyer")
+    subscription = automation(db, tenant, configuration=SUB_WORKFLOWS)
+    [parent] = services.workflows.list(tenant, subscription.id)
+    broken = {
+        "nodes": [
+            {"id": "start", "type": "manual"},
+            {"id": "bad", "type": "transform", "config": {"expression": "no_such_function(input)"}},
+        ],
+        "edges": [{"source": "start", "target": "bad"}],
+    }
+    child = services.workflows.create(tenant, subscription.id, {"name": "Broken", "definition": broken})
+    child_id, parent_id = uuid.UUID(child["workflow_id"]), uuid.UUID(parent["workflow_id"])
+    services.workflows.activate(tenant, child_id)
+    services.workflows.replace(tenant, parent_id, {"definition": _parent(str(child_id))})
+    services.workflows.activate(tenant, parent_id)
+    run = services.workflow_runs.start(tenant, parent_id, {"sku": "A-1"})
+    detail = drive(services, queue, tenant, run["run_id"])
+    assert detail["status"] == "failed"
+    sync = detail["steps"][0]
+    assert sync["status"] == "failed" and "no_such_function" in sync["error"], sync

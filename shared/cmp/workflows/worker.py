@@ -202,7 +202,7 @@ class StepWorker:
         )
         result = {**outcome, "steps": _bounded(output) if isinstance(output, dict) else {}}
         error = None if run.status == "succeeded" else f"the sub-workflow run {run.id} {run.status}"
-        cause = (run.error_details or {}).get("Cause")
+        cause = (run.error_details or {}).get("Cause") or _last_step_error(uow.workflow_runs.steps(run.id))
         if run.status != "succeeded" and run.error_message:
             error = f"{error}: {run.error_message}" + (f" ({str(cause)[:1000]})" if cause else "")
         if step is not None:
@@ -258,6 +258,13 @@ class StepWorker:
             if run.parent_task_token is not None:
                 self._answer_parent(uow, run, message.get("output"))
             uow.commit()
+
+
+def _last_step_error(steps: list[StepExecution]) -> str | None:
+    """The error message of the last failed step (why a child run failed when its run error names only a
+    code, such as `Http.Refused`), or None."""
+    failed = [s for s in steps if s.status == "failed" and s.error_message]
+    return failed[-1].error_message if failed else None
 
 
 def _bounded(value: Any) -> Any:

@@ -19,7 +19,6 @@ from cmp.chat_ws.management import ManagementApi
 from cmp.chat_ws.protocol import UNEXPECTED
 from cmp.errors import DomainError
 from cmp.observability import instruments
-from cmp.web.authorizer import header, runtime_token
 
 logger, metrics = instruments("chat-ws")
 services = bootstrap()
@@ -33,13 +32,8 @@ app.websocket_api = management
 @app.on_ws_connect()
 def connect(event: WebsocketEvent) -> Response:
     """Accept the connection (200) or refuse the handshake with the error's status and body."""
-    raw = event.to_dict()
-    query = raw.get("queryStringParameters") or {}
-    token = query.get("api_key") or query.get("widget_token") or runtime_token(raw)
     try:
-        ctx = services.chat_ws.connect(
-            event.connection_id, token, header(raw, "origin"), query.get("subscription_id")
-        )
+        ctx = services.chat_ws.connect_event(event.connection_id, event.to_dict())
     except DomainError as e:
         logger.info("connection refused", extra={"status": e.status, "reason": e.message})
         return Response(

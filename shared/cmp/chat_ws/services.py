@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from cmp.aws.adapters import AwsUnavailable
@@ -60,6 +60,16 @@ class WebSocketChat:
         self._gateway = gateway
         self._agent = agent
         self._lifetime = lifetime_seconds
+
+    def connect_event(self, connection_id: str, event: dict[str, Any]) -> RuntimeContext:
+        """`connect` with the handshake's credential, Origin and subscription read from API Gateway's
+        `$connect` event: `?api_key=`, `?widget_token=`, else `X-Api-Key` / `Authorization: Bearer`;
+        `?subscription_id=`. Raises as `connect`."""
+        from cmp.web.authorizer import header, runtime_token
+
+        query = event.get("queryStringParameters") or {}
+        token = query.get("api_key") or query.get("widget_token") or runtime_token(event)
+        return self.connect(connection_id, token, header(event, "origin"), query.get("subscription_id"))
 
     def connect(
         self, connection_id: str, token: str | None, origin: str | None, subscription_id: str | None

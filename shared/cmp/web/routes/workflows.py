@@ -3,14 +3,20 @@
 Runtime routes (issue 11): the runtime authorizer admits the owning buyer's portal token (every scope) or
 an API key of the subscription; reading and changing workflows needs `workflows:manage`, runs need
 `workflows:run` (403 naming the scope otherwise), and a workflow or run of any other subscription is a 404
-whatever the credential. The organization comes only from the authorizer's context."""
+whatever the credential. The organization comes only from the authorizer's context.
+
+Every call is admitted by the runtime gateway (`services.gateway.admit`) once the workflow or run is the
+credential's: a run start or re-run against the plan's `executions` quota (the run's start meters it), any
+other call as one `api_calls` unit; rate limits and the concurrency cap apply to all. Refused: 429 naming
+the limit or the quota (its use and reset), with `Retry-After`; every success carries the
+`RateLimit-Policy` / `RateLimit` headers."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import UUID
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
@@ -30,11 +36,15 @@ from cmp.web.workflow_schemas import (
     WorkflowBody,
     WorkflowList,
 )
+from cmp.workflows.admission import EXECUTIONS, start_admitted
 
 if TYPE_CHECKING:
     from cmp.bootstrap import Services
 
 router = Router()
+JSON = content_types.APPLICATION_JSON
+GATE = (429, 503)
+"""The gateway's refusals: a rate limit or quota (429), a dedicated runtime not provisioned yet (503)."""
 ONE = "/v1/workflows/<workflow_id>"
 RUN = "/v1/runs/<run_id>"
 MANAGE, RUNS = "workflows:manage", "workflows:run"
@@ -73,80 +83,94 @@ def on_run(ctx: RuntimeContext, run_id: UUID, services: Services) -> str:
 
 @router.get(
     "/v1/subscriptions/<subscription_id>/workflows",
-    responses=answers(200, "The subscription's workflows, oldest first", 401, 403, 404),
+    responses=answers(200, "The subscription's workflows, oldest first", 401, 403, 404, *GATE),
 )
-def list_workflows(subscription_id: UUID, ctx: Runtime, services: ServicesDep) -> WorkflowList:
+def list_workflows(subscription_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[WorkflowList]:
     """The subscription's workflows (with `workflows:manage` or `workflows:run`, so a key that runs a
     workflow can find its id). An automation's first workflow is created on the first call: the product's
     imported flow, or a manual trigger to build on."""
     ctx.require_subscription(subscription_id)
     if RUNS not in ctx.scopes:
         ctx.require_scope(MANAGE)
-    items = services.workflows.list(str(ctx.tenant_id), subscription_id)
-    return WorkflowList.model_validate({"items": items})
+    with services.gateway.admit(ctx) as admission:
+        items = services.workflows.list(str(ctx.tenant_id), subscription_id)
+    return Response(200, JSON, WorkflowList.model_validate({"items": items}), admission.headers)
 
 
 @router.post(
     "/v1/subscriptions/<subscription_id>/workflows",
-    responses=answers(201, "Created, as a draft", 401, 403, 404, 409, 422),
+    responses=answers(201, "Created, as a draft", 401, 403, 404, 409, 422, *GATE),
 )
 def create_workflow(
     subscription_id: UUID, body: NewWorkflowBody, ctx: Runtime, services: ServicesDep
-) -> tuple[Workflow, int]:
+) -> Response[Workflow]:
     """A new workflow of the subscription (for instance one another workflow runs as a sub-workflow); a
     draft until activated. 422 lists every problem of the definition at its path; 409 when the
     subscription is not a live automation or already has 50 workflows."""
     ctx.require_subscription(subscription_id)
     ctx.require_scope(MANAGE)
     values = body.model_dump(exclude_none=True)
-    return Workflow.model_validate(
-        services.workflows.create(str(ctx.tenant_id), subscription_id, values)
-    ), 201
+    with services.gateway.admit(ctx) as admission:
+        created = services.workflows.create(str(ctx.tenant_id), subscription_id, values)
+    return Response(201, JSON, Workflow.model_validate(created), admission.headers)
 
 
-@router.get(ONE, responses=answers(200, "The workflow and its latest definition", 401, 403, 404))
-def get_workflow(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Workflow:
+@router.get(ONE, responses=answers(200, "The workflow and its latest definition", 401, 403, 404, *GATE))
+def get_workflow(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[Workflow]:
     """One workflow of the subscription (another subscription's id is a 404)."""
     tenant_id = on_workflow(ctx, workflow_id, MANAGE, services)
-    return Workflow.model_validate(services.workflows.get(tenant_id, workflow_id))
+    with services.gateway.admit(ctx) as admission:
+        workflow = services.workflows.get(tenant_id, workflow_id)
+    return Response(200, JSON, Workflow.model_validate(workflow), admission.headers)
 
 
-@router.put(ONE, responses=answers(200, "Saved as a new version", 401, 403, 404, 422))
-def put_workflow(workflow_id: UUID, body: WorkflowBody, ctx: Runtime, services: ServicesDep) -> Workflow:
+@router.put(ONE, responses=answers(200, "Saved as a new version", 401, 403, 404, 422, *GATE))
+def put_workflow(
+    workflow_id: UUID, body: WorkflowBody, ctx: Runtime, services: ServicesDep
+) -> Response[Workflow]:
     """Save a new version. A definition that is not valid, or uses what the product does not enable, is a 422
     listing every problem at its path (`definition.nodes[2].config.method`). Runs keep the version they
     started with; new runs use the new version once it is activated."""
     tenant_id = on_workflow(ctx, workflow_id, MANAGE, services)
     values = body.model_dump(exclude_none=True)
-    return Workflow.model_validate(services.workflows.replace(tenant_id, workflow_id, values))
+    with services.gateway.admit(ctx) as admission:
+        workflow = services.workflows.replace(tenant_id, workflow_id, values)
+    return Response(200, JSON, Workflow.model_validate(workflow), admission.headers)
 
 
 @router.post(
-    f"{ONE}/activate", responses=answers(200, "Active with the latest version", 401, 403, 404, 409, 422)
+    f"{ONE}/activate",
+    responses=answers(200, "Active with the latest version", 401, 403, 404, 409, 422, *GATE),
 )
-def activate(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Workflow:
+def activate(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[Workflow]:
     """New runs use the latest version from now on; 409 when that version cannot run (its problems listed)."""
     tenant_id = on_workflow(ctx, workflow_id, MANAGE, services)
-    return Workflow.model_validate(services.workflows.activate(tenant_id, workflow_id))
+    with services.gateway.admit(ctx) as admission:
+        workflow = services.workflows.activate(tenant_id, workflow_id)
+    return Response(200, JSON, Workflow.model_validate(workflow), admission.headers)
 
 
-@router.post(f"{ONE}/pause", responses=answers(200, "Paused", 401, 403, 404, 409))
-def pause(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Workflow:
+@router.post(f"{ONE}/pause", responses=answers(200, "Paused", 401, 403, 404, 409, *GATE))
+def pause(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[Workflow]:
     """No new runs until resumed (runs in flight finish); 409 unless active."""
     tenant_id = on_workflow(ctx, workflow_id, MANAGE, services)
-    return Workflow.model_validate(services.workflows.pause(tenant_id, workflow_id))
+    with services.gateway.admit(ctx) as admission:
+        workflow = services.workflows.pause(tenant_id, workflow_id)
+    return Response(200, JSON, Workflow.model_validate(workflow), admission.headers)
 
 
-@router.post(f"{ONE}/resume", responses=answers(200, "Active again", 401, 403, 404, 409))
-def resume(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Workflow:
+@router.post(f"{ONE}/resume", responses=answers(200, "Active again", 401, 403, 404, 409, *GATE))
+def resume(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[Workflow]:
     """Back to active with the same version; 409 unless paused."""
     tenant_id = on_workflow(ctx, workflow_id, MANAGE, services)
-    return Workflow.model_validate(services.workflows.resume(tenant_id, workflow_id))
+    with services.gateway.admit(ctx) as admission:
+        workflow = services.workflows.resume(tenant_id, workflow_id)
+    return Response(200, JSON, Workflow.model_validate(workflow), admission.headers)
 
 
 @router.post(
     f"{ONE}/runs",
-    responses=answers(202, "Started (or the run of this Idempotency-Key)", 401, 403, 404, 409, 422),
+    responses=answers(202, "Started (or the run of this Idempotency-Key)", 401, 403, 404, 409, 422, *GATE),
 )
 def start_run(
     workflow_id: UUID,
@@ -154,22 +178,28 @@ def start_run(
     ctx: Runtime,
     services: ServicesDep,
     idempotency_key: IdempotencyKey = None,
-) -> tuple[RunSummary, int]:
+) -> Response[RunSummary]:
     """Start a run of the active version with `input`; poll `GET /v1/runs/{run_id}` for its outcome. 409
-    when the workflow is not active; 422 when the Idempotency-Key was used before with another input."""
-    tenant_id = on_workflow(ctx, workflow_id, RUNS, services)
-    started = services.workflow_runs.start(
-        tenant_id,
+    when the workflow is not active; 422 when the Idempotency-Key was used before with another input; 429
+    `quota_exceeded` when the plan's `executions` are used up (a retry of a run already started is
+    answered with it)."""
+    on_workflow(ctx, workflow_id, RUNS, services)
+    started, headers = start_admitted(
+        services.gateway.admit,
+        ctx,
+        services.workflow_runs,
         workflow_id,
         body.input,
         trigger_type="manual",
         idempotency_key=idempotency_key,
         key_header="Idempotency-Key",
     )
-    return RunSummary.model_validate(started), 202
+    return Response(202, JSON, RunSummary.model_validate(started), headers)
 
 
-@router.get(f"{ONE}/runs", responses=answers(200, "One page of runs, newest first", 401, 403, 404, 422))
+@router.get(
+    f"{ONE}/runs", responses=answers(200, "One page of runs, newest first", 401, 403, 404, 422, *GATE)
+)
 def list_runs(
     workflow_id: UUID,
     ctx: Runtime,
@@ -180,36 +210,47 @@ def list_runs(
     ] = None,
     limit: PageLimit = None,
     cursor: PageCursor = None,
-) -> RunList:
+) -> Response[RunList]:
     """The workflow's run history."""
     tenant_id = on_workflow(ctx, workflow_id, RUNS, services)
     page = ProductPage.from_query(limit, cursor)
-    return RunList.model_validate(services.workflow_runs.page(tenant_id, workflow_id, status, page))
+    with services.gateway.admit(ctx) as admission:
+        runs = services.workflow_runs.page(tenant_id, workflow_id, status, page)
+    return Response(200, JSON, RunList.model_validate(runs), admission.headers)
 
 
-@router.get(RUN, responses=answers(200, "The run with every step", 401, 403, 404))
-def get_run(run_id: UUID, ctx: Runtime, services: ServicesDep) -> RunDetail:
+@router.get(RUN, responses=answers(200, "The run with every step", 401, 403, 404, *GATE))
+def get_run(run_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[RunDetail]:
     """Status, timing, input and every step execution (input, output, error, attempt), credentials masked."""
     tenant_id = on_run(ctx, run_id, services)
-    return RunDetail.model_validate(services.workflow_runs.detail(tenant_id, run_id))
+    with services.gateway.admit(ctx) as admission:
+        detail = services.workflow_runs.detail(tenant_id, run_id)
+    return Response(200, JSON, RunDetail.model_validate(detail), admission.headers)
 
 
-@router.post(f"{RUN}/cancel", responses=answers(200, "Cancelled", 401, 403, 404, 409))
-def cancel_run(run_id: UUID, ctx: Runtime, services: ServicesDep) -> RunSummary:
+@router.post(f"{RUN}/cancel", responses=answers(200, "Cancelled", 401, 403, 404, 409, *GATE))
+def cancel_run(run_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[RunSummary]:
     """Stop the run's execution; 409 when it already finished."""
     tenant_id = on_run(ctx, run_id, services)
-    return RunSummary.model_validate(services.workflow_runs.cancel(tenant_id, run_id))
+    with services.gateway.admit(ctx) as admission:
+        cancelled = services.workflow_runs.cancel(tenant_id, run_id)
+    return Response(200, JSON, RunSummary.model_validate(cancelled), admission.headers)
 
 
-@router.post(f"{RUN}/rerun", responses=answers(202, "A new run with the same input", 401, 403, 404, 409))
-def rerun(run_id: UUID, ctx: Runtime, services: ServicesDep) -> tuple[RunSummary, int]:
-    """A new run of the workflow's active version with this run's input (`rerun_of` names this run)."""
+@router.post(
+    f"{RUN}/rerun", responses=answers(202, "A new run with the same input", 401, 403, 404, 409, *GATE)
+)
+def rerun(run_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[RunSummary]:
+    """A new run of the workflow's active version with this run's input (`rerun_of` names this run); 429
+    `quota_exceeded` when the plan's `executions` are used up."""
     tenant_id = on_run(ctx, run_id, services)
-    return RunSummary.model_validate(services.workflow_runs.rerun(tenant_id, run_id)), 202
+    with services.gateway.admit(ctx, EXECUTIONS) as admission:
+        started = services.workflow_runs.rerun(tenant_id, run_id)
+    return Response(202, JSON, RunSummary.model_validate(started), admission.headers)
 
 
 EXPORT_ANSWER = {
-    **answers(200, "The runs, as JSON or CSV", 401, 403, 404, 422),
+    **answers(200, "The runs, as JSON or CSV", 401, 403, 404, 422, *GATE),
     200: {
         "description": "The runs (newest first, input masked), as JSON or CSV",
         "content": {
@@ -235,11 +276,12 @@ def export_runs(
     from cmp.workflows.runs import runs_csv
 
     tenant_id = on_workflow(ctx, workflow_id, RUNS, services)
-    exported = services.workflow_runs.export(tenant_id, workflow_id, status)
+    with services.gateway.admit(ctx) as admission:
+        exported = services.workflow_runs.export(tenant_id, workflow_id, status)
     filename = f"workflow-{workflow_id}-runs.{format}"
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"', **admission.headers}
     if format == "csv":
         body = runs_csv(exported["items"])
         return Response(200, "text/csv; charset=utf-8", body, headers)
     body = RunExport.model_validate(exported).model_dump_json()
-    return Response(200, "application/json", body, headers)
+    return Response(200, JSON, body, headers)

@@ -5,11 +5,12 @@ an API key of the subscription; reading and changing workflows needs `workflows:
 `workflows:run` (403 naming the scope otherwise), and a workflow or run of any other subscription is a 404
 whatever the credential. The organization comes only from the authorizer's context.
 
-Every call is admitted by the runtime gateway (`services.gateway.admit`) once the workflow or run is the
-credential's: a run start or re-run against the plan's `executions` quota (the run's start meters it), any
-other call as one `api_calls` unit; rate limits and the concurrency cap apply to all. Refused: 429 naming
-the limit or the quota (its use and reset), with `Retry-After`; every success carries the
-`RateLimit-Policy` / `RateLimit` headers."""
+A run start (`POST /v1/workflows/{id}/runs`, `POST /v1/runs/{id}/rerun`) is the runtime call: the gateway
+admits it (`cmp.workflows.admission`) against the plan's rate limits, concurrency cap and `executions` quota
+(429 naming the limit or the quota, with `Retry-After`) and its answer carries the `RateLimit-Policy` /
+`RateLimit` headers. The other routes (definitions, activation, history, a run's status, cancel, export) are
+the control plane: not counted against the plan's rate limits or `apiCalls` quota, so polling a run never
+spends what its runs need; the API stage's throttle (template.yaml `MethodSettings`) bounds them."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ if TYPE_CHECKING:
 router = Router()
 JSON = content_types.APPLICATION_JSON
 GATE = (429, 503)
-"""The gateway's refusals: a rate limit or quota (429), a dedicated runtime not provisioned yet (503)."""
+"""The gateway's refusals of a run start: a rate limit or quota (429), a dedicated runtime not provisioned
+yet (503)."""
 ONE = "/v1/workflows/<workflow_id>"
 RUN = "/v1/runs/<run_id>"
 MANAGE, RUNS = "workflows:manage", "workflows:run"
@@ -83,89 +85,75 @@ def on_run(ctx: RuntimeContext, run_id: UUID, services: Services) -> str:
 
 @router.get(
     "/v1/subscriptions/<subscription_id>/workflows",
-    responses=answers(200, "The subscription's workflows, oldest first", 401, 403, 404, *GATE),
+    responses=answers(200, "The subscription's workflows, oldest first", 401, 403, 404),
 )
-def list_workflows(subscription_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[WorkflowList]:
+def list_workflows(subscription_id: UUID, ctx: Runtime, services: ServicesDep) -> WorkflowList:
     """The subscription's workflows (with `workflows:manage` or `workflows:run`, so a key that runs a
     workflow can find its id). An automation's first workflow is created on the first call: the product's
     imported flow, or a manual trigger to build on."""
     ctx.require_subscription(subscription_id)
     if RUNS not in ctx.scopes:
         ctx.require_scope(MANAGE)
-    with services.gateway.admit(ctx) as admission:
-        items = services.workflows.list(str(ctx.tenant_id), subscription_id)
-    return Response(200, JSON, WorkflowList.model_validate({"items": items}), admission.headers)
+    items = services.workflows.list(str(ctx.tenant_id), subscription_id)
+    return WorkflowList.model_validate({"items": items})
 
 
 @router.post(
     "/v1/subscriptions/<subscription_id>/workflows",
-    responses=answers(201, "Created, as a draft", 401, 403, 404, 409, 422, *GATE),
+    responses=answers(201, "Created, as a draft", 401, 403, 404, 409, 422),
 )
 def create_workflow(
     subscription_id: UUID, body: NewWorkflowBody, ctx: Runtime, services: ServicesDep
-) -> Response[Workflow]:
+) -> tuple[Workflow, int]:
     """A new workflow of the subscription (for instance one another workflow runs as a sub-workflow); a
     draft until activated. 422 lists every problem of the definition at its path; 409 when the
     subscription is not a live automation or already has 50 workflows."""
     ctx.require_subscription(subscription_id)
     ctx.require_scope(MANAGE)
     values = body.model_dump(exclude_none=True)
-    with services.gateway.admit(ctx) as admission:
-        created = services.workflows.create(str(ctx.tenant_id), subscription_id, values)
-    return Response(201, JSON, Workflow.model_validate(created), admission.headers)
+    return Workflow.model_validate(
+        services.workflows.create(str(ctx.tenant_id), subscription_id, values)
+    ), 201
 
 
-@router.get(ONE, responses=answers(200, "The workflow and its latest definition", 401, 403, 404, *GATE))
-def get_workflow(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[Workflow]:
+@router.get(ONE, responses=answers(200, "The workflow and its latest definition", 401, 403, 404))
+def get_workflow(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Workflow:
     """One workflow of the subscription (another subscription's id is a 404)."""
     tenant_id = on_workflow(ctx, workflow_id, MANAGE, services)
-    with services.gateway.admit(ctx) as admission:
-        workflow = services.workflows.get(tenant_id, workflow_id)
-    return Response(200, JSON, Workflow.model_validate(workflow), admission.headers)
+    return Workflow.model_validate(services.workflows.get(tenant_id, workflow_id))
 
 
-@router.put(ONE, responses=answers(200, "Saved as a new version", 401, 403, 404, 422, *GATE))
-def put_workflow(
-    workflow_id: UUID, body: WorkflowBody, ctx: Runtime, services: ServicesDep
-) -> Response[Workflow]:
+@router.put(ONE, responses=answers(200, "Saved as a new version", 401, 403, 404, 422))
+def put_workflow(workflow_id: UUID, body: WorkflowBody, ctx: Runtime, services: ServicesDep) -> Workflow:
     """Save a new version. A definition that is not valid, or uses what the product does not enable, is a 422
     listing every problem at its path (`definition.nodes[2].config.method`). Runs keep the version they
     started with; new runs use the new version once it is activated."""
     tenant_id = on_workflow(ctx, workflow_id, MANAGE, services)
     values = body.model_dump(exclude_none=True)
-    with services.gateway.admit(ctx) as admission:
-        workflow = services.workflows.replace(tenant_id, workflow_id, values)
-    return Response(200, JSON, Workflow.model_validate(workflow), admission.headers)
+    return Workflow.model_validate(services.workflows.replace(tenant_id, workflow_id, values))
 
 
 @router.post(
-    f"{ONE}/activate",
-    responses=answers(200, "Active with the latest version", 401, 403, 404, 409, 422, *GATE),
+    f"{ONE}/activate", responses=answers(200, "Active with the latest version", 401, 403, 404, 409, 422)
 )
-def activate(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[Workflow]:
+def activate(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Workflow:
     """New runs use the latest version from now on; 409 when that version cannot run (its problems listed)."""
     tenant_id = on_workflow(ctx, workflow_id, MANAGE, services)
-    with services.gateway.admit(ctx) as admission:
-        workflow = services.workflows.activate(tenant_id, workflow_id)
-    return Response(200, JSON, Workflow.model_validate(workflow), admission.headers)
+    return Workflow.model_validate(services.workflows.activate(tenant_id, workflow_id))
 
 
-@router.post(f"{ONE}/pause", responses=answers(200, "Paused", 401, 403, 404, 409, *GATE))
-def pause(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[Workflow]:
+@router.post(f"{ONE}/pause", responses=answers(200, "Paused", 401, 403, 404, 409))
+def pause(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Workflow:
     """No new runs until resumed (runs in flight finish); 409 unless active."""
     tenant_id = on_workflow(ctx, workflow_id, MANAGE, services)
-    with services.gateway.admit(ctx) as admission:
-        workflow = services.workflows.pause(tenant_id, workflow_id)
-    return Response(200, JSON, Workflow.model_validate(workflow), admission.headers)
+    return Workflow.model_validate(services.workflows.pause(tenant_id, workflow_id))
 
 
-@router.post(f"{ONE}/resume", responses=answers(200, "Active again", 401, 403, 404, 409, *GATE))
-def resume(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[Workflow]:
+@router.post(f"{ONE}/resume", responses=answers(200, "Active again", 401, 403, 404, 409))
+def resume(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Workflow:
     """Back to active with the same version; 409 unless paused."""
     tenant_id = on_workflow(ctx, workflow_id, MANAGE, services)
-    with services.gateway.admit(ctx) as admission:
-        workflow = services.workflows.resume(tenant_id, workflow_id)
-    return Response(200, JSON, Workflow.model_validate(workflow), admission.headers)
+    return Workflow.model_validate(services.workflows.resume(tenant_id, workflow_id))
 
 
 @router.post(
@@ -197,9 +185,7 @@ def start_run(
     return Response(202, JSON, RunSummary.model_validate(started), headers)
 
 
-@router.get(
-    f"{ONE}/runs", responses=answers(200, "One page of runs, newest first", 401, 403, 404, 422, *GATE)
-)
+@router.get(f"{ONE}/runs", responses=answers(200, "One page of runs, newest first", 401, 403, 404, 422))
 def list_runs(
     workflow_id: UUID,
     ctx: Runtime,
@@ -210,31 +196,25 @@ def list_runs(
     ] = None,
     limit: PageLimit = None,
     cursor: PageCursor = None,
-) -> Response[RunList]:
+) -> RunList:
     """The workflow's run history."""
     tenant_id = on_workflow(ctx, workflow_id, RUNS, services)
     page = ProductPage.from_query(limit, cursor)
-    with services.gateway.admit(ctx) as admission:
-        runs = services.workflow_runs.page(tenant_id, workflow_id, status, page)
-    return Response(200, JSON, RunList.model_validate(runs), admission.headers)
+    return RunList.model_validate(services.workflow_runs.page(tenant_id, workflow_id, status, page))
 
 
-@router.get(RUN, responses=answers(200, "The run with every step", 401, 403, 404, *GATE))
-def get_run(run_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[RunDetail]:
+@router.get(RUN, responses=answers(200, "The run with every step", 401, 403, 404))
+def get_run(run_id: UUID, ctx: Runtime, services: ServicesDep) -> RunDetail:
     """Status, timing, input and every step execution (input, output, error, attempt), credentials masked."""
     tenant_id = on_run(ctx, run_id, services)
-    with services.gateway.admit(ctx) as admission:
-        detail = services.workflow_runs.detail(tenant_id, run_id)
-    return Response(200, JSON, RunDetail.model_validate(detail), admission.headers)
+    return RunDetail.model_validate(services.workflow_runs.detail(tenant_id, run_id))
 
 
-@router.post(f"{RUN}/cancel", responses=answers(200, "Cancelled", 401, 403, 404, 409, *GATE))
-def cancel_run(run_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[RunSummary]:
+@router.post(f"{RUN}/cancel", responses=answers(200, "Cancelled", 401, 403, 404, 409))
+def cancel_run(run_id: UUID, ctx: Runtime, services: ServicesDep) -> RunSummary:
     """Stop the run's execution; 409 when it already finished."""
     tenant_id = on_run(ctx, run_id, services)
-    with services.gateway.admit(ctx) as admission:
-        cancelled = services.workflow_runs.cancel(tenant_id, run_id)
-    return Response(200, JSON, RunSummary.model_validate(cancelled), admission.headers)
+    return RunSummary.model_validate(services.workflow_runs.cancel(tenant_id, run_id))
 
 
 @router.post(
@@ -250,7 +230,7 @@ def rerun(run_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[RunSumm
 
 
 EXPORT_ANSWER = {
-    **answers(200, "The runs, as JSON or CSV", 401, 403, 404, 422, *GATE),
+    **answers(200, "The runs, as JSON or CSV", 401, 403, 404, 422),
     200: {
         "description": "The runs (newest first, input masked), as JSON or CSV",
         "content": {
@@ -276,12 +256,11 @@ def export_runs(
     from cmp.workflows.runs import runs_csv
 
     tenant_id = on_workflow(ctx, workflow_id, RUNS, services)
-    with services.gateway.admit(ctx) as admission:
-        exported = services.workflow_runs.export(tenant_id, workflow_id, status)
+    exported = services.workflow_runs.export(tenant_id, workflow_id, status)
     filename = f"workflow-{workflow_id}-runs.{format}"
-    headers = {"Content-Disposition": f'attachment; filename="{filename}"', **admission.headers}
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if format == "csv":
         body = runs_csv(exported["items"])
         return Response(200, "text/csv; charset=utf-8", body, headers)
     body = RunExport.model_validate(exported).model_dump_json()
-    return Response(200, JSON, body, headers)
+    return Response(200, "application/json", body, headers)

@@ -1,18 +1,28 @@
-"""Workflow runs through the Step Functions callback pattern, locally: real PostgreSQL (embedded), moto's
-Step Functions engine and SQS in-process, the step worker called for each message as its SQS event source
-would (no Lambda host in the loop: the runner's own overhead is bench/runner_overhead.py's).
+"""Workflow runs through the Step Functions callback pattern, locally.
 
-Prints:
+In-process (default): real PostgreSQL (embedded), moto's Step Functions engine and SQS in-process, the step
+worker called for each message as its SQS event source would (no Lambda host in the loop: the runner's own
+overhead is bench/runner_overhead.py's). Every run goes through the gateway's admission (the bench's plan
+sets limits no bench reaches and no quota, so nothing is refused). Prints:
   per step   — a 10-step no-op workflow (`transform` set {}), `BENCH_RUNS` runs one after another (default
                100): wall time from the start request to the run recorded as succeeded, divided by its
                steps (the run's start and finish tasks included in the total), p50 / p99;
   webhook    — `BENCH_HOOK_RUNS` webhook deliveries (default 50) to a 1-step workflow, then every run
                driven to completion: deliveries per second from the first delivery to the last completion;
+  200 nodes  — a manual trigger and 199 chained transforms (`BENCH_LARGE_NODES`): save + compile, activate, one run to success;
   replays    — `BENCH_DELIVERIES` webhook deliveries (default 10,000) carrying `BENCH_DISTINCT` distinct
                Idempotency-Keys (default 100), each key sent as many times: runs created must equal the
-               distinct keys.
+               distinct keys exactly (exit status 1 otherwise).
 
-Run: .venv/bin/python bench/workflow_bench.py  (its own database under .local/bench-workflows)
+`--http`: the local runner's real HTTP (`start_stack`: embedded PostgreSQL, moto server, the runner with its
+function processes and SQS pollers, as `make run`). `BENCH_HTTP_DELIVERIES` (default 500) webhook
+deliveries to a 1-step workflow, one after another, each timed from request to its 202 (p50 / p99; target
+p99 <= 200 ms), then webhook-to-completion throughput: deliveries / (first delivery to last run succeeded),
+the runs executed by the runner's step worker as `make run` does (n8n publishes 220 executions/s on one
+instance for a webhook and one node).
+
+Run: .venv/bin/python bench/workflow_bench.py          (its own database under .local/bench-workflows)
+     .venv/bin/python bench/workflow_bench.py --http   (its own stack under .local/bench-hooks)
 """
 
 from __future__ import annotations
@@ -44,6 +54,16 @@ RUNS = int(os.environ.get("BENCH_RUNS", "100"))
 DELIVERIES = int(os.environ.get("BENCH_DELIVERIES", "10000"))
 DISTINCT = int(os.environ.get("BENCH_DISTINCT", "100"))
 HOOK_RUNS = int(os.environ.get("BENCH_HOOK_RUNS", "50"))
+HTTP_DELIVERIES = int(os.environ.get("BENCH_HTTP_DELIVERIES", "500"))
+LARGE_NODES = int(os.environ.get("BENCH_LARGE_NODES", "200"))
+UNLIMITED = {
+    "id": "plan_bench",
+    "name": "Bench",
+    "tier": "enterprise",
+    "limits": {"rateLimitRpm": 10_000_000, "concurrency": 10_000},
+}
+"""A plan whose limits no bench reaches and without quotas: the gateway checks every bench call (its cost is
+measured) and refuses none."""
 HOOKED: dict[str, Any] = {
     "nodes": [
         {"id": "hook", "type": "webhook", "config": {"auth": "none"}},
@@ -75,8 +95,18 @@ def database() -> str:
     return app_role_url(owner)
 
 
+def chain(nodes: int) -> dict[str, Any]:
+    """A manual trigger and `nodes - 1` chained transforms (tests/integration/test_workflow_large.py)."""
+    steps = [{"id": f"s{i}", "type": "transform", "config": {"set": {"at": i}}} for i in range(nodes - 1)]
+    edges = [{"source": "start", "target": "s0"}] + [
+        {"source": f"s{i - 1}", "target": f"s{i}"} for i in range(1, nodes - 1)
+    ]
+    return {"nodes": [{"id": "start", "type": "manual"}, *steps], "edges": edges}
+
+
 def workflow(services: Services, tenant: str, definition: dict[str, Any]) -> uuid.UUID:
-    subscription = subscribe(services.db, tenant, capabilities("automation", "scheduled"), slug="bench")
+    document = capabilities("automation", "scheduled")
+    subscription = subscribe(services.db, tenant, document, plan=UNLIMITED, slug="bench")
     with services.db.session(tenant) as session:
         session.execute("update subscriptions set category = 'automation' where id = %s", (subscription.id,))
     workflow_id = uuid.UUID(services.workflows.list(tenant, subscription.id)[0]["workflow_id"])
@@ -140,6 +170,18 @@ def main() -> None:
             f"webhook    {HOOK_RUNS} deliveries to a 1-step workflow, all completed: {HOOK_RUNS / elapsed:.1f} runs/s"
         )
 
+        started = time.perf_counter()
+        large = workflow(services, tenant, chain(LARGE_NODES))
+        compiled = time.perf_counter() - started
+        started = time.perf_counter()
+        run = services.workflow_runs.start(tenant, large, {})
+        drive(services, queue, tenant, run["run_id"])
+        status = services.workflow_runs.detail(tenant, uuid.UUID(run["run_id"]))["status"]
+        print(
+            f"{LARGE_NODES} nodes  saved, compiled and activated in {compiled:.1f} s; one run {status} in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+
         before = len(services.workflow_runs.page(tenant, hooked, None, _page(100_000))["items"])
         started = time.perf_counter()
         for delivery in range(DELIVERIES):
@@ -152,6 +194,74 @@ def main() -> None:
             f"({DELIVERIES / elapsed:.0f} deliveries/s)"
         )
         db.close()
+    if after - before != DISTINCT:
+        raise SystemExit(f"{after - before} runs for {DISTINCT} distinct delivery ids")
+
+
+def http_bench() -> None:
+    """The `--http` part (see the module docstring)."""
+    import httpx
+
+    from cmp_dev.local.dev import start_stack
+
+    stack = start_stack(REPO, REPO / ".local" / "bench-hooks")
+    try:
+        os.environ.update(stack.combined_environment())
+        client.cache_clear()
+        services = bootstrap()
+        tenant = str(uuid.uuid4())
+        with services.db.session(tenant) as session:
+            session.execute("insert into tenants (id, name, slug) values (%s, 'Bench', %s)", (tenant, tenant))
+        hooked = workflow(services, tenant, HOOKED)
+        path = services.workflows.get(tenant, hooked)["webhook"]["path"]
+        db = Database(stack.postgres.app_url)
+        with httpx.Client(base_url=stack.runner.base_url, timeout=30) as http:
+            for n in range(20):  # warm the function process, its pools and query plans
+                assert http.post(path, json={"warm": n}).status_code == 202
+            _wait_done(db, tenant, hooked, 20, 120)
+            acks = []
+            first = time.perf_counter()
+            for n in range(HTTP_DELIVERIES):
+                started = time.perf_counter()
+                answer = http.post(path, json={"n": n}, headers={"X-Delivery-Id": f"http-{n}"})
+                acks.append(time.perf_counter() - started)
+                assert answer.status_code == 202, answer.text
+            sent = time.perf_counter() - first
+            _wait_done(db, tenant, hooked, 20 + HTTP_DELIVERIES, 1800)
+            completed = time.perf_counter() - first
+        ordered = sorted(acks)
+        p99 = ordered[max(0, -(-99 * len(ordered) // 100) - 1)]
+        print(
+            f"ack (HTTP) {HTTP_DELIVERIES} deliveries one after another through the local runner: 202 in p50 "
+            f"{statistics.median(ordered) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms (target <= 200 ms); "
+            f"{HTTP_DELIVERIES / sent:.1f} deliveries/s"
+        )
+        print(
+            f"completion {HTTP_DELIVERIES} runs of a 1-step workflow succeeded {completed:.1f} s after the first "
+            f"delivery: {HTTP_DELIVERIES / completed:.1f} executions/s (n8n's published anchor: 220/s)"
+        )
+        db.close()
+    finally:
+        stack.stop()
+
+
+def _wait_done(db: Any, tenant: str, workflow_id: uuid.UUID, count: int, timeout: float) -> None:
+    """Wait until `count` runs of the workflow succeeded; raises TimeoutError after `timeout` seconds, or
+    when one failed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with db.session(tenant) as session:
+            row = session.fetch_one(
+                "select count(*) filter (where status = 'succeeded') as ok,"
+                " count(*) filter (where status = 'failed') as failed from workflow_runs where workflow_id = %s",
+                (workflow_id,),
+            )
+        if row["failed"]:
+            raise RuntimeError(f"{row['failed']} runs failed")
+        if row["ok"] >= count:
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"runs did not all succeed in {timeout:g} s")
 
 
 def _page(limit: int) -> Any:
@@ -161,4 +271,6 @@ def _page(limit: int) -> Any:
 
 
 if __name__ == "__main__":
-    main()
+    print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    http_bench() if "--http" in sys.argv[1:] else main()
+    print(f"load average after: {os.getloadavg()[0]:.1f}")

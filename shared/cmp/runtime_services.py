@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from cmp.conversations.ports import LanguageModel
     from cmp.conversations.services import AgentService
     from cmp.db import Database, UnitOfWork
+    from cmp.gateway.services import Gateway
     from cmp.knowledge.crawler import WebsiteCrawls
     from cmp.knowledge.ingestion import IngestionJobs
     from cmp.knowledge.ports import Embedder
@@ -51,6 +52,9 @@ class RuntimeServices:
     if TYPE_CHECKING:
 
         def unit_of_work(self, tenant_id: UUID | str | None = None) -> AbstractContextManager[UnitOfWork]: ...
+
+        @property
+        def gateway(self) -> Gateway: ...
 
     @cached_property
     def workflows(self) -> WorkflowDefinitions:
@@ -88,7 +92,12 @@ class RuntimeServices:
         from cmp.workflows.triggers import WorkflowTriggers
 
         return WorkflowTriggers(
-            self.unit_of_work, self.workflow_runs, self.workflow_schedules, self.step_worker.actions.messaging
+            self.unit_of_work,
+            self.workflow_runs,
+            self.workflow_schedules,
+            self.step_worker.actions.messaging,
+            self.gateway.admit,
+            lambda: self.settings.event_bus_name,
         )
 
     def _workflow_hook_secret(self) -> str:
@@ -103,7 +112,7 @@ class RuntimeServices:
         from cmp.workflows.hooks import WebhookDeliveries
 
         return WebhookDeliveries(
-            self.unit_of_work, self.workflow_runs, self._workflow_hook_secret, self.clock
+            self.unit_of_work, self.workflow_runs, self._workflow_hook_secret, self.clock, self.gateway.admit
         )
 
     @cached_property

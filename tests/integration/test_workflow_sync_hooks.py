@@ -71,7 +71,8 @@ def test_a_synchronous_webhook_answers_with_the_result(
 ) -> None:
     services, _ = engine
     webhook_id = _hook(services, db, 15)
-    answer, finished = services.workflow_hooks.respond(webhook_id, {}, b'{"amounts": [1, 2, 3]}')
+    delivered = services.workflow_hooks.respond(webhook_id, {}, b'{"amounts": [1, 2, 3]}')
+    answer, finished = delivered.answer, delivered.finished
     assert finished and answer["status"] == "succeeded", answer
     assert answer["output"] == {"value": 6}
 
@@ -81,5 +82,6 @@ def test_a_run_longer_than_the_wait_is_answered_with_its_id(
 ) -> None:
     services, _ = engine
     webhook_id = _hook(services, db, 1)
-    answer, finished = services.workflow_hooks.respond(webhook_id, {}, b'{"amounts": [1]}')
+    delivered = services.workflow_hooks.respond(webhook_id, {}, b'{"amounts": [1]}')
+    answer, finished = delivered.answer, delivered.finished
     assert not finished and answer["status"] == "running" and "output" not in answer

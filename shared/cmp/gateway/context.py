@@ -14,9 +14,10 @@ from uuid import UUID
 from cmp.errors import FieldError, Forbidden, NotFound, Unauthorized
 from cmp.gateway.errors import Refused
 
-Principal = Literal["api_key", "widget_token", "portal"]
+Principal = Literal["api_key", "widget_token", "portal", "trigger"]
 RuntimeType = Literal["shared", "dedicated"]
 PRINCIPALS: tuple[str, ...] = ("api_key", "widget_token", "portal")
+"""What an authorizer context may carry; `trigger` (a workflow run no credential starts) never comes from one."""
 RUNTIMES: tuple[str, ...] = ("shared", "dedicated")
 
 
@@ -38,11 +39,16 @@ class RuntimeContext:
     scopes: tuple[str, ...]
     origin: str | None = None
     user_id: UUID | None = None
+    trigger: str | None = None
+    """For principal `trigger`: the workflow trigger that starts the run without a credential (`hook:<webhook
+    id>`, `schedule:<workflow id>`, `event:<workflow id>`, `cmp.workflows.admission`)."""
 
     @property
     def credential(self) -> str:
         """What the rate limiter counts this caller as: `key:<id>` for a credential, `user:<id>` for a
-        portal user."""
+        portal user, the trigger for a workflow trigger."""
+        if self.trigger is not None:
+            return self.trigger
         return f"key:{self.key_id}" if self.key_id is not None else f"user:{self.user_id}"
 
     def require_scope(self, scope: str) -> None:

@@ -15,6 +15,12 @@ idempotency key, so a retried delivery answers with the first run and starts not
 own keyspace (a manual run's `Idempotency-Key` never finds a delivery's run), and a delivery id sent again
 with a different body is a 422 naming the header, never the first run passed off as this one's.
 
+Admission (`cmp.workflows.admission`): an authenticated delivery to an active workflow is admitted by the
+runtime gateway as a call of the workflow's subscription (rate limits, concurrency, the `executions` quota)
+before its run starts; a refused delivery is answered 429 with `Retry-After` and starts nothing, so the
+sender's retry is what delivers it. A retried delivery whose run exists is answered with that run even when
+the quota is now used up (by that very run). The answer carries the `RateLimit-Policy` / `RateLimit` headers.
+
 Synchronous mode (`"mode": "sync"` in the trigger's config, `waitSeconds` 1 to `MAX_WAIT_SECONDS`, default
 20): `respond` waits for the run to finish and answers it with the output of its last step; a run still
 going after the wait is answered as in the asynchronous mode (the run id, 202), to be polled.
@@ -30,11 +36,13 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cmp.errors import Conflict, FieldError, NotFound, Unauthorized
 from cmp.ports import Clock
 from cmp.workflows.actions import sign
+from cmp.workflows.admission import Admit, start_admitted, trigger_context
 from cmp.workflows.model import FINISHED
 from cmp.workflows.ports import WorkflowUnitOfWorkFactory
 from cmp.workflows.runs import WorkflowRuns
@@ -52,23 +60,37 @@ def signing_key(secret: str, webhook_id: str) -> str:
     return hmac.new(secret.encode(), f"cmp-workflow-hook:{webhook_id}".encode(), hashlib.sha256).hexdigest()
 
 
+@dataclass(frozen=True)
+class Delivered:
+    """A delivery's answer: the run summary (plus `output` when `finished`, a synchronous trigger's run that
+    ended in time) and the gateway's RateLimit `headers`."""
+
+    answer: dict[str, Any]
+    finished: bool
+    headers: dict[str, str]
+
+
 class WebhookDeliveries:
     def __init__(
-        self, uow: WorkflowUnitOfWorkFactory, runs: WorkflowRuns, secret: Callable[[], str], clock: Clock
+        self,
+        uow: WorkflowUnitOfWorkFactory,
+        runs: WorkflowRuns,
+        secret: Callable[[], str],
+        clock: Clock,
+        admit: Admit,
     ) -> None:
         self._uow = uow
         self._runs = runs
         self._secret = secret
         self._clock = clock
+        self._admit = admit
 
-    def respond(
-        self, webhook_id: str, headers: Mapping[str, str], body: bytes
-    ) -> tuple[dict[str, Any], bool]:
-        """`deliver`, then for a synchronous trigger wait for the run (see the module docstring); returns
-        (the run summary, plus `output` when finished; whether it finished). Raises as `deliver`."""
-        summary, tenant_id, config = self._deliver(webhook_id, headers, body)
+    def respond(self, webhook_id: str, headers: Mapping[str, str], body: bytes) -> Delivered:
+        """`deliver`, then for a synchronous trigger wait for the run (see the module docstring). Raises as
+        `deliver`."""
+        summary, tenant_id, config, limits = self._deliver(webhook_id, headers, body)
         if config.get("mode") != "sync":
-            return summary, False
+            return Delivered(summary, False, limits)
         deadline = time.monotonic() + float(config.get("waitSeconds", DEFAULT_WAIT_SECONDS))
         run_id = uuid.UUID(summary["run_id"])
         while True:
@@ -77,20 +99,20 @@ class WebhookDeliveries:
                 steps = [s for s in detail["steps"] if s["status"] == "succeeded"]
                 output = steps[-1]["output"] if steps else None
                 detail_summary = {k: v for k, v in detail.items() if k in summary}
-                return {**detail_summary, "output": output}, True
+                return Delivered({**detail_summary, "output": output}, True, limits)
             if time.monotonic() >= deadline:
-                return summary, False
+                return Delivered(summary, False, limits)
             time.sleep(POLL_SECONDS)
 
     def deliver(self, webhook_id: str, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
         """Start (or find, for a retried delivery) the run of this delivery; returns `run_summary`. Raises
         NotFound (unknown id, not a webhook trigger), Unauthorized (authentication failed), Conflict (the
-        workflow is not active)."""
+        workflow is not active), RateLimited / QuotaExceeded (429: the gateway refused the delivery)."""
         return self._deliver(webhook_id, headers, body)[0]
 
     def _deliver(
         self, webhook_id: str, headers: Mapping[str, str], body: bytes
-    ) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    ) -> tuple[dict[str, Any], str, dict[str, Any], dict[str, str]]:
         with self._uow(None) as uow:
             found = uow.workflows.hook(webhook_id)
         if found is None:
@@ -98,6 +120,7 @@ class WebhookDeliveries:
         tenant_id, workflow_id = found
         with self._uow(tenant_id) as uow:
             workflow = uow.workflows.get(workflow_id)
+            subscription = uow.subscriptions.get(workflow.subscription_id)
         if workflow.trigger_type != "webhook":
             raise NotFound("no webhook at this address")
         lowered = {k.lower(): v for k, v in headers.items()}
@@ -106,15 +129,17 @@ class WebhookDeliveries:
             raise Conflict(f"the workflow is {workflow.status}")
         header = "Idempotency-Key" if lowered.get("idempotency-key") else "X-Delivery-Id"
         delivery = lowered.get(header.lower())
-        summary = self._runs.start(
-            tenant_id,
+        summary, limits = start_admitted(
+            self._admit,
+            trigger_context(subscription, f"hook:{webhook_id}"),
+            self._runs,
             workflow_id,
             _payload(body),
             trigger_type="webhook",
             idempotency_key=f"hook:{delivery[:240]}" if delivery else None,
             key_header=header,
         )
-        return summary, str(tenant_id), workflow.trigger_config
+        return summary, str(tenant_id), workflow.trigger_config, limits
 
     def _authenticate(self, auth: str, webhook_id: str, headers: dict[str, str], body: bytes) -> None:
         """Raises Unauthorized naming the header and what is wrong with it (missing, malformed, outside

@@ -145,14 +145,19 @@ class RunRepository:
             with self._session.savepoint():
                 self._session.insert("workflow_runs", _values(run))
         except psycopg.errors.UniqueViolation:
-            row = self._session.fetch_one(
-                "select * from workflow_runs"
-                " where workflow_id = %s and trigger_type = %s and idempotency_key = %s",
-                (run.workflow_id, run.trigger_type, run.idempotency_key),
-            )
-            assert row is not None
-            return _entity(Run, row)
+            assert run.idempotency_key is not None
+            existing = self.by_key(run.workflow_id, run.trigger_type, run.idempotency_key)
+            assert existing is not None
+            return existing
         return None
+
+    def by_key(self, workflow_id: uuid.UUID, trigger_type: str, key: str) -> Run | None:
+        """The workflow's run of idempotency `key` in `trigger_type`'s keyspace; None when there is none."""
+        row = self._session.fetch_one(
+            "select * from workflow_runs where workflow_id = %s and trigger_type = %s and idempotency_key = %s",
+            (workflow_id, trigger_type, key),
+        )
+        return _entity(Run, row) if row else None
 
     def save(self, run: Run) -> None:
         _update(self._session, "workflow_runs", _values(run), touch=False)

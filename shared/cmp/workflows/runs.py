@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -184,6 +185,62 @@ class WorkflowRuns:
                         ],
                     )
                 return run_summary(existing)
+            summary = run_summary(uow.workflow_runs.get(run.id))
+            uow.commit()
+            return summary
+
+    def replayed(
+        self,
+        tenant_id: str,
+        workflow_id: uuid.UUID,
+        trigger_type: str,
+        idempotency_key: str | None,
+        payload: object,
+    ) -> dict[str, Any] | None:
+        """`run_summary` of the run `idempotency_key` already started with `payload` in `trigger_type`'s
+        keyspace (a retry refused by a quota it used up itself is answered with its run); None when there is
+        none (no key, no run, or a run of another input)."""
+        if idempotency_key is None:
+            return None
+        with self._uow(tenant_id) as uow:
+            run = uow.workflow_runs.by_key(workflow_id, trigger_type, idempotency_key)
+        return run_summary(run) if run and run.trigger_payload == payload else None
+
+    def refused(
+        self,
+        tenant_id: str,
+        workflow_id: uuid.UUID,
+        payload: dict[str, Any],
+        error: dict[str, Any],
+        finished: Callable[[Run], OutboxMessage],
+        *,
+        trigger_type: str,
+        idempotency_key: str | None,
+    ) -> dict[str, Any]:
+        """Record a run the gateway refused (a schedule or event run over the `executions` quota) as failed
+        with `error` (`{"Error", "Cause"}`), without an execution or metering, counted in the workflow's
+        stats, with the `finished(run)` event (so failure alerts tell the buyer); returns `run_summary` (the
+        first run of `idempotency_key` when it has one). Raises Conflict (not active), NotFound."""
+        with self._uow(tenant_id) as uow:
+            workflow = uow.workflows.get(workflow_id, for_update=True)
+            now = self._clock.now()
+            run = Run(
+                self._ids.new_id(),
+                workflow.tenant_id,
+                workflow.id,
+                workflow.subscription_id,
+                workflow.require_runnable(),
+                trigger_type,
+                payload,
+                idempotency_key=idempotency_key,
+            )
+            run.finish("failed", now, error)
+            existing = uow.workflow_runs.add(run)
+            if existing is not None:
+                return run_summary(existing)
+            workflow.count_finished("failed", now)
+            uow.workflows.save(workflow)
+            uow.outbox.add(finished(run))
             summary = run_summary(uow.workflow_runs.get(run.id))
             uow.commit()
             return summary

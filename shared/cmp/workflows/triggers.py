@@ -12,6 +12,11 @@ Its queue receives two kinds of message (`functions/workflow_trigger_worker`):
   event of a failed run also sends that workflow's failure alerts, once per run: the run's row in
   `workflow_run_alerts` is claimed in the transaction that records what each channel answered.
 
+Every run is admitted by the runtime gateway first (`cmp.workflows.admission`, trigger `schedule:<workflow
+id>` or `event:<workflow id>`): a rate limit's refusal fails the message, so SQS delivers it again later
+(the runs it already started are found again by their keys); a run over the `executions` quota is recorded
+as a failed run naming the quota, its use and its reset (`Quota.Exceeded`), with its failure alerts.
+
 Every other message is poison (dead-lettered at once).
 """
 
@@ -24,7 +29,9 @@ from typing import Any
 
 from cmp.db.outbox import OutboxMessage
 from cmp.errors import Conflict, NotFound, PoisonMessage
+from cmp.gateway.errors import QuotaExceeded
 from cmp.workflows.actions import StepFailed
+from cmp.workflows.admission import EXECUTIONS, Admit, trigger_context
 from cmp.workflows.events import (
     EVENT_SOURCES,
     RUN_FINISHED,
@@ -60,7 +67,8 @@ def run_finished_event(bus_name: str, run: Run) -> OutboxMessage:
 
 class WorkflowTriggers:
     """Handles the trigger queue's messages (see the module docstring). `send` is the step worker's
-    messaging action (`Actions.messaging`): alerts go out exactly as messaging steps do."""
+    messaging action (`Actions.messaging`): alerts go out exactly as messaging steps do. `admit` is the
+    gateway's admission, `event_bus` the bus a refused run's `workflow.run.finished` goes to."""
 
     def __init__(
         self,
@@ -68,11 +76,15 @@ class WorkflowTriggers:
         runs: WorkflowRuns,
         schedules: WorkflowSchedules,
         send: Callable[[dict[str, Any]], dict[str, Any]],
+        admit: Admit,
+        event_bus: Callable[[], str],
     ) -> None:
         self._uow = uow
         self._runs = runs
         self._schedules = schedules
         self._send = send
+        self._admit = admit
+        self._event_bus = event_bus
 
     def handle(self, message: dict[str, Any]) -> list[str]:
         """Act on one message; returns what it did (run ids started, alerts sent) for the log. Raises
@@ -93,12 +105,12 @@ class WorkflowTriggers:
     def scheduled(self, tenant_id: str, workflow_id: uuid.UUID, scheduled_time: str) -> list[str]:
         """Start the run of one schedule firing (once per scheduled time)."""
         try:
-            started = self._runs.start(
+            started = self._admitted(
                 tenant_id,
                 workflow_id,
                 {"scheduled_time": scheduled_time},
-                trigger_type="schedule",
-                idempotency_key=f"schedule:{scheduled_time}"[:255] if scheduled_time else None,
+                "schedule",
+                f"schedule:{scheduled_time}"[:255] if scheduled_time else None,
             )
         except NotFound:
             self._schedules.delete(workflow_id)
@@ -123,17 +135,42 @@ class WorkflowTriggers:
             if not listens_to(config, workflow_id, detail_type, detail):
                 continue
             try:
-                started = self._runs.start(
-                    tenant_id,
-                    workflow_id,
-                    payload,
-                    trigger_type="event",
-                    idempotency_key=f"event:{key}"[:255],
-                )
+                started = self._admitted(tenant_id, workflow_id, payload, "event", f"event:{key}"[:255])
             except (Conflict, NotFound):
                 continue
             done.append(f"run:{started['run_id']}")
         return done
+
+    def _admitted(
+        self,
+        tenant_id: str,
+        workflow_id: uuid.UUID,
+        payload: dict[str, Any],
+        trigger_type: str,
+        key: str | None,
+    ) -> dict[str, Any]:
+        """Start one run once the gateway admits it (see the module docstring); returns its `run_summary`
+        (`status` failed for a run refused by the quota). Raises RateLimited (the message is retried),
+        Conflict, NotFound."""
+        with self._uow(tenant_id) as uow:
+            subscription = uow.subscriptions.get(uow.workflows.get(workflow_id).subscription_id)
+        ctx = trigger_context(subscription, f"{trigger_type}:{workflow_id}")
+        try:
+            with self._admit(ctx, EXECUTIONS):
+                return self._runs.start(
+                    tenant_id, workflow_id, payload, trigger_type=trigger_type, idempotency_key=key
+                )
+        except QuotaExceeded as refused:
+            error = {"Error": "Quota.Exceeded", "Cause": refused.message}
+            return self._runs.refused(
+                tenant_id,
+                workflow_id,
+                payload,
+                error,
+                lambda run: run_finished_event(self._event_bus(), run),
+                trigger_type=trigger_type,
+                idempotency_key=key,
+            )
 
     def alert(self, tenant_id: str, run_id: uuid.UUID) -> list[str]:
         """Send the failure alerts of a failed run, once: nothing when they were sent before or the run's

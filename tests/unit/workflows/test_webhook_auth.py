@@ -6,13 +6,14 @@ from __future__ import annotations
 import base64
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from cmp.errors import Unauthorized
+from cmp.gateway.services import Admission
 from cmp.workflows.actions import sign
 from cmp.workflows.hooks import WebhookDeliveries, signing_key
 
@@ -27,6 +28,25 @@ class Workflow:
     trigger_config: dict[str, Any]
     trigger_type: str = "webhook"
     status: str = "active"
+    subscription_id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+
+@dataclass
+class Subscription:
+    id: uuid.UUID
+    tenant_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    product_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    plan_id: str = "pro"
+    runtime_type: str = "shared"
+
+
+class Subscriptions:
+    def get(self, subscription_id: uuid.UUID) -> Subscription:
+        return Subscription(subscription_id)
+
+
+def admit(ctx: Any, metric: str = "api_calls", cost: int = 1) -> Admission:
+    return Admission({})
 
 
 class Workflows:
@@ -54,10 +74,10 @@ def deliveries(auth: str) -> tuple[WebhookDeliveries, Runs]:
 
     @contextmanager
     def uow(tenant_id: Any) -> Any:
-        yield type("Uow", (), {"workflows": workflows})()
+        yield type("Uow", (), {"workflows": workflows, "subscriptions": Subscriptions()})()
 
     clock = type("Clock", (), {"now": staticmethod(lambda: NOW)})()
-    return WebhookDeliveries(uow, runs, lambda: SECRET, clock), runs  # type: ignore[arg-type]
+    return WebhookDeliveries(uow, runs, lambda: SECRET, clock, admit), runs  # type: ignore[arg-type]
 
 
 def refusal(hooks: WebhookDeliveries, headers: dict[str, str]) -> Unauthorized:

@@ -3,14 +3,21 @@
 Runtime routes (issue 11): the runtime authorizer admits the owning buyer's portal token (every scope) or
 an API key of the subscription; reading and changing workflows needs `workflows:manage`, runs need
 `workflows:run` (403 naming the scope otherwise), and a workflow or run of any other subscription is a 404
-whatever the credential. The organization comes only from the authorizer's context."""
+whatever the credential. The organization comes only from the authorizer's context.
+
+A run start (`POST /v1/workflows/{id}/runs`, `POST /v1/runs/{id}/rerun`) is the runtime call: the gateway
+admits it (`cmp.workflows.admission`) against the plan's rate limits, concurrency cap and `executions` quota
+(429 naming the limit or the quota, with `Retry-After`) and its answer carries the `RateLimit-Policy` /
+`RateLimit` headers. The other routes (definitions, activation, history, a run's status, cancel, export) are
+the control plane: not counted against the plan's rate limits or `apiCalls` quota, so polling a run never
+spends what its runs need; the API stage's throttle (template.yaml `MethodSettings`) bounds them."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import UUID
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
@@ -30,11 +37,16 @@ from cmp.web.workflow_schemas import (
     WorkflowBody,
     WorkflowList,
 )
+from cmp.workflows.admission import EXECUTIONS, start_admitted
 
 if TYPE_CHECKING:
     from cmp.bootstrap import Services
 
 router = Router()
+JSON = content_types.APPLICATION_JSON
+GATE = (429, 503)
+"""The gateway's refusals of a run start: a rate limit or quota (429), a dedicated runtime not provisioned
+yet (503)."""
 ONE = "/v1/workflows/<workflow_id>"
 RUN = "/v1/runs/<run_id>"
 MANAGE, RUNS = "workflows:manage", "workflows:run"
@@ -146,7 +158,7 @@ def resume(workflow_id: UUID, ctx: Runtime, services: ServicesDep) -> Workflow:
 
 @router.post(
     f"{ONE}/runs",
-    responses=answers(202, "Started (or the run of this Idempotency-Key)", 401, 403, 404, 409, 422),
+    responses=answers(202, "Started (or the run of this Idempotency-Key)", 401, 403, 404, 409, 422, *GATE),
 )
 def start_run(
     workflow_id: UUID,
@@ -154,19 +166,23 @@ def start_run(
     ctx: Runtime,
     services: ServicesDep,
     idempotency_key: IdempotencyKey = None,
-) -> tuple[RunSummary, int]:
+) -> Response[RunSummary]:
     """Start a run of the active version with `input`; poll `GET /v1/runs/{run_id}` for its outcome. 409
-    when the workflow is not active; 422 when the Idempotency-Key was used before with another input."""
-    tenant_id = on_workflow(ctx, workflow_id, RUNS, services)
-    started = services.workflow_runs.start(
-        tenant_id,
+    when the workflow is not active; 422 when the Idempotency-Key was used before with another input; 429
+    `quota_exceeded` when the plan's `executions` are used up (a retry of a run already started is
+    answered with it)."""
+    on_workflow(ctx, workflow_id, RUNS, services)
+    started, headers = start_admitted(
+        services.gateway.admit,
+        ctx,
+        services.workflow_runs,
         workflow_id,
         body.input,
         trigger_type="manual",
         idempotency_key=idempotency_key,
         key_header="Idempotency-Key",
     )
-    return RunSummary.model_validate(started), 202
+    return Response(202, JSON, RunSummary.model_validate(started), headers)
 
 
 @router.get(f"{ONE}/runs", responses=answers(200, "One page of runs, newest first", 401, 403, 404, 422))
@@ -201,11 +217,16 @@ def cancel_run(run_id: UUID, ctx: Runtime, services: ServicesDep) -> RunSummary:
     return RunSummary.model_validate(services.workflow_runs.cancel(tenant_id, run_id))
 
 
-@router.post(f"{RUN}/rerun", responses=answers(202, "A new run with the same input", 401, 403, 404, 409))
-def rerun(run_id: UUID, ctx: Runtime, services: ServicesDep) -> tuple[RunSummary, int]:
-    """A new run of the workflow's active version with this run's input (`rerun_of` names this run)."""
+@router.post(
+    f"{RUN}/rerun", responses=answers(202, "A new run with the same input", 401, 403, 404, 409, *GATE)
+)
+def rerun(run_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[RunSummary]:
+    """A new run of the workflow's active version with this run's input (`rerun_of` names this run); 429
+    `quota_exceeded` when the plan's `executions` are used up."""
     tenant_id = on_run(ctx, run_id, services)
-    return RunSummary.model_validate(services.workflow_runs.rerun(tenant_id, run_id)), 202
+    with services.gateway.admit(ctx, EXECUTIONS) as admission:
+        started = services.workflow_runs.rerun(tenant_id, run_id)
+    return Response(202, JSON, RunSummary.model_validate(started), admission.headers)
 
 
 EXPORT_ANSWER = {

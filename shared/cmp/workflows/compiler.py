@@ -27,8 +27,9 @@ moto and against a dedicated tenant's own queue). The state input is the run con
   `RecordFailure` (worker `kind: "finish"`, status failed) then `RunFailed`; the end of the flow is
   `RecordSuccess` (`kind: "finish"`, status succeeded, `output` the `steps` of the run, which the run keeps
   and a sub-workflow run hands to its parent).
-- `subworkflow` → a callback Task like an action; the worker starts the child run and the child's finish
-  answers it (`cmp.workflows.subworkflows`).
+- `subworkflow` → a callback Task like an action, its message also carrying `timeout_seconds` (the
+  state's `TimeoutSeconds`, after which the child run is cancelled); the worker starts the child run and
+  the child's finish answers it (`cmp.workflows.subworkflows`).
 - Each callback Task has `TimeoutSeconds` (the node's, else the product's step timeout) and, when given,
   `HeartbeatSeconds`.
 
@@ -40,7 +41,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cmp.workflows.definition import TRIGGER_TYPES, Definition, Flow, Node
+from cmp.workflows.definition import SUBWORKFLOW, TRIGGER_TYPES, Definition, Flow, Node
 from cmp.workflows.expressions import json_path, reference, to_choice_rule
 
 CALLBACK = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
@@ -148,10 +149,16 @@ class Compiler:
         }
 
     def _action(self, node: Node) -> dict[str, Any]:
-        state = self._callback(
-            {"kind": "step", "node": node.id, "attempt.$": "$$.State.RetryCount", "context.$": "$"},
-            node.timeout_seconds or self.step_timeout,
-        )
+        timeout = node.timeout_seconds or self.step_timeout
+        body: dict[str, Any] = {
+            "kind": "step",
+            "node": node.id,
+            "attempt.$": "$$.State.RetryCount",
+            "context.$": "$",
+        }
+        if node.type == SUBWORKFLOW:
+            body["timeout_seconds"] = timeout
+        state = self._callback(body, timeout)
         if node.heartbeat_seconds is not None:
             state["HeartbeatSeconds"] = node.heartbeat_seconds
         state["ResultPath"] = f"$.steps.{node.id}"

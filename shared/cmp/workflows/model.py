@@ -136,6 +136,8 @@ class Run:
     """The callback token the parent's execution waits on until this run finishes; never shown."""
     depth: int = 0
     """How many sub-workflow steps led here (0 for a run started by a trigger)."""
+    parent_deadline: datetime | None = None
+    """When the parent's `subworkflow` step stops waiting for this run (its start + TimeoutSeconds)."""
 
     def start(self, execution_arn: str, at: datetime) -> None:
         self.execution_arn, self.status, self.started_at = execution_arn, "running", at
@@ -171,3 +173,11 @@ class StepExecution:
     output: Any = None
     error_message: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    def fail(self, at: datetime, error: str) -> None:
+        """Close a step that is still running as failed with `error` (a step already closed is left)."""
+        if self.status != "running":
+            return
+        self.status, self.completed_at, self.error_message = "failed", at, error[:2000]
+        start = self.started_at or at
+        self.duration_ms = max(0, int((at - start).total_seconds() * 1000))

@@ -16,7 +16,7 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from cmp.aws.adapters import TaskTokenGone
 from cmp.catalog.paging import ProductPage, encode_cursor
@@ -27,7 +27,7 @@ from cmp.ports import Clock, IdGenerator
 from cmp.workflows.masking import mask
 from cmp.workflows.model import FINISHED, Run, StepExecution
 from cmp.workflows.ports import WorkflowEngine, WorkflowUnitOfWork, WorkflowUnitOfWorkFactory
-from cmp.workflows.subworkflows import child_key
+from cmp.workflows.subworkflows import child_key, parent_stopped_waiting
 
 MAX_INPUT_BYTES = 64 * 1024
 MAX_EXPORT_RUNS = 10_000
@@ -46,6 +46,13 @@ EXPORT_COLUMNS = (
     "input",
 )
 RUN_STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
+
+
+class Stop(NamedTuple):
+    """An execution to stop once a cancellation is committed, with the cause Step Functions records."""
+
+    execution_arn: str
+    cause: str
 
 
 def execution_arn(state_machine_arn: str, name: str) -> str:
@@ -252,12 +259,13 @@ class WorkflowRuns:
         workflow_id: uuid.UUID,
         payload: dict[str, Any],
         token: str,
+        deadline: datetime | None = None,
     ) -> Run:
         """Start the run of `parent`'s `subworkflow` step (`cmp.workflows.subworkflows`): the active version
         of `workflow_id`, a workflow of the parent's subscription, with `payload` as its input; `token` is
-        the callback the parent's execution waits on. A redelivered step (same token) returns the first
-        child. Raises NotFound (no such workflow in the subscription), Conflict (not active),
-        ValidationFailed (input not an object or over 64 KiB)."""
+        the callback the parent's execution waits on until `deadline` (None: no known timeout). A
+        redelivered step (same token) returns the first child. Raises NotFound (no such workflow in the
+        subscription), Conflict (not active), ValidationFailed (input not an object or over 64 KiB)."""
         _check_input(payload, None)
         with self._uow(str(parent.tenant_id)) as uow:
             workflow = uow.workflows.get(workflow_id)
@@ -276,6 +284,7 @@ class WorkflowRuns:
                 parent_step_execution_id=step_execution_id,
                 parent_task_token=token,
                 depth=parent.depth + 1,
+                parent_deadline=deadline,
             )
             existing = self._launch(uow, run)
             uow.commit()
@@ -347,16 +356,16 @@ class WorkflowRuns:
 
     def cancel(self, tenant_id: str, run_id: uuid.UUID) -> dict[str, Any]:
         """Stop the execution and mark the run cancelled, with every running sub-workflow run it started
-        (and theirs); a cancelled sub-workflow run fails its parent's step (`SubWorkflow.Cancelled`). Raises
-        Conflict when it already finished."""
+        (and theirs, each recorded with `SubWorkflow.ParentCancelled` naming its parent); a cancelled
+        sub-workflow run fails its parent's step (`SubWorkflow.Cancelled`). Raises Conflict when it
+        already finished."""
         with self._uow(tenant_id) as uow:
             run = uow.workflow_runs.get(run_id, for_update=True)
             if run.status in FINISHED:
                 raise Conflict(f"the run already {run.status}")
-            stopped = self._cancel(uow, run)
+            stopped = self._cancel(uow, run, None)
             uow.commit()
-        for execution in stopped:
-            self._engine.stop(execution, "cancelled by the buyer")
+        self.stop_executions(stopped)
         if run.parent_task_token is not None:
             with contextlib.suppress(TaskTokenGone):
                 self._engine.task_failed(
@@ -366,18 +375,61 @@ class WorkflowRuns:
                 )
         return run_summary(run)
 
-    def _cancel(self, uow: WorkflowUnitOfWork, run: Run) -> list[str]:
-        """Mark `run` and its running descendants cancelled; returns their execution ARNs, parents first."""
+    def _cancel(self, uow: WorkflowUnitOfWork, run: Run, error: dict[str, str] | None) -> list[Stop]:
+        """Mark `run` cancelled (with `error`, None when the buyer cancelled it) and its running descendants
+        (each with why its parent stopped waiting); close the parent's step it ran for when that still shows
+        running. Returns the executions to stop with their causes, parents first."""
         now = self._clock.now()
-        run.finish("cancelled", now)
+        run.finish("cancelled", now, error)
         workflow = uow.workflows.get(run.workflow_id, for_update=True)
         workflow.count_finished("cancelled", now)
         uow.workflow_runs.save(run)
         uow.workflows.save(workflow)
-        stopped = [run.execution_arn] if run.execution_arn else []
+        step = (
+            uow.workflow_runs.step_by_id(run.parent_step_execution_id)
+            if run.parent_step_execution_id
+            else None
+        )
+        if step is not None and step.status == "running":
+            why = f": {error['Cause']}" if error else ""
+            step.fail(now, f"the sub-workflow run {run.id} was cancelled{why}")
+            uow.workflow_runs.save_step(step)
+        cause = error["Cause"] if error else "cancelled by the buyer"
+        stopped = [Stop(run.execution_arn, cause)] if run.execution_arn else []
+        return stopped + self.cancel_children(uow, run)
+
+    def cancel_children(self, uow: WorkflowUnitOfWork, run: Run) -> list[Stop]:
+        """Cancel the running sub-workflow runs of `run`, which has finished (and theirs) in `uow`, each with
+        why it stopped (`subworkflows.parent_stopped_waiting`); returns the executions to stop once `uow` is
+        committed (`stop_executions`)."""
+        stopped: list[Stop] = []
+        now = self._clock.now()
         for child in uow.workflow_runs.running_children(run.id):
-            stopped += self._cancel(uow, child)
+            stopped += self._cancel(uow, child, parent_stopped_waiting(child, run, now))
         return stopped
+
+    def orphaned(self, uow: WorkflowUnitOfWork, run: Run, now: datetime) -> dict[str, str] | None:
+        """Why the running sub-workflow run `run` must stop at `now` because its parent no longer waits for it
+        (`subworkflows.parent_stopped_waiting`); None for a run no step started, or a finished one."""
+        if run.parent_run_id is None or run.status in FINISHED:
+            return None
+        return parent_stopped_waiting(run, uow.workflow_runs.get(run.parent_run_id), now)
+
+    def stop_orphan(self, tenant_id: str, run_id: uuid.UUID, error: dict[str, str]) -> None:
+        """Cancel the sub-workflow run `run_id` (and its running descendants) with `error`, the reason
+        `orphaned` gave, and stop their executions; a run that finished meanwhile is left as it is."""
+        with self._uow(tenant_id) as uow:
+            run = uow.workflow_runs.get(run_id, for_update=True)
+            if run.status in FINISHED:
+                return
+            stopped = self._cancel(uow, run, error)
+            uow.commit()
+        self.stop_executions(stopped)
+
+    def stop_executions(self, stopped: list[Stop]) -> None:
+        """Stop the executions `_cancel` listed, each with its cause (a finished one is left as it is)."""
+        for stop in stopped:
+            self._engine.stop(stop.execution_arn, stop.cause)
 
     def rerun(self, tenant_id: str, run_id: uuid.UUID) -> dict[str, Any]:
         """A new run of the workflow's active version with the same input (`rerun_of` names the first)."""

@@ -15,8 +15,13 @@ output of every step of the child run, so a later step reads `{{ steps.sync.step
   child run (pinned to the child workflow's active version at that moment, metered as one execution,
   `parent_run_id` set) instead of answering, and the child's finish answers the parent's task token. The
   depth is checked again there (a child may have changed since the parent was saved): a run deeper than
-  `maxDepth` fails the step with `SubWorkflow.DepthExceeded`. Cancelling a run cancels its running
-  children (`cmp.workflows.runs`).
+  `maxDepth` fails the step with `SubWorkflow.DepthExceeded`.
+- A child runs only while its parent waits for it (`parent_stopped_waiting`): when the parent run ends
+  (cancelled, failed, or gone on past a timed-out step), or once the parent's step is past its
+  `TimeoutSeconds` (`parent_deadline`, the step's start as the worker saw it + the state's timeout, so never
+  before Step Functions' own), the child's execution is stopped and the run recorded cancelled with an
+  error naming the parent, its running descendants with it; no further child step runs
+  (`cmp.workflows.runs`).
 
 The callback pattern is used instead of `states:startExecution.sync:2` so the child is pinned to its
 active version when it starts and recorded (metered, depth-checked) before it runs (docs/decisions.md).
@@ -28,6 +33,7 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cmp.capabilities.models import ProductCapabilities
@@ -35,6 +41,7 @@ from cmp.capabilities.workflow_detail import WorkflowDetail
 from cmp.errors import FieldError
 from cmp.workflows.definition import SUBWORKFLOW, Definition
 from cmp.workflows.expressions import references
+from cmp.workflows.model import FINISHED, Run
 
 DISABLED = "configuration.workflowAdvanced.flow.subWorkflows is disabled for this product"
 
@@ -166,3 +173,25 @@ def child_key(task_token: str) -> str:
     """The idempotency key of the child run a step's callback starts: a redelivered step message (same
     task token) finds the first child instead of starting a second."""
     return "subworkflow:" + hashlib.sha256(task_token.encode()).hexdigest()[:48]
+
+
+def parent_stopped_waiting(child: Run, parent: Run, now: datetime) -> dict[str, str] | None:
+    """Why `child` (a run `parent`'s `subworkflow` step started) must stop at `now`, as the run error
+    `{"Error", "Cause"}` recorded with its cancellation; None while the parent still waits for it. The parent
+    no longer waits when it finished (`SubWorkflow.ParentCancelled`, `…ParentFailed`, `…ParentSucceeded`:
+    a step that timed out with `onError: continue` lets the parent end while the child still runs) or when
+    its step is past its timeout (`SubWorkflow.ParentTimedOut`; Step Functions failed the step with
+    `States.Timeout` and answers to its token are refused)."""
+    if parent.status in FINISHED:
+        why = f" ({parent.error_message})" if parent.error_message else ""
+        return {
+            "Error": f"SubWorkflow.Parent{parent.status.capitalize()}",
+            "Cause": f"the parent run {parent.id} {parent.status}{why} while this run was running",
+        }
+    if child.parent_deadline is not None and now >= child.parent_deadline:
+        return {
+            "Error": "SubWorkflow.ParentTimedOut",
+            "Cause": f"the parent run {parent.id} stopped waiting at {child.parent_deadline.isoformat()}: "
+            "its subworkflow step timed out (States.Timeout)",
+        }
+    return None

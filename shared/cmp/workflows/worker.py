@@ -19,7 +19,9 @@ Messages (`cmp.workflows.compiler`): `{"kind": "step" | "branch" | "finish", "ru
   parent's task token.
 
 A run that was cancelled gets no more steps (its execution was stopped; a late message is answered with
-a failure nobody waits for). A message whose task token is gone (timed out, stopped) is dropped; one naming a run or version that does
+a failure nobody waits for), nor does a sub-workflow run whose parent no longer waits for it (its parent
+ended, or its parent's step is past its timeout): it is cancelled then (`WorkflowRuns.orphaned`), and a
+parent's end cancels its running children. A message whose task token is gone (timed out, stopped) is dropped; one naming a run or version that does
 not exist is dead-lettered.
 """
 
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -140,11 +143,15 @@ class StepWorker:
         )
         with self._uow(tenant_id) as uow:
             run = uow.workflow_runs.get(run_id)
-            if run.status == "cancelled":
-                self._engine.task_failed(token, "Run.Cancelled", "the run was cancelled")
-                return
-            uow.workflow_runs.add_step(step)
-            uow.commit()
+            orphaned = self._runs.orphaned(uow, run, started)
+            if run.status != "cancelled" and orphaned is None:
+                uow.workflow_runs.add_step(step)
+                uow.commit()
+        if orphaned is not None:
+            self._runs.stop_orphan(tenant_id, run_id, orphaned)
+        if run.status == "cancelled" or orphaned is not None:
+            self._engine.task_failed(token, "Run.Cancelled", "the run was cancelled")
+            return
         values: dict[str, str] = {}
         try:
             values = self._secret_values(tenant_id, run.subscription_id, names)
@@ -152,7 +159,7 @@ class StepWorker:
             if connection is not None:
                 config["connection"] = values[connection]
             if node.type == SUBWORKFLOW:
-                self._start_child(run, step, config, token)
+                self._start_child(run, step, config, token, message.get("timeout_seconds"))
                 return
             result = self.actions.run(node.type, config, view, tenant_id)
         except StepFailed as failure:
@@ -164,9 +171,12 @@ class StepWorker:
         self._record(tenant_id, step, "succeeded", output, None)
         self._engine.task_succeeded(token, output)
 
-    def _start_child(self, run: Run, step: StepExecution, config: dict[str, Any], token: str) -> None:
-        """Start the child run of a `subworkflow` step (its finish answers `token`); the step shows the child's
-        run id while it runs. Raises StepFailed when the chain is too deep or the child cannot start."""
+    def _start_child(
+        self, run: Run, step: StepExecution, config: dict[str, Any], token: str, timeout: int | None
+    ) -> None:
+        """Start the child run of a `subworkflow` step (its finish answers `token`, waited for `timeout`
+        seconds from the step's start); the step shows the child's run id while it runs. Raises StepFailed
+        when the chain is too deep or the child cannot start."""
         tenant_id = str(run.tenant_id)
         with self._uow(tenant_id) as uow:
             capabilities = uow.subscriptions.get(run.subscription_id).capabilities
@@ -181,7 +191,11 @@ class StepWorker:
         try:
             if workflow_id is None:
                 raise NotFound("the step names no workflow")
-            child = self._runs.start_child(run, step.id, workflow_id, config.get("input") or {}, token)
+            assert step.started_at is not None
+            deadline = step.started_at + timedelta(seconds=timeout) if timeout else None
+            child = self._runs.start_child(
+                run, step.id, workflow_id, config.get("input") or {}, token, deadline
+            )
         except (NotFound, Conflict, ValidationFailed) as e:
             raise StepFailed("SubWorkflow.NotStarted", f"the sub-workflow did not start: {e.message}") from e
         step.output = {"run_id": str(child.id), "workflow_id": str(child.workflow_id), "status": "running"}
@@ -257,7 +271,9 @@ class StepWorker:
             uow.outbox.add(run_finished_event(self._event_bus(), run))
             if run.parent_task_token is not None:
                 self._answer_parent(uow, run, message.get("output"))
+            stopped = self._runs.cancel_children(uow, run)
             uow.commit()
+        self._runs.stop_executions(stopped)
 
 
 def _last_step_error(steps: list[StepExecution]) -> str | None:

@@ -5,12 +5,19 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cmp.capabilities.models import ProductCapabilities
 from cmp.workflows.compiler import check_compiled, compile_definition
 from cmp.workflows.definition import Definition, parse_definition
-from cmp.workflows.subworkflows import SubWorkflowAllowance, check_subworkflows, child_key
+from cmp.workflows.model import Run
+from cmp.workflows.subworkflows import (
+    SubWorkflowAllowance,
+    check_subworkflows,
+    child_key,
+    parent_stopped_waiting,
+)
 from cmp_dev.devtools.asl_check import check_asl
 from tests.subscriptions import capabilities
 
@@ -107,6 +114,7 @@ def test_a_subworkflow_compiles_to_a_callback_task_and_the_run_reports_its_steps
     assert task["Resource"] == "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
     assert task["Parameters"]["MessageBody"]["kind"] == "step"
     assert task["ResultPath"] == "$.steps.sub0"
+    assert task["Parameters"]["MessageBody"]["timeout_seconds"] == task["TimeoutSeconds"] == 60
     success = asl["States"]["RecordSuccess"]["Parameters"]["MessageBody"]
     assert success["output.$"] == "$.result[0]"
 
@@ -114,3 +122,31 @@ def test_a_subworkflow_compiles_to_a_callback_task_and_the_run_reports_its_steps
 def test_a_redelivered_step_maps_to_the_same_child_key() -> None:
     assert child_key("token-1") == child_key("token-1") != child_key("token-2")
     assert len(child_key("t" * 2000)) <= 255
+
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def _run(status: str = "running", deadline: datetime | None = None, error: str | None = None) -> Run:
+    run = Run(uuid.uuid4(), A, B, C, 1, "subworkflow", {}, parent_deadline=deadline, error_message=error)
+    run.status = status  # type: ignore[assignment]
+    return run
+
+
+def test_a_child_runs_while_its_parent_waits_and_stops_past_the_parents_step_timeout() -> None:
+    parent = _run()
+    assert parent_stopped_waiting(_run(deadline=NOW + timedelta(seconds=1)), parent, NOW) is None
+    assert parent_stopped_waiting(_run(), parent, NOW + timedelta(days=30)) is None
+    late = parent_stopped_waiting(_run(deadline=NOW), parent, NOW)
+    assert late is not None and late["Error"] == "SubWorkflow.ParentTimedOut"
+    assert str(parent.id) in late["Cause"] and "States.Timeout" in late["Cause"]
+
+
+def test_a_child_stops_when_its_parent_ends_naming_the_parent_and_why() -> None:
+    child = _run(deadline=NOW + timedelta(hours=1))
+    for status, error in (("cancelled", None), ("failed", "States.Timeout"), ("succeeded", None)):
+        why = parent_stopped_waiting(child, parent := _run(status, error=error), NOW)
+        assert why is not None and why["Error"] == f"SubWorkflow.Parent{status.capitalize()}"
+        assert why["Cause"].startswith(f"the parent run {parent.id} {status}")
+        if error is not None:
+            assert f"({error})" in why["Cause"]

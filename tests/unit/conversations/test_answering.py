@@ -187,6 +187,22 @@ def test_the_extractive_answer_quotes_passages_in_the_users_language_first() -> 
     assert "".join(p for p in pieces if isinstance(p, str)) == pieces[-1].text  # type: ignore[union-attr]
 
 
+def test_passages_are_chosen_by_rank_before_the_users_language_orders_them() -> None:
+    # Recorded from the labelled set (q071, "¿Qué reemplaza a app.del() en Express 5?"): the English
+    # migration page answers it at rank 1, Spanish pages that do not follow at ranks 2-5.
+    hits = [
+        _hit(1, "app.del() is now app.delete()", "en", 0.891),
+        _hit(2, "Soporte de versiones", "es", 0.880),
+        _hit(3, "Depuración", "es", 0.868),
+        _hit(4, "Instalación", "es", 0.871),
+        _hit(5, "Preguntas frecuentes", "es", 0.858),
+    ]
+    chosen = supporting(hits, 0.822, "es", 3)
+    assert [h.rank for h in chosen] == [2, 3, 1]
+    assert [h.rank for h in supporting(hits, 0.87, "es", 3)] == [2, 4, 1]
+    assert [h.rank for h in supporting(hits, 0.5, "en", 2)] == [1, 2]
+
+
 def test_confidence_and_snippets() -> None:
     assert confidence("q", []) == 0.0
     assert confidence("q", [_hit(1, "a", similarity=1.2)]) == 1.0

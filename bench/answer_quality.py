@@ -18,7 +18,9 @@ hit when one of the top 5 chunks comes from one of its `sources` (and from its `
 MRR uses the rank of the first such chunk (0 beyond 5). The answer is `AgentService.test` (the offline
 extractive answerer, the default support agent's settings: hybrid top-k, grounding threshold of the
 embedder); it is correct when it contains every answer term (case-insensitive) for an answerable question,
-and when it is a fallback (not grounded) for an unanswerable one.
+and when it is a fallback (not grounded) for an unanswerable one. Every answer missing a term (`MISS`, with
+the answer) and every unanswerable question (`REFUSED` / `ANSWERED`, with its confidence) is printed on
+stderr; the figures, per question class too, on stdout.
 
     .venv/bin/python bench/answer_quality.py                  # every question, every corpus file
     .venv/bin/python bench/answer_quality.py --limit 30       # 30 questions spread over the kinds

@@ -18,7 +18,9 @@ hit when one of the top 5 chunks comes from one of its `sources` (and from its `
 MRR uses the rank of the first such chunk (0 beyond 5). The answer is `AgentService.test` (the offline
 extractive answerer, the default support agent's settings: hybrid top-k, grounding threshold of the
 embedder); it is correct when it contains every answer term (case-insensitive) for an answerable question,
-and when it is a fallback (not grounded) for an unanswerable one.
+and when it is a fallback (not grounded) for an unanswerable one. Every answer missing a term (`MISS`, with
+the answer) and every unanswerable question (`REFUSED` / `ANSWERED`, with its confidence) is printed on
+stderr; the figures, per question class too, on stdout.
 
     .venv/bin/python bench/answer_quality.py                  # every question, every corpus file
     .venv/bin/python bench/answer_quality.py --limit 30       # 30 questions spread over the kinds
@@ -186,32 +188,44 @@ def evaluate(owner_url: str, embedder: CachedEmbedder, base: Any, questions: lis
 
     agent = BenchAgent(database.unit_of_work, search, ExtractiveAnswerer, SystemClock(), RandomIds())
     answerable = [q for q in questions if q["sources"]]
+    kinds = sorted({q["kind"] for q in answerable})
     scores: dict[str, Any] = {}
     for method in METHODS:
-        found, reciprocal = 0, 0.0
-        for question in answerable:
-            hits = search.search(base.tenant_id, base.subscription_id, question["question"], TOP_K, method)
-            rank = next((h.rank for h in hits if relevant(h, question)), None)
-            found += rank is not None
-            reciprocal += 1 / rank if rank else 0.0
+        ranked = {
+            q["id"]: search.search(base.tenant_id, base.subscription_id, q["question"], TOP_K, method)
+            for q in answerable
+        }
         scores[method] = {
-            "recall@5": round(found / len(answerable), 3),
-            "mrr": round(reciprocal / len(answerable), 3),
+            **metrics(ranked, answerable),
+            "by_kind": {
+                kind: metrics(ranked, [q for q in answerable if q["kind"] == kind]) for kind in kinds
+            },
         }
     correct_terms, refusals, by_kind = 0, 0, defaultdict(lambda: [0, 0])
-    unanswerable = [q for q in questions if not q["sources"]]
+    answered = 0
     for question in questions:
         answer = agent.test(base.tenant_id, base.subscription_id, question["question"])
+        text = answer.answer.casefold()
         if question["sources"]:
-            ok = all(term.casefold() in answer.answer.casefold() for term in question["answer_terms"])
+            answered += answer.grounded
+            missing = [term for term in question["answer_terms"] if term.casefold() not in text]
+            ok = not missing
             correct_terms += ok
+            if missing:
+                print(f"MISS {question['id']} {question['kind']} grounded={answer.grounded} "
+                      f"confidence={answer.confidence:.4f} missing={missing}: {question['question']}\n"
+                      f"     answer: {' '.join(answer.answer.split())[:400]}", file=sys.stderr)  # fmt: skip
         else:
             ok = not answer.grounded
             refusals += ok
+            print(f"{'REFUSED' if ok else 'ANSWERED'} {question['id']} confidence={answer.confidence:.4f}: "
+                  f"{question['question']}", file=sys.stderr)  # fmt: skip
         by_kind[question["kind"]][0] += ok
         by_kind[question["kind"]][1] += 1
+    unanswerable = len(questions) - len(answerable)
     scores["answer_term_accuracy"] = round(correct_terms / len(answerable), 3) if answerable else None
-    scores["correct_refusals"] = f"{refusals}/{len(unanswerable)}"
+    scores["answerable_grounded"] = f"{answered}/{len(answerable)}"
+    scores["correct_refusals"] = f"{refusals}/{unanswerable}"
     scores["correct_by_kind"] = {kind: f"{ok}/{n}" for kind, (ok, n) in sorted(by_kind.items())}
     return scores
 
@@ -249,7 +263,8 @@ def tune(owner_url: str, embedder: CachedEmbedder, base: Any, questions: list[di
     fusion's SQL as deployed) of every dev question; the threshold is the midpoint between the lowest
     answerable confidence and the highest unanswerable one below it, i.e. the highest threshold that keeps
     every dev answerable question grounded (a refusal of an answerable question costs more than an
-    answer to an unanswerable one)."""
+    answer to an unanswerable one). `with_coverage` reports the same choice for a rule that adds the
+    question's word coverage to the similarity (`_with_coverage`)."""
     from cmp.db import Database
     from cmp.knowledge.grounding import confidence
     from cmp.knowledge.retrieval import KnowledgeSearch
@@ -281,26 +296,63 @@ def tune(owner_url: str, embedder: CachedEmbedder, base: Any, questions: list[di
             for method in ("vector", "keyword")
         }
         report[name]["hybrid"] = metrics(fused, answerable)
-    scores = {
-        q["id"]: confidence(q["question"], search.search(base.tenant_id, base.subscription_id, q["question"],
-                                                         TOP_K, "hybrid"))
-        for q in questions
-    }  # fmt: skip
+    top = {q["id"]: search.search(base.tenant_id, base.subscription_id, q["question"], TOP_K, "hybrid")
+           for q in questions}  # fmt: skip
+    scores = {q["id"]: confidence(q["question"], top[q["id"]]) for q in questions}
     lowest = min(scores[q["id"]] for q in dev if q["sources"])
     below = [scores[q["id"]] for q in dev if not q["sources"] and scores[q["id"]] < lowest]
     threshold = (lowest + max(below)) / 2 if below else lowest
     report["threshold"] = round(threshold, 4)
     for name, part in (("dev", dev), ("held_out", held_out)):
-        report[name]["answerable_kept"] = (
-            f"{sum(scores[q['id']] >= threshold for q in part if q['sources'])}/"
-            f"{sum(1 for q in part if q['sources'])}"
+        report[name]["answerable_kept"], report[name]["refused"] = _split(
+            part, lambda i: scores[i] >= threshold
         )
-        report[name]["refused"] = (
-            f"{sum(scores[q['id']] < threshold for q in part if not q['sources'])}/"
-            f"{sum(1 for q in part if not q['sources'])}"
-        )
+    report["with_coverage"] = _with_coverage(questions, dev, held_out, scores, top)
     report["confidence"] = {q["id"]: round(scores[q["id"]], 4) for q in questions}
     return report
+
+
+def _split(part: list[dict[str, Any]], grounded: Any) -> tuple[str, str]:
+    """("answerable kept grounded/answerable", "unanswerable refused/unanswerable") of `part`."""
+    answerable = [q["id"] for q in part if q["sources"]]
+    unanswerable = [q["id"] for q in part if not q["sources"]]
+    return (
+        f"{sum(map(grounded, answerable))}/{len(answerable)}",
+        f"{sum(not grounded(i) for i in unanswerable)}/{len(unanswerable)}",
+    )
+
+
+def _with_coverage(questions: list[dict[str, Any]], dev: list[dict[str, Any]], held_out: list[dict[str, Any]],
+                   scores: dict[str, float], top: dict[str, list[Any]]) -> dict[str, Any]:  # fmt: skip
+    """A two-signal grounding rule tried against the similarity threshold alone: grounded when the
+    similarity is at least `low` and either the hybrid top 5 hold at least `share` of the question's
+    content words (`cmp.knowledge.grounding.coverage`) or the similarity is at least `high`. The grid
+    point refusing most unanswerable development questions while keeping every answerable one grounded
+    (then the lowest thresholds) is reported with its held-out result."""
+    from cmp.knowledge.grounding import coverage
+
+    covered = {q["id"]: coverage(q["question"], " ".join(h.content for h in top[q["id"]])) for q in questions}
+    steps = [round(0.78 + 0.002 * i, 3) for i in range(46)]
+    best: tuple[Any, ...] | None = None
+    for low in steps:
+        for share in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
+            for high in (h for h in steps if h >= low):
+
+                def grounded(i: str, low: float = low, share: float = share, high: float = high) -> bool:
+                    return scores[i] >= low and (covered[i] >= share or scores[i] >= high)
+
+                kept, refused = _split(dev, grounded)
+                if kept.split("/")[0] == kept.split("/")[1]:
+                    key = (int(refused.split("/")[0]), -low, -high, -share)
+                    if best is None or key > best[0]:
+                        best = (key, low, share, high, grounded)
+    assert best is not None
+    _, low, share, high, grounded = best
+    return {
+        "chosen": {"low": low, "share": share, "high": high},
+        **{name: dict(zip(("answerable_kept", "refused"), _split(part, grounded), strict=True))
+           for name, part in (("dev", dev), ("held_out", held_out))},
+    }  # fmt: skip
 
 
 def main() -> None:

@@ -1,9 +1,12 @@
-"""Fair-queuing load for `bench/fair_queuing.py` and `tests/integration/test_fair_queuing.py`: tenants on a
-plan, fair jobs enqueued through the outbox as producers do, and consumers that receive from real SQS (moto)
-and run each job through `cmp.jobs.run_sqs_batch` as the worker functions do (which reports it finished)."""
+"""Fair-queuing load for `bench/fair_queuing.py`, `tests/integration/test_fair_queuing.py` and
+`tests/integration/test_workflow_fair_steps.py`: tenants on a plan, fair jobs enqueued through the outbox as
+producers do (or workflow step messages sent to the queue as state machines send them), and consumers that
+receive from real SQS (moto) and run each job through `cmp.jobs.run_sqs_batch` as the worker functions do
+(which reports it finished)."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -18,6 +21,7 @@ from cmp.bootstrap import Services
 from cmp.db import Database
 from cmp.db.outbox import OutboxMessage
 from cmp.jobs import run_sqs_batch
+from cmp.workflows.messages import StepMessage
 from cmp_dev.local.events import sqs_event
 from cmp_dev.local.functions import LambdaContext
 from tests.subscriptions import capabilities, subscribe
@@ -78,12 +82,57 @@ def enqueue_flood(owner_url: str, services: Services, tenant: str, queue_url: st
     services.outbox_relay.sweep(older_than_seconds=3600)
 
 
+def step_message(tenant: str, n: int) -> dict[str, Any]:
+    """A workflow `step` message of `tenant` as a state machine's callback task sends it (of a run that does
+    not exist); its `context` names its number `n` and its enqueue time (epoch seconds)."""
+    return StepMessage(
+        kind="step", run_id=str(uuid.uuid4()), tenant_id=tenant, workflow_version_id=str(uuid.uuid4()),
+        task_token=f"token-{tenant}-{n}-{uuid.uuid4()}", node="load", context={"n": n, "enqueued": time.time()},
+    ).model_dump(exclude_defaults=True)  # fmt: skip
+
+
+def send_steps(tenant: str, queue_url: str, count: int) -> None:
+    """`count` step messages of `tenant` (`step_message`) sent straight to the queue, as state machines'
+    callback tasks send them (batches of 10)."""
+    sqs = client("sqs")
+    for start in range(0, count, 10):
+        entries = [
+            {"Id": str(n), "MessageBody": json.dumps(step_message(tenant, n))}
+            for n in range(start, min(start + 10, count))
+        ]
+        sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+
+
+def enqueue_step_flood(owner_url: str, services: Services, tenant: str, queue_url: str, count: int) -> None:
+    """`count` fair step jobs of `tenant` written in one statement: the rows `StepWorker.queue_fairly`
+    writes for `count` step messages (`step_message` marked `fair`), without its transaction per message;
+    then released as a commit's relay does."""
+    import psycopg
+
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        conn.execute(
+            "insert into outbox (id, tenant_id, kind, target, name, payload, held)"
+            " select gen_random_uuid(), %s, 'sqs', %s, %s, jsonb_build_object('kind', 'step',"
+            " 'run_id', gen_random_uuid()::text, 'tenant_id', %s::text, 'workflow_version_id',"
+            " gen_random_uuid()::text, 'task_token', 'token-' || gen_random_uuid()::text, 'node', 'load',"
+            " 'fair', true, 'context', jsonb_build_object('n', n, 'enqueued', extract(epoch from clock_timestamp())))"
+            ", true from generate_series(0, %s - 1) n",
+            (tenant, queue_url, tenant, tenant, count),
+        )
+    services.outbox_relay.sweep(older_than_seconds=3600)
+
+
 class Consumers:
     """`workers` threads that each receive one message at a time from `queue_url`, hold it for
-    `work_seconds` (the job) and delete it; `started` lists every job in the order it started."""
+    `work_seconds` (the job) and delete it; `started` lists every job in the order it started. With `steps`,
+    the messages are workflow step messages taken by the step worker as its function does
+    (`StepWorker.take`: a state machine's step is queued fairly first), its `handle` replaced by the job."""
 
-    def __init__(self, services: Services, queue_url: str, workers: int, work_seconds: float) -> None:
+    def __init__(
+        self, services: Services, queue_url: str, workers: int, work_seconds: float, steps: bool = False
+    ) -> None:
         self._services = services
+        self._steps = steps
         self._url = queue_url
         self._arn = client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
             "Attributes"
@@ -95,6 +144,8 @@ class Consumers:
         self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(workers)]
 
     def __enter__(self) -> Consumers:
+        if self._steps:
+            self._services.step_worker.handle = self._handle_step  # type: ignore[method-assign]
         for thread in self._threads:
             thread.start()
         return self
@@ -103,6 +154,8 @@ class Consumers:
         self._stop.set()
         for thread in self._threads:
             thread.join()
+        if self._steps:
+            del self._services.step_worker.handle
 
     def wait_for(self, total: int, timeout: float) -> None:
         """Return once `total` jobs have started; raises TimeoutError after `timeout` seconds."""
@@ -129,8 +182,8 @@ class Consumers:
             run_sqs_batch(
                 sqs_event(messages, self._arn),
                 LambdaContext("fair-load", 60),  # type: ignore[arg-type]
-                model=LoadJob,
-                handle=self._handle,
+                model=StepMessage if self._steps else LoadJob,
+                handle=self._job,
                 logger=logger,
                 queues=self._services.queues,
                 dlq_url="",
@@ -138,6 +191,17 @@ class Consumers:
             )
             for message in messages:
                 sqs.delete_message(QueueUrl=self._url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _job(self, message: BaseModel) -> None:
+        if isinstance(message, StepMessage):
+            self._services.step_worker.take(message.model_dump())
+        else:
+            assert isinstance(message, LoadJob)
+            self._handle(message)
+
+    def _handle_step(self, message: dict[str, Any]) -> None:
+        context = message["context"]
+        self._handle(LoadJob(tenant=message["tenant_id"], n=context["n"], enqueued=context["enqueued"]))
 
     def _handle(self, job: LoadJob) -> None:
         with self._lock:

@@ -1,4 +1,5 @@
-"""Runs workflow steps sent by the workflows' state machines (SQS callback tasks) and answers them."""
+"""Runs workflow steps sent by the workflows' state machines (SQS callback tasks) and answers them; a
+state machine's step is first queued fairly by tenant, then run when released (`cmp.workflows.worker`)."""
 
 from typing import Any
 
@@ -15,7 +16,7 @@ services = bootstrap()
 
 def run_step(message: StepMessage) -> None:
     logger.append_keys(tenant_id=message.tenant_id, run_id=message.run_id, node=message.node)
-    services.step_worker.handle(message.model_dump())
+    services.step_worker.take(message.model_dump())
     metrics.add_metric(name="WorkflowStep", unit="Count", value=1)
 
 
@@ -24,5 +25,11 @@ def run_step(message: StepMessage) -> None:
 @traced_job("workflow-step-worker")
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return run_sqs_batch(
-        event, context, model=StepMessage, handle=run_step, logger=logger, queues=services.queues
+        event,
+        context,
+        model=StepMessage,
+        handle=run_step,
+        logger=logger,
+        queues=services.queues,
+        finished=services.outbox_relay.finished,
     )

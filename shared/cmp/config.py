@@ -85,10 +85,13 @@ class Settings:
     widget_script_url: str = field(default_factory=lambda: _env("WIDGET_SCRIPT_URL"))
     """Where browsers load the embeddable widget; empty: `{public API URL}/v1/widget/chat.js`."""
     workflow_steps_queue_url: str = field(
-        default_factory=lambda: _env("WORKFLOW_STEPS_QUEUE_URL_FOR_STATE_MACHINES")
+        default_factory=lambda: (
+            _env("WORKFLOW_STEPS_QUEUE_URL") or _env("WORKFLOW_STEPS_QUEUE_URL_FOR_STATE_MACHINES")
+        )
     )
     """The queue workflow state machines send their callback tasks to (the step worker reads it); the API
-    only writes it into the state machines it creates (hence the variable's suffix, see the template gate)."""
+    only writes it into the state machines it creates (hence the variable's suffix, see the template gate),
+    the step worker sends its fair step jobs to it (`WORKFLOW_STEPS_QUEUE_URL`)."""
     workflow_execution_role_arn: str = field(default_factory=lambda: _env("WORKFLOW_EXECUTION_ROLE_ARN"))
     """The role workflow state machines run as (may send to the steps queue, nothing else)."""
     workflow_bucket: str = field(default_factory=lambda: _env("WORKFLOW_BUCKET"))

@@ -149,6 +149,7 @@ class RuntimeServices:
             self.ids,
             event_bus=lambda: self.settings.event_bus_name,
             runs=self.workflow_runs,
+            queue_url=lambda: self.settings.workflow_steps_queue_url,
         )
 
     @cached_property

@@ -91,13 +91,16 @@ class Outbox:
         self._tenant_id = tenant_id
         self.added: list[OutboxMessage] = []
 
-    def add(self, message: OutboxMessage) -> None:
-        """Write `message` in this transaction; raises RuntimeError when no tenant is set (RLS needs one)."""
+    def add(self, message: OutboxMessage, once: bool = False) -> None:
+        """Write `message` in this transaction; with `once`, a message whose id was already written (ever,
+        until purged) is left out: a producer that derives the id from what it handles writes it once
+        however often it handles that. Raises RuntimeError when no tenant is set (RLS needs one)."""
         if self._tenant_id is None:
             raise RuntimeError("outbox messages belong to a tenant: set the tenant first")
         self._session.execute(
             "insert into outbox (id, tenant_id, kind, target, name, payload, attributes, held)"
-            " values (%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)",
+            " values (%s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)"
+            + (" on conflict (id) do nothing" if once else ""),
             (
                 message.id,
                 self._tenant_id,

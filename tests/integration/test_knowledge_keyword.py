@@ -1,8 +1,10 @@
-"""Keyword search under row-level security (migration 0020): the GIN index on content_tsv serves it, and
-the SECURITY DEFINER function behind it never reaches past the caller's own tenant."""
+"""Keyword search under row-level security (migrations 0020 and 0038): the GIN index on content_tsv serves
+it, the SECURITY DEFINER function behind it parses the query once, applies the filters and the limit
+inside, and never reaches past the caller's own tenant."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from typing import Any
@@ -18,8 +20,22 @@ from tests.subscriptions import subscribe
 
 pytestmark = pytest.mark.integration
 
+NO_FILTERS = "null, null, null, null, null, null"
 MATCH = (
-    "select count(*) as n from knowledge_keyword_matches(%s, array['cmp_english']::regconfig[], 'zebracorn')"
+    "select count(*) as n from knowledge_keyword_matches(%s, array['cmp_english']::regconfig[], 'zebracorn',"
+    f" 100, {NO_FILTERS})"
+)
+ARGUMENTS = (
+    "p_base",
+    "p_configs",
+    "p_query",
+    "p_limit",
+    "p_source_types",
+    "p_documents",
+    "p_languages",
+    "p_after",
+    "p_before",
+    "p_metadata",
 )
 
 
@@ -107,8 +123,64 @@ def test_any_word_matches_and_stop_words_of_every_language_are_dropped(
     configuration: "what does the" would otherwise match every chunk parsed in another language."""
     tenant, base = corpus["owner"], corpus["bases"][corpus["owner"]]
     with db.session(tenant, read_only=True) as session:
-        query = "select count(*) as n from knowledge_keyword_matches(%s, %s::regconfig[], %s)"
+        query = f"select count(*) as n from knowledge_keyword_matches(%s, %s::regconfig[], %s, 5000, {NO_FILTERS})"
         configs = ["cmp_english", "cmp_spanish", "cmp_simple"]
         assert session.fetch_one(query, (base.id, configs, "what does the zebracorn cost"))["n"] == 1
         assert session.fetch_one(query, (base.id, configs, "what does the"))["n"] == 0
         assert session.fetch_one(query, (base.id, configs, "zebracorn filler"))["n"] == 2_000
+
+
+def test_the_function_parses_the_query_once_and_probes_the_gin_index(
+    corpus: dict[str, Any], owner_conn: psycopg.Connection[Any]
+) -> None:
+    """The function's own body, planned as its owner with the caller's tenant set: the GIN index is
+    probed with the query parsed once in its CTE, and ts_rank reads that parsed query (before migration
+    0038 the lateral `websearch_to_tsquery` was pulled up and re-run for every matching row)."""
+    row = owner_conn.execute(
+        "select p.prosrc, r.rolname from pg_proc p join pg_roles r on r.oid = p.proowner"
+        " where p.proname = 'knowledge_keyword_matches'"
+    ).fetchone()
+    assert row is not None
+    body, owner = row
+    for n, name in enumerate(ARGUMENTS, start=1):
+        body = re.sub(rf"\b{name}\b", f"${n}", body)
+    tenant, base = corpus["owner"], corpus["bases"][corpus["owner"]]
+    with owner_conn.transaction():
+        owner_conn.execute(f'set local role "{owner}"')
+        owner_conn.execute("select set_config('app.tenant_id', %s, true)", (str(tenant),))
+        owner_conn.execute(
+            "prepare keyword_body(uuid, regconfig[], text, integer, text[], uuid[], text[], timestamptz,"
+            f" timestamptz, jsonb) as {body}"
+        )
+        plan = "\n".join(
+            r[0]
+            for r in owner_conn.execute(
+                f"explain (verbose, costs off) execute keyword_body('{base.id}', array['cmp_english',"
+                f" 'cmp_spanish', 'cmp_simple']::regconfig[], 'zebracorn warranty', 10, {NO_FILTERS})"
+            )
+        )
+        owner_conn.execute("deallocate keyword_body")
+    assert "Bitmap Index Scan on knowledge_chunks_tsv" in plan
+    assert "Index Cond: (c.content_tsv @@ q.query)" in plan
+    assert "ts_rank(c.content_tsv, q.query, 1)" in plan
+    assert plan.count("websearch_to_tsquery") == 1  # once, in the CTE
+
+
+def test_filters_ranking_and_limit_apply_inside_the_function(db: Database, corpus: dict[str, Any]) -> None:
+    tenant, base = corpus["owner"], corpus["bases"][corpus["owner"]]
+    query = (
+        "select id, rank from knowledge_keyword_matches(%s, array['cmp_english']::regconfig[], %s, %s,"
+        " %s::text[], %s::uuid[], null, null, null, null)"
+    )
+    with db.session(tenant, read_only=True) as session:
+        best = session.fetch_all(query, (base.id, "zebracorn warranty filler", 3, None, None))
+        assert len(best) == 3
+        assert [r["rank"] for r in best] == sorted((r["rank"] for r in best), reverse=True)
+        top = session.fetch_one(
+            "select content from knowledge_chunks where id = %s", (best[0]["id"],)
+        )  # the chunk holding two of the words ranks first
+        assert top["content"] == "the zebracorn warranty covers accidental damage"
+        assert session.fetch_all(query, (base.id, "zebracorn", 5, ["url"], None)) == []
+        assert session.fetch_all(query, (base.id, "zebracorn", 5, None, [uuid.uuid4()])) == []
+        assert len(session.fetch_all(query, (base.id, "zebracorn", 5, ["file"], None))) == 1
+        assert session.fetch_all(query, (base.id, "zebracorn", 0, None, None)) == []

@@ -14,10 +14,11 @@ in a read-only, tenant-scoped transaction). The rules come from DESIGN.md §6, m
   (`keyword_query`: any word matches, passages holding more of them rank higher), in each text search configuration the platform
   writes chunks with (`cmp_english`, `cmp_spanish`, `cmp_simple`: the chunk's language decides,
   `cmp.knowledge.model`), the same configuration on both sides. The match runs in the SQL function
-  `knowledge_keyword_matches` (migration 0020, SECURITY DEFINER, filtered on the caller's
-  `app_current_tenant()`) because under RLS the non-leakproof `@@` cannot use the GIN index; its ids are
-  joined back to the chunks under RLS, where the filters apply. Ranked by `ts_rank` (normalised by
-  length; the migration says why not `ts_rank_cd`).
+  `knowledge_keyword_matches` (migrations 0020 and 0038, SECURITY DEFINER, filtered on the caller's
+  `app_current_tenant()`) because under RLS the non-leakproof `@@` cannot use the GIN index; it parses
+  each configuration's query once, applies the filters, ranks and keeps the best candidates, whose ids
+  are joined back to the chunks under RLS. Ranked by `ts_rank` (normalised by length; migration 0020
+  says why not `ts_rank_cd`).
 - **hybrid**: both candidate lists fused by weighted reciprocal rank fusion (Cormack et al. 2009) in one
   statement; `RRF_K` and `RRF_KEYWORD_WEIGHT` were chosen on the development half of the labelled set
   (`bench/answer_quality.py --tune`, docs/performance.md).
@@ -75,7 +76,7 @@ characters 4.9 s, 1,000 6.4 s, 4,000 11.6 s at load average 10 on 2 cores), and 
 stated well before its 1,000th character."""
 KEYWORD_MAX_WORDS = 32
 """Distinct words of a query matched by keyword search (`keyword_query`): every further word is one more
-`or` branch the GIN probe of `knowledge_keyword_matches` (migration 0020) must walk."""
+`or` branch the GIN probe of `knowledge_keyword_matches` (migration 0038) must walk."""
 HNSW_EF_SEARCH = 100
 """`hnsw.ef_search` for filtered scans: the candidate list per step of the iterative scan."""
 
@@ -143,8 +144,8 @@ class ProductScope:
     base: BaseRef
 
 
-def _product_filters(filters: SearchFilters, params: dict[str, Any]) -> None:
-    """The filters as the product functions' arguments (`p_…`, None for no restriction)."""
+def _filter_args(filters: SearchFilters, params: dict[str, Any]) -> None:
+    """The filters as the keyword and product functions' arguments (`p_…`, None for no restriction)."""
     from psycopg.types.json import Jsonb
 
     params["p_source_types"] = list(filters.source_types) or None
@@ -155,7 +156,7 @@ def _product_filters(filters: SearchFilters, params: dict[str, Any]) -> None:
     params["p_metadata"] = Jsonb(filters.metadata) if filters.metadata else None
 
 
-_PRODUCT_FILTER_ARGS = (
+_FILTER_ARGS = (
     "%(p_source_types)s::text[], %(p_documents)s::uuid[], %(p_languages)s::text[], %(p_after)s::timestamptz,"
     " %(p_before)s::timestamptz, %(p_metadata)s::jsonb"
 )
@@ -214,18 +215,18 @@ def _vector_candidates(dimension: int, exact: bool, where: sql.Composable) -> sq
     ).format(q=query, vec=vec, scope=sql.SQL(_SCOPE), cond=condition, where=where)
 
 
-def _keyword_candidates(where: sql.Composable) -> sql.Composable:
-    """`(id, rank)` rows, best first, at most `%(candidates)s` of them: the matches of
-    `knowledge_keyword_matches` (migration 0020, the GIN probe in the caller's tenant), joined back to
-    their chunk and document under RLS for the filters."""
+def _keyword_candidates() -> sql.Composable:
+    """`(id, rank)` rows, best first, at most `%(candidates)s` of them: the best matches of
+    `knowledge_keyword_matches` (migration 0038: the GIN probe in the caller's tenant, the filters, ranking
+    and limit applied inside), joined back to their chunk under RLS (a second tenant check)."""
     from psycopg import sql
 
     return sql.SQL(
         "select m.id, m.rank from knowledge_keyword_matches(%(base)s, %(ts_configs)s::regconfig[],"
-        " %(ts_query)s) m join knowledge_chunks c on c.id = m.id join knowledge_documents d"
-        " on d.id = c.document_id where c.tenant_id = %(tenant)s and c.knowledge_base_id = %(base)s{where}"
+        " %(ts_query)s::text, %(candidates)s::int, " + _FILTER_ARGS + ") m join knowledge_chunks c"
+        " on c.id = m.id where c.tenant_id = %(tenant)s and c.knowledge_base_id = %(base)s"
         " order by m.rank desc, m.id limit %(candidates)s"
-    ).format(where=where)
+    )
 
 
 def keyword_query(text: str) -> str:
@@ -278,7 +279,7 @@ def _statement(
     rows: list[sql.Composable] = []
     if base is not None:
         vectors.append(_vector_candidates(base.embedding_dimension, exact, where))
-        keywords.append(_keyword_candidates(where))
+        keywords.append(_keyword_candidates())
         similarity: sql.Composable = sql.SQL("null::float8")
         if with_vector:
             similarity = sql.SQL(
@@ -299,16 +300,14 @@ def _statement(
             sql.SQL(
                 "select id, distance from knowledge_product_vector_matches(%(subscription)s::uuid,"
                 " %(query_vector)s::text, %(candidates)s::int, %(product_exact)s::boolean, "
-                + _PRODUCT_FILTER_ARGS
+                + _FILTER_ARGS
                 + ")"
             )
         )
         keywords.append(
             sql.SQL(
                 "select id, rank from knowledge_product_keyword_matches(%(subscription)s::uuid,"
-                " %(ts_configs)s::regconfig[], %(ts_query)s::text, %(candidates)s::int, "
-                + _PRODUCT_FILTER_ARGS
-                + ")"
+                " %(ts_configs)s::regconfig[], %(ts_query)s::text, %(candidates)s::int, " + _FILTER_ARGS + ")"
             )
         )
         rows.append(
@@ -378,10 +377,10 @@ def search_chunks(
         params["subscription"] = product.subscription_id
         params["product_exact"] = product.base.chunk_count <= exact_max_chunks
         scanned = exact and params["product_exact"]
-        _product_filters(filters, params)
     if method != "keyword" and not scanned:
         session.execute("select set_config('hnsw.iterative_scan', 'relaxed_order', true)")
         session.execute("select set_config('hnsw.ef_search', %s, true)", (str(max(HNSW_EF_SEARCH, top_k)),))
+    _filter_args(filters, params)
     where = _filter_clause(filters, params)
     statement = _statement(method, base, exact, query_vector is not None, where, product)
     rows = session.fetch_all(statement, params)

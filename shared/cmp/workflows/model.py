@@ -99,6 +99,15 @@ class Workflow:
             raise Conflict(f"the workflow is {self.status}: activate it (or resume it) to run it")
         return self.active_version
 
+    def new_run(self, run_id: uuid.UUID, trigger_type: str, payload: dict[str, Any], **fields: Any) -> Run:
+        """A pending run of the version new runs use, with `payload` as its input; `fields` are the other
+        `Run` fields (`idempotency_key`, `rerun_of`, the parent links of a sub-workflow run). Raises Conflict
+        when the workflow is not active."""
+        return Run(
+            run_id, self.tenant_id, self.id, self.subscription_id, self.require_runnable(), trigger_type, payload,
+            **fields,
+        )  # fmt: skip
+
     def count_finished(self, status: str, at: datetime) -> None:
         """Add one finished run to the stats."""
         self.total_runs += 1

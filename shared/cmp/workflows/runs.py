@@ -167,12 +167,8 @@ class WorkflowRuns:
         checked = _check_input(payload, idempotency_key)
         with self._uow(tenant_id) as uow:
             workflow = uow.workflows.get(workflow_id)
-            run = Run(
+            run = workflow.new_run(
                 self._ids.new_id(),
-                workflow.tenant_id,
-                workflow.id,
-                workflow.subscription_id,
-                workflow.require_runnable(),
                 trigger_type,
                 checked,
                 idempotency_key=idempotency_key,
@@ -231,12 +227,8 @@ class WorkflowRuns:
         with self._uow(tenant_id) as uow:
             workflow = uow.workflows.get(workflow_id, for_update=True)
             now = self._clock.now()
-            run = Run(
+            run = workflow.new_run(
                 self._ids.new_id(),
-                workflow.tenant_id,
-                workflow.id,
-                workflow.subscription_id,
-                workflow.require_runnable(),
                 trigger_type,
                 payload,
                 idempotency_key=idempotency_key,
@@ -271,12 +263,8 @@ class WorkflowRuns:
             workflow = uow.workflows.get(workflow_id)
             if workflow.subscription_id != parent.subscription_id:
                 raise NotFound(f"no workflow {workflow_id} in this subscription")
-            run = Run(
+            run = workflow.new_run(
                 self._ids.new_id(),
-                workflow.tenant_id,
-                workflow.id,
-                workflow.subscription_id,
-                workflow.require_runnable(),
                 "subworkflow",
                 payload,
                 idempotency_key=child_key(token),

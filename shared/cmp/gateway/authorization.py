@@ -175,8 +175,8 @@ class RuntimeAuthorizer:
         return entry[1]
 
     def _remember(self, cache_key: str, grant: _Grant) -> _Grant:
-        """Keep `grant` for `cache_seconds`, unless its subscription is not callable: a subscription that
-        resumes is then callable on the next call, as before it was read-only."""
+        """Keep `grant` for `cache_seconds`, unless its subscription is not callable (a grant kept for a
+        read-only route would otherwise delay a resumed subscription's next call by up to `cache_seconds`)."""
         if self._cache_seconds > 0 and grant.status in CALLABLE_STATUSES:
             if len(self._cache) >= MAX_CACHE_ENTRIES:
                 self._cache.clear()

@@ -1,5 +1,7 @@
 """API Gateway REQUEST authorizer of the runtime routes: accepts an API key, a widget token (checked against
-the request's Origin) or a portal JWT of the subscription's buyer, and passes the `RuntimeContext` on.
+the request's Origin) or a portal JWT of the subscription's buyer, and passes the `RuntimeContext` on. A
+read-only route of a subscription's history (`cmp.gateway.authorization.READ_ONLY_ROUTES`) accepts it in
+any status; every other route only a callable subscription.
 
 A refused credential is let through carrying its refusal instead of a context (`Refused.to_authorizer`):
 API Gateway's own 401/403 answers cannot say why, so the route's `runtime_context` dependency raises the
@@ -11,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cmp.bootstrap import bootstrap
 from cmp.errors import DomainError
-from cmp.gateway.authorization import owned_in_path
+from cmp.gateway.authorization import is_read_only, owned_in_path
 from cmp.gateway.errors import CredentialMissing, Refused
 from cmp.observability import instruments
 from cmp.web.authorizer import allow_all, header, runtime_token
@@ -29,7 +31,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         if token is None:
             raise CredentialMissing()
         runtime = services.runtime_authorizer.authorize(
-            token, header(event, "origin"), path.get("subscription_id"), owned_in_path(path)
+            token,
+            header(event, "origin"),
+            path.get("subscription_id"),
+            owned_in_path(path),
+            read_only=is_read_only(event.get("httpMethod"), event.get("resource")),
         )
     except DomainError as e:
         logger.info("call refused", extra={"reason": e.code, "status": e.status})

@@ -12,6 +12,8 @@ from psycopg.types.json import Jsonb
 
 from cmp.capabilities import plan_defaults, validate_capabilities
 from cmp.db import Database
+from cmp.gateway.context import RuntimeContext
+from cmp.tenancy.credentials import SCOPES
 
 from .conftest import Platform, api_event
 
@@ -140,3 +142,23 @@ def buy(
         "billing_period": billing_period,
     }
     return call(platform, "POST", "/v1/checkout", caller, {**body, **extra})
+
+
+def portal_runtime(db: Database, caller: dict[str, str], subscription_id: object) -> dict[str, str]:
+    """The runtime authorizer's context for `caller` (a `caller_of` buyer) acting on its own subscription
+    with its portal token (every scope): what the read-only runtime routes (usage, dashboard) receive. The
+    authorizer's own checks (another organization, a key's scope) are tested through the function in
+    test_analytics_read.py."""
+    with db.unit_of_work(caller["tenant_id"]) as uow:
+        subscription = uow.subscriptions.get(uuid.UUID(str(subscription_id)))
+    return RuntimeContext(
+        "portal",
+        subscription.tenant_id,
+        subscription.id,
+        subscription.product_id,
+        subscription.plan_id,
+        subscription.runtime_type,
+        None,
+        SCOPES,
+        user_id=uuid.UUID(caller["user_id"]),
+    ).to_authorizer()

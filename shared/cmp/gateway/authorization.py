@@ -8,6 +8,11 @@ Three credentials are accepted (spec Part 4, "API Gateway"):
   A workflow route names a workflow or a run instead (`OWNED_PARAMETERS`): the portal JWT then acts for the
   subscription owning that row in the caller's own organization (`authorize(..., owned=...)`).
 
+A call needs its subscription callable (`CALLABLE_STATUSES`), except on a read-only route of the
+subscription's history (`READ_ONLY_ROUTES`: its usage and dashboard): reading what happened is not a runtime
+call, so a suspended, cancelled or expired subscription's owner (its buyer's portal token, or a key with
+`analytics:read`) may still read it, and the same credential stays refused on every other route.
+
 Results are kept per warm container for `cache_seconds` (default 10 s), keyed by the credential's hash, so a
 burst of calls costs one database read. A key revoked meanwhile is still let through by this cache for at
 most `cache_seconds`, but `Gateway.admit` reads the key's revocation in its own transaction on every call,
@@ -40,6 +45,14 @@ from cmp.tenancy.credentials import KEY_PREFIXES, SCOPES, WIDGET_TOKEN_PREFIX, n
 CALLABLE_STATUSES = frozenset({"provisioning", "active", "past_due"})
 """Subscription statuses whose credentials may call the product (suspended, cancelled and expired ones
 may not)."""
+READ_ONLY_ROUTES = frozenset(
+    {
+        ("GET", "/v1/subscriptions/{subscription_id}/usage"),
+        ("GET", "/v1/subscriptions/{subscription_id}/dashboard"),
+    }
+)
+"""(method, API Gateway resource) of the runtime routes that only read a subscription's history: they
+accept a subscription in any status (`authorize(..., read_only=True)`)."""
 OWNED_PARAMETERS: dict[str, str] = {"workflow_id": "workflow", "run_id": "run"}
 """Path parameters of runtime routes that name a row of a subscription rather than the subscription (the
 workflow routes, issue 11) -> the row's name in refusals."""
@@ -52,6 +65,7 @@ class _Grant:
     context: RuntimeContext
     allowed_origins: tuple[str, ...] | None
     expires_at: datetime | None
+    status: str
 
 
 def owned_in_path(path_parameters: dict[str, str]) -> tuple[str, str] | None:
@@ -60,6 +74,12 @@ def owned_in_path(path_parameters: dict[str, str]) -> tuple[str, str] | None:
         if path_parameters.get(parameter):
             return parameter, path_parameters[parameter]
     return None
+
+
+def is_read_only(method: str | None, resource: str | None) -> bool:
+    """Whether the route (`httpMethod`, `resource` of API Gateway's authorizer event) is in
+    `READ_ONLY_ROUTES`."""
+    return ((method or "").upper(), resource or "") in READ_ONLY_ROUTES
 
 
 def is_credential(token: str) -> bool:
@@ -95,12 +115,15 @@ class RuntimeAuthorizer:
         origin: str | None,
         subscription_id: str | None,
         owned: tuple[str, str] | None = None,
+        read_only: bool = False,
     ) -> RuntimeContext:
         """The context of a call carrying `token` (the API key, widget token or portal JWT), made from
         `origin` (the request's Origin header, or None) to the subscription named in the path (None when
         the route names none). `owned` is the path's (parameter, value) of a row of a subscription
         (`owned_in_path`): a portal JWT acts for the subscription owning it. With neither, a portal JWT has
-        nothing to act for and is refused. A credential of another subscription than the path's is a 404."""
+        nothing to act for and is refused. A credential of another subscription than the path's is a 404.
+        A subscription outside `CALLABLE_STATUSES` is refused (`SubscriptionNotCallable`, 403) unless
+        `read_only` (the route is in `READ_ONLY_ROUTES`, `is_read_only`)."""
         fresh = False  # a credential read from the database: its last use is written once the call passes
         if is_credential(token):
             cache_key = secret_hash(token)
@@ -121,6 +144,8 @@ class RuntimeAuthorizer:
             )
         if grant.expires_at is not None and grant.expires_at <= self._clock.now():
             raise CredentialExpired(grant.expires_at)
+        if not read_only and grant.status not in CALLABLE_STATUSES:
+            raise SubscriptionNotCallable(grant.status)
         context = grant.context
         if grant.allowed_origins is not None:
             if not origin:
@@ -150,7 +175,9 @@ class RuntimeAuthorizer:
         return entry[1]
 
     def _remember(self, cache_key: str, grant: _Grant) -> _Grant:
-        if self._cache_seconds > 0:
+        """Keep `grant` for `cache_seconds`, unless its subscription is not callable (a grant kept for a
+        read-only route would otherwise delay a resumed subscription's next call by up to `cache_seconds`)."""
+        if self._cache_seconds > 0 and grant.status in CALLABLE_STATUSES:
             if len(self._cache) >= MAX_CACHE_ENTRIES:
                 self._cache.clear()
             self._cache[cache_key] = (self._monotonic() + self._cache_seconds, grant)
@@ -165,8 +192,6 @@ class RuntimeAuthorizer:
             raise CredentialRevoked(found.kind, found.revoked_at)
         if found.expires_at is not None and found.expires_at <= self._clock.now():
             raise CredentialExpired(found.expires_at)
-        if found.subscription_status not in CALLABLE_STATUSES:
-            raise SubscriptionNotCallable(found.subscription_status)
         is_key = found.kind == "api_key"
         context = RuntimeContext(
             principal="api_key" if is_key else "widget_token",
@@ -179,7 +204,7 @@ class RuntimeAuthorizer:
             scopes=tuple(found.scopes),
         )
         origins = None if is_key else tuple(found.allowed_origins or ())
-        return _Grant(context, origins, found.expires_at)
+        return _Grant(context, origins, found.expires_at, found.subscription_status)
 
     def _owned_grant(self, token: str, parameter: str, value: str) -> _Grant:
         """The portal grant for the subscription owning the workflow or run `value` in the caller's own
@@ -207,8 +232,6 @@ class RuntimeAuthorizer:
             subscription = uow.subscriptions.get(wanted)  # NotFound for another organization's
         if "buyer" not in claims.roles:
             raise Forbidden("only a buyer of this subscription may call it with a portal token")
-        if subscription.status not in CALLABLE_STATUSES:
-            raise SubscriptionNotCallable(subscription.status)
         context = RuntimeContext(
             principal="portal",
             tenant_id=subscription.tenant_id,
@@ -220,4 +243,4 @@ class RuntimeAuthorizer:
             scopes=SCOPES,
             user_id=UUID(claims.user_id),
         )
-        return _Grant(context, None, None)
+        return _Grant(context, None, None, subscription.status)

@@ -1,4 +1,8 @@
-"""A subscription's configuration (within what the seller enabled) and its adaptive dashboard descriptor."""
+"""A subscription's configuration (within what the seller enabled) and its adaptive dashboard descriptor.
+
+The configuration routes take the buyer's portal token; the dashboard is a read-only runtime route as the
+usage is (`cmp.web.routes.usage`): the buyer's portal token or a key with `analytics:read`, in any status of
+the subscription, not metered."""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body
 
 from cmp.web.configuration_schemas import ConfigurationSection, ConfigurationSections, Dashboard
-from cmp.web.deps import Buyer, ServicesDep
+from cmp.web.deps import Buyer, Runtime, ServicesDep
+from cmp.web.routes.usage import ANALYTICS_READ
 from cmp.web.schemas import answers
 
 router = Router()
@@ -54,9 +59,12 @@ def put_section(
 
 
 @router.get(f"{ONE}/dashboard", responses=answers(200, "The dashboard descriptor", 401, 403, 404))
-def dashboard(subscription_id: UUID, buyer: Buyer, services: ServicesDep) -> Dashboard:
+def dashboard(subscription_id: UUID, ctx: Runtime, services: ServicesDep) -> Dashboard:
     """The sections the portal renders for this product (overview, quick start, configure, integrate,
-    analytics), in order, each with its current state."""
+    analytics), in order, each with its current state. 403 for a key without `analytics:read`; 404 for
+    another subscription than the credential's."""
+    ctx.require_subscription(subscription_id)
+    ctx.require_scope(ANALYTICS_READ)
     return Dashboard.model_validate(
-        services.subscription_dashboard.descriptor(buyer.tenant_id, subscription_id)
+        services.subscription_dashboard.descriptor(str(ctx.tenant_id), subscription_id)
     )

@@ -1,5 +1,10 @@
 """Usage: a subscription's usage per metric and day against its plan's limits, for the buyer
-(`/v1/subscriptions/{id}/usage`, served by the commerce API)."""
+(`/v1/subscriptions/{id}/usage`, served by the commerce API).
+
+A read-only runtime route (`cmp.gateway.authorization.READ_ONLY_ROUTES`): the runtime authorizer admits the
+buyer's portal token or an API key of the subscription with the `analytics:read` scope, in any status of
+the subscription (a cancelled one's history stays readable). Reading is not a runtime call: it is neither
+metered (`api_calls`) nor counted by the rate limiter (docs/integrate.md, "Reading usage with a key")."""
 
 from __future__ import annotations
 
@@ -8,11 +13,13 @@ from uuid import UUID
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from cmp.metering.views import parse_period
-from cmp.web.deps import Buyer, ServicesDep
+from cmp.web.deps import Runtime, ServicesDep
 from cmp.web.schemas import answers
 from cmp.web.usage_schemas import SubscriptionUsage, UsagePeriodQuery
 
 router = Router()
+ANALYTICS_READ = "analytics:read"
+"""The scope an API key needs on the read-only analytics routes (a portal token has every scope)."""
 
 
 @router.get(
@@ -20,10 +27,13 @@ router = Router()
     responses=answers(200, "Usage this period (or the period asked for) by metric and day", 401, 403, 404),
 )
 def subscription_usage(
-    subscription_id: UUID, buyer: Buyer, services: ServicesDep, period: UsagePeriodQuery = None
+    subscription_id: UUID, ctx: Runtime, services: ServicesDep, period: UsagePeriodQuery = None
 ) -> SubscriptionUsage:
     """The subscription's usage in its current billing period, or with `period` (the day a past period
     started) in that one: per metric against the plan's limits, per UTC day, late events counted as
-    adjustments, and the periods there are. Exact at any moment (roll-up plus newer records)."""
-    found = services.usage_views.subscription_usage(buyer.tenant_id, subscription_id, parse_period(period))
+    adjustments, and the periods there are. Exact at any moment (roll-up plus newer records). 403 for a key
+    without `analytics:read`; 404 for another subscription than the credential's."""
+    ctx.require_subscription(subscription_id)
+    ctx.require_scope(ANALYTICS_READ)
+    found = services.usage_views.subscription_usage(str(ctx.tenant_id), subscription_id, parse_period(period))
     return SubscriptionUsage.model_validate(found)

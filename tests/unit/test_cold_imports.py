@@ -67,7 +67,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     | {
         "chalice"
     },  # chalice.app alone (~30 ms): the Chalice CLI's packages never load  # the mcp package (Starlette, httpx, jsonschema) is imported on the first MCP call
-    "WidgetScriptFunction": API,
+    "WidgetScriptFunction": JOB,  # static script: a resolver without validation, so no pydantic
     "KnowledgeApiFunction": API,
     "IngestionWorkerFunction": API,
     "WorkflowsApiFunction": API,

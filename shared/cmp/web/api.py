@@ -18,9 +18,9 @@ Checks made before any route runs, so bad input is a 4xx naming the field, never
 - percent-encoded path parameters are decoded once, before validation (API Gateway REST passes them
   encoded); a path parameter is then checked by its type (ids are UUIDs) or by its lookup (a slug holding a NUL names no product: 404).
 
-A function whose routes read no parameter, body or model (the widget's static script) builds its resolver with
-`validated=False`: only the first check (the runtime authorizer's refusal) applies, and Powertools' validation
-middleware (`cmp.web.validation`) and pydantic are never imported.
+A function whose routes read their input by hand (the widget's static script, the payment webhooks' raw body)
+builds its resolver with `validated=False`: only the first check (the runtime authorizer's refusal) and the path
+parameters' decoding apply, and Powertools' validation middleware (`cmp.web.validation`) is never imported.
 
 Services reach routes by injection: `make_resolver(logger, services)` binds them as the resolver's override
 of the `cmp.web.deps.get_services` dependency (see that module).
@@ -34,6 +34,7 @@ import re
 from collections.abc import Mapping
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
@@ -150,12 +151,18 @@ def content_type_problem(header: str | None, has_body: bool) -> str | None:
     return None
 
 
-def raise_refusal(app: APIGatewayRestResolver) -> None:
-    """Raise the refusal the runtime authorizer carried in the request's context (`cmp.gateway.errors.Refused`,
-    answered 429/403/503 by `make_resolver`), if it carried one."""
+def before_route(app: APIGatewayRestResolver) -> None:
+    """What every resolver does first: raise the refusal the runtime authorizer carried in the request's
+    context (`cmp.gateway.errors.Refused`, answered with its 401, 403 or 404), before the body is read or
+    anything of the route runs; then decode percent-encoded path parameters (API Gateway REST passes them raw).
+    """
     refused = Refused.from_authorizer(app.current_event.request_context.authorizer.get_context() or {})
     if refused is not None:
         raise refused
+    args: dict[str, Any] = app.context["_route_args"]
+    for name, value in args.items():
+        if isinstance(value, str):
+            args[name] = unquote(value)
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -202,10 +209,13 @@ def make_resolver(
     """The function's resolver: validation on, CORS, the checks above, one error shape.
 
     `services` (built once per function by `bootstrap()`) is what the `get_services` dependency returns.
-    `validated=False` is for a function whose routes read no parameter, body or model (the widget's static
-    script): Powertools' validation middleware, and with it pydantic, is then never imported (~150 ms of its
-    cold start, docs/performance.md), and only the runtime authorizer's refusal is checked before a route; a
-    route of such a resolver that declared a parameter would receive it unchecked, so none may.
+    `validated=False` is for a function whose routes read no query parameter, header or body through
+    validation (the widget's static script; the payment webhooks, which read the raw body to check its
+    signature): Powertools' validation middleware (`cmp.web.validation`) is then never imported (60 to 100 ms of
+    its cold start, more where no model loads pydantic either; docs/performance.md). Such routes still get
+    `before_route` (the authorizer's refusal, path parameters decoded) and the error shape; a path parameter
+    reaches them as a string, unchecked, and a route returning a model is serialized without being validated
+    against it, so only routes whose every input is read by hand belong on such a resolver.
     """
     cors = CORSConfig(allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"), max_age=600)
     app = APIGatewayRestResolver(
@@ -252,11 +262,11 @@ def make_resolver(
             raise ValidationFailed("the request parameters are invalid", errors=problems)
         return next_middleware(resolver)
 
-    def refusal(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-        raise_refusal(resolver)
+    def unvalidated(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        before_route(resolver)
         return next_middleware(resolver)
 
-    app.use(middlewares=[tag_tenant, check_parameters] if validated else [refusal, tag_tenant])
+    app.use(middlewares=[tag_tenant, check_parameters] if validated else [unvalidated, tag_tenant])
 
     @app.not_found
     def no_such_route(_: NotFoundError) -> Response[Any]:

@@ -8,7 +8,6 @@ imports this module.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
@@ -16,7 +15,7 @@ from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
 )
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType
 
-from cmp.web.api import content_type_problem, raise_refusal
+from cmp.web.api import before_route, content_type_problem
 
 
 class JsonOnlyValidation(OpenAPIRequestValidationMiddleware):
@@ -25,14 +24,9 @@ class JsonOnlyValidation(OpenAPIRequestValidationMiddleware):
     than UTF-8 or a body without a Content-Type is a 415 (see `content_type_problem`)."""
 
     def handler(self, app: Any, next_middleware: NextMiddleware) -> Any:
-        """Raise the refusal the runtime authorizer carried (`cmp.gateway.errors.Refused`), before the body
-        is read or anything of the route runs; decode percent-encoded path parameters (API Gateway REST
-        passes them raw), then validate."""
-        raise_refusal(app)
-        args: dict[str, Any] = app.context["_route_args"]
-        for name, value in args.items():
-            if isinstance(value, str):
-                args[name] = unquote(value)
+        """`cmp.web.api.before_route` (the runtime authorizer's refusal, path parameters decoded), then
+        validate."""
+        before_route(app)
         return super().handler(app, next_middleware)
 
     def _get_body(self, app: Any) -> Any:

@@ -1,7 +1,8 @@
 """Payment provider webhooks: the signature is verified over the raw body, then the event is applied once.
 
 `services` is built once per container and injected into the routes by `make_resolver` (the
-`cmp.web.deps.get_services` dependency).
+`cmp.web.deps.get_services` dependency). The route reads the raw body and headers itself, so its resolver does
+without request validation (`validated=False`: Powertools' validation middleware is not loaded).
 """
 
 from typing import Any
@@ -16,7 +17,7 @@ from cmp.web.routes.payments import router
 
 logger, metrics = instruments("payments-webhook")
 services = bootstrap()
-app = make_resolver(logger, services)
+app = make_resolver(logger, services, validated=False)
 app.include_router(router)
 
 

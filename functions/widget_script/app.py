@@ -1,6 +1,8 @@
 """The embeddable chat widget's script (`GET /v1/widget/chat.js`), public and static.
 
-Needs no services: it serves one file of the cmp package.
+Needs no services and reads no parameter or body: it serves one file of the cmp package, from a resolver
+without request validation (`make_resolver(..., validated=False)`), so neither pydantic nor Powertools'
+validation middleware loads at its cold start.
 """
 
 from typing import Any
@@ -13,7 +15,7 @@ from cmp.web.api import make_resolver
 from cmp.web.routes.widget import router
 
 logger, metrics = instruments("widget-script")
-app = make_resolver(logger)
+app = make_resolver(logger, validated=False)
 app.include_router(router)
 
 

@@ -67,7 +67,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     | {
         "chalice"
     },  # chalice.app alone (~30 ms): the Chalice CLI's packages never load  # the mcp package (Starlette, httpx, jsonschema) is imported on the first MCP call
-    "WidgetScriptFunction": API,
+    "WidgetScriptFunction": JOB,  # static script: a resolver without validation, so no pydantic
     "KnowledgeApiFunction": API,
     "IngestionWorkerFunction": API,
     "WorkflowsApiFunction": API,
@@ -141,6 +141,12 @@ route, a key's issue or a chat reads a capability document; Powertools' parser m
 imports a pydantic model before `cmp.jobs` (docs/performance.md, fourth pass)."""
 
 
+UNVALIDATED = ("WidgetScriptFunction", "PaymentsWebhookFunction")
+"""Functions whose routes read their input by hand, on `make_resolver(..., validated=False)`: Powertools'
+validation middleware (and its OpenAPI models) never loads in them (docs/performance.md, fifth pass)."""
+VALIDATION_MIDDLEWARE = "aws_lambda_powertools.event_handler.middlewares.openapi_validation"
+
+
 @functools.cache
 def function_modules(name: str) -> frozenset[str]:
     """The modules the handler of template.yaml's function `name` loads, probed once per test session."""
@@ -164,6 +170,17 @@ def test_handler_loads_only_allowed_packages(name: str) -> None:
 def test_handler_loads_no_module_kept_for_first_use(name: str) -> None:
     loaded = sorted(set(NEVER_AT_LOAD) & function_modules(name))
     assert not loaded, f"{name} loads {loaded} at import; see NEVER_AT_LOAD in {THIS_FILE}"
+
+
+@pytest.mark.parametrize("name", UNVALIDATED)
+def test_a_function_reading_its_input_by_hand_loads_no_validation_middleware(name: str) -> None:
+    assert VALIDATION_MIDDLEWARE not in function_modules(name), (
+        f"{name} loads Powertools' validation middleware at import; it is built with validated=False"
+    )
+
+
+def test_the_probe_sees_the_validation_middleware_of_a_validating_function() -> None:
+    assert VALIDATION_MIDDLEWARE in function_modules("AdminApiFunction")
 
 
 def test_the_probe_sees_a_heavy_import(tmp_path: Path) -> None:

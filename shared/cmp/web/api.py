@@ -18,6 +18,10 @@ Checks made before any route runs, so bad input is a 4xx naming the field, never
 - percent-encoded path parameters are decoded once, before validation (API Gateway REST passes them
   encoded); a path parameter is then checked by its type (ids are UUIDs) or by its lookup (a slug holding a NUL names no product: 404).
 
+A function whose routes read their input by hand (the widget's static script, the payment webhooks' raw body)
+builds its resolver with `validated=False`: only the first check (the runtime authorizer's refusal) and the path
+parameters' decoding apply, and Powertools' validation middleware (`cmp.web.validation`) is never imported.
+
 Services reach routes by injection: `make_resolver(logger, services)` binds them as the resolver's override
 of the `cmp.web.deps.get_services` dependency (see that module).
 """
@@ -36,9 +40,6 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
-    OpenAPIRequestValidationMiddleware,
-)
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -49,7 +50,6 @@ from cmp.errors import DomainError, FieldError, NotFound, PayloadTooLarge, Valid
 from cmp.gateway.errors import Refused
 from cmp.json_input import MAX_NESTING_DEPTH, DuplicateKey, NumberRejected, loads
 from cmp.web.deps import get_services
-from cmp.web.schemas import PATTERN_FORMATS
 
 if TYPE_CHECKING:
     from cmp.bootstrap import Services
@@ -151,32 +151,18 @@ def content_type_problem(header: str | None, has_body: bool) -> str | None:
     return None
 
 
-class JsonOnlyValidation(OpenAPIRequestValidationMiddleware):
-    """Powertools' request validation, with path parameters decoded first and bodies read as JSON only: a
-    form or multipart body (which Powertools would parse, and fail on without a boundary), another charset
-    than UTF-8 or a body without a Content-Type is a 415 (see `content_type_problem`)."""
-
-    def handler(self, app: Any, next_middleware: NextMiddleware) -> Any:
-        """Raise the refusal the runtime authorizer carried (`cmp.gateway.errors.Refused`), before the body
-        is read or anything of the route runs; decode percent-encoded path parameters (API Gateway REST
-        passes them raw), then validate."""
-        refused = Refused.from_authorizer(app.current_event.request_context.authorizer.get_context() or {})
-        if refused is not None:
-            raise refused
-        args: dict[str, Any] = app.context["_route_args"]
-        for name, value in args.items():
-            if isinstance(value, str):
-                args[name] = unquote(value)
-        return super().handler(app, next_middleware)
-
-    def _get_body(self, app: Any) -> Any:
-        event = app.current_event
-        problem = content_type_problem(event.headers.get("content-type"), bool(event.body))
-        if problem is not None:
-            raise RequestUnsupportedContentType(
-                "Unsupported content type", errors=[{"path": "header.content-type", "message": problem}]
-            )
-        return self._parse_json_data(app)
+def before_route(app: APIGatewayRestResolver) -> None:
+    """What every resolver does first: raise the refusal the runtime authorizer carried in the request's
+    context (`cmp.gateway.errors.Refused`, answered with its 401, 403 or 404), before the body is read or
+    anything of the route runs; then decode percent-encoded path parameters (API Gateway REST passes them raw).
+    """
+    refused = Refused.from_authorizer(app.current_event.request_context.authorizer.get_context() or {})
+    if refused is not None:
+        raise refused
+    args: dict[str, Any] = app.context["_route_args"]
+    for name, value in args.items():
+        if isinstance(value, str):
+            args[name] = unquote(value)
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -199,6 +185,10 @@ def problem_message(problem: Mapping[str, Any]) -> str:
     """A pydantic error's message without the validator's raw text: a pattern mismatch names the expected
     format (`cmp.web.schemas.PATTERN_FORMATS`) instead of the regular expression, and a custom check's
     message loses pydantic's "Value error, " prefix."""
+    from cmp.web.schemas import (
+        PATTERN_FORMATS,
+    )  # a 422 has loaded pydantic; a resolver without validation never
+
     message = str(problem.get("msg", "is invalid"))
     if problem.get("type") == "string_pattern_mismatch":
         expected = PATTERN_FORMATS.get(str((problem.get("ctx") or {}).get("pattern", "")))
@@ -213,16 +203,30 @@ def _repeated(event_params: Mapping[str, list[str]] | None, loc: tuple[Any, ...]
     return len(event_params.get(str(loc[1])) or [])
 
 
-def make_resolver(logger: Logger, services: Services | None = None) -> APIGatewayRestResolver:
+def make_resolver(
+    logger: Logger, services: Services | None = None, *, validated: bool = True
+) -> APIGatewayRestResolver:
     """The function's resolver: validation on, CORS, the checks above, one error shape.
 
     `services` (built once per function by `bootstrap()`) is what the `get_services` dependency returns.
+    `validated=False` is for a function whose routes read no query parameter, header or body through
+    validation (the widget's static script; the payment webhooks, which read the raw body to check its
+    signature): Powertools' validation middleware (`cmp.web.validation`) is then never imported (60 to 100 ms of
+    its cold start, more where no model loads pydantic either; docs/performance.md). Such routes still get
+    `before_route` (the authorizer's refusal, path parameters decoded) and the error shape; a path parameter
+    reaches them as a string, unchecked, and a route returning a model is serialized without being validated
+    against it, so only routes whose every input is read by hand belong on such a resolver.
     """
     cors = CORSConfig(allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"), max_age=600)
-    app = APIGatewayRestResolver(enable_validation=True, cors=cors, json_body_deserializer=parse_json_body)
-    # Powertools builds its validation middleware in the constructor and runs it before any other; this is
-    # the one place its body reading can be narrowed to JSON.
-    app._request_validation_middleware = JsonOnlyValidation()
+    app = APIGatewayRestResolver(
+        enable_validation=validated, cors=cors, json_body_deserializer=parse_json_body
+    )
+    if validated:
+        from cmp.web.validation import JsonOnlyValidation
+
+        # Powertools builds its validation middleware in the constructor and runs it before any other; this
+        # is the one place its body reading can be narrowed to JSON.
+        app._request_validation_middleware = JsonOnlyValidation()
     if services is not None:
         app.dependency_overrides[get_services] = lambda: services
 
@@ -258,7 +262,11 @@ def make_resolver(logger: Logger, services: Services | None = None) -> APIGatewa
             raise ValidationFailed("the request parameters are invalid", errors=problems)
         return next_middleware(resolver)
 
-    app.use(middlewares=[tag_tenant, check_parameters])
+    def unvalidated(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+        before_route(resolver)
+        return next_middleware(resolver)
+
+    app.use(middlewares=[tag_tenant, check_parameters] if validated else [unvalidated, tag_tenant])
 
     @app.not_found
     def no_such_route(_: NotFoundError) -> Response[Any]:

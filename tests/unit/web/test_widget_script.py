@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools import Logger
 
+from cmp.gateway.errors import Refused, SubscriptionNotCallable
 from cmp.web.api import make_resolver
 from cmp.web.routes.integrate import WIDGET_SCRIPT_PATH
 from cmp.web.routes.widget import SCRIPT_PATH, router, widget_script
@@ -26,7 +27,7 @@ class _Context:
 
 def _handle(event: dict[str, Any]) -> dict[str, Any]:
     """What functions/widget_script/app.py answers: the same resolver, the same router."""
-    app = make_resolver(Logger(service="widget-script"))
+    app = make_resolver(Logger(service="widget-script"), validated=False)
     app.include_router(router)
     answer: dict[str, Any] = app.resolve(event, _Context())  # type: ignore[arg-type]
     return answer
@@ -51,6 +52,15 @@ def test_another_path_under_widget_is_a_404() -> None:
     event = json.loads((REPO / "events" / "widget_script.json").read_text())
     event["path"] = event["resource"] = "/v1/widget/widget.js"
     assert _handle(event)["statusCode"] == 404
+
+
+def test_a_refusal_the_authorizer_carried_is_answered_without_validation() -> None:
+    """The resolver without validation still answers the runtime authorizer's refusal before any route."""
+    event = json.loads((REPO / "events" / "widget_script.json").read_text())
+    event["requestContext"]["authorizer"] = Refused.to_authorizer(SubscriptionNotCallable("cancelled"))
+    answer = _handle(event)
+    assert answer["statusCode"] == 403
+    assert json.loads(answer["body"])["error"] == SubscriptionNotCallable.code
 
 
 def test_the_script_inserts_api_text_as_text_only() -> None:

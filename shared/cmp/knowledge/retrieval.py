@@ -466,12 +466,12 @@ class KnowledgeSearch:
         filters: SearchFilters | None, rerank: bool,
     ) -> list[SearchHit]:  # fmt: skip
         tenant = uuid.UUID(str(tenant_id))
-        embedder = self._embedder()
         with self._sessions(tenant, read_only=True) as session:
             if owner.kind == "product" and session.fetch_one(self._PRODUCT, (owner.id,)) is None:
                 raise NotFound("product not found")
             base = knowledge_base(session, owner)
             shared = product_base(session, owner.id) if owner.kind == "subscription" else None
+        embedder = self._embedder()
 
         def fits(ref: BaseRef) -> bool:
             return embedder.model == ref.embedding_model and embedder.dimension == ref.embedding_dimension

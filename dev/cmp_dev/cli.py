@@ -149,19 +149,43 @@ def data_sync_lines(api: str, data_sync: dict[str, Any]) -> list[str]:
 
 def demo_agent_lines(api: str, agent: dict[str, Any]) -> list[str]:
     """The banner's TechCorp lines, from `seeded["demo_agent"]` (`cmp_dev.demo_agent.DemoAgent` as a dict):
-    how its knowledge was indexed, and a chat call in Spanish with the demo API key (or, when a document
-    is not indexed, which and why)."""
+    how its knowledge and its product's were indexed, and a chat call in Spanish with the demo API key (or,
+    when a document is not indexed, which and why)."""
     indexed = sum(status == "indexed" for status in agent["documents"].values())
+    from_product = sum(status == "indexed" for status in agent["product_documents"].values())
     lines = [
         "",
         f"TechCorp support agent ({agent['subscription_id']}): {indexed} of {len(agent['documents'])} knowledge"
-        f" documents indexed (seeding took {agent['seconds']:.0f} s). Ask it in Spanish, with its API key:",
-        f"  curl -s -X POST {api}/v1/agents/{agent['subscription_id']}/chat \\",
-        f"    -H 'Authorization: Bearer {agent['api_key']}' -H 'Content-Type: application/json' \\",
-        f"""    -d '{{"message": "{agent["question"]}"}}'""",
+        f" documents indexed, and {from_product} of {len(agent['product_documents'])} of the seller's"
+        f" (seeding took {agent['seconds']:.0f} s). Ask it in Spanish, with its API key:",
+        *_chat_lines(api, agent, agent["question"]),
     ]
     lines += [f"  not indexed: {name}: {problem}" for name, problem in agent["problems"].items()]
     return lines
+
+
+def product_knowledge_lines(api: str, agent: dict[str, Any]) -> list[str]:
+    """The banner's lines on the TechCorp product's own knowledge (its seller's, shared with the agent): a
+    chat call the product's warranty answers, and the seller's test of that knowledge (after the seller's
+    login line, which sets $TOKEN)."""
+    knowledge = f"{api}/v1/provider/products/{agent['product_id']}/knowledge"
+    return [
+        "  The warranty comes from the product's own knowledge, shared by its seller (cited with"
+        ' "origin": "product"):',
+        *_chat_lines(api, agent, agent["product_question"]),
+        "  The seller tests that knowledge alone ($TOKEN is the seller's; docs/knowledge.md, 'Seller-provided"
+        " product knowledge'):",
+        f'  curl -s -X POST {knowledge}/test -H "Authorization: Bearer $TOKEN" \\',
+        f"""    -H 'Content-Type: application/json' -d '{{"question": "{agent["seller_question"]}"}}'""",
+    ]
+
+
+def _chat_lines(api: str, agent: dict[str, Any], message: str) -> list[str]:
+    return [
+        f"  curl -s -X POST {api}/v1/agents/{agent['subscription_id']}/chat \\",
+        f"    -H 'Authorization: Bearer {agent['api_key']}' -H 'Content-Type: application/json' \\",
+        f"""    -d '{{"message": "{message}"}}'""",
+    ]
 
 
 def websocket_example_lines(websocket: str, agent: dict[str, Any]) -> list[str]:
@@ -227,6 +251,7 @@ Demo accounts (password after the colon):""")
         lines += demo_agent_lines(api, demo_agent)
         if websocket:
             lines += websocket_example_lines(websocket, demo_agent)
+        lines += product_knowledge_lines(api, demo_agent)
     lines += [
         "",
         "Dedicated runtime: buying acme-support-agent's Enterprise plan provisions it onto the local cluster"

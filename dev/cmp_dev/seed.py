@@ -51,7 +51,8 @@ BUYER = DemoAccount("buyer@demo.cmp.dev", "Globex-Buys-2026!", "Globex Retail", 
 ADMIN = DemoAccount("admin@demo.cmp.dev", "Platform-Ops-2026!", "CMP Platform", ("owner", "admin"), True)
 DEMO_ACCOUNTS = (SELLER, BUYER, ADMIN)
 DEMO_AGENT = "techcorp-support-agent"
-"""The demo buyer's agent that answers from TechCorp's catalog and return policy (`cmp_dev.demo_agent`)."""
+"""The demo buyer's agent that answers from TechCorp's catalog and return policy, and from the warranty its
+seller provides with the product (`cmp_dev.demo_agent`)."""
 DEMO_AUTOMATION = "acme-crm-sync"
 """The demo automation: its subscription holds the Data Sync Automation workflow (`cmp_dev.demo_sync`)."""
 DEMO_PURCHASES = (DEMO_AGENT, "acme-support-agent", "acme-blog-writer", DEMO_AUTOMATION)
@@ -142,11 +143,11 @@ def seed(services: Services) -> dict[str, Any]:
     Returns `tenants` (demo email → tenant id), `products` (the demo products' slugs), `unpublished`
     (slug → product status, for each demo product that is not in the marketplace now), `subscriptions`
     (the demo buyer's, slug → subscription id) and `demo_agent` (`cmp_dev.demo_agent.DemoAgent` as a dict: the
-    TechCorp knowledge ingested into the buyer's demo agent and a new API key for it; None when the buyer
-    holds no demo agent) and `data_sync` (`cmp_dev.demo_sync.DataSyncDemo` as a dict: the buyer's active
-    Data Sync Automation workflow; None without the demo automation or outside the local stack). A demo product
-    that exists is left as it is: one archived after an earlier run stays archived, and `unpublished`
-    says so.
+    TechCorp knowledge ingested into the buyer's demo agent and its product's, and a new API key;
+    None when the buyer holds no demo agent) and `data_sync` (`cmp_dev.demo_sync.DataSyncDemo` as a dict: the
+    buyer's active Data Sync Automation workflow; None without the demo automation or outside the local
+    stack). A demo product that exists is left as it is: one archived after an earlier run stays archived,
+    and `unpublished` says so.
     """
     tenants: dict[str, str] = {}
     users: dict[str, str] = {}
@@ -171,14 +172,21 @@ def seed(services: Services) -> dict[str, Any]:
     agent = subscriptions.get(DEMO_AGENT)
     sync = subscriptions.get(DEMO_AUTOMATION)
     data_sync = seed_data_sync(services, tenants[BUYER.email], sync) if sync else None
+    demo_agent = None
+    if agent:
+        seller = tenants[SELLER.email]
+        product_id = next(
+            p["id"] for p in services.product_views.list_products(seller) if p["slug"] == DEMO_AGENT
+        )
+        demo_agent = seed_demo_agent(
+            services, tenants[BUYER.email], users[BUYER.email], agent, seller, str(product_id)
+        )
     return {
         "tenants": tenants,
         "products": published,
         "unpublished": unpublished,
         "subscriptions": subscriptions,
-        "demo_agent": asdict(seed_demo_agent(services, tenants[BUYER.email], users[BUYER.email], agent))
-        if agent
-        else None,
+        "demo_agent": asdict(demo_agent) if demo_agent else None,
         "data_sync": asdict(data_sync) if data_sync else None,
     }
 

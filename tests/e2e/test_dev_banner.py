@@ -1,7 +1,9 @@
 """`make run`'s banner tells the truth about the demo products: after one was archived, a restart says
 how many the marketplace really shows and which it does not, instead of repeating "5 published". Its
 TechCorp example call, asked in Spanish, gets a cited Spanish answer, over REST and over the printed
-WebSocket example; a restart indexes nothing twice and
+WebSocket example; its warranty call is answered from the product's seller-provided knowledge (cited with
+`origin: "product"`), and the seller's printed test of that knowledge answers it too; a restart indexes
+nothing twice and
 prints a new demo key (the previous one is revoked)."""
 
 from __future__ import annotations
@@ -36,14 +38,29 @@ class Dev(CmpDevProcess):
         assert self.wait() == 0, self.output
 
 
-def _ask_techcorp(banner: str) -> tuple[str, httpx.Response]:
-    """Send the banner's TechCorp example call as printed; returns its API key and the response."""
-    found = re.search(
+def _ask_techcorp(banner: str, nth: int = 0) -> tuple[str, httpx.Response]:
+    """Send the banner's `nth` TechCorp chat call as printed; returns its API key and the response."""
+    found = list(re.finditer(
         r"curl -s -X POST (\S+/chat) \\\n\s+-H 'Authorization: Bearer (\S+)' .*\\\n\s+-d '(\{.*\})'", banner
+    ))  # fmt: skip
+    assert len(found) > nth, banner
+    url, key, body = found[nth].groups()
+    return key, httpx.post(url, headers={"Authorization": f"Bearer {key}"}, json=json.loads(body), timeout=60)
+
+
+def _seller_test(banner: str, api_url: str) -> httpx.Response:
+    """Send the banner's seller test of the product's knowledge as printed, with the demo seller's token."""
+    found = re.search(
+        r"curl -s -X POST (\S+/knowledge/test) -H \"Authorization: Bearer \$TOKEN\" \\\n.* -d '(\{.*\})'",
+        banner,
     )
     assert found, banner
-    url, key, body = found.groups()
-    return key, httpx.post(url, headers={"Authorization": f"Bearer {key}"}, json=json.loads(body), timeout=60)
+    url, body = found.groups()
+    login = httpx.post(
+        f"{api_url}/v1/auth/login", json={"email": SELLER.email, "password": SELLER.password}, timeout=30
+    )
+    token = login.json()["access_token"]
+    return httpx.post(url, headers={"Authorization": f"Bearer {token}"}, json=json.loads(body), timeout=60)
 
 
 def _stream_techcorp(banner: str) -> str:
@@ -83,6 +100,17 @@ def test_the_banner_counts_what_the_marketplace_really_shows_after_a_restart() -
         assert re.search(r"^WebSocket: ws://\S+/ws\?", first.output, re.M), first.output
         streamed = _stream_techcorp(first.output)
         assert "15 días" in streamed and "done Política de devoluciones" in streamed, streamed
+        assert "and 2 of 2 of the seller's" in first.output, first.output
+        _, warranty = _ask_techcorp(first.output, 1)
+        assert warranty.status_code == 200, warranty.text
+        answer = warranty.json()
+        assert answer["language"] == "es" and "un año" in answer["answer"], answer
+        assert answer["citations"][0]["origin"] == "product", answer["citations"]
+        assert answer["citations"][0]["title"] == "Garantía de TechCorp", answer["citations"]
+        tested = _seller_test(first.output, first.api)
+        assert tested.status_code == 200, tested.text
+        assert "one year" in tested.json()["answer"], tested.json()
+        assert {c["origin"] for c in tested.json()["citations"]} == {"product"}, tested.json()
         _archive_as_demo_seller(first.api, "acme-faq-bot")
     finally:
         first.stop()

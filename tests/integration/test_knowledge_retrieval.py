@@ -20,6 +20,7 @@ from cmp.db.session import Session
 from cmp.errors import Conflict
 from cmp.knowledge.embeddings import HashEmbedder
 from cmp.knowledge.grounding import citation
+from cmp.knowledge.model import KnowledgeOwner
 from cmp.knowledge.retrieval import KnowledgeSearch, Method, SearchFilters, knowledge_base, search_chunks
 from tests.knowledge_data import EMBEDDER, add_base, add_document, new_tenant
 from tests.subscriptions import subscribe
@@ -116,7 +117,7 @@ def test_through_the_hnsw_index_the_filtered_search_still_returns_k_rows(
     query = topics.centres[3]
     with psycopg.connect(owner_conn.info.dsn, row_factory=dict_row) as conn:
         session = Session(conn)
-        base = knowledge_base(session, subscription_id)
+        base = knowledge_base(session, KnowledgeOwner.subscription(subscription_id))
         assert base is not None
         exact = search_chunks(
             session, tenant, base, "x", query, 4, "vector", SearchFilters(source_types=("qa",))

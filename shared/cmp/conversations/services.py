@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from cmp.conversations.language import detect
@@ -35,9 +36,13 @@ from cmp.conversations.prompt import assemble
 from cmp.db.uow import UnitOfWorkFactory
 from cmp.errors import Conflict, FieldError, ValidationFailed
 from cmp.knowledge.grounding import Citation, citation, confidence, default_threshold, supporting
-from cmp.knowledge.retrieval import KnowledgeSearch
+from cmp.knowledge.retrieval import KnowledgeSearch, Method, SearchHit
 from cmp.metering.model import UsageEvent, compute_ms
 from cmp.ports import Clock, IdGenerator
+
+Search = Callable[[str, int, Method], list[SearchHit]]
+"""Retrieval for a turn: (message, top_k, method) → ranked hits (`KnowledgeSearch.search` or
+`search_product` with the tenant and the subscription or product bound)."""
 
 
 class AgentService:
@@ -131,7 +136,8 @@ class AgentService:
             with self._uow(ctx.tenant_id) as uow:
                 earlier = uow.conversations.session_language(request.session_id, ctx.subscription_id)
                 history = uow.conversations.history(request.session_id, settings.history_turns)
-        draft = self._draft(ctx.tenant_id, ctx.subscription_id, settings, model, request, history, earlier)
+        search = partial(self._search.search, ctx.tenant_id, ctx.subscription_id)
+        draft = self._draft(search, settings, model, request, history, earlier)
         completion: Completion | None = draft.fixed
         if completion is None:
             assert draft.prompt is not None
@@ -176,8 +182,24 @@ class AgentService:
         """ "Test knowledge base": the answer the agent would give to `question` as a new conversation, with
         its sources; nothing is stored (session and message ids are fresh and unsaved)."""
         settings = self.settings(tenant_id, subscription_id)
+        return self._test(partial(self._search.search, tenant_id, subscription_id), settings, question)
+
+    def test_product(self, tenant_id: uuid.UUID | str, product_id: uuid.UUID, question: str) -> ChatAnswer:
+        """The seller's "Test knowledge base": the answer the product's agent would give to `question` from
+        the product's own knowledge base alone (shared or not), with the product's default settings (those
+        a new subscription starts with); nothing is stored. Raises NotFound (another tenant's product) or
+        Conflict (a product that is not an agent)."""
+        with self._uow(tenant_id) as uow:
+            product = uow.products.get(product_id)
+        if product.category != "agent":
+            raise Conflict(f"product {product_id} is a {product.category}, not an agent")
+        name = product.listing.name or str(product_id)
+        settings = AgentSettings.resolve(name, product.capabilities.to_document(), {})
+        return self._test(partial(self._search.search_product, tenant_id, product_id), settings, question)
+
+    def _test(self, search: Search, settings: AgentSettings, question: str) -> ChatAnswer:
         model = self._model()
-        draft = self._draft(tenant_id, subscription_id, settings, model, ChatRequest(question), [])
+        draft = self._draft(search, settings, model, ChatRequest(question), [])
         if draft.fixed is not None:
             completion = draft.fixed
         else:
@@ -210,8 +232,7 @@ class AgentService:
 
     def _draft(
         self,
-        tenant_id: uuid.UUID | str,
-        subscription_id: uuid.UUID,
+        search: Search,
         settings: AgentSettings,
         model: LanguageModel,
         request: ChatRequest,
@@ -220,9 +241,7 @@ class AgentService:
     ) -> _Draft:
         language = settings.response_language(detect(request.message), request.language, earlier)
         mode: Mode = "generative" if model.generative else "extractive"
-        hits = self._search.search(
-            tenant_id, subscription_id, request.message, settings.top_k, settings.method
-        )
+        hits = search(request.message, settings.top_k, settings.method)
         score = confidence(request.message, hits)
         threshold = settings.threshold
         if threshold is None:

@@ -42,13 +42,13 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from cmp.errors import Conflict
+from cmp.errors import Conflict, NotFound
 from cmp.knowledge.model import TS_CONFIGS as LANGUAGE_CONFIGS
-from cmp.knowledge.model import ts_config_for
+from cmp.knowledge.model import KnowledgeOwner, ts_config_for
 from cmp.knowledge.rerank import Reranker
 
 if TYPE_CHECKING:
@@ -387,15 +387,15 @@ def search_chunks(
     return [SearchHit(rank=i, **row) for i, row in enumerate(rows, start=1)]
 
 
-def knowledge_base(session: Session, subscription_id: uuid.UUID) -> BaseRef | None:
-    """The subscription's knowledge base with its chunk count (None when it has none, or another tenant's
-    subscription is named: RLS hides it)."""
+def knowledge_base(session: Session, owner: KnowledgeOwner) -> BaseRef | None:
+    """The knowledge base of the caller's subscription or product with its chunk count (None when it has
+    none, or another tenant's is named: RLS hides it)."""
     row = session.fetch_one(
         "select b.id, b.embedding_model, b.embedding_dimension,"
         " (select count(*) from knowledge_chunks c where c.tenant_id = b.tenant_id"
         "  and c.knowledge_base_id = b.id) as chunk_count"
-        " from knowledge_bases b where b.subscription_id = %s",
-        (subscription_id,),
+        f" from knowledge_bases b where b.{owner.kind}_id = %s",
+        (owner.id,),
     )
     return BaseRef(**row) if row else None
 
@@ -417,13 +417,12 @@ class KnowledgeSearch:
     rerank`).
     """
 
+    _PRODUCT = "select 1 as one from products where id = %s"
+
     def __init__(
-        self,
-        sessions: Callable[..., AbstractContextManager[Session]],
-        embedder: Callable[[], Embedder],
-        reranker: Reranker | None = None,
-        exact_max_chunks: int = EXACT_MAX_CHUNKS,
-    ) -> None:
+        self, sessions: Callable[..., AbstractContextManager[Session]], embedder: Callable[[], Embedder],
+        reranker: Reranker | None = None, exact_max_chunks: int = EXACT_MAX_CHUNKS,
+    ) -> None:  # fmt: skip
         self._sessions = sessions
         self._embedder = embedder
         self._reranker = reranker
@@ -435,15 +434,9 @@ class KnowledgeSearch:
         return self._embedder().model
 
     def search(
-        self,
-        tenant_id: uuid.UUID | str,
-        subscription_id: uuid.UUID,
-        query: str,
-        top_k: int,
-        method: Method,
-        filters: SearchFilters | None = None,
-        rerank: bool = False,
-    ) -> list[SearchHit]:
+        self, tenant_id: uuid.UUID | str, subscription_id: uuid.UUID, query: str, top_k: int, method: Method,
+        filters: SearchFilters | None = None, rerank: bool = False,
+    ) -> list[SearchHit]:  # fmt: skip
         """The `top_k` best chunks of the subscription's knowledge base and of its product's shared one,
         ranked together (an empty list when neither exists); with `rerank` and a reranker configured, the
         best `top_k` of three times as many candidates.
@@ -454,11 +447,30 @@ class KnowledgeSearch:
         works; a product base of another model is then left out of vector and hybrid searches),
         `EmbeddingUnavailable` when the embedder cannot answer.
         """
+        return self._search(tenant_id, KnowledgeOwner.subscription(subscription_id), query, top_k, method,
+                            filters, rerank)  # fmt: skip
+
+    def search_product(
+        self, tenant_id: uuid.UUID | str, product_id: uuid.UUID, query: str, top_k: int, method: Method,
+        filters: SearchFilters | None = None, rerank: bool = False,
+    ) -> list[SearchHit]:  # fmt: skip
+        """The seller's search of its own product's knowledge base alone (shared or not), ranked as `search`,
+        every hit's `origin` "product"; raises `NotFound` for another tenant's product, else as `search`."""
+        owner = KnowledgeOwner.product(product_id)
+        return [replace(h, origin="product") for h in self._search(tenant_id, owner, query, top_k, method,
+                                                                    filters, rerank)]  # fmt: skip
+
+    def _search(
+        self, tenant_id: uuid.UUID | str, owner: KnowledgeOwner, query: str, top_k: int, method: Method,
+        filters: SearchFilters | None, rerank: bool,
+    ) -> list[SearchHit]:  # fmt: skip
         tenant = uuid.UUID(str(tenant_id))
-        embedder = self._embedder()
         with self._sessions(tenant, read_only=True) as session:
-            base = knowledge_base(session, subscription_id)
-            shared = product_base(session, subscription_id)
+            if owner.kind == "product" and session.fetch_one(self._PRODUCT, (owner.id,)) is None:
+                raise NotFound("product not found")
+            base = knowledge_base(session, owner)
+            shared = product_base(session, owner.id) if owner.kind == "subscription" else None
+        embedder = self._embedder()
 
         def fits(ref: BaseRef) -> bool:
             return embedder.model == ref.embedding_model and embedder.dimension == ref.embedding_dimension
@@ -470,7 +482,7 @@ class KnowledgeSearch:
             )
         product = None
         if shared is not None and (method == "keyword" or fits(shared)):
-            product = ProductScope(subscription_id, shared)
+            product = ProductScope(owner.id, shared)
         searched = [ref for ref in (base, product.base if product else None) if ref is not None]
         if not searched:
             return []

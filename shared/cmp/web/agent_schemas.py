@@ -3,7 +3,7 @@ subscription's knowledge search and test (contracts: `POST /v1/agents/{id}/chat`
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints, ValidationError, WrapValidator
@@ -12,6 +12,9 @@ from pydantic_core import PydanticCustomError
 from cmp.capabilities.maxima import PLATFORM_MAXIMA
 from cmp.conversations.model import IMAGE_TYPES, MAX_MESSAGE_CHARS
 from cmp.web.schemas import ApiModel, RequestModel
+
+if TYPE_CHECKING:
+    from cmp.knowledge.retrieval import SearchFilters, SearchHit
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)]
 
@@ -157,6 +160,17 @@ class SearchBody(RequestModel):
     method: Literal["vector", "keyword", "hybrid"] = "hybrid"
     filters: SearchFiltersBody | None = None
 
+    def search_filters(self) -> SearchFilters:
+        """The filters as `KnowledgeSearch` takes them (no restriction when none were given)."""
+        from cmp.knowledge.retrieval import SearchFilters
+
+        f = self.filters
+        return SearchFilters(
+            source_types=tuple(f.source_types or ()), document_ids=tuple(f.document_ids or ()),
+            languages=tuple(f.languages or ()), published_after=f.published_after,
+            published_before=f.published_before, metadata=dict(f.metadata or {}),
+        ) if f else SearchFilters()  # fmt: skip
+
 
 class SearchHitOut(ApiModel):
     """A ranked chunk with its citation. `score` is the method's (cosine, ts_rank or fused RRF);
@@ -175,6 +189,24 @@ class SearchResponse(ApiModel):
     query: str
     method: Literal["vector", "keyword", "hybrid"]
     hits: list[SearchHitOut]
+
+    @classmethod
+    def of(cls, body: SearchBody, hits: list[SearchHit]) -> SearchResponse:
+        """The answer to `body`: each hit with its citation (snippet quoted from the chunk)."""
+        from cmp.knowledge.grounding import citation
+
+        return cls.model_validate({
+            "query": body.query,
+            "method": body.method,
+            "hits": [
+                SearchHitOut.model_validate({
+                    "rank": h.rank, "score": h.score, "similarity": h.similarity, "content": h.content,
+                    "language": h.language, "section": h.section,
+                    "citation": citation(h.rank, h, body.query).as_dict(),
+                })
+                for h in hits
+            ],
+        })  # fmt: skip
 
 
 class KnowledgeTestBody(RequestModel):

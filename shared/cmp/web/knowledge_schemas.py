@@ -4,15 +4,17 @@ seller's `/v1/provider/products/{id}/knowledge…`)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 from pydantic import Field, model_validator
 
 from cmp.errors import FieldError, PayloadTooLarge
-from cmp.knowledge.model import PREVIEW_CHARS, Document, QaPair, UrlSource
-from cmp.knowledge.views import KnowledgeStats
 from cmp.web.schemas import ApiModel, RequestModel
+
+if TYPE_CHECKING:
+    from cmp.knowledge.model import Document, QaPair, UrlSource
+    from cmp.knowledge.views import KnowledgeStats
 
 MAX_UPLOAD_BYTES = 5 * 1024**3
 """S3's limit for one POST upload (5 GiB); the plan's per-file size is usually far below."""
@@ -111,6 +113,8 @@ class Preview(ApiModel):
     @classmethod
     def of(cls, document: Document) -> Preview:
         """The preview of `document` (empty until it has been parsed)."""
+        from cmp.knowledge.model import PREVIEW_CHARS
+
         text = document.preview or ""
         return cls(
             document_id=document.id,

@@ -20,8 +20,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Header
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from cmp.conversations.model import ChatAnswer, ChatRequest, ImageInput
-from cmp.knowledge.grounding import citation
-from cmp.knowledge.retrieval import SearchFilters
 from cmp.web.agent_schemas import (
     ChatBody,
     ChatResponse,
@@ -29,7 +27,6 @@ from cmp.web.agent_schemas import (
     FeedbackResponse,
     KnowledgeTestBody,
     SearchBody,
-    SearchHitOut,
     SearchResponse,
     WidgetSettingsResponse,
 )
@@ -140,30 +137,14 @@ def search(
     base was embedded with another model than the one queries use (keyword search still works)."""
     ctx.require_subscription(subscription_id)
     ctx.require_scope("knowledge:read")
-    f = body.filters
-    filters = SearchFilters(
-        source_types=tuple(f.source_types or ()), document_ids=tuple(f.document_ids or ()),
-        languages=tuple(f.languages or ()), published_after=f.published_after,
-        published_before=f.published_before, metadata=dict(f.metadata or {}),
-    ) if f else SearchFilters()  # fmt: skip
     with services.gateway.admit(ctx, metric="api_calls") as admission:
         hits = services.knowledge_search.search(
-            ctx.tenant_id, subscription_id, body.query, body.top_k, body.method, filters
+            ctx.tenant_id, subscription_id, body.query, body.top_k, body.method, body.search_filters()
         )
         services.call_meter.record(
             ctx.tenant_id, subscription_id, ctx.key_id, _request_id(), admission.started_at
         )
-    payload = SearchResponse.model_validate({
-        "query": body.query,
-        "method": body.method,
-        "hits": [
-            SearchHitOut.model_validate({
-                "rank": h.rank, "score": h.score, "similarity": h.similarity, "content": h.content,
-                "language": h.language, "section": h.section, "citation": citation(h.rank, h, body.query).as_dict(),
-            })
-            for h in hits
-        ],
-    })  # fmt: skip
+    payload = SearchResponse.of(body, hits)
     return Response(200, content_types.APPLICATION_JSON, payload, headers=admission.headers)
 
 

@@ -4,17 +4,21 @@ uploads, status, preview, reindex, delete), websites and Q&A pairs as a buyer's 
 (`KnowledgeOwner.product`), under `/v1/provider/products/{product_id}/knowledge`. A portal route: the
 caller needs the seller role, the product must be its organization's (another's is a 404), and the product
 limits apply (`cmp.knowledge.policy.PRODUCT_LIMITS`). `PUT …/knowledge` shares the base with the agents of
-the product's subscriptions, who then search it beside their own knowledge (docs/knowledge.md)."""
+the product's subscriptions, who then search it beside their own knowledge (docs/knowledge.md); `POST
+…/knowledge/search` and `…/knowledge/test` let the seller try the base alone, shared or not.
+
+The knowledge model, services and Q&A import load on a route's first call, not with the function (its cold
+start); the request and response models must load with it (the resolver reads them from the signatures)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from cmp.knowledge.model import UPLOAD_EXPIRES_SECONDS, KnowledgeOwner
-from cmp.knowledge.qa_import import rows_from_csv, rows_from_pairs
+from cmp.web.agent_schemas import ChatResponse, KnowledgeTestBody, SearchBody, SearchResponse
 from cmp.web.deps import Seller, ServicesDep
 from cmp.web.knowledge_schemas import (
     CreatedDocument,
@@ -37,11 +41,16 @@ from cmp.web.knowledge_schemas import (
 )
 from cmp.web.schemas import EDIT, PRODUCT, answers
 
+if TYPE_CHECKING:
+    from cmp.knowledge.model import KnowledgeOwner
+
 router = Router()
 KB = "/v1/provider/products/<product_id>/knowledge"
 
 
 def _owner(product_id: UUID) -> KnowledgeOwner:
+    from cmp.knowledge.model import KnowledgeOwner
+
     return KnowledgeOwner.product(product_id)
 
 
@@ -68,6 +77,8 @@ def create_product_document(
     """A pending document and a presigned S3 POST for its file; format, size per file and the base's count
     and total are checked against the product limits now (413 over the per-file size, 422 otherwise) and
     again, with the file's real type, after upload. Ingestion starts by itself when the file lands."""
+    from cmp.knowledge.model import UPLOAD_EXPIRES_SECONDS
+
     body.check_size()
     upload = services.knowledge.request_upload(
         seller.tenant_id, _owner(product_id), body.filename, body.content_type, body.size_bytes
@@ -175,6 +186,8 @@ def import_product_qa(
 ) -> tuple[QaPairList, int]:
     """Add Q&A pairs from a JSON list (`pairs`) or CSV text (`csv`); every bad row is named in the 422 and
     then no pair is added."""
+    from cmp.knowledge.qa_import import rows_from_csv, rows_from_pairs
+
     rows = (
         rows_from_pairs([(p.question, p.answer) for p in body.pairs])
         if body.pairs is not None
@@ -209,3 +222,28 @@ def delete_product_qa(
     """Delete a pair, its document and its chunk."""
     services.knowledge.delete_qa_pair(seller.tenant_id, _owner(product_id), pair_id)
     return Response(status_code=204)
+
+
+@router.post(f"{KB}/search", responses=answers(200, "Ranked chunks with citations", *EDIT, 503))
+def search_product_knowledge(
+    product_id: UUID, body: SearchBody, seller: Seller, services: ServicesDep
+) -> SearchResponse:
+    """Search the product's knowledge base alone, shared or not, as a subscriber's agent would search it
+    (the buyer's `POST /v1/subscriptions/{id}/knowledge/search`: `vector`, `keyword` or `hybrid`, the same
+    filters); every citation's `origin` is "product". 409 when the base was embedded with another model
+    than queries are (keyword search still works), 503 when the embedder cannot answer."""
+    hits = services.knowledge_search.search_product(
+        seller.tenant_id, product_id, body.query, body.top_k, body.method, body.search_filters()
+    )
+    return SearchResponse.of(body, hits)
+
+
+@router.post(f"{KB}/test", responses=answers(200, "The answer the product's agent would give", *EDIT, 503))
+def test_product_knowledge(
+    product_id: UUID, body: KnowledgeTestBody, seller: Seller, services: ServicesDep
+) -> ChatResponse:
+    """ "Test knowledge base" for the seller: the answer the product's agent would give to `question` from
+    the product's knowledge base alone, with the settings a new subscription starts with, and its sources.
+    Nothing is stored or metered. 409 for a product that is not an agent."""
+    answer = services.agent.test_product(seller.tenant_id, product_id, body.question)
+    return ChatResponse.model_validate(answer.as_dict())

@@ -110,6 +110,9 @@ def test_api_runs_are_held_to_the_executions_quota_with_ratelimit_headers(
     assert headers["RateLimit-Policy"] == '"key";q=600;w=60, "subscription";q=600;w=60', headers
     status, rerun, headers = invoke(platform, API, "POST", f"/v1/runs/{first['run_id']}/rerun", who)
     assert (status, rerun["rerun_of"]) == (202, first["run_id"]) and "RateLimit" in headers
+    other_input = {"input": {"amounts": [9]}}  # a rerun takes no body: refused, never run with the old input
+    status, refused, _ = invoke(platform, API, "POST", f"/v1/runs/{first['run_id']}/rerun", who, other_input)
+    assert (status, refused["errors"][0]["path"]) == (422, "body"), refused
     status, refused, headers = invoke(platform, API, "POST", runs, who, {"input": {"amounts": [2]}})
     assert (status, refused["error"]) == (429, "quota_exceeded"), refused
     assert (

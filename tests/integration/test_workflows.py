@@ -343,6 +343,38 @@ def test_a_signed_webhook_delivery_runs_once(db: Database, engine: tuple[Service
         services.workflow_hooks.deliver("wh_" + "x" * 24, headers, body)
 
 
+def test_a_webhook_body_is_stored_or_refused_by_path_never_a_500(
+    db: Database, engine: tuple[Services, str]
+) -> None:
+    services, _ = engine
+    services.workflow_hook_key = lambda: "hook-secret-for-tests"
+    tenant = new_tenant(db, "Automation Buyer")
+    workflow_id = _activated(services, tenant, automation(db, tenant).id, HOOKED)
+    hook = services.workflows.get(tenant, uuid.UUID(workflow_id))["webhook"]
+    webhook_id = hook["path"].rsplit("/", 1)[1]
+
+    def deliver(body: bytes) -> dict[str, Any]:
+        headers = {"X-CMP-Signature": sign(hook["signing_key"], body, int(time.time()))}
+        return services.workflow_hooks.deliver(webhook_id, headers, body)
+
+    deep = b'{"a": ' * 70 + b"1" + b"}" * 70
+    for body, path in (
+        (b'{"order": "x\\u0000y"}', "order"),
+        (b'{"order": "\\ud800"}', "order"),
+        (b"order=x\x00y", "body"),
+        (deep, "a." * 63 + "a"),
+    ):
+        with pytest.raises(ValidationFailed) as refused:
+            deliver(body)
+        assert [e.path for e in refused.value.errors] == [path], (body[:30], refused.value.errors)
+    too_deep = b'{"a": ' * 3000 + b"1" + b"}" * 3000
+    for body in (b'{"order": NaN}', b'{"order": 1e999}', too_deep):
+        run = deliver(body)
+        assert services.workflow_runs.detail(tenant, uuid.UUID(run["run_id"]))["input"] == {
+            "body": body.decode()
+        }
+
+
 def test_only_a_webhook_trigger_answers_its_address(db: Database, engine: tuple[Services, str]) -> None:
     services, _ = engine
     services.workflow_hook_key = lambda: "hook-secret-for-tests"

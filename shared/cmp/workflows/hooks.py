@@ -31,7 +31,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 import time
 import uuid
@@ -39,7 +38,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cmp.errors import Conflict, FieldError, NotFound, Unauthorized
+from cmp.errors import Conflict, FieldError, NotFound, Unauthorized, ValidationFailed
+from cmp.json_input import loads
 from cmp.ports import Clock
 from cmp.workflows.actions import sign
 from cmp.workflows.admission import Admit, start_admitted, trigger_context
@@ -107,7 +107,7 @@ class WebhookDeliveries:
     def deliver(self, webhook_id: str, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
         """Start (or find, for a retried delivery) the run of this delivery; returns `run_summary`. Raises
         NotFound (unknown id, not a webhook trigger), Unauthorized (authentication failed), Conflict (the
-        workflow is not active), RateLimited / QuotaExceeded (429: the gateway refused the delivery)."""
+        workflow is not active), ValidationFailed (a body value that cannot be stored), RateLimited / QuotaExceeded (429: the gateway refused the delivery)."""
         return self._deliver(webhook_id, headers, body)[0]
 
     def _deliver(
@@ -198,10 +198,25 @@ class WebhookDeliveries:
 
 
 def _payload(body: bytes) -> dict[str, Any]:
-    """The run's input: the JSON object sent, or `{"body": <text>}` for anything else."""
+    """The run's input: the JSON object sent, or `{"body": <text>}` for anything else (not JSON, NaN or
+    an out-of-range number as `cmp.json_input.loads` refuses them, nesting past the parser's recursion
+    limit, a JSON value that is not an object: `{"body": <value>}`). Raises ValidationFailed (422, at the
+    value's path) for what PostgreSQL cannot store as `jsonb` (`cmp.flows.safety.check_document`: a NUL
+    character, a lone surrogate, nesting deeper than 64 levels), so such a delivery starts nothing."""
+    # Imported here, as cmp.web.api does: cmp.flows loads every flow reader and YAML.
+    from cmp.flows.safety import check_document
+
     text = body.decode("utf-8", errors="replace")
     try:
-        parsed = json.loads(text) if text.strip() else {}
-    except ValueError:
-        return {"body": text}
-    return parsed if isinstance(parsed, dict) else {"body": parsed}
+        parsed = loads(text) if text.strip() else {}
+    except (ValueError, RecursionError):
+        payload: dict[str, Any] = {"body": text}
+    else:
+        payload = parsed if isinstance(parsed, dict) else {"body": parsed}
+    try:
+        check_document(payload, root="body")
+    except ValidationFailed as e:
+        raise ValidationFailed(
+            "the webhook body holds a value that cannot be stored", errors=e.errors
+        ) from None
+    return payload

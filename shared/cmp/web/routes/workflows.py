@@ -14,6 +14,7 @@ spends what its runs need; the API stage's throttle (template.yaml `MethodSettin
 
 from __future__ import annotations
 
+import base64
 from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import UUID
 
@@ -22,7 +23,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
 from cmp.catalog.paging import ProductPage
-from cmp.errors import NotFound
+from cmp.errors import FieldError, NotFound, ValidationFailed
 from cmp.gateway.context import RuntimeContext
 from cmp.web.deps import Runtime, ServicesDep
 from cmp.web.schemas import PageCursor, PageLimit, answers
@@ -218,15 +219,36 @@ def cancel_run(run_id: UUID, ctx: Runtime, services: ServicesDep) -> RunSummary:
 
 
 @router.post(
-    f"{RUN}/rerun", responses=answers(202, "A new run with the same input", 401, 403, 404, 409, *GATE)
+    f"{RUN}/rerun", responses=answers(202, "A new run with the same input", 401, 403, 404, 409, 422, *GATE)
 )
 def rerun(run_id: UUID, ctx: Runtime, services: ServicesDep) -> Response[RunSummary]:
     """A new run of the workflow's active version with this run's input (`rerun_of` names this run); 429
-    `quota_exceeded` when the plan's `executions` are used up."""
+    `quota_exceeded` when the plan's `executions` are used up. It takes no body (none, or `{}`): a body
+    with anything in it is a 422 naming `body`, never ignored, so a caller who meant another input is told
+    to start a run with it instead of getting the old input's run."""
+    refuse_a_body()
     tenant_id = on_run(ctx, run_id, services)
     with services.gateway.admit(ctx, EXECUTIONS) as admission:
         started = services.workflow_runs.rerun(tenant_id, run_id)
     return Response(202, JSON, RunSummary.model_validate(started), admission.headers)
+
+
+def refuse_a_body() -> None:
+    """Raises ValidationFailed (path `body`) unless the request's body is absent, blank or `{}`."""
+    event = router.current_event
+    raw = event.body or ""
+    sent = base64.b64decode(raw) if event.is_base64_encoded else raw.encode()
+    if sent.strip() not in (b"", b"{}"):
+        raise ValidationFailed(
+            "a rerun takes no body",
+            errors=[
+                FieldError(
+                    "body",
+                    "must be empty: a rerun uses the first run's input; to run with another input,"
+                    " POST /v1/workflows/{workflow_id}/runs with it",
+                )
+            ],
+        )
 
 
 EXPORT_ANSWER = {

@@ -7,11 +7,11 @@ clients' clock is reported beside it. That the verdict can fail: tests/unit/test
 admitting twice the rate fails it).
 
 The property is relative to the limit, so the test first measures how many admissions this host drives in
-the slowest second of a 4-second probe under a limit it cannot reach, and sets the limit to a fifth of
-that, at most TARGET_PER_MINUTE (6,000): the clients then always outpace the limit, on an idle machine or
+a typical (median) second of a 4-second probe under a limit it cannot reach, and sets the limit to a
+fifth of that, at most TARGET_PER_MINUTE (6,000): the clients then always outpace the limit, on an idle machine or
 a loaded one, instead of the test failing because the host is slow. A window must expect at least
-MIN_PER_WINDOW (100) admissions for 2 % to cover the two admissions its edges may move, so the windows are
-1 second long at 100/s and above, and the shortest whole number of seconds reaching 100 below that. The
+MIN_PER_WINDOW (1,000) admissions for 2 % to cover what a stall of the host moves across its edges, so the
+windows are 10 seconds long at 100/s, and the shortest whole number of seconds reaching 1,000 below that. The
 1-minute window needs a run over 60 s, longer than this test may take:
 `bench/gateway_bench.py --accuracy-seconds 65`.
 
@@ -21,6 +21,7 @@ proxy admitted 544 of 1,022 requests against a 100 rpm limit."""
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable
 from typing import Any
 
@@ -38,18 +39,22 @@ from tests.subscriptions import capabilities, subscribe
 from .conftest import caller_of
 
 TARGET_PER_MINUTE = 6000
-"""100 per second (burst: 10 s of it), the limit on a machine that drives 500 admissions in its slowest
+"""100 per second (burst: 10 s of it), the limit on a machine that drives 500 admissions in a typical
 second; it is then checked in 1-second windows."""
-MIN_PER_WINDOW = 100
-"""A window's count may be off by up to two from rate x length, from where its edges fall and the clients'
-varying delay (an admission due just before the window made just inside it); at 100 that is 2 %."""
+MIN_PER_WINDOW = 1000
+"""A window's count is off from rate x length by what a stall of the host moves across its edges: no
+request reaches the limiter while the 2-core host stalls (gaps of 200-230 ms between admissions were seen
+on an idle one), and GCRA then admits the missed share at once, within its burst tolerance. At 100/s that is
+~20 admissions, 2 % of a window of 1,000 (a 365-ms stall under a CPU-bound neighbour moved 2.2 % of a
+window of 519); the quiet bench (docs/performance.md, 14:47) had every 5-s window at 100/s within 2 % and
+1-s windows 90-111, so windows of 1,000 admissions are checked."""
 OUTPACE = 5
 """The clients can admit this many times the limit, so the burst drains in 10 s / (OUTPACE - 1)."""
 LONGER = 5
 """The longer windows checked beside the shortest: LONGER x `window` seconds."""
 CLIENTS = 100
 PROBE_SECONDS = 4.0
-SECONDS = 22.0
+SECONDS = 30.0
 
 
 @pytest.fixture
@@ -75,7 +80,10 @@ def test_100_clients_get_the_rate_within_two_percent(
     key_with_limit: Callable[[int], RuntimeContext], postgres: Postgres
 ) -> None:
     probe = hammer(postgres.app_url, key_with_limit(10**7), CLIENTS, PROBE_SECONDS)
-    capacity = min(probe["per_second"][1:-1] or [0])  # the slowest whole second this host drove
+    # What this host drives in a typical whole second: the median, not the slowest, which one stall of the
+    # host (a second with a 1-s gap drove 15 admissions in a CI run) would make the limit, and then the
+    # windows, too long for the run.
+    capacity = statistics.median(probe["per_second"][1:-1] or [0])
     per_minute = min(TARGET_PER_MINUTE, math.floor(capacity / OUTPACE * 60))
     assert per_minute >= 60, f"the host admits {capacity:.0f}/s, too slow to test a limit"
     rate, burst = per_minute / 60, default_burst(per_minute)

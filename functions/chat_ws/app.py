@@ -8,7 +8,6 @@ management API); its boto3 session is made on the first send, so importing this 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -16,14 +15,10 @@ from chalice.app import Chalice, Response, WebsocketEvent
 
 from cmp.bootstrap import bootstrap
 from cmp.chat_ws.management import ManagementApi
-from cmp.chat_ws.protocol import UNEXPECTED
-from cmp.errors import DomainError
 from cmp.observability import instruments
 
 logger, metrics = instruments("chat-ws")
 services = bootstrap()
-
-
 app = Chalice(app_name="cmp-chat-ws")
 management = ManagementApi(services.settings.websocket_management_url)
 app.websocket_api = management
@@ -32,28 +27,16 @@ app.websocket_api = management
 @app.on_ws_connect()
 def connect(event: WebsocketEvent) -> Response:
     """Accept the connection (200) or refuse the handshake with the error's status and body."""
-    try:
-        ctx = services.chat_ws.connect_event(event.connection_id, event.to_dict())
-    except DomainError as e:
-        logger.info("connection refused", extra={"status": e.status, "reason": e.message})
-        return Response(
-            body=json.dumps(e.to_dict()), status_code=e.status, headers={"Content-Type": "application/json"}
-        )
-    logger.append_keys(tenant_id=str(ctx.tenant_id))
-    logger.info("connected", extra={"subscription_id": str(ctx.subscription_id)})
-    return Response(body="", status_code=200)
+    status, body = services.chat_ws.handshake(event.connection_id, event.to_dict(), logger)
+    return Response(body=body, status_code=status, headers={"Content-Type": "application/json"})
 
 
 @app.on_ws_message()
 def message(event: WebsocketEvent) -> None:
     """One client message: answered with frames through `@connections` (never an exception)."""
-    send = management.sender(event.connection_id)
     request_id = str(event.to_dict()["requestContext"].get("requestId", ""))
-    try:
-        services.chat_ws.message(event.connection_id, event.body, send, request_id)
-    except Exception:
-        logger.exception("message failed")
-        services.chat_ws.refuse(event.connection_id, UNEXPECTED, send, request_id, None)
+    send = management.sender(event.connection_id)
+    services.chat_ws.answer(event.connection_id, event.body, send, request_id, logger)
 
 
 @app.on_ws_disconnect()

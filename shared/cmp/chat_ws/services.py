@@ -16,12 +16,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from cmp.aws.adapters import AwsUnavailable
-from cmp.chat_ws.protocol import UNAVAILABLE, done_frame, error_body, error_frame, parse_message, token_frame
+from cmp.chat_ws.protocol import (
+    UNAVAILABLE,
+    UNEXPECTED,
+    done_frame,
+    error_body,
+    error_frame,
+    parse_message,
+    token_frame,
+)
 from cmp.conversations.model import ChatAnswer
 from cmp.errors import DomainError, FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from cmp.gateway.context import RuntimeContext
@@ -38,6 +47,14 @@ API", API Gateway quotas); a stored connection lives as long."""
 
 Send = Callable[[str], None]
 """Posts one text frame to the connection (`app.websocket_api.send`); raises ConnectionGone."""
+
+
+class Log(Protocol):
+    """The function's logger (Powertools' `Logger`, or `logging.Logger`): its records carry the invocation."""
+
+    def info(self, msg: str, *args: Any, **kwargs: Any) -> Any: ...
+
+    def exception(self, msg: str, *args: Any, **kwargs: Any) -> Any: ...
 
 
 class ConnectionGone(Exception):
@@ -60,6 +77,19 @@ class WebSocketChat:
         self._gateway = gateway
         self._agent = agent
         self._lifetime = lifetime_seconds
+
+    def handshake(self, connection_id: str, event: dict[str, Any], log: Log) -> tuple[int, str]:
+        """The `$connect` route's answer: (200, "") once `connect_event` accepted the connection, else the
+        refusal's status and the platform's error body as JSON. Both outcomes are logged to `log`."""
+        try:
+            ctx = self.connect_event(connection_id, event)
+        except DomainError as e:
+            log.info("connection refused", extra={"status": e.status, "reason": e.message})
+            return e.status, json.dumps(e.to_dict())
+        log.info(
+            "connected", extra={"tenant_id": str(ctx.tenant_id), "subscription_id": str(ctx.subscription_id)}
+        )
+        return 200, ""
 
     def connect_event(self, connection_id: str, event: dict[str, Any]) -> RuntimeContext:
         """`connect` with the handshake's credential, Origin and subscription read from API Gateway's
@@ -108,10 +138,19 @@ class WebSocketChat:
             uow.commit()
         return ctx
 
+    def answer(self, connection_id: str, text: str, send: Send, request_id: str, log: Log) -> None:
+        """The `$default` route: `message`, never raising; an unexpected error is logged to `log` and answered
+        with `protocol.UNEXPECTED`'s error frame, as the REST API answers it with a 500."""
+        try:
+            self.message(connection_id, text, send, request_id)
+        except Exception:
+            log.exception("message failed")
+            self.refuse(connection_id, UNEXPECTED, send, request_id, None)
+
     def message(self, connection_id: str, text: str, send: Send, request_id: str) -> None:
         """Answer one client message on the connection: token frames then a done frame, or one error frame
         (the platform's error body) for a refusal or a transient AWS failure (503's body). Raises only an
-        unexpected error (the handler logs it and sends `protocol.UNEXPECTED`); a send finding the connection
+        unexpected error (`answer` logs it and sends `protocol.UNEXPECTED`); a send finding the connection
         gone forgets the connection."""
         ctx: RuntimeContext | None = None
         try:

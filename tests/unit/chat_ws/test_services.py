@@ -191,3 +191,46 @@ def test_a_dedicated_subscription_is_refused_at_connect_never_served_by_the_shar
     with pytest.raises(Forbidden, match="dedicated runtime"):
         chat.connect("c1", "good", None, str(SUBSCRIPTION))
     assert connections.rows == {}
+
+
+class Log:
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def info(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self.lines.append(("info", msg))
+
+    def exception(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        self.lines.append(("exception", msg))
+
+
+def test_the_handshake_answers_200_or_the_refusals_status_and_body() -> None:
+    chat, connections, _, _ = _chat()
+    log = Log()
+    event = {"queryStringParameters": {"api_key": "good", "subscription_id": str(SUBSCRIPTION)}}
+    assert chat.handshake("c1", event, log) == (200, "") and "c1" in connections.rows
+    refused = {"queryStringParameters": {"api_key": "bad", "subscription_id": str(SUBSCRIPTION)}}
+    status, body = chat.handshake("c2", refused, log)
+    assert (status, json.loads(body)["error"]) == (401, "unauthorized") and "c2" not in connections.rows
+    assert log.lines == [("info", "connected"), ("info", "connection refused")]
+
+
+def test_an_unexpected_error_is_logged_and_answered_with_the_internal_error_frame() -> None:
+    chat, _, _, agent = _chat()
+    chat.connect("c1", "good", None, str(SUBSCRIPTION))
+
+    def broken(ctx: Any, request: ChatRequest) -> Iterator[str | ChatAnswer]:
+        raise RuntimeError("boom")
+
+    agent.stream = broken  # type: ignore[method-assign]
+    sent: list[dict[str, Any]] = []
+    log = Log()
+    chat.answer(
+        "c1",
+        json.dumps({"action": "chat", "message": "Hola"}),
+        lambda f: sent.append(json.loads(f)),
+        "r",
+        log,
+    )
+    assert sent == [{"type": "error", "error": "internal", "message": "unexpected error", "request_id": "r"}]
+    assert log.lines == [("exception", "message failed")]

@@ -11,6 +11,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from cmp.capabilities import plan_defaults, validate_capabilities
+from cmp.commerce.model import Subscription
 from cmp.db import Database
 from cmp.gateway.context import RuntimeContext
 from cmp.tenancy.credentials import SCOPES
@@ -151,6 +152,12 @@ def portal_runtime(db: Database, caller: dict[str, str], subscription_id: object
     test_analytics_read.py."""
     with db.unit_of_work(caller["tenant_id"]) as uow:
         subscription = uow.subscriptions.get(uuid.UUID(str(subscription_id)))
+    return portal_context(subscription, caller)
+
+
+def portal_context(subscription: Subscription, caller: dict[str, str]) -> dict[str, str]:
+    """The runtime authorizer's context (`RuntimeContext.to_authorizer`) of `caller`, the buyer of
+    `subscription` signed in to the portal (every scope)."""
     return RuntimeContext(
         "portal",
         subscription.tenant_id,

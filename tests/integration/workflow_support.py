@@ -13,9 +13,13 @@ from cmp.aws.clients import client
 from cmp.bootstrap import Services
 from cmp.commerce.model import Subscription
 from cmp.db import Database
-from cmp.gateway.context import RuntimeContext
-from cmp.tenancy.credentials import SCOPES
 from tests.subscriptions import capabilities, subscribe
+
+from .commerce_support import portal_context
+
+portal_runtime = portal_context
+"""The runtime authorizer's context of the buyer of a subscription signed in to the portal, as the workflow
+routes receive it (`commerce_support.portal_context`)."""
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/cmp-workflows"
 
@@ -28,22 +32,6 @@ def automation(db: Database, tenant_id: str, **overrides: Any) -> Subscription:
     with db.session(tenant_id) as session:
         session.execute("update subscriptions set category = 'automation' where id = %s", (subscription.id,))
     return subscription
-
-
-def portal_runtime(subscription: Subscription, caller: dict[str, str]) -> dict[str, str]:
-    """The runtime authorizer's context for `caller` (an authorizer context of `caller_of`), the buyer of
-    `subscription` signed in to the portal (every scope), as the workflow routes receive it."""
-    return RuntimeContext(
-        "portal",
-        subscription.tenant_id,
-        subscription.id,
-        subscription.product_id,
-        subscription.plan_id,
-        "shared",
-        None,
-        SCOPES,
-        user_id=uuid.UUID(caller["user_id"]),
-    ).to_authorizer()
 
 
 def with_workflow_engine(services: Services, bucket: str | None = None) -> tuple[Services, str]:

@@ -12,7 +12,9 @@ accuracy  — 100 clients (threads, each its own connection) call `admit` with o
             client's clock when the answer arrived (what the clients see). For each clock: the admissions
             per 1-second and 5-second window after the burst (min, max, how many outside 0.98x-1.02x of the
             rate, the verdict of tests/integration/test_gateway_accuracy.py), the longest gap between two
-            admissions and, for runs of 60 s or more, the first 60-second window against rate x 60 + burst.
+            admissions and, for runs of 60 s or more, the first 60-second window against rate x 60 + burst;
+            and the 1-second windows on the database's clock whose edges no stall of the clients crossed
+            (`cmp_dev.gateway_load.stalls`: the test's short windows).
 
 Run: .venv/bin/python bench/gateway_bench.py [--calls 2000] [--accuracy-seconds 30] [--rate 3000]
 (its own database `cmp_gateway_bench` on the embedded server under .local/pg-bench, or BENCH_DATABASE_URL)
@@ -46,7 +48,7 @@ from cmp.tenancy.credentials import ApiKeyRequest  # noqa: E402
 from cmp.web.api import make_resolver  # noqa: E402
 from cmp.web.deps import Runtime, ServicesDep  # noqa: E402
 from cmp_dev.bench_database import bench_database  # noqa: E402
-from cmp_dev.gateway_load import hammer, outside, steady_windows  # noqa: E402
+from cmp_dev.gateway_load import hammer, outside, stalls, steady_windows  # noqa: E402
 from cmp_dev.local.stack import app_role_url  # noqa: E402
 
 DATABASE = "cmp_gateway_bench"
@@ -197,6 +199,14 @@ def accuracy(services: Services, db: Database, app_url: str, seconds: float, rat
                 f"    first 60-s window: {first_minute:,} vs {rate + burst:,} = {first_minute / (rate + burst):.4f}x"
             )
         print(f"    1-s windows: {counted['per_second']}")
+    moved = stalls(result["decisions"], 1 / per_second_rate)
+    undisturbed = steady_windows(result["per_second"], per_second_rate, burst, 1, moved)
+    off = outside(undisturbed, per_second_rate)
+    print(
+        f"  database clock, 1-s windows no stall of the clients crossed ({len(moved)} stalls over"
+        f" {1000 / per_second_rate:.0f} ms): {len(undisturbed)} windows, min={min(undisturbed, default=0)}"
+        f" max={max(undisturbed, default=0)} outside 0.98x-1.02x: {len(off)} {off[:10]}"
+    )
 
 
 def main() -> None:

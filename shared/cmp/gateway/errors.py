@@ -14,9 +14,18 @@ class RateLimited(_RateLimited):
     """429: a rate limit or the concurrency cap is reached. `headers` carries `Retry-After` (seconds) and,
     for rate limits, `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10)."""
 
-    def __init__(self, message: str, headers: Mapping[str, str], *, errors: list[FieldError] | None = None):
+    def __init__(
+        self,
+        message: str,
+        headers: Mapping[str, str],
+        *,
+        errors: list[FieldError] | None = None,
+        checked_at: datetime | None = None,
+    ):
         super().__init__(message, errors=errors or [])
         self.headers = dict(headers)
+        self.checked_at = checked_at
+        """The rate limiter's clock (the database's) when it refused; None when no bucket was read."""
 
 
 class QuotaExceeded(_RateLimited):

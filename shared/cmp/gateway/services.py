@@ -152,19 +152,24 @@ class Gateway:
                 self._statements.admit(ctx.tenant_id, policies, cost, lease) if policies or lease else ([], 0)
             )
         outcomes, held = admitted
+        checked_at = outcomes[0].checked_at if outcomes else None
         if not all(o.allowed for o in outcomes):
             refused = ", ".join(o.policy.name for o in outcomes if not o.allowed)
-            raise RateLimited(f"rate limit reached ({refused}); retry later", refusal_headers(outcomes))
+            raise RateLimited(
+                f"rate limit reached ({refused}); retry later",
+                refusal_headers(outcomes),
+                checked_at=checked_at,
+            )
         if held is None:
             raise RateLimited(
                 f"the plan allows {limits.concurrency} concurrent calls; retry when one ends",
                 {"Retry-After": "1", **ratelimit_headers(outcomes)},
+                checked_at=checked_at,
             )
         if alerts:
             self._send_alerts(ctx, state, metric, int(state["used"]) + cost, limits.quotas[metric], alerts)
         release = None if lease is None else partial(self._statements.release_lease, ctx.tenant_id, lease[0])
-        admitted_at = outcomes[0].checked_at if outcomes else None
-        return Admission(ratelimit_headers(outcomes), release, admitted_at, endpoint, call.now)
+        return Admission(ratelimit_headers(outcomes), release, checked_at, endpoint, call.now)
 
     # ------------------------------------------------------------------------------------------ internals
     def _remember(

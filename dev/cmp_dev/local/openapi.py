@@ -28,7 +28,9 @@ def merge_openapi(
             "title": "CMP portal API",
             "version": "1.0.0",
             "description": "Marketplace for AI agents, apps, assistants and automations. Streaming chat (token"
-            " by token) is a WebSocket API beside this one: its protocol is docs/websocket.md.",
+            " by token) is a WebSocket API beside this one: its protocol is docs/websocket.md. A query"
+            " parameter an operation does not declare is a 422 at `query.<name>`, except on operations marked"
+            " `x-unknown-query-parameters: ignored` (webhooks, the widget script).",
         },
         "externalDocs": {
             "description": "Streaming chat over WebSocket: the protocol",

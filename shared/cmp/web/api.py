@@ -13,6 +13,8 @@ Checks made before any route runs, so bad input is a 4xx naming the field, never
   is reported at `body` with its line and column; a leading byte-order mark is ignored;
 - a body sent with another content type than JSON (compared without regard to case), with a charset other
   than UTF-8, or with no Content-Type at all is a 415 (a request without a body needs none);
+- a query parameter the route does not declare is a 422 at `query.<name>` naming the ones it takes, before the
+  body is read (`cmp.web.validation`); only routes marked `UNKNOWN_QUERY_PARAMETERS` ignore them;
 - a query parameter given twice is a 422 at `query.<name>` saying so;
 - NUL characters in query parameters (`check_parameters`);
 - percent-encoded path parameters are decoded once, before validation (API Gateway REST passes them
@@ -57,6 +59,12 @@ if TYPE_CHECKING:
 MAX_BODY_BYTES = 10 * 1024 * 1024
 """A request body's limit (API Gateway's own): an import's file content (`cmp.flows.safety.MAX_IMPORT_BYTES`,
 5 MiB) plus room for its JSON escaping."""
+
+UNKNOWN_QUERY_PARAMETERS = {"x-unknown-query-parameters": "ignored"}
+"""The `openapi_extensions` of a route whose callers are third parties that may append query parameters of
+their own (webhooks) or that reads no input through validation (`validated=False`): query parameters it does
+not declare are ignored. Any other route answers them with a 422 at `query.<name>` naming the ones it takes
+(`cmp.web.validation.unknown_query_parameters`)."""
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")

@@ -7,7 +7,8 @@ imports this module.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
@@ -15,18 +16,48 @@ from aws_lambda_powertools.event_handler.middlewares.openapi_validation import (
 )
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType
 
-from cmp.web.api import before_route, content_type_problem
+from cmp.errors import FieldError, ValidationFailed
+from cmp.web.api import UNKNOWN_QUERY_PARAMETERS, before_route, content_type_problem
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.api_gateway import Route
+
+
+def unknown_query_parameters(route: Route, given: Iterable[str]) -> list[FieldError]:
+    """One `query.<name>` problem per query parameter in `given` that `route` does not declare, naming the
+    ones it does (by their names in the query string: `from`, not the handler's `from_`), in `given`'s
+    order; none for a route whose `openapi_extensions` carry `UNKNOWN_QUERY_PARAMETERS` (its callers are third
+    parties that may append parameters of their own: docs/decisions.md)."""
+    extensions = route.openapi_extensions or {}
+    if all(extensions.get(key) == value for key, value in UNKNOWN_QUERY_PARAMETERS.items()):
+        return []
+    declared = sorted(param.alias for param in route.dependant.query_params)
+    accepted = f"this route accepts: {', '.join(declared)}" if declared else "this route accepts none"
+    return [
+        FieldError(f"query.{name}", f"unknown query parameter; {accepted}")
+        for name in dict.fromkeys(given)
+        if name not in declared
+    ]
 
 
 class JsonOnlyValidation(OpenAPIRequestValidationMiddleware):
-    """Powertools' request validation, with path parameters decoded first and bodies read as JSON only: a
-    form or multipart body (which Powertools would parse, and fail on without a boundary), another charset
-    than UTF-8 or a body without a Content-Type is a 415 (see `content_type_problem`)."""
+    """Powertools' request validation, with path parameters decoded first, query parameters the route does
+    not declare refused, and bodies read as JSON only: a form or multipart body (which Powertools would
+    parse, and fail on without a boundary), another charset than UTF-8 or a body without a Content-Type is
+    a 415 (see `content_type_problem`)."""
 
     def handler(self, app: Any, next_middleware: NextMiddleware) -> Any:
-        """`cmp.web.api.before_route` (the runtime authorizer's refusal, path parameters decoded), then
-        validate."""
+        """`cmp.web.api.before_route` (the runtime authorizer's refusal, path parameters decoded); then a 422
+        (ValidationFailed) listing every query parameter the route does not declare
+        (`unknown_query_parameters`), before the body is read; then Powertools' validation."""
         before_route(app)
+        event = app.current_event
+        given = [*(event.query_string_parameters or {}), *(event.multi_value_query_string_parameters or {})]
+        unknown = unknown_query_parameters(app.context["_route"], given)
+        if unknown:
+            raise ValidationFailed(
+                "the request has query parameters this route does not take", errors=unknown
+            )
         return super().handler(app, next_middleware)
 
     def _get_body(self, app: Any) -> Any:

@@ -7,6 +7,7 @@ import base64
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from cmp.web.api import UNKNOWN_QUERY_PARAMETERS
 from cmp.web.deps import ServicesDep
 from cmp.web.schemas import answers
 from cmp.web.workflow_schemas import RunResult, RunSummary
@@ -29,7 +30,7 @@ HOOK_ANSWER = {
 }
 
 
-@router.post("/v1/hooks/<webhook_id>", responses=HOOK_ANSWER)
+@router.post("/v1/hooks/<webhook_id>", responses=HOOK_ANSWER, openapi_extensions=UNKNOWN_QUERY_PARAMETERS)
 def deliver(webhook_id: str, services: ServicesDep) -> Response[str]:
     """Start a run of the workflow behind `webhook_id` with the JSON body as its input. Authentication is the
     trigger's (`X-API-Key`, Basic, or `X-CMP-Signature: t=…,v1=…` within 5 minutes); a retried delivery with
@@ -38,7 +39,8 @@ def deliver(webhook_id: str, services: ServicesDep) -> Response[str]:
     run id when it is still going after `waitSeconds`. Admitted by the runtime gateway as a call of the
     workflow's subscription: 429 with `Retry-After` when a rate limit or the `executions` quota refuses it
     (nothing started: retry the delivery), 403 when the subscription is not active; every answer carries
-    the `RateLimit-Policy` / `RateLimit` headers."""
+    the `RateLimit-Policy` / `RateLimit` headers. Query parameters are ignored: the sending service may append
+    its own."""
     event = router.current_event
     raw = event.body or ""
     body = base64.b64decode(raw) if event.is_base64_encoded else raw.encode()

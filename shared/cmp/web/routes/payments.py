@@ -7,6 +7,7 @@ import base64
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import Field
 
+from cmp.web.api import UNKNOWN_QUERY_PARAMETERS
 from cmp.web.deps import ServicesDep
 from cmp.web.schemas import ApiModel, answers
 
@@ -27,9 +28,11 @@ class WebhookReceipt(ApiModel):
 @router.post(
     "/v1/payments/webhooks/<provider>",
     responses=answers(200, "Verified and applied (or already applied)", 400, 401, 404),
+    openapi_extensions=UNKNOWN_QUERY_PARAMETERS,
 )
 def webhook(provider: str, services: ServicesDep) -> WebhookReceipt:
-    """A provider's event, signed over the raw body (`Stripe-Signature`)."""
+    """A provider's event, signed over the raw body (`Stripe-Signature`); query parameters are ignored (the
+    provider's to add)."""
     event = router.current_event
     body = event.body or ""
     payload = base64.b64decode(body) if event.is_base64_encoded else body.encode("utf-8", "surrogateescape")

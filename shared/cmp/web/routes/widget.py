@@ -11,6 +11,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from cmp.web.api import UNKNOWN_QUERY_PARAMETERS
+
 router = Router()
 SCRIPT_PATH = "/v1/widget/chat.js"
 MAX_AGE_SECONDS = 300
@@ -31,10 +33,11 @@ def widget_script() -> str:
     return files("cmp.web").joinpath("static/chat.js").read_text(encoding="utf-8")
 
 
-@router.get(SCRIPT_PATH, responses=SCRIPT_ANSWER)
+@router.get(SCRIPT_PATH, responses=SCRIPT_ANSWER, openapi_extensions=UNKNOWN_QUERY_PARAMETERS)
 def chat_script() -> Response[Any]:
     """The chat widget: renders the launcher and panel from `GET /v1/agents/{id}/widget` and talks to
-    `POST /v1/agents/{id}/chat` with its widget token."""
+    `POST /v1/agents/{id}/chat` with its widget token. Query parameters are ignored: pages add their own
+    (`chat.js?v=2` to bust a cache)."""
     return Response(
         status_code=200,
         content_type="text/javascript; charset=utf-8",

@@ -1,4 +1,7 @@
-"""The seller's sales dashboard, a product's customers and its usage (`/v1/provider/...`, the seller role)."""
+"""The seller's sales dashboard, a product's customers and its usage (`/v1/provider/...`, the seller role).
+
+`provider_api` serves these beside the product wizard: their models (`LazySchemas`) and the sales views load on
+a route's first call, not with the function."""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from uuid import UUID
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from cmp.catalog.paging import ProductPage
-from cmp.commerce.sales_views import SalesRange
 from cmp.web.deps import Seller, ServicesDep
 from cmp.web.schemas import PRODUCT, SELLER, LazySchemas, PageCursor, PageLimit, answers
 
@@ -34,6 +36,8 @@ def sales(
 ) -> sales_schemas.SalesDashboard:
     """The organization's sales: per product ever published, subscribers and customers (live and ever),
     revenue per month or year and currency (paid and active orders, minor units), the latest orders."""
+    from cmp.commerce.sales_views import SalesRange  # with the commerce model, on the first sales call
+
     views = services.sales_views
     sales_range = SalesRange.from_query(period, from_, to, views.today())
     return sales_schemas.SalesDashboard.model_validate(views.dashboard(seller.tenant_id, sales_range))

@@ -141,6 +141,22 @@ route, a key's issue or a chat reads a capability document; Powertools' parser m
 imports a pydantic model before `cmp.jobs` (docs/performance.md, fourth pass)."""
 
 
+FIRST_CALL: dict[str, tuple[str, ...]] = {
+    "ProviderApiFunction": (
+        "cmp.web.agent_schemas",
+        "cmp.web.knowledge_schemas",
+        "cmp.web.sales_schemas",
+        "cmp.web.usage_schemas",
+        "cmp.web.commerce_schemas",
+        "cmp.commerce.sales_views",
+    ),
+    "CommerceApiFunction": ("cmp.web.usage_schemas", "cmp.web.sla_schemas", "cmp.web.configuration_schemas"),
+}
+"""Modules of a function's secondary routes (product knowledge, sales, usage, SLA, configuration) that load when
+one of those routes is first called: their route modules name the models through `cmp.web.schemas.LazySchemas`
+(docs/performance.md, sixth pass)."""
+
+
 UNVALIDATED = ("WidgetScriptFunction", "PaymentsWebhookFunction")
 """Functions whose routes read their input by hand, on `make_resolver(..., validated=False)`: Powertools'
 validation middleware (and its OpenAPI models) never loads in them (docs/performance.md, fifth pass)."""
@@ -172,6 +188,12 @@ def test_handler_loads_no_module_kept_for_first_use(name: str) -> None:
     assert not loaded, f"{name} loads {loaded} at import; see NEVER_AT_LOAD in {THIS_FILE}"
 
 
+@pytest.mark.parametrize("name", sorted(FIRST_CALL))
+def test_secondary_route_models_load_on_their_first_call(name: str) -> None:
+    loaded = sorted(set(FIRST_CALL[name]) & function_modules(name))
+    assert not loaded, f"{name} loads {loaded} at import; see FIRST_CALL in {THIS_FILE}"
+
+
 @pytest.mark.parametrize("name", UNVALIDATED)
 def test_a_function_reading_its_input_by_hand_loads_no_validation_middleware(name: str) -> None:
     assert VALIDATION_MIDDLEWARE not in function_modules(name), (
@@ -193,6 +215,12 @@ def test_the_probe_sees_a_heavy_import(tmp_path: Path) -> None:
 def test_a_function_without_an_allow_list_says_how_to_add_it() -> None:
     problem = budget_problem("BrandNewFunction", {"cmp"})
     assert problem is not None and "add the line `'BrandNewFunction': API,`" in problem
+
+
+def test_the_probe_sees_a_schema_module_imported_by_name(tmp_path: Path) -> None:
+    """The guard itself: a route module importing its models by name (not through LazySchemas) is caught."""
+    (tmp_path / "app.py").write_text("from cmp.web.sla_schemas import SubscriptionSla\n")
+    assert "cmp.web.sla_schemas" in loaded_modules(tmp_path)
 
 
 def test_the_probe_sees_the_capability_models(tmp_path: Path) -> None:

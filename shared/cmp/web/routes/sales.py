@@ -1,17 +1,24 @@
-"""The seller's sales dashboard, a product's customers and its usage (`/v1/provider/...`, the seller role)."""
+"""The seller's sales dashboard, a product's customers and its usage (`/v1/provider/...`, the seller role).
+
+`provider_api` serves these beside the product wizard: their models (`LazySchemas`) and the sales views load on
+a route's first call, not with the function."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from cmp.catalog.paging import ProductPage
-from cmp.commerce.sales_views import SalesRange
 from cmp.web.deps import Seller, ServicesDep
-from cmp.web.sales_schemas import CustomerPage, FromQuery, PeriodQuery, SalesDashboard, ToQuery
-from cmp.web.schemas import PRODUCT, SELLER, PageCursor, PageLimit, answers
-from cmp.web.usage_schemas import ProductUsage
+from cmp.web.schemas import PRODUCT, SELLER, LazySchemas, PageCursor, PageLimit, answers
+
+if TYPE_CHECKING:
+    from cmp.web import sales_schemas, usage_schemas
+else:
+    sales_schemas = LazySchemas("cmp.web.sales_schemas")
+    usage_schemas = LazySchemas("cmp.web.usage_schemas")
 
 router = Router()
 
@@ -23,15 +30,17 @@ router = Router()
 def sales(
     seller: Seller,
     services: ServicesDep,
-    period: PeriodQuery = None,
-    from_: FromQuery = None,
-    to: ToQuery = None,
-) -> SalesDashboard:
+    period: sales_schemas.PeriodQuery = None,
+    from_: sales_schemas.FromQuery = None,
+    to: sales_schemas.ToQuery = None,
+) -> sales_schemas.SalesDashboard:
     """The organization's sales: per product ever published, subscribers and customers (live and ever),
     revenue per month or year and currency (paid and active orders, minor units), the latest orders."""
+    from cmp.commerce.sales_views import SalesRange  # with the commerce model, on the first sales call
+
     views = services.sales_views
     sales_range = SalesRange.from_query(period, from_, to, views.today())
-    return SalesDashboard.model_validate(views.dashboard(seller.tenant_id, sales_range))
+    return sales_schemas.SalesDashboard.model_validate(views.dashboard(seller.tenant_id, sales_range))
 
 
 @router.get(
@@ -44,11 +53,11 @@ def customers(
     services: ServicesDep,
     limit: PageLimit = None,
     cursor: PageCursor = None,
-) -> CustomerPage:
+) -> sales_schemas.CustomerPage:
     """The organizations subscribed (now or before) to one of the organization's products: plan, status
     and since when, newest first, a page at a time (`next_cursor`)."""
     page = ProductPage.from_query(limit, cursor)
-    return CustomerPage.model_validate(
+    return sales_schemas.CustomerPage.model_validate(
         services.sales_views.customers(seller.tenant_id, str(product_id), page)
     )
 
@@ -57,7 +66,9 @@ def customers(
     "/v1/provider/products/<product_id>/usage",
     responses=answers(200, "The product's usage per customer this billing period", *PRODUCT),
 )
-def product_usage(product_id: UUID, seller: Seller, services: ServicesDep) -> ProductUsage:
+def product_usage(product_id: UUID, seller: Seller, services: ServicesDep) -> usage_schemas.ProductUsage:
     """Usage of one of the organization's products: per customer (organization, plan, status) in the
     customer's current billing period, per metric, and the totals; the same numbers the customer sees."""
-    return ProductUsage.model_validate(services.sales_views.usage(seller.tenant_id, str(product_id)))
+    return usage_schemas.ProductUsage.model_validate(
+        services.sales_views.usage(seller.tenant_id, str(product_id))
+    )

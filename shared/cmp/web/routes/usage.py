@@ -8,14 +8,19 @@ metered (`api_calls`) nor counted by the rate limiter (docs/integrate.md, "Readi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from cmp.metering.views import parse_period
 from cmp.web.deps import Runtime, ServicesDep
-from cmp.web.schemas import answers
-from cmp.web.usage_schemas import SubscriptionUsage, UsagePeriodQuery
+from cmp.web.schemas import LazySchemas, answers
+
+if TYPE_CHECKING:
+    from cmp.web import usage_schemas
+else:
+    usage_schemas = LazySchemas("cmp.web.usage_schemas")
 
 router = Router()
 ANALYTICS_READ = "analytics:read"
@@ -27,8 +32,8 @@ ANALYTICS_READ = "analytics:read"
     responses=answers(200, "Usage this period (or the period asked for) by metric and day", 401, 403, 404),
 )
 def subscription_usage(
-    subscription_id: UUID, ctx: Runtime, services: ServicesDep, period: UsagePeriodQuery = None
-) -> SubscriptionUsage:
+    subscription_id: UUID, ctx: Runtime, services: ServicesDep, period: usage_schemas.UsagePeriodQuery = None
+) -> usage_schemas.SubscriptionUsage:
     """The subscription's usage in its current billing period, or with `period` (the day a past period
     started) in that one: per metric against the plan's limits, per UTC day, late events counted as
     adjustments, and the periods there are. Exact at any moment (roll-up plus newer records). 403 for a key
@@ -36,4 +41,4 @@ def subscription_usage(
     ctx.require_subscription(subscription_id)
     ctx.require_scope(ANALYTICS_READ)
     found = services.usage_views.subscription_usage(str(ctx.tenant_id), subscription_id, parse_period(period))
-    return SubscriptionUsage.model_validate(found)
+    return usage_schemas.SubscriptionUsage.model_validate(found)

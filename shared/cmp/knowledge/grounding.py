@@ -30,10 +30,10 @@ CONFIDENCE_THRESHOLDS: dict[str, float] = {"multilingual-e5-small": 0.822, "hash
 numbers) of the labelled set `tests/fixtures/knowledge_eval` by `bench/answer_quality.py --tune`: the
 midpoint between the lowest confidence of an answerable question (so every answerable dev question stays
 grounded) and the highest unanswerable one below it; e5 scores every pair high (right passages 0.82-0.96,
-unrelated questions up to 0.85), so it refuses only some unanswerable questions: on the whole labelled set
-6 of 12, with all 108 answerable ones grounded. Per-query margins, word coverage and a similarity +
-coverage rule did not refuse more without refusing answerable ones (docs/performance.md "Answer quality,
-third pass"). The hashing test embedder scores shared words only (an unrelated question 0.0-0.1, a paraphrase 0.2-0.5).
+unrelated questions up to 0.85), so alone it refuses only some unanswerable questions: on the whole
+labelled set 6 of 12, with all 108 answerable ones grounded (10 of 12 with the `AGREEMENTS` rule below).
+Per-query margins, word coverage and a similarity + coverage rule did not refuse more without refusing
+answerable ones (docs/performance.md "Answer quality, third pass"). The hashing test embedder scores shared words only (an unrelated question 0.0-0.1, a paraphrase 0.2-0.5).
 Used when the product's capability detail sets no `generation.grounding.confidenceThreshold` above 0."""
 
 

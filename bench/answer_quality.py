@@ -39,6 +39,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -264,7 +265,8 @@ def tune(owner_url: str, embedder: CachedEmbedder, base: Any, questions: list[di
     answerable confidence and the highest unanswerable one below it, i.e. the highest threshold that keeps
     every dev answerable question grounded (a refusal of an answerable question costs more than an
     answer to an unanswerable one). `with_coverage` reports the same choice for a rule that adds the
-    question's word coverage to the similarity (`_with_coverage`)."""
+    question's word coverage to the similarity (`_with_coverage`), `with_agreement` for the agreement of
+    the vector and keyword halves (`_with_agreement`, the shipped rule)."""
     from cmp.db import Database
     from cmp.knowledge.grounding import confidence
     from cmp.knowledge.retrieval import KnowledgeSearch
@@ -308,6 +310,7 @@ def tune(owner_url: str, embedder: CachedEmbedder, base: Any, questions: list[di
             part, lambda i: scores[i] >= threshold
         )
     report["with_coverage"] = _with_coverage(questions, dev, held_out, scores, top)
+    report["with_agreement"] = _with_agreement(questions, dev, held_out, scores, top, threshold)
     report["confidence"] = {q["id"]: round(scores[q["id"]], 4) for q in questions}
     return report
 
@@ -352,6 +355,49 @@ def _with_coverage(questions: list[dict[str, Any]], dev: list[dict[str, Any]], h
         "chosen": {"low": low, "share": share, "high": high},
         **{name: dict(zip(("answerable_kept", "refused"), _split(part, grounded), strict=True))
            for name, part in (("dev", dev), ("held_out", held_out))},
+    }  # fmt: skip
+
+
+def _with_agreement(questions: list[dict[str, Any]], dev: list[dict[str, Any]],
+                    held_out: list[dict[str, Any]], scores: dict[str, float], top: dict[str, list[Any]],
+                    threshold: float) -> dict[str, Any]:  # fmt: skip
+    """The agreement rule (`cmp.knowledge.grounding.grounded` with an `Agreement(fused, high)`): grounded
+    when the similarity reaches `threshold` and the hybrid best hit is either confirmed by the keyword half
+    (fused score at least `fused`), not in the question's detected language, or at least `high` similar.
+    Candidates for `fused` and `high` are the midpoints between the recorded development values; the pair
+    refusing most unanswerable development questions while keeping every answerable one grounded (then
+    the lowest `fused`, then the lowest `high`: the most lenient of them) is reported with its held-out
+    result and its result on every question."""
+    from cmp.conversations.language import detect
+    from cmp.knowledge.grounding import Agreement, grounded
+
+    language = {q["id"]: detect(q["question"]) for q in questions}
+
+    def midpoints(values: set[float]) -> list[float]:
+        ordered = sorted(values)
+        return [round((a + b) / 2, 4) for a, b in pairwise(ordered)]
+
+    fused = midpoints({top[q["id"]][0].score for q in dev if top[q["id"]]})
+    high = midpoints({scores[q["id"]] for q in dev})
+    best: tuple[Any, ...] | None = None
+    for f in fused:
+        for h in high:
+            rule = Agreement(f, h)
+
+            def kept(i: str, rule: Agreement = rule) -> bool:
+                return grounded(scores[i], threshold, top[i], "hybrid", language[i], rule)
+
+            answerable, refused = _split(dev, kept)
+            if answerable.split("/")[0] == answerable.split("/")[1]:
+                key = (int(refused.split("/")[0]), -f, -h)
+                if best is None or key > best[0]:
+                    best = (key, rule, kept)
+    assert best is not None
+    _, rule, kept = best
+    return {
+        "chosen": {"fused_score": rule.fused_score, "similarity": rule.similarity},
+        **{name: dict(zip(("answerable_kept", "refused"), _split(part, kept), strict=True))
+           for name, part in (("dev", dev), ("held_out", held_out), ("all", questions))},
     }  # fmt: skip
 
 

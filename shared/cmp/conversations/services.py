@@ -4,8 +4,9 @@ answer, and the widget's settings (spec Part 7 "Runtime Execution"; Part 6 groun
 A turn, in order: load the subscription (another tenant's is a 404) and resolve its settings; refuse an
 image the product or model cannot take; return the first answer again for a repeated Idempotency-Key (a 422
 when the key came with another message); detect the language (a message too short or unsure to tell answers
-in the session's earlier language); retrieve (`services.knowledge_search`); decide grounding (confidence against the threshold;
-below it the configured fallback: refuse, answer from general knowledge, or escalate with the hand-off
+in the session's earlier language); retrieve (`services.knowledge_search`); decide grounding
+(`grounding.grounded`: confidence against the threshold, and for a hybrid search the keyword half's
+agreement; otherwise the configured fallback: refuse, answer from general knowledge, or escalate with the hand-off
 message); assemble the prompt with the session's last turns; ask the model; store the user's message and the
 answer, and meter the turn (`messages`, `tokens_in`, `tokens_out`, keyed by the user message's id), in one
 transaction; a retried turn (same Idempotency-Key) finds the first answer and meters nothing.
@@ -35,7 +36,15 @@ from cmp.conversations.ports import Completion, LanguageModel, Passage, Prompt
 from cmp.conversations.prompt import assemble
 from cmp.db.uow import UnitOfWorkFactory
 from cmp.errors import Conflict, FieldError, ValidationFailed
-from cmp.knowledge.grounding import Citation, citation, confidence, default_threshold, supporting
+from cmp.knowledge.grounding import (
+    Citation,
+    citation,
+    confidence,
+    default_agreement,
+    default_threshold,
+    grounded,
+    supporting,
+)
 from cmp.knowledge.retrieval import KnowledgeSearch, Method, SearchHit
 from cmp.metering.model import UsageEvent, compute_ms
 from cmp.ports import Clock, IdGenerator
@@ -239,7 +248,8 @@ class AgentService:
         history: list[tuple[Any, str]],
         earlier: str | None = None,
     ) -> _Draft:
-        language = settings.response_language(detect(request.message), request.language, earlier)
+        detected = detect(request.message)
+        language = settings.response_language(detected, request.language, earlier)
         mode: Mode = "generative" if model.generative else "extractive"
         hits = search(request.message, settings.top_k, settings.method)
         score = confidence(request.message, hits)
@@ -247,7 +257,8 @@ class AgentService:
         if threshold is None:
             threshold = default_threshold(self._search.query_model)
         support = supporting(hits, threshold, language.split("-")[0], CITED_PASSAGES)
-        if score >= threshold and support:
+        agreement = default_agreement(self._search.query_model)
+        if grounded(score, threshold, hits, settings.method, detected, agreement) and support:
             cited = [citation(i, hit, request.message) for i, hit in enumerate(support, start=1)]
             passages = [
                 Passage(c.index, hit.content, hit.language, c.snippet, c.title)

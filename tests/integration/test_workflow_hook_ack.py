@@ -5,6 +5,8 @@ it). A body over the run input's limit is refused naming `body`, before the gate
 from __future__ import annotations
 
 import json
+import os
+import threading
 import time
 import uuid
 from typing import Any
@@ -12,12 +14,13 @@ from typing import Any
 import pytest
 
 from cmp.aws.clients import client
-from cmp.bootstrap import Services
+from cmp.bootstrap import Services, bootstrap
 from cmp.db import Database
 from cmp.errors import ValidationFailed
 from cmp.workflows.actions import sign
 
 from .commerce_support import new_tenant
+from .conftest import Postgres
 from .workflow_support import automation, drive, with_workflow_engine
 
 HOOKED: dict[str, Any] = {
@@ -80,22 +83,52 @@ def test_a_delivery_is_answered_before_its_start_which_follows(
     assert drive(services, queue, tenant, run["run_id"])["steps"][0]["output"] == {"value": "A-1"}
 
 
-def test_a_crash_between_the_commit_and_the_relay_loses_no_run(
-    hooked: tuple[Services, str, str, dict[str, Any]],
+class _CrashWhenSending:
+    """A state machine client whose process dies when the relay starts an execution, once `answered`."""
+
+    def __init__(self) -> None:
+        self.answered = threading.Event()
+
+    def start(self, state_machine_arn: str, name: str, payload: dict[str, Any]) -> str:
+        self.answered.wait(30)
+        os._exit(1)
+
+
+def test_a_crash_between_the_answer_and_the_relay_loses_no_run(
+    hooked: tuple[Services, str, str, dict[str, Any]], postgres: Postgres
 ) -> None:
     services, queue, tenant, hook = hooked
-    relay = services.outbox_relay
-    relay.deliver_later = lambda messages: None  # type: ignore[method-assign]  # the process died here
-    run = _deliver(services, hook, b'{"order": "B-2"}', "crash-1")
+    answers, written = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child answers the delivery, then dies as its relay starts the execution
+        try:
+            os.close(answers)
+            machines = _CrashWhenSending()
+            child = bootstrap(
+                services.settings,
+                db=Database(postgres.app_url),
+                machines=machines,
+                workflow_hook_key=services.workflow_hook_key,
+            )
+            os.write(written, _deliver(child, hook, b'{"order": "B-2"}', "crash-1")["run_id"].encode())
+            machines.answered.set()
+            time.sleep(30)
+        finally:
+            os._exit(3)  # only reached when the relay did not crash the process
+    os.close(written)
+    _, status = os.waitpid(pid, 0)
+    run_id = os.read(answers, 64).decode()
+    os.close(answers)
+    assert os.waitstatus_to_exitcode(status) == 1 and run_id
+    assert _execution(services, tenant, run_id) is None
     again = _deliver(services, hook, b'{"order": "B-2"}', "crash-1")
-    assert again["run_id"] == run["run_id"]
-    assert _execution(services, tenant, run["run_id"]) is None
-    report = relay.sweep(older_than_seconds=0)
+    assert again["run_id"] == run_id and _execution(services, tenant, run_id) is None
+    report = services.outbox_relay.sweep(older_than_seconds=0)
     assert report.sent == 1 and report.failed == 0
-    execution = _execution(services, tenant, run["run_id"])
+    execution = _execution(services, tenant, run_id)
     assert execution is not None and json.loads(execution["input"])["input"] == {"order": "B-2"}
-    assert drive(services, queue, tenant, run["run_id"])["status"] == "succeeded"
-    assert relay.sweep(older_than_seconds=0).sent == 0
+    assert drive(services, queue, tenant, run_id)["status"] == "succeeded"
+    assert services.outbox_relay.sweep(older_than_seconds=0).sent == 0
 
 
 def test_a_body_over_the_input_limit_names_body_and_starts_nothing(

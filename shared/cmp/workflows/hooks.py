@@ -21,6 +21,12 @@ before its run starts; a refused delivery is answered 429 with `Retry-After` and
 sender's retry is what delivers it. A retried delivery whose run exists is answered with that run even when
 the quota is now used up (by that very run). The answer carries the `RateLimit-Policy` / `RateLimit` headers.
 
+One transaction per delivery: the lookup, the workflow and subscription reads and the run's start (run
+row, usage record, outbox row) share one unit of work, with the gateway's one-statement admission between
+the reads and the writes. The unit of work is `Services.unit_of_work_sent_later`: the 202 waits for the
+commit, and the execution's `StartExecution` is relayed after the answer (the outbox sweep sends it if the
+process dies first; docs/decisions.md).
+
 Synchronous mode (`"mode": "sync"` in the trigger's config, `waitSeconds` 1 to `MAX_WAIT_SECONDS`, default
 20): `respond` waits for the run to finish and answers it with the output of its last step; a run still
 going after the wait is answered as in the asynchronous mode (the run id, 202), to be polled.

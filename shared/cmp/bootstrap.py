@@ -85,6 +85,13 @@ class Services(RuntimeServices):
         with self.db.unit_of_work(tenant_id, after_commit=self.outbox_relay.deliver) as uow:
             yield uow
 
+    @contextmanager
+    def unit_of_work_sent_later(self, tenant_id: UUID | str | None = None) -> Iterator[UnitOfWork]:
+        """`unit_of_work` whose outbox messages are relayed after the commit on the relay's background thread
+        (`OutboxRelay.deliver_later`): for answers that need only the committed rows (a webhook's 202)."""
+        with self.db.unit_of_work(tenant_id, after_commit=self.outbox_relay.deliver_later) as uow:
+            yield uow
+
     @cached_property
     def outbox_relay(self) -> OutboxRelay:
         return OutboxRelay(self.db.session, self.queues, self.machines, self.events)

@@ -53,6 +53,10 @@ class RuntimeServices:
 
         def unit_of_work(self, tenant_id: UUID | str | None = None) -> AbstractContextManager[UnitOfWork]: ...
 
+        def unit_of_work_sent_later(
+            self, tenant_id: UUID | str | None = None
+        ) -> AbstractContextManager[UnitOfWork]: ...
+
         @property
         def gateway(self) -> Gateway: ...
 
@@ -108,11 +112,16 @@ class RuntimeServices:
 
     @cached_property
     def workflow_hooks(self) -> WebhookDeliveries:
-        """Webhook deliveries to workflows (`POST /v1/hooks/{webhook_id}`)."""
+        """Webhook deliveries to workflows (`POST /v1/hooks/{webhook_id}`): the 202 waits for the run's
+        commit, not for its `StartExecution` (relayed after the answer, `unit_of_work_sent_later`)."""
         from cmp.workflows.hooks import WebhookDeliveries
 
         return WebhookDeliveries(
-            self.unit_of_work, self.workflow_runs, self._workflow_hook_secret, self.clock, self.gateway.admit
+            self.unit_of_work_sent_later,
+            self.workflow_runs,
+            self._workflow_hook_secret,
+            self.clock,
+            self.gateway.admit,
         )
 
     @cached_property

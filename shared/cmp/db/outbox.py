@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
@@ -189,6 +191,9 @@ class OutboxRelay:
         self._machines = machines
         self._events = events
         self._lease = fair_lease_seconds
+        self._later: queue.SimpleQueue[list[OutboxMessage]] = queue.SimpleQueue()
+        self._sender: threading.Thread | None = None
+        self._sender_lock = threading.Lock()
 
     def deliver(self, messages: Iterable[OutboxMessage]) -> DeliveryReport:
         """Deliver messages just committed: fair jobs are released by their group's share (the others
@@ -197,6 +202,23 @@ class OutboxRelay:
         batch = list(messages)
         direct = [m for m in batch if not m.fair]
         return self._send_all(direct + self._release({m.target for m in batch if m.fair}))
+
+    def deliver_later(self, messages: Iterable[OutboxMessage]) -> None:
+        """`deliver` these committed messages on this relay's background thread (one per process, started on
+        first use), so the caller answers without waiting for the sends: a webhook's 202 needs only the
+        committed rows. Never raises. Nothing is lost when the process ends before the thread sent them: the
+        rows stay unsent and the sweep sends them (`sweep`), later. In AWS Lambda the thread runs only while
+        the execution environment does: what it has not sent when the handler returns is sent when the
+        environment next runs an invocation, or by the sweep."""
+        self._later.put(list(messages))
+        with self._sender_lock:
+            if self._sender is None or not self._sender.is_alive():
+                self._sender = threading.Thread(target=self._send_later, name="outbox-relay", daemon=True)
+                self._sender.start()
+
+    def _send_later(self) -> None:
+        while True:
+            self.deliver(self._later.get())
 
     def finished(self, job_id: str) -> DeliveryReport:
         """A consumer finished fair job `job_id` (handled or dead-lettered): free its slot and send the jobs

@@ -25,6 +25,7 @@ from cmp.gateway.errors import QuotaExceeded
 if TYPE_CHECKING:
     from cmp.commerce.model import Subscription
     from cmp.gateway.services import Admission
+    from cmp.workflows.ports import WorkflowUnitOfWork
     from cmp.workflows.runs import WorkflowRuns
 
 EXECUTIONS = "executions"
@@ -64,11 +65,12 @@ def start_admitted(
     trigger_type: str,
     idempotency_key: str | None,
     key_header: str | None,
+    within: WorkflowUnitOfWork | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """Start a run (`WorkflowRuns.start`) once the gateway admits it against the `executions` quota; returns
-    (its `run_summary`, the RateLimit headers). A retry whose run exists (same key, same input) is answered
-    with that run even when the quota is used up now, by that very run, perhaps. Raises as `admit` and
-    `WorkflowRuns.start`."""
+    """Start a run (`WorkflowRuns.start`, in the caller's unit of work `within` when given) once the gateway
+    admits it against the `executions` quota; returns (its `run_summary`, the RateLimit headers). A retry
+    whose run exists (same key, same input) is answered with that run even when the quota is used up now, by
+    that very run, perhaps. Raises as `admit` and `WorkflowRuns.start`."""
     tenant_id = str(ctx.tenant_id)
     try:
         with admit(ctx, EXECUTIONS) as admission:
@@ -79,10 +81,13 @@ def start_admitted(
                 trigger_type=trigger_type,
                 idempotency_key=idempotency_key,
                 key_header=key_header,
+                within=within,
             )
             return started, admission.headers
     except QuotaExceeded:
-        replayed = runs.replayed(tenant_id, workflow_id, trigger_type, idempotency_key, payload)
+        replayed = runs.replayed(
+            tenant_id, workflow_id, trigger_type, idempotency_key, payload, within=within
+        )
         if replayed is None:
             raise
         return replayed, {}

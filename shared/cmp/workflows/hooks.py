@@ -21,6 +21,12 @@ before its run starts; a refused delivery is answered 429 with `Retry-After` and
 sender's retry is what delivers it. A retried delivery whose run exists is answered with that run even when
 the quota is now used up (by that very run). The answer carries the `RateLimit-Policy` / `RateLimit` headers.
 
+One transaction per delivery: the lookup, the workflow and subscription reads and the run's start (run
+row, usage record, outbox row) share one unit of work, with the gateway's one-statement admission between
+the reads and the writes. The unit of work is `Services.unit_of_work_sent_later`: the 202 waits for the
+commit, and the execution's `StartExecution` is relayed after the answer (the outbox sweep sends it if the
+process dies first; docs/decisions.md).
+
 Synchronous mode (`"mode": "sync"` in the trigger's config, `waitSeconds` 1 to `MAX_WAIT_SECONDS`, default
 20): `respond` waits for the run to finish and answers it with the output of its last step; a run still
 going after the wait is answered as in the asynchronous mode (the run id, 202), to be polled.
@@ -45,7 +51,7 @@ from cmp.workflows.actions import sign
 from cmp.workflows.admission import Admit, start_admitted, trigger_context
 from cmp.workflows.model import FINISHED
 from cmp.workflows.ports import WorkflowUnitOfWorkFactory
-from cmp.workflows.runs import WorkflowRuns
+from cmp.workflows.runs import WorkflowRuns, check_input
 
 TOLERANCE_SECONDS = 300
 MAX_WAIT_SECONDS = 25
@@ -115,30 +121,32 @@ class WebhookDeliveries:
     ) -> tuple[dict[str, Any], str, dict[str, Any], dict[str, str]]:
         with self._uow(None) as uow:
             found = uow.workflows.hook(webhook_id)
-        if found is None:
-            raise NotFound("no webhook at this address")
-        tenant_id, workflow_id = found
-        with self._uow(tenant_id) as uow:
+            if found is None:
+                raise NotFound("no webhook at this address")
+            tenant_id, workflow_id = found
+            uow.set_tenant(tenant_id)
             workflow = uow.workflows.get(workflow_id)
+            if workflow.trigger_type != "webhook":
+                raise NotFound("no webhook at this address")
+            lowered = {k.lower(): v for k, v in headers.items()}
+            self._authenticate(str(workflow.trigger_config.get("auth", "none")), webhook_id, lowered, body)
+            if workflow.status != "active":
+                raise Conflict(f"the workflow is {workflow.status}")
+            payload = _payload(body)
             subscription = uow.subscriptions.get(workflow.subscription_id)
-        if workflow.trigger_type != "webhook":
-            raise NotFound("no webhook at this address")
-        lowered = {k.lower(): v for k, v in headers.items()}
-        self._authenticate(str(workflow.trigger_config.get("auth", "none")), webhook_id, lowered, body)
-        if workflow.status != "active":
-            raise Conflict(f"the workflow is {workflow.status}")
-        header = "Idempotency-Key" if lowered.get("idempotency-key") else "X-Delivery-Id"
-        delivery = lowered.get(header.lower())
-        summary, limits = start_admitted(
-            self._admit,
-            trigger_context(subscription, f"hook:{webhook_id}"),
-            self._runs,
-            workflow_id,
-            _payload(body),
-            trigger_type="webhook",
-            idempotency_key=f"hook:{delivery[:240]}" if delivery else None,
-            key_header=header,
-        )
+            header = "Idempotency-Key" if lowered.get("idempotency-key") else "X-Delivery-Id"
+            delivery = lowered.get(header.lower())
+            summary, limits = start_admitted(
+                self._admit,
+                trigger_context(subscription, f"hook:{webhook_id}"),
+                self._runs,
+                workflow_id,
+                payload,
+                trigger_type="webhook",
+                idempotency_key=f"hook:{delivery[:240]}" if delivery else None,
+                key_header=header,
+                within=uow,
+            )
         return summary, str(tenant_id), workflow.trigger_config, limits
 
     def _authenticate(self, auth: str, webhook_id: str, headers: dict[str, str], body: bytes) -> None:
@@ -202,7 +210,9 @@ def _payload(body: bytes) -> dict[str, Any]:
     an out-of-range number as `cmp.json_input.loads` refuses them, nesting past the parser's recursion
     limit, a JSON value that is not an object: `{"body": <value>}`). Raises ValidationFailed (422, at the
     value's path) for what PostgreSQL cannot store as `jsonb` (`cmp.flows.safety.check_document`: a NUL
-    character, a lone surrogate, nesting deeper than 64 levels), so such a delivery starts nothing."""
+    character, a lone surrogate, nesting deeper than 64 levels) and at `body` for a payload over the run
+    input's 64 KiB (`cmp.workflows.runs.check_input`), so such a delivery starts nothing, before the gateway
+    counts it."""
     # Imported here, as cmp.web.api does: cmp.flows loads every flow reader and YAML.
     from cmp.flows.safety import check_document
 
@@ -219,4 +229,4 @@ def _payload(body: bytes) -> dict[str, Any]:
         raise ValidationFailed(
             "the webhook body holds a value that cannot be stored", errors=e.errors
         ) from None
-    return payload
+    return check_input(payload, None, field="body")

@@ -21,6 +21,9 @@ class WorkflowUnitOfWork(Protocol):
     outbox: Outbox
     usage: UsageRepository
 
+    def set_tenant(self, tenant_id: UUID | str) -> None:
+        """Scope the rest of the transaction to `tenant_id` (a webhook's, found by its id)."""
+
     def commit(self) -> None: ...
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -108,16 +108,14 @@ def step_view(step: StepExecution) -> dict[str, Any]:
     }
 
 
-def _check_input(payload: object, idempotency_key: str | None) -> dict[str, Any]:
-    """`payload` as a run input; raises ValidationFailed (input not an object, over 64 KiB) or BadRequest (a key not 1 to 255
-    characters)."""
+def check_input(payload: object, idempotency_key: str | None, field: str = "input") -> dict[str, Any]:
+    """`payload` as a run input; raises ValidationFailed at `field` (the input not an object, over 64 KiB of
+    JSON; a webhook names `body`, what its caller sent) or BadRequest (a key not 1 to 255 characters)."""
     if not isinstance(payload, dict):
-        raise ValidationFailed(
-            "The run input is not valid", errors=[FieldError("input", "expected an object")]
-        )
+        raise ValidationFailed("The run input is not valid", errors=[FieldError(field, "expected an object")])
     if len(json.dumps(payload)) > MAX_INPUT_BYTES:
         raise ValidationFailed(
-            "The run input is too large", errors=[FieldError("input", "at most 64 KiB of JSON")]
+            "The run input is too large", errors=[FieldError(field, "at most 64 KiB of JSON")]
         )
     if idempotency_key is not None and not 0 < len(idempotency_key) <= 255:
         raise BadRequest(
@@ -156,16 +154,19 @@ class WorkflowRuns:
         idempotency_key: str | None = None,
         key_header: str | None = None,
         rerun_of: uuid.UUID | None = None,
+        within: WorkflowUnitOfWork | None = None,
     ) -> dict[str, Any]:
         """Start a run of the workflow's active version with `payload` as its input; returns `run_summary`
         (the first run when `idempotency_key` was used before by a run of the same `trigger_type`: each
         trigger type is its own keyspace). `key_header` names the request header the caller's key came in
         (`Idempotency-Key`, `X-Delivery-Id`): a key a caller chose must replay the same input, so reusing it
         with a different input is a 422 naming that header (None: a key the platform derives, as a
-        schedule's firing time, replays whatever the input). Raises Conflict (not active),
+        schedule's firing time, replays whatever the input). `within`: the caller's unit of work (of
+        `tenant_id`), which this commits when it adds the run (a webhook delivery reads, starts and commits
+        in one transaction); None: a unit of work of its own. Raises Conflict (not active),
         ValidationFailed (input not an object or over 64 KiB, a key reused with another input), NotFound."""
-        checked = _check_input(payload, idempotency_key)
-        with self._uow(tenant_id) as uow:
+        checked = check_input(payload, idempotency_key)
+        with self._unit(tenant_id, within) as uow:
             workflow = uow.workflows.get(workflow_id)
             run = workflow.new_run(
                 self._ids.new_id(),
@@ -199,15 +200,25 @@ class WorkflowRuns:
         trigger_type: str,
         idempotency_key: str | None,
         payload: object,
+        within: WorkflowUnitOfWork | None = None,
     ) -> dict[str, Any] | None:
         """`run_summary` of the run `idempotency_key` already started with `payload` in `trigger_type`'s
         keyspace (a retry refused by a quota it used up itself is answered with its run); None when there is
-        none (no key, no run, or a run of another input)."""
+        none (no key, no run, or a run of another input). `within` as `start`'s (only read here)."""
         if idempotency_key is None:
             return None
-        with self._uow(tenant_id) as uow:
+        with self._unit(tenant_id, within) as uow:
             run = uow.workflow_runs.by_key(workflow_id, trigger_type, idempotency_key)
         return run_summary(run) if run and run.trigger_payload == payload else None
+
+    @contextlib.contextmanager
+    def _unit(self, tenant_id: str, within: WorkflowUnitOfWork | None) -> Iterator[WorkflowUnitOfWork]:
+        """The caller's unit of work `within`, left open for it, or a new one of `tenant_id`."""
+        if within is not None:
+            yield within
+            return
+        with self._uow(tenant_id) as uow:
+            yield uow
 
     def refused(
         self,
@@ -258,7 +269,7 @@ class WorkflowRuns:
         the callback the parent's execution waits on until `deadline` (None: no known timeout). A
         redelivered step (same token) returns the first child. Raises NotFound (no such workflow in the
         subscription), Conflict (not active), ValidationFailed (input not an object or over 64 KiB)."""
-        _check_input(payload, None)
+        check_input(payload, None)
         with self._uow(str(parent.tenant_id)) as uow:
             workflow = uow.workflows.get(workflow_id)
             if workflow.subscription_id != parent.subscription_id:

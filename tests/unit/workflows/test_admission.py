@@ -37,7 +37,13 @@ class Runs:
         return self.by_key[kw["idempotency_key"]][1]
 
     def replayed(
-        self, tenant_id: str, workflow_id: uuid.UUID, trigger: str, key: str | None, payload: object
+        self,
+        tenant_id: str,
+        workflow_id: uuid.UUID,
+        trigger: str,
+        key: str | None,
+        payload: object,
+        within: object = None,
     ) -> Any:
         found = self.by_key.get(key) if key else None
         return found[1] if found and found[0] == payload else None

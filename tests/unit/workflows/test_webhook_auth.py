@@ -74,7 +74,11 @@ def deliveries(auth: str) -> tuple[WebhookDeliveries, Runs]:
 
     @contextmanager
     def uow(tenant_id: Any) -> Any:
-        yield type("Uow", (), {"workflows": workflows, "subscriptions": Subscriptions()})()
+        yield type(
+            "Uow",
+            (),
+            {"workflows": workflows, "subscriptions": Subscriptions(), "set_tenant": lambda self, t: None},
+        )()
 
     clock = type("Clock", (), {"now": staticmethod(lambda: NOW)})()
     return WebhookDeliveries(uow, runs, lambda: SECRET, clock, admit), runs  # type: ignore[arg-type]

@@ -367,7 +367,8 @@ def _with_agreement(questions: list[dict[str, Any]], dev: list[dict[str, Any]],
     Candidates for `fused` and `high` are the midpoints between the recorded development values; the pair
     refusing most unanswerable development questions while keeping every answerable one grounded (then
     the lowest `fused`, then the lowest `high`: the most lenient of them) is reported with its held-out
-    result and its result on every question."""
+    result and its result on every question, and `recorded`: per question, its detected language, the
+    best hit's language, the confidence and the best hit's fused score (what the unit tests pin)."""
     from cmp.conversations.language import detect
     from cmp.knowledge.grounding import Agreement, grounded
 
@@ -398,6 +399,11 @@ def _with_agreement(questions: list[dict[str, Any]], dev: list[dict[str, Any]],
         "chosen": {"fused_score": rule.fused_score, "similarity": rule.similarity},
         **{name: dict(zip(("answerable_kept", "refused"), _split(part, kept), strict=True))
            for name, part in (("dev", dev), ("held_out", held_out), ("all", questions))},
+        "recorded": {
+            q["id"]: [language[q["id"]], top[q["id"]][0].language, round(scores[q["id"]], 4),
+                      round(top[q["id"]][0].score, 4)]
+            for q in questions if top[q["id"]]
+        },
     }  # fmt: skip
 
 

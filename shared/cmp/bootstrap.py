@@ -88,8 +88,12 @@ class Services(RuntimeServices):
     @contextmanager
     def unit_of_work_sent_later(self, tenant_id: UUID | str | None = None) -> Iterator[UnitOfWork]:
         """`unit_of_work` whose outbox messages are relayed after the commit on the relay's background thread
-        (`OutboxRelay.deliver_later`): for answers that need only the committed rows (a webhook's 202)."""
-        with self.db.unit_of_work(tenant_id, after_commit=self.outbox_relay.deliver_later) as uow:
+        (`OutboxRelay.deliver_later`): for answers that need only the committed rows (a webhook's 202). Where
+        the process may be frozen once it has answered (`Settings.relay_after_response` false: AWS Lambda),
+        it is `unit_of_work`: the messages are relayed before the answer."""
+        relay = self.outbox_relay
+        after_commit = relay.deliver_later if self.settings.relay_after_response else relay.deliver
+        with self.db.unit_of_work(tenant_id, after_commit=after_commit) as uow:
             yield uow
 
     @cached_property

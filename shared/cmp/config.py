@@ -60,6 +60,12 @@ class Settings:
     )
     """Set in a dedicated runtime's container (its Deployment's `CMP_RUNTIME=dedicated` and
     `CMP_SUBSCRIPTION_ID`): the one subscription this process serves; empty in the pooled functions."""
+    relay_after_response: bool = field(default_factory=lambda: not _env("AWS_LAMBDA_RUNTIME_API"))
+    """Whether outbox messages meant to leave after the answer (a webhook's run start) are relayed on a
+    background thread once the caller has its answer. False where the process may be frozen as soon as the
+    handler returns: in AWS Lambda, whose runtime sets `AWS_LAMBDA_RUNTIME_API` ("Defined runtime
+    environment variables", Lambda developer guide), the start is then relayed before the answer; True in a
+    process that keeps running (the local runner)."""
     database_cidrs: tuple[str, ...] = field(
         default_factory=lambda: tuple(c for c in _env("DATABASE_CIDRS").split(",") if c)
     )

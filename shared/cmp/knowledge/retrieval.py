@@ -14,9 +14,10 @@ in a read-only, tenant-scoped transaction). The rules come from DESIGN.md §6, m
   (`keyword_query`: any word matches, passages holding more of them rank higher), in each text search configuration the platform
   writes chunks with (`cmp_english`, `cmp_spanish`, `cmp_simple`: the chunk's language decides,
   `cmp.knowledge.model`), the same configuration on both sides. The match runs in the SQL function
-  `knowledge_keyword_matches` (migrations 0020 and 0038, SECURITY DEFINER, filtered on the caller's
+  `knowledge_keyword_matches` (migrations 0020, 0038 and 0039, SECURITY DEFINER, filtered on the caller's
   `app_current_tenant()`) because under RLS the non-leakproof `@@` cannot use the GIN index; it parses
-  each configuration's query once, applies the filters, ranks and keeps the best candidates, whose ids
+  each configuration's query once, probes the GIN index keyed by base and configuration (so only the
+  base's own matches are read), applies the filters, ranks and keeps the best candidates, whose ids
   are joined back to the chunks under RLS. Ranked by `ts_rank` (normalised by length; migration 0020
   says why not `ts_rank_cd`).
 - **hybrid**: both candidate lists fused by weighted reciprocal rank fusion (Cormack et al. 2009) in one
@@ -217,7 +218,7 @@ def _vector_candidates(dimension: int, exact: bool, where: sql.Composable) -> sq
 
 def _keyword_candidates() -> sql.Composable:
     """`(id, rank)` rows, best first, at most `%(candidates)s` of them: the best matches of
-    `knowledge_keyword_matches` (migration 0038: the GIN probe in the caller's tenant, the filters, ranking
+    `knowledge_keyword_matches` (migrations 0038 and 0039: the GIN probe in the base, the filters, ranking
     and limit applied inside), joined back to their chunk under RLS (a second tenant check)."""
     from psycopg import sql
 
@@ -354,11 +355,13 @@ def search_chunks(
     filters: SearchFilters,
     exact_max_chunks: int = EXACT_MAX_CHUNKS,
     product: ProductScope | None = None,
+    ef_search: int = HNSW_EF_SEARCH,
 ) -> list[SearchHit]:
     """The `top_k` best chunks of `base` and, with `product`, of the seller-provided base of that
     subscription, for the query, in the caller's (tenant-scoped) transaction.
 
-    `query_vector` is required for vector and hybrid (its length must be the bases' dimension).
+    `query_vector` is required for vector and hybrid (its length must be the bases' dimension);
+    `ef_search` is the HNSW scan's `hnsw.ef_search` (at least `top_k`) when a base takes the HNSW path.
     """
     params: dict[str, Any] = {
         "tenant": tenant_id,
@@ -379,7 +382,7 @@ def search_chunks(
         scanned = exact and params["product_exact"]
     if method != "keyword" and not scanned:
         session.execute("select set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-        session.execute("select set_config('hnsw.ef_search', %s, true)", (str(max(HNSW_EF_SEARCH, top_k)),))
+        session.execute("select set_config('hnsw.ef_search', %s, true)", (str(max(ef_search, top_k)),))
     _filter_args(filters, params)
     where = _filter_clause(filters, params)
     statement = _statement(method, base, exact, query_vector is not None, where, product)

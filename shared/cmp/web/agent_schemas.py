@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints, ValidationError, WrapValidator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    ValidationError,
+    WrapValidator,
+)
 from pydantic_core import PydanticCustomError
 
 from cmp.capabilities.maxima import PLATFORM_MAXIMA
@@ -154,8 +162,20 @@ class SearchFiltersBody(RequestModel):
     )
 
 
+def _has_words(value: str) -> str:
+    """A search query must have a letter or a digit: one of only emoji or punctuation matches no keyword
+    and ranks vectors by noise (the marketplace search refuses it the same way, `cmp.web.query`)."""
+    if not any(c.isalnum() for c in value):
+        raise PydanticCustomError("no_words", "has no letters or digits to search for")
+    return value
+
+
 class SearchBody(RequestModel):
-    query: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    query: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=1000),
+        AfterValidator(_has_words),
+    ]
     top_k: int = Field(default=5, ge=1, le=PLATFORM_MAXIMA.top_k)
     method: Literal["vector", "keyword", "hybrid"] = "hybrid"
     filters: SearchFiltersBody | None = None

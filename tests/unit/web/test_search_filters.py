@@ -1,4 +1,5 @@
-"""The knowledge search body's filters: a metadata value of the wrong kind is one error at its own key."""
+"""The knowledge search body: a metadata value of the wrong kind is one error at its own key; a query
+without a letter or digit is refused at `query`."""
 
 from __future__ import annotations
 
@@ -26,3 +27,13 @@ def test_scalar_metadata_values_keep_their_type() -> None:
     body = SearchBody.model_validate({"query": "x", "filters": {"metadata": {"a": True, "b": 3, "c": "s"}}})
     assert body.filters is not None and body.filters.metadata == {"a": True, "b": 3, "c": "s"}
     assert type(body.filters.metadata["a"]) is bool and type(body.filters.metadata["b"]) is int
+
+
+def test_a_query_without_letters_or_digits_is_refused_at_query() -> None:
+    for query in ("😀😀", "?!", " -- "):
+        with pytest.raises(ValidationError) as caught:
+            SearchBody.model_validate({"query": query})
+        [error] = caught.value.errors(include_url=False)
+        assert (error["loc"], error["msg"]) == (("query",), "has no letters or digits to search for")
+    assert SearchBody.model_validate({"query": "¿garantía?"}).query == "¿garantía?"
+    assert SearchBody.model_validate({"query": " 65W "}).query == "65W"

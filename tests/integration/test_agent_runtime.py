@@ -12,8 +12,10 @@ import psycopg
 import pytest
 
 from cmp.bootstrap import Services
+from cmp.capabilities.configuration import DEFAULT_FALLBACK, DEFAULT_HANDOFF
 from cmp.conversations.extractive import ExtractiveAnswerer
 from cmp.conversations.model import ChatRequest, ImageInput
+from cmp.conversations.phrases import phrase
 from cmp.conversations.services import AgentService
 from cmp.db import Database
 from cmp.errors import Forbidden, NotFound, ValidationFailed
@@ -124,6 +126,21 @@ def test_below_the_threshold_the_configured_fallback_answers(
         Ctx(techcorp.tenant_id, escalating.id), ChatRequest("¿Cuál es la capital de Mongolia?")
     )
     assert (answer.fallback, answer.answer) == ("escalate", CONVERSATION["handoffMessage"])
+
+
+def test_the_platform_s_default_fallback_is_said_in_the_user_s_language(
+    agent: AgentService, techcorp: Ctx, db: Database
+) -> None:
+    defaults = {"fallbackMessage": DEFAULT_FALLBACK, "handoffMessage": DEFAULT_HANDOFF}
+    for fallback, phrase_key in (("refuse", "refuse"), ("escalate", "escalate")):
+        subscription = subscribe(
+            db, techcorp.tenant_id, configuration={"conversation": defaults, "rag": {"fallback": fallback}}
+        )
+        ctx = Ctx(techcorp.tenant_id, subscription.id)
+        spanish = agent.chat(ctx, ChatRequest("¿Cuál es la capital de Mongolia?"))
+        assert (spanish.fallback, spanish.answer) == (fallback, phrase(phrase_key, "es"))
+        english = agent.chat(ctx, ChatRequest("What is the capital of Mongolia?"))
+        assert english.answer == phrase(phrase_key, "en") != defaults["fallbackMessage"]
 
 
 def test_a_retried_turn_returns_the_first_answer_and_is_stored_once(

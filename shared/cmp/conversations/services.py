@@ -273,11 +273,21 @@ class AgentService:
             prompt = assemble(settings, request.message, language, [], history, request.image, grounded=False)
             return _Draft(language, score, "general", mode, prompt=prompt)
         if fallback == "escalate":
-            text = settings.conversation.get("handoffMessage") or phrase("escalate", language)
+            text = _own_message(settings.conversation, "handoffMessage", "escalate", language)
         else:
             fallback = "refuse"
-            text = settings.conversation.get("fallbackMessage") or phrase("refuse", language)
+            text = _own_message(settings.conversation, "fallbackMessage", "refuse", language)
         return _Draft(language, score, fallback, mode, fixed=Completion(text, 0, 0))
+
+
+def _own_message(conversation: dict[str, Any], key: str, phrase_key: str, language: str) -> str:
+    """The buyer's own `key` message, else the runtime's `phrase_key` sentence in the user's `language`. The
+    platform's English default that a new configuration starts with (`cmp.capabilities.configuration`) is
+    not the buyer's own: a Spanish question is refused in Spanish unless the buyer wrote another message."""
+    from cmp.capabilities.configuration import DEFAULT_FALLBACK, DEFAULT_HANDOFF
+
+    text = conversation.get(key)
+    return text if text and text not in (DEFAULT_FALLBACK, DEFAULT_HANDOFF) else phrase(phrase_key, language)
 
 
 def _replay(first: tuple[ChatAnswer, str | None], request: ChatRequest) -> ChatAnswer:

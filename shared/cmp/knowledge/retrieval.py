@@ -16,9 +16,8 @@ in a read-only, tenant-scoped transaction). The rules come from DESIGN.md §6, m
   `cmp.knowledge.model`), the same configuration on both sides. The match runs in the SQL function
   `knowledge_keyword_matches` (migrations 0020, 0038 and 0039, SECURITY DEFINER, filtered on the caller's
   `app_current_tenant()`) because under RLS the non-leakproof `@@` cannot use the GIN index; it parses
-  each configuration's query once, probes the GIN index keyed by base and configuration (so only the
-  base's own matches are read), applies the filters, ranks and keeps the best candidates, whose ids
-  are joined back to the chunks under RLS. Ranked by `ts_rank` (normalised by length; migration 0020
+  each configuration's query once, probes the GIN index keyed by base and configuration, applies the
+  filters, ranks and keeps the best candidates, whose ids are joined back to the chunks under RLS. Ranked by `ts_rank` (normalised by length; migration 0020
   says why not `ts_rank_cd`).
 - **hybrid**: both candidate lists fused by weighted reciprocal rank fusion (Cormack et al. 2009) in one
   statement; `RRF_K` and `RRF_KEYWORD_WEIGHT` were chosen on the development half of the labelled set
@@ -361,8 +360,7 @@ def search_chunks(
     subscription, for the query, in the caller's (tenant-scoped) transaction.
 
     `query_vector` is required for vector and hybrid (its length must be the bases' dimension);
-    `ef_search` is the HNSW scan's `hnsw.ef_search` (at least `top_k`) when a base takes the HNSW path.
-    """
+    `ef_search` is the HNSW scan's `hnsw.ef_search` (at least `top_k`) when a base takes the HNSW path."""
     params: dict[str, Any] = {
         "tenant": tenant_id,
         "base": base.id if base is not None else None,

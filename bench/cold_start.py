@@ -11,7 +11,13 @@ With `--against DIR` (another checkout of this repository, e.g. a `git worktree`
 each round imports the function from DIR and then from this checkout, one process each in turn, so load from
 other processes falls on both sides alike; it prints both medians (import CPU ms and wall ms) side by side.
 
-Run: .venv/bin/python bench/cold_start.py [--runs 5] [--function NAME] [--against DIR]
+With `--built DIR` (a `sam build` output folder, `.aws-sam/build`), the function is imported as Lambda
+would load it: from `DIR/<LogicalId>` with only the two built layers (`DIR/CmpLayer/python`,
+`DIR/DepsLayer/python`) on the path, no site-packages (`-S`) and nothing written (`-B`: a layer is read-only,
+so bytecode it does not ship is compiled again on every cold start). Given twice (`--built BEFORE --built
+AFTER`), it alternates between the two builds as `--against` does.
+
+Run: .venv/bin/python bench/cold_start.py [--runs 5] [--function NAME] [--against DIR | --built DIR [--built DIR]]
 """
 
 from __future__ import annotations
@@ -23,14 +29,15 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from cmp_dev.local.template import read_template
+from cmp_dev.local.template import FunctionDef, read_template
 
 REPO = Path(__file__).resolve().parents[1]
 PROBE = """
 import sys, time, json as _json
-sys.path.insert(0, {shared!r}); sys.path.insert(0, {folder!r})
+sys.path[0:0] = [{folder!r}, *{paths!r}]
 before = set(sys.modules)
 start, cpu = time.perf_counter(), time.process_time()
 {statement}
@@ -41,17 +48,48 @@ print(_json.dumps({{"ms": elapsed * 1000, "cpu_ms": cpu * 1000, "packages": top}
 BASE_ENV = {"AWS_DEFAULT_REGION": "us-east-1", "PATH": "/usr/bin:/bin"}
 
 
+@dataclass(frozen=True)
+class Side:
+    """Where a function is imported from: a checkout (`functions/<name>` with its `shared` first on the path,
+    site-packages from this interpreter) or a `sam build` output (`<LogicalId>` with the two built layers
+    only, interpreter flags `-S -B`)."""
+
+    label: Path
+    built: bool = False
+
+    def folder(self, function: FunctionDef) -> Path:
+        """The function's code folder on this side."""
+        if self.built:
+            return self.label / function.logical_id
+        return self.label / "functions" / function.code_dir.name
+
+    def paths(self) -> list[str]:
+        """What goes on `sys.path` after the function's folder."""
+        if self.built:
+            return [str(self.label / "CmpLayer" / "python"), str(self.label / "DepsLayer" / "python")]
+        return [str(self.label / "shared")]
+
+    def flags(self) -> list[str]:
+        """Interpreter flags: no site-packages and no bytecode written for a built side."""
+        return ["-S", "-B"] if self.built else []
+
+
 def measure(
-    folder: Path, statement: str, runs: int, env: dict[str, str], repo: Path = REPO
+    folder: Path, statement: str, runs: int, env: dict[str, str], side: Side = Side(REPO)
 ) -> tuple[float, float, float, list[str]]:
     """(median import ms, median import CPU ms, median process wall ms, packages imported) over `runs`
-    fresh interpreters, with `repo`'s `shared` first on the path."""
+    fresh interpreters importing from `folder` with `side`'s path and flags."""
     imports, cpus, walls, packages = [], [], [], []
     for _ in range(runs):
-        code = PROBE.format(shared=str(repo / "shared"), folder=str(folder), statement=statement)
+        code = PROBE.format(folder=str(folder), paths=side.paths(), statement=statement)
         start = time.perf_counter()
         out = subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=folder
+            [sys.executable, *side.flags(), "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+            cwd=folder,
         )
         walls.append((time.perf_counter() - start) * 1000)
         result = json.loads(out.stdout.strip().splitlines()[-1])
@@ -61,10 +99,13 @@ def measure(
     return statistics.median(imports), statistics.median(cpus), statistics.median(walls), packages
 
 
-def compare(other: Path, runs: int, only: str | None) -> None:
-    """Per function, `runs` alternating rounds of one import from `other`'s checkout then one from this one;
-    prints the median import CPU ms and wall ms of each side and the change of the CPU median."""
-    print(f"before = {other}, after = {REPO}; {runs} alternating rounds; load {os.getloadavg()[0]:.1f}")
+def compare(before: Side, after: Side, runs: int, only: str | None) -> None:
+    """Per function, `runs` alternating rounds of one import from `before` then one from `after`; prints the
+    median import CPU ms and wall ms of each side and the change of the CPU median."""
+    print(
+        f"before = {before.label}, after = {after.label}; {runs} alternating rounds; "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
     print(
         f"{'function':<28} {'before CPU':>10} {'after CPU':>9} {'change':>7} {'before ms':>9} {'after ms':>8}"
     )
@@ -74,10 +115,10 @@ def compare(other: Path, runs: int, only: str | None) -> None:
         if only and name != only:
             continue
         env = {**{k: v for k, v in function.environment.items() if isinstance(v, str)}, **BASE_ENV}
-        sides: dict[Path, tuple[list[float], list[float]]] = {other: ([], []), REPO: ([], [])}
+        sides: dict[Side, tuple[list[float], list[float]]] = {before: ([], []), after: ([], [])}
         for _ in range(runs):
-            for repo, (walls, cpus) in sides.items():
-                ms, cpu, _, _ = measure(repo / "functions" / name, f"import {function.module}", 1, env, repo)
+            for side, (walls, cpus) in sides.items():
+                ms, cpu, _, _ = measure(side.folder(function), f"import {function.module}", 1, env, side)
                 walls.append(ms)
                 cpus.append(cpu)
         (b_ms, b_cpu), (a_ms, a_cpu) = (
@@ -95,11 +136,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--function", default=None)
     parser.add_argument("--against", type=Path, default=None, help="another checkout to alternate with")
+    parser.add_argument(
+        "--built", type=Path, action="append", default=[], help="a `sam build` output folder (at most two)"
+    )
     args = parser.parse_args()
+    if len(args.built) > 2 or (args.built and args.against):
+        parser.error("give --against DIR, or --built DIR once or twice")
     if args.against:
-        compare(args.against.resolve(), args.runs, args.function)
+        compare(Side(args.against.resolve()), Side(REPO), args.runs, args.function)
         return
-    _, _, bare, _ = measure(REPO / "functions", "import json", args.runs, BASE_ENV)
+    if len(args.built) == 2:
+        compare(*(Side(path.resolve(), built=True) for path in args.built), args.runs, args.function)
+        return
+    side = Side(args.built[0].resolve(), built=True) if args.built else Side(REPO)
+    _, _, bare, _ = measure(REPO / "functions", "import json", args.runs, BASE_ENV, side)
     print(f"bare `python -c 'import json'` process: {bare:.0f} ms (median of {args.runs})")
     print(
         f"{'function':<20} {'import ms':>9} {'CPU ms':>7} {'process ms':>10} {'× bare':>7}"
@@ -111,7 +161,9 @@ def main() -> None:
         if args.function and folder.name != args.function:
             continue
         env = {**{k: v for k, v in function.environment.items() if isinstance(v, str)}, **BASE_ENV}
-        ms, cpu, wall, packages = measure(folder, f"import {function.module}", args.runs, env)
+        ms, cpu, wall, packages = measure(
+            side.folder(function), f"import {function.module}", args.runs, env, side
+        )
         third_party = [
             p
             for p in packages

@@ -6,6 +6,7 @@ only its handler."""
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 import tomllib
 from functools import cache
@@ -152,12 +153,29 @@ def test_no_function_imports_dev_code_or_dev_dependencies() -> None:
     assert _not_shippable(outside) == {}
 
 
-def test_the_cmp_layer_holds_only_the_cmp_package_and_no_dev_code() -> None:
-    layer = load_template(REPO / "template.yaml")["Resources"]["CmpLayer"]["Properties"]
-    content = REPO / layer["ContentUri"]
+def _unchecked_hash_bytecode(source: Path) -> bool:
+    """Whether CPython 3.11's bytecode of `source` sits beside it, hash-based and unchecked (PEP 552: flags
+    word 0b01 after the magic number)."""
+    pyc = source.parent / "__pycache__" / f"{source.stem}.cpython-311.pyc"
+    return pyc.is_file() and pyc.read_bytes()[4:8] == (1).to_bytes(4, "little")
+
+
+def test_the_cmp_layer_holds_only_the_cmp_package_with_its_bytecode_and_no_dev_code(tmp_path: Path) -> None:
+    resource = load_template(REPO / "template.yaml")["Resources"]["CmpLayer"]
+    assert resource["Metadata"]["BuildMethod"] == "makefile"
+    content = REPO / resource["Properties"]["ContentUri"]
     assert content.resolve() == SHARED
-    shipped = sorted(p.name for p in content.iterdir() if not p.name.endswith(UNTRACKED))
-    assert shipped == ["cmp"]
+    subprocess.run(
+        ["make", "--silent", "build-CmpLayer", f"ARTIFACTS_DIR={tmp_path}", f"PYTHON={sys.executable}"],
+        cwd=content,
+        check=True,
+        capture_output=True,
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["python"]
+    assert [p.name for p in (tmp_path / "python").iterdir()] == ["cmp"]
+    sources = sorted((tmp_path / "python" / "cmp").rglob("*.py"))
+    assert len(sources) == len(list((SHARED / "cmp").rglob("*.py")))
+    assert [s for s in sources if not _unchecked_hash_bytecode(s)] == []
     for dev_module in ("local", "devtools", "cli", "seed"):
         assert _module_file(f"cmp.{dev_module}") is None, f"cmp.{dev_module} is dev code"
     modules = [
@@ -167,6 +185,16 @@ def test_the_cmp_layer_holds_only_the_cmp_package_and_no_dev_code() -> None:
     _, outside = _import_closure(modules)
     assert "cmp_dev" not in outside
     assert _not_shippable(outside) == {}
+
+
+def test_both_layers_are_built_by_their_makefiles() -> None:
+    """SAM's python3.11 build method ships no bytecode; both layers are built by a Makefile that does."""
+    resources = load_template(REPO / "template.yaml")["Resources"]
+    for layer in ("DepsLayer", "CmpLayer"):
+        assert resources[layer]["Metadata"]["BuildMethod"] == "makefile"
+        makefile = (REPO / resources[layer]["Properties"]["ContentUri"] / "Makefile").read_text()
+        assert f"build-{layer}:" in makefile
+        assert "compileall" in makefile and "--invalidation-mode unchecked-hash" in makefile
 
 
 def test_dev_only_packages_are_not_in_the_deps_layer() -> None:

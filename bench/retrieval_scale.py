@@ -55,7 +55,14 @@ from psycopg.rows import dict_row
 from cmp.db.migrate import migrate
 from cmp.db.session import Session
 from cmp.knowledge.model import ts_config_for
-from cmp.knowledge.retrieval import EXACT_MAX_CHUNKS, BaseRef, Method, SearchFilters, search_chunks
+from cmp.knowledge.retrieval import (
+    EXACT_MAX_CHUNKS,
+    HNSW_EF_SEARCH,
+    BaseRef,
+    Method,
+    SearchFilters,
+    search_chunks,
+)
 from cmp_dev.bench_database import bench_database
 from cmp_dev.local.stack import app_role_url
 
@@ -331,7 +338,7 @@ def main() -> None:
     parser.add_argument("--tenants", type=int, default=1_000)
     parser.add_argument("--large-share", type=float, default=0.2)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--ef-search", type=int, default=100)
+    parser.add_argument("--ef-search", type=int, default=HNSW_EF_SEARCH)
     parser.add_argument(
         "--reuse",
         action="store_true",

@@ -77,8 +77,8 @@ stated well before its 1,000th character."""
 KEYWORD_MAX_WORDS = 32
 """Distinct words of a query matched by keyword search (`keyword_query`): every further word is one more
 `or` branch the GIN probe of `knowledge_keyword_matches` (migration 0038) must walk."""
-HNSW_EF_SEARCH = 100
-"""`hnsw.ef_search` for filtered scans: the candidate list per step of the iterative scan."""
+HNSW_EF_SEARCH = 200
+"""`hnsw.ef_search` of filtered scans (candidates per iterative-scan step; 100 gave recall@10 0.890, docs)."""
 
 
 @dataclass(frozen=True)

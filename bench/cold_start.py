@@ -142,6 +142,11 @@ def main() -> None:
     args = parser.parse_args()
     if len(args.built) > 2 or (args.built and args.against):
         parser.error("give --against DIR, or --built DIR once or twice")
+    for built in args.built:
+        if not all((built / layer / "python").is_dir() for layer in ("CmpLayer", "DepsLayer")):
+            parser.error(f"--built {built}: no CmpLayer/python and DepsLayer/python (run `sam build` first)")
+    if args.against and not (args.against / "functions").is_dir():
+        parser.error(f"--against {args.against}: not a checkout of this repository (no functions/)")
     if args.against:
         compare(Side(args.against.resolve()), Side(REPO), args.runs, args.function)
         return

@@ -2,7 +2,8 @@
 
 It generates nothing. Its answer opens with a sentence saying plainly that it is extractive, then quotes the
 snippets of the passages retrieval found (each a verbatim slice of a cited chunk), numbered like their
-citations. Passages in the user's language come first (`cmp.knowledge.grounding.supporting` orders them);
+citations, so its answer cites exactly what it quotes, in order. The passages are those close to the best
+one, in the user's language first (`cmp.knowledge.grounding.supporting` chooses and orders them);
 when none is in the user's language it says, in the user's language, that the passages are quoted in the
 sources' language. Token counts are word counts (no tokenizer ships with it).
 """

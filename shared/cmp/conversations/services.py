@@ -7,7 +7,9 @@ when the key came with another message); detect the language (a message too shor
 in the session's earlier language); retrieve (`services.knowledge_search`); decide grounding
 (`grounding.grounded`: confidence against the threshold, and for a hybrid search the keyword half's
 agreement; otherwise the configured fallback: refuse, answer from general knowledge, or escalate with the hand-off
-message); assemble the prompt with the session's last turns; ask the model; store the user's message and the
+message); choose the passages close to the best one (`grounding.supporting`); assemble the prompt with the
+session's last turns; ask the model; keep the citations the answer draws on (`grounding.drawn_on`: those it
+quotes or names); store the user's message and the
 answer, and meter the turn (`messages`, `tokens_in`, `tokens_out`, keyed by the user message's id), in one
 transaction; a retried turn (same Idempotency-Key) finds the first answer and meters nothing.
 """
@@ -41,7 +43,9 @@ from cmp.knowledge.grounding import (
     citation,
     confidence,
     default_agreement,
+    default_margin,
     default_threshold,
+    drawn_on,
     grounded,
     supporting,
 )
@@ -256,7 +260,8 @@ class AgentService:
         threshold = settings.threshold
         if threshold is None:
             threshold = default_threshold(self._search.query_model)
-        support = supporting(hits, threshold, language.split("-")[0], CITED_PASSAGES)
+        margin = default_margin(self._search.query_model)
+        support = supporting(hits, threshold, language.split("-")[0], CITED_PASSAGES, margin)
         agreement = default_agreement(self._search.query_model)
         if grounded(score, threshold, hits, settings.method, detected, agreement) and support:
             cited = [citation(i, hit, request.message) for i, hit in enumerate(support, start=1)]
@@ -325,7 +330,7 @@ class _Draft:
             confidence=self.score,
             fallback=self.fallback,
             mode=self.mode,
-            citations=self.citations,
+            citations=drawn_on(self.citations, completion.text),
             tokens_in=completion.tokens_in,
             tokens_out=completion.tokens_out,
         )

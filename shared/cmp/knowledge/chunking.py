@@ -32,56 +32,27 @@ TokenCounter = Callable[[str], int]
 _WORD = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 _SPLIT_WORDS = re.compile(r"\S+\s*")
 _SENTENCE_END = re.compile(r"(?<=[.!?。])\s+(?=[\"'(¿¡]?[A-ZÁÉÍÓÚÑÜ0-9])|\n+")
-_STOPWORDS = {
-    "en": frozenset(
-        [
-            "the",
-            "and",
-            "of",
-            "to",
-            "is",
-            "in",
-            "that",
-            "it",
-            "for",
-            "you",
-            "with",
-            "are",
-            "this",
-            "on",
-            "be",
-            "as",
-            "can",
-            "your",
-            "not",
-            "or",
-        ]
-    ),
-    "es": frozenset(
-        [
-            "el",
-            "la",
-            "de",
-            "que",
-            "y",
-            "en",
-            "los",
-            "se",
-            "del",
-            "las",
-            "un",
-            "por",
-            "con",
-            "una",
-            "para",
-            "es",
-            "su",
-            "al",
-            "lo",
-            "como",
-        ]
-    ),
+FUNCTION_WORDS: dict[str, frozenset[str]] = {
+    language: frozenset(words.split())
+    for language, words in {
+        "en": "the and of to is in that it for you with are this on be as can your not or do does what how"
+        " where which my there have i",
+        "es": "el la de que y en los se del las un por con una para es su al lo como cuál cuáles cómo dónde"
+        " cuándo qué cuánto cuánta cuántos cuántas tienen tiene hay puedo mi ¿ ¡",
+        "fr": "le la les de des du et en est un une que vous je pour dans qui pas sur avec ce quel quelle"
+        " quels comment où combien votre vos mon au aux",
+        "de": "der die das und ist in im nicht sie ich ein eine zu mit den dem von wie wo wann für auf sind"
+        " haben kann ihr ihre mein meine gibt welche",
+        "pt": "o os as do da dos das de que e é em um uma para com não no na você vocês qual quais como onde"
+        " quando meu minha seu sua são tem têm",
+        "it": "il lo la gli le di del della dei che e è in un una per con non sono come dove quando quale quali"
+        " qual cosa mio mia avete",
+    }.items()
 }
+"""Frequent function words (articles, pronouns, prepositions, question words) of each language detected
+by `cmp.conversations.language`, lower case. A word may belong to several languages (`de`, `la`, `que`)."""
+CHUNK_LANGUAGES = ("en", "es")
+"""The languages a chunk is labelled with (`detect_language`)."""
 
 
 def count_words(text: str) -> int:
@@ -89,14 +60,25 @@ def count_words(text: str) -> int:
     return len(_WORD.findall(text))
 
 
-def detect_language(text: str) -> str | None:
-    """'en' or 'es' by their most frequent function words (≥ 3 hits and twice the other's), else None
-    (the chunk then gets the language-neutral text search configuration)."""
+def function_words(text: str, languages: Iterable[str]) -> dict[str, int]:
+    """How many of the words of `text` (its first 4,000 characters) are `FUNCTION_WORDS` of each of
+    `languages`: language code → count."""
     words = [w.lower() for w in _WORD.findall(text[:4000])]
-    hits = {lang: sum(w in stop for w in words) for lang, stop in _STOPWORDS.items()}
+    return {lang: sum(w in FUNCTION_WORDS[lang] for w in words) for lang in languages}
+
+
+def leading_language(hits: dict[str, int], at_least: int) -> str | None:
+    """The language of `hits` (`function_words`) with at least `at_least` words and twice as many as any
+    other, else None."""
     best = max(hits, key=lambda lang: hits[lang])
-    other = min(hits.values())
-    return best if hits[best] >= 3 and hits[best] >= 2 * other else None
+    other = max((n for lang, n in hits.items() if lang != best), default=0)
+    return best if hits[best] >= at_least and hits[best] >= 2 * other else None
+
+
+def detect_language(text: str) -> str | None:
+    """'en' or 'es' (`CHUNK_LANGUAGES`) by their function words (≥ 3 and twice the other's), else None
+    (the chunk then gets the language-neutral text search configuration)."""
+    return leading_language(function_words(text, CHUNK_LANGUAGES), 3)
 
 
 @dataclass(frozen=True)

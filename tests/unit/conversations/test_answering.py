@@ -111,6 +111,40 @@ def test_a_greeting_is_too_short_to_tell_and_answers_in_the_earlier_or_default_l
     assert fixed.response_language(detect(greeting), None, None) == "pt"
 
 
+_SHORT_QUESTIONS = [
+    # lingua's low-accuracy trigrams said German (0.97), Portuguese (0.74), German (0.77), unsure (0.99)
+    ("Do you sell smartphones?", "en"),
+    ("Do you ship to Canada?", "en"),
+    ("Where is my order?", "en"),
+    ("Can I return a laptop?", "en"),
+    ("What is the return policy?", "en"),
+    ("How much does the Nova 14 cost?", "en"),
+    ("¿Tienen teléfonos?", "es"),
+    ("¿Cuál es la política de devoluciones?", "es"),
+    ("¿Venden portátiles?", "es"),  # Spanish 0.64: the opening ¿ is Spanish
+    ("¿Cuánto cuesta el Nova 14?", "es"),
+    ("¿Dónde está mi pedido?", "es"),
+    ("Vendez-vous des smartphones ?", "fr"),
+    ("Quelle est la politique de retour ?", "fr"),
+    ("Où est ma commande ?", "fr"),
+    ("Verkaufen Sie Smartphones?", "de"),
+    ("Wie lange gilt die Garantie?", "de"),
+    ("Wo ist meine Bestellung?", "de"),
+    ("Vocês vendem smartphones?", "pt"),
+    ("Qual é a política de devolução?", "pt"),
+    ("Onde está o meu pedido?", "pt"),
+    ("Qual è la politica di reso?", "it"),  # Italian 0.56, English 0.38
+    ("Dove è il mio ordine?", "it"),
+    ("Quanto costa il Nova 14?", "it"),
+    ("Vendete smartphone?", None),  # German 0.94 and no function word: unsure, not German
+]
+
+
+@pytest.mark.parametrize(("question", "language"), _SHORT_QUESTIONS)
+def test_short_questions_in_the_six_languages(question: str, language: str | None) -> None:
+    assert detect(question) == language
+
+
 def test_a_long_message_is_detected_on_its_first_characters() -> None:
     assert detect("¿El cargador de 65W es compatible con mi portátil Nova? " * 80 + "ok " * 2000) == "es"
     english, spanish = (

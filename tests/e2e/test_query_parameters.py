@@ -48,3 +48,27 @@ def test_third_party_callers_may_append_their_own_parameters(api: httpx.Client) 
     assert hook.status_code == 404, hook.text
     payment = api.post("/v1/payments/webhooks/stripe", params={"attempt": "2"}, json={})
     assert payment.status_code != 422 and "query.attempt" not in payment.text, payment.text
+
+
+def test_a_parameter_without_a_name_is_reported_at_query(api: httpx.Client) -> None:
+    refused = api.get("/v1/marketplace/products?=agent")
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert error["path"] == "query"
+    assert error["message"].startswith("a query parameter has an empty name (nothing before its '=')")
+
+
+def test_an_empty_value_is_the_same_as_leaving_the_parameter_out_on_every_route(
+    api: httpx.Client, buyer: Account, stack_services: Any
+) -> None:
+    subscribe(stack_services.db, buyer.tenant_id)
+    mine = buyer.get("/v1/subscriptions")
+    assert mine.status_code == 200 and mine.json()["items"], mine.text
+    for params in ({"status": ""}, {"category": ""}, {"status": "", "limit": ""}):  # enums (and a pattern)
+        same = buyer.get("/v1/subscriptions", params=params)
+        assert (same.status_code, same.json()) == (200, mine.json()), same.text
+    assert buyer.get("/v1/subscriptions", params={"status": "dormant"}).status_code == 422
+    products = api.get("/v1/marketplace/products")
+    for params in ({"q": ""}, {"q": " "}, {"q": "", "sort": ""}):  # free text (and a pattern)
+        same = api.get("/v1/marketplace/products", params=params)
+        assert (same.status_code, same.json()) == (200, products.json()), same.text

@@ -61,14 +61,16 @@ def test_a_parameter_without_a_name_is_reported_at_query(api: httpx.Client) -> N
 def test_an_empty_value_is_the_same_as_leaving_the_parameter_out_on_every_route(
     api: httpx.Client, buyer: Account, stack_services: Any
 ) -> None:
+    def ids(answer: httpx.Response, key: str) -> list[str]:
+        assert answer.status_code == 200, answer.text
+        return [item[key] for item in answer.json()["items"]]
+
     subscribe(stack_services.db, buyer.tenant_id)
-    mine = buyer.get("/v1/subscriptions")
-    assert mine.status_code == 200 and mine.json()["items"], mine.text
+    mine = ids(buyer.get("/v1/subscriptions"), "subscription_id")
+    assert mine
     for params in ({"status": ""}, {"category": ""}, {"status": "", "limit": ""}):  # enums (and a pattern)
-        same = buyer.get("/v1/subscriptions", params=params)
-        assert (same.status_code, same.json()) == (200, mine.json()), same.text
+        assert ids(buyer.get("/v1/subscriptions", params=params), "subscription_id") == mine
     assert buyer.get("/v1/subscriptions", params={"status": "dormant"}).status_code == 422
-    products = api.get("/v1/marketplace/products")
+    products = ids(api.get("/v1/marketplace/products"), "slug")
     for params in ({"q": ""}, {"q": " "}, {"q": "", "sort": ""}):  # free text (and a pattern)
-        same = api.get("/v1/marketplace/products", params=params)
-        assert (same.status_code, same.json()) == (200, products.json()), same.text
+        assert ids(api.get("/v1/marketplace/products", params=params), "slug") == products

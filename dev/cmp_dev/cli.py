@@ -133,7 +133,8 @@ def demo_products_line(seeded: dict[str, Any], local_dir: Path) -> str:
 def data_sync_lines(api: str, data_sync: dict[str, Any]) -> list[str]:
     """The banner's Data Sync Automation lines, from `seeded["data_sync"]` (`cmp_dev.demo_sync.DataSyncDemo`
     as a dict): Run Now, the run with every step, the Slack-style messages (after the buyer's login lines,
-    which set $BUYER)."""
+    which set $BUYER). The sink is printed at the runner's address `api` as every other line; the workflow's
+    own step posts to it as `localhost` (`cmp_dev.local.dev.LOCAL_WORKFLOW_HOSTS`), the same server."""
     run_id = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"run_id\"])'"
     workflow = f"{api}/v1/workflows/{data_sync['workflow_id']}"
     return [
@@ -143,7 +144,7 @@ def data_sync_lines(api: str, data_sync: dict[str, Any]) -> list[str]:
         f'  RUN=$(curl -s -X POST {workflow}/runs -H "Authorization: Bearer $BUYER" \\',
         f"""    -H 'Content-Type: application/json' -d '{{"input": {{}}}}' | {run_id})""",
         f'  sleep 5; curl -s {api}/v1/runs/$RUN -H "Authorization: Bearer $BUYER"',
-        f"  curl -s {data_sync['sink_url']}",
+        f"  curl -s {api}/demo/slack",
     ]
 
 

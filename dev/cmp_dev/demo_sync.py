@@ -35,11 +35,10 @@ DEMO_DATABASE_VARIABLE = "CMP_DEMO_DATABASE_ADDRESS"
 
 @dataclass(frozen=True)
 class DataSyncDemo:
-    """What the banner prints: the workflow, its subscription and the sink's URL."""
+    """What the banner prints: the workflow and its subscription."""
 
     subscription_id: str
     workflow_id: str
-    sink_url: str
 
 
 def definition(demo_url: str) -> dict[str, Any]:
@@ -122,7 +121,7 @@ def seed_data_sync(services: Services, tenant_id: str, subscription_id: str) -> 
         found = services.workflows.replace(tenant_id, uuid.UUID(found["workflow_id"]), {"definition": wanted})
     if found["status"] != "active" or found["active_version"] != found["version"]:
         services.workflows.activate(tenant_id, uuid.UUID(found["workflow_id"]))
-    return DataSyncDemo(subscription_id, found["workflow_id"], f"{demo_url}/slack")
+    return DataSyncDemo(subscription_id, found["workflow_id"])
 
 
 def _demo_database(owner_url: str, address: str) -> str:

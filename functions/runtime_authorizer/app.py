@@ -16,7 +16,7 @@ from cmp.errors import DomainError
 from cmp.gateway.authorization import is_read_only, owned_in_path
 from cmp.gateway.errors import CredentialMissing, Refused
 from cmp.observability import instruments
-from cmp.web.authorizer import allow_all, header, runtime_token
+from cmp.web.authorizer import allow_all, header, runtime_credential
 
 logger, metrics = instruments("runtime-authorizer")
 services = bootstrap()
@@ -25,17 +25,19 @@ services = bootstrap()
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    token = runtime_token(event)
+    credential = runtime_credential(event)
     path = event.get("pathParameters") or {}
     try:
-        if token is None:
+        if credential is None:
             raise CredentialMissing()
+        token, sent_in = credential
         runtime = services.runtime_authorizer.authorize(
             token,
             header(event, "origin"),
             path.get("subscription_id"),
             owned_in_path(path),
             read_only=is_read_only(event.get("httpMethod"), event.get("resource")),
+            header=sent_in,
         )
     except DomainError as e:
         logger.info("call refused", extra={"reason": e.code, "status": e.status})

@@ -53,5 +53,9 @@ def test_run_now_syncs_the_inventory_and_notifies(
         rows = conn.execute("select sku, quantity from inventory order by sku").fetchall()
     assert rows == sorted((item["sku"], item["quantity"]) for item in INVENTORY)
     messages = api.get("/demo/slack").json()["messages"]
+    # The banner prints the sink at the runner's address (127.0.0.1); the step posted to it as localhost.
+    port = httpx.URL(stack.runner.base_url).port
+    for host in ("127.0.0.1", "localhost"):
+        assert httpx.get(f"http://{host}:{port}/demo/slack", timeout=10).json()["messages"] == messages
     assert len(messages) == before + 1
     assert messages[-1]["text"] == f"Data Sync: {len(INVENTORY)} products synced from the inventory feed"

@@ -4,7 +4,8 @@ TechCorp example call, asked in Spanish, gets a cited Spanish answer, over REST 
 WebSocket example; its warranty call is answered from the product's seller-provided knowledge (cited with
 `origin: "product"`), and the seller's printed test of that knowledge answers it too; a restart indexes
 nothing twice and
-prints a new demo key (the previous one is revoked)."""
+prints a new demo key (the previous one is revoked). Every URL it prints is at the API's address, the Data
+Sync sink's too, which answers as printed."""
 
 from __future__ import annotations
 
@@ -90,6 +91,11 @@ def test_the_banner_counts_what_the_marketplace_really_shows_after_a_restart() -
     first = Dev()
     try:
         assert "Demo products: 5 published in the marketplace\n" in first.output
+        # Every URL at the API's address, the Data Sync sink's too, and that one answers as printed.
+        assert "localhost" not in first.output, first.output
+        sink = re.search(r"^  curl -s (\S+/demo/slack)$", first.output, re.M)
+        assert sink and sink.group(1) == f"{first.api}/demo/slack", first.output
+        assert "messages" in httpx.get(sink.group(1), timeout=30).json()
         assert "4 of 4 knowledge documents indexed" in first.output, first.output
         first_key, asked = _ask_techcorp(first.output)
         assert asked.status_code == 200, asked.text

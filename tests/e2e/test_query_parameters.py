@@ -48,3 +48,29 @@ def test_third_party_callers_may_append_their_own_parameters(api: httpx.Client) 
     assert hook.status_code == 404, hook.text
     payment = api.post("/v1/payments/webhooks/stripe", params={"attempt": "2"}, json={})
     assert payment.status_code != 422 and "query.attempt" not in payment.text, payment.text
+
+
+def test_a_parameter_without_a_name_is_reported_at_query(api: httpx.Client) -> None:
+    refused = api.get("/v1/marketplace/products?=agent")
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert error["path"] == "query"
+    assert error["message"].startswith("a query parameter has an empty name (nothing before its '=')")
+
+
+def test_an_empty_value_is_the_same_as_leaving_the_parameter_out_on_every_route(
+    api: httpx.Client, buyer: Account, stack_services: Any
+) -> None:
+    def ids(answer: httpx.Response, key: str) -> list[str]:
+        assert answer.status_code == 200, answer.text
+        return [item[key] for item in answer.json()["items"]]
+
+    subscribe(stack_services.db, buyer.tenant_id)
+    mine = ids(buyer.get("/v1/subscriptions"), "subscription_id")
+    assert mine
+    for params in ({"status": ""}, {"category": ""}, {"status": "", "limit": ""}):  # enums (and a pattern)
+        assert ids(buyer.get("/v1/subscriptions", params=params), "subscription_id") == mine
+    assert buyer.get("/v1/subscriptions", params={"status": "dormant"}).status_code == 422
+    products = ids(api.get("/v1/marketplace/products"), "slug")
+    for params in ({"q": ""}, {"q": " "}, {"q": "", "sort": ""}):  # free text (and a pattern)
+        assert ids(api.get("/v1/marketplace/products", params=params), "slug") == products

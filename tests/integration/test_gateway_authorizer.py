@@ -287,3 +287,32 @@ def test_an_authorized_widget_token_records_last_used_at_and_the_list_shows_it(
     wired.runtime_authorizer.authorize(token.value, SHOP, str(subscription.id))
     listed = wired.integration.widget_tokens(buyer["tenant_id"], subscription.id)
     assert listed[0].last_used_at == first  # within the minute: not written again
+
+
+def test_a_refused_key_is_named_by_the_header_it_came_in(
+    platform: Platform, wired: Services, db: Database
+) -> None:
+    buyer = caller_of(wired, "Header Buyer", "buyer")
+    subscription = subscribe(db, buyer["tenant_id"], _product(), plan=PRO_PLAN)
+    issued = wired.integration.create_api_key(
+        buyer["tenant_id"], buyer["user_id"], subscription.id, ApiKeyRequest("k")
+    )
+    bad = issued.secret + "x"
+    for headers, path in (
+        ({"X-Api-Key": bad}, "X-Api-Key"),
+        ({"Authorization": f"Bearer {bad}"}, "Authorization"),
+    ):
+        policy = platform.invoke("RuntimeAuthorizerFunction", _authorizer_event(headers, subscription.id))
+        with pytest.raises(Refused) as refused:
+            RuntimeContext.from_authorizer(policy["context"])
+        assert [e.to_dict() for e in refused.value.errors] == [{"path": path, "message": "unknown"}]
+    # Revoked after the authorizer let it through: the gateway's own check names the same header.
+    ctx = wired.runtime_authorizer.authorize(issued.secret, None, None, header="Authorization")
+    wired.integration.revoke_api_key(buyer["tenant_id"], subscription.id, issued.key.id)
+    with pytest.raises(Unauthorized) as revoked:
+        wired.gateway.admit(RuntimeContext.from_authorizer(ctx.to_authorizer()))
+    assert [e.path for e in revoked.value.errors] == ["Authorization"]
+    wired.runtime_authorizer.forget()  # past the warm cache: the authorizer reads the revocation itself
+    with pytest.raises(Unauthorized) as again:
+        wired.runtime_authorizer.authorize(issued.secret, None, None, header="Authorization")
+    assert [e.path for e in again.value.errors] == ["Authorization"]

@@ -34,6 +34,7 @@ from cmp.chat_ws.protocol import (
 from cmp.conversations.model import ChatAnswer
 from cmp.errors import DomainError, FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from cmp.gateway.context import RuntimeContext
+from cmp.gateway.errors import API_KEY_HEADER
 
 if TYPE_CHECKING:
     from cmp.conversations.services import AgentService
@@ -94,21 +95,34 @@ class WebSocketChat:
     def connect_event(self, connection_id: str, event: dict[str, Any]) -> RuntimeContext:
         """`connect` with the handshake's credential, Origin and subscription read from API Gateway's
         `$connect` event: `?api_key=`, `?widget_token=`, else `X-Api-Key` / `Authorization: Bearer`;
-        `?subscription_id=`. Raises as `connect`."""
-        from cmp.web.authorizer import header, runtime_token
+        `?subscription_id=`. Raises as `connect`, a refused credential named where it came from
+        (`query.api_key`, `query.widget_token`, `X-Api-Key` or `Authorization`)."""
+        from cmp.web.authorizer import header, runtime_credential
 
         query = event.get("queryStringParameters") or {}
-        token = query.get("api_key") or query.get("widget_token") or runtime_token(event)
-        return self.connect(connection_id, token, header(event, "origin"), query.get("subscription_id"))
+        credential = next(
+            ((query[name], f"query.{name}") for name in ("api_key", "widget_token") if query.get(name)),
+            runtime_credential(event),
+        )
+        token, sent_in = credential or (None, API_KEY_HEADER)
+        return self.connect(
+            connection_id, token, header(event, "origin"), query.get("subscription_id"), sent_in
+        )
 
     def connect(
-        self, connection_id: str, token: str | None, origin: str | None, subscription_id: str | None
+        self,
+        connection_id: str,
+        token: str | None,
+        origin: str | None,
+        subscription_id: str | None,
+        header: str = API_KEY_HEADER,
     ) -> RuntimeContext:
         """Accept the connection and store it. Raises Unauthorized (401: no, unknown, revoked or expired
         credential), Forbidden (403: a widget token from another origin, a subscription that cannot be
         called, a credential without `invoke`, a dedicated subscription: its runtime serves REST only and a turn
         must never run in the shared pool), ValidationFailed (422: no `subscription_id`) or NotFound
-        (404: a subscription id that is not the credential's own, as on the REST routes)."""
+        (404: a subscription id that is not the credential's own, as on the REST routes). `header` is where
+        the credential came from, named by its refusal (`RuntimeAuthorizer.authorize`)."""
         if not token:
             raise Unauthorized(
                 "connect with an API key or widget token: ?api_key=…, X-Api-Key or Authorization: Bearer"
@@ -118,7 +132,7 @@ class WebSocketChat:
                 "name the subscription to chat with",
                 errors=[FieldError("query.subscription_id", "is required")],
             )
-        ctx = self._authorizer.authorize(token, origin, subscription_id)
+        ctx = self._authorizer.authorize(token, origin, subscription_id, header=header)
         try:
             wanted = UUID(subscription_id)
         except ValueError:

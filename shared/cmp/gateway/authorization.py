@@ -33,6 +33,7 @@ from uuid import UUID
 from cmp.errors import Forbidden, NotFound, Unauthorized
 from cmp.gateway.context import RuntimeContext
 from cmp.gateway.errors import (
+    API_KEY_HEADER,
     CredentialExpired,
     CredentialRevoked,
     CredentialUnknown,
@@ -116,6 +117,7 @@ class RuntimeAuthorizer:
         subscription_id: str | None,
         owned: tuple[str, str] | None = None,
         read_only: bool = False,
+        header: str = API_KEY_HEADER,
     ) -> RuntimeContext:
         """The context of a call carrying `token` (the API key, widget token or portal JWT), made from
         `origin` (the request's Origin header, or None) to the subscription named in the path (None when
@@ -123,12 +125,15 @@ class RuntimeAuthorizer:
         (`owned_in_path`): a portal JWT acts for the subscription owning it. With neither, a portal JWT has
         nothing to act for and is refused. A credential of another subscription than the path's is a 404.
         A subscription outside `CALLABLE_STATUSES` is refused (`SubscriptionNotCallable`, 403) unless
-        `read_only` (the route is in `READ_ONLY_ROUTES`, `is_read_only`)."""
+        `read_only` (the route is in `READ_ONLY_ROUTES`, `is_read_only`). `header` is where an API key or
+        widget token came from (`X-Api-Key`, `Authorization`, `query.api_key`…): refusals of the credential
+        name it in `errors[].path`, and the context keeps it (`RuntimeContext.credential_header`)."""
         fresh = False  # a credential read from the database: its last use is written once the call passes
         if is_credential(token):
             cache_key = secret_hash(token)
             cached = self._cached(cache_key)
-            grant = cached or self._remember(cache_key, self._credential_grant(cache_key))
+            grant = cached or self._remember(cache_key, self._credential_grant(cache_key, header))
+            grant = replace(grant, context=replace(grant.context, credential_header=header))
             fresh = cached is None
             if subscription_id is not None and subscription_id.lower() != str(grant.context.subscription_id):
                 raise NotFound("subscription not found")  # another subscription's path: as if none existed
@@ -143,7 +148,7 @@ class RuntimeAuthorizer:
                 cache_key, self._portal_grant(token, subscription_id)
             )
         if grant.expires_at is not None and grant.expires_at <= self._clock.now():
-            raise CredentialExpired(grant.expires_at)
+            raise CredentialExpired(grant.expires_at, header)
         if not read_only and grant.status not in CALLABLE_STATUSES:
             raise SubscriptionNotCallable(grant.status)
         context = grant.context
@@ -183,15 +188,17 @@ class RuntimeAuthorizer:
             self._cache[cache_key] = (self._monotonic() + self._cache_seconds, grant)
         return grant
 
-    def _credential_grant(self, hashed: str) -> _Grant:
+    def _credential_grant(self, hashed: str, header: str) -> _Grant:
+        """The grant of the API key or widget token whose hash is `hashed`, sent in `header`; raises
+        CredentialUnknown, CredentialRevoked or CredentialExpired (401) naming `header`."""
         with self._uow() as uow:
             found = uow.credential_lookup.by_hash(hashed)
         if found is None:
-            raise CredentialUnknown()
+            raise CredentialUnknown(header)
         if found.revoked_at is not None:
-            raise CredentialRevoked(found.kind, found.revoked_at)
+            raise CredentialRevoked(found.kind, found.revoked_at, header)
         if found.expires_at is not None and found.expires_at <= self._clock.now():
-            raise CredentialExpired(found.expires_at)
+            raise CredentialExpired(found.expires_at, header)
         is_key = found.kind == "api_key"
         context = RuntimeContext(
             principal="api_key" if is_key else "widget_token",

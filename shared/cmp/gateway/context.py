@@ -12,7 +12,7 @@ from typing import Literal
 from uuid import UUID
 
 from cmp.errors import FieldError, Forbidden, NotFound, Unauthorized
-from cmp.gateway.errors import Refused
+from cmp.gateway.errors import API_KEY_HEADER, Refused
 
 Principal = Literal["api_key", "widget_token", "portal", "trigger"]
 RuntimeType = Literal["shared", "dedicated"]
@@ -27,7 +27,9 @@ class RuntimeContext:
     tenant, product, plan and runtime type), the credential's id (`key_id`: the API key's or widget token's
     id; None for a portal JWT), its scopes (`cmp.tenancy.credentials.SCOPES`; a portal JWT of the owning
     buyer has them all) and, for a widget token, the request's checked `Origin`. `user_id` is the portal
-    user (None for credentials)."""
+    user (None for credentials). `credential_header` is where the API key or widget token came from
+    (`X-Api-Key`, `Authorization`, `query.api_key`…), named by a later refusal of it (revoked or expired
+    since the authorizer let it through)."""
 
     principal: Principal
     tenant_id: UUID
@@ -42,6 +44,7 @@ class RuntimeContext:
     trigger: str | None = None
     """For principal `trigger`: the workflow trigger that starts the run without a credential (`hook:<webhook
     id>`, `schedule:<workflow id>`, `event:<workflow id>`, `cmp.workflows.admission`)."""
+    credential_header: str = API_KEY_HEADER
 
     @property
     def credential(self) -> str:
@@ -78,6 +81,7 @@ class RuntimeContext:
             "scopes": ",".join(self.scopes),
             "origin": self.origin or "",
             "user_id": str(self.user_id) if self.user_id else "",
+            "credential_header": self.credential_header,
         }
 
     @classmethod
@@ -103,6 +107,7 @@ class RuntimeContext:
                 scopes=tuple(s for s in context.get("scopes", "").split(",") if s),
                 origin=context.get("origin") or None,
                 user_id=UUID(context["user_id"]) if context.get("user_id") else None,
+                credential_header=context.get("credential_header") or API_KEY_HEADER,
             )
         except (KeyError, ValueError, TypeError) as e:
             raise Unauthorized("call this route with an API key, a widget token or a portal token") from e

@@ -78,6 +78,11 @@ class RuntimeDown(DomainError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+API_KEY_HEADER = "X-Api-Key"
+"""The header a runtime credential is named by in refusals when the caller sent none (and when it came in
+this header); a credential sent as `Authorization: Bearer` is named `Authorization` (`cmp.web.authorizer`)."""
+
+
 class CredentialMissing(Unauthorized):
     """401: a runtime route called without a credential."""
 
@@ -86,19 +91,20 @@ class CredentialMissing(Unauthorized):
     def __init__(self) -> None:
         super().__init__(
             "send an API key (X-Api-Key or Authorization: Bearer), a widget token or your portal token",
-            errors=[FieldError("X-Api-Key", "missing")],
+            errors=[FieldError(API_KEY_HEADER, "missing")],
         )
 
 
 class CredentialUnknown(Unauthorized):
-    """401: no API key or widget token has this value (never issued, mistyped, or cut short)."""
+    """401: no API key or widget token has this value (never issued, mistyped, or cut short). `header` is
+    where the caller sent it (`X-Api-Key`, `Authorization`, or `query.<name>` on the chat WebSocket)."""
 
     code = "credential_unknown"
 
-    def __init__(self) -> None:
+    def __init__(self, header: str = API_KEY_HEADER) -> None:
         super().__init__(
             "unknown API key or widget token: check it was copied whole (a key is shown once, at creation)",
-            errors=[FieldError("X-Api-Key", "unknown")],
+            errors=[FieldError(header, "unknown")],
         )
 
 
@@ -107,28 +113,30 @@ def _kind(credential_kind: str) -> str:
 
 
 class CredentialRevoked(Unauthorized):
-    """401: the credential (`credential_kind` `api_key` or `widget_token`) was revoked at `revoked_at`."""
+    """401: the credential (`credential_kind` `api_key` or `widget_token`) was revoked at `revoked_at`;
+    `header` is where the caller sent it (as `CredentialUnknown`)."""
 
     code = "credential_revoked"
 
-    def __init__(self, credential_kind: str, revoked_at: datetime) -> None:
+    def __init__(self, credential_kind: str, revoked_at: datetime, header: str = API_KEY_HEADER) -> None:
         when = revoked_at.isoformat(timespec="seconds")
         super().__init__(
             f"this {_kind(credential_kind)} was revoked at {when}; create a new one",
-            errors=[FieldError("X-Api-Key", f"revoked at {when}")],
+            errors=[FieldError(header, f"revoked at {when}")],
         )
 
 
 class CredentialExpired(Unauthorized):
-    """401: the API key expired at `expires_at` (its `expires_at` as created)."""
+    """401: the API key expired at `expires_at` (its `expires_at` as created); `header` is where the caller
+    sent it (as `CredentialUnknown`)."""
 
     code = "credential_expired"
 
-    def __init__(self, expires_at: datetime) -> None:
+    def __init__(self, expires_at: datetime, header: str = API_KEY_HEADER) -> None:
         when = expires_at.isoformat(timespec="seconds")
         super().__init__(
             f"this API key expired at {when}; create a new one",
-            errors=[FieldError("X-Api-Key", f"expired at {when}")],
+            errors=[FieldError(header, f"expired at {when}")],
         )
 
 

@@ -192,9 +192,9 @@ class Gateway:
     def _check_credential(self, ctx: RuntimeContext, state: dict[str, Any]) -> None:
         """The authorizer's refusals again, from this transaction's read (revoked or expired since cached)."""
         if state["revoked_at"] is not None:
-            raise CredentialRevoked(ctx.principal, state["revoked_at"])
+            raise CredentialRevoked(ctx.principal, state["revoked_at"], ctx.credential_header)
         if state["expires_at"] is not None and state["expires_at"] <= self._clock.now():
-            raise CredentialExpired(state["expires_at"])
+            raise CredentialExpired(state["expires_at"], ctx.credential_header)
         if state["status"] not in CALLABLE_STATUSES:
             raise SubscriptionNotCallable(state["status"])
 

@@ -13,8 +13,11 @@ Checks made before any route runs, so bad input is a 4xx naming the field, never
   is reported at `body` with its line and column; a leading byte-order mark is ignored;
 - a body sent with another content type than JSON (compared without regard to case), with a charset other
   than UTF-8, or with no Content-Type at all is a 415 (a request without a body needs none);
-- a query parameter the route does not declare is a 422 at `query.<name>` naming the ones it takes, before the
-  body is read (`cmp.web.validation`); only routes marked `UNKNOWN_QUERY_PARAMETERS` ignore them;
+- a query parameter given with an empty value (or only spaces) is dropped first, so it is the same as not
+  given on every route (`cmp.web.validation.drop_empty_query_values`);
+- a query parameter the route does not declare is a 422 at `query.<name>` naming the ones it takes (one
+  without a name, `?=1`, at `query`), before the body is read (`cmp.web.validation`); only routes marked
+  `UNKNOWN_QUERY_PARAMETERS` ignore them;
 - a query parameter given twice is a 422 at `query.<name>` saying so;
 - NUL characters in query parameters (`check_parameters`);
 - percent-encoded path parameters are decoded once, before validation (API Gateway REST passes them

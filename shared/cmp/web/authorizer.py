@@ -28,9 +28,15 @@ def header(event: dict[str, Any], name: str) -> str | None:
     return value or None
 
 
-def runtime_token(event: dict[str, Any]) -> str | None:
-    """The credential of a runtime call: the `X-Api-Key` header, else the `Authorization: Bearer` token."""
-    return header(event, "x-api-key") or bearer_token(event)
+def runtime_credential(event: dict[str, Any]) -> tuple[str, str] | None:
+    """The credential of a runtime call and the header that carried it, as refusals name it in
+    `errors[].path`: (the `X-Api-Key` header, "X-Api-Key"), else (the `Authorization: Bearer` token,
+    "Authorization"); None when there is neither."""
+    key = header(event, "x-api-key")
+    if key:
+        return key, "X-Api-Key"
+    token = bearer_token(event)
+    return (token, "Authorization") if token else None
 
 
 def allow_all(event: dict[str, Any], principal_id: str, context: dict[str, str]) -> dict[str, Any]:

@@ -7,8 +7,9 @@ is a 404 (or 409 for a paused or draft one), so ids reveal nothing.
 Authentication, as the trigger's `auth` says (spec Part 7 `triggers.webhook.authentication`), with the
 workflow's key `signing_key(platform secret, webhook_id)` (HMAC-SHA256, so it can be shown again, never
 stored): `none`; `api_key` (header `X-API-Key: <key>`); `basic` (user `cmp`, password the key);
-`signature` (header `X-CMP-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`, refused
-when `t` is more than `TOLERANCE_SECONDS` from now, so a captured delivery cannot be replayed later).
+`signature` (header `X-CMP-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`, the hex
+digits in either case, refused when `t` is more than `TOLERANCE_SECONDS` from now, so a captured delivery
+cannot be replayed later).
 
 Exactly one run per delivery: the delivery's `Idempotency-Key` (or `X-Delivery-Id`) header becomes the run's
 idempotency key, so a retried delivery answers with the first run and starts nothing. Deliveries have their
@@ -58,7 +59,8 @@ MAX_WAIT_SECONDS = 25
 """API Gateway ends a REST integration after 29 s; the hooks function's timeout is 30 s."""
 DEFAULT_WAIT_SECONDS = 20
 POLL_SECONDS = 0.1
-_SIGNATURE = re.compile(r"^t=(\d{1,12}),v1=([0-9a-f]{64})$")
+_SIGNATURE = re.compile(r"^t=(\d{1,12}),v1=([0-9a-fA-F]{64})$")
+"""`X-CMP-Signature`'s shape; the digest's hex digits may be in either case (hex is case-insensitive)."""
 
 
 def signing_key(secret: str, webhook_id: str) -> str:
@@ -197,7 +199,8 @@ class WebhookDeliveries:
                 f" ({TOLERANCE_SECONDS // 60} minutes) of now: sign the delivery again",
                 errors=[FieldError(name, f"timestamp outside the {TOLERANCE_SECONDS} s window by {when}")],
             )
-        if not hmac.compare_digest(header.strip(), sign(key, body, int(match.group(1)))):
+        expected = sign(key, body, int(match.group(1))).rpartition("v1=")[2]
+        if not hmac.compare_digest(match.group(2).lower(), expected):
             raise Unauthorized(
                 f'the {name} signature does not match: sign "<t>.<raw body>" with the webhook\'s key'
                 " (HMAC-SHA256, hex)",

@@ -13,7 +13,7 @@ import pytest
 
 from cmp.chat_ws.services import ConnectionGone, WebSocketChat
 from cmp.conversations.model import ChatAnswer, ChatRequest
-from cmp.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from cmp.errors import FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from cmp.gateway.context import RuntimeContext
 from cmp.gateway.errors import QuotaExceeded
 
@@ -62,9 +62,11 @@ class Authorizer:
     def __init__(self, ctx: RuntimeContext) -> None:
         self.ctx = ctx
 
-    def authorize(self, token: str, origin: str | None, subscription_id: str | None) -> RuntimeContext:
+    def authorize(
+        self, token: str, origin: str | None, subscription_id: str | None, header: str = "X-Api-Key"
+    ) -> RuntimeContext:
         if token != "good":
-            raise Unauthorized("unknown API key or widget token")
+            raise Unauthorized("unknown API key or widget token", errors=[FieldError(header, "unknown")])
         return self.ctx
 
 
@@ -213,6 +215,24 @@ def test_the_handshake_answers_200_or_the_refusals_status_and_body() -> None:
     status, body = chat.handshake("c2", refused, log)
     assert (status, json.loads(body)["error"]) == (401, "unauthorized") and "c2" not in connections.rows
     assert log.lines == [("info", "connected"), ("info", "connection refused")]
+
+
+@pytest.mark.parametrize(
+    ("query", "headers", "path"),
+    [
+        ({"api_key": "bad"}, {}, "query.api_key"),
+        ({"widget_token": "bad"}, {}, "query.widget_token"),
+        ({}, {"x-api-key": "bad"}, "X-Api-Key"),
+        ({}, {"Authorization": "Bearer bad"}, "Authorization"),
+    ],
+)
+def test_a_refused_credential_is_named_where_the_handshake_sent_it(
+    query: dict[str, str], headers: dict[str, str], path: str
+) -> None:
+    chat, _, _, _ = _chat()
+    event = {"queryStringParameters": {**query, "subscription_id": str(SUBSCRIPTION)}, "headers": headers}
+    status, body = chat.handshake("c1", event, Log())
+    assert (status, json.loads(body)["errors"]) == (401, [{"path": path, "message": "unknown"}])
 
 
 def test_an_unexpected_error_is_logged_and_answered_with_the_internal_error_frame() -> None:

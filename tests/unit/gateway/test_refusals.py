@@ -4,6 +4,7 @@ context (strings only) to the route, which raises them with the same status, cod
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from uuid import uuid4
 
 import pytest
 
@@ -18,6 +19,7 @@ from cmp.gateway.errors import (
     Refused,
     SubscriptionNotCallable,
 )
+from cmp.web.authorizer import runtime_credential
 
 AT = datetime(2026, 11, 30, 8, 0, 5, 123, tzinfo=UTC)
 
@@ -66,3 +68,44 @@ def test_a_tampered_refusal_is_still_a_refusal() -> None:
 
 def test_a_context_without_refusal_is_read_as_before() -> None:
     assert Refused.from_authorizer({"principal": "api_key"}) is None
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"X-Api-Key": "ar_sk_live_k"}, ("ar_sk_live_k", "X-Api-Key")),
+        ({"authorization": "Bearer ar_sk_live_k"}, ("ar_sk_live_k", "Authorization")),
+        (
+            {"x-api-key": "ar_sk_live_a", "Authorization": "Bearer ar_sk_live_b"},
+            ("ar_sk_live_a", "X-Api-Key"),
+        ),
+        ({"Authorization": "Basic dXNlcg=="}, None),
+        ({"X-Api-Key": "  "}, None),
+    ],
+)
+def test_the_credential_comes_with_the_header_that_carried_it(
+    headers: dict[str, str], expected: tuple[str, str] | None
+) -> None:
+    assert runtime_credential({"headers": headers}) == expected
+
+
+def test_a_refused_credential_is_named_by_the_header_it_came_in() -> None:
+    for error in (
+        CredentialUnknown("Authorization"),
+        CredentialRevoked("api_key", AT, "Authorization"),
+        CredentialExpired(AT, "Authorization"),
+    ):
+        assert [e.path for e in error.errors] == ["Authorization"]
+    ctx = RuntimeContext(
+        "api_key",
+        uuid4(),
+        uuid4(),
+        uuid4(),
+        "pro",
+        "shared",
+        uuid4(),
+        ("invoke",),
+        credential_header="Authorization",
+    )
+    assert RuntimeContext.from_authorizer(ctx.to_authorizer()) == ctx
+    assert CredentialUnknown().errors[0].path == "X-Api-Key"  # no header said otherwise

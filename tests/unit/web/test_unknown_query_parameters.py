@@ -8,7 +8,7 @@ import json
 import re
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pytest
 from aws_lambda_powertools import Logger
@@ -38,6 +38,19 @@ def things(
     from_: Annotated[str | None, Query(alias="from")] = None,
 ) -> dict[str, Any]:
     return {"limit": limit, "from": from_}
+
+
+@router.get("/v1/orders")
+def orders(
+    status: Annotated[Literal["open", "shipped"] | None, Query()] = None,
+    q: Annotated[str | None, Query(max_length=20)] = None,
+) -> dict[str, Any]:
+    return {"status": status, "q": q}
+
+
+@router.get("/v1/labels")
+def labels(order: Annotated[str, Query()]) -> dict[str, Any]:
+    return {"order": order}
 
 
 @router.post("/v1/things")
@@ -106,6 +119,43 @@ def test_a_route_without_query_parameters_says_it_takes_none_and_the_body_is_not
         {"path": "query.dry_run", "message": "unknown query parameter; this route accepts none"}
     ]
     assert send("POST", "/v1/things", None, body='{"text": "a"}') == (200, {"text": "a"})
+
+
+def test_a_parameter_without_a_name_is_reported_at_query_saying_so() -> None:
+    status, body = send("GET", "/v1/things", {"": ["1"], "limit": ["5"]})
+    assert (status, body["errors"]) == (
+        422,
+        [
+            {
+                "path": "query",
+                "message": "a query parameter has an empty name (nothing before its '='); this route accepts: from, limit",
+            }
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"status": [""]},
+        {"q": [""]},
+        {"status": ["  "], "q": [""]},
+        {"": [""]},
+        {"status": [""], "limit": [""]},
+    ],
+)
+def test_an_empty_value_is_the_same_as_leaving_the_parameter_out(query: dict[str, list[str]]) -> None:
+    assert send("GET", "/v1/orders", query) == send("GET", "/v1/orders") == (200, {"status": None, "q": None})
+
+
+def test_an_empty_value_given_with_another_counts_once_and_a_required_one_is_missing() -> None:
+    assert send("GET", "/v1/orders", {"status": ["", "open"]}) == (200, {"status": "open", "q": None})
+    assert send("GET", "/v1/orders", {"status": ["open", ""]}) == (200, {"status": "open", "q": None})
+    assert send("GET", "/v1/orders", {"status": ["open", "shipped"]})[0] == 422
+    assert send("GET", "/v1/orders", {"status": ["closed"]})[0] == 422  # a value is still checked
+    status, body = send("GET", "/v1/labels", {"order": [""]})
+    assert (status, body) == send("GET", "/v1/labels")
+    assert status == 422 and [e["path"] for e in body["errors"]] == ["query.order"]
 
 
 def test_a_route_marked_for_third_party_callers_ignores_them() -> None:

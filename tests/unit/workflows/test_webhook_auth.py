@@ -108,6 +108,20 @@ def test_a_signature_refusal_says_whether_it_is_stale_or_wrong() -> None:
     assert runs.started == [{"order": "A-7"}]
 
 
+def test_a_signature_in_upper_case_hex_is_the_same_signature() -> None:
+    hooks, runs = deliveries("signature")
+    key, now = signing_key(SECRET, HOOK), int(NOW.timestamp())
+    t, _, digest = sign(key, BODY, now).partition(",v1=")
+    hooks.deliver(HOOK, {"X-CMP-Signature": f"{t},v1={digest.upper()}"}, BODY)
+    mixed = "".join(c.upper() if i % 2 else c for i, c in enumerate(digest))
+    hooks.deliver(HOOK, {"X-CMP-Signature": f"{t},v1={mixed}"}, BODY)
+    assert runs.started == [{"order": "A-7"}] * 2
+    wrong = sign("not-the-key", BODY, now).partition(",v1=")[2].upper()
+    refused = refusal(hooks, {"X-CMP-Signature": f"{t},v1={wrong}"})
+    assert [e.message for e in refused.errors] == ["signature does not match the body"]
+    assert "malformed" in refusal(hooks, {"X-CMP-Signature": f"{t},v1={'G' * 64}"}).message
+
+
 def test_key_and_basic_refusals_name_the_header_and_whether_it_was_sent() -> None:
     hooks, runs = deliveries("api_key")
     assert "needs the X-API-Key header" in refusal(hooks, {}).message

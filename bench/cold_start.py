@@ -87,10 +87,11 @@ def measure(
             [sys.executable, *side.flags(), "-c", code],
             capture_output=True,
             text=True,
-            check=True,
             env=env,
             cwd=folder,
         )
+        if out.returncode:
+            raise SystemExit(f"{folder}: the import failed:\n{out.stderr.strip()}")
         walls.append((time.perf_counter() - start) * 1000)
         result = json.loads(out.stdout.strip().splitlines()[-1])
         imports.append(result["ms"])
@@ -142,16 +143,29 @@ def main() -> None:
     args = parser.parse_args()
     if len(args.built) > 2 or (args.built and args.against):
         parser.error("give --against DIR, or --built DIR once or twice")
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    functions = read_template(REPO / "template.yaml").functions.values()
+    if args.function and args.function not in {f.code_dir.name for f in functions}:
+        parser.error(f"--function {args.function}: no such function folder in template.yaml")
+    if len(args.built) == 2 and args.built[0].resolve() == args.built[1].resolve():
+        parser.error("the two --built folders are the same folder")
+    if args.against and args.against.resolve() == REPO:
+        parser.error("--against names this checkout itself")
     for built in args.built:
         if not all((built / layer / "python").is_dir() for layer in ("CmpLayer", "DepsLayer")):
             parser.error(f"--built {built}: no CmpLayer/python and DepsLayer/python (run `sam build` first)")
+        missing = [f.logical_id for f in functions if not (built / f.logical_id).is_dir()]
+        if missing:
+            parser.error(f"--built {built}: no built function folder for {', '.join(missing)}")
     if args.against and not (args.against / "functions").is_dir():
         parser.error(f"--against {args.against}: not a checkout of this repository (no functions/)")
     if args.against:
         compare(Side(args.against.resolve()), Side(REPO), args.runs, args.function)
         return
     if len(args.built) == 2:
-        compare(*(Side(path.resolve(), built=True) for path in args.built), args.runs, args.function)
+        before, after = (Side(path.resolve(), built=True) for path in args.built)
+        compare(before, after, args.runs, args.function)
         return
     side = Side(args.built[0].resolve(), built=True) if args.built else Side(REPO)
     _, _, bare, _ = measure(REPO / "functions", "import json", args.runs, BASE_ENV, side)

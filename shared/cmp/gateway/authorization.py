@@ -133,7 +133,6 @@ class RuntimeAuthorizer:
             cache_key = secret_hash(token)
             cached = self._cached(cache_key)
             grant = cached or self._remember(cache_key, self._credential_grant(cache_key, header))
-            grant = replace(grant, context=replace(grant.context, credential_header=header))
             fresh = cached is None
             if subscription_id is not None and subscription_id.lower() != str(grant.context.subscription_id):
                 raise NotFound("subscription not found")  # another subscription's path: as if none existed
@@ -152,6 +151,8 @@ class RuntimeAuthorizer:
         if not read_only and grant.status not in CALLABLE_STATUSES:
             raise SubscriptionNotCallable(grant.status)
         context = grant.context
+        if is_credential(token):  # the cached grant may have come in another header
+            context = replace(context, credential_header=header)
         if grant.allowed_origins is not None:
             if not origin:
                 raise OriginRefused(None)

@@ -231,11 +231,15 @@ class Actions:
         return {"channel": channel, "status": response.status}
 
 
+def signature_digest(key: str, body: bytes, timestamp: int) -> str:
+    """The lower-case hex HMAC-SHA256 of `"<timestamp>.<body>"` with `key`: the `v1` of `sign`."""
+    return hmac.new(key.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+
+
 def sign(key: str, body: bytes, timestamp: int) -> str:
     """`t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`: the timestamp is signed too, so a receiver can
     refuse old (replayed) deliveries."""
-    digest = hmac.new(key.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
+    return f"t={timestamp},v1={signature_digest(key, body, timestamp)}"
 
 
 def transform(config: dict[str, Any], view: dict[str, Any]) -> Any:

@@ -48,7 +48,7 @@ from typing import Any
 from cmp.errors import Conflict, FieldError, NotFound, Unauthorized, ValidationFailed
 from cmp.json_input import loads
 from cmp.ports import Clock
-from cmp.workflows.actions import sign
+from cmp.workflows.actions import signature_digest
 from cmp.workflows.admission import Admit, start_admitted, trigger_context
 from cmp.workflows.model import FINISHED
 from cmp.workflows.ports import WorkflowUnitOfWorkFactory
@@ -199,7 +199,7 @@ class WebhookDeliveries:
                 f" ({TOLERANCE_SECONDS // 60} minutes) of now: sign the delivery again",
                 errors=[FieldError(name, f"timestamp outside the {TOLERANCE_SECONDS} s window by {when}")],
             )
-        expected = sign(key, body, int(match.group(1))).rpartition("v1=")[2]
+        expected = signature_digest(key, body, int(match.group(1)))
         if not hmac.compare_digest(match.group(2).lower(), expected):
             raise Unauthorized(
                 f'the {name} signature does not match: sign "<t>.<raw body>" with the webhook\'s key'

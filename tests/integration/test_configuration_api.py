@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from tests.subscriptions import capabilities, subscribe
 
 from .commerce_support import portal_runtime
 from .conftest import Platform, api_event, caller_of
+from .workflow_support import automation
 
 FUNCTION = "CommerceApiFunction"
 AGENT = {
@@ -210,3 +211,83 @@ def test_the_dashboards_training_counts_this_subscriptions_indexed_documents_and
     section = training()
     assert section["state"] == "3 documents"
     assert section["data"]["documents"] == 3 and section["data"]["qa_pairs"] == 1
+
+
+def add_runs(
+    db: Database, tenant_id: str, subscription_id: uuid.UUID, *runs: dict[str, Any]
+) -> list[uuid.UUID]:
+    """A workflow of the subscription with `runs` (each `status`, `created_at`, and optionally `completed_at`,
+    `parent` an index into the ids returned so far); returns the runs' ids."""
+    workflow, ids = uuid.uuid4(), []
+    with db.session(tenant_id) as session:
+        session.execute(
+            "insert into workflows (id, tenant_id, subscription_id, name, trigger_type, webhook_id, status,"
+            " active_version) values (%s, %s, %s, 'Sync', 'schedule', %s, 'active', 1)",
+            (workflow, tenant_id, subscription_id, f"wh_{uuid.uuid4().hex[:24]}"),
+        )
+        for run in runs:
+            ids.append(uuid.uuid4())
+            session.execute(
+                "insert into workflow_runs (id, tenant_id, workflow_id, subscription_id, version,"
+                " trigger_type, status, created_at, started_at, completed_at, parent_run_id, depth)"
+                " values (%s, %s, %s, %s, 1, 'schedule', %s, %s, %s, %s, %s, %s)",
+                (
+                    ids[-1], tenant_id, workflow, subscription_id, run["status"], run["created_at"],
+                    run["created_at"], run.get("completed_at"),
+                    ids[run["parent"]] if "parent" in run else None, 1 if "parent" in run else 0,
+                ),
+            )  # fmt: skip
+    return ids
+
+
+def test_the_automation_dashboards_last_run_is_this_subscriptions_latest_finished_run(
+    platform: Platform, services: Services, db: Database, buyer: dict[str, str]
+) -> None:
+    """A trial finding: the Status section said "No runs yet" whatever the subscription had run."""
+    subscription = automation(db, buyer["tenant_id"])
+    other = automation(db, buyer["tenant_id"])
+    stranger = caller_of(services, "Other Automation Buyer", "buyer")
+    strangers = automation(db, stranger["tenant_id"])
+
+    def status(owner: dict[str, str], subscription_id: uuid.UUID) -> dict[str, Any]:
+        path = f"/v1/subscriptions/{subscription_id}/dashboard"
+        code, board = call(platform, "GET", path, portal_runtime(db, owner, subscription_id))
+        assert code == 200, board
+        return next(s for s in board["sections"] if s["id"] == "status")
+
+    empty = status(buyer, subscription.id)
+    assert (empty["state"], empty["data"]["last_run"]) == ("No runs yet", None)
+    now = datetime.now(UTC)
+    finished = now - timedelta(hours=2)
+
+    def before(minutes: int) -> datetime:
+        return now - timedelta(minutes=minutes)
+
+    # the newest runs are a sub-workflow's (its parent's outcome counts), a cancelled and a running one
+    add_runs(
+        db, buyer["tenant_id"], subscription.id,
+        {"status": "failed", "created_at": before(300), "completed_at": before(240)},
+        {"status": "succeeded", "created_at": before(180), "completed_at": finished},
+        {"status": "failed", "created_at": before(170), "completed_at": before(160), "parent": 1},
+        {"status": "cancelled", "created_at": before(50), "completed_at": before(45)},
+        {"status": "running", "created_at": before(40)},
+    )  # fmt: skip
+    add_runs(
+        db,
+        buyer["tenant_id"],
+        other.id,
+        {"status": "failed", "created_at": before(30), "completed_at": before(20)},
+    )
+    add_runs(
+        db,
+        stranger["tenant_id"],
+        strangers.id,
+        {"status": "succeeded", "created_at": before(10), "completed_at": now},
+    )
+    section = status(buyer, subscription.id)
+    assert section["state"] == "Last run 2 hours ago: success"
+    last_run = section["data"]["last_run"]
+    assert datetime.fromisoformat(last_run["at"]) == finished
+    assert (last_run["succeeded"], last_run["ago"]) == (True, "2 hours ago")
+    assert status(buyer, other.id)["state"] == "Last run 20 minutes ago: failure"
+    assert status(stranger, strangers.id)["state"] == "Last run just now: success"

@@ -3,8 +3,10 @@ from the buyer's rows, turned into sections by `cmp.capabilities.dashboard.dashb
 
 Facts read here: the subscription (status, plan, configuration, snapshot), its active API keys (not
 revoked, not expired), its widget tokens and their distinct allowed origins (the sites the widget is live
-on), usage this billing period against the plan's limits, and its knowledge base's indexed documents, Q&A
-pairs and websites. Workflow runs are not read yet: `last_run` stays None (no run shown).
+on), usage this billing period against the plan's limits, its knowledge base's indexed documents, Q&A
+pairs and websites, and its last workflow run (`RunRepository.last_finished`: the most recently started
+run that succeeded or failed; an automation's Status section shows it as "Last run 2 hours ago: success").
+The next run is not read yet: `next_run` stays None.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from cmp.capabilities.configuration import default_configuration
-from cmp.capabilities.dashboard import DashboardState, dashboard_descriptor
+from cmp.capabilities.dashboard import DashboardState, LastRun, dashboard_descriptor
 from cmp.capabilities.dashboard_text import limits_from_plan
 from cmp.capabilities.models import ProductCapabilities
 from cmp.db.session import Session
 from cmp.errors import NotFound
 from cmp.metering.views import usage_this_period
 from cmp.ports import Clock
+from cmp.workflows.repository import RunRepository
 
 
 class SubscriptionDashboard:
@@ -61,7 +64,12 @@ class SubscriptionDashboard:
                 " where b.subscription_id = %s group by b.id",
                 (subscription_id,),
             ) or {"documents": 0, "qa_pairs": 0, "websites": 0}
+            run = RunRepository(session).last_finished(subscription_id)
         assert keys is not None and widgets is not None
+        last_run = None
+        if run is not None:
+            assert run.completed_at is not None  # Run.finish stamps every finished run
+            last_run = LastRun(run.completed_at, run.status == "succeeded")
         snapshot = ProductCapabilities.from_document(row["capabilities"])
         stored: dict[str, Any] = row["configuration"]
         plan: dict[str, Any] = row["plan"]
@@ -78,6 +86,7 @@ class SubscriptionDashboard:
             qa_pairs=knowledge["qa_pairs"],
             websites=knowledge["websites"],
             usage=used,
+            last_run=last_run,
             limits=limits_from_plan(plan.get("limits") or {}),
             now=self._clock.now(),
         )

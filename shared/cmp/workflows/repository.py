@@ -201,6 +201,18 @@ class RunRepository:
         )
         return [_entity(Run, row) for row in rows]
 
+    def last_finished(self, subscription_id: uuid.UUID) -> Run | None:
+        """The subscription's most recently started run that ended in `succeeded` or `failed`, over all its
+        workflows (the dashboard's "Last run"); None when there is none. Left out: runs still pending or
+        running, cancelled runs (stopped, not an outcome) and runs a `subworkflow` step started (their
+        outcome is their parent's). Another tenant's subscription has no runs here (row-level security)."""
+        row = self._session.fetch_one(
+            "select * from workflow_runs where subscription_id = %s and status in ('succeeded', 'failed')"
+            " and parent_run_id is null order by created_at desc, id desc limit 1",
+            (subscription_id,),
+        )
+        return _entity(Run, row) if row else None
+
     def running_children(self, run_id: uuid.UUID) -> list[Run]:
         """The runs the run's `subworkflow` steps started that have not finished, locked for update."""
         rows = self._session.fetch_all(

@@ -291,3 +291,88 @@ def test_the_automation_dashboards_last_run_is_this_subscriptions_latest_finishe
     assert (last_run["succeeded"], last_run["ago"]) == (True, "2 hours ago")
     assert status(buyer, other.id)["state"] == "Last run 20 minutes ago: failure"
     assert status(stranger, strangers.id)["state"] == "Last run just now: success"
+
+
+def add_workflow(
+    db: Database,
+    tenant_id: str,
+    subscription_id: uuid.UUID,
+    trigger: dict[str, Any],
+    since: datetime | None,
+    status: str = "active",
+    saved: dict[str, Any] | None = None,
+) -> None:
+    """A workflow of the subscription whose version 1 has a schedule trigger of config `trigger`, activated
+    unless `status` is draft, its schedule made at `since`; `saved`: the config of a schedule trigger saved
+    as version 2 and not activated (the row's `trigger_config` is the latest version's, as the API stores it)."""
+    workflow = uuid.uuid4()
+    versions = [trigger] if saved is None else [trigger, saved]
+    with db.session(tenant_id) as session:
+        session.execute(
+            "insert into workflows (id, tenant_id, subscription_id, name, trigger_type, trigger_config,"
+            " webhook_id, status, version, active_version, schedule_since)"
+            " values (%s, %s, %s, 'Sync', 'schedule', %s, %s, %s, %s, %s, %s)",
+            (
+                workflow, tenant_id, subscription_id, json.dumps(versions[-1]), f"wh_{uuid.uuid4().hex[:24]}",
+                status, len(versions), None if status == "draft" else 1, since,
+            ),
+        )  # fmt: skip
+        for number, config in enumerate(versions, 1):
+            definition = {"nodes": [{"id": "trigger", "type": "schedule", "config": config}], "edges": []}
+            session.execute(
+                "insert into workflow_versions (id, tenant_id, workflow_id, version, definition)"
+                " values (%s, %s, %s, %s, %s)",
+                (uuid.uuid4(), tenant_id, workflow, number, json.dumps(definition)),
+            )
+
+
+def test_the_automation_dashboards_next_run_is_the_earliest_of_its_schedules_that_fire(
+    platform: Platform, services: Services, db: Database, buyer: dict[str, str]
+) -> None:
+    """A trial finding: the Status section never said when the automation runs next."""
+    subscription = automation(db, buyer["tenant_id"])
+    other = automation(db, buyer["tenant_id"])
+    stranger = caller_of(services, "Other Scheduling Buyer", "buyer")
+    strangers = automation(db, stranger["tenant_id"])
+
+    def next_run(owner: dict[str, str], subscription_id: uuid.UUID) -> dict[str, Any] | None:
+        path = f"/v1/subscriptions/{subscription_id}/dashboard"
+        code, board = call(platform, "GET", path, portal_runtime(db, owner, subscription_id))
+        assert code == 200, board
+        section = next(s for s in board["sections"] if s["id"] == "status")
+        result: dict[str, Any] | None = section["data"]["next_run"]
+        return result
+
+    assert next_run(buyer, subscription.id) is None
+    now = datetime.now(UTC)
+    daily, quarterly = {"interval": "1d"}, {"interval": "15m"}
+
+    # schedules that do not fire: a paused workflow's (even with a schedule time left), a draft's
+    add_workflow(db, buyer["tenant_id"], subscription.id, quarterly, now - timedelta(minutes=5), "paused")
+    add_workflow(db, buyer["tenant_id"], subscription.id, quarterly, None, "draft")
+    assert next_run(buyer, subscription.id) is None
+
+    earliest = now + timedelta(hours=3, minutes=30)
+    add_workflow(db, buyer["tenant_id"], subscription.id, daily, earliest - timedelta(days=1))
+    add_workflow(db, buyer["tenant_id"], subscription.id, daily, now - timedelta(hours=18, minutes=30))
+    # every 15 minutes only once version 2 is activated: until then its active version's daily rate fires
+    add_workflow(db, buyer["tenant_id"], subscription.id, daily, now - timedelta(hours=19), saved=quarterly)
+    # sooner, but another subscription's (hourly, on the hour) and another organization's
+    add_workflow(db, buyer["tenant_id"], other.id, {"cron": "0 * * * *", "timezone": "UTC"}, now)
+    add_workflow(db, stranger["tenant_id"], strangers.id, quarterly, now - timedelta(minutes=10, seconds=30))
+
+    shown = next_run(buyer, subscription.id)
+    assert shown is not None
+    assert (datetime.fromisoformat(shown["at"]), shown["in"]) == (earliest, "in 3 hours")
+    hourly = next_run(buyer, other.id)
+    assert hourly is not None
+    at = datetime.fromisoformat(hourly["at"])
+    assert now < at <= now + timedelta(hours=1) and (at.minute, at.second) == (0, 0)
+    assert next_run(stranger, strangers.id) == {
+        "at": (now + timedelta(minutes=4, seconds=30)).isoformat(),
+        "in": "in 4 minutes",
+    }
+    # a suspended subscription's schedule still fires, but the gateway refuses the run it would start
+    with db.session(buyer["tenant_id"]) as session:
+        session.execute("update subscriptions set status = 'suspended' where id = %s", (other.id,))
+    assert next_run(buyer, other.id) is None

@@ -4,9 +4,12 @@ from the buyer's rows, turned into sections by `cmp.capabilities.dashboard.dashb
 Facts read here: the subscription (status, plan, configuration, snapshot), its active API keys (not
 revoked, not expired), its widget tokens and their distinct allowed origins (the sites the widget is live
 on), usage this billing period against the plan's limits, its knowledge base's indexed documents, Q&A
-pairs and websites, and its last workflow run (`RunRepository.last_finished`: the most recently started
-run that succeeded or failed; an automation's Status section shows it as "Last run 2 hours ago: success").
-The next run is not read yet: `next_run` stays None.
+pairs and websites, its last workflow run (`RunRepository.last_finished`: the most recently started run
+that succeeded or failed; an automation's Status section shows it as "Last run 2 hours ago: success") and
+its next run: the earliest next firing (`cmp.workflows.schedules.next_run`) of the schedules that fire
+(`WorkflowRepository.schedules`: active workflows' enabled schedules, at their active version's trigger),
+None when there is none or the subscription's status lets no run start (suspended, cancelled, expired:
+`CALLABLE_STATUSES`); the Status section's `data.next_run` shows it as "in 3 hours".
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from cmp.capabilities.dashboard_text import limits_from_plan
 from cmp.capabilities.models import ProductCapabilities
 from cmp.db.session import Session
 from cmp.errors import NotFound
+from cmp.gateway.authorization import CALLABLE_STATUSES
 from cmp.metering.views import usage_this_period
 from cmp.ports import Clock
-from cmp.workflows.repository import RunRepository
+from cmp.workflows.repository import RunRepository, WorkflowRepository
+from cmp.workflows.schedules import next_run
 
 
 class SubscriptionDashboard:
@@ -65,6 +70,12 @@ class SubscriptionDashboard:
                 (subscription_id,),
             ) or {"documents": 0, "qa_pairs": 0, "websites": 0}
             run = RunRepository(session).last_finished(subscription_id)
+            schedules = (
+                WorkflowRepository(session).schedules(subscription_id)
+                if row["status"] in CALLABLE_STATUSES
+                else []
+            )
+        now = self._clock.now()
         assert keys is not None and widgets is not None
         last_run = None
         if run is not None:
@@ -87,8 +98,9 @@ class SubscriptionDashboard:
             websites=knowledge["websites"],
             usage=used,
             last_run=last_run,
+            next_run=min((next_run(config, since, now) for config, since in schedules), default=None),
             limits=limits_from_plan(plan.get("limits") or {}),
-            now=self._clock.now(),
+            now=now,
         )
         return {
             "subscription_id": str(row["id"]),

@@ -115,6 +115,22 @@ class WorkflowRepository:
         )
         return [(row["id"], row["config"]) for row in rows]
 
+    def schedules(self, subscription_id: uuid.UUID) -> list[tuple[dict[str, Any], datetime]]:
+        """(trigger config, schedule since) of each of the subscription's workflows whose schedule fires:
+        active, with the enabled schedule its last activation or resume created (`schedule_since` set), and
+        the config of its *active* version's schedule trigger (a later version saved but not activated
+        changes nothing until activated). Oldest workflow first; another tenant's subscription has none here
+        (row-level security)."""
+        rows = self._session.fetch_all(
+            "select n.node->'config' as config, w.schedule_since from workflows w"
+            " join workflow_versions v on v.workflow_id = w.id and v.version = w.active_version"
+            " cross join lateral jsonb_array_elements(v.definition->'nodes') as n(node)"
+            " where w.subscription_id = %s and w.status = 'active' and w.schedule_since is not null"
+            " and n.node->>'type' = 'schedule' order by w.created_at, w.id",
+            (subscription_id,),
+        )
+        return [(row["config"] or {}, row["schedule_since"]) for row in rows]
+
     def product_flow(self, subscription_id: uuid.UUID) -> tuple[str | None, dict[str, Any] | None]:
         """(format, definition) of the flow the subscription's product was imported from; (None, None) when
         it has none."""

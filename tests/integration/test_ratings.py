@@ -167,6 +167,18 @@ def test_a_subscription_still_being_provisioned_cannot_review(
     assert status == 409 and "provisioning" in body["message"]
 
 
+def test_an_organization_cannot_review_its_own_product(
+    platform: Platform, services: Services, shop: dict[str, Any], owner_conn: psycopg.Connection[Any]
+) -> None:
+    own, _ = data.published_product(services.db, shop["tenant"], "Own Agent")
+    sub = data.subscription(services.db, shop["tenant"], shop["project"], shop["tenant"], own)
+    status, body = ratings(
+        platform, "PUT", REVIEW.format(sub.id), shop["buyer"], {"rating": 5, "title": "Best ever"}
+    )
+    assert status == 409 and "own product" in body["message"]
+    assert listing_rating(owner_conn, own) == (Decimal("0.00"), 0) == truth(owner_conn, own)
+
+
 def test_the_public_list_pages_newest_first_filters_by_stars_and_shows_no_ids(
     platform: Platform, services: Services, shop: dict[str, Any]
 ) -> None:

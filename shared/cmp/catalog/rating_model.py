@@ -4,7 +4,8 @@
 review (`Rating`) per subscription: a star rating from 1 to 5, a one-line title and an optional body. It
 may replace or delete it at any time. Only an organization that holds or held the product may review it:
 a subscription that is or was in use (`REVIEWABLE_STATUSES`); one still being provisioned has not been
-used yet. The review belongs to the buyer's organization; the product page shows it publicly with the
+used yet. The product's seller may not review its own product (`ensure_not_own_product`). The review
+belongs to the buyer's organization; the product page shows it publicly with the
 author's display name (or, without one, the organization's name), never an id or e-mail.
 """
 
@@ -83,6 +84,14 @@ def ensure_may_review(subscription_status: str) -> None:
         raise Conflict(
             f"this subscription is {subscription_status}: review the product once you have used it"
         )
+
+
+def ensure_not_own_product(buyer_tenant_id: uuid.UUID, seller_tenant_id: uuid.UUID) -> None:
+    """Raises `Conflict` (409) when the reviewing organization is the product's seller: a seller may
+    subscribe to its own product (to try it as a buyer would), but its stars would raise its own listing's
+    rating and its place in the marketplace's rating sort."""
+    if buyer_tenant_id == seller_tenant_id:
+        raise Conflict("this is your organization's own product: only other organizations may review it")
 
 
 def author_display_name(display_name: str | None, organization_name: str) -> str:

@@ -16,6 +16,7 @@ from cmp.catalog.rating_model import (
     ReviewText,
     author_display_name,
     ensure_may_review,
+    ensure_not_own_product,
     parse_subscription_id,
 )
 from cmp.errors import NotFound
@@ -54,13 +55,14 @@ class RatingService:
 
         Raises `ValidationFailed` (422) naming each bad field (`ReviewText.checked`), `NotFound` (404) for
         a subscription that is not the organization's, `Conflict` (409) for one that was never in use
-        (`ensure_may_review`)."""
+        (`ensure_may_review`) or one of the seller's own product (`ensure_not_own_product`)."""
         text = ReviewText.checked(rating, title, body)
         sid = parse_subscription_id(subscription_id)
         author_id = uuid.UUID(user_id)
         with self._uow(tenant_id) as uow:
             subscription = uow.subscriptions.get(sid, for_update=True)
             ensure_may_review(subscription.status)
+            ensure_not_own_product(subscription.tenant_id, subscription.seller_tenant_id)
             author = author_display_name(*uow.ratings.author(author_id))
             now = self._clock.now()
             review = uow.ratings.for_subscription(sid)

@@ -208,3 +208,12 @@ def test_edited_means_replaced_after_it_was_written(service: RatingService, stor
     assert not rating.edited
     rating.updated_at += timedelta(seconds=1)
     assert rating.edited
+
+
+def test_a_seller_subscribed_to_its_own_product_cannot_review_it_and_nothing_is_stored(
+    service: RatingService, store: RatingStore
+) -> None:
+    own = store.subscription(BUYER, PRODUCT, seller=BUYER)
+    with pytest.raises(Conflict, match="own product"):
+        service.write(str(BUYER), str(USER), str(own.id), 5, "Best product ever", "")
+    assert not store.ratings and PRODUCT not in store.listings and store.commits == 0

@@ -214,16 +214,16 @@ def test_the_dashboards_training_counts_this_subscriptions_indexed_documents_and
 
 
 def add_runs(
-    db: Database, tenant_id: str, subscription_id: uuid.UUID, *runs: dict[str, Any]
+    db: Database, tenant_id: str, subscription_id: uuid.UUID, *runs: dict[str, Any], name: str = "Sync"
 ) -> list[uuid.UUID]:
-    """A workflow of the subscription with `runs` (each `status`, `created_at`, and optionally `completed_at`,
-    `parent` an index into the ids returned so far); returns the runs' ids."""
+    """A workflow `name` of the subscription with `runs` (each `status`, `created_at`, and optionally
+    `completed_at`, `parent` an index into the ids returned so far); returns the runs' ids."""
     workflow, ids = uuid.uuid4(), []
     with db.session(tenant_id) as session:
         session.execute(
             "insert into workflows (id, tenant_id, subscription_id, name, trigger_type, webhook_id, status,"
-            " active_version) values (%s, %s, %s, 'Sync', 'schedule', %s, 'active', 1)",
-            (workflow, tenant_id, subscription_id, f"wh_{uuid.uuid4().hex[:24]}"),
+            " active_version) values (%s, %s, %s, %s, 'schedule', %s, 'active', 1)",
+            (workflow, tenant_id, subscription_id, name, f"wh_{uuid.uuid4().hex[:24]}"),
         )
         for run in runs:
             ids.append(uuid.uuid4())
@@ -285,12 +285,12 @@ def test_the_automation_dashboards_last_run_is_this_subscriptions_latest_finishe
         {"status": "succeeded", "created_at": before(10), "completed_at": now},
     )
     section = status(buyer, subscription.id)
-    assert section["state"] == "Last run 2 hours ago: success"
+    assert section["state"] == "Last run of Sync 2 hours ago: success"
     last_run = section["data"]["last_run"]
     assert datetime.fromisoformat(last_run["at"]) == finished
     assert (last_run["succeeded"], last_run["ago"]) == (True, "2 hours ago")
-    assert status(buyer, other.id)["state"] == "Last run 20 minutes ago: failure"
-    assert status(stranger, strangers.id)["state"] == "Last run just now: success"
+    assert status(buyer, other.id)["state"] == "Last run of Sync 20 minutes ago: failure"
+    assert status(stranger, strangers.id)["state"] == "Last run of Sync just now: success"
 
 
 def add_workflow(

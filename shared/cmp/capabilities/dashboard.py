@@ -44,8 +44,11 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class LastRun:
+    """A finished run: when it finished, whether it succeeded, and its workflow's name (None: not known)."""
+
     at: datetime
     succeeded: bool
+    workflow: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,8 @@ class DashboardState:
     widget_origins: int = 0
     """Allowed origins across the widget tokens: the sites the widget is live on."""
     usage: Mapping[str, int] = field(default_factory=dict)
-    """Usage metric (`messages`, `api_calls`, ...) → amount this billing period."""
+    """Usage metric (`messages`, `api_calls`, ...) → amount this billing period, in its metered unit
+    (`compute_time` in milliseconds; `dashboard_text.usage_from_metering`)."""
     limits: Mapping[str, int | None] = field(default_factory=dict)
     """Usage metric → the plan's limit, None when unlimited (`dashboard_text.limits_from_plan`)."""
     connected_services: frozenset[str] = frozenset()
@@ -76,7 +80,10 @@ class DashboardState:
     connected_platforms: frozenset[str] = frozenset()
     """Integration platforms (`slack`, ...) the buyer has connected."""
     secrets_set: frozenset[str] = frozenset()
-    """Secret names that hold a value."""
+    """Secret names that hold a value (the subscription's stored workflow secrets)."""
+    schedules: tuple[Mapping[str, Any], ...] = ()
+    """The schedules its workflows fire on, each as the workflow section stores one (`{"cron" | "interval",
+    "timezone"}`); they come before the section's own `schedule`, which nothing fires."""
     last_run: LastRun | None = None
     next_run: datetime | None = None
     now: datetime | None = None
@@ -144,10 +151,16 @@ def _used(state: DashboardState) -> bool:
     return any(amount > 0 for amount in state.usage.values())
 
 
-def _start(snapshot: ProductCapabilities, state: DashboardState) -> DashboardSection:
+def _automation(snapshot: ProductCapabilities) -> bool:
+    """The spec's automation: it runs workflows, without chat or widget."""
     interfaces, config = snapshot.interfaces, snapshot.configuration
     runs_workflows = config.workflow.enabled or config.workflow_advanced.enabled
-    if runs_workflows and not interfaces.chat.enabled and not interfaces.widget.enabled:
+    return runs_workflows and not interfaces.chat.enabled and not interfaces.widget.enabled
+
+
+def _start(snapshot: ProductCapabilities, state: DashboardState) -> DashboardSection:
+    config = snapshot.configuration
+    if _automation(snapshot):
         return _status(state)
     if config.output.enabled:
         templates = [t.get("name") for t in state.configuration.get("output", {}).get("templates", [])]
@@ -189,23 +202,34 @@ def _steps(snapshot: ProductCapabilities, state: DashboardState) -> list[dict[st
 def _status(state: DashboardState) -> DashboardSection:
     run, now = state.last_run, state.now
     result = ("success" if run.succeeded else "failure") if run else None
+    label = f"Last run of {run.workflow}" if run and run.workflow else "Last run"
     if run is None:
         text = "No runs yet"
     elif now is not None:
-        text = f"Last run {ago(run.at, now)}: {result}"
+        text = f"{label} {ago(run.at, now)}: {result}"
     else:
-        text = f"Last run: {result}"
-    schedule = state.configuration.get("workflow", {}).get("schedule")
+        text = f"{label}: {result}"
     data = {
         "last_run": None if run is None else {
             "at": run.at.isoformat(), "succeeded": run.succeeded, "ago": ago(run.at, now) if now else None,
+            "workflow": run.workflow,
         },
         "next_run": None if state.next_run is None else {
             "at": state.next_run.isoformat(), "in": from_now(state.next_run, now) if now else None,
         },
-        "schedule": describe_schedule(schedule) if isinstance(schedule, Mapping) else None,
+        "schedule": _schedule_text(state),
     }  # fmt: skip
     return DashboardSection("status", "Status", text, None, data)
+
+
+def _schedule_text(state: DashboardState) -> str | None:
+    """What the workflows fire on in words (`Every hour`; `2 schedules` when they differ), else the workflow
+    section's saved schedule, else None."""
+    firing = list(dict.fromkeys(filter(None, (describe_schedule(s) for s in state.schedules))))
+    if firing:
+        return firing[0] if len(firing) == 1 else count(len(firing), "schedule")
+    saved = state.configuration.get("workflow", {}).get("schedule")
+    return describe_schedule(saved) if isinstance(saved, Mapping) else None
 
 
 def _configured(state: DashboardState, sections: list[str]) -> tuple[str, bool]:
@@ -277,8 +301,12 @@ def _workflow_parts(snapshot: ProductCapabilities, state: DashboardState) -> lis
     parts = []
     if workflow_field_open(snapshot, "schedule"):
         schedule = workflow.get("schedule")
-        text = describe_schedule(schedule) if isinstance(schedule, Mapping) else None
-        data = {**edits, "schedule": dict(schedule) if isinstance(schedule, Mapping) else None}
+        text = _schedule_text(state)
+        data = {
+            **edits,
+            "schedule": dict(schedule) if isinstance(schedule, Mapping) else None,
+            "firing": [dict(firing) for firing in state.schedules],
+        }
         parts.append(
             DashboardSection("schedule", "Schedule", text or "Not scheduled", text is not None, data)
         )
@@ -291,7 +319,7 @@ def _workflow_parts(snapshot: ProductCapabilities, state: DashboardState) -> lis
             DashboardSection("connections", "Connections", text, done == len(services), {"services": linked})
         )
     if workflow_field_open(snapshot, "secrets"):
-        names = list(workflow.get("secrets", []))
+        names = list(dict.fromkeys([*workflow.get("secrets", []), *sorted(state.secrets_set)]))
         secrets = [{"name": name, "set": name in state.secrets_set} for name in names]
         filled = sum(1 for secret in secrets if secret["set"])
         text = "No secrets yet" if not names else count(len(names), "secret")
@@ -368,8 +396,9 @@ def _analytics(snapshot: ProductCapabilities, state: DashboardState) -> Dashboar
         metrics.append(
             {"metric": metric, "used": used, "limit": limit, "text": usage_text(metric, used, limit)}
         )
-    bounded = [m for m in metrics if m["limit"] is not None]
-    text = str((bounded or metrics)[0]["text"])
+    candidates = [m for m in metrics if m["limit"] is not None] or metrics
+    lead = "executions" if _automation(snapshot) else None
+    text = str(next((m for m in candidates if m["metric"] == lead), candidates[0])["text"])
     data: dict[str, Any] = {"metrics": metrics}
     for name, block in (("conversations", analytics.conversations), ("insights", analytics.insights)):
         if block.enabled:

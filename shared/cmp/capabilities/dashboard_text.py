@@ -29,6 +29,16 @@ METRIC_WORDS: dict[str, tuple[str, str]] = {
 }
 """Usage metric → singular and plural words."""
 
+METERED_AS: dict[str, tuple[str, ...]] = {
+    "tokens": ("tokens_in", "tokens_out"),
+    "compute_time": ("compute_ms",),
+}
+"""Usage metric → the metered metrics (`cmp.metering.model.METRICS`) it sums; the others are metered under
+their own name. `compute_time` is therefore in milliseconds, as `GET …/usage` shows `compute_ms`."""
+
+METRIC_SCALES = {"compute_time": 1000}
+"""Usage metric → metered units per unit shown: compute time is metered in milliseconds, shown in seconds."""
+
 PLAN_LIMIT_METRICS = {
     "messages": "messages",
     "tokens": "tokens",
@@ -45,12 +55,35 @@ def count(number: int, singular: str, plural: str | None = None) -> str:
     return f"{number:,} {word}"
 
 
+def _amount(metric: str, amount: int) -> str:
+    """`8,234`; a scaled metric to a tenth, rounded half up (136 ms → `0.1`, 1,500 ms → `1.5`, 2,000 ms →
+    `2`), `under 0.1` for a non-zero amount that rounds to nothing."""
+    scale = METRIC_SCALES.get(metric, 1)
+    if scale == 1:
+        return f"{amount:,}"
+    tenths = (amount * 10 + scale // 2) // scale
+    if tenths == 0 and amount > 0:
+        return "under 0.1"
+    whole, tenth = divmod(tenths, 10)
+    return f"{whole:,}" if tenth == 0 else f"{whole:,}.{tenth}"
+
+
 def usage_text(metric: str, used: int, limit: int | None) -> str:
-    """`8,234 / 10,000 messages` against a plan limit, `8,234 messages` when unlimited."""
+    """`8,234 / 10,000 messages` against a plan limit, `8,234 messages` when unlimited; `used` and `limit`
+    in the metric's metered unit (`compute_time`: milliseconds, shown as `0.1 compute seconds`)."""
     singular, plural = METRIC_WORDS.get(metric, (metric, metric))
+    used_text = _amount(metric, used)
     if limit is None:
-        return count(used, singular, plural)
-    return f"{used:,} / {limit:,} {plural}"
+        return f"{used_text} {singular if used_text == '1' else plural}"
+    return f"{used_text} / {_amount(metric, limit)} {plural}"
+
+
+def usage_from_metering(metered: Mapping[str, int]) -> dict[str, int]:
+    """Usage this period as metered (`cmp.metering.views.usage_this_period`: `tokens_in`, `compute_ms`, ...)
+    by usage metric, for `DashboardState.usage`: every metered amount, plus each metric of `METERED_AS` as
+    the sum of its metered metrics (`tokens`: in and out; `compute_time`: milliseconds)."""
+    derived = {metric: sum(metered.get(part, 0) for part in parts) for metric, parts in METERED_AS.items()}
+    return {**metered, **derived}
 
 
 def limits_from_plan(plan_limits: Mapping[str, int | None]) -> dict[str, int | None]:

@@ -5,11 +5,15 @@ Facts read here: the subscription (status, plan, configuration, snapshot), its a
 revoked, not expired), its widget tokens and their distinct allowed origins (the sites the widget is live
 on), usage this billing period against the plan's limits, its knowledge base's indexed documents, Q&A
 pairs and websites, its last workflow run (`RunRepository.last_finished`: the most recently started run
-that succeeded or failed; an automation's Status section shows it as "Last run 2 hours ago: success") and
-its next run: the earliest next firing (`cmp.workflows.schedules.next_run`) of the schedules that fire
-(`WorkflowRepository.schedules`: active workflows' enabled schedules, at their active version's trigger),
-None when there is none or the subscription's status lets no run start (suspended, cancelled, expired:
-`CALLABLE_STATUSES`); the Status section's `data.next_run` shows it as "in 3 hours".
+that succeeded or failed, with its workflow's name; an automation's Status section shows it as "Last run of
+Data Sync 2 hours ago: success"), the schedules that fire (`WorkflowRepository.schedules`: active
+workflows' enabled schedules, at their active version's trigger; a preset as its cron, so Configure's
+Schedule reads "Every hour") and its next run: their earliest next firing
+(`cmp.workflows.schedules.next_run`), None when there is none or the subscription's status lets no run
+start (suspended, cancelled, expired: `CALLABLE_STATUSES`); the Status section's `data.next_run` shows it as
+"in 3 hours". Its workflow secrets are read by name only (`SecretRepository.names`), never their sealed
+values. Usage is by usage metric (`usage_from_metering`: `tokens` in and out, `compute_time` from
+`compute_ms`).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 
 from cmp.capabilities.configuration import default_configuration
 from cmp.capabilities.dashboard import DashboardState, LastRun, dashboard_descriptor
-from cmp.capabilities.dashboard_text import limits_from_plan
+from cmp.capabilities.dashboard_text import limits_from_plan, usage_from_metering
 from cmp.capabilities.models import ProductCapabilities
 from cmp.db.session import Session
 from cmp.errors import NotFound
@@ -29,7 +33,16 @@ from cmp.gateway.authorization import CALLABLE_STATUSES
 from cmp.metering.views import usage_this_period
 from cmp.ports import Clock
 from cmp.workflows.repository import RunRepository, WorkflowRepository
-from cmp.workflows.schedules import next_run
+from cmp.workflows.schedules import five_field_cron, next_run
+from cmp.workflows.secret_repository import SecretRepository
+
+
+def _as_saved(config: dict[str, Any]) -> dict[str, Any]:
+    """A schedule trigger's config (`cron`, `interval` or `preset`) as the workflow section stores a schedule:
+    `{"cron" | "interval", "timezone"}`, a preset as its own cron."""
+    cron = five_field_cron(config)
+    shape = {"interval": config.get("interval")} if cron is None else {"cron": cron}
+    return {**shape, "timezone": config.get("timezone", "UTC")}
 
 
 class SubscriptionDashboard:
@@ -69,18 +82,18 @@ class SubscriptionDashboard:
                 " where b.subscription_id = %s group by b.id",
                 (subscription_id,),
             ) or {"documents": 0, "qa_pairs": 0, "websites": 0}
+            workflows = WorkflowRepository(session)
             run = RunRepository(session).last_finished(subscription_id)
-            schedules = (
-                WorkflowRepository(session).schedules(subscription_id)
-                if row["status"] in CALLABLE_STATUSES
-                else []
-            )
+            ran = None if run is None else workflows.get(run.workflow_id).name
+            schedules = workflows.schedules(subscription_id)
+            secrets = SecretRepository(session).names(subscription_id)
         now = self._clock.now()
         assert keys is not None and widgets is not None
         last_run = None
         if run is not None:
             assert run.completed_at is not None  # Run.finish stamps every finished run
-            last_run = LastRun(run.completed_at, run.status == "succeeded")
+            last_run = LastRun(run.completed_at, run.status == "succeeded", ran)
+        runnable = schedules if row["status"] in CALLABLE_STATUSES else []
         snapshot = ProductCapabilities.from_document(row["capabilities"])
         stored: dict[str, Any] = row["configuration"]
         plan: dict[str, Any] = row["plan"]
@@ -96,9 +109,11 @@ class SubscriptionDashboard:
             documents=knowledge["documents"],
             qa_pairs=knowledge["qa_pairs"],
             websites=knowledge["websites"],
-            usage=used,
+            usage=usage_from_metering(used),
+            secrets_set=frozenset(secrets),
+            schedules=tuple(_as_saved(config) for config, _since in schedules),
             last_run=last_run,
-            next_run=min((next_run(config, since, now) for config, since in schedules), default=None),
+            next_run=min((next_run(config, since, now) for config, since in runnable), default=None),
             limits=limits_from_plan(plan.get("limits") or {}),
             now=now,
         )

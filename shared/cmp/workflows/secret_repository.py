@@ -46,6 +46,13 @@ class SecretRepository:
         )
         return [_secret(r) for r in rows]
 
+    def names(self, subscription_id: uuid.UUID) -> list[str]:
+        """The names of the subscription's secrets, sorted; reads no sealed value or key."""
+        rows = self._session.fetch_all(
+            "select name from workflow_secrets where subscription_id = %s order by name", (subscription_id,)
+        )
+        return [row["name"] for row in rows]
+
     def named(
         self, subscription_id: uuid.UUID, names: Iterable[str], for_update: bool = False
     ) -> list[WorkflowSecret]:

@@ -218,7 +218,7 @@ def test_the_automation_dashboard_workflow_focused() -> None:
         connected_services=frozenset({"salesforce", "postgresql"}),
         secrets_set=frozenset({"SALESFORCE_API_KEY", "DATABASE_URL"}),
         active_api_keys=1,
-        last_run=LastRun(at=NOW - timedelta(minutes=5), succeeded=True),
+        last_run=LastRun(at=NOW - timedelta(minutes=5), succeeded=True, workflow="Data Sync"),
         next_run=NOW + timedelta(minutes=55),
         now=NOW,
         usage={"executions": 1237, "api_calls": 12},
@@ -228,7 +228,7 @@ def test_the_automation_dashboard_workflow_focused() -> None:
 
     assert outline(dashboard) == [
         ("overview", "Overview", "Active", []),
-        ("status", "Status", "Last run 5 minutes ago: success", []),
+        ("status", "Status", "Last run of Data Sync 5 minutes ago: success", []),
         (
             "configure",
             "Configure",
@@ -244,7 +244,12 @@ def test_the_automation_dashboard_workflow_focused() -> None:
         ("analytics", "Analytics", "1,237 / 5,000 executions", []),
     ]
     assert by_id(dashboard, "status").data == {
-        "last_run": {"at": "2024-12-14T14:00:00+00:00", "succeeded": True, "ago": "5 minutes ago"},
+        "last_run": {
+            "at": "2024-12-14T14:00:00+00:00",
+            "succeeded": True,
+            "ago": "5 minutes ago",
+            "workflow": "Data Sync",
+        },
         "next_run": {"at": "2024-12-14T15:00:00+00:00", "in": "in 55 minutes"},
         "schedule": "Every hour",
     }
@@ -417,7 +422,7 @@ def test_mcp_without_api_keys_is_available_at_once() -> None:
 def test_usage_words_and_plan_limits() -> None:
     assert usage_text("messages", 8234, 10_000) == "8,234 / 10,000 messages"
     assert usage_text("api_calls", 1, None) == "1 API call"
-    assert usage_text("compute_time", 90, None) == "90 compute seconds"
+    assert usage_text("compute_time", 90_000, None) == "90 compute seconds"
     assert limits_from_plan(
         {"messages": 10_000, "tokens": None, "apiCalls": 50, "executions": 7, "users": 5, "storageMB": 500}
     ) == {"messages": 10_000, "tokens": None, "api_calls": 50, "executions": 7}

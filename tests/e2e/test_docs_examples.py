@@ -24,8 +24,9 @@ The rules:
   block that mixes them with other commands fails `test_code_blocks_follow_the_rules`: split it.
 - ``python3`` is the project's (its virtualenv's bin folder comes first on PATH, as after
   ``. .venv/bin/activate``), so an example may use the packages `make install` installs.
-- Each file runs in a fresh temporary directory (an example that needs a file creates it first) and
-  must finish within 90 s.
+- Each file runs in a fresh empty directory, which stands for the reader's checkout: the examples must
+  leave it empty, so an example that needs a file creates it first under ``$(mktemp -d)`` (``TMPDIR`` is
+  the test's own temporary directory). Each file must finish within 90 s.
 
 A failure names the file, the block (its first line in the file), the command that failed and the
 block's output.
@@ -234,8 +235,13 @@ def _sample_problem(sample: str | None, body: dict[str, Any]) -> str | None:
     return "the error shown after it is not the real one:\n" + "\n".join(differences) if differences else None
 
 
+def _name(path: Path) -> Path:
+    """`path` as a failure names it: relative to the repository when it is in it."""
+    return path.relative_to(REPO) if path.is_relative_to(REPO) else path
+
+
 def _report(path: Path, block: Block, output: str, problem: str) -> str:
-    name = path.relative_to(REPO)
+    name = _name(path)
     shown = output if len(output) <= REPORTED_OUTPUT else f"…{output[-REPORTED_OUTPUT:]}"
     return (
         f"{name}, block at line {block.line}: {problem}\n--- block ---\n{block.text}\n--- output ---\n{shown}"
@@ -243,16 +249,20 @@ def _report(path: Path, block: Block, output: str, problem: str) -> str:
 
 
 def run_examples(path: Path, base_url: str, workdir: Path) -> list[str]:
-    """Run the examples of `path` against `base_url` in `workdir`; the problems found, one per block (empty
-    when every block ran and every `# expect:` block showed a proper error)."""
+    """Run the examples of `path` against `base_url` in a folder of `workdir` standing for the reader's
+    checkout (with `TMPDIR` another folder of it); the problems found, one per block (empty when every
+    block ran and every `# expect:` block showed a proper error), and one naming the files the examples
+    left in the checkout's stand-in."""
     blocks = examples(path)
-    out = workdir / ".docs-test"
-    out.mkdir()
+    out, checkout, temporary = workdir / ".docs-test", workdir / "checkout", workdir / "tmp"
+    for folder in (out, checkout, temporary):
+        folder.mkdir()
     script = _script(blocks, out).replace(DOCS_URL, base_url)
+    env = {"PATH": PATH, "HOME": str(workdir), "TMPDIR": str(temporary), "API": base_url, "LANG": "C.UTF-8"}
     process = subprocess.Popen(
         ["bash", "-c", script],
-        cwd=workdir,
-        env={"PATH": PATH, "HOME": str(workdir), "API": base_url, "LANG": "C.UTF-8"},
+        cwd=checkout,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -281,6 +291,12 @@ def run_examples(path: Path, base_url: str, workdir: Path) -> list[str]:
             problem = _expectation_problem(block, output, out / f"{number}.headers")
             if problem:
                 problems.append(_report(path, block, output, problem))
+    left = sorted(entry.name for entry in checkout.iterdir())
+    if left:
+        problems.append(
+            f"{_name(path)}: the examples left {', '.join(left)} in the folder they ran in (a reader's "
+            "checkout); write files under $(mktemp -d)"
+        )
     return problems
 
 
@@ -333,6 +349,16 @@ def test_the_rules_are_checked() -> None:
         _sample_problem(blocks[2].text, {**body, "message": "gone"})
     )
     assert _json_values('x {"a": 1} y {"b": [2]}\n') == [{"a": 1}, {"b": [2]}]
+
+
+def test_an_example_that_leaves_a_file_where_it_ran_is_named(tmp_path: Path) -> None:
+    """No stack needed: the example calls no API."""
+    document = tmp_path / "doc.md"
+    document.write_text('```sh\nprintf x > note.txt\nprintf y > "$(mktemp -d)/kept.txt"\n```\n')
+    (tmp_path / "run").mkdir()
+    problems = run_examples(document, "http://127.0.0.1:9", tmp_path / "run")
+    assert len(problems) == 1 and "left note.txt in the folder" in problems[0], problems
+    assert list((tmp_path / "run" / "tmp").glob("*/kept.txt"))
 
 
 @pytest.mark.parametrize(

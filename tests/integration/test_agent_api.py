@@ -20,6 +20,7 @@ from tests.knowledge_data import EMBEDDER, add_base, add_document
 from tests.subscriptions import PRO_PLAN, capabilities, subscribe
 
 from .conftest import Platform, api_event, caller_of
+from .workflow_support import automation
 
 pytestmark = pytest.mark.integration
 
@@ -110,6 +111,27 @@ def test_an_image_the_product_does_not_take_is_a_403(platform: Platform, agent: 
         {"message": "¿Y este?", "image": {"media_type": "image/png", "data": "iVBORw0KGgo="}},
     )  # fmt: skip
     assert status == 403 and body["errors"][0]["path"] == "image"
+
+
+def test_a_blank_message_is_a_422_saying_it_is_blank(platform: Platform, agent: dict[str, Any]) -> None:
+    status, _, body = _call(
+        platform, agent["invoke"], "POST", f"/v1/agents/{agent['id']}/chat", {"message": "   "}
+    )
+    assert status == 422 and body["errors"] == [
+        {"path": "message", "message": "must not be blank (it is only whitespace)"}
+    ], body
+
+
+def test_chat_on_an_automation_is_a_409_naming_it_with_its_article(
+    platform: Platform, services: Services, db: Database
+) -> None:
+    buyer = caller_of(services, "Automation Buyer", "buyer")
+    subscription = automation(db, buyer["tenant_id"], interfaces={"api": {"enabled": True}})
+    key = _key(services, buyer, subscription.id, ["invoke"])
+    status, _, body = _call(platform, key, "POST", f"/v1/agents/{subscription.id}/chat", {"message": "hi"})
+    assert status == 409 and body["message"] == (
+        f"subscription {subscription.id} is to an automation, not an agent"
+    ), body
 
 
 def test_search_test_and_widget(platform: Platform, agent: dict[str, Any]) -> None:

@@ -97,6 +97,11 @@ def test_a_key_with_analytics_read_reads_its_own_subscription_only(
     mine = subscribe(db, buyer["tenant_id"], PRODUCT, plan=PRO_PLAN)
     other = subscribe(db, buyer["tenant_id"], PRODUCT, plan=PRO_PLAN, slug="other-agent")
     reader = {"X-Api-Key": key(services, buyer, mine.id, "analytics:read")}
+    integration = platform.function("IntegrationApiFunction").services.integration  # its widget signing key
+    token = integration.create_widget_token(
+        buyer["tenant_id"], buyer["user_id"], mine.id, "Shop", ["https://shop.example.com"]
+    )
+    widget = {"Authorization": f"Bearer {token.value}", "Origin": "https://shop.example.com"}
     for name in ROUTES:
         status, body = read(platform, name, mine.id, reader)
         assert status == 200, body
@@ -109,6 +114,9 @@ def test_a_key_with_analytics_read_reads_its_own_subscription_only(
             assert (status, body["message"]) == (404, "subscription not found"), body
         status, body = read(platform, name, mine.id, {})
         assert (status, body["error"]) == (401, "credential_missing"), body
+        assert "a widget token calls only the widget's own routes" in body["message"], body
+        status, body = read(platform, name, mine.id, widget)
+        assert status == 403 and "analytics:read" in body["message"], body
 
     invoker = {"Authorization": f"Bearer {key(services, buyer, mine.id, 'invoke')}"}
     for name in ROUTES:

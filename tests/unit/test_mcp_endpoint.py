@@ -133,7 +133,7 @@ def _call(name: str, arguments: dict[str, Any], calls: list[tuple[str, tuple[Any
     [
         ("search", {}, "validation_failed: query: Field required"),
         ("search", {"query": 42}, "validation_failed: query: Input should be a valid string"),
-        ("search", {"query": "  "}, "validation_failed: query: String should have at least 1 character"),
+        ("search", {"query": "  "}, "validation_failed: query: must not be blank (it is only whitespace)"),
         (
             "search",
             {"query": "x" * 1001},

@@ -30,6 +30,7 @@ from cmp.capabilities.buyer_models import (
 )
 from cmp.capabilities.models import ProductCapabilities
 from cmp.errors import FieldError
+from cmp.text import with_article
 
 OPTION_SECTIONS = ("persona", "conversation", "branding", "output")
 """Sections whose fields are switched one by one by `configuration.<section>.options.<field>`."""
@@ -219,7 +220,9 @@ def limits_output(caps: ProductCapabilities, settings: OutputSettings) -> list[F
     if settings.format is not None and formats is not None and settings.format not in formats:
         errors.append(
             FieldError(
-                "format", f"a {subcategory} assistant produces {', '.join(formats)} (got '{settings.format}')"
+                "format",
+                f"{with_article(subcategory)} assistant produces {', '.join(formats)} "
+                f"(got '{settings.format}')",
             )
         )
     names = [template.name for template in settings.templates or []]

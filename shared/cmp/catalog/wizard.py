@@ -26,6 +26,7 @@ from cmp.catalog.templates import TEMPLATES
 from cmp.catalog.views import product_detail
 from cmp.errors import FieldError, ValidationFailed
 from cmp.ports import Clock, IdGenerator
+from cmp.text import with_article
 
 
 class ProductWizard:
@@ -89,8 +90,9 @@ class ProductWizard:
                     {
                         "path": "category",
                         "message": (
-                            f"the {imported.format} file suggests a {proposal['category']}; the product stays a "
-                            f"{product.category} (change it in step 1 if that is wrong)"
+                            f"the {imported.format} file suggests {with_article(proposal['category'])}; "
+                            f"the product stays {with_article(product.category)} "
+                            "(change it in step 1 if that is wrong)"
                         ),
                     }
                 )
@@ -126,7 +128,8 @@ class ProductWizard:
                     errors=[
                         FieldError(
                             "template",
-                            f"'{template}' is for {wanted} products; this product is a {product.category}",
+                            f"'{template}' is for {wanted} products; "
+                            f"this product is {with_article(product.category)}",
                         )
                     ],
                 )

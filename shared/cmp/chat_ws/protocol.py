@@ -44,8 +44,9 @@ def parse_message(text: str) -> ChatMessage:
     """The client's message as a chat turn. Raises ValidationFailed (422) naming the field: a message past
     MAX_FRAME_BYTES, text that is not a JSON object (parsed by `cmp.web.api.parse_json_body`, the REST bodies'
     reader), an `action` other than `chat`, or a turn `ChatBody` refuses (missing or too long `message`, a
-    `session_id` that is not a UUID, an unknown field, an `image`)."""
-    from cmp.web.api import error_path, parse_json_body  # the REST bodies' reader and error paths
+    `session_id` that is not a UUID, an unknown field, an `image`), in the REST routes' words
+    (`cmp.web.api.problem_message`: a blank `message` is called blank)."""
+    from cmp.web.api import error_path, parse_json_body, problem_message  # the REST bodies' reader and errors
 
     if len(text.encode("utf-8", "surrogateescape")) > MAX_FRAME_BYTES:
         raise ValidationFailed(
@@ -70,7 +71,9 @@ def parse_message(text: str) -> ChatMessage:
     except ValidationError as e:
         raise ValidationFailed(
             "the message is not a valid chat turn",
-            errors=[FieldError(error_path(("body", *err["loc"])), err["msg"]) for err in e.errors()],
+            errors=[
+                FieldError(error_path(("body", *err["loc"])), problem_message(err)) for err in e.errors()
+            ],
         ) from None
     return ChatMessage(ChatRequest(body.message, body.session_id, None, body.language))
 

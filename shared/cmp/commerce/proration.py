@@ -44,7 +44,7 @@ def change_kind(current: Price, new: Price) -> ChangeKind:
     Raises `ValueError` when the two prices are in different currencies (a proration cannot mix them).
     """
     if current.currency != new.currency:
-        raise ValueError(f"cannot change from a {current.currency} price to a {new.currency} price")
+        raise ValueError(f"cannot change from a price in {current.currency} to a price in {new.currency}")
     _months(current.billing_period)
     _months(new.billing_period)
     if current.billing_period == new.billing_period:

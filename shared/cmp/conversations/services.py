@@ -52,6 +52,7 @@ from cmp.knowledge.grounding import (
 from cmp.knowledge.retrieval import KnowledgeSearch, Method, SearchHit
 from cmp.metering.model import UsageEvent, compute_ms
 from cmp.ports import Clock, IdGenerator
+from cmp.text import with_article
 
 Search = Callable[[str, int, Method], list[SearchHit]]
 """Retrieval for a turn: (message, top_k, method) → ranked hits (`KnowledgeSearch.search` or
@@ -87,7 +88,9 @@ class AgentService:
                 f"subscription {subscription_id} is {subscription.status}; its agent no longer answers"
             )
         if subscription.category != "agent":
-            raise Conflict(f"subscription {subscription_id} is to a {subscription.category}, not an agent")
+            raise Conflict(
+                f"subscription {subscription_id} is to {with_article(subscription.category)}, not an agent"
+            )
         return AgentSettings.resolve(
             subscription.product_name, subscription.capabilities, subscription.configuration
         )
@@ -205,7 +208,7 @@ class AgentService:
         with self._uow(tenant_id) as uow:
             product = uow.products.get(product_id)
         if product.category != "agent":
-            raise Conflict(f"product {product_id} is a {product.category}, not an agent")
+            raise Conflict(f"product {product_id} is {with_article(product.category)}, not an agent")
         name = product.listing.name or str(product_id)
         settings = AgentSettings.resolve(name, product.capabilities.to_document(), {})
         return self._test(partial(self._search.search_product, tenant_id, product_id), settings, question)

@@ -13,6 +13,7 @@ from cmp.flows.bundles import pick_flow
 from cmp.flows.proposal import with_valid_proposal
 from cmp.flows.result import ImportResult
 from cmp.flows.safety import Syntax, parse_document
+from cmp.text import with_article
 
 
 class _ImportDocument(Protocol):
@@ -76,7 +77,7 @@ def _import_document(document: object, requested: str | None, filename: str | No
         detected = detect_format(document, filename)
         if detected is not None:
             raise ValidationFailed(
-                f"The file is not a {requested} export",
+                f"The file is not {with_article(requested)} export",
                 errors=[
                     FieldError("format", f"{requested!r} was chosen but the document looks like {detected!r}")
                 ],

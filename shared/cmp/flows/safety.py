@@ -21,6 +21,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from cmp.errors import FieldError, PayloadTooLarge, ValidationFailed
 from cmp.flows.base import child_path, type_name
 from cmp.json_input import MAX_INTEGER_DIGITS, MAX_NESTING_DEPTH, NumberRejected, loads
+from cmp.text import with_article
 
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_DOCUMENT_VALUES = 1_000_000
@@ -393,7 +394,7 @@ def check_document(document: object, root: str = _CONTENT) -> None:
             if not math.isfinite(value):
                 raise _unstorable(trail, root, f"{value} is not a JSON number")
         elif not (value is None or isinstance(value, bool | int)):
-            raise _unstorable(trail, root, f"a {type_name(value)} value has no JSON equivalent")
+            raise _unstorable(trail, root, f"{with_article(type_name(value))} value has no JSON equivalent")
 
 
 def _check_text(value: str, trail: _Trail | None, root: str) -> None:

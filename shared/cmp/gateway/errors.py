@@ -84,13 +84,16 @@ this header); a credential sent as `Authorization: Bearer` is named `Authorizati
 
 
 class CredentialMissing(Unauthorized):
-    """401: a runtime route called without a credential."""
+    """401: a runtime route called without a credential. The message holds on every runtime route: an API
+    key or the buyer's portal token may call any of them (within the key's scopes), a widget token (scope
+    `invoke` only, public) just the widget's own routes."""
 
     code = "credential_missing"
 
     def __init__(self) -> None:
         super().__init__(
-            "send an API key (X-Api-Key or Authorization: Bearer), a widget token or your portal token",
+            "send an API key (X-Api-Key or Authorization: Bearer) or your portal token (Authorization: "
+            "Bearer); a widget token calls only the widget's own routes",
             errors=[FieldError(API_KEY_HEADER, "missing")],
         )
 

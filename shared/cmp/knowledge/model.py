@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from cmp.errors import Conflict
+from cmp.text import with_article
 
 SourceType = Literal["file", "url", "qa"]
 DocumentStatus = Literal["pending", "parsing", "embedding", "indexed", "failed"]
@@ -133,7 +134,7 @@ class Document:
         """Go to `status`; raises `Conflict` for a move the state machine does not allow (e.g. reindexing
         a document that is still being parsed)."""
         if status not in _MOVES[self.status]:
-            raise Conflict(f"a {self.status} document cannot become {status}")
+            raise Conflict(f"{with_article(self.status)} document cannot become {status}")
         self.status = status
         if status in ("pending", "parsing"):
             self.error = None

@@ -194,17 +194,36 @@ def error_path(loc: tuple[Any, ...] | list[Any]) -> str:
 
 def problem_message(problem: Mapping[str, Any]) -> str:
     """A pydantic error's message without the validator's raw text: a pattern mismatch names the expected
-    format (`cmp.web.schemas.PATTERN_FORMATS`) instead of the regular expression, and a custom check's
-    message loses pydantic's "Value error, " prefix."""
+    format (`cmp.web.schemas.PATTERN_FORMATS`) instead of the regular expression; a text's length is counted
+    in characters, also for a secret (a `SecretStr`, whose own message counts "items"); a text that is long
+    enough as sent but too short once its surrounding whitespace is stripped says so (only whitespace:
+    blank); and a custom check's message loses pydantic's "Value error, " prefix."""
     from cmp.web.schemas import (
         PATTERN_FORMATS,
     )  # a 422 has loaded pydantic; a resolver without validation never
 
     message = str(problem.get("msg", "is invalid"))
-    if problem.get("type") == "string_pattern_mismatch":
-        expected = PATTERN_FORMATS.get(str((problem.get("ctx") or {}).get("pattern", "")))
+    kind = problem.get("type")
+    ctx = problem.get("ctx") or {}
+    given = problem.get("input")
+    if kind == "string_pattern_mismatch":
+        expected = PATTERN_FORMATS.get(str(ctx.get("pattern", "")))
         return f"must be {expected}" if expected else "does not have the expected format"
+    if kind in ("string_too_short", "too_short") and isinstance(given, str) and "min_length" in ctx:
+        least = int(ctx["min_length"])
+        if len(given) >= least:
+            if not given.strip():
+                return "must not be blank (it is only whitespace)"
+            return f"String should have at least {_characters(least)} besides leading and trailing whitespace"
+        return f"String should have at least {_characters(least)}"
+    if kind == "too_long" and isinstance(given, str) and "max_length" in ctx:
+        return f"String should have at most {_characters(int(ctx['max_length']))}"
     return message.removeprefix("Value error, ")
+
+
+def _characters(count: int) -> str:
+    """`1 character`, `10 characters`: pydantic's own wording of a text's length."""
+    return f"{count} character" if count == 1 else f"{count} characters"
 
 
 def _repeated(event_params: Mapping[str, list[str]] | None, loc: tuple[Any, ...] | list[Any]) -> int:

@@ -35,6 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from cmp.text import with_article
+
 MAX_RESPONSE_BYTES = 1_000_000
 MAX_RECIPIENTS = 50
 MAX_OBJECT_BYTES = 1_000_000
@@ -212,7 +214,7 @@ class Actions:
         if channel == "email":
             return self.email(config)
         if not isinstance(url, str):
-            raise StepFailed("Messaging.Config", f"a {channel} message needs the webhook url")
+            raise StepFailed("Messaging.Config", f"{with_article(channel)} message needs the webhook url")
         if channel == "webhook":
             payload = config.get("payload", {})
             body = json.dumps(payload, separators=(",", ":")).encode()

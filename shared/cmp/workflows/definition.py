@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cmp.errors import FieldError, ValidationFailed
+from cmp.text import with_article
 
 TRIGGER_TYPES = ("webhook", "schedule", "event", "manual", "api")
 ACTION_TYPES = ("http", "transform", "storage", "messaging", "database", "ai", "code")
@@ -366,7 +367,9 @@ def _check_outgoing(node: Node, out: list[Edge], errors: list[FieldError]) -> No
     else:
         if len(out) > 1 or any(label is not None for label in labels):
             errors.append(
-                FieldError(node.path, f"a {node.type} node has at most one outgoing edge, without 'when'")
+                FieldError(
+                    node.path, f"{with_article(node.type)} node has at most one outgoing edge, without 'when'"
+                )
             )
         return
     for label in labels:

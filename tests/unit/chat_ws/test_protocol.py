@@ -53,6 +53,14 @@ def test_bad_messages_are_refused_naming_the_field(text: str, path: str) -> None
     assert refused.value.errors[0].path == path
 
 
+def test_a_blank_message_is_called_blank_as_the_rest_route_calls_it() -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        parse_message('{"action": "chat", "message": " \\n\\t "}')
+    assert [(e.path, e.message) for e in refused.value.errors] == [
+        ("message", "must not be blank (it is only whitespace)")
+    ]
+
+
 def test_a_message_past_api_gateways_frame_limit_is_refused_before_parsing() -> None:
     with pytest.raises(ValidationFailed, match="too large"):
         parse_message("x" * (MAX_FRAME_BYTES + 1))

@@ -54,7 +54,7 @@ def test_change_kind(current: Price, new: Price, kind: str) -> None:
 
 
 def test_change_kind_refuses_two_currencies() -> None:
-    with pytest.raises(ValueError, match="USD price to a EUR price"):
+    with pytest.raises(ValueError, match="from a price in USD to a price in EUR"):
         change_kind(price(2900), price(9900, currency="EUR"))
 
 

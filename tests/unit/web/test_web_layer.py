@@ -459,3 +459,44 @@ def test_validator_messages_name_the_format_and_lose_pydantics_prefix() -> None:
     assert problem_message({"type": "value_error", "msg": "Value error, give either pairs or csv"}) == (
         "give either pairs or csv"
     )
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("", "String should have at least 1 character"),
+        ("x" * 257, "String should have at most 256 characters"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/auth/login", {"email": "ada@example.com"}),
+        ("/v1/auth/signup", {"email": "ada@example.com", "organization_name": "Analytical Engines Ltd"}),
+    ],
+)
+def test_a_password_of_the_wrong_length_is_counted_in_characters(
+    call: Any, path: str, body: dict[str, str], password: str, message: str
+) -> None:
+    """A password is a secret (pydantic's `SecretStr`), whose own message counts "items"."""
+    status, answer = call("POST", path, {**body, "password": password})
+    assert status == 422 and answer["errors"] == [{"path": "password", "message": message}], answer
+    assert_error_shape(answer)
+
+
+def test_a_text_too_short_only_once_stripped_says_so() -> None:
+    short = {"type": "string_too_short", "msg": "String should have at least 1 character"}
+    assert problem_message({**short, "input": "   ", "ctx": {"min_length": 1}}) == (
+        "must not be blank (it is only whitespace)"
+    )
+    assert problem_message({**short, "input": "", "ctx": {"min_length": 1}}) == (
+        "String should have at least 1 character"
+    )
+    assert problem_message({**short, "input": "  ab  ", "ctx": {"min_length": 3}}) == (
+        "String should have at least 3 characters besides leading and trailing whitespace"
+    )
+    assert problem_message({**short, "input": "ab", "ctx": {"min_length": 3}}) == (
+        "String should have at least 3 characters"
+    )
+    too_few = {"type": "too_short", "msg": "List should have at least 1 item after validation, not 0"}
+    assert problem_message({**too_few, "input": [], "ctx": {"min_length": 1}}) == too_few["msg"]

@@ -94,7 +94,13 @@ def test_edges_must_fit_the_graph() -> None:
     fan_out = errors_of(
         flow(START, a, b, edges=[{"source": "start", "target": "a"}, {"source": "start", "target": "b"}])
     )
-    assert "at most one outgoing edge" in fan_out["nodes[0]"]
+    assert fan_out["nodes[0]"] == "a manual node has at most one outgoing edge, without 'when'"
+    ai_fan_out = errors_of(
+        flow(START, {"id": "ask", "type": "ai"}, a, b, edges=[
+            {"source": "start", "target": "ask"}, {"source": "ask", "target": "a"}, {"source": "ask", "target": "b"},
+        ])
+    )  # fmt: skip
+    assert ai_fan_out["nodes[1]"] == "an ai node has at most one outgoing edge, without 'when'"
     cycle = [
         {"source": "start", "target": "a"},
         {"source": "a", "target": "b"},

@@ -120,6 +120,41 @@ def test_the_schedule_follows_the_workflow(db: Database, engine: tuple[Services,
     assert name not in [s["Name"] for s in scheduler.list_schedules()["Schedules"]]
 
 
+def _on_the_hour(at: datetime | None) -> bool:
+    """Whether `at` is the next firing of an hourly schedule: the next full hour."""
+    ahead = (at - datetime.now(UTC)).total_seconds() if at is not None else 0
+    return at is not None and (at.minute, at.second) == (0, 0) and 0 < ahead <= 3600
+
+
+def test_the_next_run_follows_the_active_version_until_another_is_activated(
+    db: Database, engine: tuple[Services, str, str]
+) -> None:
+    services, _, _ = engine
+    services.workflow_hook_key = lambda: "hook-secret-for-tests"
+    tenant = new_tenant(db, "Scheduled Buyer")
+    workflow_id = _activated(
+        services, tenant, _flow({"type": "schedule", "config": {"preset": "hourly"}}, NOOP), db
+    )
+    active = services.workflows.get(tenant, workflow_id)
+    assert _on_the_hour(active["stats"]["next_run_at"])
+
+    weekly = _flow({"type": "schedule", "config": {"cron": "15 6 * * 1"}}, NOOP)
+    saved = services.workflows.replace(tenant, workflow_id, {"definition": weekly})
+    assert saved["trigger"]["config"] == {"cron": "15 6 * * 1"} and saved["active_version"] == 2
+    assert _on_the_hour(saved["stats"]["next_run_at"])
+    hooked = services.workflows.replace(tenant, workflow_id, {"definition": _flow({"type": "webhook"}, NOOP)})
+    assert hooked["trigger"]["type"] == "webhook" and _on_the_hour(hooked["stats"]["next_run_at"])
+    [listed] = services.workflows.list(tenant, uuid.UUID(active["subscription_id"]))
+    assert listed["version"] == 4 and _on_the_hour(listed["stats"]["next_run_at"])
+    assert _on_the_hour(services.workflows.get(tenant, workflow_id)["stats"]["next_run_at"])
+    schedule = client("scheduler").get_schedule(Name=f"cmp-workflow-{workflow_id}")
+    assert schedule["ScheduleExpression"] == "cron(0 * * * ? *)" and schedule["State"] == "ENABLED"
+    assert services.workflows.pause(tenant, workflow_id)["stats"]["next_run_at"] is None
+    assert _on_the_hour(services.workflows.resume(tenant, workflow_id)["stats"]["next_run_at"])
+
+    assert services.workflows.activate(tenant, workflow_id)["stats"]["next_run_at"] is None
+
+
 def test_a_rate_below_the_products_minimum_is_refused_by_field(
     db: Database, engine: tuple[Services, str, str]
 ) -> None:

@@ -6,9 +6,10 @@ Every definition is checked against the subscription's capability snapshot (`cmp
 compiled (`cmp.workflows.compiler`) when saved; the ASL is stored with the version. Activation creates the
 version's state machine (Step Functions validates the ASL there; a rejection is a 422) and makes it the one
 new runs use. Activating, pausing and resuming keep the workflow's EventBridge Scheduler schedule in step
-(`cmp.workflows.schedules`; a schedule trigger's next run time is shown with the stats). A subscription to an automation gets its first workflow the first time its workflows are
-listed: the product's imported flow (`cmp.workflows.imports`) or, when the product has none, a manual
-trigger to build on.
+(`cmp.workflows.schedules`; the next run time of the active version's schedule trigger is shown with the
+stats). A subscription to an automation gets its first workflow the first time its workflows are listed:
+the product's imported flow (`cmp.workflows.imports`) or, when the product has none, a manual trigger to
+build on.
 """
 
 from __future__ import annotations
@@ -62,12 +63,15 @@ class Compiled:
     problems: list[dict[str, str]]
 
 
-def workflow_view(workflow: Workflow, version: WorkflowVersion, now: datetime) -> dict[str, Any]:
+def workflow_view(
+    workflow: Workflow, version: WorkflowVersion, now: datetime, schedule: dict[str, Any] | None
+) -> dict[str, Any]:
     """The workflow as the API shows it, with the latest version's definition and problems; `next_run_at`
-    (in the stats) is the next firing after `now` of an active workflow's schedule, else None."""
+    (in the stats) is the next firing after `now` of `schedule`, the config of the schedule trigger that
+    fires (`_firing_schedule`), else None."""
     next_run_at = None
-    if workflow.status == "active" and workflow.trigger_type == "schedule" and workflow.schedule_since:
-        next_run_at = next_run(workflow.trigger_config, workflow.schedule_since, now)
+    if schedule is not None and workflow.schedule_since:
+        next_run_at = next_run(schedule, workflow.schedule_since, now)
     return {
         "workflow_id": str(workflow.id),
         "subscription_id": str(workflow.subscription_id),
@@ -115,9 +119,11 @@ class WorkflowDefinitions:
         self._schedules = schedules
         self._clock = clock
 
-    def _view(self, workflow: Workflow, version: WorkflowVersion) -> dict[str, Any]:
-        """`workflow_view` plus, for a webhook trigger, its URL path and the key its callers sign or send."""
-        view = workflow_view(workflow, version, self._clock.now())
+    def _view(self, uow: WorkflowUnitOfWork, workflow: Workflow, version: WorkflowVersion) -> dict[str, Any]:
+        """`workflow_view` of `version` plus, for a webhook trigger, its URL path, the `auth` and the key its
+        callers sign or send: what `POST /v1/hooks/{id}` enforces, the latest saved version's trigger
+        (`cmp.workflows.hooks` reads `Workflow.trigger_type` / `trigger_config`)."""
+        view = workflow_view(workflow, version, self._clock.now(), _firing_schedule(uow, workflow, version))
         if workflow.trigger_type == "webhook":
             view["webhook"] = {
                 "path": f"/v1/hooks/{workflow.webhook_id}",
@@ -135,7 +141,7 @@ class WorkflowDefinitions:
             created = not workflows and subscription.category == "automation" and subscription.status in LIVE
             if created:
                 workflows = [self._create_first(uow, subscription)]
-            views = [self._view(w, uow.workflows.version(w.id, w.version)) for w in workflows]
+            views = [self._view(uow, w, uow.workflows.version(w.id, w.version)) for w in workflows]
             if created:
                 uow.commit()
             return views
@@ -176,7 +182,7 @@ class WorkflowDefinitions:
             )
             uow.workflows.add(workflow)
             uow.workflows.add_version(version)
-            view = self._view(uow.workflows.get(workflow_id), version)
+            view = self._view(uow, uow.workflows.get(workflow_id), version)
             uow.commit()
             return view
 
@@ -190,7 +196,7 @@ class WorkflowDefinitions:
         """One workflow (`workflow_view`); raises NotFound (also for another tenant's)."""
         with self._uow(tenant_id) as uow:
             workflow = uow.workflows.get(workflow_id)
-            return self._view(workflow, uow.workflows.version(workflow_id, workflow.version))
+            return self._view(uow, workflow, uow.workflows.version(workflow_id, workflow.version))
 
     def replace(self, tenant_id: str, workflow_id: uuid.UUID, body: dict[str, Any]) -> dict[str, Any]:
         """Save `body` (`{"definition", "name"?, "description"?}`) as a new version; raises ValidationFailed
@@ -215,7 +221,7 @@ class WorkflowDefinitions:
             )
             uow.workflows.save(workflow)
             uow.workflows.add_version(version)
-            view = self._view(uow.workflows.get(workflow_id), version)
+            view = self._view(uow, uow.workflows.get(workflow_id), version)
             uow.commit()
             return view
 
@@ -246,7 +252,7 @@ class WorkflowDefinitions:
             workflow.activate()
             self._sync_schedule(workflow, version)
             uow.workflows.save(workflow)
-            view = self._view(uow.workflows.get(workflow_id), version)
+            view = self._view(uow, uow.workflows.get(workflow_id), version)
             uow.commit()
             return view
 
@@ -267,7 +273,7 @@ class WorkflowDefinitions:
             self._sync_schedule(workflow, uow.workflows.version(workflow_id, workflow.require_version()))
             uow.workflows.save(workflow)
             view = self._view(
-                uow.workflows.get(workflow_id), uow.workflows.version(workflow_id, workflow.version)
+                uow, uow.workflows.get(workflow_id), uow.workflows.version(workflow_id, workflow.version)
             )
             uow.commit()
             return view
@@ -374,6 +380,23 @@ def _definition_in(
         return parse_definition(version.definition)
     except ValidationFailed:
         return parse_definition(BLANK_DEFINITION)
+
+
+def _firing_schedule(
+    uow: WorkflowUnitOfWork, workflow: Workflow, shown: WorkflowVersion
+) -> dict[str, Any] | None:
+    """The config of the schedule trigger the workflow's Scheduler schedule fires on: its *active* version's,
+    while it is active with the enabled schedule its last activation or resume created (`schedule_since`
+    set), as `WorkflowRepository.schedules` reads it for the dashboard (a later version saved but not
+    activated changes nothing until activated); None otherwise. Reads the active version only when it is
+    not `shown`."""
+    if workflow.status != "active" or workflow.schedule_since is None or workflow.active_version is None:
+        return None
+    active = shown
+    if shown.version != workflow.active_version:
+        active = uow.workflows.version(workflow.id, workflow.active_version)
+    trigger_type, trigger_config = _trigger_of(active.definition)
+    return trigger_config if trigger_type == "schedule" else None
 
 
 def _trigger_of(document: dict[str, Any]) -> tuple[str, dict[str, Any]]:

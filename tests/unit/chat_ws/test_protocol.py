@@ -54,7 +54,8 @@ def test_bad_messages_are_refused_naming_the_field(text: str, path: str) -> None
 
 
 @pytest.mark.parametrize(
-    ("message", "words"), [(" \\n\\t ", "must not be blank (it is only whitespace)"), ("", "must not be empty")]
+    ("message", "words"),
+    [(" \\n\\t ", "must not be blank (it is only whitespace)"), ("", "must not be empty")],
 )
 def test_a_blank_or_empty_message_is_called_so_as_the_rest_route_calls_it(message: str, words: str) -> None:
     with pytest.raises(ValidationFailed) as refused:

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from cmp.bootstrap import bootstrap
 from cmp.errors import DomainError
-from cmp.gateway.authorization import is_read_only, owned_in_path
+from cmp.gateway.authorization import is_read_only, owned_in_path, route_scope
 from cmp.gateway.errors import CredentialMissing, Refused
 from cmp.observability import instruments
 from cmp.web.authorizer import allow_all, header, runtime_credential
@@ -38,6 +38,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             owned_in_path(path),
             read_only=is_read_only(event.get("httpMethod"), event.get("resource")),
             header=sent_in,
+            scope=route_scope(event.get("httpMethod"), event.get("resource")),
         )
     except DomainError as e:
         logger.info("call refused", extra={"reason": e.code, "status": e.status})

@@ -113,13 +113,16 @@ def test_an_image_the_product_does_not_take_is_a_403(platform: Platform, agent: 
     assert status == 403 and body["errors"][0]["path"] == "image"
 
 
-def test_a_blank_message_is_a_422_saying_it_is_blank(platform: Platform, agent: dict[str, Any]) -> None:
+@pytest.mark.parametrize(
+    ("message", "words"), [("   ", "must not be blank (it is only whitespace)"), ("", "must not be empty")]
+)
+def test_a_blank_or_empty_message_is_a_422_saying_so(
+    platform: Platform, agent: dict[str, Any], message: str, words: str
+) -> None:
     status, _, body = _call(
-        platform, agent["invoke"], "POST", f"/v1/agents/{agent['id']}/chat", {"message": "   "}
+        platform, agent["invoke"], "POST", f"/v1/agents/{agent['id']}/chat", {"message": message}
     )
-    assert status == 422 and body["errors"] == [
-        {"path": "message", "message": "must not be blank (it is only whitespace)"}
-    ], body
+    assert status == 422 and body["errors"] == [{"path": "message", "message": words}], body
 
 
 def test_chat_on_an_automation_is_a_409_naming_it_with_its_article(

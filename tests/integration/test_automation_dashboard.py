@@ -4,6 +4,7 @@ compute time this period."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -145,3 +146,44 @@ def test_analytics_leads_with_executions_and_shows_the_metered_compute_time(
         "compute_time": (136, "0.1 compute seconds"),
         "executions": (1, "1 execution"),
     }
+
+
+def set_failure_alerts(
+    db: Database, tenant_id: str, subscription_id: uuid.UUID, status: str, version: int, alerts: list[Any]
+) -> None:
+    """Give version `version` of the subscription's `status` workflows the definition's failure alerts."""
+    with db.session(tenant_id) as session:
+        session.execute(
+            "update workflow_versions v set definition = jsonb_set(v.definition, '{alerts}', %s::jsonb)"
+            " from workflows w where w.id = v.workflow_id and w.subscription_id = %s and w.status = %s"
+            " and v.version = %s",
+            (json.dumps({"onFailure": alerts}), subscription_id, status, version),
+        )
+
+
+def test_alerts_counts_the_failure_alerts_of_its_active_workflows(
+    platform: Platform, db: Database, buyer: dict[str, str]
+) -> None:
+    """A trial finding: a workflow whose definition sends its failures to Slack and e-mail left Configure's
+    Alerts at "No alerts": only alerts saved in the workflow section were counted."""
+    subscription = automation(db, buyer["tenant_id"])
+    assert sections(platform, db, buyer, subscription.id)["alerts"]["state"] == "No alerts"
+
+    now = datetime.now(UTC)
+    add_workflow(db, buyer["tenant_id"], subscription.id, {"interval": "1h"}, now)
+    add_workflow(db, buyer["tenant_id"], subscription.id, {"interval": "1h"}, now, "paused")
+    add_workflow(db, buyer["tenant_id"], subscription.id, {"interval": "1h"}, now, "draft")
+    slack = {"channel": "slack", "url": "https://hooks.slack.com/services/T0/B0/x"}
+    email = {"channel": "email", "to": ["ops@example.com"]}
+    set_failure_alerts(db, buyer["tenant_id"], subscription.id, "active", 1, [slack, email])
+    # a paused workflow sends nothing; a draft has no active version
+    for status in ("paused", "draft"):
+        set_failure_alerts(db, buyer["tenant_id"], subscription.id, status, 1, [slack])
+
+    alerts = sections(platform, db, buyer, subscription.id)["alerts"]
+    assert (alerts["state"], alerts["complete"]) == ("2 alerts", True)
+    assert alerts["data"]["workflow_alerts"] == [
+        {"workflow": "Sync", "channel": "slack"},
+        {"workflow": "Sync", "channel": "email"},
+    ]  # the channel only: a Slack URL or a webhook's signing key stays in the definition
+    assert alerts["data"]["alerts"] == []

@@ -151,6 +151,12 @@ def test_a_widget_token_works_only_from_its_origins(wired: Services, db: Databas
         with pytest.raises(Forbidden, match=reason) as refused:
             wired.runtime_authorizer.authorize(issued.value, origin, None)
         assert refused.value.code == "origin_not_allowed" and SHOP not in refused.value.message
+        with pytest.raises(Forbidden, match="analytics:read") as refused:  # the scope first, not the Origin
+            wired.runtime_authorizer.authorize(issued.value, origin, None, scope="analytics:read")
+        assert refused.value.code == "forbidden"
+        assert refused.value.message == "this credential lacks the scope 'analytics:read'"
+        with pytest.raises(Forbidden, match=reason):  # a route it may call: its Origin decides
+            wired.runtime_authorizer.authorize(issued.value, origin, None, scope="invoke")
 
 
 def test_a_portal_token_acts_for_its_own_organizations_subscription_only(

@@ -149,7 +149,7 @@ def _call(name: str, arguments: dict[str, Any], calls: list[tuple[str, tuple[Any
             {"query": "x", "top_k": 21},
             "validation_failed: top_k: Input should be less than or equal to",
         ),
-        ("ask", {"question": ""}, "validation_failed: question: String should have at least 1 character"),
+        ("ask", {"question": ""}, "validation_failed: question: must not be empty"),
         ("ask", {"question": "x" * 4001}, "validation_failed: question: String should have at most 4000"),
         ("ask", {"question": "hola", "language": "klingon"}, "validation_failed: language: "),
     ],

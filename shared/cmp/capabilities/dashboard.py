@@ -84,6 +84,9 @@ class DashboardState:
     schedules: tuple[Mapping[str, Any], ...] = ()
     """The schedules its workflows fire on, each as the workflow section stores one (`{"cron" | "interval",
     "timezone"}`); they come before the section's own `schedule`, which nothing fires."""
+    workflow_alerts: tuple[Mapping[str, Any], ...] = ()
+    """The failure alerts its active workflows' active versions send (`{"workflow", "channel"}`, one per
+    entry of a definition's `alerts.onFailure`), beside the alerts saved in the workflow section."""
     last_run: LastRun | None = None
     next_run: datetime | None = None
     now: datetime | None = None
@@ -344,8 +347,11 @@ def _workflow_parts(snapshot: ProductCapabilities, state: DashboardState) -> lis
         )
     if section_enabled(snapshot, "workflow") and snapshot.analytics.alerts.enabled:
         rules = list(workflow.get("alerts", []))
-        text = count(len(rules), "alert") if rules else "No alerts"
-        parts.append(DashboardSection("alerts", "Alerts", text, bool(rules), {**edits, "alerts": rules}))
+        own = [dict(alert) for alert in state.workflow_alerts]
+        total = len(rules) + len(own)
+        text = count(total, "alert") if total else "No alerts"
+        data = {**edits, "alerts": rules, "workflow_alerts": own}
+        parts.append(DashboardSection("alerts", "Alerts", text, total > 0, data))
     return parts
 
 

@@ -8,7 +8,9 @@ pairs and websites, its last workflow run (`RunRepository.last_finished`: the mo
 that succeeded or failed, with its workflow's name; an automation's Status section shows it as "Last run of
 Data Sync 2 hours ago: success"), the schedules that fire (`WorkflowRepository.schedules`: active
 workflows' enabled schedules, at their active version's trigger; a preset as its cron, so Configure's
-Schedule reads "Every hour") and its next run: their earliest next firing
+Schedule reads "Every hour"), the failure alerts of the same workflows' active versions
+(`WorkflowRepository.failure_alerts`: each one's workflow and channel, counted by Configure's Alerts beside
+the workflow section's saved alerts) and its next run: their earliest next firing
 (`cmp.workflows.schedules.next_run`), None when there is none or the subscription's status lets no run
 start (suspended, cancelled, expired: `CALLABLE_STATUSES`); the Status section's `data.next_run` shows it as
 "in 3 hours". Its workflow secrets are read by name only (`SecretRepository.names`), never their sealed
@@ -86,6 +88,7 @@ class SubscriptionDashboard:
             run = RunRepository(session).last_finished(subscription_id)
             ran = None if run is None else workflows.get(run.workflow_id).name
             schedules = workflows.schedules(subscription_id)
+            alerts = workflows.failure_alerts(subscription_id)
             secrets = SecretRepository(session).names(subscription_id)
         now = self._clock.now()
         assert keys is not None and widgets is not None
@@ -112,6 +115,7 @@ class SubscriptionDashboard:
             usage=usage_from_metering(used),
             secrets_set=frozenset(secrets),
             schedules=tuple(_as_saved(config) for config, _since in schedules),
+            workflow_alerts=tuple({"workflow": name, "channel": channel} for name, channel in alerts),
             last_run=last_run,
             next_run=min((next_run(config, since, now) for config, since in runnable), default=None),
             limits=limits_from_plan(plan.get("limits") or {}),

@@ -54,6 +54,31 @@ READ_ONLY_ROUTES = frozenset(
 )
 """(method, API Gateway resource) of the runtime routes that only read a subscription's history: they
 accept a subscription in any status (`authorize(..., read_only=True)`)."""
+ANALYTICS_READ, WORKFLOWS_MANAGE, WORKFLOWS_RUN = "analytics:read", "workflows:manage", "workflows:run"
+"""The scopes of the analytics reads (usage, dashboard) and of the workflow routes (a portal token has every
+scope)."""
+ROUTE_SCOPES: dict[tuple[str, str], str] = {
+    ("GET", "/v1/subscriptions/{subscription_id}/usage"): ANALYTICS_READ,
+    ("GET", "/v1/subscriptions/{subscription_id}/dashboard"): ANALYTICS_READ,
+    ("POST", "/v1/subscriptions/{subscription_id}/workflows"): WORKFLOWS_MANAGE,
+    ("GET", "/v1/subscriptions/{subscription_id}/secrets"): WORKFLOWS_MANAGE,
+    ("PUT", "/v1/subscriptions/{subscription_id}/secrets/{name}"): WORKFLOWS_MANAGE,
+    ("DELETE", "/v1/subscriptions/{subscription_id}/secrets/{name}"): WORKFLOWS_MANAGE,
+    ("GET", "/v1/workflows/{workflow_id}"): WORKFLOWS_MANAGE,
+    ("PUT", "/v1/workflows/{workflow_id}"): WORKFLOWS_MANAGE,
+    ("POST", "/v1/workflows/{workflow_id}/activate"): WORKFLOWS_MANAGE,
+    ("POST", "/v1/workflows/{workflow_id}/pause"): WORKFLOWS_MANAGE,
+    ("POST", "/v1/workflows/{workflow_id}/resume"): WORKFLOWS_MANAGE,
+    ("POST", "/v1/workflows/{workflow_id}/runs"): WORKFLOWS_RUN,
+    ("GET", "/v1/workflows/{workflow_id}/runs"): WORKFLOWS_RUN,
+    ("GET", "/v1/workflows/{workflow_id}/runs/export"): WORKFLOWS_RUN,
+    ("GET", "/v1/runs/{run_id}"): WORKFLOWS_RUN,
+    ("POST", "/v1/runs/{run_id}/cancel"): WORKFLOWS_RUN,
+    ("POST", "/v1/runs/{run_id}/rerun"): WORKFLOWS_RUN,
+}
+"""(method, API Gateway resource) of the runtime routes that need one fixed scope -> that scope (the route
+checks it too). The authorizer refuses a widget token lacking it before looking at its Origin: no Origin
+makes such a call work, so the scope is the refusal to name (`authorize(..., scope=...)`)."""
 OWNED_PARAMETERS: dict[str, str] = {"workflow_id": "workflow", "run_id": "run"}
 """Path parameters of runtime routes that name a row of a subscription rather than the subscription (the
 workflow routes, issue 11) -> the row's name in refusals."""
@@ -83,6 +108,12 @@ def is_read_only(method: str | None, resource: str | None) -> bool:
     return ((method or "").upper(), resource or "") in READ_ONLY_ROUTES
 
 
+def route_scope(method: str | None, resource: str | None) -> str | None:
+    """The scope `ROUTE_SCOPES` names for the route (`httpMethod`, `resource` of API Gateway's authorizer
+    event), or None when the route needs none fixed (its own checks decide)."""
+    return ROUTE_SCOPES.get(((method or "").upper(), resource or ""))
+
+
 def is_credential(token: str) -> bool:
     """Whether `token` looks like an API key or a widget token (rather than a portal JWT)."""
     return token.startswith((*KEY_PREFIXES.values(), WIDGET_TOKEN_PREFIX))
@@ -92,7 +123,7 @@ class RuntimeAuthorizer:
     """Turns a credential into a `RuntimeContext`, or refuses naming the reason (docs/gateway.md,
     "Refusals"): 401 `CredentialUnknown`, `CredentialRevoked`, `CredentialExpired`, or Unauthorized for an
     invalid portal token; 403 `OriginRefused` for a widget token without an Origin or from one it does not
-    list, `SubscriptionNotCallable` (suspended, cancelled, expired), Forbidden for a portal user who is not a
+    list (Forbidden naming the scope first when the route needs one the token lacks), `SubscriptionNotCallable` (suspended, cancelled, expired), Forbidden for a portal user who is not a
     buyer; NotFound (404) for a portal token and a subscription of another organization (as for a key)."""
 
     def __init__(
@@ -118,6 +149,7 @@ class RuntimeAuthorizer:
         owned: tuple[str, str] | None = None,
         read_only: bool = False,
         header: str = API_KEY_HEADER,
+        scope: str | None = None,
     ) -> RuntimeContext:
         """The context of a call carrying `token` (the API key, widget token or portal JWT), made from
         `origin` (the request's Origin header, or None) to the subscription named in the path (None when
@@ -127,7 +159,9 @@ class RuntimeAuthorizer:
         A subscription outside `CALLABLE_STATUSES` is refused (`SubscriptionNotCallable`, 403) unless
         `read_only` (the route is in `READ_ONLY_ROUTES`, `is_read_only`). `header` is where an API key or
         widget token came from (`X-Api-Key`, `Authorization`, `query.api_key`…): refusals of the credential
-        name it in `errors[].path`, and the context keeps it (`RuntimeContext.credential_header`)."""
+        name it in `errors[].path`, and the context keeps it (`RuntimeContext.credential_header`). `scope`
+        is the one the route needs (`route_scope`): a widget token lacking it is refused naming the scope
+        (Forbidden, 403) whatever its Origin, which is checked only on routes the token may call."""
         fresh = False  # a credential read from the database: its last use is written once the call passes
         if is_credential(token):
             cache_key = secret_hash(token)
@@ -154,6 +188,8 @@ class RuntimeAuthorizer:
         if is_credential(token):  # the cached grant may have come in another header
             context = replace(context, credential_header=header)
         if grant.allowed_origins is not None:
+            if scope is not None:
+                context.require_scope(scope)  # no Origin would make the call work: name the scope
             if not origin:
                 raise OriginRefused(None)
             checked, _ = normalise_origin(origin)

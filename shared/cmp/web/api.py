@@ -197,7 +197,8 @@ def problem_message(problem: Mapping[str, Any]) -> str:
     format (`cmp.web.schemas.PATTERN_FORMATS`) instead of the regular expression; a text's length is counted
     in characters, also for a secret (a `SecretStr`, whose own message counts "items"); a text that is long
     enough as sent but too short once its surrounding whitespace is stripped says so (only whitespace:
-    blank); and a custom check's message loses pydantic's "Value error, " prefix."""
+    blank), and an empty one that it must not be empty, whatever its minimum length; and a custom check's
+    message loses pydantic's "Value error, " prefix."""
     from cmp.web.schemas import (
         PATTERN_FORMATS,
     )  # a 422 has loaded pydantic; a resolver without validation never
@@ -211,6 +212,8 @@ def problem_message(problem: Mapping[str, Any]) -> str:
         return f"must be {expected}" if expected else "does not have the expected format"
     if kind in ("string_too_short", "too_short") and isinstance(given, str) and "min_length" in ctx:
         least = int(ctx["min_length"])
+        if not given:
+            return "must not be empty"
         if len(given) >= least:
             if not given.strip():
                 return "must not be blank (it is only whitespace)"

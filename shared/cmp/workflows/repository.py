@@ -131,6 +131,23 @@ class WorkflowRepository:
         )
         return [(row["config"] or {}, row["schedule_since"]) for row in rows]
 
+    def failure_alerts(self, subscription_id: uuid.UUID) -> list[tuple[str, str | None]]:
+        """(workflow name, channel) of each failure alert (`alerts.onFailure[]`) of the *active* version of
+        each of the subscription's active workflows, as `schedules` reads their triggers: what a failed run
+        would send now. Oldest workflow first, in the definition's order; nothing else of an alert (its
+        address, URL or signing key) is read. Another tenant's subscription has none here."""
+        rows = self._session.fetch_all(
+            "select w.name, a.alert->>'channel' as channel from workflows w"
+            " join workflow_versions v on v.workflow_id = w.id and v.version = w.active_version"
+            " cross join lateral jsonb_array_elements(case jsonb_typeof(v.definition->'alerts'->'onFailure')"
+            "  when 'array' then v.definition->'alerts'->'onFailure' else '[]'::jsonb end)"
+            "  with ordinality as a(alert, position)"
+            " where w.subscription_id = %s and w.status = 'active' and jsonb_typeof(a.alert) = 'object'"
+            " order by w.created_at, w.id, a.position",
+            (subscription_id,),
+        )
+        return [(row["name"], row["channel"]) for row in rows]
+
     def product_flow(self, subscription_id: uuid.UUID) -> tuple[str | None, dict[str, Any] | None]:
         """(format, definition) of the flow the subscription's product was imported from; (None, None) when
         it has none."""

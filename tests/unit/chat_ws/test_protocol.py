@@ -53,12 +53,14 @@ def test_bad_messages_are_refused_naming_the_field(text: str, path: str) -> None
     assert refused.value.errors[0].path == path
 
 
-def test_a_blank_message_is_called_blank_as_the_rest_route_calls_it() -> None:
+@pytest.mark.parametrize(
+    ("message", "words"),
+    [(" \\n\\t ", "must not be blank (it is only whitespace)"), ("", "must not be empty")],
+)
+def test_a_blank_or_empty_message_is_called_so_as_the_rest_route_calls_it(message: str, words: str) -> None:
     with pytest.raises(ValidationFailed) as refused:
-        parse_message('{"action": "chat", "message": " \\n\\t "}')
-    assert [(e.path, e.message) for e in refused.value.errors] == [
-        ("message", "must not be blank (it is only whitespace)")
-    ]
+        parse_message(f'{{"action": "chat", "message": "{message}"}}')
+    assert [(e.path, e.message) for e in refused.value.errors] == [("message", words)]
 
 
 def test_a_message_past_api_gateways_frame_limit_is_refused_before_parsing() -> None:

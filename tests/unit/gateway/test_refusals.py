@@ -4,11 +4,13 @@ context (strings only) to the route, which raises them with the same status, cod
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
 
 from cmp.errors import DomainError, NotFound
+from cmp.gateway.authorization import ROUTE_SCOPES, route_scope
 from cmp.gateway.context import RuntimeContext
 from cmp.gateway.errors import (
     CredentialExpired,
@@ -109,3 +111,15 @@ def test_a_refused_credential_is_named_by_the_header_it_came_in() -> None:
     )
     assert RuntimeContext.from_authorizer(ctx.to_authorizer()) == ctx
     assert CredentialUnknown().errors[0].path == "X-Api-Key"  # no header said otherwise
+
+
+def test_every_route_scope_names_a_runtime_route_of_the_template() -> None:
+    """`ROUTE_SCOPES` (which the runtime authorizer checks a widget token against before its Origin) names
+    only routes behind the runtime authorizer, in API Gateway's spelling."""
+    template = (Path(__file__).resolve().parents[3] / "template.yaml").read_text()
+    for method, resource in ROUTE_SCOPES:
+        line = f'Path: "{resource}", Method: {method.lower()}, Auth: {{Authorizer: RuntimeAuthorizer}}'
+        assert line in template, (method, resource)
+    assert route_scope("get", "/v1/subscriptions/{subscription_id}/dashboard") == "analytics:read"
+    assert route_scope("GET", "/v1/runtime/{subscription_id}/context") is None
+    assert route_scope(None, None) is None

@@ -464,7 +464,7 @@ def test_validator_messages_name_the_format_and_lose_pydantics_prefix() -> None:
 @pytest.mark.parametrize(
     ("password", "message"),
     [
-        ("", "String should have at least 1 character"),
+        ("", "must not be empty"),
         ("x" * 257, "String should have at most 256 characters"),
     ],
 )
@@ -489,9 +489,8 @@ def test_a_text_too_short_only_once_stripped_says_so() -> None:
     assert problem_message({**short, "input": "   ", "ctx": {"min_length": 1}}) == (
         "must not be blank (it is only whitespace)"
     )
-    assert problem_message({**short, "input": "", "ctx": {"min_length": 1}}) == (
-        "String should have at least 1 character"
-    )
+    for least in (1, 3):  # empty: whatever the minimum, the same words as blank's
+        assert problem_message({**short, "input": "", "ctx": {"min_length": least}}) == "must not be empty"
     assert problem_message({**short, "input": "  ab  ", "ctx": {"min_length": 3}}) == (
         "String should have at least 3 characters besides leading and trailing whitespace"
     )
@@ -500,3 +499,13 @@ def test_a_text_too_short_only_once_stripped_says_so() -> None:
     )
     too_few = {"type": "too_short", "msg": "List should have at least 1 item after validation, not 0"}
     assert problem_message({**too_few, "input": [], "ctx": {"min_length": 1}}) == too_few["msg"]
+
+
+def test_an_empty_email_is_empty_not_too_short(call: Any) -> None:
+    """The login email's minimum is 3 characters; sent empty, it says so rather than counting."""
+    status, answer = call("POST", "/v1/auth/login", {"email": "", "password": "Correct-Horse-42"})
+    assert status == 422 and answer["errors"] == [{"path": "email", "message": "must not be empty"}], answer
+    status, answer = call("POST", "/v1/auth/login", {"email": "a@", "password": "Correct-Horse-42"})
+    assert status == 422 and answer["errors"] == [
+        {"path": "email", "message": "String should have at least 3 characters"}
+    ], answer

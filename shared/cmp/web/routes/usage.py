@@ -13,6 +13,7 @@ from uuid import UUID
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from cmp.gateway.authorization import ANALYTICS_READ
 from cmp.metering.views import parse_period
 from cmp.web.deps import Runtime, ServicesDep
 from cmp.web.schemas import LazySchemas, answers
@@ -23,8 +24,6 @@ else:
     usage_schemas = LazySchemas("cmp.web.usage_schemas")
 
 router = Router()
-ANALYTICS_READ = "analytics:read"
-"""The scope an API key needs on the read-only analytics routes (a portal token has every scope)."""
 
 
 @router.get(

@@ -9,6 +9,7 @@ from uuid import UUID
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from cmp.gateway.authorization import WORKFLOWS_MANAGE
 from cmp.web.deps import Runtime, ServicesDep
 from cmp.web.schemas import answers
 from cmp.web.workflow_schemas import SecretBody, SecretList, SecretOut
@@ -22,7 +23,7 @@ ONE = f"{ALL}/<name>"
 def list_secrets(subscription_id: UUID, ctx: Runtime, services: ServicesDep) -> SecretList:
     """Name, creation, rotation times and last use of each secret (another organization's id is a 404)."""
     ctx.require_subscription(subscription_id)
-    ctx.require_scope("workflows:manage")
+    ctx.require_scope(WORKFLOWS_MANAGE)
     items = services.workflow_secrets.list(str(ctx.tenant_id), subscription_id)
     return SecretList.model_validate({"items": items})
 
@@ -36,7 +37,7 @@ def put_secret(
     """Create the secret or replace its value (a rotation, recorded in `rotations`). 403 when the product
     disables secrets, 409 when its `maxSecrets` is reached, 422 for a bad name or value."""
     ctx.require_subscription(subscription_id)
-    ctx.require_scope("workflows:manage")
+    ctx.require_scope(WORKFLOWS_MANAGE)
     view, _ = services.workflow_secrets.put(str(ctx.tenant_id), subscription_id, name, body.value)
     return SecretOut.model_validate(view)
 
@@ -45,6 +46,6 @@ def put_secret(
 def delete_secret(subscription_id: UUID, name: str, ctx: Runtime, services: ServicesDep) -> Response[None]:
     """Forget the secret; steps that reference it fail with `Secret.Missing` from now on."""
     ctx.require_subscription(subscription_id)
-    ctx.require_scope("workflows:manage")
+    ctx.require_scope(WORKFLOWS_MANAGE)
     services.workflow_secrets.delete(str(ctx.tenant_id), subscription_id, name)
     return Response(status_code=204)

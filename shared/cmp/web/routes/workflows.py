@@ -24,6 +24,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
 from cmp.catalog.paging import ProductPage
 from cmp.errors import FieldError, NotFound, ValidationFailed
+from cmp.gateway.authorization import WORKFLOWS_MANAGE, WORKFLOWS_RUN
 from cmp.gateway.context import RuntimeContext
 from cmp.web.deps import Runtime, ServicesDep
 from cmp.web.schemas import PageCursor, PageLimit, answers
@@ -50,7 +51,7 @@ GATE = (429, 503)
 yet (503)."""
 ONE = "/v1/workflows/<workflow_id>"
 RUN = "/v1/runs/<run_id>"
-MANAGE, RUNS = "workflows:manage", "workflows:run"
+MANAGE, RUNS = WORKFLOWS_MANAGE, WORKFLOWS_RUN
 
 IdempotencyKey = Annotated[
     str | None,

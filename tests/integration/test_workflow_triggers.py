@@ -23,7 +23,7 @@ from cmp.aws.clients import client
 from cmp.bootstrap import Services
 from cmp.catalog.paging import ProductPage
 from cmp.db import Database
-from cmp.errors import ValidationFailed
+from cmp.errors import NotFound, Unauthorized, ValidationFailed
 
 from .commerce_support import new_tenant
 from .workflow_support import automation, drive, with_workflow_engine
@@ -153,6 +153,69 @@ def test_the_next_run_follows_the_active_version_until_another_is_activated(
     assert _on_the_hour(services.workflows.resume(tenant, workflow_id)["stats"]["next_run_at"])
 
     assert services.workflows.activate(tenant, workflow_id)["stats"]["next_run_at"] is None
+
+
+def _webhook_id(db: Database, tenant: str, workflow_id: uuid.UUID) -> str:
+    with db.session(tenant) as session:
+        row = session.fetch_one("select webhook_id from workflows where id = %s", (workflow_id,))
+    assert row is not None
+    return str(row["webhook_id"])
+
+
+OPEN_HOOK = {"type": "webhook", "config": {"auth": "none"}}
+
+
+@pytest.mark.parametrize(
+    ("active", "saved", "before", "after"),
+    [
+        (
+            OPEN_HOOK,
+            {"type": "webhook", "config": {"auth": "signature"}},
+            ("run of v2", "none"),
+            ("Unauthorized", "signature"),
+        ),
+        (OPEN_HOOK, {"type": "manual"}, ("run of v2", "none"), ("NotFound", None)),
+        (
+            {"type": "schedule", "config": {"preset": "hourly"}},
+            OPEN_HOOK,
+            ("NotFound", None),
+            ("run of v3", "none"),
+        ),
+    ],
+    ids=["auth-tightened", "webhook-dropped", "webhook-added"],
+)
+def test_the_webhook_follows_the_active_version_until_another_is_activated(
+    db: Database,
+    engine: tuple[Services, str, str],
+    active: dict[str, Any],
+    saved: dict[str, Any],
+    before: tuple[str, str | None],
+    after: tuple[str, str | None],
+) -> None:
+    """(what an unsigned delivery gets, the `auth` of the workflow's `webhook`) stays `before` while the
+    saved version waits, and is `after` once it is activated."""
+    services, _, _ = engine
+    services.workflow_hook_key = lambda: "hook-secret-for-tests"
+    tenant = new_tenant(db, "Hooked Buyer")
+    workflow_id = _activated(services, tenant, _flow(active, NOOP), db)
+    webhook_id = _webhook_id(db, tenant, workflow_id)
+
+    def hook() -> tuple[str, str | None]:
+        webhook = services.workflows.get(tenant, workflow_id)["webhook"]
+        try:
+            answer = f"run of v{services.workflow_hooks.deliver(webhook_id, {}, b'{}')['version']}"
+        except (NotFound, Unauthorized) as refused:
+            answer = type(refused).__name__
+        return answer, None if webhook is None else str(webhook["auth"])
+
+    assert hook() == before
+    shown = services.workflows.replace(tenant, workflow_id, {"definition": _flow(saved, NOOP)})
+    assert shown["trigger"]["type"] == saved["type"] and shown["active_version"] == 2
+    assert hook() == before
+    assert (shown["webhook"] or {}).get("auth") == before[1]
+
+    services.workflows.activate(tenant, workflow_id)
+    assert hook() == after
 
 
 def test_a_rate_below_the_products_minimum_is_refused_by_field(

@@ -2,7 +2,10 @@
 
 The URL's id is the only thing a caller knows; it is looked up before any tenant is known (the SECURITY
 DEFINER function `workflow_hook`). Only an active workflow whose trigger is a webhook answers; anything else
-is a 404 (or 409 for a paused or draft one), so ids reveal nothing.
+is a 404 (or 409 for a paused or draft one), so ids reveal nothing. The trigger is the active version's
+(`WorkflowRepository.active_trigger`; a draft's latest saved one), the version the delivery's run executes:
+a version saved but not activated changes the webhook (whether it answers, its `auth`, its `mode`) only
+once activated.
 
 Authentication, as the trigger's `auth` says (spec Part 7 `triggers.webhook.authentication`), with the
 workflow's key `signing_key(platform secret, webhook_id)` (HMAC-SHA256, so it can be shown again, never
@@ -128,10 +131,11 @@ class WebhookDeliveries:
             tenant_id, workflow_id = found
             uow.set_tenant(tenant_id)
             workflow = uow.workflows.get(workflow_id)
-            if workflow.trigger_type != "webhook":
+            trigger_type, config = uow.workflows.active_trigger(workflow)
+            if trigger_type != "webhook":
                 raise NotFound("no webhook at this address")
             lowered = {k.lower(): v for k, v in headers.items()}
-            self._authenticate(str(workflow.trigger_config.get("auth", "none")), webhook_id, lowered, body)
+            self._authenticate(str(config.get("auth", "none")), webhook_id, lowered, body)
             if workflow.status != "active":
                 raise Conflict(f"the workflow is {workflow.status}")
             payload = _payload(body)
@@ -149,7 +153,7 @@ class WebhookDeliveries:
                 key_header=header,
                 within=uow,
             )
-        return summary, str(tenant_id), workflow.trigger_config, limits
+        return summary, str(tenant_id), config, limits
 
     def _authenticate(self, auth: str, webhook_id: str, headers: dict[str, str], body: bytes) -> None:
         """Raises Unauthorized naming the header and what is wrong with it (missing, malformed, outside

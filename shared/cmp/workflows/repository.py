@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 
 from cmp.db.session import Session
 from cmp.errors import NotFound
-from cmp.workflows.model import Run, StepExecution, Workflow, WorkflowVersion
+from cmp.workflows.model import Run, StepExecution, Workflow, WorkflowVersion, trigger_of
 
 _JSON = frozenset(
     {
@@ -96,6 +96,15 @@ class WorkflowRepository:
         if row is None:
             raise NotFound("workflow version not found")
         return _entity(WorkflowVersion, row)
+
+    def active_trigger(self, workflow: Workflow) -> tuple[str, dict[str, Any]]:
+        """(type, config) of the trigger that fires for the workflow: its *active* version's, as `listening`
+        and `schedules` read it (a later version saved but not activated changes nothing until activated);
+        the latest saved version's while it was never activated. The workflow row holds the latest saved
+        version's trigger (`Workflow.new_version`), so a version is read only when the active one is older."""
+        if workflow.active_version is None or workflow.active_version == workflow.version:
+            return workflow.trigger_type, workflow.trigger_config
+        return trigger_of(self.version(workflow.id, workflow.active_version).definition)
 
     def hook(self, webhook_id: str) -> tuple[str, uuid.UUID] | None:
         """(tenant id, workflow id) behind a webhook id, before any tenant is known; None when unknown."""

@@ -30,7 +30,7 @@ from cmp.workflows.compiler import check_compiled, compile_definition
 from cmp.workflows.definition import Definition, parse_definition
 from cmp.workflows.hooks import signing_key
 from cmp.workflows.imports import import_flow
-from cmp.workflows.model import Workflow, WorkflowVersion
+from cmp.workflows.model import Workflow, WorkflowVersion, trigger_of
 from cmp.workflows.ports import WorkflowEngine, WorkflowUnitOfWork, WorkflowUnitOfWorkFactory
 from cmp.workflows.rules import Allowance, check_definition
 from cmp.workflows.schedules import WorkflowSchedules, next_run
@@ -120,14 +120,17 @@ class WorkflowDefinitions:
         self._clock = clock
 
     def _view(self, uow: WorkflowUnitOfWork, workflow: Workflow, version: WorkflowVersion) -> dict[str, Any]:
-        """`workflow_view` of `version` plus, for a webhook trigger, its URL path, the `auth` and the key its
-        callers sign or send: what `POST /v1/hooks/{id}` enforces, the latest saved version's trigger
-        (`cmp.workflows.hooks` reads `Workflow.trigger_type` / `trigger_config`)."""
-        view = workflow_view(workflow, version, self._clock.now(), _firing_schedule(uow, workflow, version))
-        if workflow.trigger_type == "webhook":
+        """`workflow_view` of `version` plus, when the trigger that fires (`WorkflowRepository.active_trigger`:
+        the active version's) is a webhook, its URL path, the `auth` and the key its callers sign or send:
+        what `POST /v1/hooks/{id}` enforces (`cmp.workflows.hooks`), as `next_run_at` is the active
+        version's schedule's."""
+        trigger_type, trigger_config = uow.workflows.active_trigger(workflow)
+        schedule = _firing_schedule(workflow, trigger_type, trigger_config)
+        view = workflow_view(workflow, version, self._clock.now(), schedule)
+        if trigger_type == "webhook":
             view["webhook"] = {
                 "path": f"/v1/hooks/{workflow.webhook_id}",
-                "auth": workflow.trigger_config.get("auth", "none"),
+                "auth": trigger_config.get("auth", "none"),
                 "signing_key": signing_key(self._hook_key(), workflow.webhook_id),
             }
         return view
@@ -281,7 +284,7 @@ class WorkflowDefinitions:
     def _sync_schedule(self, workflow: Workflow, active: WorkflowVersion) -> None:
         """Match the workflow's schedule to its active version's trigger and its status (before the commit:
         a Scheduler failure rolls the change back); a (re)created schedule counts from now."""
-        trigger_type, trigger_config = _trigger_of(active.definition)
+        trigger_type, trigger_config = trigger_of(active.definition)
         self._schedules.sync(workflow, trigger_type, trigger_config)
         scheduled = trigger_type == "schedule" and workflow.status == "active"
         workflow.schedule_since = self._clock.now() if scheduled else None
@@ -346,7 +349,7 @@ class WorkflowDefinitions:
             )
         stored = document if isinstance(document, dict) else {}
         if definition is None or errors:
-            trigger = _trigger_of(stored)
+            trigger = trigger_of(stored)
             problems = [e.to_dict() for e in errors]
             return Compiled(stored, trigger[0], trigger[1], None, problems)
         asl = compile_definition(
@@ -383,29 +386,15 @@ def _definition_in(
 
 
 def _firing_schedule(
-    uow: WorkflowUnitOfWork, workflow: Workflow, shown: WorkflowVersion
+    workflow: Workflow, trigger_type: str, trigger_config: dict[str, Any]
 ) -> dict[str, Any] | None:
-    """The config of the schedule trigger the workflow's Scheduler schedule fires on: its *active* version's,
-    while it is active with the enabled schedule its last activation or resume created (`schedule_since`
-    set), as `WorkflowRepository.schedules` reads it for the dashboard (a later version saved but not
-    activated changes nothing until activated); None otherwise. Reads the active version only when it is
-    not `shown`."""
+    """The config of the schedule trigger the workflow's Scheduler schedule fires on: `trigger_config`, the
+    active version's trigger (`WorkflowRepository.active_trigger`), while the workflow is active with the
+    enabled schedule its last activation or resume created (`schedule_since` set), as
+    `WorkflowRepository.schedules` reads it for the dashboard; None otherwise."""
     if workflow.status != "active" or workflow.schedule_since is None or workflow.active_version is None:
         return None
-    active = shown
-    if shown.version != workflow.active_version:
-        active = uow.workflows.version(workflow.id, workflow.active_version)
-    trigger_type, trigger_config = _trigger_of(active.definition)
     return trigger_config if trigger_type == "schedule" else None
-
-
-def _trigger_of(document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    nodes = document.get("nodes")
-    for node in nodes if isinstance(nodes, list) else []:
-        if isinstance(node, dict) and node.get("type") in ("webhook", "schedule", "event", "manual", "api"):
-            config = node.get("config")
-            return str(node["type"]), config if isinstance(config, dict) else {}
-    return "manual", {}
 
 
 def _under(prefix: str, path: str) -> str:

@@ -59,6 +59,9 @@ class Workflows:
     def get(self, workflow_id: uuid.UUID) -> Workflow:
         return self.workflow
 
+    def active_trigger(self, workflow: Workflow) -> tuple[str, dict[str, Any]]:
+        return workflow.trigger_type, workflow.trigger_config
+
 
 class Runs:
     def __init__(self) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from cmp.capabilities.cron import CronError, describe_cron, describe_interval, parse_cron
+from cmp.gateway.model import QUOTAS
 
 STATUS_LABELS = {
     "provisioning": "Provisioning",
@@ -30,11 +31,11 @@ METRIC_WORDS: dict[str, tuple[str, str]] = {
 """Usage metric → singular and plural words."""
 
 METERED_AS: dict[str, tuple[str, ...]] = {
-    "tokens": ("tokens_in", "tokens_out"),
+    "tokens": QUOTAS["tokens"][1],
     "compute_time": ("compute_ms",),
 }
-"""Usage metric → the metered metrics (`cmp.metering.model.METRICS`) it sums; the others are metered under
-their own name. `compute_time` is therefore in milliseconds, as `GET …/usage` shows `compute_ms`."""
+"""Usage metric → the metered metrics (`cmp.metering.model.METRICS`) it sums, `tokens` as the gateway's quota
+sums them (`cmp.gateway.model.QUOTAS`); the others are metered under their own name. `compute_time` is therefore in milliseconds, as `GET …/usage` shows `compute_ms`."""
 
 METRIC_SCALES = {"compute_time": 1000}
 """Usage metric → metered units per unit shown: compute time is metered in milliseconds, shown in seconds."""

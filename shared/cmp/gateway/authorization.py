@@ -123,7 +123,8 @@ class RuntimeAuthorizer:
     """Turns a credential into a `RuntimeContext`, or refuses naming the reason (docs/gateway.md,
     "Refusals"): 401 `CredentialUnknown`, `CredentialRevoked`, `CredentialExpired`, or Unauthorized for an
     invalid portal token; 403 `OriginRefused` for a widget token without an Origin or from one it does not
-    list (Forbidden naming the scope first when the route needs one the token lacks), `SubscriptionNotCallable` (suspended, cancelled, expired), Forbidden for a portal user who is not a
+    list (Forbidden naming the scope first when the route needs one the token lacks),
+    `SubscriptionNotCallable` (suspended, cancelled, expired), Forbidden for a portal user who is not a
     buyer; NotFound (404) for a portal token and a subscription of another organization (as for a key)."""
 
     def __init__(

@@ -48,6 +48,17 @@ MAX_STEP_TIMEOUT_SECONDS = 86_400
 _NODE_ID = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
+def trigger_of(document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(type, config) of a definition document's trigger: its first node of a `TRIGGER_TYPES` type (a valid
+    definition has exactly one, at the top level); ("manual", {}) when it has none."""
+    nodes = document.get("nodes")
+    for node in nodes if isinstance(nodes, list) else []:
+        if isinstance(node, dict) and node.get("type") in TRIGGER_TYPES:
+            config = node.get("config")
+            return str(node["type"]), config if isinstance(config, dict) else {}
+    return "manual", {}
+
+
 @dataclass(frozen=True)
 class ErrorHandling:
     """What a step does when it fails: `retry` (then fail), `fallback` (run the `fallback` node),

@@ -21,18 +21,6 @@ from cmp.errors import Conflict
 WorkflowStatus = Literal["draft", "active", "paused"]
 RunStatus = Literal["pending", "running", "succeeded", "failed", "cancelled"]
 FINISHED: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
-TRIGGER_TYPES = ("webhook", "schedule", "event", "manual", "api")
-
-
-def trigger_of(document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """(type, config) of a definition document's trigger: its first node of a `TRIGGER_TYPES` type (a valid
-    definition has exactly one, at the top level); ("manual", {}) when it has none."""
-    nodes = document.get("nodes")
-    for node in nodes if isinstance(nodes, list) else []:
-        if isinstance(node, dict) and node.get("type") in TRIGGER_TYPES:
-            config = node.get("config")
-            return str(node["type"]), config if isinstance(config, dict) else {}
-    return "manual", {}
 
 
 @dataclass

@@ -12,7 +12,8 @@ from psycopg.types.json import Jsonb
 
 from cmp.db.session import Session
 from cmp.errors import NotFound
-from cmp.workflows.model import Run, StepExecution, Workflow, WorkflowVersion, trigger_of
+from cmp.workflows.definition import trigger_of
+from cmp.workflows.model import Run, StepExecution, Workflow, WorkflowVersion
 
 _JSON = frozenset(
     {

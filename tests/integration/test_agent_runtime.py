@@ -20,7 +20,8 @@ from cmp.conversations.services import AgentService
 from cmp.db import Database
 from cmp.errors import Forbidden, NotFound, ValidationFailed
 from cmp.knowledge.embeddings import HashEmbedder
-from cmp.knowledge.retrieval import QUERY_MAX_CHARS, KnowledgeSearch
+from cmp.knowledge.query_text import QUERY_MAX_CHARS
+from cmp.knowledge.retrieval import KnowledgeSearch
 from tests.knowledge_data import EMBEDDER, add_base, add_document, new_tenant
 from tests.subscriptions import subscribe
 

@@ -1,7 +1,7 @@
-"""Keyword search under row-level security (migrations 0020, 0038 and 0039): the GIN index keyed by base,
-text search configuration and content_tsv serves it, the SECURITY DEFINER function behind it parses the
-query once, reads only its own base's matches, applies the filters and the limit inside, and never
-reaches past the caller's own tenant."""
+"""Keyword search under row-level security (migrations 0020, 0038, 0039 and 0042): the GIN index keyed by
+base, text search configuration and content_tsv serves it, the SECURITY DEFINER function behind it parses
+the query once, reads only its own base's matches, applies the filters and the limit inside, ranks a large
+base's matches in tiers (all words first), and never reaches past the caller's own tenant."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import psycopg
 import pytest
 
 from cmp.db import Database
-from cmp.knowledge.retrieval import KnowledgeSearch, keyword_query
+from cmp.knowledge.query_text import keyword_query
+from cmp.knowledge.retrieval import KnowledgeSearch
 from cmp_dev.local.stack import Postgres
 from tests.knowledge_data import EMBEDDER, add_base, add_document, new_tenant
 from tests.subscriptions import subscribe
@@ -24,12 +25,14 @@ pytestmark = pytest.mark.integration
 NO_FILTERS = "null, null, null, null, null, null"
 MATCH = (
     "select count(*) as n from knowledge_keyword_matches(%s, array['cmp_english']::regconfig[], 'zebracorn',"
-    f" 100, {NO_FILTERS})"
+    f" 100, false, {NO_FILTERS})"
 )
-ARGUMENTS = (
+ARGUMENTS = (  # knowledge_keyword_tier's, in order
+    "p_tenant",
     "p_base",
     "p_configs",
-    "p_query",
+    "p_match",
+    "p_rank",
     "p_limit",
     "p_source_types",
     "p_documents",
@@ -125,7 +128,7 @@ def test_any_word_matches_and_stop_words_of_every_language_are_dropped(
     configuration: "what does the" would otherwise match every chunk parsed in another language."""
     tenant, base = corpus["owner"], corpus["bases"][corpus["owner"]]
     with db.session(tenant, read_only=True) as session:
-        query = f"select count(*) as n from knowledge_keyword_matches(%s, %s::regconfig[], %s, 5000, {NO_FILTERS})"
+        query = f"select count(*) as n from knowledge_keyword_matches(%s, %s::regconfig[], %s, 5000, false, {NO_FILTERS})"
         configs = ["cmp_english", "cmp_spanish", "cmp_simple"]
         assert session.fetch_one(query, (base.id, configs, "what does the zebracorn cost"))["n"] == 1
         assert session.fetch_one(query, (base.id, configs, "what does the"))["n"] == 0
@@ -135,15 +138,15 @@ def test_any_word_matches_and_stop_words_of_every_language_are_dropped(
 def test_the_function_parses_the_query_once_and_probes_the_gin_index(
     corpus: dict[str, Any], owner_conn: psycopg.Connection[Any]
 ) -> None:
-    """The function's own body, planned as its owner with the caller's tenant set: the GIN index is
-    probed with the query parsed once in its CTE, and ts_rank reads that parsed query (before migration
-    0038 the lateral `websearch_to_tsquery` was pulled up and re-run for every matching row); the probe
-    names the base and the configuration inside the index (migration 0039: before it, each
+    """The ranked probe's own body (`knowledge_keyword_tier`, migration 0042), planned as its owner: the
+    GIN index is probed with the query parsed once in its CTE, and ts_rank reads that parsed query (before
+    migration 0038 the lateral `websearch_to_tsquery` was pulled up and re-run for every matching row); the
+    probe names the base and the configuration inside the index (migration 0039: before it, each
     configuration's bitmap held the words' matches in every base and configuration, all fetched from the
     heap and filtered), and knowledge_documents is not read when no document filter is given."""
     row = owner_conn.execute(
         "select p.prosrc, r.rolname from pg_proc p join pg_roles r on r.oid = p.proowner"
-        " where p.proname = 'knowledge_keyword_matches'"
+        " where p.proname = 'knowledge_keyword_tier'"
     ).fetchone()
     assert row is not None
     body, owner = row
@@ -152,16 +155,16 @@ def test_the_function_parses_the_query_once_and_probes_the_gin_index(
     tenant, base = corpus["owner"], corpus["bases"][corpus["owner"]]
     with owner_conn.transaction():
         owner_conn.execute(f'set local role "{owner}"')
-        owner_conn.execute("select set_config('app.tenant_id', %s, true)", (str(tenant),))
         owner_conn.execute(
-            "prepare keyword_body(uuid, regconfig[], text, integer, text[], uuid[], text[], timestamptz,"
-            f" timestamptz, jsonb) as {body}"
+            "prepare keyword_body(uuid, uuid, regconfig[], text, text, integer, text[], uuid[], text[],"
+            f" timestamptz, timestamptz, jsonb) as {body}"
         )
         plan = "\n".join(
             r[0]
             for r in owner_conn.execute(
-                f"explain (verbose, costs off) execute keyword_body('{base.id}', array['cmp_english',"
-                f" 'cmp_spanish', 'cmp_simple']::regconfig[], 'zebracorn warranty', 10, {NO_FILTERS})"
+                f"explain (verbose, costs off) execute keyword_body('{tenant}', '{base.id}',"
+                " array['cmp_english', 'cmp_spanish', 'cmp_simple']::regconfig[], 'zebracorn warranty',"
+                f" 'zebracorn or warranty', 10, {NO_FILTERS})"
             )
         )
         owner_conn.execute("deallocate keyword_body")
@@ -170,17 +173,17 @@ def test_the_function_parses_the_query_once_and_probes_the_gin_index(
     assert len(conditions) == 1, plan
     assert f"(c.knowledge_base_id = '{base.id}'::uuid)" in conditions[0]
     assert "((c.ts_config)::oid = (q.config)::oid)" in conditions[0]
-    assert "(c.content_tsv @@ q.query)" in conditions[0]
+    assert "(c.content_tsv @@ q.matching)" in conditions[0]
     assert "knowledge_documents" not in plan
-    assert "ts_rank(c.content_tsv, q.query, 1)" in plan
-    assert plan.count("websearch_to_tsquery") == 1  # once, in the CTE
+    assert "ts_rank(c.content_tsv, q.ranking, 1)" in plan
+    assert plan.count("websearch_to_tsquery") == 2  # the matching and the ranking query, once, in the CTE
 
 
 def test_filters_ranking_and_limit_apply_inside_the_function(db: Database, corpus: dict[str, Any]) -> None:
     tenant, base = corpus["owner"], corpus["bases"][corpus["owner"]]
     query = (
         "select id, rank from knowledge_keyword_matches(%s, array['cmp_english']::regconfig[], %s, %s,"
-        " %s::text[], %s::uuid[], null, null, null, null)"
+        " false, %s::text[], %s::uuid[], null, null, null, null)"
     )
     with db.session(tenant, read_only=True) as session:
         best = session.fetch_all(query, (base.id, "zebracorn warranty filler", 3, None, None))
@@ -201,11 +204,15 @@ def test_the_keyword_functions_are_planned_with_their_arguments_on_every_call(
 ) -> None:
     """PostgreSQL 18 caches a SQL function's plan and may run its generic plan after five calls in a
     session; the generic plan does not know the base (0038's took 80-89 s a call on a 200,000-chunk base,
-    docs/performance.md), so both keyword functions force custom plans (migration 0039)."""
+    docs/performance.md), so the keyword functions force custom plans (migrations 0039 and 0042)."""
     rows = owner_conn.execute(
-        "select proname, proconfig from pg_proc where proname in"
-        " ('knowledge_keyword_matches', 'knowledge_product_keyword_matches') order by proname"
+        "select proname, proconfig from pg_proc where proname in ('knowledge_keyword_matches',"
+        " 'knowledge_product_keyword_matches', 'knowledge_keyword_tier') order by proname"
     ).fetchall()
-    assert [name for name, _ in rows] == ["knowledge_keyword_matches", "knowledge_product_keyword_matches"]
+    assert [name for name, _ in rows] == [
+        "knowledge_keyword_matches",
+        "knowledge_keyword_tier",
+        "knowledge_product_keyword_matches",
+    ]
     for _, config in rows:
         assert "plan_cache_mode=force_custom_plan" in config

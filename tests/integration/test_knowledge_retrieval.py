@@ -117,7 +117,7 @@ def test_through_the_hnsw_index_the_filtered_search_still_returns_k_rows(
     query = topics.centres[3]
     with psycopg.connect(owner_conn.info.dsn, row_factory=dict_row) as conn:
         session = Session(conn)
-        base = knowledge_base(session, KnowledgeOwner.subscription(subscription_id))
+        base = knowledge_base(session, KnowledgeOwner.subscription(subscription_id), 1_000)
         assert base is not None
         exact = search_chunks(
             session, tenant, base, "x", query, 4, "vector", SearchFilters(source_types=("qa",))

@@ -138,17 +138,19 @@ def test_the_sql_functions_give_nothing_outside_the_callers_own_subscription(
         )]  # fmt: skip
     filters = (None, None, None, None, None, None)
 
-    def reads(tenant: uuid.UUID | None, subscription: uuid.UUID) -> tuple[int, int, int, int]:
+    def reads(
+        tenant: uuid.UUID | None, subscription: uuid.UUID, tiered: bool = False
+    ) -> tuple[int, int, int, int]:
         with db.session(tenant, read_only=True) as session:
-            base = session.fetch_all("select * from knowledge_product_base(%s)", (subscription,))
+            base = session.fetch_all("select * from knowledge_product_base(%s, 100)", (subscription,))
             vec = session.fetch_all(
                 "select * from knowledge_product_vector_matches(%s, %s, 10, true, %s, %s, %s, %s, %s, %s)",
                 (subscription, vector, *filters),
             )
             kw = session.fetch_all(
                 "select * from knowledge_product_keyword_matches(%s, array['cmp_english']::regconfig[],"
-                " 'battery', 10, %s, %s, %s, %s, %s, %s)",
-                (subscription, *filters),
+                " 'battery', 10, %s, %s, %s, %s, %s, %s, %s)",
+                (subscription, tiered, *filters),
             )
             chunks = session.fetch_all(
                 "select * from knowledge_product_chunks(%s, %s, null)", (subscription, product_ids)
@@ -156,6 +158,11 @@ def test_the_sql_functions_give_nothing_outside_the_callers_own_subscription(
         return len(base), len(vec), len(kw), len(chunks)
 
     assert reads(world.buyer_1, world.sub_1) == (1, 2, 1, 2)
+    assert reads(world.buyer_1, world.sub_1, tiered=True) == (1, 2, 1, 2)
+    with db.session(world.buyer_1, read_only=True) as session:  # counted up to the limit asked for
+        counted = session.fetch_all("select chunk_count from knowledge_product_base(%s, 1)", (world.sub_1,))
+    assert counted == [{"chunk_count": 1}]
+    assert reads(world.buyer_2, world.sub_1, tiered=True) == (0, 0, 0, 0)
     assert reads(world.buyer_2, world.sub_1) == (0, 0, 0, 0)  # another buyer's subscription
     assert reads(world.seller_a, world.sub_1) == (0, 0, 0, 0)  # the seller is not the subscriber
     assert reads(None, world.sub_1) == (0, 0, 0, 0)  # no tenant

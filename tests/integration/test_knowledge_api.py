@@ -421,3 +421,57 @@ def test_a_file_over_five_gib_is_a_413_like_the_per_file_size(
     status, body = call(loaded, "POST", f"{kb(subscription.id)}/documents", caller(subscription), new)
     assert (status, body["error"]) == (413, "payload_too_large"), body
     assert body["errors"][0]["path"] == "size_bytes" and "5 GiB" in body["errors"][0]["message"]
+
+
+def test_a_document_keeps_the_real_size_of_its_stored_file_even_when_it_fails(
+    loaded: Platform, db: Database, buyer: dict[str, str]
+) -> None:
+    subscription = subscribe(db, buyer["tenant_id"], capabilities(configuration=KNOWLEDGE))
+    who = caller(subscription)
+    uploads = {"empty.md": (1, b""), "big.md": (10, b"# Big\n\n" + b"word " * 300_000)}
+    ids = {}
+    for name, (declared, data) in uploads.items():
+        new = {"filename": name, "content_type": "text/markdown", "size_bytes": declared}
+        created = call(loaded, "POST", f"{kb(subscription.id)}/documents", who, new)[1]
+        upload(loaded, created, data)  # moto lets any size land; S3 in AWS refuses both
+        ids[name] = created["document_id"]
+    drain(loaded)
+    for name, (_, data) in uploads.items():
+        document = call(loaded, "GET", f"{kb(subscription.id)}/documents/{ids[name]}", who)[1]
+        assert (document["status"], document["size_bytes"]) == ("failed", len(data)), document
+    stats = call(loaded, "GET", kb(subscription.id), who)[1]
+    assert stats["size_bytes"] == len(uploads["big.md"][1])
+
+
+def test_inputs_that_would_be_stored_wrong_are_refused_naming_the_field(
+    loaded: Platform, db: Database, buyer: dict[str, str]
+) -> None:
+    subscription = subscribe(db, buyer["tenant_id"], capabilities(configuration=KNOWLEDGE))
+    who = caller(subscription)
+    new = {"filename": "a.md", "content_type": "application/pdf", "size_bytes": 37}
+    status, body = call(loaded, "POST", f"{kb(subscription.id)}/documents", who, new)
+    assert status == 422 and [e["path"] for e in body["errors"]] == ["content_type"], body
+    new = {"filename": "../../etc/passwd.md", "content_type": "text/markdown", "size_bytes": 37}
+    status, body = call(loaded, "POST", f"{kb(subscription.id)}/documents", who, new)
+    assert status == 422 and body["errors"] == [
+        {
+            "path": "filename",
+            "message": "must be a file name, not a path (no / or \\), without control characters",
+        }
+    ]
+    assert call(loaded, "GET", f"{kb(subscription.id)}/documents", who)[1]["items"] == []
+
+    path = f"{kb(subscription.id)}/qa"
+    status, body = call(loaded, "POST", path, who, {"csv": "question,answer\nA?,B,C\nD?,E\n"})
+    assert status == 422 and body["errors"] == [
+        {"path": "csv.line[2]", "message": "has 3 fields; a Q&A row has 2 (question, answer)"}
+    ]
+    status, body = call(loaded, "POST", path, who, {"csv": 'question,answer\n"A?,B\n'})
+    assert status == 422 and [e["path"] for e in body["errors"]] == ["csv.line[2]"]
+    assert "quoted field is not closed" in body["errors"][0]["message"]
+    assert call(loaded, "GET", path, who)[1]["items"] == []
+    pair = call(loaded, "POST", path, who, {"pairs": [{"question": "x?", "answer": "y"}]})[1]["items"][0]
+    status, body = call(loaded, "PUT", f"{path}/{pair['pair_id']}", who, {"question": "x?", "answer": ""})
+    assert status == 422 and body["errors"] == [{"path": "answer", "message": "must not be empty"}]
+    status, body = call(loaded, "POST", path, who, {"pairs": [{"question": "\u0000", "answer": "\u0000"}]})
+    assert status == 422 and [e["path"] for e in body["errors"]] == ["pairs[0].question", "pairs[0].answer"]

@@ -26,6 +26,8 @@ from cmp.text import with_article
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_DOCUMENT_VALUES = 1_000_000
 """Values (objects, arrays and scalars) a document may hold once YAML aliases are expanded."""
+MAX_REPORTED_VALUES = 100
+"""Unstorable values one refusal lists at most (the rest are found once these are fixed)."""
 
 
 Syntax = Literal["json", "yaml"]
@@ -366,10 +368,13 @@ def check_document(document: object, root: str = _CONTENT) -> None:
     """Rejects what cannot be stored as `jsonb`: deep nesting, huge size, NUL, lone surrogates, NaN.
 
     A problem is reported at its value's path (`plans[0].name`), or at `root` for the document itself.
+    Nesting and size end the walk at the first problem; every unstorable value is listed, in document
+    order (at most `MAX_REPORTED_VALUES` of them).
     """
     stack: list[tuple[object, int, _Trail | None]] = [(document, 1, None)]
+    problems: list[FieldError] = []
     visited = 0
-    while stack:
+    while stack and len(problems) < MAX_REPORTED_VALUES:
         value, depth, trail = stack.pop()
         visited += 1
         if visited > MAX_DOCUMENT_VALUES:
@@ -379,35 +384,41 @@ def check_document(document: object, root: str = _CONTENT) -> None:
         if isinstance(value, dict):
             if depth > MAX_NESTING_DEPTH:
                 raise _nested_too_deep(_trail_path(trail, root))
+            children: list[tuple[object, int, _Trail | None]] = []
             for key, child in value.items():
                 if not isinstance(key, str):
-                    raise _unstorable(trail, root, f"key of type {type(key).__name__} is not text")
-                _check_text(key, trail, root)
-                stack.append((child, depth + 1, (trail, key)))
+                    problems.append(_unstorable(trail, root, f"key of type {type(key).__name__} is not text"))
+                    continue
+                problems += _text_problems(key, trail, root)
+                children.append((child, depth + 1, (trail, key)))
+            stack.extend(reversed(children))
         elif isinstance(value, list):
             if depth > MAX_NESTING_DEPTH:
                 raise _nested_too_deep(_trail_path(trail, root))
-            stack.extend((child, depth + 1, (trail, index)) for index, child in enumerate(value))
+            stack.extend((value[i], depth + 1, (trail, i)) for i in range(len(value) - 1, -1, -1))
         elif isinstance(value, str):
-            _check_text(value, trail, root)
+            problems += _text_problems(value, trail, root)
         elif isinstance(value, float):
             if not math.isfinite(value):
-                raise _unstorable(trail, root, f"{value} is not a JSON number")
+                problems.append(_unstorable(trail, root, f"{value} is not a JSON number"))
         elif not (value is None or isinstance(value, bool | int)):
-            raise _unstorable(trail, root, f"{with_article(type_name(value))} value has no JSON equivalent")
+            problems.append(
+                _unstorable(trail, root, f"{with_article(type_name(value))} value has no JSON equivalent")
+            )
+    if problems:
+        raise ValidationFailed(
+            "The document holds a value that cannot be stored", errors=problems[:MAX_REPORTED_VALUES]
+        )
 
 
-def _check_text(value: str, trail: _Trail | None, root: str) -> None:
+def _text_problems(value: str, trail: _Trail | None, root: str) -> list[FieldError]:
     found = _UNSTORABLE_CHARACTERS.search(value)
     if found is None:
-        return
+        return []
     if found.group() == "\x00":
-        raise _unstorable(trail, root, "contains a NUL character, which cannot be stored")
-    raise _unstorable(trail, root, "contains an unpaired UTF-16 surrogate (a broken \\u escape)")
+        return [_unstorable(trail, root, "contains a NUL character, which cannot be stored")]
+    return [_unstorable(trail, root, "contains an unpaired UTF-16 surrogate (a broken \\u escape)")]
 
 
-def _unstorable(trail: _Trail | None, root: str, detail: str) -> ValidationFailed:
-    return ValidationFailed(
-        "The document holds a value that cannot be stored",
-        errors=[FieldError(_trail_path(trail, root), detail)],
-    )
+def _unstorable(trail: _Trail | None, root: str, detail: str) -> FieldError:
+    return FieldError(_trail_path(trail, root), detail)

@@ -162,6 +162,10 @@ class IngestionJobs:
             raise UnreadableDocument("the document has no stored content")
         limit = policy.max_file_bytes
         data = self._objects.read_prefix(self._bucket(), document.object_key, limit + 1)
+        if document.source_type == "file":
+            size = len(data) if len(data) <= limit else self._stored_size(document.object_key, len(data))
+            if size != document.size_bytes:
+                self._resize(document, size)
         if not data:
             raise UnreadableDocument("the file was not uploaded (or is empty)")
         if document.source_type == "url":
@@ -176,8 +180,6 @@ class IngestionJobs:
             raise UnreadableDocument(f"the file is {real.upper()}, not {named.upper()} as its name says")
         if real not in policy.formats:
             raise UnreadableDocument(f"the file is {real.upper()}, which this plan does not accept")
-        if len(data) != document.size_bytes:
-            self._resize(document, len(data))
         return parse(data, real)
 
     def _qa(self, document: Document) -> ParsedDocument:
@@ -191,7 +193,14 @@ class IngestionJobs:
             "txt", [Section(rows[0].text(), heading=rows[0].question)], title=rows[0].question
         )
 
+    def _stored_size(self, key: str, least: int) -> int:
+        """The stored object's size in bytes (its `ContentLength`), at least `least` (the bytes read)."""
+        head = self._objects.head(self._bucket(), key) or {}
+        return max(int(head.get("ContentLength") or 0), least)
+
     def _resize(self, document: Document, size: int) -> None:
+        """Record the file's real size in bytes (what the plan's storage and the stats count), whether the
+        document is then parsed or fails."""
         with self._uow(str(document.tenant_id)) as uow:
             stored = uow.knowledge_documents.get(document.id, for_update=True)
             stored.size_bytes = size

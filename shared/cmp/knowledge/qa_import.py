@@ -9,7 +9,7 @@ import io
 
 from cmp.errors import FieldError, ValidationFailed
 from cmp.knowledge.parsers import decode_text
-from cmp.knowledge.services import QaRow
+from cmp.knowledge.services import QaRow, qa_row_errors
 
 
 def rows_from_pairs(pairs: list[tuple[str, str]]) -> list[QaRow]:
@@ -18,8 +18,10 @@ def rows_from_pairs(pairs: list[tuple[str, str]]) -> list[QaRow]:
 
 
 def rows_from_csv(text: str | bytes) -> list[QaRow]:
-    """The rows of a Q&A CSV (errors at `csv.line[n]`, counting the header as line 1). Raises
-    `ValidationFailed` when the header lacks a question or answer column or the file has no row."""
+    """The rows of a Q&A CSV (errors at `csv.line[n]`, the file's line where the row starts, the header
+    being line 1). Raises `ValidationFailed` when the header lacks a question or answer column, or when a
+    row cannot be read: it holds text in more fields than the header names, or a quoted field is not
+    closed; the 422 then lists those rows and every other bad row (`qa_row_errors`)."""
     if isinstance(text, bytes):
         text = decode_text(text)
     text = text.lstrip("\ufeff")
@@ -27,7 +29,7 @@ def rows_from_csv(text: str | bytes) -> list[QaRow]:
         dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    reader = csv.reader(io.StringIO(text), dialect, strict=True)
     header = [h.strip().lower() for h in next(reader, [])]
     missing = [name for name in ("question", "answer") if name not in header]
     if missing:
@@ -36,10 +38,47 @@ def rows_from_csv(text: str | bytes) -> list[QaRow]:
             errors=[FieldError("csv.line[1]", f"no {name} column") for name in missing],
         )
     q, a = header.index("question"), header.index("answer")
-    rows = []
-    for line, record in enumerate(reader, start=2):
+    rows: list[QaRow] = []
+    errors: list[FieldError] = []
+    unreadable = False
+    while True:
+        line = reader.line_num + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:
+            errors.append(FieldError(f"csv.line[{line}]", _unreadable(str(e))))
+            unreadable = True
+            break
         if not any(cell.strip() for cell in record):
             continue
+        if any(cell.strip() for cell in record[len(header) :]):
+            errors.append(
+                FieldError(
+                    f"csv.line[{line}]",
+                    f"has {len(record)} fields; a Q&A row has {len(header)} ({', '.join(header)})",
+                )
+            )
+            unreadable = True
+            continue
         padded = record + [""] * (max(q, a) + 1 - len(record))
-        rows.append(QaRow(line, padded[q], padded[a], f"csv.line[{line}]"))
+        row = QaRow(line, padded[q], padded[a], f"csv.line[{line}]")
+        rows.append(row)
+        errors += qa_row_errors([row])
+    if unreadable:
+        raise ValidationFailed("some Q&A rows cannot be read; none was added", errors=errors)
     return rows
+
+
+def _unreadable(reason: str) -> str:
+    """The reader's error (`csv.Error`) as the row's message."""
+    if reason == "unexpected end of data":
+        return (
+            "a quoted field is not closed: its opening quote has no closing quote before the end of the file"
+        )
+    if reason.startswith("field larger than field limit"):
+        return f"a field is longer than {csv.field_size_limit()} characters (is a quote not closed?)"
+    if reason.endswith("expected after '\"'"):
+        return "text follows a quoted field's closing quote; quote the whole field"
+    return f"cannot be read as CSV ({reason})"

@@ -36,7 +36,7 @@ from cmp.knowledge.model import (
     RefreshInterval,
     UrlSource,
 )
-from cmp.knowledge.parsers import format_of_name
+from cmp.knowledge.parsers import declared_type_problem, format_of_name
 from cmp.knowledge.policy import KnowledgePolicy
 from cmp.ports import Clock, IdGenerator, ObjectStorage
 
@@ -71,12 +71,33 @@ class Upload:
 @dataclass(frozen=True)
 class QaRow:
     """One Q&A pair to import: `row` is its place in the request and `path` names it in errors
-    (`pairs[3]`, `csv.line[7]`)."""
+    (`pairs[3]`, `csv.line[7]`; empty for the one pair of an edit, whose fields are named bare)."""
 
     row: int
     question: str
     answer: str
-    path: str = "body"
+    path: str = ""
+
+
+QA_MAX_CHARACTERS = {"question": 2000, "answer": 20000}
+"""The longest question and answer a pair may have, in characters."""
+
+
+def qa_row_errors(rows: list[QaRow]) -> list[FieldError]:
+    """Every empty or too long question and answer of `rows`, in their order, at `{row.path}.question` /
+    `.answer` (bare `question` / `answer` for a row without a path: one pair edited on its own)."""
+    return [
+        FieldError(f"{row.path}.{name}" if row.path else name, problem)
+        for row in rows
+        for name, most in QA_MAX_CHARACTERS.items()
+        for problem in _qa_text_problems(getattr(row, name), most)
+    ]
+
+
+def _qa_text_problems(text: str, most: int) -> list[str]:
+    if not text.strip():
+        return ["must not be empty"]
+    return [f"at most {most} characters"] if len(text) > most else []
 
 
 @dataclass(frozen=True)
@@ -149,12 +170,20 @@ class KnowledgeService:
     def request_upload(
         self, tenant_id: str, owner: KnowledgeOwner, filename: str, content_type: str, size_bytes: int
     ) -> Upload:
-        """A pending document and its presigned POST, after checking the format (by name here, by the
-        file's signature after upload), the per-file size and the base's count and total size."""
+        """A pending document and its presigned POST, after checking the declared type against the name's
+        extension (`declared_type_problem`), the format (by name here, by the file's signature after
+        upload), the per-file size and the base's count and total size. Raises `ValidationFailed` at
+        `content_type` for a type that is no MIME type or contradicts the extension."""
         if not _CONTENT_TYPE.match(content_type):
             raise ValidationFailed(
                 "invalid content type",
                 errors=[FieldError("content_type", "a MIME type like application/pdf")],
+            )
+        mismatch = declared_type_problem(filename, content_type)
+        if mismatch is not None:
+            raise ValidationFailed(
+                "the content type contradicts the file name",
+                errors=[FieldError("content_type", mismatch)],
             )
         with self._uow(tenant_id) as uow:
             opened = self._open(uow, owner)
@@ -374,22 +403,7 @@ class KnowledgeService:
     def add_qa_pairs(self, tenant_id: str, owner: KnowledgeOwner, rows: list[QaRow]) -> list[QaPair]:
         """Add the pairs (each becomes a document of one chunk, queued for embedding). Raises
         `ValidationFailed` listing every bad row (`pairs[3].answer`, `csv.line[7].answer`) and adds none when any is bad."""
-        errors = [
-            FieldError(f"{row.path}.{name}", "must not be empty")
-            for row in rows
-            for name in ("question", "answer")
-            if not getattr(row, name).strip()
-        ]
-        errors += [
-            FieldError(f"{row.path}.question", "at most 2000 characters")
-            for row in rows
-            if len(row.question) > 2000
-        ]
-        errors += [
-            FieldError(f"{row.path}.answer", "at most 20000 characters")
-            for row in rows
-            if len(row.answer) > 20000
-        ]
+        errors = qa_row_errors(rows)
         if not rows:
             errors.append(FieldError("body", "no Q&A pair given"))
         if errors:
@@ -442,10 +456,9 @@ class KnowledgeService:
         self, tenant_id: str, owner: KnowledgeOwner, pair_id: uuid.UUID, question: str, answer: str
     ) -> QaPair:
         """Change a pair's text and queue its chunk for re-embedding."""
-        if not question.strip() or not answer.strip():
-            raise ValidationFailed(
-                "empty Q&A pair", errors=[FieldError("body", "question and answer must not be empty")]
-            )
+        errors = qa_row_errors([QaRow(0, question, answer, path="")])
+        if errors:
+            raise ValidationFailed("the Q&A pair is invalid", errors=errors)
         with self._uow(tenant_id) as uow:
             pair = self._pair(uow, self._open(uow, owner).base, pair_id)
             document = uow.knowledge_documents.get(pair.document_id, for_update=True)

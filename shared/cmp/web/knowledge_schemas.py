@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import Field, model_validator
 
 from cmp.errors import FieldError, PayloadTooLarge
-from cmp.web.schemas import ApiModel, RequestModel
+from cmp.web.schemas import FILE_NAME_PATTERN, ApiModel, RequestModel
 
 if TYPE_CHECKING:
     from cmp.knowledge.model import Document, QaPair, UrlSource
@@ -23,9 +23,7 @@ MAX_UPLOAD_BYTES = 5 * 1024**3
 class NewDocument(RequestModel):
     """A file to upload: its name (the extension names the format), declared type and exact size."""
 
-    filename: str = Field(
-        min_length=1, max_length=255, pattern=r"^[^/\\\x00-\x1f]+$", examples=["returns.pdf"]
-    )
+    filename: str = Field(min_length=1, max_length=255, pattern=FILE_NAME_PATTERN, examples=["returns.pdf"])
     content_type: str = Field(min_length=3, max_length=127, examples=["application/pdf"])
     size_bytes: int = Field(
         ge=1, description="The file's exact size in bytes; over 5 GiB (S3's limit for one upload) is a 413"

@@ -67,7 +67,12 @@ class ErrorBody(ApiModel):
 
 OPTIONAL_DAY_PATTERN = r"^\s*([0-9]{4}-[0-9]{2}-[0-9]{2})?\s*$"
 """An optional UTC day, YYYY-MM-DD (a query parameter's pattern)."""
-PATTERN_FORMATS = {OPTIONAL_DAY_PATTERN: "YYYY-MM-DD (a UTC day, e.g. 2026-11-01)"}
+FILE_NAME_PATTERN = r"^[^/\\\x00-\x1f]+$"
+"""A file's name without any folder: no `/` or `\\`, no control characters."""
+PATTERN_FORMATS = {
+    OPTIONAL_DAY_PATTERN: "YYYY-MM-DD (a UTC day, e.g. 2026-11-01)",
+    FILE_NAME_PATTERN: "a file name, not a path (no / or \\), without control characters",
+}
 """The format a named pattern stands for, as a 422 says it instead of the regular expression."""
 
 ERROR_DESCRIPTIONS = {

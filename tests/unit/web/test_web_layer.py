@@ -228,6 +228,20 @@ def test_a_nul_character_in_any_body_string_is_a_422_naming_the_field(call: Any)
     assert status == 422 and body["errors"][0]["path"] == "plans[0].name"
 
 
+def test_every_string_holding_a_nul_character_is_listed_in_document_order() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        parse_json_body(
+            '{"pairs": [{"question": "a\\u0000", "answer": "b\\u0000"}, {"question": "c\\ud800"}],'
+            ' "csv": "\\u0000"}'
+        )
+    assert [(e.path, e.message) for e in caught.value.errors] == [
+        ("pairs[0].question", "contains a NUL character, which cannot be stored"),
+        ("pairs[0].answer", "contains a NUL character, which cannot be stored"),
+        ("pairs[1].question", "contains an unpaired UTF-16 surrogate (a broken \\u escape)"),
+        ("csv", "contains a NUL character, which cannot be stored"),
+    ]
+
+
 def test_deep_nesting_is_refused_before_parsing(call: Any) -> None:
     status, body = call("POST", "/v1/capabilities/validate", raw="[" * 100_000 + "]" * 100_000)
     assert status == 422 and body["errors"] == [

@@ -26,6 +26,30 @@ _BINARY_MIME: dict[str, Format] = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
 }
+_OOXML_CONTAINER = "application/zip"
+DECLARED_TYPES: dict[Format, tuple[str, ...]] = {
+    "pdf": ("application/pdf", "application/x-pdf"),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", _OOXML_CONTAINER),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", _OOXML_CONTAINER),
+    "txt": ("text/plain",),
+    "md": ("text/markdown", "text/x-markdown", "text/plain"),
+    "html": ("text/html", "application/xhtml+xml"),
+    "csv": (
+        "text/csv",
+        "text/plain",
+        "application/csv",
+        "text/x-csv",
+        "application/x-csv",
+        "text/comma-separated-values",
+        "application/vnd.ms-excel",
+    ),
+}
+"""The content types a file of each format may be declared with: its own, and those browsers and systems
+send for its extension (text/plain for text formats; application/vnd.ms-excel for a CSV where Excel is
+installed; application/zip for an OOXML file where Office is not)."""
+GENERIC_TYPES = ("application/octet-stream", "binary/octet-stream")
+"""Content types that say nothing of the format (a browser's type for an extension it does not know):
+allowed for every format."""
 _HTML = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE | re.DOTALL)
 
 
@@ -66,6 +90,20 @@ def format_of_name(filename: str) -> Format | None:
     suffix = PurePosixPath(filename.lower()).suffix.lstrip(".")
     suffix = {"markdown": "md", "htm": "html", "text": "txt"}.get(suffix, suffix)
     return suffix if suffix in FORMATS else None
+
+
+def declared_type_problem(filename: str, content_type: str) -> str | None:
+    """Why `content_type` contradicts the format `filename`'s extension names (`DECLARED_TYPES`, compared
+    without regard to case; `GENERIC_TYPES` always fit), or None when it fits or the name gives no format
+    we read."""
+    fmt = format_of_name(filename)
+    declared = content_type.lower()
+    if fmt is None or declared in DECLARED_TYPES[fmt] or declared in GENERIC_TYPES:
+        return None
+    suffix = PurePosixPath(filename).suffix
+    return (
+        f"a {suffix} file is {' or '.join(DECLARED_TYPES[fmt])} (or {GENERIC_TYPES[0]}), not {content_type}"
+    )
 
 
 def detect_format(data: bytes, filename: str) -> Format:

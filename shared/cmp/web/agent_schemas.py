@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from cmp.capabilities.maxima import PLATFORM_MAXIMA
+from cmp.capabilities.parsing import show
 from cmp.conversations.language import LANGUAGES
 from cmp.conversations.model import IMAGE_TYPES, MAX_MESSAGE_CHARS
 from cmp.knowledge.chunking import CHUNK_LANGUAGES
@@ -71,8 +72,8 @@ def _agent_language(value: str) -> str:
     if _LANGUAGE_TAG.fullmatch(value) is None or code not in LANGUAGES:
         raise PydanticCustomError(
             "language",
-            "must be one of the languages the agent answers in: {codes} (got {got!r})",
-            {"codes": ", ".join(LANGUAGES), "got": value[:40]},
+            "must be one of the languages the agent answers in: {codes} (got {got})",
+            {"codes": ", ".join(LANGUAGES), "got": show(value)},
         )
     return code
 
@@ -98,8 +99,8 @@ def _chunk_language(value: str) -> str:
     if code not in CHUNK_LANGUAGES:
         raise PydanticCustomError(
             "language",
-            "must be a language chunks are labelled with: {codes} (got {got!r})",
-            {"codes": ", ".join(CHUNK_LANGUAGES), "got": value[:40]},
+            "must be a language chunks are labelled with: {codes} (got {got})",
+            {"codes": ", ".join(CHUNK_LANGUAGES), "got": show(value)},
         )
     return code
 

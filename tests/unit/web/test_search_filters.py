@@ -61,8 +61,10 @@ def test_languages_are_normalised_to_the_lower_case_codes_chunks_carry() -> None
 @pytest.mark.parametrize("language", ["en-US", "xx", "fr", "english"])
 def test_a_language_no_chunk_is_labelled_with_is_refused_at_its_index(language: str) -> None:
     [(loc, message)] = _errors(languages=["es", language])
-    assert loc == ("filters", "languages", 1)
-    assert message.startswith("must be a language chunks are labelled with: en, es")
+    assert (loc, message) == (
+        ("filters", "languages", 1),
+        f"must be a language chunks are labelled with: en, es (got {language!r})",
+    )
 
 
 def test_a_bare_date_is_that_days_midnight_utc_and_a_time_without_offset_is_utc() -> None:

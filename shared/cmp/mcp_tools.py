@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from pydantic import Field, StrictInt, StringConstraints
 
 from cmp.mcp_endpoint import ASK_DESCRIPTION, MAX_TOP_K, SEARCH_DESCRIPTION, AgentTools, SearchMethod
-from cmp.web.agent_schemas import LanguageTag, Text
+from cmp.web.agent_schemas import AgentLanguage, Text
 
 Query = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 """A search query, as `POST …/knowledge/search` takes it (1–1,000 characters after trimming)."""
@@ -28,7 +28,7 @@ def register(
 
     @server.tool(name="ask", description=ASK_DESCRIPTION)
     def ask(
-        question: Text, session_id: str | None = None, language: LanguageTag | None = None
+        question: Text, session_id: str | None = None, language: AgentLanguage | None = None
     ) -> dict[str, Any]:
         return run(lambda: tools.ask(question, session_id, language))
 

@@ -152,6 +152,40 @@ def test_search_test_and_widget(platform: Platform, agent: dict[str, Any]) -> No
     assert status == 200 and widget["branding_name"] == "Support Agent"
 
 
+def test_the_chat_language_is_normalised_and_one_the_agent_does_not_speak_is_a_422(
+    platform: Platform, agent: dict[str, Any]
+) -> None:
+    path = f"/v1/agents/{agent['id']}/chat"
+    status, _, body = _call(platform, agent["invoke"], "POST", path, {"message": "hi", "language": "ES"})
+    assert status == 200 and body["language"] == "es", body
+    status, _, body = _call(platform, agent["invoke"], "POST", path, {"message": "hi", "language": "xx"})
+    assert status == 422 and [e["path"] for e in body["errors"]] == ["language"], body
+    assert "en, es, fr, de, pt, it" in body["errors"][0]["message"]
+
+
+def test_search_filters_are_normalised_and_ones_that_match_nothing_are_422s(
+    platform: Platform, agent: dict[str, Any]
+) -> None:
+    path = f"/v1/subscriptions/{agent['id']}/knowledge/search"
+    spanish = {"query": "cargador", "method": "keyword", "filters": {"languages": ["ES"]}}
+    status, _, found = _call(platform, agent["full"], "POST", path, spanish)
+    assert status == 200 and found["hits"] and {h["language"] for h in found["hits"]} == {"es"}, found
+    dated = {
+        "query": "returns",
+        "filters": {"published_after": "2000-01-01", "published_before": "2100-01-01"},
+    }
+    status, _, found = _call(platform, agent["full"], "POST", path, dated)
+    assert status == 200 and found["hits"], found
+    for filters, where in [
+        ({"languages": ["en-US"]}, "filters.languages[0]"),
+        ({"published_after": "2030-01-02", "published_before": "2030-01-01"}, "filters.published_before"),
+    ]:
+        status, _, body = _call(
+            platform, agent["full"], "POST", path, {"query": "returns", "filters": filters}
+        )
+        assert status == 422 and [e["path"] for e in body["errors"]] == [where], body
+
+
 @pytest.mark.parametrize(
     ("method", "route", "body"),
     [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 
 from cmp.aws.clients import client
 
-from .conftest import REPO, Platform
+from .conftest import REPO, Platform, api_event
 
 EVENTS = REPO / "events"
 
@@ -58,6 +59,25 @@ def test_api_functions_answer_their_sample_event(
 def test_the_authorizer_rejects_the_placeholder_token(platform: Platform) -> None:
     with pytest.raises(Exception, match=r"^Unauthorized$"):
         platform.invoke("AuthorizerFunction", _event("authorizer"))
+
+
+def test_an_api_key_on_a_portal_route_is_told_to_use_the_runtime_routes_or_sign_in(
+    platform: Platform,
+) -> None:
+    event = _event("authorizer")
+    event["headers"] = {"authorization": "Bearer ar_sk_live_" + "a" * 32}
+    policy = platform.invoke("AuthorizerFunction", event)
+    assert policy["principalId"] == "refused"  # let through with only the refusal, which the route raises
+    path = f"/v1/provider/products/{uuid.uuid4()}/knowledge/search"
+    call = api_event("POST", path, {"query": "returns"})
+    call["requestContext"]["authorizer"] = {**policy["context"], "principalId": policy["principalId"]}
+    response = platform.invoke("ProviderApiFunction", call)
+    body = json.loads(response["body"])
+    assert response["statusCode"] == 401 and body["error"] == "unauthorized", body
+    assert "/v1/agents/" in body["message"] and "portal access token" in body["message"]
+    assert body["errors"] == [
+        {"path": "Authorization", "message": "is an API key, not a portal access token"}
+    ]
 
 
 def test_the_runtime_authorizer_refuses_the_placeholder_key_naming_why(platform: Platform) -> None:

@@ -1,8 +1,8 @@
 """The WebSocket chat protocol (docs/websocket.md), with no I/O.
 
 Client → server, one JSON text message per turn: `{"action": "chat", "message": str, "session_id"?: uuid,
-"language"?: BCP 47}`; the fields and their limits are the REST chat body's (`cmp.web.agent_schemas.ChatBody`),
-so one turn is valid on both transports or on neither. Images are REST-only (a 10 MiB data URL does not fit
+"language"?: one of the agent's languages}`; the fields and their limits are the REST chat body's
+(`cmp.web.agent_schemas.ChatBody`), so one turn is valid on both transports or on neither. Images are REST-only (a 10 MiB data URL does not fit
 API Gateway's 128 KiB WebSocket frame).
 
 Server → client, JSON text frames: `{"type": "token", "text"}` as the answer is produced, then

@@ -98,6 +98,19 @@ class CredentialMissing(Unauthorized):
         )
 
 
+class ApiKeyOnPortalRoute(Unauthorized):
+    """401: an API key sent to a portal route (the portal authorizer's, `functions/authorizer`), which takes
+    only a signed-in user's access token; the key calls the runtime routes."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "an API key calls the runtime routes (/v1/agents/…, /v1/subscriptions/{id}/knowledge/search and"
+            " /test, /v1/mcp/…); this route needs a portal access token: sign in (POST /v1/auth/login) and"
+            " send Authorization: Bearer <access token>",
+            errors=[FieldError("Authorization", "is an API key, not a portal access token")],
+        )
+
+
 class CredentialUnknown(Unauthorized):
     """401: no API key or widget token has this value (never issued, mistyped, or cut short). `header` is
     where the caller sent it (`X-Api-Key`, `Authorization`, or `query.<name>` on the chat WebSocket)."""

@@ -3,22 +3,29 @@ subscription's knowledge search and test (contracts: `POST /v1/agents/{id}/chat`
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BeforeValidator,
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
+    WithJsonSchema,
     WrapValidator,
+    field_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from cmp.capabilities.maxima import PLATFORM_MAXIMA
+from cmp.capabilities.parsing import show
+from cmp.conversations.language import LANGUAGES
 from cmp.conversations.model import IMAGE_TYPES, MAX_MESSAGE_CHARS
+from cmp.knowledge.chunking import CHUNK_LANGUAGES
 from cmp.web.schemas import ApiModel, RequestModel
 
 if TYPE_CHECKING:
@@ -30,15 +37,79 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 def _iso_text(value: Any) -> Any:
     """A time must be ISO 8601 text (a bare number is not read as a Unix time)."""
     if not isinstance(value, str):
-        raise ValueError("give the time as ISO 8601 text with its offset, e.g. 2026-01-31T00:00:00Z")
+        raise ValueError("give the time as ISO 8601 text, e.g. 2026-01-31 or 2026-01-31T09:30:00+01:00")
     return value
 
 
+def _utc_by_default(value: datetime) -> datetime:
+    """A time without an offset is UTC; a bare date is its day's 00:00 UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 When = Annotated[
-    AwareDatetime, BeforeValidator(_iso_text), Field(strict=False, description="ISO 8601 with offset")
+    datetime,
+    BeforeValidator(_iso_text),
+    AfterValidator(_utc_by_default),
+    Field(strict=False),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "ISO 8601: a date (its 00:00 UTC) or a date and time, with an offset (UTC without one)",
+            "examples": ["2026-01-31", "2026-01-31T09:30:00+01:00"],
+        }
+    ),
 ]
-LanguageTag = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$", max_length=35)
+"""A time as a search filter takes it: not `format: date-time` in the schema, which needs an offset."""
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}")
+"""A BCP 47 language tag's shape: a language, then up to three subtags (`pt-BR`)."""
+
+
+def _agent_language(value: str) -> str:
+    """The ISO 639-1 code (lower case) of a chat turn's language, which must be one the agent answers in
+    (`cmp.conversations.language.LANGUAGES`), in any case; a regional BCP 47 tag (`pt-BR`) is its
+    language's code. Raises PydanticCustomError `language` listing the codes otherwise."""
+    code = value.split("-")[0].lower()
+    if _LANGUAGE_TAG.fullmatch(value) is None or code not in LANGUAGES:
+        raise PydanticCustomError(
+            "language",
+            "must be one of the languages the agent answers in: {codes} (got {got})",
+            {"codes": ", ".join(LANGUAGES), "got": show(value)},
+        )
+    return code
+
+
+AgentLanguage = Annotated[
+    str,
+    StringConstraints(max_length=35),
+    AfterValidator(_agent_language),
+    Field(
+        description=(
+            f"The answer's language, overriding detection: one of {', '.join(LANGUAGES)}, in any case"
+            " (a regional tag such as pt-BR answers in pt); the answer's `language` is the code in lower case"
+        ),
+        examples=["es"],
+    ),
+]
+
+
+def _chunk_language(value: str) -> str:
+    """A search filter's language as chunks carry it (`cmp.knowledge.chunking.CHUNK_LANGUAGES`, lower
+    case). Raises PydanticCustomError `language` listing them for any other value (it would match nothing)."""
+    code = value.lower()
+    if code not in CHUNK_LANGUAGES:
+        raise PydanticCustomError(
+            "language",
+            "must be a language chunks are labelled with: {codes} (got {got})",
+            {"codes": ", ".join(CHUNK_LANGUAGES), "got": show(value)},
+        )
+    return code
+
+
+ChunkLanguage = Annotated[
+    str,
+    StringConstraints(max_length=35),
+    AfterValidator(_chunk_language),
+    Field(description=f"A language chunks are labelled with: {', '.join(CHUNK_LANGUAGES)} (any case)"),
 ]
 
 
@@ -52,15 +123,15 @@ class ImageBody(RequestModel):
 
 
 class ChatBody(RequestModel):
-    """One user turn. Without `session_id` a new conversation starts; `language` (BCP 47) overrides the
-    detected language of `message`."""
+    """One user turn. Without `session_id` a new conversation starts; `language` (one of the agent's
+    languages) overrides the detected language of `message`."""
 
     message: Text = Field(examples=["Hola! ¿Es compatible este cargador?"])
     session_id: Annotated[UUID | None, Field(strict=False, description="A session this agent started")] = None
     image: ImageBody | None = Field(
         default=None, description="Only when the product accepts images and its model reads them"
     )
-    language: LanguageTag | None = None
+    language: AgentLanguage | None = None
 
 
 class CitationOut(ApiModel):
@@ -150,16 +221,30 @@ MetadataValue = Annotated[str | int | bool, WrapValidator(_one_scalar)]
 
 
 class SearchFiltersBody(RequestModel):
-    """Every field narrows the search; dates compare with the document's date (published, else added)."""
+    """Every field narrows the search; dates compare with the document's date (published, else added):
+    from `published_after` (included) to `published_before` (excluded)."""
 
     source_types: list[Literal["file", "url", "qa"]] | None = Field(default=None, max_length=3)
     document_ids: list[Annotated[UUID, Field(strict=False)]] | None = Field(default=None, max_length=100)
-    languages: list[LanguageTag] | None = Field(default=None, max_length=10)
+    languages: list[ChunkLanguage] | None = Field(default=None, max_length=10)
     published_after: When | None = None
     published_before: When | None = None
     metadata: dict[str, MetadataValue] | None = Field(
         default=None, max_length=20, description="Documents whose metadata holds every key with this value"
     )
+
+    @field_validator("published_before")
+    @classmethod
+    def _after_the_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        """Raises PydanticCustomError `empty_range` when the range holds no time (it could match nothing)."""
+        start = info.data.get("published_after")
+        if value is not None and start is not None and value <= start:
+            raise PydanticCustomError(
+                "empty_range",
+                "must be later than published_after ({start}): the range holds no date",
+                {"start": start.isoformat()},
+            )
+        return value
 
 
 def _has_words(value: str) -> str:

@@ -21,6 +21,14 @@ def bearer_token(event: dict[str, Any]) -> str | None:
     return token if scheme.lower() == "bearer" and token else None
 
 
+def is_api_key(token: str) -> bool:
+    """Whether `token` has an API key's prefix (`cmp.tenancy.credentials.KEY_PREFIXES`, imported on the
+    first call: the portal authorizer asks only about a token it rejected)."""
+    from cmp.tenancy.credentials import KEY_PREFIXES
+
+    return token.startswith(tuple(KEY_PREFIXES.values()))
+
+
 def header(event: dict[str, Any], name: str) -> str | None:
     """The value of header `name` (compared without regard to case), or None when absent or blank."""
     headers = event.get("headers") or {}

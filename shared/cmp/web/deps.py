@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 from cmp.errors import Forbidden, Unauthorized
 from cmp.gateway.context import RuntimeContext
+from cmp.gateway.errors import Refused
 
 
 def get_services() -> Services:
@@ -46,10 +47,14 @@ class Caller:
 
 
 def current_caller(request: Request) -> Caller:
-    """The caller from the authorizer context; Unauthorized (401) when there is none."""
+    """The caller from the authorizer context. Raises the refusal the portal authorizer carried
+    (`cmp.gateway.errors.Refused`: an API key's 401), and Unauthorized (401) when there is no caller."""
     event = request.resolved_event
     assert isinstance(event, APIGatewayProxyEvent)
     context = event.request_context.authorizer.get_context() or {}
+    refused = Refused.from_authorizer({k: str(v) for k, v in context.items() if v is not None})
+    if refused is not None:
+        raise refused
     tenant_id, user_id = context.get("tenant_id"), context.get("user_id")
     if not tenant_id or not user_id:
         raise Unauthorized("sign in first")

@@ -82,3 +82,12 @@ def test_frames() -> None:
         "request_id": "req-1",
     }
     assert json.loads(error_frame(UNEXPECTED, "r"))["error"] == "internal"
+
+
+def test_the_language_is_normalised_and_one_the_agent_does_not_speak_is_refused() -> None:
+    turn = parse_message('{"action": "chat", "message": "Hola", "language": "ES"}')
+    assert turn.request.language == "es"
+    with pytest.raises(ValidationFailed) as refused:
+        parse_message('{"action": "chat", "message": "hi", "language": "xx"}')
+    [error] = refused.value.errors
+    assert error.path == "language" and "en, es, fr, de, pt, it" in error.message

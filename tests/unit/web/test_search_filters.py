@@ -1,12 +1,15 @@
 """The knowledge search body: a metadata value of the wrong kind is one error at its own key; a query
-without a letter or digit is refused at `query`."""
+without a letter or digit is refused at `query`; languages are the codes chunks carry, in lower case; dates
+are ISO 8601 with or without a time (UTC by default), and a range must not be empty."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
 
-from cmp.web.agent_schemas import SearchBody
+from cmp.web.agent_schemas import SearchBody, SearchFiltersBody
 
 pytestmark = pytest.mark.unit
 
@@ -37,3 +40,50 @@ def test_a_query_without_letters_or_digits_is_refused_at_query() -> None:
         assert (error["loc"], error["msg"]) == (("query",), "has no letters or digits to search for")
     assert SearchBody.model_validate({"query": "¿garantía?"}).query == "¿garantía?"
     assert SearchBody.model_validate({"query": " 65W "}).query == "65W"
+
+
+def _filters(**filters: object) -> SearchFiltersBody:
+    body = SearchBody.model_validate({"query": "x", "filters": filters})
+    assert body.filters is not None
+    return body.filters
+
+
+def _errors(**filters: object) -> list[tuple[tuple[str | int, ...], str]]:
+    with pytest.raises(ValidationError) as caught:
+        SearchBody.model_validate({"query": "x", "filters": filters})
+    return [(e["loc"], e["msg"]) for e in caught.value.errors(include_url=False)]
+
+
+def test_languages_are_normalised_to_the_lower_case_codes_chunks_carry() -> None:
+    assert _filters(languages=["ES", "en"]).languages == ["es", "en"]
+
+
+@pytest.mark.parametrize("language", ["en-US", "xx", "fr", "english"])
+def test_a_language_no_chunk_is_labelled_with_is_refused_at_its_index(language: str) -> None:
+    [(loc, message)] = _errors(languages=["es", language])
+    assert (loc, message) == (
+        ("filters", "languages", 1),
+        f"must be a language chunks are labelled with: en, es (got {language!r})",
+    )
+
+
+def test_a_bare_date_is_that_days_midnight_utc_and_a_time_without_offset_is_utc() -> None:
+    filters = _filters(published_after="2030-01-01", published_before="2030-02-01T12:30:00")
+    assert filters.published_after == datetime(2030, 1, 1, tzinfo=UTC)
+    assert filters.published_before == datetime(2030, 2, 1, 12, 30, tzinfo=UTC)
+    offset = _filters(published_after="2030-01-01T09:00:00+02:00").published_after
+    assert offset == datetime(2030, 1, 1, 7, tzinfo=UTC)
+
+
+def test_a_range_that_ends_before_it_starts_is_refused_at_published_before() -> None:
+    for before in ("2029-12-31", "2030-01-01T00:00:00Z"):
+        [(loc, message)] = _errors(published_after="2030-01-01", published_before=before)
+        assert loc == ("filters", "published_before")
+        assert "later than published_after" in message
+    assert _filters(published_before="2029-01-01").published_before == datetime(2029, 1, 1, tzinfo=UTC)
+
+
+def test_a_time_that_is_no_date_says_which_format() -> None:
+    [(loc, message)] = _errors(published_after="yesterday")
+    assert loc == ("filters", "published_after")
+    assert message.startswith("Input should be a valid datetime or date")

@@ -315,4 +315,7 @@ class SearchResponse(ApiModel):
 
 
 class KnowledgeTestBody(RequestModel):
-    question: Text
+    """A test question is searched like a search query: one of only punctuation or emoji is refused as
+    `SearchBody.query` is (a chat message is not: the agent answers it with its fallback)."""
+
+    question: Annotated[Text, AfterValidator(_has_words)]

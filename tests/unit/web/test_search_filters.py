@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from cmp.web.agent_schemas import SearchBody, SearchFiltersBody
+from cmp.web.agent_schemas import KnowledgeTestBody, SearchBody, SearchFiltersBody
 
 pytestmark = pytest.mark.unit
 
@@ -40,6 +40,16 @@ def test_a_query_without_letters_or_digits_is_refused_at_query() -> None:
         assert (error["loc"], error["msg"]) == (("query",), "has no letters or digits to search for")
     assert SearchBody.model_validate({"query": "¿garantía?"}).query == "¿garantía?"
     assert SearchBody.model_validate({"query": " 65W "}).query == "65W"
+
+
+def test_a_test_question_without_letters_or_digits_is_refused_at_question() -> None:
+    """The knowledge test searches its question as the search route does (new-user trial: "?!?" was a
+    200 with the fallback there and a 422 on search)."""
+    with pytest.raises(ValidationError) as caught:
+        KnowledgeTestBody.model_validate({"question": "?!?"})
+    [error] = caught.value.errors(include_url=False)
+    assert (error["loc"], error["msg"]) == (("question",), "has no letters or digits to search for")
+    assert KnowledgeTestBody.model_validate({"question": "¿garantía?"}).question == "¿garantía?"
 
 
 def _filters(**filters: object) -> SearchFiltersBody:

@@ -57,9 +57,8 @@ DEMO_AUTOMATION = "acme-crm-sync"
 """The demo automation: its subscription holds the Data Sync Automation workflow (`cmp_dev.demo_sync`)."""
 DEMO_PURCHASES = (DEMO_AGENT, "acme-support-agent", "acme-blog-writer", DEMO_AUTOMATION)
 """What the demo buyer holds: the TechCorp agent, the demo agent, assistant and automation, each on its first
-plan, monthly. The TechCorp agent is bought first, so the newest agent subscription (the one docs' examples
-taking `items 0` get) is still the demo agent with an empty knowledge base; agents.md and knowledge.md select
-it by its slug."""
+plan, monthly. The docs' examples select the demo agent (an empty knowledge base) by its slug, not by its
+place in the list."""
 
 _DESCRIPTION = (
     "{name} is a demo product of the CMP marketplace. It shows how a listing reads: what the "

@@ -104,9 +104,9 @@ class ApiKeyOnPortalRoute(Unauthorized):
 
     def __init__(self) -> None:
         super().__init__(
-            "an API key calls the runtime routes (/v1/agents/…, /v1/subscriptions/{id}/knowledge/search and"
-            " /test, /v1/mcp/…); this route needs a portal access token: sign in (POST /v1/auth/login) and"
-            " send Authorization: Bearer <access token>",
+            "an API key calls the runtime routes (/v1/agents/…, /v1/mcp/…, and a subscription's knowledge,"
+            " usage, dashboard and workflows: docs/integrate.md lists them); this route needs a portal access"
+            " token: sign in (POST /v1/auth/login) and send Authorization: Bearer <access token>",
             errors=[FieldError("Authorization", "is an API key, not a portal access token")],
         )
 

@@ -34,11 +34,19 @@ if TYPE_CHECKING:
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS)]
 
 
-def _iso_text(value: Any) -> Any:
-    """A time must be ISO 8601 text (a bare number is not read as a Unix time)."""
+_ISO_HINT = "give the time as ISO 8601 text, e.g. 2026-01-31 or 2026-01-31T09:30:00+01:00"
+
+
+def _iso_text(value: Any) -> datetime:
+    """A time must be ISO 8601 text, read by `datetime.fromisoformat` (Python 3.11: extended and basic
+    formats, `20260131` is 31 January 2026): neither a number nor a digit string is read as a Unix time.
+    Raises ValueError with the expected form otherwise."""
     if not isinstance(value, str):
-        raise ValueError("give the time as ISO 8601 text, e.g. 2026-01-31 or 2026-01-31T09:30:00+01:00")
-    return value
+        raise ValueError(_ISO_HINT)
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"{_ISO_HINT} (got {value[:40]!r})") from None
 
 
 def _utc_by_default(value: datetime) -> datetime:

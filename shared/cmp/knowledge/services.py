@@ -183,7 +183,11 @@ class KnowledgeService:
         if not _CONTENT_TYPE.fullmatch(content_type):
             raise ValidationFailed(
                 "invalid content type",
-                errors=[FieldError("content_type", "a MIME type like application/pdf or text/plain; charset=utf-8")],
+                errors=[
+                    FieldError(
+                        "content_type", "a MIME type like application/pdf or text/plain; charset=utf-8"
+                    )
+                ],
             )
         mismatch = declared_type_problem(filename, content_type)
         if mismatch is not None:

@@ -6,6 +6,7 @@ per-row errors, delete, stats; another organization gets 404 everywhere."""
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from pathlib import Path
@@ -443,6 +444,28 @@ def test_a_document_keeps_the_real_size_of_its_stored_file_even_when_it_fails(
     assert stats["size_bytes"] == len(uploads["big.md"][1])
 
 
+def test_a_declared_type_with_a_charset_is_pinned_on_the_form_as_sent_and_ingested(
+    loaded: Platform, db: Database, buyer: dict[str, str]
+) -> None:
+    subscription = subscribe(db, buyer["tenant_id"], capabilities(configuration=KNOWLEDGE))
+    who = caller(subscription)
+    files = {
+        "a.md": ("text/markdown; charset=utf-8", b"# Returns\n\nWithin thirty days, always.\n"),
+        "b.txt": ("text/plain;charset=UTF-8", "Réembolsos en cinco días.\n".encode()),
+    }
+    for name, (declared, data) in files.items():
+        new = {"filename": name, "content_type": declared, "size_bytes": len(data)}
+        status, created = call(loaded, "POST", f"{kb(subscription.id)}/documents", who, new)
+        assert status == 201, created
+        fields = created["upload"]["fields"]
+        policy = json.loads(base64.b64decode(fields["policy"]))
+        assert fields["Content-Type"] == declared and {"Content-Type": declared} in policy["conditions"]
+        upload(loaded, created, data)
+        drain(loaded)
+        document = call(loaded, "GET", f"{kb(subscription.id)}/documents/{created['document_id']}", who)[1]
+        assert (document["status"], document["content_type"]) == ("indexed", declared), document
+
+
 def test_inputs_that_would_be_stored_wrong_are_refused_naming_the_field(
     loaded: Platform, db: Database, buyer: dict[str, str]
 ) -> None:
@@ -466,6 +489,15 @@ def test_inputs_that_would_be_stored_wrong_are_refused_naming_the_field(
     assert status == 422 and body["errors"] == [
         {"path": "csv.line[2]", "message": "has 3 fields; a Q&A row has 2 (question, answer)"}
     ]
+    status, body = call(loaded, "POST", path, who, {"csv": "question,answer,notes\nA?,Yes.,x\n"})
+    assert status == 422 and body["errors"] == [
+        {
+            "path": "csv.line[1]",
+            "message": "has a column a Q&A file does not take: notes (only question and answer)",
+        }
+    ]
+    status, body = call(loaded, "POST", path, who, {"csv": "question,answer\n"})
+    assert status == 422 and body["errors"] == [{"path": "csv", "message": "no Q&A pair given"}]
     status, body = call(loaded, "POST", path, who, {"csv": 'question,answer\n"A?,B\n'})
     assert status == 422 and [e["path"] for e in body["errors"]] == ["csv.line[2]"]
     assert "quoted field is not closed" in body["errors"][0]["message"]

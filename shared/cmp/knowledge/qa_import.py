@@ -1,5 +1,5 @@
-"""Q&A import: CSV text (columns `question` and `answer`, any order, header case-insensitive, delimiter
-sniffed among , ; tab) and JSON lists become `QaRow`s; every bad row is reported with its place
+"""Q&A import: CSV text (columns `question` and `answer` and no other, any order, header case-insensitive,
+delimiter sniffed among , ; tab) and JSON lists become `QaRow`s; every bad row is reported with its place
 (`csv.line[7].answer`, `pairs[3].question`) and nothing is added when any row is bad."""
 
 from __future__ import annotations
@@ -11,17 +11,24 @@ from cmp.errors import FieldError, ValidationFailed
 from cmp.knowledge.parsers import decode_text
 from cmp.knowledge.services import QaRow, qa_row_errors
 
+COLUMNS = ("question", "answer")
+"""The columns of a Q&A CSV, and the only ones it may have."""
+
 
 def rows_from_pairs(pairs: list[tuple[str, str]]) -> list[QaRow]:
-    """JSON pairs as rows numbered by their index in the list (errors at `pairs[i]`)."""
+    """JSON pairs as rows numbered by their index in the list (errors at `pairs[i]`). Raises
+    `ValidationFailed` at `pairs` when the list is empty."""
+    if not pairs:
+        raise _no_pair("pairs")
     return [QaRow(i, q, a, f"pairs[{i}]") for i, (q, a) in enumerate(pairs)]
 
 
 def rows_from_csv(text: str | bytes) -> list[QaRow]:
     """The rows of a Q&A CSV (errors at `csv.line[n]`, the file's line where the row starts, the header
-    being line 1). Raises `ValidationFailed` when the header lacks a question or answer column, or when a
-    row cannot be read: it holds text in more fields than the header names, or a quoted field is not
-    closed; the 422 then lists those rows and every other bad row (`qa_row_errors`)."""
+    being line 1). Raises `ValidationFailed` when the header lacks a question or answer column or has
+    another one (`_header_errors`), when no row holds text (at `csv`), or when a row cannot be read: it
+    holds text in more fields than the header names, or a quoted field is not closed; the 422 then lists
+    those rows and every other bad row (`qa_row_errors`)."""
     if isinstance(text, bytes):
         text = decode_text(text)
     text = text.lstrip("\ufeff")
@@ -31,11 +38,12 @@ def rows_from_csv(text: str | bytes) -> list[QaRow]:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect, strict=True)
     header = [h.strip().lower() for h in next(reader, [])]
-    missing = [name for name in ("question", "answer") if name not in header]
-    if missing:
+    while header and not header[-1]:
+        header.pop()
+    header_errors = _header_errors(header)
+    if header_errors:
         raise ValidationFailed(
-            "the CSV needs a header row with question and answer columns",
-            errors=[FieldError("csv.line[1]", f"no {name} column") for name in missing],
+            "the CSV needs a header row with question and answer columns, and no other", errors=header_errors
         )
     q, a = header.index("question"), header.index("answer")
     rows: list[QaRow] = []
@@ -68,7 +76,38 @@ def rows_from_csv(text: str | bytes) -> list[QaRow]:
         errors += qa_row_errors([row])
     if unreadable:
         raise ValidationFailed("some Q&A rows cannot be read; none was added", errors=errors)
+    if not rows:
+        raise _no_pair("csv")
     return rows
+
+
+def _header_errors(header: list[str]) -> list[FieldError]:
+    """What is wrong with a header row (lower-cased, empty cells after the last name dropped), at
+    `csv.line[1]`: a missing question or answer column, then columns of other names (an unnamed one as
+    `column n (no name)`) and a column named twice."""
+    errors = [FieldError("csv.line[1]", f"no {name} column") for name in COLUMNS if name not in header]
+    other = [name or f"column {i} (no name)" for i, name in enumerate(header, 1) if name not in COLUMNS]
+    if other:
+        columns = "a column" if len(other) == 1 else "columns"
+        errors.append(
+            FieldError(
+                "csv.line[1]",
+                f"has {columns} a Q&A file does not take: {', '.join(other)} (only question and answer)",
+            )
+        )
+    errors += [
+        FieldError("csv.line[1]", f"has the {name} column twice (only question and answer)")
+        for name in COLUMNS
+        if header.count(name) > 1
+    ]
+    return errors
+
+
+def _no_pair(path: str) -> ValidationFailed:
+    """The refusal of an import without a single pair, at `path` (`pairs` or `csv`)."""
+    return ValidationFailed(
+        "no Q&A pair given; none was added", errors=[FieldError(path, "no Q&A pair given")]
+    )
 
 
 def _unreadable(reason: str) -> str:

@@ -40,7 +40,11 @@ from cmp.knowledge.parsers import declared_type_problem, format_of_name
 from cmp.knowledge.policy import KnowledgePolicy
 from cmp.ports import Clock, IdGenerator, ObjectStorage
 
-_CONTENT_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_QUOTED = r'"(?:[\x20\x21\x23-\x5b\x5d-\x7e]|\\[\x20-\x7e])*"'
+_CONTENT_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*(?:{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))?)*")
+"""A media type as RFC 9110 spells it, in ASCII (matched whole): `type/subtype`, then parameters
+(`; charset=utf-8`, the value a token or a quoted string)."""
 
 
 def object_key(tenant_id: uuid.UUID, owner_id: uuid.UUID, document_id: uuid.UUID) -> str:
@@ -172,12 +176,18 @@ class KnowledgeService:
     ) -> Upload:
         """A pending document and its presigned POST, after checking the declared type against the name's
         extension (`declared_type_problem`), the format (by name here, by the file's signature after
-        upload), the per-file size and the base's count and total size. Raises `ValidationFailed` at
+        upload), the per-file size and the base's count and total size. The type may carry parameters
+        (`text/markdown; charset=utf-8`, as browsers send it), which the extension check ignores; it is
+        stored on the document and pinned on the form exactly as given. Raises `ValidationFailed` at
         `content_type` for a type that is no MIME type or contradicts the extension."""
-        if not _CONTENT_TYPE.match(content_type):
+        if not _CONTENT_TYPE.fullmatch(content_type):
             raise ValidationFailed(
                 "invalid content type",
-                errors=[FieldError("content_type", "a MIME type like application/pdf")],
+                errors=[
+                    FieldError(
+                        "content_type", "a MIME type like application/pdf or text/plain; charset=utf-8"
+                    )
+                ],
             )
         mismatch = declared_type_problem(filename, content_type)
         if mismatch is not None:

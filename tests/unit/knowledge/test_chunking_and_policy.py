@@ -103,4 +103,8 @@ def test_csv_import_reads_any_column_order_and_delimiter() -> None:
     assert rows_from_csv("\ufeffquestion,answer\nq,a\n".encode())[0].question == "q"
     with pytest.raises(ValidationFailed) as failed:
         rows_from_csv("q,a\nx,y\n")
-    assert [e.path for e in failed.value.errors] == ["csv.line[1]", "csv.line[1]"]
+    assert [(e.path, e.message) for e in failed.value.errors] == [
+        ("csv.line[1]", "no question column"),
+        ("csv.line[1]", "no answer column"),
+        ("csv.line[1]", "has columns a Q&A file does not take: q, a (only question and answer)"),
+    ]

@@ -1,6 +1,7 @@
 """What the knowledge API refuses before anything is stored, and how the 422 names it: a Q&A CSV row with
-more fields than the header or an unclosed quote, an edited pair's empty field, a content type that
-contradicts the file name's extension, a file name that is a path."""
+more fields than the header or an unclosed quote, a CSV header with a column a Q&A file does not take, a
+CSV without pairs, an edited pair's empty field, a content type that contradicts the file name's extension
+(its parameters, such as a charset, are allowed and not compared), a file name that is a path."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 from cmp.errors import ValidationFailed
 from cmp.knowledge.model import KnowledgeOwner
 from cmp.knowledge.parsers import declared_type_problem
-from cmp.knowledge.qa_import import rows_from_csv
+from cmp.knowledge.qa_import import rows_from_csv, rows_from_pairs
 from cmp.knowledge.services import KnowledgeService
 from cmp.web.api import error_path, problem_message
 from cmp.web.knowledge_schemas import NewDocument
@@ -54,6 +55,38 @@ def test_an_unclosed_quote_names_the_line_where_the_field_opens() -> None:
 def test_a_csv_line_is_the_files_line_where_its_row_starts() -> None:
     rows = rows_from_csv('question,answer\n"Two\nlines?",Yes\nC?,D\n')
     assert [(r.path, r.question) for r in rows] == [("csv.line[2]", "Two\nlines?"), ("csv.line[4]", "C?")]
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "message"),
+    [
+        ("question,answer,notes\nA?,Yes.,x\n", "has a column a Q&A file does not take: notes"),
+        (
+            "Notes;Question;Answer;Source\nx;A?;Yes.;y\n",
+            "has columns a Q&A file does not take: notes, source",
+        ),
+        ("question,,answer\nA?,x,Yes.\n", "has a column a Q&A file does not take: column 2 (no name)"),
+        ("question,answer,question\nA?,Yes.,B?\n", "has the question column twice"),
+    ],
+)
+def test_a_header_column_a_qa_file_does_not_take_is_named_on_line_1(csv_text: str, message: str) -> None:
+    assert _errors(csv_text) == [("csv.line[1]", f"{message} (only question and answer)")]
+
+
+def test_empty_header_cells_after_the_last_column_are_no_column() -> None:
+    rows = rows_from_csv("question,answer,,\nA?,Yes.,,\n")
+    assert [(r.question, r.answer) for r in rows] == [("A?", "Yes.")]
+
+
+@pytest.mark.parametrize("csv_text", ["question,answer\n", "question,answer\n\n , \n"])
+def test_a_csv_without_pairs_is_refused_at_csv(csv_text: str) -> None:
+    assert _errors(csv_text) == [("csv", "no Q&A pair given")]
+
+
+def test_an_empty_pairs_list_is_refused_at_pairs() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        rows_from_pairs([])
+    assert [(e.path, e.message) for e in caught.value.errors] == [("pairs", "no Q&A pair given")]
 
 
 def _service() -> KnowledgeService:
@@ -102,6 +135,10 @@ def test_a_content_type_that_contradicts_the_extension_is_refused_upfront() -> N
         ("A.PDF", "Application/PDF"),
         ("a.htm", "text/html"),
         ("notes", "application/pdf"),
+        ("a.md", "text/markdown; charset=utf-8"),
+        ("a.txt", "text/plain;charset=UTF-8"),
+        ("a.md", "text/markdown;"),
+        ("a.csv", 'Text/CSV ; Charset="utf-8" ; header=present'),
     ],
 )
 def test_the_types_browsers_send_for_an_extension_fit_it(filename: str, content_type: str) -> None:
@@ -110,10 +147,36 @@ def test_the_types_browsers_send_for_an_extension_fit_it(filename: str, content_
 
 @pytest.mark.parametrize(
     ("filename", "content_type"),
-    [("a.pdf", "text/plain"), ("a.txt", "text/markdown"), ("a.xlsx", "text/csv"), ("a.html", "image/png")],
+    [
+        ("a.pdf", "text/plain"),
+        ("a.txt", "text/markdown"),
+        ("a.xlsx", "text/csv"),
+        ("a.html", "image/png"),
+        ("a.pdf", "text/plain; x=application/pdf"),
+    ],
 )
 def test_a_type_of_another_format_does_not_fit(filename: str, content_type: str) -> None:
     assert declared_type_problem(filename, content_type) is not None
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/markdown; charset=utf-8", "text/plain;charset=UTF-8", 'text/plain; charset="utf-8"'],
+)
+def test_a_type_with_parameters_passes_the_input_checks(content_type: str) -> None:
+    with pytest.raises(AssertionError, match="refused before any storage"):
+        _service().request_upload(TENANT, OWNER, "a.md", content_type, 37)
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain; charset", "text/plain\n", "text plain", "text/plain; a=b c", "tëxt/plain"]
+)
+def test_a_type_that_is_no_mime_type_is_refused(content_type: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        _service().request_upload(TENANT, OWNER, "a.md", content_type, 37)
+    assert [(e.path, e.message) for e in caught.value.errors] == [
+        ("content_type", "a MIME type like application/pdf or text/plain; charset=utf-8")
+    ]
 
 
 @pytest.mark.parametrize("filename", ["../../etc/passwd.md", "docs\\a.md", "a\x01.md"])

@@ -94,10 +94,10 @@ def format_of_name(filename: str) -> Format | None:
 
 def declared_type_problem(filename: str, content_type: str) -> str | None:
     """Why `content_type` contradicts the format `filename`'s extension names (`DECLARED_TYPES`, compared
-    without regard to case; `GENERIC_TYPES` always fit), or None when it fits or the name gives no format
-    we read."""
+    without regard to case and without its parameters: `text/plain; charset=utf-8` is `text/plain`;
+    `GENERIC_TYPES` always fit), or None when it fits or the name gives no format we read."""
     fmt = format_of_name(filename)
-    declared = content_type.lower()
+    declared = content_type.split(";", 1)[0].strip().lower()
     if fmt is None or declared in DECLARED_TYPES[fmt] or declared in GENERIC_TYPES:
         return None
     suffix = PurePosixPath(filename).suffix

@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 from cmp.db import Database
 from cmp.db.session import Session
 from cmp.errors import Conflict
+from cmp.knowledge.chunking import detect_language
 from cmp.knowledge.embeddings import HashEmbedder
 from cmp.knowledge.grounding import citation
 from cmp.knowledge.model import KnowledgeOwner
@@ -206,6 +207,24 @@ def test_hybrid_fuses_both_lists_and_filters_apply(
         tenant, subscription_id, "returns", 5, "keyword", SearchFilters(languages=("es",))
     )
     assert all(h.language == "es" for h in spanish)
+
+
+def test_a_french_chunk_is_found_by_keyword_with_its_language_filter(db: Database) -> None:
+    """New-user trial: a French document's chunks were labelled Spanish; labelled French they are read with
+    the language-neutral configuration (`ts_config_for`), and `languages: ["fr"]` finds them."""
+    tenant = new_tenant(db)
+    subscription = subscribe(db, tenant)
+    base = add_base(db, tenant, subscription.id)
+    text = (
+        "Vous pouvez renvoyer un produit dans les 30 jours qui suivent la livraison, dans son emballage"
+        " d'origine. Le remboursement est effectué sur le moyen de paiement utilisé pour l'achat."
+    )
+    assert detect_language(text) == "fr"
+    document = add_document(db, base, [text], title="Retours", language="fr")
+    hits = _search(db).search(
+        tenant, subscription.id, "remboursement emballage", 5, "keyword", SearchFilters(languages=("fr",))
+    )
+    assert [(h.document_id, h.language) for h in hits] == [(document.id, "fr")]
 
 
 def test_citations_quote_the_cited_chunk_of_the_same_tenant(

@@ -51,8 +51,12 @@ FUNCTION_WORDS: dict[str, frozenset[str]] = {
 }
 """Frequent function words (articles, pronouns, prepositions, question words) of each language detected
 by `cmp.conversations.language`, lower case. A word may belong to several languages (`de`, `la`, `que`)."""
-CHUNK_LANGUAGES = ("en", "es")
-"""The languages a chunk is labelled with (`detect_language`)."""
+CHUNK_LANGUAGES: tuple[str, ...] = tuple(FUNCTION_WORDS)
+"""The languages a chunk is labelled with (`detect_language`): those of `FUNCTION_WORDS`."""
+NOT_CHUNK_EVIDENCE = frozenset({"no", "per", "com", "o", "e"})
+"""Function words that label no chunk: also everyday tokens of text in another language (`no` and `o` in
+English, Spanish or Italian, `per` in English, `com` of web addresses, `e` of `e.g.` and `e-mail`); they made
+tables of English figures Portuguese or Italian."""
 
 
 def count_words(text: str) -> int:
@@ -76,9 +80,21 @@ def leading_language(hits: dict[str, int], at_least: int) -> str | None:
 
 
 def detect_language(text: str) -> str | None:
-    """'en' or 'es' (`CHUNK_LANGUAGES`) by their function words (≥ 3 and twice the other's), else None
-    (the chunk then gets the language-neutral text search configuration)."""
-    return leading_language(function_words(text, CHUNK_LANGUAGES), 3)
+    """One of `CHUNK_LANGUAGES` by its function words (of the first 4,000 characters, without
+    `NOT_CHUNK_EVIDENCE`), else None (the chunk then gets the language-neutral text search configuration).
+
+    The language with the most function words leads (`leading_language`: ≥ 3, and twice any other's),
+    where another language counts only its words the leader does not share: `de`, `la`, `que`, `en`, `un`
+    tell French from English but not from Spanish, so a French chunk is not Spanish by them."""
+    words = [w for w in (w.lower() for w in _WORD.findall(text[:4000])) if w not in NOT_CHUNK_EVIDENCE]
+    hits = {lang: sum(w in FUNCTION_WORDS[lang] for w in words) for lang in CHUNK_LANGUAGES}
+    best = max(hits, key=lambda lang: hits[lang])
+    unshared = {
+        lang: sum(w in FUNCTION_WORDS[lang] and w not in FUNCTION_WORDS[best] for w in words)
+        for lang in CHUNK_LANGUAGES
+        if lang != best
+    }
+    return leading_language({best: hits[best], **unshared}, 3)
 
 
 @dataclass(frozen=True)

@@ -101,8 +101,9 @@ AgentLanguage = Annotated[
 
 
 def _chunk_language(value: str) -> str:
-    """A search filter's language as chunks carry it (`cmp.knowledge.chunking.CHUNK_LANGUAGES`, lower
-    case). Raises PydanticCustomError `language` listing them for any other value (it would match nothing)."""
+    """A search filter's language as chunks carry it (`cmp.knowledge.chunking.CHUNK_LANGUAGES`: en, es, fr,
+    de, pt, it; lower case). Raises PydanticCustomError `language` listing them for any other value (it
+    would match nothing)."""
     code = value.lower()
     if code not in CHUNK_LANGUAGES:
         raise PydanticCustomError(

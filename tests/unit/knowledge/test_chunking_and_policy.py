@@ -67,6 +67,75 @@ def test_language_detection_for_the_text_search_configuration() -> None:
     assert detect_language("| 1 | 2 | 3 |") is None
 
 
+PASSAGES = {
+    "fr": "Pour retourner un article, connectez-vous à votre compte et ouvrez la page de vos commandes."
+    " Choisissez la commande concernée, puis cliquez sur « Retourner un article ». Vous pouvez renvoyer un"
+    " produit dans les 30 jours qui suivent la livraison, à condition qu'il soit dans son emballage d'origine"
+    " et accompagné de tous ses accessoires. Le remboursement est effectué sur le moyen de paiement utilisé"
+    " lors de l'achat, en général sous cinq à sept jours ouvrés après la réception du colis par notre"
+    " entrepôt. Si le produit est arrivé endommagé, contactez le service client avec une photo du colis :"
+    " nous vous enverrons une étiquette de retour gratuite.",
+    "de": "Um einen Artikel zurückzusenden, melden Sie sich in Ihrem Konto an und öffnen Sie die Seite mit"
+    " Ihren Bestellungen. Wählen Sie die betreffende Bestellung aus und klicken Sie auf „Artikel"
+    " zurücksenden“. Sie können ein Produkt innerhalb von 30 Tagen nach der Lieferung zurückgeben, sofern es"
+    " sich in der Originalverpackung befindet und alle Zubehörteile enthalten sind. Die Erstattung erfolgt"
+    " über die Zahlungsart, die Sie beim Kauf verwendet haben, in der Regel fünf bis sieben Werktage nach"
+    " dem Eingang des Pakets in unserem Lager. Wenn das Produkt beschädigt angekommen ist, wenden Sie sich"
+    " mit einem Foto des Pakets an den Kundendienst: Wir schicken Ihnen dann ein kostenloses"
+    " Rücksendeetikett.",
+    "pt": "Para devolver um artigo, entre na sua conta e abra a página dos seus pedidos. Escolha o pedido em"
+    " questão e clique em « Devolver um artigo ». Você pode devolver um produto até 30 dias após a entrega,"
+    " desde que esteja na embalagem original e com todos os acessórios. O reembolso é feito no mesmo meio de"
+    " pagamento usado na compra, normalmente de cinco a sete dias úteis depois de o pacote chegar ao nosso"
+    " armazém. Se o produto chegou danificado, entre em contato com o atendimento ao cliente e envie uma"
+    " foto da embalagem: nós enviaremos uma etiqueta de devolução gratuita.",
+    "it": "Per restituire un articolo, accedi al tuo account e apri la pagina dei tuoi ordini. Scegli"
+    " l'ordine in questione e fai clic su « Restituisci un articolo ». Puoi restituire un prodotto entro 30"
+    " giorni dalla consegna, purché sia nella confezione originale e con tutti gli accessori. Il rimborso"
+    " viene effettuato sullo stesso metodo di pagamento usato per l'acquisto, di solito da cinque a sette"
+    " giorni lavorativi dopo che il pacco è arrivato nel nostro magazzino. Se il prodotto è arrivato"
+    " danneggiato, contatta il servizio clienti e invia una foto della confezione: ti manderemo"
+    " un'etichetta di reso gratuita.",
+    "es": "Para devolver un artículo, inicia sesión en tu cuenta y abre la página de tus pedidos. Elige el"
+    " pedido correspondiente y haz clic en « Devolver un artículo ». Puedes devolver un producto en los 30"
+    " días siguientes a la entrega, siempre que esté en su embalaje original y con todos sus accesorios. El"
+    " reembolso se realiza en el mismo medio de pago que usaste en la compra, normalmente entre cinco y"
+    " siete días hábiles después de que el paquete llegue a nuestro almacén. Si el producto llegó dañado,"
+    " contacta con el servicio de atención al cliente con una foto del paquete: te enviaremos una etiqueta"
+    " de devolución gratuita.",
+    "en": "To return an item, sign in to your account and open the page with your orders. Choose the order"
+    " in question and click « Return an item ». You can send a product back within 30 days of delivery, as"
+    " long as it is in its original packaging and comes with all of its accessories. The refund is made to"
+    " the payment method used for the purchase, usually five to seven working days after the parcel reaches"
+    " our warehouse. If the product arrived damaged, contact customer service with a photo of the parcel: we"
+    " will send you a free return label.",
+}
+
+
+@pytest.mark.parametrize("language", PASSAGES)
+def test_a_support_paragraph_is_labelled_with_its_own_language(language: str) -> None:
+    """New-user trial: a French document's chunks were labelled Spanish (`de`, `la`, `que`, `en`, `un` are
+    Spanish function words too) and a German one's None. Words a language shares with the winner do not
+    count against it."""
+    assert detect_language(PASSAGES[language]) == language
+    [chunk] = Chunker(ChunkingOptions()).chunk([Section(PASSAGES[language])])
+    assert chunk.language == language
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "| Loan Type | Reference Rates |\n|---|---|\n| Home Loan | No. 1 | No. 2 | No. 3 |",
+        "[npm-url]: https://npmjs.com/a [travis-url]: https://travis-ci.com/b [cov]: https://coveralls.com/c",
+        "| Labor cost | Parts cost |\n|---|---|\n| 2 hours × $85 per hour = $170 | $0 per product, e.g. $0 |",
+    ],
+)
+def test_english_words_in_tables_and_links_do_not_make_a_chunk_portuguese_or_italian(text: str) -> None:
+    """`no` (No. 1), `com` (web addresses), `per`, `e` (e.g.) and `o` are function words of Portuguese or
+    Italian but also everyday tokens of English, Spanish and Italian text: they label no chunk."""
+    assert detect_language(text) is None
+
+
 def _policy(**rag: object) -> KnowledgePolicy:
     return KnowledgePolicy.of({"configuration": {"rag": {"enabled": True, **rag}}})
 

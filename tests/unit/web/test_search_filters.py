@@ -68,12 +68,17 @@ def test_languages_are_normalised_to_the_lower_case_codes_chunks_carry() -> None
     assert _filters(languages=["ES", "en"]).languages == ["es", "en"]
 
 
-@pytest.mark.parametrize("language", ["en-US", "xx", "fr", "english"])
+def test_every_language_a_chunk_is_labelled_with_is_a_filter() -> None:
+    """New-user trial: `["fr"]` was a 422 though French documents are uploaded (their chunks now say so)."""
+    assert _filters(languages=["fr", "DE", "pt", "it"]).languages == ["fr", "de", "pt", "it"]
+
+
+@pytest.mark.parametrize("language", ["en-US", "xx", "nl", "english"])
 def test_a_language_no_chunk_is_labelled_with_is_refused_at_its_index(language: str) -> None:
     [(loc, message)] = _errors(languages=["es", language])
     assert (loc, message) == (
         ("filters", "languages", 1),
-        f"must be a language chunks are labelled with: en, es (got {language!r})",
+        f"must be a language chunks are labelled with: en, es, fr, de, pt, it (got {language!r})",
     )
 
 

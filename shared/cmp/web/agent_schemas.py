@@ -4,6 +4,7 @@ subscription's knowledge search and test (contracts: `POST /v1/agents/{id}/chat`
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from uuid import UUID
@@ -72,18 +73,23 @@ _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}")
 """A BCP 47 language tag's shape: a language, then up to three subtags (`pt-BR`)."""
 
 
-def _agent_language(value: str) -> str:
-    """The ISO 639-1 code (lower case) of a chat turn's language, which must be one the agent answers in
-    (`cmp.conversations.language.LANGUAGES`), in any case; a regional BCP 47 tag (`pt-BR`) is its
-    language's code. Raises PydanticCustomError `language` listing the codes otherwise."""
+def _language_code(value: str, codes: Sequence[str], rule: str) -> str:
+    """The ISO 639-1 code (lower case) of `value`, a BCP 47 tag in any case whose language is one of `codes`
+    (a regional tag, `pt-BR`, is its language's code). Raises PydanticCustomError `language` saying `rule`
+    and listing `codes` otherwise."""
     code = value.split("-")[0].lower()
-    if _LANGUAGE_TAG.fullmatch(value) is None or code not in LANGUAGES:
+    if _LANGUAGE_TAG.fullmatch(value) is None or code not in codes:
         raise PydanticCustomError(
             "language",
-            "must be one of the languages the agent answers in: {codes} (got {got})",
-            {"codes": ", ".join(LANGUAGES), "got": show(value)},
+            f"must be {rule}: {{codes}} (got {{got}})",
+            {"codes": ", ".join(codes), "got": show(value)},
         )
     return code
+
+
+def _agent_language(value: str) -> str:
+    """A chat turn's language: one the agent answers in (`cmp.conversations.language.LANGUAGES`)."""
+    return _language_code(value, LANGUAGES, "one of the languages the agent answers in")
 
 
 AgentLanguage = Annotated[
@@ -101,24 +107,19 @@ AgentLanguage = Annotated[
 
 
 def _chunk_language(value: str) -> str:
-    """A search filter's language as chunks carry it (`cmp.knowledge.chunking.CHUNK_LANGUAGES`: en, es, fr,
-    de, pt, it; lower case). Raises PydanticCustomError `language` listing them for any other value (it
-    would match nothing)."""
-    code = value.lower()
-    if code not in CHUNK_LANGUAGES:
-        raise PydanticCustomError(
-            "language",
-            "must be a language chunks are labelled with: {codes} (got {got})",
-            {"codes": ", ".join(CHUNK_LANGUAGES), "got": show(value)},
-        )
-    return code
+    """A search filter's language: one chunks are labelled with (`cmp.knowledge.chunking.CHUNK_LANGUAGES`;
+    any other would match nothing)."""
+    return _language_code(value, CHUNK_LANGUAGES, "a language chunks are labelled with")
 
 
 ChunkLanguage = Annotated[
     str,
     StringConstraints(max_length=35),
     AfterValidator(_chunk_language),
-    Field(description=f"A language chunks are labelled with: {', '.join(CHUNK_LANGUAGES)} (any case)"),
+    Field(
+        description=f"A language chunks are labelled with: {', '.join(CHUNK_LANGUAGES)}, in any case (a regional"
+        " tag such as es-MX is its language)"
+    ),
 ]
 
 

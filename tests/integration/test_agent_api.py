@@ -177,7 +177,7 @@ def test_search_filters_are_normalised_and_ones_that_match_nothing_are_422s(
     status, _, found = _call(platform, agent["full"], "POST", path, dated)
     assert status == 200 and found["hits"], found
     for filters, where in [
-        ({"languages": ["en-US"]}, "filters.languages[0]"),
+        ({"languages": ["nl-BE"]}, "filters.languages[0]"),
         ({"published_after": "2030-01-02", "published_before": "2030-01-01"}, "filters.published_before"),
     ]:
         status, _, body = _call(
